@@ -1,0 +1,1 @@
+pub use txclass_core::*;

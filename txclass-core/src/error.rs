@@ -1,0 +1,49 @@
+//! The crate's error type.
+
+use thiserror::Error;
+
+use crate::limiter::LimiterError;
+use crate::model::PartnerId;
+use crate::queue::QueueError;
+use crate::store::StoreError;
+
+/// Errors of the library's entry points (job failures travel as
+/// [`Progress::Failed`](crate::Progress::Failed) events instead).
+#[derive(Debug, Error)]
+pub enum Error {
+    /// The configuration cannot work; nothing was started.
+    #[error("invalid configuration: {what}")]
+    InvalidConfig {
+        /// What is wrong.
+        what: String,
+    },
+    /// A request names a partner that is not configured.
+    #[error("unknown partner {0}")]
+    UnknownPartner(PartnerId),
+    /// A request is malformed.
+    #[error("invalid request: {field}: {message}")]
+    InvalidRequest {
+        /// The offending field.
+        field: &'static str,
+        /// What is wrong with it.
+        message: String,
+    },
+    /// A model could not be trained, loaded or saved.
+    #[error("model: {0}")]
+    Model(String),
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The limiter's backend failed.
+    #[error(transparent)]
+    Limiter(#[from] LimiterError),
+    /// The retry queue's backend failed.
+    #[error(transparent)]
+    Queue(#[from] QueueError),
+    /// Reading or writing a file failed.
+    #[error("i/o: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// `Result` with the crate's [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,74 @@
+//! # txclass-core
+//!
+//! Pulls a customer's bank transactions from partner APIs without ever exceeding what the
+//! partner can take, classifies every transaction with logistic regression, stores the
+//! result, and reports progress as a stream of events the whole time.
+//!
+//! ## Layout
+//!
+//! | module | what |
+//! |---|---|
+//! | [`orchestrator`] | runs a job: pages → classify → store, as a `Stream` of [`Progress`] |
+//! | [`partner`] | the [`PartnerAdapter`] trait and the HTTP adapter |
+//! | [`limiter`] | per-partner counting semaphore ([`Limiter`]); permits are drop guards |
+//! | [`breaker`] | per-partner [`CircuitBreaker`] |
+//! | [`queue`] | [`RetryQueue`] and [`ResultBus`] for calls that cannot be made now |
+//! | [`classifier`] | the [`Classifier`] trait and models |
+//! | [`store`] | the [`Store`] trait and the embedded SQLite store |
+//! | [`records`] | CSV / NDJSON reading (with line-numbered errors) and writing |
+//! | [`simulator`] | a partner simulator that behaves like a bank API (feature `simulator`) |
+//!
+//! ## Quick example
+//!
+//! ```no_run
+//! use futures::StreamExt;
+//! use txclass_core::{ClassificationRequest, Orchestrator, PartnerConfig};
+//!
+//! # async fn demo() -> txclass_core::Result<()> {
+//! let capacity = std::num::NonZeroU32::new(4).unwrap();
+//! let orchestrator = Orchestrator::builder()
+//!     .partner(PartnerConfig::new("bank", "http://127.0.0.1:8081", capacity))
+//!     .build()?;
+//! let request = ClassificationRequest {
+//!     customer_id: "c-42".into(),
+//!     partner_id: "bank".into(),
+//!     from: "2026-01-01".parse().unwrap(),
+//!     to: "2026-03-31".parse().unwrap(),
+//! };
+//! let mut job = orchestrator.submit(request)?;
+//! while let Some(event) = job.next().await {
+//!     println!("{}: {}", event.name(), event.data_json());
+//! }
+//! # Ok(()) }
+//! ```
+#![warn(missing_docs, rust_2018_idioms)]
+#![forbid(unsafe_code)]
+
+pub mod breaker;
+pub mod classifier;
+pub mod clock;
+mod error;
+pub mod limiter;
+pub mod model;
+pub mod orchestrator;
+pub mod partner;
+pub mod progress;
+pub mod queue;
+pub mod records;
+#[cfg(feature = "simulator")]
+pub mod simulator;
+pub mod store;
+
+pub use breaker::CircuitBreaker;
+pub use classifier::Classifier;
+pub use error::{Error, Result};
+pub use limiter::{Limiter, Permit};
+pub use model::{
+    Category, ClassificationRequest, ClassifiedTransaction, CustomerId, JobId, JobRecord,
+    JobStatus, PartnerId, Prediction, Summary, Transaction,
+};
+pub use orchestrator::{Job, Orchestrator, OrchestratorBuilder, Settings};
+pub use partner::{PartnerAdapter, PartnerConfig};
+pub use progress::Progress;
+pub use queue::{ResultBus, RetryQueue};
+pub use store::Store;

@@ -1,0 +1,86 @@
+//! Partner rate limiting: a counting semaphore per partner, shared by every caller.
+//!
+//! Every partner call holds a [`Permit`]; dropping the permit (also when the task holding it
+//! is cancelled) gives the slot back. The embedded default is [`LocalLimiter`] (one process);
+//! the Redis semaphore shares the count across instances.
+
+mod error;
+mod local;
+
+pub use error::LimiterError;
+pub use local::LocalLimiter;
+
+use std::fmt;
+use std::time::Duration;
+
+use async_trait::async_trait;
+
+use crate::model::PartnerId;
+
+/// A slot of a partner's semaphore. Dropping it releases the slot.
+pub struct Permit {
+    partner: PartnerId,
+    fencing_token: u64,
+    release: Option<Box<dyn FnOnce() + Send + Sync>>,
+}
+
+impl Permit {
+    /// A permit that runs `release` when dropped. For [`Limiter`] implementations.
+    pub fn new(
+        partner: PartnerId,
+        fencing_token: u64,
+        release: impl FnOnce() + Send + Sync + 'static,
+    ) -> Self {
+        Self {
+            partner,
+            fencing_token,
+            release: Some(Box::new(release)),
+        }
+    }
+
+    /// The partner this permit is for.
+    pub fn partner(&self) -> &PartnerId {
+        &self.partner
+    }
+
+    /// A number that grows with every permit granted for this partner. A partner (or a store)
+    /// that remembers the highest token it saw can refuse a late call from a holder whose
+    /// lease expired (Kleppmann's fencing).
+    pub fn fencing_token(&self) -> u64 {
+        self.fencing_token
+    }
+}
+
+impl fmt::Debug for Permit {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Permit")
+            .field("partner", &self.partner)
+            .field("fencing_token", &self.fencing_token)
+            .finish()
+    }
+}
+
+impl Drop for Permit {
+    fn drop(&mut self) {
+        if let Some(release) = self.release.take() {
+            release();
+        }
+    }
+}
+
+/// A counting semaphore per partner.
+#[async_trait]
+pub trait Limiter: Send + Sync + 'static {
+    /// Takes a permit, waiting at most `max_wait` for one. `Ok(None)` means the partner is
+    /// busy: the caller puts the call on the retry queue instead of waiting longer.
+    async fn acquire(
+        &self,
+        partner: &PartnerId,
+        max_wait: Duration,
+    ) -> Result<Option<Permit>, LimiterError>;
+
+    /// Permits currently held for `partner` (for status pages and tests).
+    async fn in_use(&self, partner: &PartnerId) -> Result<u32, LimiterError>;
+}
+
+fn _obj_safe(_: Box<dyn Limiter>) {}

@@ -1,0 +1,289 @@
+//! The orchestrator: for one request, pages through the partner under the limiter and the
+//! breaker, classifies, stores, and reports each step as a [`Progress`] event.
+//!
+//! Calls that cannot be made now go on the [`RetryQueue`]; [`RetryWorker`]s (any number, in
+//! any instance sharing the queue) make them and route the outcome back to the waiting job
+//! through the [`ResultBus`].
+
+mod job;
+mod worker;
+
+pub use job::Job;
+pub use worker::RetryWorker;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::breaker::{CircuitBreaker, LocalBreaker};
+use crate::classifier::{self, Classifier};
+use crate::clock::{Clock, SystemClock};
+use crate::limiter::{Limiter, LocalLimiter};
+use crate::model::{ClassificationRequest, JobId, JobRecord, PartnerId};
+use crate::partner::{HttpPartner, PartnerAdapter, PartnerConfig};
+use crate::queue::{LocalBus, LocalQueue, ResultBus, RetryQueue};
+use crate::store::{SqliteStore, Store};
+use crate::{Error, Progress, Result};
+
+/// Knobs of the orchestrator.
+#[derive(Clone, Debug)]
+pub struct Settings {
+    /// How long a job waits for a partner permit before it puts the call on the retry queue.
+    pub acquire_wait: Duration,
+    /// A job that runs longer fails with `deadline_exceeded` (pages stored so far stay).
+    pub job_deadline: Duration,
+    /// Longest history window a request may ask, in days.
+    pub max_window_days: u32,
+    /// How long a retry worker blocks on the queue before it looks at its shutdown signal.
+    pub worker_poll: Duration,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            acquire_wait: Duration::from_millis(250),
+            job_deadline: Duration::from_secs(600),
+            max_window_days: 3 * 366,
+            worker_poll: Duration::from_millis(500),
+        }
+    }
+}
+
+/// One configured partner.
+pub(crate) struct Partner {
+    pub(crate) config: PartnerConfig,
+    pub(crate) adapter: Arc<dyn PartnerAdapter>,
+    pub(crate) breaker: Arc<dyn CircuitBreaker>,
+}
+
+pub(crate) struct Inner {
+    pub(crate) partners: BTreeMap<PartnerId, Partner>,
+    pub(crate) limiter: Arc<dyn Limiter>,
+    pub(crate) queue: Arc<dyn RetryQueue>,
+    pub(crate) bus: Arc<dyn ResultBus>,
+    pub(crate) classifier: Arc<dyn Classifier>,
+    pub(crate) store: Arc<dyn Store>,
+    pub(crate) settings: Settings,
+}
+
+/// Runs classification jobs. Cheap to clone (shared state behind an `Arc`).
+#[derive(Clone)]
+pub struct Orchestrator {
+    pub(crate) inner: Arc<Inner>,
+}
+
+impl Orchestrator {
+    /// A builder with embedded defaults for every part.
+    pub fn builder() -> OrchestratorBuilder {
+        OrchestratorBuilder::default()
+    }
+
+    /// Starts a job: validates the request now (unknown partner, bad window) and returns the
+    /// job, whose progress stream does the work as it is polled. Dropping the job cancels it
+    /// and frees every permit it holds; pages already stored stay stored.
+    pub fn submit(&self, request: ClassificationRequest) -> Result<Job> {
+        if !self.inner.partners.contains_key(&request.partner_id) {
+            return Err(Error::UnknownPartner(request.partner_id));
+        }
+        if request.customer_id.as_str().trim().is_empty() {
+            return Err(Error::InvalidRequest {
+                field: "customer_id",
+                message: "must not be empty".into(),
+            });
+        }
+        if request.from > request.to {
+            return Err(Error::InvalidRequest {
+                field: "from",
+                message: format!("{} is after to ({})", request.from, request.to),
+            });
+        }
+        let days = (request.to - request.from).num_days();
+        if days > i64::from(self.inner.settings.max_window_days) {
+            return Err(Error::InvalidRequest {
+                field: "to",
+                message: format!(
+                    "window of {days} days is longer than the limit of {}",
+                    self.inner.settings.max_window_days
+                ),
+            });
+        }
+        Ok(Job::start(self.inner.clone(), JobId::generate(), request))
+    }
+
+    /// A job's record (status and, once done, its summary).
+    pub async fn job(&self, id: &JobId) -> Result<Option<JobRecord>> {
+        Ok(self.inner.store.get_job(id).await?)
+    }
+
+    /// The store jobs write to.
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.inner.store
+    }
+
+    /// The classifier jobs use.
+    pub fn classifier(&self) -> &Arc<dyn Classifier> {
+        &self.inner.classifier
+    }
+
+    /// The limiter guarding partner calls.
+    pub fn limiter(&self) -> &Arc<dyn Limiter> {
+        &self.inner.limiter
+    }
+
+    /// The retry queue.
+    pub fn queue(&self) -> &Arc<dyn RetryQueue> {
+        &self.inner.queue
+    }
+
+    /// Configured partners.
+    pub fn partners(&self) -> impl Iterator<Item = &PartnerConfig> {
+        self.inner.partners.values().map(|p| &p.config)
+    }
+
+    /// A partner's adapter.
+    pub fn adapter(&self, partner: &PartnerId) -> Option<&Arc<dyn PartnerAdapter>> {
+        self.inner.partners.get(partner).map(|p| &p.adapter)
+    }
+
+    /// A partner's circuit breaker.
+    pub fn breaker(&self, partner: &PartnerId) -> Option<&Arc<dyn CircuitBreaker>> {
+        self.inner.partners.get(partner).map(|p| &p.breaker)
+    }
+
+    /// A retry worker named `consumer` (unique per process and instance); run it with
+    /// [`RetryWorker::run`].
+    pub fn retry_worker(&self, consumer: impl Into<String>) -> RetryWorker {
+        RetryWorker::new(self.inner.clone(), consumer.into())
+    }
+
+    /// Progress events of a job until it ends: collects a job's stream (helper for tests and
+    /// embedders that want everything at once).
+    pub async fn run_to_end(&self, request: ClassificationRequest) -> Result<Vec<Progress>> {
+        use futures::StreamExt;
+        Ok(self.submit(request)?.collect().await)
+    }
+}
+
+/// Builds an [`Orchestrator`]; every part not given gets its embedded default.
+#[derive(Default)]
+pub struct OrchestratorBuilder {
+    partners: Vec<(PartnerConfig, Option<Arc<dyn PartnerAdapter>>)>,
+    breakers: BTreeMap<PartnerId, Arc<dyn CircuitBreaker>>,
+    limiter: Option<Arc<dyn Limiter>>,
+    queue: Option<Arc<dyn RetryQueue>>,
+    bus: Option<Arc<dyn ResultBus>>,
+    classifier: Option<Arc<dyn Classifier>>,
+    store: Option<Arc<dyn Store>>,
+    clock: Option<Arc<dyn Clock>>,
+    settings: Settings,
+}
+
+impl OrchestratorBuilder {
+    /// Adds a partner reached over HTTP ([`HttpPartner`]).
+    pub fn partner(mut self, config: PartnerConfig) -> Self {
+        self.partners.push((config, None));
+        self
+    }
+
+    /// Adds a partner with an adapter of the caller's.
+    pub fn partner_with_adapter(
+        mut self,
+        config: PartnerConfig,
+        adapter: Arc<dyn PartnerAdapter>,
+    ) -> Self {
+        self.partners.push((config, Some(adapter)));
+        self
+    }
+
+    /// Replaces a partner's circuit breaker (default: [`LocalBreaker`] from its config).
+    pub fn breaker(mut self, partner: PartnerId, breaker: Arc<dyn CircuitBreaker>) -> Self {
+        self.breakers.insert(partner, breaker);
+        self
+    }
+
+    /// The limiter (default: [`LocalLimiter`] with each partner's capacity).
+    pub fn limiter(mut self, limiter: Arc<dyn Limiter>) -> Self {
+        self.limiter = Some(limiter);
+        self
+    }
+
+    /// The retry queue and result bus (default: in-process).
+    pub fn retry_queue(mut self, queue: Arc<dyn RetryQueue>, bus: Arc<dyn ResultBus>) -> Self {
+        self.queue = Some(queue);
+        self.bus = Some(bus);
+        self
+    }
+
+    /// The classifier (default: the bundled model).
+    pub fn classifier(mut self, classifier: Arc<dyn Classifier>) -> Self {
+        self.classifier = Some(classifier);
+        self
+    }
+
+    /// The store (default: SQLite in memory; give a [`SqliteStore::open`] to keep data).
+    pub fn store(mut self, store: Arc<dyn Store>) -> Self {
+        self.store = Some(store);
+        self
+    }
+
+    /// The clock of the default breakers.
+    pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = Some(clock);
+        self
+    }
+
+    /// Settings.
+    pub fn settings(mut self, settings: Settings) -> Self {
+        self.settings = settings;
+        self
+    }
+
+    /// Builds, checking the configuration.
+    pub fn build(self) -> Result<Orchestrator> {
+        let clock = self.clock.unwrap_or_else(|| Arc::new(SystemClock::new()));
+        let mut partners = BTreeMap::new();
+        let mut local = LocalLimiter::new();
+        for (config, adapter) in self.partners {
+            if partners.contains_key(&config.id) {
+                return Err(Error::InvalidConfig {
+                    what: format!("partner {} configured twice", config.id),
+                });
+            }
+            let adapter = match adapter {
+                Some(a) => a,
+                None => Arc::new(HttpPartner::new(&config)?) as Arc<dyn PartnerAdapter>,
+            };
+            let breaker = self.breakers.get(&config.id).cloned().unwrap_or_else(|| {
+                Arc::new(LocalBreaker::new(config.circuit.clone(), clock.clone()))
+            });
+            local = local.with_partner(config.id.clone(), config.capacity);
+            partners.insert(
+                config.id.clone(),
+                Partner {
+                    config,
+                    adapter,
+                    breaker,
+                },
+            );
+        }
+        let classifier = match self.classifier {
+            Some(c) => c,
+            None => classifier::bundled()?,
+        };
+        let store = match self.store {
+            Some(s) => s,
+            None => Arc::new(SqliteStore::in_memory()?),
+        };
+        Ok(Orchestrator {
+            inner: Arc::new(Inner {
+                partners,
+                limiter: self.limiter.unwrap_or_else(|| Arc::new(local)),
+                queue: self.queue.unwrap_or_else(|| Arc::new(LocalQueue::new())),
+                bus: self.bus.unwrap_or_else(|| Arc::new(LocalBus::new())),
+                classifier,
+                store,
+                settings: self.settings,
+            }),
+        })
+    }
+}

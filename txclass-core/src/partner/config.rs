@@ -1,0 +1,215 @@
+use std::collections::BTreeSet;
+use std::fmt;
+use std::num::NonZeroU32;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use crate::breaker::FailureKind;
+use crate::model::PartnerId;
+
+/// A credential. `Debug` and `Display` print `***`, so it cannot leak through logs, errors
+/// or events; only [`Secret::expose`] reads it.
+#[derive(Clone, PartialEq, Eq, Deserialize)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    /// Wraps a credential.
+    pub fn new(s: impl Into<String>) -> Self {
+        Self(s.into())
+    }
+    /// The credential itself: only for the header that carries it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+impl Serialize for Secret {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str("***")
+    }
+}
+
+/// How the adapter authenticates.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuthConfig {
+    /// Header name, e.g. `Authorization`.
+    #[serde(default = "default_auth_header")]
+    pub header: String,
+    /// Prefix before the token, e.g. `"Bearer "`.
+    #[serde(default = "default_auth_prefix")]
+    pub prefix: String,
+    /// The token itself; prefer `token_env`.
+    #[serde(default)]
+    pub token: Option<Secret>,
+    /// Name of an environment variable holding the token (read when the adapter is built).
+    #[serde(default)]
+    pub token_env: Option<String>,
+}
+
+fn default_auth_header() -> String {
+    "Authorization".into()
+}
+fn default_auth_prefix() -> String {
+    "Bearer ".into()
+}
+
+/// Which failures go to the retry queue, and how often.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RetryPolicy {
+    /// Failure kinds that are retried; the rest fail the job at once.
+    pub retry_on: BTreeSet<FailureKind>,
+    /// Attempts (the first call included) before the call is dead-lettered.
+    pub max_attempts: NonZeroU32,
+    /// Backoff of the first retry; doubles each attempt, with full jitter.
+    #[serde(with = "millis")]
+    pub base_backoff: Duration,
+    /// Ceiling of the backoff.
+    #[serde(with = "millis")]
+    pub max_backoff: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        Self {
+            retry_on: [
+                FailureKind::Timeout,
+                FailureKind::ServerError,
+                FailureKind::RateLimited,
+                FailureKind::Unreachable,
+            ]
+            .into_iter()
+            .collect(),
+            max_attempts: NonZeroU32::new(8).unwrap(),
+            base_backoff: Duration::from_millis(200),
+            max_backoff: Duration::from_secs(10),
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// Backoff before attempt `attempt` (1-based count of attempts already made), full
+    /// jitter: uniform in `[0, min(max, base * 2^(attempt-1))]`.
+    pub fn backoff(&self, attempt: u32, jitter: f64) -> Duration {
+        let exp = self
+            .base_backoff
+            .saturating_mul(1u32 << attempt.saturating_sub(1).min(20));
+        let cap = exp.min(self.max_backoff);
+        cap.mul_f64(jitter.clamp(0.0, 1.0))
+    }
+}
+
+/// What to do with a call while the partner's circuit is open.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OnOpen {
+    /// Put the call on the retry queue, due when the circuit may half-open.
+    Queue,
+    /// Fail the job at once with `circuit_open`.
+    Reject,
+}
+
+/// Circuit breaker settings of one partner (the in-process breaker's knobs).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CircuitPolicy {
+    /// Failure kinds that count as failures.
+    pub record: BTreeSet<FailureKind>,
+    /// Consecutive failures that open the circuit.
+    pub failure_threshold: NonZeroU32,
+    /// How long the circuit stays open before letting trial calls through.
+    #[serde(with = "millis")]
+    pub open_for: Duration,
+    /// Trial calls allowed while half-open.
+    pub half_open_calls: NonZeroU32,
+    /// Queue or reject while open.
+    pub on_open: OnOpen,
+}
+
+impl Default for CircuitPolicy {
+    fn default() -> Self {
+        Self {
+            record: [
+                FailureKind::Timeout,
+                FailureKind::ServerError,
+                FailureKind::Unreachable,
+            ]
+            .into_iter()
+            .collect(),
+            failure_threshold: NonZeroU32::new(5).unwrap(),
+            open_for: Duration::from_secs(5),
+            half_open_calls: NonZeroU32::new(1).unwrap(),
+            on_open: OnOpen::Queue,
+        }
+    }
+}
+
+/// Everything about one partner.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PartnerConfig {
+    /// The partner's id in requests.
+    pub id: PartnerId,
+    /// Base URL of its API, e.g. `https://api.bank.example/v2`.
+    pub base_url: String,
+    /// Credentials, if any.
+    #[serde(default)]
+    pub auth: Option<AuthConfig>,
+    /// Per-call timeout.
+    #[serde(with = "millis", default = "default_timeout")]
+    pub timeout: Duration,
+    /// Transactions per page asked of the partner.
+    #[serde(default = "default_page_size")]
+    pub page_size: NonZeroU32,
+    /// Most concurrent calls the partner takes, across every txclass instance.
+    pub capacity: NonZeroU32,
+    /// Retry policy.
+    #[serde(default)]
+    pub retry: RetryPolicy,
+    /// Circuit breaker policy.
+    #[serde(default)]
+    pub circuit: CircuitPolicy,
+}
+
+fn default_timeout() -> Duration {
+    Duration::from_secs(10)
+}
+fn default_page_size() -> NonZeroU32 {
+    NonZeroU32::new(100).unwrap()
+}
+
+impl PartnerConfig {
+    /// A config with defaults for everything but the id, URL and capacity.
+    pub fn new(id: impl Into<String>, base_url: impl Into<String>, capacity: NonZeroU32) -> Self {
+        Self {
+            id: PartnerId::new(id),
+            base_url: base_url.into(),
+            auth: None,
+            timeout: default_timeout(),
+            page_size: default_page_size(),
+            capacity,
+            retry: RetryPolicy::default(),
+            circuit: CircuitPolicy::default(),
+        }
+    }
+}
+
+/// Durations as integer milliseconds in config files.
+pub(crate) mod millis {
+    use std::time::Duration;
+
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_u64(d.as_millis() as u64)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+        Ok(Duration::from_millis(u64::deserialize(d)?))
+    }
+}

@@ -1,0 +1,156 @@
+//! Reprocessing: partner calls that could not be made now (busy semaphore, open circuit,
+//! timeout, 5xx, 429) go on a [`RetryQueue`]; a [`RetryWorker`](crate::orchestrator::RetryWorker)
+//! takes them when due, calls the partner under a permit, classifies and stores the page, and
+//! publishes the outcome on a [`ResultBus`] so the job that is waiting (on any instance)
+//! carries on.
+
+mod error;
+mod local;
+
+pub use error::QueueError;
+pub use local::{LocalBus, LocalQueue};
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use futures::stream::BoxStream;
+use serde::{Deserialize, Serialize};
+
+use crate::breaker::FailureKind;
+use crate::model::{ClassifiedTransaction, JobId, PartnerId};
+use crate::partner::PageRequest;
+use crate::progress::WaitReason;
+
+/// A partner call waiting to be made.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RetryTask {
+    /// The job that needs the page.
+    pub job_id: JobId,
+    /// The partner to call.
+    pub partner_id: PartnerId,
+    /// 1-based page number within the job.
+    pub page: u32,
+    /// The call.
+    pub request: PageRequest,
+    /// Attempts made so far (the first, direct one included).
+    pub attempts: u32,
+    /// Why the last attempt did not go through.
+    pub reason: WaitReason,
+    /// The last error, for the dead-letter record (never carries secrets).
+    pub last_error: Option<String>,
+}
+
+/// A task handed to one consumer. Until it is acked, rescheduled or dead-lettered it stays
+/// pending, and a queue with claiming hands it to another consumer if this one dies.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Delivery {
+    /// The queue's id of the entry.
+    pub id: String,
+    /// The task.
+    pub task: RetryTask,
+    /// How many times the entry has been delivered (above 1 after a consumer died).
+    pub deliveries: u32,
+}
+
+/// A task the queue gave up on.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DeadLetter {
+    /// The task, with its attempts and last error.
+    pub task: RetryTask,
+    /// Why it was given up.
+    pub error: String,
+}
+
+/// A queue of partner calls to retry, with delays.
+#[async_trait]
+pub trait RetryQueue: Send + Sync + 'static {
+    /// Adds a task, due after `delay`.
+    async fn enqueue(&self, task: RetryTask, delay: Duration) -> Result<String, QueueError>;
+
+    /// The next due task for `consumer`, waiting at most `block` for one.
+    async fn next(&self, consumer: &str, block: Duration) -> Result<Option<Delivery>, QueueError>;
+
+    /// The task is done.
+    async fn ack(&self, delivery: &Delivery) -> Result<(), QueueError>;
+
+    /// The attempt failed: replace the entry by `task`, due after `delay` (one step: the
+    /// task is never lost nor doubled).
+    async fn reschedule(
+        &self,
+        delivery: &Delivery,
+        task: RetryTask,
+        delay: Duration,
+    ) -> Result<(), QueueError>;
+
+    /// Give up: move the entry to the dead letters with `error`.
+    async fn dead_letter(&self, delivery: &Delivery, error: String) -> Result<(), QueueError>;
+
+    /// Tasks waiting or being worked on.
+    async fn pending(&self) -> Result<usize, QueueError>;
+
+    /// The dead letters, oldest first.
+    async fn dead_letters(&self) -> Result<Vec<DeadLetter>, QueueError>;
+}
+
+fn _obj_safe_queue(_: Box<dyn RetryQueue>) {}
+
+/// What the retry worker tells the job that waits for a page.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "message", rename_all = "snake_case")]
+pub enum RetryMessage {
+    /// Another attempt failed; the task is rescheduled.
+    Attempted {
+        /// The page.
+        page: u32,
+        /// Attempts made so far.
+        attempts: u32,
+        /// Why it failed.
+        reason: WaitReason,
+        /// Delay before the next attempt.
+        retry_in_ms: u64,
+    },
+    /// The page was fetched, classified and stored.
+    Fetched {
+        /// The page.
+        page: u32,
+        /// The partner's cursor of the next page.
+        next_cursor: Option<String>,
+        /// The page's transactions, classified.
+        transactions: Vec<ClassifiedTransaction>,
+        /// Of those, new to the store.
+        inserted: usize,
+    },
+    /// The task was dead-lettered, or the partner rejected it for good.
+    GaveUp {
+        /// The page.
+        page: u32,
+        /// The failure that ended it, if it was a partner failure.
+        kind: Option<FailureKind>,
+        /// Detail (never carries secrets).
+        error: String,
+    },
+}
+
+impl RetryMessage {
+    /// The page the message is about.
+    pub fn page(&self) -> u32 {
+        match self {
+            RetryMessage::Attempted { page, .. }
+            | RetryMessage::Fetched { page, .. }
+            | RetryMessage::GaveUp { page, .. } => *page,
+        }
+    }
+}
+
+/// Routes retry outcomes back to the job waiting for them, wherever it runs.
+#[async_trait]
+pub trait ResultBus: Send + Sync + 'static {
+    /// Sends a message to the job's subscribers (dropped if there are none: the page is
+    /// stored either way).
+    async fn publish(&self, job: &JobId, msg: RetryMessage) -> Result<(), QueueError>;
+
+    /// Messages for `job` from now on. Subscribe before enqueueing, so nothing is missed.
+    async fn subscribe(&self, job: &JobId) -> Result<BoxStream<'static, RetryMessage>, QueueError>;
+}
+
+fn _obj_safe_bus(_: Box<dyn ResultBus>) {}

@@ -1,0 +1,333 @@
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+use rusqlite::{params, Connection, OptionalExtension};
+
+use super::{SpendingQuery, SpendingRow, Store, StoreError, TxPage, TxQuery, UpsertReport};
+use crate::model::{
+    Category, ClassifiedTransaction, Confidence, CustomerId, JobId, JobRecord, PartnerId,
+    Prediction, Transaction,
+};
+
+/// The embedded store: one SQLite file in WAL mode.
+///
+/// Why SQLite (through rusqlite, bundled): a mature embedded database that survives restarts
+/// and crashes (WAL with synchronous=NORMAL loses at most the last transactions on power
+/// loss, never corrupts), needs no service, builds from source with the crate, and answers
+/// the per-customer range queries from one index. One connection behind a mutex, used from the
+/// blocking pool: SQLite serialises writers anyway, and one connection keeps the page cache
+/// warm.
+#[derive(Clone)]
+pub struct SqliteStore {
+    conn: Arc<Mutex<Connection>>,
+}
+
+const SCHEMA: &str = "
+PRAGMA journal_mode = WAL;
+PRAGMA synchronous = NORMAL;
+PRAGMA busy_timeout = 5000;
+CREATE TABLE IF NOT EXISTS transactions (
+    partner_id   TEXT NOT NULL,
+    id           TEXT NOT NULL,
+    customer_id  TEXT NOT NULL,
+    date         TEXT NOT NULL,
+    description  TEXT NOT NULL,
+    amount_minor INTEGER NOT NULL,
+    currency     TEXT NOT NULL,
+    category     TEXT NOT NULL,
+    probability  REAL NOT NULL,
+    confidence   TEXT NOT NULL,
+    uncertain    INTEGER NOT NULL,
+    PRIMARY KEY (partner_id, id)
+);
+CREATE INDEX IF NOT EXISTS transactions_by_customer
+    ON transactions (customer_id, date DESC, partner_id DESC, id DESC);
+CREATE TABLE IF NOT EXISTS jobs (
+    id     TEXT PRIMARY KEY,
+    record TEXT NOT NULL
+);
+";
+
+fn backend(e: impl std::fmt::Display) -> StoreError {
+    StoreError::Backend(e.to_string())
+}
+
+impl SqliteStore {
+    /// Opens (or creates) the database file.
+    pub fn open(path: impl AsRef<Path>) -> Result<Self, StoreError> {
+        if let Some(dir) = path.as_ref().parent() {
+            if !dir.as_os_str().is_empty() {
+                std::fs::create_dir_all(dir).map_err(backend)?;
+            }
+        }
+        Self::from_conn(Connection::open(path).map_err(backend)?)
+    }
+
+    /// A database in memory (gone when dropped): for tests and one-off CLI runs.
+    pub fn in_memory() -> Result<Self, StoreError> {
+        Self::from_conn(Connection::open_in_memory().map_err(backend)?)
+    }
+
+    fn from_conn(conn: Connection) -> Result<Self, StoreError> {
+        conn.execute_batch(SCHEMA).map_err(backend)?;
+        Ok(Self {
+            conn: Arc::new(Mutex::new(conn)),
+        })
+    }
+
+    async fn with<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut Connection) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        let conn = self.conn.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut c = conn.lock().map_err(|_| backend("store mutex poisoned"))?;
+            f(&mut c)
+        })
+        .await
+        .map_err(backend)?
+    }
+}
+
+fn encode_cursor(date: &str, partner: &str, id: &str) -> String {
+    let json = serde_json::to_string(&[date, partner, id]).expect("strings serialise");
+    json.bytes().map(|b| format!("{b:02x}")).collect()
+}
+
+fn decode_cursor(c: &str) -> Result<(String, String, String), StoreError> {
+    if c.len() % 2 != 0 {
+        return Err(StoreError::InvalidCursor);
+    }
+    let bytes: Result<Vec<u8>, _> = (0..c.len())
+        .step_by(2)
+        .map(|i| {
+            u8::from_str_radix(c.get(i..i + 2).ok_or(StoreError::InvalidCursor)?, 16)
+                .map_err(|_| StoreError::InvalidCursor)
+        })
+        .collect();
+    let [d, p, i]: [String; 3] =
+        serde_json::from_slice(&bytes?).map_err(|_| StoreError::InvalidCursor)?;
+    Ok((d, p, i))
+}
+
+fn row_to_tx(r: &rusqlite::Row<'_>) -> rusqlite::Result<ClassifiedTransaction> {
+    let date: String = r.get(3)?;
+    let confidence: String = r.get(9)?;
+    Ok(ClassifiedTransaction {
+        partner_id: PartnerId(r.get(0)?),
+        customer_id: CustomerId(r.get(2)?),
+        transaction: Transaction {
+            id: r.get(1)?,
+            date: date.parse().map_err(|e| {
+                rusqlite::Error::FromSqlConversionFailure(
+                    3,
+                    rusqlite::types::Type::Text,
+                    Box::new(e),
+                )
+            })?,
+            description: r.get(4)?,
+            amount_minor: r.get(5)?,
+            currency: r.get(6)?,
+        },
+        prediction: Prediction {
+            category: Category(r.get(7)?),
+            probability: r.get::<_, f64>(8)? as f32,
+            confidence: match confidence.as_str() {
+                "high" => Confidence::High,
+                "medium" => Confidence::Medium,
+                _ => Confidence::Low,
+            },
+            uncertain: r.get::<_, i64>(10)? != 0,
+        },
+    })
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn upsert(&self, txs: &[ClassifiedTransaction]) -> Result<UpsertReport, StoreError> {
+        let txs = txs.to_vec();
+        self.with(move |c| {
+            let t = c.transaction().map_err(backend)?;
+            let mut report = UpsertReport::default();
+            {
+                let mut ins = t
+                    .prepare_cached(
+                        "INSERT OR IGNORE INTO transactions VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11)",
+                    )
+                    .map_err(backend)?;
+                let mut upd = t
+                    .prepare_cached(
+                        "UPDATE transactions SET customer_id=?3, date=?4, description=?5,
+                         amount_minor=?6, currency=?7, category=?8, probability=?9,
+                         confidence=?10, uncertain=?11 WHERE partner_id=?1 AND id=?2",
+                    )
+                    .map_err(backend)?;
+                for ct in &txs {
+                    let tx = &ct.transaction;
+                    let p = &ct.prediction;
+                    let args = params![
+                        ct.partner_id.as_str(),
+                        tx.id,
+                        ct.customer_id.as_str(),
+                        tx.date.to_string(),
+                        tx.description,
+                        tx.amount_minor,
+                        tx.currency,
+                        p.category.as_str(),
+                        p.probability as f64,
+                        p.confidence.as_str(),
+                        p.uncertain as i64,
+                    ];
+                    if ins.execute(args).map_err(backend)? == 1 {
+                        report.inserted += 1;
+                    } else {
+                        upd.execute(args).map_err(backend)?;
+                        report.updated += 1;
+                    }
+                }
+            }
+            t.commit().map_err(backend)?;
+            Ok(report)
+        })
+        .await
+    }
+
+    async fn put_job(&self, job: &JobRecord) -> Result<(), StoreError> {
+        let id = job.id.0.clone();
+        let json = serde_json::to_string(job).map_err(backend)?;
+        self.with(move |c| {
+            c.execute(
+                "INSERT INTO jobs (id, record) VALUES (?1, ?2)
+                 ON CONFLICT(id) DO UPDATE SET record = excluded.record",
+                params![id, json],
+            )
+            .map_err(backend)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn get_job(&self, id: &JobId) -> Result<Option<JobRecord>, StoreError> {
+        let id = id.0.clone();
+        let json: Option<String> = self
+            .with(move |c| {
+                c.query_row("SELECT record FROM jobs WHERE id = ?1", [id], |r| r.get(0))
+                    .optional()
+                    .map_err(backend)
+            })
+            .await?;
+        json.map(|j| serde_json::from_str(&j).map_err(backend))
+            .transpose()
+    }
+
+    async fn transactions(&self, q: &TxQuery) -> Result<TxPage, StoreError> {
+        let q = q.clone();
+        let after = q.cursor.as_deref().map(decode_cursor).transpose()?;
+        self.with(move |c| {
+            let mut sql = String::from(
+                "SELECT partner_id, id, customer_id, date, description, amount_minor, currency,
+                        category, probability, confidence, uncertain
+                 FROM transactions WHERE customer_id = ?",
+            );
+            let mut args: Vec<rusqlite::types::Value> = vec![q.customer_id.0.clone().into()];
+            if let Some(p) = &q.partner_id {
+                sql.push_str(" AND partner_id = ?");
+                args.push(p.0.clone().into());
+            }
+            if let Some(f) = q.from {
+                sql.push_str(" AND date >= ?");
+                args.push(f.to_string().into());
+            }
+            if let Some(t) = q.to {
+                sql.push_str(" AND date <= ?");
+                args.push(t.to_string().into());
+            }
+            if let Some(cat) = &q.category {
+                sql.push_str(" AND category = ?");
+                args.push(cat.0.clone().into());
+            }
+            if let Some(text) = &q.text {
+                for word in text.split_whitespace() {
+                    sql.push_str(" AND description LIKE ? ESCAPE '\\'");
+                    let esc = word
+                        .replace('\\', "\\\\")
+                        .replace('%', "\\%")
+                        .replace('_', "\\_");
+                    args.push(format!("%{esc}%").into());
+                }
+            }
+            if let Some((d, p, i)) = &after {
+                sql.push_str(" AND (date, partner_id, id) < (?, ?, ?)");
+                args.extend([d.clone().into(), p.clone().into(), i.clone().into()]);
+            }
+            let limit = q.limit.clamp(1, 1000) as i64;
+            sql.push_str(" ORDER BY date DESC, partner_id DESC, id DESC LIMIT ?");
+            args.push((limit + 1).into());
+            let mut stmt = c.prepare_cached(&sql).map_err(backend)?;
+            let mut items = stmt
+                .query_map(rusqlite::params_from_iter(args), row_to_tx)
+                .map_err(backend)?
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(backend)?;
+            let next_cursor = if items.len() as i64 > limit {
+                items.truncate(limit as usize);
+                items.last().map(|l| {
+                    encode_cursor(
+                        &l.transaction.date.to_string(),
+                        l.partner_id.as_str(),
+                        &l.transaction.id,
+                    )
+                })
+            } else {
+                None
+            };
+            Ok(TxPage { items, next_cursor })
+        })
+        .await
+    }
+
+    async fn spending(&self, q: &SpendingQuery) -> Result<Vec<SpendingRow>, StoreError> {
+        let q = q.clone();
+        self.with(move |c| {
+            let mut stmt = c
+                .prepare_cached(
+                    "SELECT substr(date, 1, 7), category, count(*), sum(amount_minor)
+                     FROM transactions
+                     WHERE customer_id = ?1 AND date >= ?2 AND date <= ?3
+                     GROUP BY 1, 2 ORDER BY 1, 2",
+                )
+                .map_err(backend)?;
+            let from = q.from.map_or("0000-00-00".into(), |d| d.to_string());
+            let to = q.to.map_or("9999-99-99".into(), |d| d.to_string());
+            let rows = stmt
+                .query_map(params![q.customer_id.0, from, to], |r| {
+                    Ok(SpendingRow {
+                        month: r.get(0)?,
+                        category: Category(r.get(1)?),
+                        count: r.get::<_, i64>(2)? as u64,
+                        amount_minor: r.get(3)?,
+                    })
+                })
+                .map_err(backend)?
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(backend)?;
+            Ok(rows)
+        })
+        .await
+    }
+
+    async fn count(&self, customer: &CustomerId) -> Result<u64, StoreError> {
+        let customer = customer.0.clone();
+        self.with(move |c| {
+            c.query_row(
+                "SELECT count(*) FROM transactions WHERE customer_id = ?1",
+                [customer],
+                |r| r.get::<_, i64>(0),
+            )
+            .map(|n| n as u64)
+            .map_err(backend)
+        })
+        .await
+    }
+}
