@@ -73,8 +73,10 @@ pub struct SandboxConfig {
     pub capacity: NonZeroU32,
     /// Transactions per page.
     pub page_size: NonZeroU32,
-    /// Simulated latency of each call, in ms (0 for benchmarks).
-    pub latency_ms: u64,
+    /// Shortest simulated latency of a call, in ms (0 for benchmarks).
+    pub latency_min_ms: u64,
+    /// Longest simulated latency of a call, in ms (uniform between the two).
+    pub latency_max_ms: u64,
 }
 
 impl Default for SandboxConfig {
@@ -84,7 +86,8 @@ impl Default for SandboxConfig {
             id: "sandbox".into(),
             capacity: NonZeroU32::new(8).expect("non-zero"),
             page_size: NonZeroU32::new(100).expect("non-zero"),
-            latency_ms: 20,
+            latency_min_ms: 20,
+            latency_max_ms: 120,
         }
     }
 }

@@ -155,11 +155,12 @@ mod sandbox {
     pub(crate) async fn start(cfg: &SandboxConfig) -> Result<(PartnerConfig, SimulatorHandle)> {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let sim = SimulatorConfig {
-            capacity: cfg.capacity.get(),
-            latency: std::time::Duration::from_millis(cfg.latency_ms),
+            capacity: Some(cfg.capacity.get()),
+            latency_min: std::time::Duration::from_millis(cfg.latency_min_ms),
+            latency_max: std::time::Duration::from_millis(cfg.latency_max_ms.max(cfg.latency_min_ms)),
             ..SimulatorConfig::default()
         };
-        let handle = Simulator::start(listener, sim).await?;
+        let handle = Simulator::start(listener, sim)?;
         let mut partner = PartnerConfig::new(
             cfg.id.clone(),
             format!("http://{}", handle.addr()),

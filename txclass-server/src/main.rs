@@ -35,7 +35,7 @@ struct Args {
     /// Do not start the built-in sandbox partner.
     #[arg(long)]
     no_sandbox: bool,
-    /// Simulated latency of the sandbox partner, in ms.
+    /// Simulated latency of the sandbox partner, in ms (every call; default 20 to 120).
     #[arg(long)]
     sandbox_latency_ms: Option<u64>,
     /// Serve GET /v1/bench/sse (benchmarks only).
@@ -73,7 +73,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         config.keep_alive_ms = v;
     }
     if let Some(v) = args.sandbox_latency_ms {
-        config.sandbox.latency_ms = v;
+        config.sandbox.latency_min_ms = v;
+        config.sandbox.latency_max_ms = v;
     }
     if args.no_sandbox {
         config.sandbox.enabled = false;
