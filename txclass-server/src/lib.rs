@@ -157,7 +157,9 @@ mod sandbox {
         let sim = SimulatorConfig {
             capacity: Some(cfg.capacity.get()),
             latency_min: std::time::Duration::from_millis(cfg.latency_min_ms),
-            latency_max: std::time::Duration::from_millis(cfg.latency_max_ms.max(cfg.latency_min_ms)),
+            latency_max: std::time::Duration::from_millis(
+                cfg.latency_max_ms.max(cfg.latency_min_ms),
+            ),
             ..SimulatorConfig::default()
         };
         let handle = Simulator::start(listener, sim)?;

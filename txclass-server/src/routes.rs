@@ -584,7 +584,7 @@ impl Stream for SyntheticJob {
                     ..Summary::default()
                 },
             }
-        } else if n % 2 == 0 {
+        } else if n.is_multiple_of(2) {
             Progress::PageFetched {
                 page,
                 transactions: 100,
