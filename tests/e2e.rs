@@ -347,3 +347,31 @@ async fn a_stream_that_ends_within_the_grace_period_ends_done() {
     s.join().await;
     assert_eq!(s.stored_ids_direct("c-8").await, s.expected_ids("c-8"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn http2_clients_get_the_same_stream() {
+    let s = start(Options::default()).await;
+    let h2 = reqwest::Client::builder()
+        .http2_prior_knowledge()
+        .build()
+        .unwrap();
+    let res = h2
+        .post(s.url("/v1/classifications"))
+        .json(&TestServer::body("c-9"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.version(), reqwest::Version::HTTP_2);
+    assert_eq!(res.status(), 200);
+    use eventsource_stream::Eventsource;
+    let events: Vec<_> = res
+        .bytes_stream()
+        .eventsource()
+        .map(|e| e.unwrap().event)
+        .collect()
+        .await;
+    assert_eq!(events.first().map(String::as_str), Some("accepted"));
+    assert_eq!(events.last().map(String::as_str), Some("done"));
+    assert_eq!(s.stored_ids("c-9").await, s.expected_ids("c-9"));
+    s.stop().await;
+}
