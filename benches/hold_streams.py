@@ -8,6 +8,13 @@ import asyncio
 import sys
 
 
+def first_event_complete(buf):
+    """True once an event (LF or CRLF line ends) has fully arrived."""
+    at = buf.find(b"event:")
+    rest = buf[at:] if at >= 0 else b""
+    return at >= 0 and (b"\n\n" in rest or b"\r\n\r\n" in rest)
+
+
 async def open_one(host, port, path, sem, opened):
     async with sem:
         reader, writer = await asyncio.open_connection(host, port)
@@ -15,7 +22,7 @@ async def open_one(host, port, path, sem, opened):
                      "Accept: text/event-stream\r\n\r\n".encode())
         await writer.drain()
         buf = b""
-        while not (b"event:" in buf and b"\n\n" in buf[buf.index(b"event:"):]):
+        while not first_event_complete(buf):
             chunk = await reader.read(4096)
             if not chunk:
                 raise RuntimeError("stream closed before its first event")

@@ -6,8 +6,10 @@
 #       GET /v1/bench/sse?events=$EVENTS (synthetic jobs through the real SSE framing code),
 #       the same on the aiohttp reference, and real classification jobs
 #       (POST /v1/classifications) against the in-process simulator with zero latency;
-#   (b) $STREAMS idle SSE streams held open by benches/hold_streams.py, and the server's
-#       memory per stream (RSS delta / streams, from /proc/PID/status).
+#   (b) $STREAMS idle SSE streams held open, and the server's memory per stream (RSS delta /
+#       streams, from /proc/PID/status): over HTTP/1.1, one connection each
+#       (benches/hold_streams.py, both servers), and over HTTP/2, multiplexed on
+#       $H2_CONNECTIONS connections (benches/hold_streams.rs; aiohttp has no HTTP/2).
 #
 # Usage: benches/sse_throughput.sh
 # Knobs (environment): DURATION (s, default 10), CONNECTIONS (100), EVENTS (100),
@@ -21,6 +23,7 @@ CONNECTIONS=${CONNECTIONS:-100}
 EVENTS=${EVENTS:-100}
 STREAMS=${STREAMS:-15000}
 WRK_THREADS=${WRK_THREADS:-2}
+H2_CONNECTIONS=${H2_CONNECTIONS:-100}
 RUST_PORT=18480
 PY_PORT=18481
 OUT=target/bench-sse
@@ -28,6 +31,7 @@ mkdir -p "$OUT"
 
 command -v wrk >/dev/null || { apt-get update && apt-get install -y wrk; }
 cargo build --release -p txclass-server
+cargo bench --bench hold_streams --no-run
 VENV=target/bench-venv
 if [ ! -x "$VENV/bin/python" ] || ! "$VENV/bin/python" -c 'import aiohttp, aiohttp_sse' 2>/dev/null; then
   python3 -m venv "$VENV"
@@ -165,6 +169,31 @@ start_py
 read -r py_before py_after < <(hold "$PY_PORT" "$PY_PID" aiohttp)
 stop "$PY_PID"
 
+hold_h2() { # port pid
+  local before after open per=$((STREAMS / H2_CONNECTIONS))
+  curl -s -o /dev/null "http://127.0.0.1:$1/v1/bench/sse?events=2"
+  sleep 1
+  before=$(rss_kb "$2")
+  cargo bench -q --bench hold_streams -- "http://127.0.0.1:$1/v1/bench/sse?events=2&hold=true" \
+    "$H2_CONNECTIONS" "$per" 10 > "$OUT/hold-h2.txt" 2>&1 &
+  local client=$!
+  PIDS+=("$client")
+  for _ in $(seq 1 1800); do
+    grep -q '^open' "$OUT/hold-h2.txt" && break
+    kill -0 "$client" 2>/dev/null || { cat "$OUT/hold-h2.txt" >&2; exit 1; }
+    sleep 0.1
+  done
+  open=$(awk '/^open/ {print $2}' "$OUT/hold-h2.txt")
+  [ "$open" = "$((per * H2_CONNECTIONS))" ] || { echo "h2: only '$open' streams opened" >&2; exit 1; }
+  sleep 2
+  after=$(rss_kb "$2")
+  wait "$client" || true
+  echo "$before $after"
+}
+start_rust
+read -r h2_before h2_after < <(hold_h2 "$RUST_PORT" "$RUST_PID")
+stop "$RUST_PID"
+
 per_stream() { awk -v a="$1" -v b="$2" -v n="$STREAMS" 'BEGIN { printf "%.0f", (b - a) * 1024 / n }'; }
 
 echo
@@ -174,7 +203,9 @@ echo "| synthetic ${EVENTS}-event streams, ${CONNECTIONS} conns: streams/s | $ru
 echo "| synthetic: events/s | $rust_eps | $py_eps |"
 echo "| real jobs vs in-process simulator (0 ms), ${CONNECTIONS} conns: jobs/s ($job_events events each) | $jobs_rps | - |"
 echo "| real jobs: events/s | $jobs_eps | - |"
-echo "| $STREAMS idle streams held: RSS before → after (KiB) | $rust_before → $rust_after | $py_before → $py_after |"
-echo "| memory per idle stream (bytes) | $(per_stream "$rust_before" "$rust_after") | $(per_stream "$py_before" "$py_after") |"
+echo "| $STREAMS idle HTTP/1.1 streams (one connection each): RSS before → after (KiB) | $rust_before → $rust_after | $py_before → $py_after |"
+echo "| memory per idle HTTP/1.1 stream (bytes) | $(per_stream "$rust_before" "$rust_after") | $(per_stream "$py_before" "$py_after") |"
+echo "| $STREAMS idle HTTP/2 streams on $H2_CONNECTIONS connections: RSS before → after (KiB) | $h2_before → $h2_after | - |"
+echo "| memory per idle HTTP/2 stream (bytes) | $(per_stream "$h2_before" "$h2_after") | - |"
 echo
 echo "raw wrk output: $OUT/wrk-*.txt"
