@@ -1,7 +1,14 @@
 //! Reading transactions from files (CSV and NDJSON) and writing classified ones back.
 //!
 //! Every bad row becomes a [`RecordError`] naming its line; the readers go on with the next
-//! row, so the caller decides whether to skip-and-report or stop.
+//! row; [`classify_rows`] applies the caller's [`OnError`] policy (skip-and-report or stop)
+//! and totals the run in a [`FileSummary`].
+
+mod batch;
+mod summary;
+
+pub use batch::{classify_rows, ClassifyOptions, FileRun, OnError, RunEvent};
+pub use summary::FileSummary;
 
 use std::io::{BufRead, BufReader, Read, Write};
 

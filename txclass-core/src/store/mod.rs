@@ -8,6 +8,10 @@ mod sqlite;
 pub use error::StoreError;
 pub use sqlite::SqliteStore;
 
+/// Where the embedded store lives unless told otherwise (relative to the working directory);
+/// the server and the CLI share it, so `txclass query` reads what the server stored.
+pub const DEFAULT_DB_PATH: &str = "data/txclass.db";
+
 use async_trait::async_trait;
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
