@@ -147,12 +147,15 @@ fn convert(raw: RawRow, line: u64) -> Result<(Transaction, Option<String>), Reco
     Ok((tx, raw.category.filter(|c| !c.trim().is_empty())))
 }
 
+/// A row with its label (if the file has a `category` column), or the row's error.
+pub type Row = Result<(Transaction, Option<String>), RecordError>;
+
+/// The rows of a file, in order.
+pub type Rows<'a> = Box<dyn Iterator<Item = Row> + 'a>;
+
 /// Reads rows of `format`; each item is a row or the error of one bad row.
 /// Rows without an `id` get `line-N`.
-pub fn read_rows<'a, R: Read + 'a>(
-    reader: R,
-    format: Format,
-) -> Box<dyn Iterator<Item = Result<(Transaction, Option<String>), RecordError>> + 'a> {
+pub fn read_rows<'a, R: Read + 'a>(reader: R, format: Format) -> Rows<'a> {
     match format {
         Format::Csv => {
             let rdr = csv::ReaderBuilder::new()
@@ -224,7 +227,7 @@ pub struct Writer<W: Write> {
 }
 
 enum WriterKind<W: Write> {
-    Csv(csv::Writer<W>),
+    Csv(Box<csv::Writer<W>>),
     Ndjson(W),
 }
 
@@ -233,7 +236,7 @@ impl<W: Write> Writer<W> {
     pub fn new(out: W, format: Format) -> Self {
         Self {
             inner: match format {
-                Format::Csv => WriterKind::Csv(csv::Writer::from_writer(out)),
+                Format::Csv => WriterKind::Csv(Box::new(csv::Writer::from_writer(out))),
                 Format::Ndjson => WriterKind::Ndjson(out),
             },
         }
