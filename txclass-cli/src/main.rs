@@ -17,7 +17,14 @@ use clap::{Parser, Subcommand};
 
 /// Classify bank transactions, query what was stored, and measure partner APIs.
 #[derive(Debug, Parser)]
-#[command(name = "txclass", version, about, propagate_version = true)]
+#[command(
+    name = "txclass",
+    version,
+    about,
+    propagate_version = true,
+    after_help = "Exit codes: 0 ok, 1 runtime failure, 2 usage error, \
+                  3 classify --on-error stop stopped on a bad row."
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
