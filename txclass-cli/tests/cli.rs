@@ -500,3 +500,31 @@ fn sim_serves_until_killed() {
     assert!(o.status.success(), "{} {}", stdout(&o), stderr(&o));
     assert!(stdout(&o).starts_with("healthy: status 200"));
 }
+
+#[test]
+fn a_closed_stdout_ends_the_run_quietly() {
+    let dir = tempfile::tempdir().unwrap();
+    let rows: String = (0..5000)
+        .map(|i| format!("t{i},2026-01-02,UBER *TRIP,-23.10\n"))
+        .collect();
+    let input = write(
+        dir.path(),
+        "big.csv",
+        &format!("id,date,description,amount\n{rows}"),
+    );
+    let mut child = Command::new(env!("CARGO_BIN_EXE_txclass"))
+        .args(["classify", &input, "--quiet"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    assert!(first.starts_with("id,date"), "{first}");
+    // stdout is closed here, with most of the ~300 KB output still to write.
+    let o = child.wait_with_output().unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(stderr(&o), "");
+}

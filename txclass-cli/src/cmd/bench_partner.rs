@@ -24,8 +24,8 @@ pub struct BenchPartnerArgs {
     #[arg(long, default_value = "4")]
     pub concurrency: NonZeroU32,
     /// Seconds during which new calls are started.
-    #[arg(long, default_value_t = 10.0)]
-    pub duration: f64,
+    #[arg(long, default_value = "10", value_parser = seconds)]
+    pub duration: Duration,
     /// Window start (default: 30 days before --to).
     #[arg(long, value_parser = parse_date)]
     pub from: Option<NaiveDate>,
@@ -40,10 +40,16 @@ pub struct BenchPartnerArgs {
     pub json: bool,
 }
 
+fn seconds(s: &str) -> Result<Duration, String> {
+    s.parse::<f64>()
+        .ok()
+        .and_then(|x| Duration::try_from_secs_f64(x).ok())
+        .filter(|d| !d.is_zero())
+        .ok_or_else(|| format!("{s:?} is not a positive number of seconds"))
+}
+
 /// Runs `txclass bench-partner`.
 pub fn run(args: BenchPartnerArgs) -> anyhow::Result<()> {
-    let duration = Duration::try_from_secs_f64(args.duration)
-        .map_err(|_| anyhow::anyhow!("--duration {} is not a number of seconds", args.duration))?;
     let adapter = Arc::new(args.partner.adapter(args.concurrency, args.page_size)?);
     let limiter = LocalLimiter::new().with_partner(adapter.id().clone(), args.concurrency);
     let to = args.to.unwrap_or_else(|| chrono::Utc::now().date_naive());
@@ -52,7 +58,7 @@ pub fn run(args: BenchPartnerArgs) -> anyhow::Result<()> {
         customer_id: txclass_core::CustomerId::new(args.customer),
         from,
         to,
-        duration,
+        duration: args.duration,
     };
     let report = runtime()?.block_on(bench_partner(adapter, Arc::new(limiter), config))?;
     if args.json {

@@ -135,8 +135,15 @@ pub fn run(args: ClassifyArgs) -> anyhow::Result<()> {
             RunEvent::BadRow(e) => bar.suspend(|| eprintln!("{e}")),
             RunEvent::Batch(s) => bar.set_message(format!("{} rows", s.rows_read)),
         },
-    )
-    .context("writing the output failed")?;
+    );
+    let run = match run {
+        // The reader of stdout went away (`| head`): not a failure of ours.
+        Err(e) if e.kind() == io::ErrorKind::BrokenPipe && is_std(&args.output) => {
+            bar.finish_and_clear();
+            return Ok(());
+        }
+        other => other.context("writing the output failed")?,
+    };
     bar.finish_and_clear();
 
     if !args.quiet {

@@ -257,7 +257,7 @@ impl<W: Write> Writer<W> {
                     confidence: p.confidence.as_str(),
                     uncertain: p.uncertain,
                 })
-                .map_err(std::io::Error::other),
+                .map_err(csv_to_io),
             WriterKind::Ndjson(w) => {
                 serde_json::to_writer(
                     &mut *w,
@@ -285,6 +285,17 @@ impl<W: Write> Writer<W> {
             WriterKind::Csv(w) => w.flush(),
             WriterKind::Ndjson(w) => w.flush(),
         }
+    }
+}
+
+/// Keeps an I/O error's kind (a closed pipe stays `BrokenPipe`) so callers can branch on it.
+fn csv_to_io(e: csv::Error) -> std::io::Error {
+    if !e.is_io_error() {
+        return std::io::Error::other(e);
+    }
+    match e.into_kind() {
+        csv::ErrorKind::Io(io) => io,
+        _ => unreachable!("checked is_io_error"),
     }
 }
 

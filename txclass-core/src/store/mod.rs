@@ -8,10 +8,6 @@ mod sqlite;
 pub use error::StoreError;
 pub use sqlite::SqliteStore;
 
-/// Where the embedded store lives unless told otherwise (relative to the working directory);
-/// the server and the CLI share it, so `txclass query` reads what the server stored.
-pub const DEFAULT_DB_PATH: &str = "data/txclass.db";
-
 use async_trait::async_trait;
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
@@ -105,3 +101,7 @@ pub trait Store: Send + Sync + 'static {
 }
 
 fn _obj_safe(_: Box<dyn Store>) {}
+
+/// Where the embedded store keeps its file when nothing else is configured (relative to the
+/// working directory).
+pub const DEFAULT_DB_PATH: &str = "data/txclass.db";
