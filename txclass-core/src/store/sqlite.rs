@@ -4,7 +4,12 @@ use std::sync::{Arc, Mutex};
 use async_trait::async_trait;
 use rusqlite::{params, Connection, OptionalExtension};
 
-use super::{SpendingQuery, SpendingRow, Store, StoreError, TxPage, TxQuery, UpsertReport};
+use chrono::NaiveDate;
+
+use super::{
+    decode_cursor, encode_cursor, merchant_of, words, MerchantRow, SpendingQuery, SpendingRow,
+    Store, StoreError, TxPage, TxQuery, UpsertReport, MAX_PAGE, MAX_TOP_MERCHANTS,
+};
 use crate::model::{
     Category, ClassifiedTransaction, Confidence, CustomerId, JobId, JobRecord, PartnerId,
     Prediction, Transaction,
@@ -39,6 +44,8 @@ CREATE TABLE IF NOT EXISTS transactions (
     probability  REAL NOT NULL,
     confidence   TEXT NOT NULL,
     uncertain    INTEGER NOT NULL,
+    merchant     TEXT NOT NULL DEFAULT '',
+    words        TEXT NOT NULL DEFAULT '',
     PRIMARY KEY (partner_id, id)
 );
 CREATE INDEX IF NOT EXISTS transactions_by_customer
@@ -69,8 +76,9 @@ impl SqliteStore {
         Self::from_conn(Connection::open_in_memory().map_err(backend)?)
     }
 
-    fn from_conn(conn: Connection) -> Result<Self, StoreError> {
+    fn from_conn(mut conn: Connection) -> Result<Self, StoreError> {
         conn.execute_batch(SCHEMA).map_err(backend)?;
+        migrate(&mut conn)?;
         Ok(Self {
             conn: Arc::new(Mutex::new(conn)),
         })
@@ -90,25 +98,60 @@ impl SqliteStore {
     }
 }
 
-fn encode_cursor(date: &str, partner: &str, id: &str) -> String {
-    let json = serde_json::to_string(&[date, partner, id]).expect("strings serialise");
-    json.bytes().map(|b| format!("{b:02x}")).collect()
+/// Adds the `merchant` and `words` columns to a database written before they existed, and
+/// fills them in.
+fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
+    let has_merchant: bool = conn
+        .query_row(
+            "SELECT count(*) FROM pragma_table_info('transactions') WHERE name = 'merchant'",
+            [],
+            |r| r.get::<_, i64>(0),
+        )
+        .map_err(backend)?
+        > 0;
+    if has_merchant {
+        return Ok(());
+    }
+    let t = conn.transaction().map_err(backend)?;
+    t.execute_batch(
+        "ALTER TABLE transactions ADD COLUMN merchant TEXT NOT NULL DEFAULT '';
+         ALTER TABLE transactions ADD COLUMN words TEXT NOT NULL DEFAULT '';",
+    )
+    .map_err(backend)?;
+    {
+        let mut read = t
+            .prepare("SELECT rowid, description FROM transactions")
+            .map_err(backend)?;
+        let rows = read
+            .query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)))
+            .map_err(backend)?
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(backend)?;
+        let mut write = t
+            .prepare("UPDATE transactions SET merchant = ?2, words = ?3 WHERE rowid = ?1")
+            .map_err(backend)?;
+        for (rowid, description) in rows {
+            write
+                .execute(params![
+                    rowid,
+                    merchant_of(&description),
+                    word_column(&description)
+                ])
+                .map_err(backend)?;
+        }
+    }
+    t.commit().map_err(backend)
 }
 
-fn decode_cursor(c: &str) -> Result<(String, String, String), StoreError> {
-    if c.len() % 2 != 0 {
-        return Err(StoreError::InvalidCursor);
+/// `" w1 w2 … "`: the description's [`words`] between spaces, so `instr(words, ' w ')`
+/// finds a whole word.
+fn word_column(description: &str) -> String {
+    let mut out = String::from(" ");
+    for w in words(description) {
+        out.push_str(&w);
+        out.push(' ');
     }
-    let bytes: Result<Vec<u8>, _> = (0..c.len())
-        .step_by(2)
-        .map(|i| {
-            u8::from_str_radix(c.get(i..i + 2).ok_or(StoreError::InvalidCursor)?, 16)
-                .map_err(|_| StoreError::InvalidCursor)
-        })
-        .collect();
-    let [d, p, i]: [String; 3] =
-        serde_json::from_slice(&bytes?).map_err(|_| StoreError::InvalidCursor)?;
-    Ok((d, p, i))
+    out
 }
 
 fn row_to_tx(r: &rusqlite::Row<'_>) -> rusqlite::Result<ClassifiedTransaction> {
@@ -153,14 +196,16 @@ impl Store for SqliteStore {
             {
                 let mut ins = t
                     .prepare_cached(
-                        "INSERT OR IGNORE INTO transactions VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11)",
+                        "INSERT OR IGNORE INTO transactions
+                         VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13)",
                     )
                     .map_err(backend)?;
                 let mut upd = t
                     .prepare_cached(
                         "UPDATE transactions SET customer_id=?3, date=?4, description=?5,
                          amount_minor=?6, currency=?7, category=?8, probability=?9,
-                         confidence=?10, uncertain=?11 WHERE partner_id=?1 AND id=?2",
+                         confidence=?10, uncertain=?11, merchant=?12, words=?13
+                         WHERE partner_id=?1 AND id=?2",
                     )
                     .map_err(backend)?;
                 for ct in &txs {
@@ -178,6 +223,8 @@ impl Store for SqliteStore {
                         p.probability as f64,
                         p.confidence.as_str(),
                         p.uncertain as i64,
+                        merchant_of(&tx.description),
+                        word_column(&tx.description),
                     ];
                     if ins.execute(args).map_err(backend)? == 1 {
                         report.inserted += 1;
@@ -248,20 +295,16 @@ impl Store for SqliteStore {
                 args.push(cat.0.clone().into());
             }
             if let Some(text) = &q.text {
-                for word in text.split_whitespace() {
-                    sql.push_str(" AND description LIKE ? ESCAPE '\\'");
-                    let esc = word
-                        .replace('\\', "\\\\")
-                        .replace('%', "\\%")
-                        .replace('_', "\\_");
-                    args.push(format!("%{esc}%").into());
+                for word in words(text) {
+                    sql.push_str(" AND instr(words, ?) > 0");
+                    args.push(format!(" {word} ").into());
                 }
             }
             if let Some((d, p, i)) = &after {
                 sql.push_str(" AND (date, partner_id, id) < (?, ?, ?)");
-                args.extend([d.clone().into(), p.clone().into(), i.clone().into()]);
+                args.extend([d.to_string().into(), p.clone().into(), i.clone().into()]);
             }
-            let limit = q.limit.clamp(1, 1000) as i64;
+            let limit = q.limit.clamp(1, MAX_PAGE) as i64;
             sql.push_str(" ORDER BY date DESC, partner_id DESC, id DESC LIMIT ?");
             args.push((limit + 1).into());
             let mut stmt = c.prepare_cached(&sql).map_err(backend)?;
@@ -273,11 +316,7 @@ impl Store for SqliteStore {
             let next_cursor = if items.len() as i64 > limit {
                 items.truncate(limit as usize);
                 items.last().map(|l| {
-                    encode_cursor(
-                        &l.transaction.date.to_string(),
-                        l.partner_id.as_str(),
-                        &l.transaction.id,
-                    )
+                    encode_cursor(l.transaction.date, l.partner_id.as_str(), &l.transaction.id)
                 })
             } else {
                 None
@@ -307,6 +346,42 @@ impl Store for SqliteStore {
                         category: Category(r.get(1)?),
                         count: r.get::<_, i64>(2)? as u64,
                         amount_minor: r.get(3)?,
+                    })
+                })
+                .map_err(backend)?
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(backend)?;
+            Ok(rows)
+        })
+        .await
+    }
+
+    async fn top_merchants(
+        &self,
+        customer: &CustomerId,
+        from: Option<NaiveDate>,
+        to: Option<NaiveDate>,
+        n: u32,
+    ) -> Result<Vec<MerchantRow>, StoreError> {
+        let customer = customer.0.clone();
+        let from = from.map_or("0000-00-00".into(), |d| d.to_string());
+        let to = to.map_or("9999-99-99".into(), |d| d.to_string());
+        let n = n.min(MAX_TOP_MERCHANTS);
+        self.with(move |c| {
+            let mut stmt = c
+                .prepare_cached(
+                    "SELECT merchant, count(*), sum(amount_minor) AS spent
+                     FROM transactions
+                     WHERE customer_id = ?1 AND date >= ?2 AND date <= ?3 AND amount_minor < 0
+                     GROUP BY merchant ORDER BY spent ASC, merchant ASC LIMIT ?4",
+                )
+                .map_err(backend)?;
+            let rows = stmt
+                .query_map(params![customer, from, to, n], |r| {
+                    Ok(MerchantRow {
+                        merchant: r.get(0)?,
+                        count: r.get::<_, i64>(1)? as u64,
+                        amount_minor: r.get(2)?,
                     })
                 })
                 .map_err(backend)?
