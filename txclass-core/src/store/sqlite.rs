@@ -32,6 +32,9 @@ const SCHEMA: &str = "
 PRAGMA journal_mode = WAL;
 PRAGMA synchronous = NORMAL;
 PRAGMA busy_timeout = 5000;
+PRAGMA cache_size = -65536;
+PRAGMA temp_store = MEMORY;
+PRAGMA mmap_size = 268435456;
 CREATE TABLE IF NOT EXISTS transactions (
     partner_id   TEXT NOT NULL,
     id           TEXT NOT NULL,
@@ -205,7 +208,10 @@ impl Store for SqliteStore {
                         "UPDATE transactions SET customer_id=?3, date=?4, description=?5,
                          amount_minor=?6, currency=?7, category=?8, probability=?9,
                          confidence=?10, uncertain=?11, merchant=?12, words=?13
-                         WHERE partner_id=?1 AND id=?2",
+                         WHERE partner_id=?1 AND id=?2
+                           AND (customer_id, date, description, amount_minor, currency, category,
+                                probability, confidence, uncertain)
+                            IS NOT (?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
                     )
                     .map_err(backend)?;
                 for ct in &txs {
@@ -229,6 +235,8 @@ impl Store for SqliteStore {
                     if ins.execute(args).map_err(backend)? == 1 {
                         report.inserted += 1;
                     } else {
+                        // Already there: replaced, but only written if something changed (a
+                        // retried page rewrites nothing, and its index entries stay put).
                         upd.execute(args).map_err(backend)?;
                         report.updated += 1;
                     }
