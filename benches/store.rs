@@ -57,7 +57,11 @@ fn transaction(i: usize, customers: usize, rng: &mut impl Rng) -> ClassifiedTran
     let (description, category) = DESCRIPTIONS[rng.gen_range(0..DESCRIPTIONS.len())];
     let day = rng.gen_range(0..730u64);
     ClassifiedTransaction {
-        partner_id: PartnerId::new(if i % 4 == 0 { "bank-b" } else { "bank-a" }),
+        partner_id: PartnerId::new(if i.is_multiple_of(4) {
+            "bank-b"
+        } else {
+            "bank-a"
+        }),
         customer_id: CustomerId(format!("cust-{:05}", i % customers)),
         transaction: Transaction {
             id: format!("tx-{i:09}"),
@@ -217,6 +221,66 @@ async fn sqlite_queries() {
             us(percentile(&times, 0.99)),
         );
     }
+    queries_while_ingesting(&path, queries).await;
+}
+
+/// The first-page query again while another task upserts new transactions (of other
+/// customers) into the same file as fast as it can: what a server sees while jobs run.
+async fn queries_while_ingesting(path: &std::path::Path, queries: usize) {
+    let cleanup = || {
+        let c = rusqlite::Connection::open(path).unwrap();
+        c.execute(
+            "DELETE FROM transactions WHERE customer_id LIKE 'ingest-%'",
+            [],
+        )
+        .unwrap();
+    };
+    cleanup();
+    let store = SqliteStore::open(path).unwrap();
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let writer = {
+        let store = store.clone();
+        let stop = stop.clone();
+        tokio::spawn(async move {
+            let mut written = 0usize;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) && written < 2_000_000 {
+                let mut txs = batch(written, UPSERT_CALL, 1_000, 5);
+                for t in &mut txs {
+                    t.customer_id.0.replace_range(..4, "ingest");
+                    t.transaction.id.insert_str(0, "ingest-");
+                }
+                store.upsert(&txs).await.unwrap();
+                written += txs.len();
+            }
+            written
+        })
+    };
+    let mut rng = rand::rngs::StdRng::seed_from_u64(6);
+    let mut times = Vec::with_capacity(queries);
+    let t0 = Instant::now();
+    for _ in 0..queries {
+        let q = TxQuery {
+            customer_id: CustomerId(format!("cust-{:05}", rng.gen_range(0..QUERY_DB_CUSTOMERS))),
+            limit: 50,
+            ..TxQuery::default()
+        };
+        let t = Instant::now();
+        let page = store.transactions(&q).await.unwrap();
+        times.push(t.elapsed());
+        assert_eq!(page.items.len(), 50);
+    }
+    let elapsed = t0.elapsed();
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let written = writer.await.unwrap();
+    times.sort();
+    println!(
+        "sqlite transactions() first page while ingesting ({:.0} docs/s going in): p50 {} p99 {} ({queries} queries)",
+        written as f64 / elapsed.as_secs_f64(),
+        us(percentile(&times, 0.50)),
+        us(percentile(&times, 0.99)),
+    );
+    drop(store);
+    cleanup();
 }
 
 #[cfg(feature = "elasticsearch")]

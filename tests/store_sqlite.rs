@@ -10,40 +10,41 @@ fn store() -> SqliteStore {
     SqliteStore::in_memory().expect("in-memory sqlite")
 }
 
-#[tokio::test]
-async fn upsert_is_idempotent() {
-    suite::upsert_is_idempotent(&store()).await;
+/// A file store: writes on one connection, reads on others (WAL), so this also checks that
+/// reads see the writes that returned before them.
+fn file_store() -> (tempfile::TempDir, SqliteStore) {
+    let dir = tempfile::tempdir().unwrap();
+    let s = SqliteStore::open(dir.path().join("store.db")).expect("file sqlite");
+    (dir, s)
 }
 
-#[tokio::test]
-async fn large_upsert() {
-    suite::large_upsert(&store(), 5_000).await;
+/// Runs one suite function on an in-memory store and on a file store.
+macro_rules! suite_test {
+    ($name:ident $(, $arg:expr)*) => {
+        mod $name {
+            use super::*;
+
+            #[tokio::test]
+            async fn in_memory() {
+                suite::$name(&store() $(, $arg)*).await;
+            }
+
+            #[tokio::test]
+            async fn file() {
+                let (_dir, s) = file_store();
+                suite::$name(&s $(, $arg)*).await;
+            }
+        }
+    };
 }
 
-#[tokio::test]
-async fn filters() {
-    suite::filters(&store()).await;
-}
-
-#[tokio::test]
-async fn pagination() {
-    suite::pagination(&store()).await;
-}
-
-#[tokio::test]
-async fn spending() {
-    suite::spending(&store()).await;
-}
-
-#[tokio::test]
-async fn top_merchants() {
-    suite::top_merchants(&store()).await;
-}
-
-#[tokio::test]
-async fn job_records() {
-    suite::job_records(&store()).await;
-}
+suite_test!(upsert_is_idempotent);
+suite_test!(large_upsert, 5_000);
+suite_test!(filters);
+suite_test!(pagination);
+suite_test!(spending);
+suite_test!(top_merchants);
+suite_test!(job_records);
 
 #[tokio::test]
 async fn data_survives_reopening_the_file() {
