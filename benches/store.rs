@@ -333,8 +333,11 @@ async fn elastic_ingest() {
 
 #[tokio::main]
 async fn main() {
-    if std::env::args().any(|a| a == "--list") {
-        return; // `cargo test --benches` asks for a list; there is nothing to test here
+    // `cargo bench` passes `--bench`; `cargo test --all-targets` runs this binary without it,
+    // and must not build a million-row database.
+    if !std::env::args().any(|a| a == "--bench") {
+        println!("store bench: figures only under `cargo bench --bench store`");
+        return;
     }
     sqlite_ingest().await;
     #[cfg(feature = "elasticsearch")]

@@ -71,9 +71,9 @@ use crate::model::{
 };
 use crate::partner::Secret;
 
-/// Mapping version of the transactions index: bump it when [`tx_index_body`] changes.
+/// Mapping version of the transactions index: bump it when `tx_index_body` changes.
 pub const TX_MAPPING_VERSION: u32 = 1;
-/// Mapping version of the jobs index: bump it when [`job_index_body`] changes.
+/// Mapping version of the jobs index: bump it when `job_index_body` changes.
 pub const JOB_MAPPING_VERSION: u32 = 1;
 
 /// How the store authenticates to the engine. `Debug` never shows a secret.

@@ -1,6 +1,6 @@
 //! Persistence: classified transactions (idempotent by `(partner_id, id)`) and job records.
 //!
-//! The embedded default is [`SqliteStore`]; [`ElasticStore`] (feature `elasticsearch`) is the
+//! The embedded default is [`SqliteStore`]; `ElasticStore` (feature `elasticsearch`) is the
 //! scaled one. Both answer the same queries the same way (one shared integration suite,
 //! `tests/support/store_suite.rs`, runs against each); what they must agree on lives here:
 //!
@@ -9,7 +9,7 @@
 //! - text filter: every word of the query ([`words`]) must be a whole word of the
 //!   description, case-insensitively;
 //! - merchant: [`merchant_of`] of the description, computed once when a transaction is written;
-//! - cursors: [`encode_cursor`] of the last item's `(date, partner, id)`, so a cursor from one
+//! - cursors: hex JSON of the last item's `(date, partner, id)`, so a cursor from one
 //!   store pages the other the same way.
 
 #[cfg(feature = "elasticsearch")]

@@ -24,7 +24,7 @@ use crate::model::{
 /// the per-customer range queries from one index.
 ///
 /// One writing connection behind a mutex (SQLite serialises writers anyway) and, for a file,
-/// [`READERS`] read-only connections, all used from the blocking pool. Why separate readers:
+/// two read-only connections, all used from the blocking pool. Why separate readers:
 /// in WAL mode a reader sees the last commit without waiting for a writer, so a client's
 /// query does not queue behind a job's 5000-row upsert (measured with `benches/store.rs`:
 /// p99 of the first-page query during ingest went from 117 ms to 12 ms on a busy 2-core machine).
@@ -38,7 +38,7 @@ pub struct SqliteStore {
 }
 
 /// Read-only connections of a file store: the blocking pool runs them in parallel.
-pub const READERS: usize = 2;
+const READERS: usize = 2;
 
 const READER_PRAGMAS: &str = "
 PRAGMA busy_timeout = 5000;
