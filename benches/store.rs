@@ -176,7 +176,8 @@ async fn sqlite_queries() {
     let store = SqliteStore::open(&path).unwrap();
     let queries = env_usize("TXCLASS_BENCH_QUERIES", 5_000);
     let mut rng = rand::rngs::StdRng::seed_from_u64(3);
-    let kinds: [(&str, fn(TxQuery, &mut rand::rngs::StdRng) -> TxQuery); 4] = [
+    type Shape = fn(TxQuery, &mut rand::rngs::StdRng) -> TxQuery;
+    let kinds: [(&str, Shape); 4] = [
         ("first page of 50", |q, _| q),
         ("3-month range", |q, rng| TxQuery {
             from: Some(NaiveDate::from_ymd_opt(2024, 1 + rng.gen_range(0..9), 1).unwrap()),
