@@ -1,7 +1,14 @@
 //! Reading transactions from files (CSV and NDJSON) and writing classified ones back.
 //!
 //! Every bad row becomes a [`RecordError`] naming its line; the readers go on with the next
-//! row, so the caller decides whether to skip-and-report or stop.
+//! row; [`classify_rows`] applies the caller's [`OnError`] policy (skip-and-report or stop)
+//! and totals the run in a [`FileSummary`].
+
+mod batch;
+mod summary;
+
+pub use batch::{classify_rows, ClassifyOptions, FileRun, OnError, RunEvent};
+pub use summary::FileSummary;
 
 use std::io::{BufRead, BufReader, Read, Write};
 
@@ -250,7 +257,7 @@ impl<W: Write> Writer<W> {
                     confidence: p.confidence.as_str(),
                     uncertain: p.uncertain,
                 })
-                .map_err(std::io::Error::other),
+                .map_err(csv_to_io),
             WriterKind::Ndjson(w) => {
                 serde_json::to_writer(
                     &mut *w,
@@ -278,6 +285,17 @@ impl<W: Write> Writer<W> {
             WriterKind::Csv(w) => w.flush(),
             WriterKind::Ndjson(w) => w.flush(),
         }
+    }
+}
+
+/// Keeps an I/O error's kind (a closed pipe stays `BrokenPipe`) so callers can branch on it.
+fn csv_to_io(e: csv::Error) -> std::io::Error {
+    if !e.is_io_error() {
+        return std::io::Error::other(e);
+    }
+    match e.into_kind() {
+        csv::ErrorKind::Io(io) => io,
+        _ => unreachable!("checked is_io_error"),
     }
 }
 

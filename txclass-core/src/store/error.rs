@@ -12,4 +12,21 @@ pub enum StoreError {
     /// A cursor that this store did not hand out.
     #[error("invalid cursor")]
     InvalidCursor,
+    /// The store's configuration cannot work (bad URL, bad index prefix): fix it, retrying
+    /// will not help.
+    #[error("invalid store configuration: {0}")]
+    InvalidConfig(String),
+    /// The backend refused some documents for good (e.g. a mapping conflict); the others were
+    /// stored. Retrying the same documents fails the same way.
+    #[error("store rejected {failed} of {total} transactions (first: {first_id}: {reason})")]
+    Rejected {
+        /// Documents refused.
+        failed: usize,
+        /// Documents in the upsert.
+        total: usize,
+        /// Id of the first refused document.
+        first_id: String,
+        /// The backend's reason for it.
+        reason: String,
+    },
 }

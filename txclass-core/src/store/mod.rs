@@ -1,10 +1,24 @@
 //! Persistence: classified transactions (idempotent by `(partner_id, id)`) and job records.
 //!
-//! The embedded default is [`SqliteStore`]; the Elasticsearch store is the scaled one.
+//! The embedded default is [`SqliteStore`]; `ElasticStore` (feature `elasticsearch`) is the
+//! scaled one. Both answer the same queries the same way (one shared integration suite,
+//! `tests/support/store_suite.rs`, runs against each); what they must agree on lives here:
+//!
+//! - order: newest first, ties broken by `partner_id` then transaction id, both descending
+//!   and compared as bytes (SQLite `BINARY` collation, Lucene keyword order);
+//! - text filter: every word of the query ([`words`]) must be a whole word of the
+//!   description, case-insensitively;
+//! - merchant: [`merchant_of`] of the description, computed once when a transaction is written;
+//! - cursors: hex JSON of the last item's `(date, partner, id)`, so a cursor from one
+//!   store pages the other the same way.
 
+#[cfg(feature = "elasticsearch")]
+pub mod elastic;
 mod error;
 mod sqlite;
 
+#[cfg(feature = "elasticsearch")]
+pub use elastic::{ElasticAuth, ElasticConfig, ElasticStore, WriteVisibility};
 pub use error::StoreError;
 pub use sqlite::SqliteStore;
 
@@ -77,6 +91,23 @@ pub struct SpendingRow {
     pub amount_minor: i64,
 }
 
+/// One merchant of [`Store::top_merchants`].
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MerchantRow {
+    /// [`merchant_of`] the descriptions.
+    pub merchant: String,
+    /// Number of outgoing transactions.
+    pub count: u64,
+    /// Sum of their (negative) amounts, minor units.
+    pub amount_minor: i64,
+}
+
+/// Largest page [`Store::transactions`] returns, whatever the query's `limit`.
+pub const MAX_PAGE: u32 = 1000;
+
+/// Largest `n` [`Store::top_merchants`] answers.
+pub const MAX_TOP_MERCHANTS: u32 = 1000;
+
 /// Where classified transactions and jobs live.
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
@@ -96,6 +127,17 @@ pub trait Store: Send + Sync + 'static {
     /// Spend per category per month.
     async fn spending(&self, q: &SpendingQuery) -> Result<Vec<SpendingRow>, StoreError>;
 
+    /// The `n` merchants ([`merchant_of`]) a customer spent most with between `from` and `to`
+    /// (inclusive): outgoing transactions only (`amount_minor < 0`), largest spend first, ties
+    /// by name. `n` is capped at [`MAX_TOP_MERCHANTS`].
+    async fn top_merchants(
+        &self,
+        customer: &CustomerId,
+        from: Option<NaiveDate>,
+        to: Option<NaiveDate>,
+        n: u32,
+    ) -> Result<Vec<MerchantRow>, StoreError>;
+
     /// Number of stored transactions of a customer (all partners).
     async fn count(&self, customer: &CustomerId) -> Result<u64, StoreError>;
 }
@@ -105,3 +147,145 @@ fn _obj_safe(_: Box<dyn Store>) {}
 /// Where the embedded store keeps its file when nothing else is configured (relative to the
 /// working directory).
 pub const DEFAULT_DB_PATH: &str = "data/txclass.db";
+/// The words of a description or of a text query: maximal runs of letters and digits,
+/// lower-cased. A text query matches a description when each of its words is one of the
+/// description's words. The Elasticsearch mapping tokenises the same way (a pattern tokenizer
+/// on `[^\p{L}\p{N}]+` and a lowercase filter).
+pub fn words(text: &str) -> impl Iterator<Item = String> + '_ {
+    text.split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(str::to_lowercase)
+}
+
+/// Leading words of a statement text that name the payment, not the payee.
+const NOT_MERCHANT: &[&str] = &[
+    "COMPRA",
+    "CARTAO",
+    "CARTÃO",
+    "CARD",
+    "DEBITO",
+    "DÉBITO",
+    "DEBIT",
+    "CREDITO",
+    "CRÉDITO",
+    "CREDIT",
+    "PIX",
+    "ENVIADO",
+    "RECEBIDO",
+    "TED",
+    "DOC",
+    "PAG",
+    "PAGTO",
+    "PAGAMENTO",
+    "POS",
+    "PURCHASE",
+    "SQ",
+    "PAYPAL",
+    "MP",
+    "TRANSF",
+    "TRANSFERENCIA",
+    "TRANSFERÊNCIA",
+    "DE",
+    "EM",
+];
+
+/// The merchant a description names, for [`Store::top_merchants`]: upper-cased, cut into
+/// words at anything but letters and digits, without words that contain a digit (card
+/// numbers, dates, terminal ids) and without leading payment words (`COMPRA CARTAO PAG*`),
+/// at most three words. `"COMPRA CARTAO PAG*PADARIA SAO PAULO 0412"` → `"PADARIA SAO PAULO"`.
+/// A description with nothing left gives `"UNKNOWN"`.
+///
+/// Why so simple: it runs on every stored transaction in both stores and must give the same
+/// answer in both; a merchant database would be a product of its own.
+pub fn merchant_of(description: &str) -> String {
+    let upper = description.to_uppercase();
+    let merchant: Vec<&str> = upper
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty() && !w.chars().any(|c| c.is_numeric()))
+        .skip_while(|w| NOT_MERCHANT.contains(w))
+        .take(3)
+        .collect();
+    if merchant.is_empty() {
+        "UNKNOWN".to_owned()
+    } else {
+        merchant.join(" ")
+    }
+}
+
+/// The cursor after the item `(date, partner, id)`: hex of a JSON array, opaque to clients.
+pub(crate) fn encode_cursor(date: NaiveDate, partner: &str, id: &str) -> String {
+    let json = serde_json::to_string(&[&date.to_string(), partner, id]).expect("strings serialise");
+    json.bytes().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The `(date, partner, id)` of an [`encode_cursor`] cursor.
+pub(crate) fn decode_cursor(c: &str) -> Result<(NaiveDate, String, String), StoreError> {
+    if !c.len().is_multiple_of(2) {
+        return Err(StoreError::InvalidCursor);
+    }
+    let bytes: Result<Vec<u8>, _> = (0..c.len())
+        .step_by(2)
+        .map(|i| {
+            u8::from_str_radix(c.get(i..i + 2).ok_or(StoreError::InvalidCursor)?, 16)
+                .map_err(|_| StoreError::InvalidCursor)
+        })
+        .collect();
+    let [d, p, i]: [String; 3] =
+        serde_json::from_slice(&bytes?).map_err(|_| StoreError::InvalidCursor)?;
+    let d = d.parse().map_err(|_| StoreError::InvalidCursor)?;
+    Ok((d, p, i))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn merchant_strips_payment_words_and_numbers() {
+        assert_eq!(
+            merchant_of("COMPRA CARTAO PAG*PADARIA SAO PAULO 0412"),
+            "PADARIA SAO PAULO"
+        );
+        assert_eq!(merchant_of("Pix enviado Joao 123"), "JOAO");
+        assert_eq!(
+            merchant_of("uber *trip 4821 help.uber.com"),
+            "UBER TRIP HELP"
+        );
+        assert_eq!(merchant_of("NETFLIX.COM"), "NETFLIX COM");
+        assert_eq!(merchant_of("12/03 4821"), "UNKNOWN");
+        assert_eq!(merchant_of(""), "UNKNOWN");
+    }
+
+    #[test]
+    fn words_are_lowercase_alphanumeric_runs() {
+        let w: Vec<String> = words("PAG*Padaria  São-Paulo 12,50").collect();
+        assert_eq!(w, ["pag", "padaria", "são", "paulo", "12", "50"]);
+        assert_eq!(words(" *** ").count(), 0);
+    }
+
+    #[test]
+    fn cursor_round_trips_and_rejects_garbage() {
+        let d: NaiveDate = "2026-03-01".parse().unwrap();
+        let c = encode_cursor(d, "bank", "tx:1\"\u{e9}");
+        assert_eq!(
+            decode_cursor(&c).unwrap(),
+            (d, "bank".into(), "tx:1\"\u{e9}".into())
+        );
+        assert!(matches!(
+            decode_cursor("zz"),
+            Err(StoreError::InvalidCursor)
+        ));
+        assert!(matches!(
+            decode_cursor("abc"),
+            Err(StoreError::InvalidCursor)
+        ));
+        let not_a_date = "[\"x\",\"p\",\"i\"]"
+            .bytes()
+            .map(|b| format!("{b:02x}"))
+            .collect::<String>();
+        assert!(matches!(
+            decode_cursor(&not_a_date),
+            Err(StoreError::InvalidCursor)
+        ));
+    }
+}

@@ -1,0 +1,344 @@
+//! The shared store suite on [`ElasticStore`] against a real engine, plus what only the
+//! search engine has (bulk item errors, retries, index versions behind an alias).
+//!
+//! Needs an Elasticsearch-compatible node at `TXCLASS_ES_URL` (default
+//! `http://127.0.0.1:9200`); fails, never skips, when there is none:
+//!
+//! ```text
+//! scripts/search-engine.sh start
+//! cargo test --features elasticsearch --test store_elastic
+//! scripts/search-engine.sh stop
+//! ```
+//!
+//! Every test works under its own index prefix, so they run in parallel and leave nothing
+//! behind when they pass.
+
+mod support;
+
+use std::num::{NonZeroU32, NonZeroUsize};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::Duration;
+
+use serde_json::{json, Value};
+use support::store_suite as suite;
+use txclass::store::elastic::elasticsearch::indices::{
+    IndicesCreateParts, IndicesGetAliasParts, IndicesGetMappingParts, IndicesPutSettingsParts,
+};
+use txclass::store::elastic::elasticsearch::params::Refresh;
+use txclass::store::elastic::elasticsearch::IndexParts;
+use txclass::store::{
+    ElasticConfig, ElasticStore, Store, StoreError, TxQuery, UpsertReport, WriteVisibility,
+};
+
+fn url() -> String {
+    std::env::var("TXCLASS_ES_URL").unwrap_or_else(|_| "http://127.0.0.1:9200".into())
+}
+
+/// A prefix no other test (or earlier run) uses.
+fn unique_prefix(name: &str) -> String {
+    static N: AtomicU32 = AtomicU32::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .subsec_nanos();
+    format!(
+        "txtest-{name}-{}-{nanos}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+fn config(name: &str) -> ElasticConfig {
+    ElasticConfig::new(url())
+        .with_index_prefix(unique_prefix(name))
+        // Small batches and several in flight, so the suite's upserts use both.
+        .with_batch_size(NonZeroUsize::new(97).unwrap())
+        .with_bulk_concurrency(NonZeroUsize::new(3).unwrap())
+        .with_visibility(WriteVisibility::Immediate)
+}
+
+async fn connect(config: ElasticConfig) -> ElasticStore {
+    match ElasticStore::connect(config).await {
+        Ok(s) => s,
+        Err(e) => panic!(
+            "no Elasticsearch-compatible engine at {} ({e}); start one with \
+             `scripts/search-engine.sh start` or set TXCLASS_ES_URL",
+            url()
+        ),
+    }
+}
+
+async fn store(name: &str) -> ElasticStore {
+    connect(config(name)).await
+}
+
+/// Runs one suite function on a fresh store and removes its indexes after.
+macro_rules! suite_test {
+    ($name:ident $(, $arg:expr)*) => {
+        #[tokio::test]
+        async fn $name() {
+            let s = store(stringify!($name)).await;
+            suite::$name(&s $(, $arg)*).await;
+            s.delete_indexes().await.unwrap();
+        }
+    };
+}
+
+suite_test!(upsert_is_idempotent);
+suite_test!(large_upsert, 2_500);
+suite_test!(filters);
+suite_test!(pagination);
+suite_test!(spending);
+suite_test!(top_merchants);
+suite_test!(job_records);
+
+async fn put_settings(s: &ElasticStore, settings: Value) {
+    let resp = s
+        .client()
+        .indices()
+        .put_settings(IndicesPutSettingsParts::Index(&[s.transactions_alias()]))
+        .body(settings)
+        .send()
+        .await
+        .unwrap();
+    assert!(resp.status_code().is_success(), "{:?}", resp.text().await);
+}
+
+/// The default visibility (`refresh=wait_for`) reads its writes too.
+#[tokio::test]
+async fn default_visibility_reads_its_writes() {
+    let s = connect(ElasticConfig::new(url()).with_index_prefix(unique_prefix("waitfor"))).await;
+    let txs = suite::dataset("c-wait", 30);
+    assert_eq!(s.upsert(&txs).await.unwrap().inserted, 30);
+    let page = s
+        .transactions(&TxQuery {
+            customer_id: "c-wait".into(),
+            limit: 100,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(page.items.len(), 30);
+    s.delete_indexes().await.unwrap();
+}
+
+/// Documents the engine refuses for good come back as `Rejected` with counts; nothing is
+/// silently dropped, and the same documents go in once the cause is gone.
+#[tokio::test]
+async fn refused_bulk_items_are_reported() {
+    let s = store("refused").await;
+    let txs = suite::dataset("c-refused", 250);
+    put_settings(&s, json!({ "index.blocks.write": true })).await;
+    match s.upsert(&txs).await {
+        Err(StoreError::Rejected {
+            failed,
+            total,
+            reason,
+            ..
+        }) => {
+            assert_eq!((failed, total), (250, 250));
+            assert!(
+                reason.contains("403") && reason.contains("block"),
+                "{reason}"
+            );
+        }
+        other => panic!("expected Rejected, got {other:?}"),
+    }
+    assert_eq!(s.stats().retried_docs, 0, "a 403 is not retried");
+    put_settings(&s, json!({ "index.blocks.write": false })).await;
+    let r = s.upsert(&txs).await.unwrap();
+    assert_eq!(
+        r,
+        UpsertReport {
+            inserted: 250,
+            updated: 0
+        }
+    );
+    assert_eq!(s.count(&"c-refused".into()).await.unwrap(), 250);
+    s.delete_indexes().await.unwrap();
+}
+
+/// A per-item 429 (here: the index is read-only-allow-delete, the engine's "disk full" block)
+/// is retried with backoff until it clears; every document lands exactly once.
+#[tokio::test]
+async fn retryable_bulk_items_are_retried() {
+    let s = connect(
+        config("retry").with_retry(NonZeroU32::new(12).unwrap(), Duration::from_millis(100)),
+    )
+    .await;
+    let txs = suite::dataset("c-retry", 300);
+    put_settings(&s, json!({ "index.blocks.read_only_allow_delete": true })).await;
+    let writer = {
+        let s = s.clone();
+        let txs = txs.clone();
+        tokio::spawn(async move { s.upsert(&txs).await })
+    };
+    // Let the first attempts fail, then lift the block.
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    put_settings(&s, json!({ "index.blocks.read_only_allow_delete": null })).await;
+    let r = writer.await.unwrap().expect("upsert after retries");
+    assert_eq!(
+        r,
+        UpsertReport {
+            inserted: 300,
+            updated: 0
+        }
+    );
+    assert!(s.stats().retried_docs >= 300, "{:?}", s.stats());
+    assert_eq!(s.count(&"c-retry".into()).await.unwrap(), 300);
+    s.delete_indexes().await.unwrap();
+}
+
+/// Retries give up after `max_attempts` with `Unavailable` and the number not stored.
+#[tokio::test]
+async fn retries_give_up_with_unavailable() {
+    let s = connect(
+        config("giveup").with_retry(NonZeroU32::new(3).unwrap(), Duration::from_millis(10)),
+    )
+    .await;
+    put_settings(&s, json!({ "index.blocks.read_only_allow_delete": true })).await;
+    let err = s
+        .upsert(&suite::dataset("c-giveup", 200))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Unavailable(_)), "{err}");
+    assert!(err.to_string().contains("200 of 200"), "{err}");
+    assert_eq!(s.stats().retried_docs, 400, "2 retries of 200 documents");
+    put_settings(&s, json!({ "index.blocks.read_only_allow_delete": null })).await;
+    s.delete_indexes().await.unwrap();
+}
+
+/// An engine that is not there is `Unavailable` (retry later), not a crash or a hang.
+#[tokio::test]
+async fn no_engine_is_unavailable() {
+    let mut c = ElasticConfig::new("http://127.0.0.1:9").with_index_prefix("txtest-none");
+    c.request_timeout = Duration::from_secs(5);
+    match ElasticStore::connect(c).await {
+        Err(StoreError::Unavailable(_)) => {}
+        other => panic!("expected Unavailable, got {other:?}"),
+    }
+}
+
+/// The mapping is the one asked for: keywords for ids and categories, a text description
+/// with a keyword sub-field, amounts as long minor units, dates, one replica-less index.
+#[tokio::test]
+async fn mapping_and_alias_are_created() {
+    let s = store("mapping").await;
+    let resp = s
+        .client()
+        .indices()
+        .get_mapping(IndicesGetMappingParts::Index(&[s.transactions_alias()]))
+        .send()
+        .await
+        .unwrap();
+    let body: Value = resp.json().await.unwrap();
+    let (index, m) = body.as_object().unwrap().iter().next().unwrap();
+    assert_eq!(*index, format!("{}-v1", s.transactions_alias()));
+    let p = &m["mappings"]["properties"];
+    for keyword in [
+        "partner_id",
+        "customer_id",
+        "tx_id",
+        "category",
+        "merchant",
+        "currency",
+    ] {
+        assert_eq!(p[keyword]["type"], "keyword", "{keyword}");
+    }
+    assert_eq!(p["description"]["type"], "text");
+    assert_eq!(p["description"]["fields"]["raw"]["type"], "keyword");
+    assert_eq!(p["amount_minor"]["type"], "long");
+    assert_eq!(p["date"]["type"], "date");
+    // Connecting again is a no-op.
+    let again = connect(
+        config("mapping")
+            .with_index_prefix(s.transactions_alias().trim_end_matches("-transactions")),
+    )
+    .await;
+    assert_eq!(again.transactions_alias(), s.transactions_alias());
+    s.delete_indexes().await.unwrap();
+}
+
+/// A store whose alias points to an older index version copies the documents into the
+/// current version and moves the alias on connect.
+#[tokio::test]
+async fn an_older_index_version_is_migrated_behind_the_alias() {
+    let prefix = unique_prefix("migrate");
+    // A first store, to get a client; then fake a "v0" index behind another prefix's alias.
+    let probe = connect(config("migrate-probe")).await;
+    let client = probe.client();
+    let alias = format!("{prefix}-transactions");
+    let old = format!("{alias}-v0");
+    let resp = client
+        .indices()
+        .create(IndicesCreateParts::Index(&old))
+        .body(json!({
+            "settings": { "number_of_shards": 1, "number_of_replicas": 0 },
+            "aliases": { alias.clone(): {} }
+        }))
+        .send()
+        .await
+        .unwrap();
+    assert!(resp.status_code().is_success(), "{:?}", resp.text().await);
+    let t = &suite::dataset("c-old", 1)[0];
+    // The store's `_id` scheme: `{len(partner)}:{partner}:{id}`.
+    let id = format!(
+        "{}:{}:{}",
+        t.partner_id.0.len(),
+        t.partner_id,
+        t.transaction.id
+    );
+    let resp = client
+        .index(IndexParts::IndexId(&old, &id))
+        .routing(t.customer_id.as_str())
+        .refresh(Refresh::True)
+        .body(json!({
+            "partner_id": t.partner_id, "customer_id": t.customer_id, "tx_id": t.transaction.id,
+            "date": t.transaction.date, "description": t.transaction.description,
+            "merchant": "PADARIA SAO PAULO", "amount_minor": t.transaction.amount_minor,
+            "currency": t.transaction.currency, "category": t.prediction.category,
+            "probability": t.prediction.probability, "confidence": t.prediction.confidence,
+            "uncertain": t.prediction.uncertain
+        }))
+        .send()
+        .await
+        .unwrap();
+    assert!(resp.status_code().is_success(), "{:?}", resp.text().await);
+
+    let s = connect(config("migrate").with_index_prefix(prefix.clone())).await;
+    let resp = client
+        .indices()
+        .get_alias(IndicesGetAliasParts::Name(&[&alias]))
+        .send()
+        .await
+        .unwrap();
+    let behind: Value = resp.json().await.unwrap();
+    let indexes: Vec<&String> = behind.as_object().unwrap().keys().collect();
+    assert_eq!(indexes, [&format!("{alias}-v1")], "alias moved to v1 only");
+    let page = s
+        .transactions(&TxQuery {
+            customer_id: "c-old".into(),
+            text: Some("padaria".into()),
+            limit: 10,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        page.items,
+        vec![t.clone()],
+        "the old document, found by the new analyzer"
+    );
+    // The new version takes the same document as an update, not a duplicate.
+    assert_eq!(s.upsert(std::slice::from_ref(t)).await.unwrap().updated, 1);
+
+    s.delete_indexes().await.unwrap();
+    let resp = client
+        .indices()
+        .delete(txclass::store::elastic::elasticsearch::indices::IndicesDeleteParts::Index(&[&old]))
+        .send()
+        .await
+        .unwrap();
+    assert!(resp.status_code().is_success());
+    probe.delete_indexes().await.unwrap();
+}

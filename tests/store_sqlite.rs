@@ -1,0 +1,108 @@
+//! The shared store suite on the embedded store ([`SqliteStore`]), plus what only a file
+//! database has (reopening, migrating an older file).
+
+mod support;
+
+use support::store_suite as suite;
+use txclass::store::{SqliteStore, Store};
+
+fn store() -> SqliteStore {
+    SqliteStore::in_memory().expect("in-memory sqlite")
+}
+
+/// A file store: writes on one connection, reads on others (WAL), so this also checks that
+/// reads see the writes that returned before them.
+fn file_store() -> (tempfile::TempDir, SqliteStore) {
+    let dir = tempfile::tempdir().unwrap();
+    let s = SqliteStore::open(dir.path().join("store.db")).expect("file sqlite");
+    (dir, s)
+}
+
+/// Runs one suite function on an in-memory store and on a file store.
+macro_rules! suite_test {
+    ($name:ident $(, $arg:expr)*) => {
+        mod $name {
+            use super::*;
+
+            #[tokio::test]
+            async fn in_memory() {
+                suite::$name(&store() $(, $arg)*).await;
+            }
+
+            #[tokio::test]
+            async fn file() {
+                let (_dir, s) = file_store();
+                suite::$name(&s $(, $arg)*).await;
+            }
+        }
+    };
+}
+
+suite_test!(upsert_is_idempotent);
+suite_test!(large_upsert, 5_000);
+suite_test!(filters);
+suite_test!(pagination);
+suite_test!(spending);
+suite_test!(top_merchants);
+suite_test!(job_records);
+
+#[tokio::test]
+async fn data_survives_reopening_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("nested/store.db");
+    let txs = suite::dataset("cust-file", 50);
+    {
+        let s = SqliteStore::open(&path).unwrap();
+        s.upsert(&txs).await.unwrap();
+    }
+    let s = SqliteStore::open(&path).unwrap();
+    let got = suite::all_pages(
+        &s,
+        &txclass::store::TxQuery {
+            customer_id: "cust-file".into(),
+            limit: 20,
+            ..Default::default()
+        },
+    )
+    .await;
+    let mut want = txs;
+    suite::newest_first(&mut want);
+    assert_eq!(got, want);
+}
+
+/// A file written before the `merchant`/`words` columns existed is migrated on open: text
+/// search and top merchants work on its old rows.
+#[tokio::test]
+async fn a_file_from_the_first_schema_is_migrated() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("old.db");
+    {
+        let c = rusqlite::Connection::open(&path).unwrap();
+        c.execute_batch(
+            "CREATE TABLE transactions (
+                partner_id TEXT NOT NULL, id TEXT NOT NULL, customer_id TEXT NOT NULL,
+                date TEXT NOT NULL, description TEXT NOT NULL, amount_minor INTEGER NOT NULL,
+                currency TEXT NOT NULL, category TEXT NOT NULL, probability REAL NOT NULL,
+                confidence TEXT NOT NULL, uncertain INTEGER NOT NULL,
+                PRIMARY KEY (partner_id, id));
+             INSERT INTO transactions VALUES ('bank','t1','c1','2026-01-02',
+                'COMPRA CARTAO PAG*PADARIA SAO PAULO',-1500,'BRL','groceries',0.9,'high',0);",
+        )
+        .unwrap();
+    }
+    let s = SqliteStore::open(&path).unwrap();
+    let page = s
+        .transactions(&txclass::store::TxQuery {
+            customer_id: "c1".into(),
+            text: Some("padaria".into()),
+            limit: 10,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(page.items.len(), 1);
+    let top = s.top_merchants(&"c1".into(), None, None, 5).await.unwrap();
+    assert_eq!(top.len(), 1);
+    assert_eq!(top[0].merchant, "PADARIA SAO PAULO");
+    assert_eq!(top[0].amount_minor, -1500);
+}

@@ -1,0 +1,643 @@
+//! One behaviour suite for every [`Store`]: `tests/store_sqlite.rs` runs it on the embedded
+//! store, `tests/store_elastic.rs` on Elasticsearch/OpenSearch. Each function expects an
+//! empty store and asserts exact answers (ids in order, sums to the cent), so two stores that
+//! pass agree with each other.
+#![allow(dead_code)] // each test file uses its own subset
+
+use std::collections::{BTreeMap, HashSet};
+
+use chrono::{DateTime, NaiveDate, Utc};
+use txclass::model::{
+    Category, ClassificationRequest, ClassifiedTransaction, Confidence, CustomerId, JobId,
+    JobRecord, JobStatus, PartnerId, Prediction, Summary, Transaction,
+};
+use txclass::progress::FailureReason;
+use txclass::store::{
+    merchant_of, MerchantRow, SpendingQuery, SpendingRow, Store, StoreError, TxQuery, UpsertReport,
+};
+
+/// `YYYY-MM-DD` → date.
+pub fn d(s: &str) -> NaiveDate {
+    s.parse().expect("test date")
+}
+
+/// A classified transaction.
+pub fn tx(
+    partner: &str,
+    id: &str,
+    customer: &str,
+    date: &str,
+    description: &str,
+    amount_minor: i64,
+    category: &str,
+) -> ClassifiedTransaction {
+    ClassifiedTransaction {
+        partner_id: PartnerId::new(partner),
+        customer_id: CustomerId::new(customer),
+        transaction: Transaction {
+            id: id.into(),
+            date: d(date),
+            description: description.into(),
+            amount_minor,
+            currency: "BRL".into(),
+        },
+        prediction: Prediction {
+            category: Category::new(category),
+            probability: 0.87,
+            confidence: Confidence::High,
+            uncertain: false,
+        },
+    }
+}
+
+/// `n` transactions of `customer` over Jan–Mar 2026 with many same-day ties, two partners,
+/// a handful of categories and merchants, money in and out: deterministic.
+pub fn dataset(customer: &str, n: usize) -> Vec<ClassifiedTransaction> {
+    const DESCRIPTIONS: [&str; 6] = [
+        "COMPRA CARTAO PAG*PADARIA SAO PAULO",
+        "Padaria Pão Quente 0412",
+        "UBER *TRIP 4821",
+        "NETFLIX.COM",
+        "PIX ENVIADO JOAO",
+        "SALARIO ACME LTDA",
+    ];
+    const CATEGORIES: [&str; 6] = [
+        "groceries",
+        "groceries",
+        "transport",
+        "subscriptions",
+        "transfers",
+        "income",
+    ];
+    (0..n)
+        .map(|i| {
+            let k = i % DESCRIPTIONS.len();
+            // 90 days (Jan–Mar), n/90 transactions a day: ties on the date.
+            let date = d("2026-01-01") + chrono::Days::new((i * 7 % 90) as u64);
+            let partner = if i % 3 == 0 { "bank-b" } else { "bank-a" };
+            let amount = if k == 5 {
+                500_000 + i as i64
+            } else {
+                -((k as i64 + 1) * 1_000 + (i as i64 % 97))
+            };
+            let mut t = tx(
+                partner,
+                &format!("{customer}-t{i:05}"),
+                customer,
+                &date.to_string(),
+                DESCRIPTIONS[k],
+                amount,
+                CATEGORIES[k],
+            );
+            t.prediction.probability = (i % 100) as f32 / 100.0;
+            t
+        })
+        .collect()
+}
+
+/// The order every store returns: newest first, then partner, then id, all descending.
+pub fn newest_first(txs: &mut [ClassifiedTransaction]) {
+    txs.sort_by(|a, b| {
+        (b.transaction.date, &b.partner_id, &b.transaction.id).cmp(&(
+            a.transaction.date,
+            &a.partner_id,
+            &a.transaction.id,
+        ))
+    });
+}
+
+fn key(t: &ClassifiedTransaction) -> (String, String) {
+    (t.partner_id.0.clone(), t.transaction.id.clone())
+}
+
+/// Every page of `q` (page size `q.limit`), checking each page is full but the last.
+pub async fn all_pages(store: &dyn Store, q: &TxQuery) -> Vec<ClassifiedTransaction> {
+    let mut q = q.clone();
+    let mut out = Vec::new();
+    for _ in 0..10_000 {
+        let page = store.transactions(&q).await.expect("page");
+        let full = page.items.len() == q.limit as usize;
+        out.extend(page.items);
+        match page.next_cursor {
+            Some(c) => {
+                assert!(full, "a page before the last is short");
+                q.cursor = Some(c);
+            }
+            None => return out,
+        }
+    }
+    panic!("pagination does not end");
+}
+
+fn query(customer: &str, limit: u32) -> TxQuery {
+    TxQuery {
+        customer_id: CustomerId::new(customer),
+        limit,
+        ..TxQuery::default()
+    }
+}
+
+/// Upserting is idempotent by `(partner_id, id)` and reports inserted/updated exactly.
+pub async fn upsert_is_idempotent(store: &dyn Store) {
+    let c = "cust-upsert";
+    let mut txs = vec![
+        tx(
+            "bank-a",
+            "t1",
+            c,
+            "2026-01-05",
+            "PADARIA",
+            -1_000,
+            "groceries",
+        ),
+        tx("bank-a", "t2", c, "2026-01-06", "UBER", -2_000, "transport"),
+        // Same transaction id at another partner: another transaction.
+        tx(
+            "bank-b",
+            "t1",
+            c,
+            "2026-01-07",
+            "NETFLIX",
+            -3_990,
+            "subscriptions",
+        ),
+    ];
+    let r = store.upsert(&txs).await.expect("first upsert");
+    assert_eq!(
+        r,
+        UpsertReport {
+            inserted: 3,
+            updated: 0
+        }
+    );
+    let r = store.upsert(&txs).await.expect("same page again");
+    assert_eq!(
+        r,
+        UpsertReport {
+            inserted: 0,
+            updated: 3
+        }
+    );
+    assert_eq!(store.count(&CustomerId::new(c)).await.unwrap(), 3);
+
+    // A re-classification replaces the stored one; a new one is added.
+    txs[1].prediction.category = Category::new("travel");
+    txs[1].transaction.amount_minor = -2_500;
+    let new = tx(
+        "bank-a",
+        "t3",
+        c,
+        "2026-01-08",
+        "PIX ENVIADO JOAO",
+        -500,
+        "transfers",
+    );
+    let r = store
+        .upsert(&[txs[1].clone(), new.clone()])
+        .await
+        .expect("update + insert");
+    assert_eq!(
+        r,
+        UpsertReport {
+            inserted: 1,
+            updated: 1
+        }
+    );
+    assert_eq!(store.count(&CustomerId::new(c)).await.unwrap(), 4);
+
+    let mut expected = vec![txs[0].clone(), txs[1].clone(), txs[2].clone(), new];
+    newest_first(&mut expected);
+    let got = store.transactions(&query(c, 100)).await.unwrap();
+    assert_eq!(got.items, expected, "stored transactions come back exactly");
+    assert_eq!(got.next_cursor, None);
+
+    assert_eq!(store.upsert(&[]).await.unwrap(), UpsertReport::default());
+    assert_eq!(store.count(&CustomerId::new("nobody")).await.unwrap(), 0);
+}
+
+/// One upsert bigger than any bulk batch: every document counted once, all stored.
+pub async fn large_upsert(store: &dyn Store, n: usize) {
+    let c = "cust-large";
+    let txs = dataset(c, n);
+    let r = store.upsert(&txs).await.expect("large upsert");
+    assert_eq!(
+        r,
+        UpsertReport {
+            inserted: n,
+            updated: 0
+        }
+    );
+    let r = store.upsert(&txs).await.expect("large upsert again");
+    assert_eq!(
+        r,
+        UpsertReport {
+            inserted: 0,
+            updated: n
+        }
+    );
+    assert_eq!(store.count(&CustomerId::new(c)).await.unwrap(), n as u64);
+}
+
+/// Date, category, partner and text filters, and customers kept apart.
+pub async fn filters(store: &dyn Store) {
+    let c = "cust-filters";
+    let mut txs = dataset(c, 120);
+    txs.extend(dataset("cust-other", 30));
+    store.upsert(&txs).await.expect("upsert");
+    let mine: Vec<ClassifiedTransaction> = txs
+        .iter()
+        .filter(|t| t.customer_id.as_str() == c)
+        .cloned()
+        .collect();
+
+    let check =
+        |name: &'static str, q: TxQuery, keep: Box<dyn Fn(&ClassifiedTransaction) -> bool>| {
+            let mut expected: Vec<ClassifiedTransaction> =
+                mine.iter().filter(|t| keep(t)).cloned().collect();
+            newest_first(&mut expected);
+            async move {
+                let got = store.transactions(&q).await.expect(name);
+                assert_eq!(got.next_cursor, None, "{name}: one page");
+                let got: Vec<_> = got.items.iter().map(key).collect();
+                let want: Vec<_> = expected.iter().map(key).collect();
+                assert!(
+                    !want.is_empty() || name.starts_with("none"),
+                    "{name}: test selects something"
+                );
+                assert_eq!(got, want, "{name}");
+            }
+        };
+
+    check("all", query(c, 1000), Box::new(|_| true)).await;
+    check(
+        "date range, both ends inclusive",
+        TxQuery {
+            from: Some(d("2026-01-15")),
+            to: Some(d("2026-02-14")),
+            ..query(c, 1000)
+        },
+        Box::new(|t| {
+            t.transaction.date >= d("2026-01-15") && t.transaction.date <= d("2026-02-14")
+        }),
+    )
+    .await;
+    check(
+        "one day",
+        TxQuery {
+            from: Some(d("2026-01-08")),
+            to: Some(d("2026-01-08")),
+            ..query(c, 1000)
+        },
+        Box::new(|t| t.transaction.date == d("2026-01-08")),
+    )
+    .await;
+    check(
+        "category",
+        TxQuery {
+            category: Some(Category::new("groceries")),
+            ..query(c, 1000)
+        },
+        Box::new(|t| t.prediction.category.as_str() == "groceries"),
+    )
+    .await;
+    check(
+        "partner + category + dates",
+        TxQuery {
+            partner_id: Some(PartnerId::new("bank-b")),
+            category: Some(Category::new("groceries")),
+            from: Some(d("2026-02-01")),
+            ..query(c, 1000)
+        },
+        Box::new(|t| {
+            t.partner_id.as_str() == "bank-b"
+                && t.prediction.category.as_str() == "groceries"
+                && t.transaction.date >= d("2026-02-01")
+        }),
+    )
+    .await;
+    let has =
+        |w: &'static str| move |t: &ClassifiedTransaction| t.transaction.description.contains(w);
+    let text = |s: &str| TxQuery {
+        text: Some(s.into()),
+        ..query(c, 1000)
+    };
+    check(
+        "text, any case",
+        text("padaria"),
+        Box::new(|t| t.transaction.description.to_lowercase().contains("padaria")),
+    )
+    .await;
+    check(
+        "text, all words",
+        text("PADARIA sao"),
+        Box::new(has("SAO PAULO")),
+    )
+    .await;
+    check("text, accented word", text("PÃO"), Box::new(has("Pão"))).await;
+    check(
+        "text, words split at punctuation",
+        text("netflix"),
+        Box::new(has("NETFLIX")),
+    )
+    .await;
+    check(
+        "text, after a star",
+        text("trip uber"),
+        Box::new(has("UBER")),
+    )
+    .await;
+    check(
+        "text + category",
+        TxQuery {
+            category: Some(Category::new("income")),
+            ..text("acme")
+        },
+        Box::new(has("ACME")),
+    )
+    .await;
+    check(
+        "none: part of a word is not a word",
+        text("pada"),
+        Box::new(|_| false),
+    )
+    .await;
+    check(
+        "none: a word that is nowhere",
+        text("padaria zebra"),
+        Box::new(|_| false),
+    )
+    .await;
+    check(
+        "none: an unknown category",
+        TxQuery {
+            category: Some(Category::new("nope")),
+            ..query(c, 1000)
+        },
+        Box::new(|_| false),
+    )
+    .await;
+    check(
+        "no words filters nothing",
+        text(" *** "),
+        Box::new(|_| true),
+    )
+    .await;
+}
+
+/// Keyset pagination: every transaction exactly once, in order, at several page sizes, with
+/// and without filters; bad cursors refused.
+pub async fn pagination(store: &dyn Store) {
+    let c = "cust-pages";
+    let txs = dataset(c, 250);
+    store.upsert(&txs).await.expect("upsert");
+    let mut expected = txs.clone();
+    newest_first(&mut expected);
+
+    for limit in [1, 7, 50, 250, 1000] {
+        let got = all_pages(store, &query(c, limit)).await;
+        let ids: Vec<_> = got.iter().map(key).collect();
+        let unique: HashSet<_> = ids.iter().collect();
+        assert_eq!(unique.len(), ids.len(), "limit {limit}: no duplicates");
+        assert_eq!(got, expected, "limit {limit}: no gaps, newest first, exact");
+    }
+
+    let q = TxQuery {
+        category: Some(Category::new("groceries")),
+        from: Some(d("2026-02-01")),
+        ..query(c, 9)
+    };
+    let got: Vec<_> = all_pages(store, &q).await.iter().map(key).collect();
+    let want: Vec<_> = expected
+        .iter()
+        .filter(|t| {
+            t.prediction.category.as_str() == "groceries" && t.transaction.date >= d("2026-02-01")
+        })
+        .map(key)
+        .collect();
+    assert!(want.len() > 9, "several pages");
+    assert_eq!(got, want, "filtered pages");
+
+    // A page size of 0 still answers (clamped to 1).
+    let one = store.transactions(&query(c, 0)).await.unwrap();
+    assert_eq!(one.items.len(), 1);
+    assert!(one.next_cursor.is_some());
+
+    for bad in ["zz", "abc", "5b5d", ""] {
+        let q = TxQuery {
+            cursor: Some(bad.into()),
+            ..query(c, 10)
+        };
+        match store.transactions(&q).await {
+            Err(StoreError::InvalidCursor) => {}
+            other => panic!("cursor {bad:?}: expected InvalidCursor, got {other:?}"),
+        }
+    }
+}
+
+/// Spend per month per category, exact to the cent, within the date bounds.
+pub async fn spending(store: &dyn Store) {
+    let c = "cust-spend";
+    let mut txs = dataset(c, 200);
+    txs.extend(dataset("cust-other", 40));
+    store.upsert(&txs).await.expect("upsert");
+
+    let expect = |from: Option<NaiveDate>, to: Option<NaiveDate>| {
+        let mut cells: BTreeMap<(String, String), (u64, i64)> = BTreeMap::new();
+        for t in txs.iter().filter(|t| t.customer_id.as_str() == c) {
+            let date = t.transaction.date;
+            if from.is_some_and(|f| date < f) || to.is_some_and(|x| date > x) {
+                continue;
+            }
+            let e = cells
+                .entry((
+                    date.format("%Y-%m").to_string(),
+                    t.prediction.category.0.clone(),
+                ))
+                .or_default();
+            e.0 += 1;
+            e.1 += t.transaction.amount_minor;
+        }
+        cells
+            .into_iter()
+            .map(|((month, category), (count, amount_minor))| SpendingRow {
+                month,
+                category: Category(category),
+                count,
+                amount_minor,
+            })
+            .collect::<Vec<_>>()
+    };
+    for (from, to) in [
+        (None, None),
+        (Some(d("2026-02-10")), Some(d("2026-03-20"))),
+        (Some(d("2026-03-01")), None),
+        (Some(d("2027-01-01")), None),
+    ] {
+        let got = store
+            .spending(&SpendingQuery {
+                customer_id: CustomerId::new(c),
+                from,
+                to,
+            })
+            .await
+            .expect("spending");
+        assert_eq!(got, expect(from, to), "spending {from:?}..{to:?}");
+    }
+}
+
+/// Top merchants: outgoing only, largest spend first, ties by name, date bounds, `n`.
+pub async fn top_merchants(store: &dyn Store) {
+    let c = "cust-merchants";
+    let mut txs = dataset(c, 90);
+    // Two merchants that tie exactly on spend: ordered by name.
+    txs.push(tx(
+        "bank-a",
+        "tie-1",
+        c,
+        "2026-01-10",
+        "ZETA BAR",
+        -77_777,
+        "restaurants",
+    ));
+    txs.push(tx(
+        "bank-a",
+        "tie-2",
+        c,
+        "2026-01-10",
+        "ALFA BAR",
+        -77_777,
+        "restaurants",
+    ));
+    // Money in with a merchant's name does not count as spend.
+    txs.push(tx(
+        "bank-a",
+        "refund",
+        c,
+        "2026-01-11",
+        "ALFA BAR",
+        99_999,
+        "restaurants",
+    ));
+    txs.extend(dataset("cust-other", 20));
+    store.upsert(&txs).await.expect("upsert");
+
+    let expect = |from: Option<NaiveDate>, to: Option<NaiveDate>, n: usize| {
+        let mut m: BTreeMap<String, (u64, i64)> = BTreeMap::new();
+        for t in txs.iter().filter(|t| t.customer_id.as_str() == c) {
+            let date = t.transaction.date;
+            if t.transaction.amount_minor >= 0
+                || from.is_some_and(|f| date < f)
+                || to.is_some_and(|x| date > x)
+            {
+                continue;
+            }
+            let e = m
+                .entry(merchant_of(&t.transaction.description))
+                .or_default();
+            e.0 += 1;
+            e.1 += t.transaction.amount_minor;
+        }
+        let mut rows: Vec<MerchantRow> = m
+            .into_iter()
+            .map(|(merchant, (count, amount_minor))| MerchantRow {
+                merchant,
+                count,
+                amount_minor,
+            })
+            .collect();
+        rows.sort_by(|a, b| (a.amount_minor, &a.merchant).cmp(&(b.amount_minor, &b.merchant)));
+        rows.truncate(n);
+        rows
+    };
+    let customer = CustomerId::new(c);
+    let all = store
+        .top_merchants(&customer, None, None, 100)
+        .await
+        .unwrap();
+    assert_eq!(all, expect(None, None, 100));
+    assert!(
+        all.iter().any(|r| r.merchant == "PADARIA SAO PAULO"),
+        "{all:?}"
+    );
+    assert!(
+        all.iter().all(|r| r.merchant != "SALARIO ACME LTDA"),
+        "income is not spend"
+    );
+    let alfa = all
+        .iter()
+        .position(|r| r.merchant == "ALFA BAR")
+        .expect("ALFA BAR");
+    assert_eq!(all[alfa + 1].merchant, "ZETA BAR", "ties by name");
+    assert_eq!(all[alfa].amount_minor, -77_777, "the refund is not netted");
+
+    for (from, to, n) in [
+        (None, None, 2),
+        (Some(d("2026-01-10")), Some(d("2026-01-10")), 10),
+        (Some(d("2026-02-01")), Some(d("2026-03-31")), 3),
+        (Some(d("2027-01-01")), None, 5),
+    ] {
+        let got = store.top_merchants(&customer, from, to, n).await.unwrap();
+        assert_eq!(
+            got,
+            expect(from, to, n as usize),
+            "top {n} {from:?}..{to:?}"
+        );
+    }
+    assert!(store
+        .top_merchants(&customer, None, None, 0)
+        .await
+        .unwrap()
+        .is_empty());
+}
+
+fn job(id: &str, status: JobStatus) -> JobRecord {
+    let at: DateTime<Utc> = "2026-03-01T12:00:00.123Z".parse().unwrap();
+    JobRecord {
+        id: JobId::new(id),
+        request: ClassificationRequest {
+            customer_id: CustomerId::new("cust-jobs"),
+            partner_id: PartnerId::new("bank-a"),
+            from: d("2026-01-01"),
+            to: d("2026-03-31"),
+        },
+        status,
+        created_at: at,
+        updated_at: at,
+    }
+}
+
+/// Job records: missing is `None`, put then get round-trips, a put replaces.
+pub async fn job_records(store: &dyn Store) {
+    assert_eq!(store.get_job(&JobId::new("missing")).await.unwrap(), None);
+
+    let running = job("job-1", JobStatus::Running);
+    store.put_job(&running).await.unwrap();
+    assert_eq!(
+        store.get_job(&running.id).await.unwrap(),
+        Some(running.clone())
+    );
+
+    let mut summary = Summary::default();
+    summary.add(&dataset("cust-jobs", 10));
+    summary.pages = 2;
+    summary.elapsed_ms = 1234;
+    let mut done = job("job-1", JobStatus::Done { summary });
+    done.updated_at = "2026-03-01T12:00:05Z".parse().unwrap();
+    store.put_job(&done).await.unwrap();
+    assert_eq!(store.get_job(&done.id).await.unwrap(), Some(done.clone()));
+
+    let failed = job(
+        "job-2",
+        JobStatus::Failed {
+            reason: FailureReason::PartnerUnavailable,
+            message: "partner kept failing".into(),
+        },
+    );
+    store.put_job(&failed).await.unwrap();
+    assert_eq!(store.get_job(&failed.id).await.unwrap(), Some(failed));
+    assert_eq!(
+        store.get_job(&done.id).await.unwrap(),
+        Some(done),
+        "other job untouched"
+    );
+}
