@@ -8,7 +8,9 @@ mod config;
 mod error;
 mod http;
 
-pub use config::{AuthConfig, CircuitPolicy, OnOpen, PartnerConfig, RetryPolicy, Secret};
+pub use config::{
+    AuthConfig, CircuitPolicy, OnOpen, PartnerConfig, Percent, RetryPolicy, Secret, SlidingWindow,
+};
 pub use error::PartnerError;
 pub use http::HttpPartner;
 
