@@ -78,7 +78,10 @@ async fn a_waiter_gets_the_permit_released_by_another_instance() {
     drop(held);
     let (token, waited) = waiter.await.unwrap();
     assert!(token.is_some(), "waiter got the permit");
-    assert!(waited >= Duration::from_millis(250), "it had to wait: {waited:?}");
+    assert!(
+        waited >= Duration::from_millis(250),
+        "it had to wait: {waited:?}"
+    );
     assert!(
         released_at.elapsed() < Duration::from_millis(500),
         "polling picked up the release quickly"
@@ -200,15 +203,24 @@ async fn crash_safety_permits_of_a_killed_process_return_within_the_lease() {
             .unwrap();
             assert!(line.starts_with("HELD "), "{line}");
             assert_eq!(observer.in_use(&p).await.unwrap(), capacity);
-            assert!(observer.acquire(&p, Duration::ZERO).await.unwrap().is_none());
-            tokio::task::spawn_blocking(move || helper.kill9()).await.unwrap();
+            assert!(observer
+                .acquire(&p, Duration::ZERO)
+                .await
+                .unwrap()
+                .is_none());
+            tokio::task::spawn_blocking(move || helper.kill9())
+                .await
+                .unwrap();
             let killed = Instant::now();
             let freed = support::eventually(lease * 3, || async {
                 observer.in_use(&p).await.unwrap() == 0
             })
             .await;
             let took = killed.elapsed();
-            assert!(freed.is_some(), "loop {i}: permits of the killed holder never came back");
+            assert!(
+                freed.is_some(),
+                "loop {i}: permits of the killed holder never came back"
+            );
             // The last renewal happened before the kill, so the lease ends at most one
             // lease after it (plus polling and scheduling slack).
             assert!(
@@ -218,7 +230,10 @@ async fn crash_safety_permits_of_a_killed_process_return_within_the_lease() {
             // And they are really usable: the whole capacity, by someone else.
             let a = observer.acquire(&p, Duration::ZERO).await.unwrap();
             let b = observer.acquire(&p, Duration::ZERO).await.unwrap();
-            assert!(a.is_some() && b.is_some(), "loop {i}: capacity not fully back");
+            assert!(
+                a.is_some() && b.is_some(),
+                "loop {i}: capacity not fully back"
+            );
             took
         }));
     }
@@ -226,7 +241,9 @@ async fn crash_safety_permits_of_a_killed_process_return_within_the_lease() {
     for r in runs {
         worst = worst.max(r.await.unwrap());
     }
-    eprintln!("crash safety: {loops} kills, permits back after at most {worst:?} (lease {lease:?})");
+    eprintln!(
+        "crash safety: {loops} kills, permits back after at most {worst:?} (lease {lease:?})"
+    );
 }
 
 /// Proof 1 at process level, before the server exists: three processes share one Redis
@@ -277,6 +294,12 @@ async fn three_processes_never_exceed_the_capacity() {
     eprintln!("3 processes, 500 calls: max concurrency {max_seen} of capacity {capacity}");
     assert_eq!(done, 500, "every call completed");
     assert_eq!(left, 0);
-    assert!(max_seen <= capacity, "over-admission: {max_seen} > {capacity}");
-    assert!(max_seen >= 2, "the load never overlapped; the test proves nothing");
+    assert!(
+        max_seen <= capacity,
+        "over-admission: {max_seen} > {capacity}"
+    );
+    assert!(
+        max_seen >= 2,
+        "the load never overlapped; the test proves nothing"
+    );
 }

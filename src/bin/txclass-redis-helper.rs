@@ -90,7 +90,8 @@ async fn load(args: &[String]) {
     let done = Arc::new(AtomicU64::new(0));
     let mut handles = Vec::new();
     for _ in 0..tasks {
-        let (l, partner, mut conn, gauge) = (l.clone(), partner.clone(), conn.clone(), gauge.clone());
+        let (l, partner, mut conn, gauge) =
+            (l.clone(), partner.clone(), conn.clone(), gauge.clone());
         let (next, max, done) = (next.clone(), max.clone(), done.clone());
         handles.push(tokio::spawn(async move {
             while next.fetch_add(1, Ordering::Relaxed) < requests {
