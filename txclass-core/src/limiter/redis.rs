@@ -54,9 +54,10 @@
 //! ## Waiting
 //!
 //! A busy semaphore is polled with jittered exponential backoff (from `poll_min` to
-//! `poll_max`) until `max_wait`; a release made by this process wakes its own waiters at
-//! once. Waiters are not queued in Redis, so under contention the order is not FIFO across
-//! instances; callers that must not wait use `max_wait = 0` and queue the call instead.
+//! `poll_max`) until `max_wait`; a release made by this process wakes one of its own
+//! waiters at once (the longest-waiting: FIFO within a process). Waiters are not queued in
+//! Redis, so across instances the order is not FIFO; callers that must not wait use
+//! `max_wait = 0` and queue the call instead.
 
 use std::collections::HashMap;
 use std::num::NonZeroU32;
@@ -233,7 +234,7 @@ struct Slot {
     capacity: u32,
     holders: String,
     fence: String,
-    /// Wakes this process's waiters when one of its permits is released.
+    /// Wakes one of this process's waiters when one of its permits is released.
     released: Notify,
     /// Permits this process holds: member → lease state.
     held: Mutex<HashMap<String, Held>>,
@@ -383,7 +384,8 @@ impl Inner {
             if let Err(e) = r {
                 tracing::warn!(partner = %partner, error = %e, "permit release failed; its lease will free it");
             }
-            slot.released.notify_waiters();
+            // One waiter per freed slot (a cancelled waiter passes it on).
+            slot.released.notify_one();
         });
     }
 
