@@ -1,1 +1,69 @@
-fn main() {}
+//! `txclass`: the command-line shell of txclass-core.
+//!
+//! Every subcommand lives in `cmd/<name>.rs` as a `clap::Args` struct and a
+//! `run(args) -> anyhow::Result<()>`; this file only parses and dispatches. Adding one is
+//! three lines: `pub mod x;` in `cmd/mod.rs`, a variant here, an arm in [`Command::run`].
+//!
+//! Exit codes: 0 ok; 1 runtime failure; 2 usage error (bad flags or values);
+//! 3 `classify --on-error stop` stopped on a bad row (rows before it were written).
+#![warn(missing_docs, rust_2018_idioms)]
+#![forbid(unsafe_code)]
+
+mod cmd;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Classify bank transactions, query what was stored, and measure partner APIs.
+#[derive(Debug, Parser)]
+#[command(
+    name = "txclass",
+    version,
+    about,
+    propagate_version = true,
+    after_help = "Exit codes: 0 ok, 1 runtime failure, 2 usage error, \
+                  3 classify --on-error stop stopped on a bad row."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Classify a CSV or NDJSON file of transactions into a CSV or NDJSON file.
+    Classify(cmd::classify::ClassifyArgs),
+    /// Query the embedded store (transactions, spending per month).
+    Query(cmd::query::QueryArgs),
+    /// Run the partner simulator (a fake bank API) until Ctrl-C.
+    Sim(cmd::sim::SimArgs),
+    /// Call a partner's /health and print its status and latency.
+    Health(cmd::health::HealthArgs),
+    /// Drive a partner API at a fixed concurrency and print its service-level figures.
+    BenchPartner(cmd::bench_partner::BenchPartnerArgs),
+}
+
+impl Command {
+    fn run(self) -> anyhow::Result<()> {
+        match self {
+            Command::Classify(a) => cmd::classify::run(a),
+            Command::Query(a) => cmd::query::run(a),
+            Command::Sim(a) => cmd::sim::run(a),
+            Command::Health(a) => cmd::health::run(a),
+            Command::BenchPartner(a) => cmd::bench_partner::run(a),
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    // Usage errors exit with 2 (clap's convention), help and version with 0.
+    let cli = Cli::parse();
+    match cli.command.run() {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(cmd::exit_code(&e))
+        }
+    }
+}

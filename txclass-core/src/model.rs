@@ -195,6 +195,50 @@ pub struct ClassificationRequest {
     pub to: NaiveDate,
 }
 
+impl ClassificationRequest {
+    /// A request whose window is given either as dates (`from` and `to`) or as the last
+    /// `months` months up to `today` (both ends inclusive; `from` is the same day `months`
+    /// months earlier, clamped to the month's end). Checks only the shape of the window;
+    /// [`Orchestrator::submit`](crate::Orchestrator::submit) checks its length and order.
+    pub fn with_window(
+        customer_id: CustomerId,
+        partner_id: PartnerId,
+        from: Option<NaiveDate>,
+        to: Option<NaiveDate>,
+        months: Option<u32>,
+        today: NaiveDate,
+    ) -> crate::Result<Self> {
+        let invalid = |field: &'static str, message: &str| crate::Error::InvalidRequest {
+            field,
+            message: message.to_owned(),
+        };
+        let (from, to) = match (from, to, months) {
+            (None, None, Some(0)) => return Err(invalid("months", "must be at least 1")),
+            (None, None, Some(n)) => {
+                let from = today
+                    .checked_sub_months(chrono::Months::new(n))
+                    .ok_or_else(|| invalid("months", "too many months"))?;
+                (from, today)
+            }
+            (_, _, Some(_)) => {
+                return Err(invalid(
+                    "months",
+                    "give either months or from and to, not both",
+                ))
+            }
+            (None, _, None) => return Err(invalid("from", "required (or give months)")),
+            (_, None, None) => return Err(invalid("to", "required (or give months)")),
+            (Some(from), Some(to), None) => (from, to),
+        };
+        Ok(Self {
+            customer_id,
+            partner_id,
+            from,
+            to,
+        })
+    }
+}
+
 /// Totals for one category in a job's summary.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct CategoryTotal {
@@ -279,4 +323,65 @@ pub struct JobRecord {
     pub created_at: DateTime<Utc>,
     /// Last change.
     pub updated_at: DateTime<Utc>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn d(s: &str) -> NaiveDate {
+        s.parse().unwrap()
+    }
+
+    fn window(
+        from: Option<&str>,
+        to: Option<&str>,
+        months: Option<u32>,
+    ) -> crate::Result<(NaiveDate, NaiveDate)> {
+        ClassificationRequest::with_window(
+            "c".into(),
+            "p".into(),
+            from.map(d),
+            to.map(d),
+            months,
+            d("2026-03-31"),
+        )
+        .map(|r| (r.from, r.to))
+    }
+
+    fn field(r: crate::Result<(NaiveDate, NaiveDate)>) -> &'static str {
+        match r {
+            Err(crate::Error::InvalidRequest { field, .. }) => field,
+            other => panic!("expected an invalid request, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn months_count_back_from_today_clamped_to_month_end() {
+        assert_eq!(
+            window(None, None, Some(1)).unwrap(),
+            (d("2026-02-28"), d("2026-03-31"))
+        );
+        assert_eq!(
+            window(None, None, Some(12)).unwrap(),
+            (d("2025-03-31"), d("2026-03-31"))
+        );
+    }
+
+    #[test]
+    fn dates_pass_through() {
+        assert_eq!(
+            window(Some("2026-01-01"), Some("2026-01-31"), None).unwrap(),
+            (d("2026-01-01"), d("2026-01-31"))
+        );
+    }
+
+    #[test]
+    fn bad_windows_name_their_field() {
+        assert_eq!(field(window(None, None, Some(0))), "months");
+        assert_eq!(field(window(Some("2026-01-01"), None, Some(2))), "months");
+        assert_eq!(field(window(None, Some("2026-01-01"), None)), "from");
+        assert_eq!(field(window(Some("2026-01-01"), None, None)), "to");
+        assert_eq!(field(window(None, None, Some(u32::MAX))), "months");
+    }
 }

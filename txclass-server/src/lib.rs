@@ -1,1 +1,281 @@
-pub fn x() {}
+//! # txclass-server
+//!
+//! A thin HTTP shell over [`txclass_core`]: it parses requests, calls the
+//! [`Orchestrator`], and streams each job's [`Progress`](txclass_core::Progress) events to the
+//! client as Server-Sent Events. Every decision (validation, limits, retries) is the core's.
+//!
+//! ## Layout
+//!
+//! | module | what |
+//! |---|---|
+//! | [`config`] | [`ServerConfig`] (TOML/JSON file, defaults) and [`HttpSettings`] |
+//! | [`sse`] | SSE framing of a progress stream, keep-alives, shutdown |
+//! | `routes` | routing and handlers |
+//! | [`error`] | [`Error`] (start/run) and [`ApiError`] (JSON error bodies) |
+//!
+//! ## Routes
+//!
+//! | route | answer |
+//! |---|---|
+//! | `POST /v1/classifications` | `text/event-stream` of the job; `202` with `Prefer: respond-async` |
+//! | `GET /v1/classifications/{id}` | the job record and a page of its transactions |
+//! | `GET /v1/customers/{id}/transactions` | stored transactions (filters, cursor) |
+//! | `GET /v1/customers/{id}/spending` | spend per month per category |
+//! | `GET /v1/partners`, `GET /v1/partners/{id}/health` | partners, circuits, permits |
+//! | `GET /healthz` | liveness |
+//!
+//! ## Quick example
+//!
+//! ```no_run
+//! use txclass_server::{run, HttpSettings, Server};
+//!
+//! # async fn demo() -> txclass_server::Result<()> {
+//! let orchestrator = txclass_core::Orchestrator::builder().build()?;
+//! let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+//! let server = Server::new(orchestrator, HttpSettings::default());
+//! run(listener, server, async { let _ = tokio::signal::ctrl_c().await; }).await?;
+//! # Ok(()) }
+//! ```
+#![warn(missing_docs, rust_2018_idioms)]
+#![forbid(unsafe_code)]
+
+pub mod config;
+pub mod error;
+mod routes;
+pub mod sse;
+
+pub use config::{HttpSettings, SandboxConfig, ServerConfig};
+pub use error::{ApiError, Error, Result};
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use hyper::service::service_fn;
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::server::conn::auto;
+use hyper_util::server::graceful::GracefulShutdown;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+use txclass_core::store::SqliteStore;
+use txclass_core::Orchestrator;
+
+use crate::routes::App;
+
+/// How long connections may take to close after their streams were ended at the end of the
+/// grace period.
+const CLOSE_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// A server ready to [`run`]: the orchestrator, the HTTP settings, and what must live as
+/// long as the server (the sandbox partner).
+pub struct Server {
+    orchestrator: Orchestrator,
+    settings: HttpSettings,
+    #[cfg(feature = "sandbox")]
+    sandbox: Option<txclass_core::simulator::SimulatorHandle>,
+}
+
+impl Server {
+    /// A server over an orchestrator built by the caller (tests, embedders).
+    pub fn new(orchestrator: Orchestrator, settings: HttpSettings) -> Self {
+        Self {
+            orchestrator,
+            settings,
+            #[cfg(feature = "sandbox")]
+            sandbox: None,
+        }
+    }
+
+    /// Builds everything a config file describes: the store, the partners, the built-in
+    /// sandbox partner (started in-process on an ephemeral loopback port) and the
+    /// orchestrator.
+    pub async fn from_config(config: &ServerConfig) -> Result<Self> {
+        let store = if config.store_path.as_os_str() == ":memory:" {
+            SqliteStore::in_memory()
+        } else {
+            SqliteStore::open(&config.store_path)
+        }
+        .map_err(txclass_core::Error::from)?;
+        let mut builder = Orchestrator::builder()
+            .store(Arc::new(store))
+            .settings(config.core_settings());
+        for p in &config.partners {
+            builder = builder.partner(p.clone());
+        }
+        #[cfg(feature = "sandbox")]
+        let sandbox = if config.sandbox.enabled {
+            let (partner, handle) = sandbox::start(&config.sandbox).await?;
+            builder = builder.partner(partner);
+            Some(handle)
+        } else {
+            None
+        };
+        #[cfg(not(feature = "sandbox"))]
+        if config.sandbox.enabled {
+            return Err(Error::Config {
+                what: "the sandbox partner needs the `sandbox` feature".into(),
+            });
+        }
+        Ok(Self {
+            orchestrator: builder.build()?,
+            settings: config.http_settings(),
+            #[cfg(feature = "sandbox")]
+            sandbox,
+        })
+    }
+
+    /// The orchestrator jobs run on.
+    pub fn orchestrator(&self) -> &Orchestrator {
+        &self.orchestrator
+    }
+
+    /// The sandbox partner's address, when it runs.
+    pub fn sandbox_addr(&self) -> Option<std::net::SocketAddr> {
+        #[cfg(feature = "sandbox")]
+        {
+            self.sandbox.as_ref().map(|h| h.addr())
+        }
+        #[cfg(not(feature = "sandbox"))]
+        {
+            None
+        }
+    }
+}
+
+#[cfg(feature = "sandbox")]
+mod sandbox {
+    //! The built-in sandbox partner.
+    use txclass_core::simulator::{Simulator, SimulatorConfig, SimulatorHandle};
+    use txclass_core::PartnerConfig;
+
+    use crate::{Result, SandboxConfig};
+
+    pub(crate) async fn start(cfg: &SandboxConfig) -> Result<(PartnerConfig, SimulatorHandle)> {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let sim = SimulatorConfig {
+            capacity: Some(cfg.capacity.get()),
+            latency_min: std::time::Duration::from_millis(cfg.latency_min_ms),
+            latency_max: std::time::Duration::from_millis(
+                cfg.latency_max_ms.max(cfg.latency_min_ms),
+            ),
+            ..SimulatorConfig::default()
+        };
+        let handle = Simulator::start(listener, sim)?;
+        let mut partner = PartnerConfig::new(
+            cfg.id.clone(),
+            format!("http://{}", handle.addr()),
+            cfg.capacity,
+        );
+        partner.page_size = cfg.page_size;
+        tracing::info!(partner = %cfg.id, addr = %handle.addr(), "sandbox partner started");
+        Ok((partner, handle))
+    }
+}
+
+/// Serves HTTP/1.1 and HTTP/2 on `listener` until `shutdown` completes, then shuts down
+/// gracefully: stops accepting, lets open streams run for the grace period, ends the streams
+/// still open with `failed: shutting_down`, and stops the retry workers.
+pub async fn run(
+    listener: TcpListener,
+    server: Server,
+    shutdown: impl Future<Output = ()>,
+) -> Result<()> {
+    let Server {
+        orchestrator,
+        settings,
+        #[cfg(feature = "sandbox")]
+            sandbox: _sandbox,
+    } = server;
+    let grace = settings.grace_period;
+    let app = Arc::new(App {
+        orchestrator: orchestrator.clone(),
+        settings: settings.clone(),
+        abort: CancellationToken::new(),
+        detached: TaskTracker::new(),
+    });
+
+    let stop_workers = CancellationToken::new();
+    let mut workers = Vec::new();
+    for i in 0..settings.retry_workers {
+        let worker = orchestrator.retry_worker(format!("server-{}-{i}", std::process::id()));
+        let stop = stop_workers.clone();
+        workers.push(tokio::spawn(async move {
+            worker.run(stop.cancelled_owned()).await;
+        }));
+    }
+
+    let mut builder = auto::Builder::new(TokioExecutor::new());
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(Duration::from_secs(30));
+    builder.http2().timer(TokioTimer::new());
+    let graceful = GracefulShutdown::new();
+    let local = listener.local_addr()?;
+    tracing::info!(addr = %local, "listening");
+
+    tokio::pin!(shutdown);
+    loop {
+        let (stream, peer) = tokio::select! {
+            _ = &mut shutdown => break,
+            accepted = listener.accept() => match accepted {
+                Ok(s) => s,
+                Err(e) => {
+                    // Out of file descriptors and the like: wait a little, keep serving.
+                    tracing::warn!(error = %e, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                    continue;
+                }
+            },
+        };
+        let _ = stream.set_nodelay(true);
+        let app = app.clone();
+        let service = service_fn(move |req| {
+            let app = app.clone();
+            async move { Ok::<_, Infallible>(app.handle(req).await) }
+        });
+        let conn = builder
+            .serve_connection(TokioIo::new(stream), service)
+            .into_owned();
+        let conn = graceful.watch(conn);
+        tokio::spawn(async move {
+            if let Err(e) = conn.await {
+                tracing::debug!(%peer, error = %e, "connection ended with an error");
+            }
+        });
+    }
+    drop(listener);
+    tracing::info!(
+        grace_ms = grace.as_millis() as u64,
+        "shutting down: no new connections; open streams may finish"
+    );
+
+    app.detached.close();
+    let closed = graceful.shutdown();
+    tokio::pin!(closed);
+    let all_done = async {
+        (&mut closed).await;
+        app.detached.wait().await;
+    };
+    if tokio::time::timeout(grace, all_done).await.is_err() {
+        tracing::info!("grace period over: ending open streams with failed: shutting_down");
+        app.abort.cancel();
+        if tokio::time::timeout(CLOSE_TIMEOUT, async {
+            (&mut closed).await;
+            app.detached.wait().await;
+        })
+        .await
+        .is_err()
+        {
+            tracing::warn!("some connections did not close in time");
+        }
+    }
+    stop_workers.cancel();
+    for w in workers {
+        let _ = w.await;
+    }
+    tracing::info!("stopped");
+    Ok(())
+}

@@ -77,12 +77,17 @@ impl SmallLogistic {
 
     /// Trained on the sample shipped with the crate (`data/sample.csv`).
     pub fn bundled() -> crate::Result<Self> {
+        Self::bundled_with(Thresholds::default())
+    }
+
+    /// Trained on the shipped sample, with other thresholds.
+    pub fn bundled_with(thresholds: Thresholds) -> crate::Result<Self> {
         let mut rows = Vec::new();
         for rec in crate::records::read_labelled(SAMPLE.as_bytes()) {
             let rec = rec.map_err(|e| Error::Model(format!("bundled sample: {e}")))?;
             rows.push(rec);
         }
-        Self::train(&rows, Thresholds::default())
+        Self::train(&rows, thresholds)
     }
 }
 

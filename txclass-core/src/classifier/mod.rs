@@ -77,5 +77,10 @@ fn _obj_safe(_: Box<dyn Classifier>) {}
 
 /// The model bundled with the crate (trained on first use from the shipped sample).
 pub fn bundled() -> crate::Result<Arc<dyn Classifier>> {
-    Ok(Arc::new(SmallLogistic::bundled()?))
+    bundled_with(Thresholds::default())
+}
+
+/// The bundled model with other [`Thresholds`] (e.g. a CLI's `--uncertain-below`).
+pub fn bundled_with(thresholds: Thresholds) -> crate::Result<Arc<dyn Classifier>> {
+    Ok(Arc::new(SmallLogistic::bundled_with(thresholds)?))
 }

@@ -1,5 +1,5 @@
 use std::pin::Pin;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
@@ -23,17 +23,42 @@ use crate::queue::{RetryMessage, RetryTask};
 pub struct Job {
     id: JobId,
     stream: BoxStream<'static, Progress>,
+    /// What the cancel guard records if the stream is dropped before it ends (`None`:
+    /// `cancelled`); [`Job::abort`] sets it.
+    end_status: Arc<Mutex<Option<JobStatus>>>,
 }
 
 impl Job {
     pub(crate) fn start(inner: Arc<Inner>, id: JobId, request: ClassificationRequest) -> Self {
-        let stream = run(inner, id.clone(), request).boxed();
-        Self { id, stream }
+        let end_status = Arc::new(Mutex::new(None));
+        let stream = run(inner, id.clone(), request, end_status.clone()).boxed();
+        Self {
+            id,
+            stream,
+            end_status,
+        }
     }
 
     /// The job's id (also carried by the first event).
     pub fn id(&self) -> &JobId {
         &self.id
+    }
+
+    /// Stops the job before its end for `reason` (e.g. the server is shutting down): the job
+    /// is dropped (its permits are freed, pages stored so far stay), its record says
+    /// `failed` with that reason, and the returned `failed` event is the one to send the
+    /// client last. A job that had already ended keeps its record.
+    pub fn abort(self, reason: FailureReason, message: impl Into<String>) -> Progress {
+        let message = message.into();
+        *self.end_status.lock().unwrap_or_else(|e| e.into_inner()) = Some(JobStatus::Failed {
+            reason,
+            message: message.clone(),
+        });
+        Progress::Failed {
+            job_id: self.id.clone(),
+            reason,
+            message,
+        }
     }
 }
 
@@ -49,12 +74,18 @@ impl Stream for Job {
 struct CancelGuard {
     inner: Arc<Inner>,
     record: Option<JobRecord>,
+    end_status: Arc<Mutex<Option<JobStatus>>>,
 }
 
 impl Drop for CancelGuard {
     fn drop(&mut self) {
         if let Some(mut record) = self.record.take() {
-            record.status = JobStatus::Cancelled;
+            record.status = self
+                .end_status
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .take()
+                .unwrap_or(JobStatus::Cancelled);
             record.updated_at = Utc::now();
             let store = self.inner.store.clone();
             if let Ok(handle) = tokio::runtime::Handle::try_current() {
@@ -221,6 +252,7 @@ fn run(
     inner: Arc<Inner>,
     job_id: JobId,
     request: ClassificationRequest,
+    end_status: Arc<Mutex<Option<JobStatus>>>,
 ) -> impl Stream<Item = Progress> {
     async_stream::stream! {
         let started = Instant::now();
@@ -242,7 +274,7 @@ fn run(
             yield failed(FailureReason::StoreError, e.to_string());
             return;
         }
-        let mut guard = CancelGuard { inner: inner.clone(), record: Some(record.clone()) };
+        let mut guard = CancelGuard { inner: inner.clone(), record: Some(record.clone()), end_status };
         yield Progress::Accepted {
             job_id: job_id.clone(),
             partner_id: request.partner_id.clone(),

@@ -36,6 +36,8 @@ pub struct Settings {
     pub max_window_days: u32,
     /// How long a retry worker blocks on the queue before it looks at its shutdown signal.
     pub worker_poll: Duration,
+    /// Deliveries one retry worker handles at once.
+    pub worker_concurrency: usize,
 }
 
 impl Default for Settings {
@@ -45,6 +47,7 @@ impl Default for Settings {
             job_deadline: Duration::from_secs(600),
             max_window_days: 3 * 366,
             worker_poll: Duration::from_millis(500),
+            worker_concurrency: 16,
         }
     }
 }

@@ -3,6 +3,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use rand::Rng;
+use tokio::sync::Semaphore;
+use tokio::task::JoinSet;
 
 use super::job::{busy_delay, classify, fetch_guarded, wait_reason};
 use super::Inner;
@@ -24,23 +26,42 @@ impl RetryWorker {
         Self { inner, consumer }
     }
 
-    /// Works until `shutdown` completes (a call in progress is finished first).
+    /// Works until `shutdown` completes; calls in progress are finished first. Up to
+    /// `Settings::worker_concurrency` deliveries are handled at once (each still needs a
+    /// partner permit, so this bounds the worker, not the partner).
     pub async fn run(self, shutdown: impl Future<Output = ()>) {
         tokio::pin!(shutdown);
+        let this = Arc::new(self);
+        let slots = Arc::new(Semaphore::new(
+            this.inner.settings.worker_concurrency.max(1),
+        ));
+        let mut running = JoinSet::new();
         loop {
-            let next = tokio::select! {
-                _ = &mut shutdown => return,
-                n = self.inner.queue.next(&self.consumer, self.inner.settings.worker_poll) => n,
+            let slot = tokio::select! {
+                _ = &mut shutdown => break,
+                s = slots.clone().acquire_owned() => s.expect("never closed"),
             };
+            let next = tokio::select! {
+                _ = &mut shutdown => break,
+                n = this.inner.queue.next(&this.consumer, this.inner.settings.worker_poll) => n,
+            };
+            while running.try_join_next().is_some() {}
             match next {
-                Ok(Some(delivery)) => self.process(delivery).await,
+                Ok(Some(delivery)) => {
+                    let this = this.clone();
+                    running.spawn(async move {
+                        this.process(delivery).await;
+                        drop(slot);
+                    });
+                }
                 Ok(None) => {}
                 Err(e) => {
-                    tracing::warn!(consumer = %self.consumer, error = %e, "retry queue read failed");
+                    tracing::warn!(consumer = %this.consumer, error = %e, "retry queue read failed");
                     tokio::time::sleep(Duration::from_millis(500)).await;
                 }
             }
         }
+        while running.join_next().await.is_some() {}
     }
 
     /// Handles one delivery to its end (ack, reschedule or dead letter).

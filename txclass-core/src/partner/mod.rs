@@ -4,10 +4,12 @@
 //! Every call to a partner is made while holding a [`Permit`](crate::limiter::Permit) of the
 //! partner's semaphore; the adapter receives it so it can forward the permit's fencing token.
 
+pub mod bench;
 mod config;
 mod error;
 mod http;
 
+pub use bench::{bench_partner, BenchConfig, BenchReport};
 pub use config::{
     AuthConfig, CircuitPolicy, OnOpen, PartnerConfig, Percent, RetryPolicy, Secret, SlidingWindow,
 };

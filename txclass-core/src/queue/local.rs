@@ -5,9 +5,9 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use futures::stream::{BoxStream, StreamExt};
-use tokio::sync::{broadcast, Notify};
+use tokio::sync::{mpsc, Notify};
 use tokio::time::Instant;
-use tokio_stream::wrappers::BroadcastStream;
+use tokio_stream::wrappers::UnboundedReceiverStream;
 
 use super::{DeadLetter, Delivery, QueueError, ResultBus, RetryMessage, RetryQueue, RetryTask};
 use crate::model::JobId;
@@ -143,10 +143,14 @@ impl RetryQueue for LocalQueue {
     }
 }
 
-/// The embedded result bus: a broadcast channel per job with subscribers.
+/// The embedded result bus: an unbounded channel per subscriber of each job.
+///
+/// Why unbounded, not a broadcast ring: a job reads its messages only as fast as its client
+/// reads events, and a lagging broadcast receiver loses messages — a lost `fetched` would
+/// leave the job waiting forever. Messages per job are few (one per retry attempt).
 #[derive(Debug, Default)]
 pub struct LocalBus {
-    jobs: Mutex<HashMap<JobId, broadcast::Sender<RetryMessage>>>,
+    jobs: Mutex<HashMap<JobId, Vec<mpsc::UnboundedSender<RetryMessage>>>>,
 }
 
 impl LocalBus {
@@ -160,9 +164,9 @@ impl LocalBus {
 impl ResultBus for LocalBus {
     async fn publish(&self, job: &JobId, msg: RetryMessage) -> Result<(), QueueError> {
         let mut jobs = self.jobs.lock().expect("bus lock");
-        if let Some(tx) = jobs.get(job) {
-            if tx.send(msg).is_err() {
-                // Every subscriber is gone: forget the job.
+        if let Some(subs) = jobs.get_mut(job) {
+            subs.retain(|tx| tx.send(msg.clone()).is_ok());
+            if subs.is_empty() {
                 jobs.remove(job);
             }
         }
@@ -170,16 +174,14 @@ impl ResultBus for LocalBus {
     }
 
     async fn subscribe(&self, job: &JobId) -> Result<BoxStream<'static, RetryMessage>, QueueError> {
-        let rx = {
-            let mut jobs = self.jobs.lock().expect("bus lock");
-            jobs.retain(|_, tx| tx.receiver_count() > 0);
-            jobs.entry(job.clone())
-                .or_insert_with(|| broadcast::channel(64).0)
-                .subscribe()
-        };
-        Ok(BroadcastStream::new(rx)
-            .filter_map(|m| async move { m.ok() })
-            .boxed())
+        let (tx, rx) = mpsc::unbounded_channel();
+        let mut jobs = self.jobs.lock().expect("bus lock");
+        jobs.retain(|_, subs| {
+            subs.retain(|s| !s.is_closed());
+            !subs.is_empty()
+        });
+        jobs.entry(job.clone()).or_default().push(tx);
+        Ok(UnboundedReceiverStream::new(rx).boxed())
     }
 }
 

@@ -1,7 +1,14 @@
 //! Reading transactions from files (CSV and NDJSON) and writing classified ones back.
 //!
 //! Every bad row becomes a [`RecordError`] naming its line; the readers go on with the next
-//! row, so the caller decides whether to skip-and-report or stop.
+//! row; [`classify_rows`] applies the caller's [`OnError`] policy (skip-and-report or stop)
+//! and totals the run in a [`FileSummary`].
+
+mod batch;
+mod summary;
+
+pub use batch::{classify_rows, ClassifyOptions, FileRun, OnError, RunEvent};
+pub use summary::FileSummary;
 
 use std::io::{BufRead, BufReader, Read, Write};
 
@@ -140,12 +147,15 @@ fn convert(raw: RawRow, line: u64) -> Result<(Transaction, Option<String>), Reco
     Ok((tx, raw.category.filter(|c| !c.trim().is_empty())))
 }
 
+/// A row with its label (if the file has a `category` column), or the row's error.
+pub type Row = Result<(Transaction, Option<String>), RecordError>;
+
+/// The rows of a file, in order.
+pub type Rows<'a> = Box<dyn Iterator<Item = Row> + 'a>;
+
 /// Reads rows of `format`; each item is a row or the error of one bad row.
 /// Rows without an `id` get `line-N`.
-pub fn read_rows<'a, R: Read + 'a>(
-    reader: R,
-    format: Format,
-) -> Box<dyn Iterator<Item = Result<(Transaction, Option<String>), RecordError>> + 'a> {
+pub fn read_rows<'a, R: Read + 'a>(reader: R, format: Format) -> Rows<'a> {
     match format {
         Format::Csv => {
             let rdr = csv::ReaderBuilder::new()
@@ -217,7 +227,7 @@ pub struct Writer<W: Write> {
 }
 
 enum WriterKind<W: Write> {
-    Csv(csv::Writer<W>),
+    Csv(Box<csv::Writer<W>>),
     Ndjson(W),
 }
 
@@ -226,7 +236,7 @@ impl<W: Write> Writer<W> {
     pub fn new(out: W, format: Format) -> Self {
         Self {
             inner: match format {
-                Format::Csv => WriterKind::Csv(csv::Writer::from_writer(out)),
+                Format::Csv => WriterKind::Csv(Box::new(csv::Writer::from_writer(out))),
                 Format::Ndjson => WriterKind::Ndjson(out),
             },
         }
@@ -247,7 +257,7 @@ impl<W: Write> Writer<W> {
                     confidence: p.confidence.as_str(),
                     uncertain: p.uncertain,
                 })
-                .map_err(std::io::Error::other),
+                .map_err(csv_to_io),
             WriterKind::Ndjson(w) => {
                 serde_json::to_writer(
                     &mut *w,
@@ -275,6 +285,17 @@ impl<W: Write> Writer<W> {
             WriterKind::Csv(w) => w.flush(),
             WriterKind::Ndjson(w) => w.flush(),
         }
+    }
+}
+
+/// Keeps an I/O error's kind (a closed pipe stays `BrokenPipe`) so callers can branch on it.
+fn csv_to_io(e: csv::Error) -> std::io::Error {
+    if !e.is_io_error() {
+        return std::io::Error::other(e);
+    }
+    match e.into_kind() {
+        csv::ErrorKind::Io(io) => io,
+        _ => unreachable!("checked is_io_error"),
     }
 }
 

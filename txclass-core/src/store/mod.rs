@@ -101,3 +101,7 @@ pub trait Store: Send + Sync + 'static {
 }
 
 fn _obj_safe(_: Box<dyn Store>) {}
+
+/// Where the embedded store keeps its file when nothing else is configured (relative to the
+/// working directory).
+pub const DEFAULT_DB_PATH: &str = "data/txclass.db";

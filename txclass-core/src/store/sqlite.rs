@@ -96,7 +96,7 @@ fn encode_cursor(date: &str, partner: &str, id: &str) -> String {
 }
 
 fn decode_cursor(c: &str) -> Result<(String, String, String), StoreError> {
-    if c.len() % 2 != 0 {
+    if !c.len().is_multiple_of(2) {
         return Err(StoreError::InvalidCursor);
     }
     let bytes: Result<Vec<u8>, _> = (0..c.len())

@@ -1,0 +1,377 @@
+//! The server end to end: a real partner simulator, the server on a loopback port, and an
+//! SSE client (`eventsource-stream` over reqwest) reading the stream as a browser would.
+
+mod support;
+
+use std::time::Duration;
+
+use futures::StreamExt;
+use support::server::{check_framing, eventually, names, start, Options, TestServer, PAGE_SIZE};
+use txclass::simulator::SimulatorConfig;
+use txclass_server::HttpSettings;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_job_streams_its_progress_and_stores_each_transaction_once() {
+    let s = start(Options::default()).await;
+    let events = s.run_job("c-1").await;
+    let job = check_framing(&events);
+    let expected = s.expected_ids("c-1");
+    assert!(expected.len() > 3 * PAGE_SIZE as usize, "several pages");
+
+    let accepted = &events[0].data;
+    assert_eq!(accepted["customer_id"], "c-1");
+    assert_eq!(accepted["partner_id"], "bank");
+    assert_eq!(accepted["from"], "2026-01-01");
+    assert_eq!(accepted["to"], "2026-03-31");
+
+    // One page_fetched and one classified per page, in page order.
+    let pages = expected.len().div_ceil(PAGE_SIZE as usize);
+    let body: Vec<&str> = names(&events[1..events.len() - 1]);
+    let expect_body: Vec<&str> = (0..pages)
+        .flat_map(|_| ["page_fetched", "classified"])
+        .collect();
+    assert_eq!(body, expect_body);
+    let mut classified_total = 0;
+    for (i, pair) in events[1..events.len() - 1].chunks(2).enumerate() {
+        assert_eq!(pair[0].data["page"], i + 1);
+        assert_eq!(pair[1].data["page"], i + 1);
+        assert_eq!(pair[0].data["transactions"], pair[1].data["transactions"]);
+        classified_total += pair[1].data["transactions"].as_u64().unwrap();
+        assert_eq!(pair[1].data["total"], classified_total);
+    }
+
+    let done = events.last().unwrap();
+    assert_eq!(done.name, "done");
+    assert_eq!(done.data["job_id"], job.as_str());
+    let summary = &done.data["summary"];
+    assert_eq!(summary["transactions"], expected.len());
+    assert_eq!(summary["pages"], pages);
+    assert_eq!(classified_total as usize, expected.len());
+    let per_category: u64 = summary["categories"]
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|c| c["count"].as_u64().unwrap())
+        .sum();
+    assert_eq!(per_category as usize, expected.len());
+
+    // The store holds exactly the simulator's transactions, once each.
+    assert_eq!(s.stored_ids("c-1").await, expected);
+
+    // The job record says done, with the same summary, and lists the job's transactions.
+    let (status, rec) = s
+        .get(&format!("/v1/classifications/{job}?limit=1000"))
+        .await;
+    assert_eq!(status, 200, "{rec}");
+    assert_eq!(rec["job"]["status"], "done");
+    assert_eq!(rec["job"]["summary"]["transactions"], expected.len());
+    assert_eq!(
+        rec["transactions"].as_array().unwrap().len(),
+        expected.len()
+    );
+    assert!(rec["next_cursor"].is_null());
+
+    // The same job again stores nothing new.
+    let again = s.run_job("c-1").await;
+    check_framing(&again);
+    let inserted: u64 = again
+        .iter()
+        .filter(|e| e.name == "classified")
+        .map(|e| e.data["inserted"].as_u64().unwrap())
+        .sum();
+    assert_eq!(inserted, 0);
+    assert_eq!(s.stored_ids("c-1").await, expected);
+    s.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_read_endpoints_report_what_was_stored() {
+    let s = start(Options::default()).await;
+    let events = s.run_job("c-2").await;
+    assert_eq!(events.last().unwrap().name, "done");
+    let expected = s
+        .sim
+        .transactions("c-2", support::server::from(), support::server::to());
+
+    let (status, spending) = s
+        .get("/v1/customers/c-2/spending?from=2026-01-01&to=2026-03-31&interval=month")
+        .await;
+    assert_eq!(status, 200, "{spending}");
+    let rows = spending["rows"].as_array().unwrap();
+    let count: u64 = rows.iter().map(|r| r["count"].as_u64().unwrap()).sum();
+    let amount: i64 = rows
+        .iter()
+        .map(|r| r["amount_minor"].as_i64().unwrap())
+        .sum();
+    assert_eq!(count as usize, expected.len());
+    assert_eq!(amount, expected.iter().map(|t| t.amount_minor).sum::<i64>());
+    let months: std::collections::BTreeSet<&str> =
+        rows.iter().map(|r| r["month"].as_str().unwrap()).collect();
+    assert_eq!(
+        months.into_iter().collect::<Vec<_>>(),
+        ["2026-01", "2026-02", "2026-03"]
+    );
+
+    // Filters: one month, and one category.
+    let (_, jan) = s
+        .get("/v1/customers/c-2/transactions?from=2026-01-01&to=2026-01-31&limit=1000")
+        .await;
+    let jan_expected = expected
+        .iter()
+        .filter(|t| t.date < "2026-02-01".parse().unwrap())
+        .count();
+    assert_eq!(jan["items"].as_array().unwrap().len(), jan_expected);
+    let category = rows[0]["category"].as_str().unwrap();
+    let (_, by_cat) = s
+        .get(&format!(
+            "/v1/customers/c-2/transactions?category={category}&limit=1000"
+        ))
+        .await;
+    let items = by_cat["items"].as_array().unwrap();
+    assert!(!items.is_empty());
+    assert!(items.iter().all(|t| t["category"] == category));
+
+    let (status, partners) = s.get("/v1/partners").await;
+    assert_eq!(status, 200);
+    let p = &partners["partners"][0];
+    assert_eq!(p["id"], "bank");
+    assert_eq!(p["capacity"], 4);
+    assert_eq!(p["in_use"], 0);
+    assert_eq!(p["circuit"], "closed");
+
+    let (status, health) = s.get("/v1/partners/bank/health").await;
+    assert_eq!(status, 200, "{health}");
+    assert_eq!(health["health"]["healthy"], true);
+    s.sim.set_outage(true);
+    let (status, health) = s.get("/v1/partners/bank/health").await;
+    assert_eq!(status, 503, "{health}");
+    assert_eq!(health["health"]["healthy"], false);
+
+    let (status, body) = s.get("/healthz").await;
+    assert_eq!((status, body["status"].as_str()), (200, Some("ok")));
+    s.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn months_ask_for_the_last_months_up_to_today() {
+    let s = start(Options::default()).await;
+    let stream = s
+        .stream(&serde_json::json!({"customer_id": "c-3", "partner_id": "bank", "months": 2}))
+        .await;
+    let events: Vec<_> = stream.collect().await;
+    check_framing(&events);
+    let today = chrono::Utc::now().date_naive();
+    let from = today.checked_sub_months(chrono::Months::new(2)).unwrap();
+    assert_eq!(events[0].data["to"], today.to_string());
+    assert_eq!(events[0].data["from"], from.to_string());
+    assert_eq!(events.last().unwrap().name, "done");
+    s.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn async_mode_answers_202_and_the_job_runs_to_its_end() {
+    let s = start(Options::default()).await;
+    for (header, query) in [(Some("respond-async"), ""), (None, "?mode=async")] {
+        let mut req = s
+            .client
+            .post(s.url(&format!("/v1/classifications{query}")))
+            .json(&TestServer::body("c-4"));
+        if let Some(h) = header {
+            req = req.header("prefer", h);
+        }
+        let res = req.send().await.unwrap();
+        assert_eq!(res.status(), 202);
+        let location = res.headers()["location"].to_str().unwrap().to_owned();
+        let body: serde_json::Value = res.json().await.unwrap();
+        let job = body["job_id"].as_str().unwrap().to_owned();
+        assert_eq!(body["status_url"], format!("/v1/classifications/{job}"));
+        assert_eq!(location, format!("/v1/classifications/{job}"));
+        let done = eventually(30, || async {
+            let (status, rec) = s.get(&location).await;
+            assert_eq!(status, 200, "{rec}");
+            rec["job"]["status"] == "done"
+        })
+        .await;
+        assert!(done, "the detached job finished");
+    }
+    assert_eq!(s.stored_ids("c-4").await, s.expected_ids("c-4"));
+    s.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_that_leaves_cancels_its_job_and_frees_its_permits() {
+    let s = start(Options {
+        sim: SimulatorConfig {
+            latency_min: Duration::from_millis(150),
+            latency_max: Duration::from_millis(150),
+            ..SimulatorConfig::instant()
+        },
+        ..Options::default()
+    })
+    .await;
+    let mut stream = s.stream(&TestServer::body("c-5")).await;
+    let first = stream.next().await.unwrap();
+    assert_eq!(first.name, "accepted");
+    let job = first.data["job_id"].as_str().unwrap().to_owned();
+    // A call is in flight (the simulator takes 150 ms): its permit is held.
+    assert!(eventually(5, || async { s.in_use().await == 1 }).await);
+    drop(stream);
+    assert!(
+        eventually(5, || async { s.in_use().await == 0 }).await,
+        "permits came back"
+    );
+    assert!(
+        eventually(5, || async {
+            s.get(&format!("/v1/classifications/{job}")).await.1["job"]["status"] == "cancelled"
+        })
+        .await,
+        "the job is recorded cancelled"
+    );
+    s.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_quiet_stream_gets_keep_alive_comments() {
+    let s = start(Options {
+        sim: SimulatorConfig {
+            latency_min: Duration::from_millis(300),
+            latency_max: Duration::from_millis(300),
+            ..SimulatorConfig::instant()
+        },
+        http: HttpSettings {
+            keep_alive: Duration::from_millis(50),
+            retry_workers: 1,
+            ..HttpSettings::default()
+        },
+        ..Options::default()
+    })
+    .await;
+    let res = s
+        .client
+        .post(s.url("/v1/classifications"))
+        .json(&TestServer::body("c-6"))
+        .send()
+        .await
+        .unwrap();
+    let mut raw = res.bytes_stream();
+    let mut seen = Vec::new();
+    let got = tokio::time::timeout(Duration::from_secs(5), async {
+        while let Some(chunk) = raw.next().await {
+            seen.extend_from_slice(&chunk.unwrap());
+            if seen.windows(14).any(|w| w == b": keep-alive\n\n") {
+                return true;
+            }
+        }
+        false
+    })
+    .await;
+    assert_eq!(got, Ok(true), "{}", String::from_utf8_lossy(&seen));
+    s.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_lets_short_streams_finish_and_ends_long_ones_with_shutting_down() {
+    // Slow partner: the job cannot finish within the grace period.
+    let mut s = start(Options {
+        sim: SimulatorConfig {
+            latency_min: Duration::from_millis(250),
+            latency_max: Duration::from_millis(250),
+            ..SimulatorConfig::instant()
+        },
+        http: HttpSettings {
+            grace_period: Duration::from_millis(600),
+            retry_workers: 1,
+            ..HttpSettings::default()
+        },
+        ..Options::default()
+    })
+    .await;
+    let mut stream = s.stream(&TestServer::body("c-7")).await;
+    let first = stream.next().await.unwrap();
+    let job = first.data["job_id"].as_str().unwrap().to_owned();
+    s.trigger_shutdown();
+    let started = tokio::time::Instant::now();
+    let rest: Vec<_> = tokio::time::timeout(Duration::from_secs(10), stream.collect::<Vec<_>>())
+        .await
+        .expect("the stream ends");
+    let mut all = vec![first];
+    all.extend(rest);
+    check_framing(&all);
+    // Some pages went through during the grace period, then the stream was ended.
+    assert!(all.iter().any(|e| e.name == "classified"), "{all:?}");
+    let last = all.last().unwrap();
+    assert_eq!(last.name, "failed", "{all:?}");
+    assert_eq!(last.data["reason"], "shutting_down");
+    assert!(started.elapsed() >= Duration::from_millis(500));
+    s.join().await;
+    assert_eq!(s.in_use().await, 0);
+    let rec = s.orch.job(&job.as_str().into()).await.unwrap().unwrap();
+    assert!(
+        matches!(
+            rec.status,
+            txclass::model::JobStatus::Failed {
+                reason: txclass::progress::FailureReason::ShuttingDown,
+                ..
+            }
+        ),
+        "{rec:?}"
+    );
+    // No new connections once stopped.
+    assert!(s.client.get(s.url("/healthz")).send().await.is_err());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stream_that_ends_within_the_grace_period_ends_done() {
+    let mut s = start(Options {
+        sim: SimulatorConfig {
+            latency_min: Duration::from_millis(30),
+            latency_max: Duration::from_millis(30),
+            ..SimulatorConfig::instant()
+        },
+        http: HttpSettings {
+            grace_period: Duration::from_secs(20),
+            retry_workers: 1,
+            ..HttpSettings::default()
+        },
+        ..Options::default()
+    })
+    .await;
+    let mut stream = s.stream(&TestServer::body("c-8")).await;
+    let first = stream.next().await.unwrap();
+    s.trigger_shutdown();
+    let rest: Vec<_> = stream.collect().await;
+    let mut all = vec![first];
+    all.extend(rest);
+    check_framing(&all);
+    assert_eq!(all.last().unwrap().name, "done", "{all:?}");
+    s.join().await;
+    assert_eq!(s.stored_ids_direct("c-8").await, s.expected_ids("c-8"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn http2_clients_get_the_same_stream() {
+    let s = start(Options::default()).await;
+    let h2 = reqwest::Client::builder()
+        .http2_prior_knowledge()
+        .build()
+        .unwrap();
+    let res = h2
+        .post(s.url("/v1/classifications"))
+        .json(&TestServer::body("c-9"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.version(), reqwest::Version::HTTP_2);
+    assert_eq!(res.status(), 200);
+    use eventsource_stream::Eventsource;
+    let events: Vec<_> = res
+        .bytes_stream()
+        .eventsource()
+        .map(|e| e.unwrap().event)
+        .collect()
+        .await;
+    assert_eq!(events.first().map(String::as_str), Some("accepted"));
+    assert_eq!(events.last().map(String::as_str), Some("done"));
+    assert_eq!(s.stored_ids("c-9").await, s.expected_ids("c-9"));
+    s.stop().await;
+}

@@ -1,0 +1,171 @@
+//! Bad requests get JSON errors with the right status and, where one is at fault, the field.
+
+mod support;
+
+use serde_json::{json, Value};
+use support::server::{start, Options, TestServer};
+use txclass_server::HttpSettings;
+
+async fn post(s: &TestServer, body: impl Into<reqwest::Body>) -> (u16, Value) {
+    let res = s
+        .client
+        .post(s.url("/v1/classifications"))
+        .header("content-type", "application/json")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    let status = res.status().as_u16();
+    assert_eq!(res.headers()["content-type"], "application/json");
+    (status, res.json().await.unwrap())
+}
+
+fn error(v: &Value) -> (&str, Option<&str>) {
+    let e = &v["error"];
+    assert!(e["message"].as_str().is_some_and(|m| !m.is_empty()), "{v}");
+    (e["code"].as_str().unwrap(), e["field"].as_str())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn invalid_fields_are_named() {
+    let s = start(Options::default()).await;
+    let base = TestServer::body("c-1");
+    let with = |k: &str, v: Value| {
+        let mut b = base.clone();
+        b[k] = v;
+        b.to_string()
+    };
+    let cases = [
+        (with("from", json!("2026-13-01")), "from"),
+        (with("to", json!("yesterday")), "to"),
+        (with("from", json!("2026-04-01")), "from"), // after `to`
+        (with("to", json!("2031-01-01")), "to"),     // window too long
+        (with("customer_id", json!(" ")), "customer_id"),
+        (with("customer_id", json!(42)), "customer_id"),
+        (with("months", json!(3)), "months"), // both months and dates
+        (
+            json!({"partner_id": "bank", "from": "2026-01-01", "to": "2026-01-31"}).to_string(),
+            "customer_id",
+        ),
+        (
+            json!({"customer_id": "c", "partner_id": "bank", "to": "2026-01-31"}).to_string(),
+            "from",
+        ),
+        (
+            json!({"customer_id": "c", "partner_id": "bank", "months": 0}).to_string(),
+            "months",
+        ),
+        (with("colour", json!("blue")), "colour"),
+    ];
+    for (body, field) in cases {
+        let (status, v) = post(&s, body.clone()).await;
+        assert_eq!(status, 400, "{body} → {v}");
+        assert_eq!(error(&v), ("invalid_request", Some(field)), "{body} → {v}");
+    }
+    s.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn malformed_json_is_a_400() {
+    let s = start(Options::default()).await;
+    for body in [
+        "{\"customer_id\": ",
+        "not json",
+        "{\"customer_id\":\"c\",\"partner_id\":\"bank\",\"months\":1} {}",
+        "",
+    ] {
+        let (status, v) = post(&s, body).await;
+        assert_eq!(status, 400, "{body:?} → {v}");
+        assert_eq!(error(&v).0, "malformed_json", "{body:?} → {v}");
+    }
+    s.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unknown_partner_is_a_404() {
+    let s = start(Options::default()).await;
+    let mut body = TestServer::body("c-1");
+    body["partner_id"] = json!("nobank");
+    let (status, v) = post(&s, body.to_string()).await;
+    assert_eq!(status, 404);
+    assert_eq!(error(&v).0, "unknown_partner");
+    let (status, v) = s.get("/v1/partners/nobank/health").await;
+    assert_eq!((status, error(&v).0), (404, "unknown_partner"));
+    s.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_body_over_the_limit_is_a_413() {
+    let s = start(Options {
+        http: HttpSettings {
+            body_limit: 1024,
+            ..HttpSettings::default()
+        },
+        ..Options::default()
+    })
+    .await;
+    let mut body = TestServer::body("c-1");
+    body["pad"] = json!("x".repeat(4096));
+    let (status, v) = post(&s, body.to_string()).await;
+    assert_eq!(status, 413, "{v}");
+    assert_eq!(error(&v).0, "payload_too_large");
+    // Same without a Content-Length (chunked): the limit still holds.
+    let chunks =
+        futures::stream::iter((0..8).map(|_| Ok::<_, std::io::Error>(bytes_of(&"y".repeat(512)))));
+    let (status, v) = post(&s, reqwest::Body::wrap_stream(chunks)).await;
+    assert_eq!(status, 413, "{v}");
+    s.stop().await;
+}
+
+fn bytes_of(s: &str) -> Vec<u8> {
+    s.as_bytes().to_vec()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wrong_method_and_unknown_routes() {
+    let s = start(Options::default()).await;
+    let res = s
+        .client
+        .get(s.url("/v1/classifications"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 405);
+    assert_eq!(res.headers()["allow"], "POST");
+    let v: Value = res.json().await.unwrap();
+    assert_eq!(error(&v).0, "method_not_allowed");
+    let res = s.client.delete(s.url("/v1/partners")).send().await.unwrap();
+    assert_eq!(res.status(), 405);
+    assert_eq!(res.headers()["allow"], "GET");
+
+    for path in [
+        "/",
+        "/v2/classifications",
+        "/v1/customers/c-1",
+        "/v1/bench/sse",
+    ] {
+        let (status, v) = s.get(path).await;
+        assert_eq!((status, error(&v).0), (404, "not_found"), "{path}");
+    }
+    let (status, v) = s.get("/v1/classifications/no-such-job").await;
+    assert_eq!((status, error(&v).0), (404, "unknown_job"));
+    s.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_query_parameters_are_named() {
+    let s = start(Options::default()).await;
+    for (path, field) in [
+        ("/v1/customers/c/transactions?limit=abc", "limit"),
+        ("/v1/customers/c/transactions?limit=0", "limit"),
+        ("/v1/customers/c/transactions?from=2026-02-30", "from"),
+        ("/v1/customers/c/transactions?cursor=garbage", "cursor"),
+        ("/v1/customers/c/transactions?colour=red", "colour"),
+        ("/v1/customers/c/spending?interval=week", "interval"),
+    ] {
+        let (status, v) = s.get(path).await;
+        assert_eq!(status, 400, "{path} → {v}");
+        assert_eq!(error(&v), ("invalid_request", Some(field)), "{path} → {v}");
+    }
+    s.stop().await;
+}

@@ -1,0 +1,362 @@
+//! The orchestrator against the partner simulator, in one process: event sequence, exactly-once
+//! storage, retries through the queue, the concurrency cap, cancellation.
+
+use std::num::NonZeroU32;
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::NaiveDate;
+use futures::StreamExt;
+use txclass::model::JobStatus;
+use txclass::progress::{FailureReason, WaitReason};
+use txclass::simulator::{Faults, Simulator, SimulatorConfig, SimulatorHandle};
+use txclass::store::{SqliteStore, TxQuery};
+use txclass::{ClassificationRequest, Orchestrator, PartnerConfig, Progress, Settings};
+
+fn date(s: &str) -> NaiveDate {
+    s.parse().unwrap()
+}
+
+fn request(customer: &str) -> ClassificationRequest {
+    ClassificationRequest {
+        customer_id: customer.into(),
+        partner_id: "bank".into(),
+        from: date("2026-01-01"),
+        to: date("2026-03-31"),
+    }
+}
+
+struct Rig {
+    sim: SimulatorHandle,
+    orch: Orchestrator,
+    _workers: Vec<tokio::task::JoinHandle<()>>,
+}
+
+async fn rig(
+    sim_config: SimulatorConfig,
+    capacity: u32,
+    tune: impl FnOnce(&mut PartnerConfig),
+) -> Rig {
+    let sim = Simulator::bind(0, sim_config).await.unwrap();
+    let mut partner = PartnerConfig::new("bank", sim.url(), NonZeroU32::new(capacity).unwrap());
+    partner.timeout = Duration::from_millis(500);
+    partner.page_size = NonZeroU32::new(40).unwrap();
+    partner.retry.base_backoff = Duration::from_millis(20);
+    partner.retry.max_backoff = Duration::from_millis(200);
+    partner.circuit.open_for = Duration::from_millis(200);
+    tune(&mut partner);
+    let orch = Orchestrator::builder()
+        .partner(partner)
+        .store(Arc::new(SqliteStore::in_memory().unwrap()))
+        .settings(Settings {
+            acquire_wait: Duration::from_millis(20),
+            job_deadline: Duration::from_secs(60),
+            ..Settings::default()
+        })
+        .build()
+        .unwrap();
+    let workers = (0..2)
+        .map(|i| {
+            let w = orch.retry_worker(format!("w{i}"));
+            tokio::spawn(w.run(futures::future::pending()))
+        })
+        .collect();
+    Rig {
+        sim,
+        orch,
+        _workers: workers,
+    }
+}
+
+async fn stored_ids(orch: &Orchestrator, customer: &str) -> Vec<String> {
+    let mut ids = Vec::new();
+    let mut cursor = None;
+    loop {
+        let page = orch
+            .store()
+            .transactions(&TxQuery {
+                customer_id: customer.into(),
+                cursor,
+                limit: 500,
+                ..TxQuery::default()
+            })
+            .await
+            .unwrap();
+        ids.extend(page.items.into_iter().map(|t| t.transaction.id));
+        match page.next_cursor {
+            Some(c) => cursor = Some(c),
+            None => break,
+        }
+    }
+    ids.sort();
+    ids
+}
+
+fn expected_ids(sim: &SimulatorHandle, customer: &str) -> Vec<String> {
+    let mut ids: Vec<String> = sim
+        .transactions(customer, date("2026-01-01"), date("2026-03-31"))
+        .into_iter()
+        .map(|t| t.id)
+        .collect();
+    ids.sort();
+    ids
+}
+
+#[tokio::test]
+async fn happy_path_streams_in_order_and_stores_each_transaction_once() {
+    let r = rig(SimulatorConfig::instant(), 4, |_| {}).await;
+    let events = r.orch.run_to_end(request("c-1")).await.unwrap();
+    assert!(matches!(events[0], Progress::Accepted { .. }), "{events:?}");
+    let Progress::Done { summary, job_id } = events.last().unwrap() else {
+        panic!("last event is not done: {events:?}");
+    };
+    let expected = expected_ids(&r.sim, "c-1");
+    assert!(expected.len() > 100, "the window has several pages");
+    assert_eq!(summary.transactions as usize, expected.len());
+    assert_eq!(
+        summary.categories.values().map(|c| c.count).sum::<u64>(),
+        summary.transactions
+    );
+    let pages = events
+        .iter()
+        .filter(|e| matches!(e, Progress::PageFetched { .. }))
+        .count();
+    assert_eq!(pages as u32, summary.pages);
+    assert_eq!(pages, expected.len().div_ceil(40));
+    // Every page_fetched is followed by its classified.
+    for w in events.windows(2) {
+        if let Progress::PageFetched { page, .. } = w[0] {
+            assert!(matches!(w[1], Progress::Classified { page: p, .. } if p == page));
+        }
+    }
+    assert_eq!(stored_ids(&r.orch, "c-1").await, expected);
+    let record = r.orch.job(job_id).await.unwrap().unwrap();
+    assert!(matches!(record.status, JobStatus::Done { .. }));
+
+    // Running it again stores nothing new.
+    let again = r.orch.run_to_end(request("c-1")).await.unwrap();
+    let inserted: usize = again
+        .iter()
+        .map(|e| match e {
+            Progress::Classified { inserted, .. } => *inserted,
+            _ => 0,
+        })
+        .sum();
+    assert_eq!(inserted, 0);
+    assert_eq!(stored_ids(&r.orch, "c-1").await, expected);
+}
+
+#[tokio::test]
+async fn partner_failures_go_through_the_retry_queue_and_nothing_is_lost() {
+    let sim = SimulatorConfig {
+        faults: Faults {
+            error_rate: 0.25,
+            unavailable_rate: 0.1,
+            timeout_rate: 0.05,
+            hang_ms: 2_000,
+            retry_after_secs: 0,
+        },
+        ..SimulatorConfig::instant()
+    };
+    let r = rig(sim, 4, |p| {
+        p.retry.max_attempts = NonZeroU32::new(50).unwrap();
+        p.circuit.minimum_calls = NonZeroU32::new(50).unwrap();
+    })
+    .await;
+    let jobs = (0..4).map(|i| r.orch.run_to_end(request(&format!("f-{i}"))));
+    let results = futures::future::join_all(jobs).await;
+    let mut waits = 0;
+    for (i, events) in results.into_iter().enumerate() {
+        let events = events.unwrap();
+        assert!(
+            matches!(events.last(), Some(Progress::Done { .. })),
+            "job {i} did not finish: {:?}",
+            events.last()
+        );
+        waits += events
+            .iter()
+            .filter(|e| matches!(e, Progress::WaitingForPartner { .. }))
+            .count();
+        assert!(
+            events.iter().any(|e| matches!(
+                e,
+                Progress::PageFetched {
+                    via_retry: true,
+                    ..
+                }
+            )) || !events
+                .iter()
+                .any(|e| matches!(e, Progress::WaitingForPartner { .. }))
+        );
+        let c = format!("f-{i}");
+        assert_eq!(stored_ids(&r.orch, &c).await, expected_ids(&r.sim, &c));
+    }
+    assert!(
+        waits > 0,
+        "with 40% faults some call must have been retried"
+    );
+    let stats = r.sim.stats();
+    assert!(stats.by_status.get(&500).copied().unwrap_or(0) > 0);
+}
+
+#[tokio::test]
+async fn never_more_concurrent_calls_than_capacity() {
+    let sim = SimulatorConfig {
+        capacity: Some(3),
+        latency_min: Duration::from_millis(5),
+        latency_max: Duration::from_millis(15),
+        ..SimulatorConfig::default()
+    };
+    let r = rig(sim, 3, |_| {}).await;
+    let jobs = (0..12).map(|i| r.orch.run_to_end(request(&format!("cap-{i}"))));
+    for events in futures::future::join_all(jobs).await {
+        let events = events.unwrap();
+        assert!(
+            matches!(events.last(), Some(Progress::Done { .. })),
+            "{:?}",
+            events.last()
+        );
+    }
+    let stats = r.sim.stats();
+    assert!(stats.max_concurrent <= 3, "saw {}", stats.max_concurrent);
+    assert_eq!(
+        stats.max_concurrent, 3,
+        "the cap was reached, so it was tested"
+    );
+    assert_eq!(stats.by_status.get(&429), None, "no call was over capacity");
+    assert!(stats.max_fencing_token >= stats.requests);
+}
+
+#[tokio::test]
+async fn busy_partner_puts_calls_on_the_queue() {
+    let sim = SimulatorConfig {
+        latency_min: Duration::from_millis(30),
+        latency_max: Duration::from_millis(30),
+        ..SimulatorConfig::default()
+    };
+    let r = rig(sim, 1, |_| {}).await;
+    let jobs = (0..4).map(|i| r.orch.run_to_end(request(&format!("busy-{i}"))));
+    let all = futures::future::join_all(jobs).await;
+    let busy = all
+        .iter()
+        .flat_map(|e| e.as_ref().unwrap())
+        .filter(|e| {
+            matches!(
+                e,
+                Progress::WaitingForPartner {
+                    reason: WaitReason::PartnerBusy,
+                    ..
+                }
+            )
+        })
+        .count();
+    assert!(busy > 0);
+    for (i, events) in all.into_iter().enumerate() {
+        assert!(matches!(
+            events.unwrap().last(),
+            Some(Progress::Done { .. })
+        ));
+        let c = format!("busy-{i}");
+        assert_eq!(stored_ids(&r.orch, &c).await, expected_ids(&r.sim, &c));
+    }
+    assert_eq!(r.sim.stats().max_concurrent, 1);
+}
+
+#[tokio::test]
+async fn dropping_the_job_frees_permits_and_marks_it_cancelled() {
+    let sim = SimulatorConfig {
+        latency_min: Duration::from_millis(300),
+        latency_max: Duration::from_millis(300),
+        ..SimulatorConfig::default()
+    };
+    let r = rig(sim, 2, |_| {}).await;
+    let mut job = r.orch.submit(request("cancel-1")).unwrap();
+    let id = job.id().clone();
+    assert!(matches!(job.next().await, Some(Progress::Accepted { .. })));
+    // Poll into the partner call, then drop the job while the call is in flight.
+    let _ = tokio::time::timeout(Duration::from_millis(100), job.next()).await;
+    assert_eq!(r.orch.limiter().in_use(&"bank".into()).await.unwrap(), 1);
+    drop(job);
+    assert_eq!(r.orch.limiter().in_use(&"bank".into()).await.unwrap(), 0);
+    let mut status = None;
+    for _ in 0..50 {
+        status = r.orch.job(&id).await.unwrap().map(|j| j.status);
+        if status == Some(JobStatus::Cancelled) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(status, Some(JobStatus::Cancelled));
+}
+
+#[tokio::test]
+async fn unknown_customer_fails_with_partner_rejected() {
+    let r = rig(SimulatorConfig::instant(), 2, |_| {}).await;
+    let events = r.orch.run_to_end(request("missing-7")).await.unwrap();
+    match events.last().unwrap() {
+        Progress::Failed {
+            reason, message, ..
+        } => {
+            assert_eq!(*reason, FailureReason::PartnerRejected);
+            assert!(message.contains("404"), "{message}");
+        }
+        other => panic!("expected failed, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn outage_then_recovery_completes_every_job() {
+    let r = rig(SimulatorConfig::instant(), 2, |p| {
+        p.retry.max_attempts = NonZeroU32::new(100).unwrap();
+        p.circuit.minimum_calls = NonZeroU32::new(3).unwrap();
+    })
+    .await;
+    r.sim.set_outage(true);
+    let orch = r.orch.clone();
+    let jobs = tokio::spawn(async move {
+        futures::future::join_all((0..3).map(|i| orch.run_to_end(request(&format!("out-{i}")))))
+            .await
+    });
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    assert_eq!(
+        r.orch.breaker(&"bank".into()).unwrap().state(),
+        txclass::breaker::CircuitState::Open
+    );
+    r.sim.set_outage(false);
+    let results = tokio::time::timeout(Duration::from_secs(30), jobs)
+        .await
+        .unwrap()
+        .unwrap();
+    for (i, events) in results.into_iter().enumerate() {
+        let events = events.unwrap();
+        assert!(
+            matches!(events.last(), Some(Progress::Done { .. })),
+            "{:?}",
+            events.last()
+        );
+        assert!(events
+            .iter()
+            .any(|e| matches!(e, Progress::WaitingForPartner { .. })));
+        let c = format!("out-{i}");
+        assert_eq!(stored_ids(&r.orch, &c).await, expected_ids(&r.sim, &c));
+    }
+    assert_eq!(r.orch.queue().pending().await.unwrap(), 0);
+}
+
+#[tokio::test]
+async fn bad_requests_are_refused_before_any_work() {
+    let r = rig(SimulatorConfig::instant(), 1, |_| {}).await;
+    let mut req = request("c");
+    req.partner_id = "nope".into();
+    assert!(matches!(
+        r.orch.submit(req),
+        Err(txclass::Error::UnknownPartner(_))
+    ));
+    let mut req = request("c");
+    req.from = date("2026-05-01");
+    assert!(matches!(
+        r.orch.submit(req),
+        Err(txclass::Error::InvalidRequest { field: "from", .. })
+    ));
+    assert_eq!(r.sim.stats().requests, 0);
+}

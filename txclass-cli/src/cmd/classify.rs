@@ -1,0 +1,228 @@
+//! `txclass classify IN [-o OUT]`: classify a file of transactions.
+
+use std::fs::File;
+use std::io::{self, BufReader, BufWriter, IsTerminal, Read, Write};
+use std::num::NonZeroUsize;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::Context;
+use clap::{Args, ValueEnum};
+use indicatif::{ProgressBar, ProgressStyle};
+use txclass_core::classifier::{self, Classifier, Thresholds};
+use txclass_core::clock::SystemClock;
+use txclass_core::records::{
+    classify_rows, read_rows, ClassifyOptions, FileSummary, Format, OnError, RunEvent, Writer,
+};
+
+use super::{money, probability, Exit, STOPPED};
+
+/// Arguments of `txclass classify`.
+#[derive(Debug, Args)]
+pub struct ClassifyArgs {
+    /// Input file (`-` for stdin). Columns/fields: date, description, amount, and optionally
+    /// id, currency.
+    pub input: PathBuf,
+    /// Output file (`-` for stdout).
+    #[arg(short, long, default_value = "-")]
+    pub output: PathBuf,
+    /// Input format (default: from the extension; `.ndjson`/`.jsonl`/`.json` are NDJSON,
+    /// anything else and stdin CSV).
+    #[arg(long, value_enum)]
+    pub input_format: Option<FileFormat>,
+    /// Output format (default: from the extension; stdout gets the input's format).
+    #[arg(long, value_enum)]
+    pub output_format: Option<FileFormat>,
+    /// What to do with a bad row: report it and go on, or stop there (exit code 3).
+    #[arg(long, value_enum, default_value_t = ErrorPolicy::Skip)]
+    pub on_error: ErrorPolicy,
+    /// A trained model file (default: the bundled model).
+    #[arg(long, value_name = "PATH")]
+    pub model: Option<PathBuf>,
+    /// Predictions less likely than this are labelled `uncertain`.
+    #[arg(long, default_value_t = 0.35, value_parser = probability)]
+    pub uncertain_below: f32,
+    /// Rows per model call.
+    #[arg(long, default_value = "1024")]
+    pub batch_size: NonZeroUsize,
+    /// No progress bar and no summary (bad rows are still reported).
+    #[arg(short, long)]
+    pub quiet: bool,
+}
+
+/// A file format on the command line.
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum FileFormat {
+    /// Comma-separated values with a header row.
+    Csv,
+    /// One JSON object per line.
+    Ndjson,
+}
+
+impl From<FileFormat> for Format {
+    fn from(f: FileFormat) -> Self {
+        match f {
+            FileFormat::Csv => Format::Csv,
+            FileFormat::Ndjson => Format::Ndjson,
+        }
+    }
+}
+
+/// `--on-error` values.
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum ErrorPolicy {
+    /// Report each bad row on stderr and classify the rest.
+    Skip,
+    /// Stop at the first bad row, keeping what was written before it.
+    Stop,
+}
+
+fn is_std(p: &Path) -> bool {
+    p.as_os_str() == "-"
+}
+
+/// Runs `txclass classify`.
+pub fn run(args: ClassifyArgs) -> anyhow::Result<()> {
+    let in_format = args.input_format.map(Format::from).unwrap_or_else(|| {
+        if is_std(&args.input) {
+            Format::Csv
+        } else {
+            Format::from_path(&args.input)
+        }
+    });
+    let out_format = args.output_format.map(Format::from).unwrap_or_else(|| {
+        if is_std(&args.output) {
+            in_format
+        } else {
+            Format::from_path(&args.output)
+        }
+    });
+
+    let model = load_model(args.model.as_deref(), args.uncertain_below)?;
+
+    let show = !args.quiet && io::stderr().is_terminal();
+    let bar = progress_bar(&args.input, show)?;
+    let input: Box<dyn Read> = if is_std(&args.input) {
+        Box::new(io::stdin().lock())
+    } else {
+        let f = File::open(&args.input)
+            .with_context(|| format!("cannot open {}", args.input.display()))?;
+        Box::new(BufReader::new(f))
+    };
+    let output: Box<dyn Write> = if is_std(&args.output) {
+        Box::new(BufWriter::new(io::stdout().lock()))
+    } else {
+        let f = File::create(&args.output)
+            .with_context(|| format!("cannot create {}", args.output.display()))?;
+        Box::new(BufWriter::new(f))
+    };
+
+    let options = ClassifyOptions {
+        batch_size: args.batch_size,
+        on_error: match args.on_error {
+            ErrorPolicy::Skip => OnError::Skip,
+            ErrorPolicy::Stop => OnError::Stop,
+        },
+    };
+    let mut writer = Writer::new(output, out_format);
+    let run = classify_rows(
+        read_rows(bar.wrap_read(input), in_format),
+        model.as_ref(),
+        &mut writer,
+        options,
+        &SystemClock::new(),
+        |event| match event {
+            RunEvent::BadRow(e) => bar.suspend(|| eprintln!("{e}")),
+            RunEvent::Batch(s) => bar.set_message(format!("{} rows", s.rows_read)),
+        },
+    );
+    let run = match run {
+        // The reader of stdout went away (`| head`): not a failure of ours.
+        Err(e) if e.kind() == io::ErrorKind::BrokenPipe && is_std(&args.output) => {
+            bar.finish_and_clear();
+            return Ok(());
+        }
+        other => other.context("writing the output failed")?,
+    };
+    bar.finish_and_clear();
+
+    if !args.quiet {
+        eprint!("{}", render_summary(&run.summary));
+    }
+    match run.stopped_at {
+        Some(e) => Err(Exit {
+            code: STOPPED,
+            message: format!(
+                "stopped at line {} (--on-error stop); the {} rows before it were written",
+                e.line, run.summary.classified
+            ),
+        }
+        .into()),
+        None => Ok(()),
+    }
+}
+
+fn load_model(path: Option<&Path>, uncertain_below: f32) -> anyhow::Result<Arc<dyn Classifier>> {
+    let thresholds = Thresholds {
+        uncertain_below,
+        ..Thresholds::default()
+    };
+    match path {
+        None => Ok(classifier::bundled_with(thresholds)?),
+        Some(p) => anyhow::bail!(
+            "cannot load {}: model files are not supported by this build yet; \
+             leave out --model to use the bundled model",
+            p.display()
+        ),
+    }
+}
+
+/// A byte-position bar for a file, a spinner for stdin; hidden when `show` is false.
+fn progress_bar(input: &Path, show: bool) -> anyhow::Result<ProgressBar> {
+    if !show {
+        return Ok(ProgressBar::hidden());
+    }
+    if is_std(input) {
+        let bar = ProgressBar::new_spinner();
+        bar.set_style(ProgressStyle::with_template(
+            "{spinner} {bytes} read, {msg} [{elapsed}]",
+        )?);
+        return Ok(bar);
+    }
+    let len = std::fs::metadata(input).map(|m| m.len()).unwrap_or(0);
+    let bar = ProgressBar::new(len);
+    bar.set_style(
+        ProgressStyle::with_template(
+            "{bar:40} {percent:>3}% {bytes}/{total_bytes} {msg} [{elapsed} < {eta}]",
+        )?
+        .progress_chars("=> "),
+    );
+    Ok(bar)
+}
+
+fn render_summary(s: &FileSummary) -> String {
+    let mut out = format!(
+        "rows read {}, classified {}, skipped {}, uncertain {}; {:.2} s ({:.0} rows/s)\n",
+        s.rows_read,
+        s.classified,
+        s.skipped,
+        s.uncertain,
+        s.elapsed.as_secs_f64(),
+        s.rows_per_second()
+    );
+    if !s.categories.is_empty() {
+        out.push_str(&format!(
+            "{:<16} {:>8} {:>16}\n",
+            "category", "count", "total"
+        ));
+        for (cat, t) in s.categories_by_count() {
+            out.push_str(&format!(
+                "{:<16} {:>8} {:>16}\n",
+                cat.as_str(),
+                t.count,
+                money(t.amount_minor)
+            ));
+        }
+    }
+    out
+}

@@ -1,0 +1,530 @@
+//! The `txclass` binary on temporary files, a temporary store and an in-process simulator.
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+use std::time::Duration;
+
+use txclass_core::model::{Category, ClassifiedTransaction, Confidence, Prediction, Transaction};
+use txclass_core::simulator::{Simulator, SimulatorConfig};
+use txclass_core::store::{SqliteStore, Store};
+
+fn txclass(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_txclass"))
+        .args(args)
+        .output()
+        .expect("binary runs")
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+const GOOD: &str = "id,date,description,amount,currency\n\
+    t1,2026-01-02,SUPERMERCADO EXTRA SAO PAULO,-368.36,BRL\n\
+    t2,2026-01-03,UBER *TRIP,-23.10,BRL\n\
+    t3,2026-01-05,NETFLIX.COM,-39.90,BRL\n\
+    t4,06/01/2026,SALARIO EMPRESA X,\"5.000,00\",BRL\n";
+
+/// Lines 4, 6, 8 and 9 are bad: amount, date, field count, empty description.
+const MIXED: &str = "date,description,amount\n\
+    2026-01-02,SUPERMERCADO EXTRA SAO PAULO,-368.36\n\
+    2026-01-03,UBER *TRIP,-23.10\n\
+    2026-01-04,POSTO SHELL,abc\n\
+    2026-01-05,NETFLIX.COM,-39.90\n\
+    not-a-date,PADARIA,-5\n\
+    2026-01-06,SALARIO EMPRESA X,5000.00\n\
+    2026-01-07,ONLY TWO\n\
+    2026-01-08,,-3\n\
+    2026-01-09,FARMACIA DROGASIL,-45.20\n";
+
+fn write(dir: &Path, name: &str, body: &str) -> String {
+    let p = dir.join(name);
+    std::fs::write(&p, body).unwrap();
+    p.to_str().unwrap().to_owned()
+}
+
+fn csv_rows(path: &str) -> Vec<csv::StringRecord> {
+    let mut r = csv::Reader::from_path(path).unwrap();
+    r.records().map(|r| r.unwrap()).collect()
+}
+
+#[test]
+fn good_csv_keeps_every_row_and_adds_a_category() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = write(dir.path(), "tx.csv", GOOD);
+    let out = dir.path().join("out.csv");
+    let o = txclass(&["classify", &input, "-o", out.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+
+    let mut r = csv::Reader::from_path(&out).unwrap();
+    let header: Vec<_> = r.headers().unwrap().iter().map(str::to_owned).collect();
+    assert_eq!(
+        header,
+        [
+            "id",
+            "date",
+            "description",
+            "amount",
+            "currency",
+            "category",
+            "probability",
+            "confidence",
+            "uncertain"
+        ]
+    );
+    let rows = csv_rows(out.to_str().unwrap());
+    let ids: Vec<_> = rows.iter().map(|r| &r[0]).collect();
+    assert_eq!(ids, ["t1", "t2", "t3", "t4"]);
+    let amounts: Vec<_> = rows.iter().map(|r| &r[3]).collect();
+    assert_eq!(amounts, ["-368.36", "-23.10", "-39.90", "5000.00"]);
+    assert_eq!(&rows[3][1], "2026-01-06");
+    let labels: Vec<_> = Category::BUILTIN
+        .iter()
+        .copied()
+        .chain([Category::UNCERTAIN])
+        .collect();
+    for r in &rows {
+        assert!(labels.contains(&&r[5]), "unknown category {:?}", &r[5]);
+    }
+    assert_eq!(&rows[0][5], "groceries");
+    assert_eq!(&rows[3][5], "income");
+
+    let err = stderr(&o);
+    assert!(
+        err.contains("rows read 4, classified 4, skipped 0"),
+        "{err}"
+    );
+    assert!(err.contains("groceries"), "{err}");
+    assert!(err.contains("rows/s"), "{err}");
+}
+
+#[test]
+fn bad_rows_are_named_by_line_and_the_rest_classified() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = write(dir.path(), "tx.csv", MIXED);
+    let out = dir.path().join("out.csv");
+    let o = txclass(&["classify", &input, "-o", out.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let err = stderr(&o);
+    for expected in [
+        "line 4: amount \"abc\" is not a number",
+        "line 6: date \"not-a-date\" is not YYYY-MM-DD or DD/MM/YYYY",
+        "line 8: expected 3 fields, found 2",
+        "line 9: description is empty",
+    ] {
+        assert!(err.contains(expected), "missing {expected:?} in {err}");
+    }
+    assert_eq!(err.matches("line ").count(), 4, "{err}");
+    assert!(
+        err.contains("rows read 9, classified 5, skipped 4"),
+        "{err}"
+    );
+    let ids: Vec<String> = csv_rows(out.to_str().unwrap())
+        .iter()
+        .map(|r| r[0].to_owned())
+        .collect();
+    assert_eq!(ids, ["line-2", "line-3", "line-5", "line-7", "line-10"]);
+}
+
+#[test]
+fn stop_exits_3_at_the_first_bad_line_keeping_the_rows_before() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = write(dir.path(), "tx.csv", MIXED);
+    let out = dir.path().join("out.csv");
+    let o = txclass(&[
+        "classify",
+        &input,
+        "-o",
+        out.to_str().unwrap(),
+        "--on-error",
+        "stop",
+    ]);
+    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(err.contains("line 4: amount \"abc\""), "{err}");
+    assert!(err.contains("stopped at line 4"), "{err}");
+    assert!(
+        !err.contains("line 6"),
+        "went past the first bad row: {err}"
+    );
+    let ids: Vec<String> = csv_rows(out.to_str().unwrap())
+        .iter()
+        .map(|r| r[0].to_owned())
+        .collect();
+    assert_eq!(ids, ["line-2", "line-3"]);
+}
+
+#[test]
+fn ndjson_in_and_out_by_extension() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = write(
+        dir.path(),
+        "tx.ndjson",
+        "{\"id\":\"a\",\"date\":\"2026-01-02\",\"description\":\"UBER *TRIP\",\"amount\":-12.5}\n\
+         {\"id\":\"b\",\"date\":\"2026-01-03\",\"description\":\"NETFLIX.COM\",\"amount\":\"-39,90\"}\n\
+         {\"id\":\"c\",\"date\":\"2026-01-04\",\"description\":\"X\",\"amount\":\"lots\"}\n",
+    );
+    let out = dir.path().join("out.jsonl");
+    let o = txclass(&["classify", &input, "-o", out.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stderr(&o).contains("line 3: amount \"lots\" is not a number"));
+    let rows: Vec<serde_json::Value> = std::fs::read_to_string(&out)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(rows.len(), 2);
+    assert_eq!(rows[0]["id"], "a");
+    assert_eq!(rows[0]["amount_minor"], -1250);
+    assert_eq!(rows[1]["amount_minor"], -3990);
+    assert!(rows[1]["category"].is_string());
+    assert!(rows[1]["probability"].as_f64().unwrap() > 0.0);
+}
+
+#[test]
+fn stdin_to_stdout_with_formats_forced() {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_txclass"))
+        .args(["classify", "-", "--output-format", "ndjson", "--quiet"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(GOOD.as_bytes())
+        .unwrap();
+    let o = child.wait_with_output().unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    let ids: Vec<String> = stdout(&o)
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<serde_json::Value>(l).unwrap()["id"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
+        .collect();
+    assert_eq!(ids, ["t1", "t2", "t3", "t4"]);
+    assert_eq!(stderr(&o), "", "--quiet prints no summary");
+}
+
+#[test]
+fn uncertain_below_moves_rows_to_uncertain() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = write(dir.path(), "tx.csv", GOOD);
+    let run = |threshold: &str| {
+        let o = txclass(&[
+            "classify",
+            &input,
+            "--uncertain-below",
+            threshold,
+            "--output-format",
+            "ndjson",
+        ]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        let rows: Vec<serde_json::Value> = stdout(&o)
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        (rows, stderr(&o))
+    };
+    let (rows, err) = run("0");
+    assert!(err.contains("uncertain 0;"), "{err}");
+    assert!(rows.iter().all(|r| r["category"] != "uncertain"));
+    let (rows, err) = run("0.95");
+    let mut flagged = 0;
+    for r in &rows {
+        let p = r["probability"].as_f64().unwrap();
+        let uncertain = r["uncertain"].as_bool().unwrap();
+        assert_eq!(uncertain, p < 0.95, "{r}");
+        assert_eq!(r["category"] == "uncertain", uncertain, "{r}");
+        flagged += uncertain as usize;
+    }
+    assert!(flagged > 0 && flagged < rows.len(), "{rows:?}");
+    assert!(err.contains(&format!("uncertain {flagged};")), "{err}");
+}
+
+#[test]
+fn usage_errors_exit_2_and_runtime_errors_exit_1() {
+    let o = txclass(&["classify", "x.csv", "--on-error", "maybe"]);
+    assert_eq!(o.status.code(), Some(2));
+    let o = txclass(&["classify", "x.csv", "--uncertain-below", "1.5"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("not between 0 and 1"));
+    let o = txclass(&["classify", "/nonexistent/x.csv", "--quiet"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).contains("cannot open /nonexistent/x.csv"),
+        "{}",
+        stderr(&o)
+    );
+    let o = txclass(&["health", "--url", "not a url"]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+}
+
+fn stored(id: &str, date: &str, desc: &str, amount_minor: i64, cat: &str) -> ClassifiedTransaction {
+    ClassifiedTransaction {
+        partner_id: "bank".into(),
+        customer_id: "c-1".into(),
+        transaction: Transaction {
+            id: id.into(),
+            date: date.parse().unwrap(),
+            description: desc.into(),
+            amount_minor,
+            currency: "BRL".into(),
+        },
+        prediction: Prediction {
+            category: Category::new(cat),
+            probability: 0.9,
+            confidence: Confidence::High,
+            uncertain: false,
+        },
+    }
+}
+
+#[tokio::test]
+async fn query_reads_the_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("tx.db");
+    let store = SqliteStore::open(&db).unwrap();
+    store
+        .upsert(&[
+            stored("a", "2026-01-05", "UBER *TRIP", -2000, "transport"),
+            stored("b", "2026-01-20", "UBER *TRIP 2", -1000, "transport"),
+            stored("c", "2026-02-03", "PADARIA", -500, "restaurants"),
+        ])
+        .await
+        .unwrap();
+    drop(store);
+    let db = db.to_str().unwrap();
+
+    let o = txclass(&[
+        "query",
+        "transactions",
+        "--customer",
+        "c-1",
+        "--db",
+        db,
+        "--json",
+        "--limit",
+        "2",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let rows: Vec<serde_json::Value> = stdout(&o)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let ids: Vec<_> = rows.iter().map(|r| r["id"].as_str().unwrap()).collect();
+    assert_eq!(ids, ["c", "b"]);
+    let cursor = stderr(&o)
+        .trim()
+        .strip_prefix("more: --cursor ")
+        .unwrap()
+        .to_owned();
+    let o = txclass(&[
+        "query",
+        "transactions",
+        "--customer",
+        "c-1",
+        "--db",
+        db,
+        "--json",
+        "--cursor",
+        &cursor,
+    ]);
+    assert!(stdout(&o).contains("\"id\":\"a\""), "{}", stdout(&o));
+    assert_eq!(stdout(&o).lines().count(), 1);
+
+    let o = txclass(&[
+        "query",
+        "transactions",
+        "--customer",
+        "c-1",
+        "--db",
+        db,
+        "--q",
+        "uber",
+        "--from",
+        "2026-01-10",
+    ]);
+    let table = stdout(&o);
+    assert_eq!(table.lines().count(), 2, "{table}");
+    assert!(
+        table.contains("UBER *TRIP 2") && table.contains("-10.00"),
+        "{table}"
+    );
+
+    let o = txclass(&[
+        "query",
+        "spending",
+        "--customer",
+        "c-1",
+        "--db",
+        db,
+        "--json",
+    ]);
+    let rows: Vec<serde_json::Value> = stdout(&o)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(rows.len(), 2);
+    assert_eq!(rows[0]["month"], "2026-01");
+    assert_eq!(rows[0]["amount_minor"], -3000);
+    assert_eq!(rows[0]["count"], 2);
+
+    let missing = dir.path().join("none.db");
+    let o = txclass(&[
+        "query",
+        "spending",
+        "--customer",
+        "c-1",
+        "--db",
+        missing.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("no database at"), "{}", stderr(&o));
+    assert!(!missing.exists(), "a query must not create a database");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn health_and_bench_partner_against_the_simulator() {
+    let sim = Simulator::bind(
+        0,
+        SimulatorConfig {
+            latency_min: Duration::from_millis(5),
+            latency_max: Duration::from_millis(15),
+            ..SimulatorConfig::default()
+        },
+    )
+    .await
+    .unwrap();
+    let url = sim.url();
+    let o = tokio::task::spawn_blocking({
+        let url = url.clone();
+        move || txclass(&["health", "--url", &url])
+    })
+    .await
+    .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stdout(&o).starts_with("healthy: status 200"),
+        "{}",
+        stdout(&o)
+    );
+
+    let o = tokio::task::spawn_blocking({
+        let url = url.clone();
+        move || {
+            txclass(&[
+                "bench-partner",
+                "--url",
+                &url,
+                "--customer",
+                "c-1",
+                "--concurrency",
+                "3",
+                "--duration",
+                "1",
+                "--from",
+                "2026-01-01",
+                "--to",
+                "2026-01-31",
+                "--json",
+            ])
+        }
+    })
+    .await
+    .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    let r: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    let calls = r["calls"].as_u64().unwrap();
+    assert!(calls > 30, "{r}");
+    assert_eq!(r["status_codes"]["200"].as_u64(), Some(calls));
+    assert_eq!(r["availability"], 1.0);
+    assert!(r["max_in_flight"].as_u64().unwrap() <= 3);
+    assert!(r["latency"]["p50_ms"].as_f64().unwrap() >= 5.0);
+    assert!(r["transactions_per_second"].as_f64().unwrap() > 0.0);
+    let stats = sim.stats();
+    assert_eq!(stats.requests, calls);
+    assert!(stats.max_concurrent <= 3, "{stats:?}");
+
+    sim.set_outage(true);
+    let o = tokio::task::spawn_blocking(move || txclass(&["health", "--url", &url]))
+        .await
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stdout(&o).starts_with("unhealthy: status 503"),
+        "{}",
+        stdout(&o)
+    );
+}
+
+/// Kills the child it holds when dropped, so a failed assertion leaves no server behind.
+struct KillOnDrop(std::process::Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn sim_serves_until_killed() {
+    let mut child = KillOnDrop(
+        Command::new(env!("CARGO_BIN_EXE_txclass"))
+            .args(["sim", "--port", "0", "--latency-ms", "0"])
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    let mut line = String::new();
+    BufReader::new(child.0.stderr.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let url = line
+        .split_whitespace()
+        .find(|w| w.starts_with("http://"))
+        .unwrap_or_else(|| panic!("no url in {line:?}"))
+        .to_owned();
+    let o = txclass(&["health", "--url", &url]);
+    assert!(o.status.success(), "{} {}", stdout(&o), stderr(&o));
+    assert!(stdout(&o).starts_with("healthy: status 200"));
+}
+
+#[test]
+fn a_closed_stdout_ends_the_run_quietly() {
+    let dir = tempfile::tempdir().unwrap();
+    let rows: String = (0..5000)
+        .map(|i| format!("t{i},2026-01-02,UBER *TRIP,-23.10\n"))
+        .collect();
+    let input = write(
+        dir.path(),
+        "big.csv",
+        &format!("id,date,description,amount\n{rows}"),
+    );
+    let mut child = Command::new(env!("CARGO_BIN_EXE_txclass"))
+        .args(["classify", &input, "--quiet"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    assert!(first.starts_with("id,date"), "{first}");
+    // stdout is closed here, with most of the ~300 KB output still to write.
+    let o = child.wait_with_output().unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(stderr(&o), "");
+}

@@ -1,0 +1,138 @@
+//! The server's errors: [`Error`] for starting and running it, [`ApiError`] for one request
+//! (always answered as `{"error": {"code", "message", "field"?}}`).
+
+use http::StatusCode;
+use serde::Serialize;
+use thiserror::Error;
+
+/// Errors of [`run`](crate::run) and of building the server.
+#[derive(Debug, Error)]
+pub enum Error {
+    /// The configuration cannot work.
+    #[error("invalid configuration: {what}")]
+    Config {
+        /// What is wrong.
+        what: String,
+    },
+    /// The core refused to start (bad partner config, store cannot open, …).
+    #[error(transparent)]
+    Core(#[from] txclass_core::Error),
+    /// A socket failed.
+    #[error("i/o: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// `Result` with the server's [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// A request that could not be served, with the HTTP status it maps to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiError {
+    /// The HTTP status.
+    pub status: StatusCode,
+    /// Machine-readable code, e.g. `invalid_request`.
+    pub code: &'static str,
+    /// Human-readable detail.
+    pub message: String,
+    /// The request field at fault, if one is.
+    pub field: Option<String>,
+    /// For 405: the method the route takes (the `Allow` header).
+    pub allow: Option<&'static str>,
+}
+
+#[derive(Serialize)]
+struct Envelope<'a> {
+    error: Body<'a>,
+}
+
+#[derive(Serialize)]
+struct Body<'a> {
+    code: &'a str,
+    message: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    field: Option<&'a str>,
+}
+
+impl ApiError {
+    /// An error without a field.
+    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            status,
+            code,
+            message: message.into(),
+            field: None,
+            allow: None,
+        }
+    }
+
+    /// 405 for a route that takes only `allowed`.
+    pub fn method_not_allowed(method: &http::Method, allowed: &'static str) -> Self {
+        Self {
+            allow: Some(allowed),
+            ..Self::new(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method_not_allowed",
+                format!("{method} is not allowed here (use {allowed})"),
+            )
+        }
+    }
+
+    /// A 400 naming the field at fault.
+    pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self {
+            status: StatusCode::BAD_REQUEST,
+            code: "invalid_request",
+            message: message.into(),
+            field: Some(field.into()),
+            allow: None,
+        }
+    }
+
+    /// 404 for an unknown route or resource.
+    pub fn not_found(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::NOT_FOUND, "not_found", message)
+    }
+
+    /// The JSON body.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(&Envelope {
+            error: Body {
+                code: self.code,
+                message: &self.message,
+                field: self.field.as_deref(),
+            },
+        })
+        .expect("error envelope serialises")
+    }
+}
+
+impl From<txclass_core::Error> for ApiError {
+    fn from(e: txclass_core::Error) -> Self {
+        use txclass_core::Error as E;
+        match e {
+            E::InvalidRequest { field, message } => ApiError::invalid(field, message),
+            E::UnknownPartner(p) => ApiError::new(
+                StatusCode::NOT_FOUND,
+                "unknown_partner",
+                format!("unknown partner {p}"),
+            ),
+            other => internal(other),
+        }
+    }
+}
+
+impl From<txclass_core::store::StoreError> for ApiError {
+    fn from(e: txclass_core::store::StoreError) -> Self {
+        match e {
+            txclass_core::store::StoreError::InvalidCursor => {
+                ApiError::invalid("cursor", "invalid cursor")
+            }
+            other => internal(other),
+        }
+    }
+}
+
+fn internal(e: impl std::fmt::Display) -> ApiError {
+    tracing::error!(error = %e, "request failed");
+    ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string())
+}

@@ -1,0 +1,617 @@
+//! Routing and handlers: HTTP in, core call, JSON or SSE out.
+
+use std::convert::Infallible;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use bytes::Bytes;
+use chrono::NaiveDate;
+use futures::{Stream, StreamExt};
+use http::header::{HeaderValue, ALLOW, CACHE_CONTROL, CONTENT_LENGTH, CONTENT_TYPE, LOCATION};
+use http::{Method, Request, Response, StatusCode};
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::{Body, Frame, Incoming, SizeHint};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+use txclass_core::progress::FailureReason;
+use txclass_core::store::{SpendingQuery, TxQuery};
+use txclass_core::{
+    Category, ClassificationRequest, CustomerId, Job, JobId, Orchestrator, PartnerId, Progress,
+    Summary,
+};
+
+use crate::config::HttpSettings;
+use crate::error::ApiError;
+use crate::sse::{SseBody, SseSource};
+
+/// Shared by every connection.
+pub(crate) struct App {
+    pub(crate) orchestrator: Orchestrator,
+    pub(crate) settings: HttpSettings,
+    /// Cancelled when the shutdown grace period is over: open streams end with
+    /// `failed: shutting_down`.
+    pub(crate) abort: CancellationToken,
+    /// Jobs running detached (async mode), waited for at shutdown.
+    pub(crate) detached: TaskTracker,
+}
+
+/// Response bodies: JSON, a job's SSE stream, or the benchmark's synthetic stream.
+pub(crate) enum ResBody {
+    Full(Full<Bytes>),
+    Job(SseBody<Job>),
+    Bench(SseBody<SyntheticJob>),
+}
+
+impl Body for ResBody {
+    type Data = Bytes;
+    type Error = Infallible;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
+        match self.get_mut() {
+            ResBody::Full(b) => Pin::new(b).poll_frame(cx),
+            ResBody::Job(b) => Pin::new(b).poll_frame(cx),
+            ResBody::Bench(b) => Pin::new(b).poll_frame(cx),
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        match self {
+            ResBody::Full(b) => b.is_end_stream(),
+            ResBody::Job(b) => b.is_end_stream(),
+            ResBody::Bench(b) => b.is_end_stream(),
+        }
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        match self {
+            ResBody::Full(b) => b.size_hint(),
+            ResBody::Job(b) => b.size_hint(),
+            ResBody::Bench(b) => b.size_hint(),
+        }
+    }
+}
+
+type Res = Response<ResBody>;
+
+fn json<T: Serialize>(status: StatusCode, value: &T) -> Res {
+    let body = serde_json::to_vec(value).expect("response serialises");
+    Response::builder()
+        .status(status)
+        .header(CONTENT_TYPE, "application/json")
+        .body(ResBody::Full(Full::new(Bytes::from(body))))
+        .expect("valid response")
+}
+
+pub(crate) fn error_response(e: &ApiError) -> Res {
+    let mut res = Response::builder()
+        .status(e.status)
+        .header(CONTENT_TYPE, "application/json")
+        .body(ResBody::Full(Full::new(Bytes::from(e.to_json()))))
+        .expect("valid response");
+    if let Some(allow) = e.allow {
+        res.headers_mut()
+            .insert(ALLOW, HeaderValue::from_static(allow));
+    }
+    res
+}
+
+fn sse_response(body: ResBody) -> Res {
+    Response::builder()
+        .status(StatusCode::OK)
+        .header(CONTENT_TYPE, "text/event-stream")
+        .header(CACHE_CONTROL, "no-cache")
+        .header("x-accel-buffering", "no")
+        .body(body)
+        .expect("valid response")
+}
+
+fn only(method: &Method, allowed: &'static str) -> Result<(), ApiError> {
+    if method.as_str() == allowed {
+        Ok(())
+    } else {
+        Err(ApiError::method_not_allowed(method, allowed))
+    }
+}
+
+impl App {
+    /// Serves one request; never fails (errors become JSON error responses).
+    pub(crate) async fn handle(self: Arc<Self>, req: Request<Incoming>) -> Res {
+        match self.route(req).await {
+            Ok(res) => res,
+            Err(e) => error_response(&e),
+        }
+    }
+
+    async fn route(&self, req: Request<Incoming>) -> Result<Res, ApiError> {
+        let path = req.uri().path().to_owned();
+        let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
+        let method = req.method().clone();
+        let query = req.uri().query().unwrap_or("").to_owned();
+        match segments.as_slice() {
+            ["healthz"] => {
+                only(&method, "GET")?;
+                Ok(json(StatusCode::OK, &serde_json::json!({"status": "ok"})))
+            }
+            ["v1", "classifications"] => {
+                only(&method, "POST")?;
+                self.submit(req, &query).await
+            }
+            ["v1", "classifications", id] => {
+                only(&method, "GET")?;
+                self.job(JobId::new(*id), &query).await
+            }
+            ["v1", "customers", id, "transactions"] => {
+                only(&method, "GET")?;
+                self.transactions(CustomerId::new(*id), &query).await
+            }
+            ["v1", "customers", id, "spending"] => {
+                only(&method, "GET")?;
+                self.spending(CustomerId::new(*id), &query).await
+            }
+            ["v1", "partners"] => {
+                only(&method, "GET")?;
+                self.partners().await
+            }
+            ["v1", "partners", id, "health"] => {
+                only(&method, "GET")?;
+                self.partner_health(PartnerId::new(*id)).await
+            }
+            ["v1", "bench", "sse"] if self.settings.bench_routes => {
+                only(&method, "GET")?;
+                self.bench_sse(&query)
+            }
+            _ => Err(ApiError::not_found(format!("no route for {path}"))),
+        }
+    }
+
+    /// `POST /v1/classifications`: SSE stream of the job, or 202 and a detached job when the
+    /// client prefers an asynchronous answer.
+    async fn submit(&self, req: Request<Incoming>, query: &str) -> Result<Res, ApiError> {
+        let respond_async = req
+            .headers()
+            .get_all("prefer")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .any(|p| p.trim().eq_ignore_ascii_case("respond-async"))
+            || parse_query::<ModeParams>(query)?.mode.as_deref() == Some("async");
+        let body: SubmitBody = read_json(req, self.settings.body_limit).await?;
+        let request = ClassificationRequest::with_window(
+            body.customer_id,
+            body.partner_id,
+            body.from,
+            body.to,
+            body.months,
+            chrono::Utc::now().date_naive(),
+        )?;
+        let mut job = self.orchestrator.submit(request)?;
+        if !respond_async {
+            return Ok(sse_response(ResBody::Job(SseBody::new(
+                job,
+                self.settings.keep_alive,
+                self.abort.clone(),
+            ))));
+        }
+        // Run the job up to its first event, so its record exists before the client polls.
+        let id = job.id().clone();
+        match job.next().await {
+            Some(Progress::Accepted { .. }) => {}
+            Some(Progress::Failed { message, .. }) => {
+                return Err(ApiError::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "internal",
+                    message,
+                ))
+            }
+            other => {
+                return Err(ApiError::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "internal",
+                    format!("job started with {other:?}"),
+                ))
+            }
+        }
+        let abort = self.abort.clone();
+        self.detached.spawn(drive_detached(job, abort));
+        let status_url = format!("/v1/classifications/{id}");
+        let mut res = json(
+            StatusCode::ACCEPTED,
+            &serde_json::json!({"job_id": id, "status_url": status_url}),
+        );
+        if let Ok(v) = HeaderValue::from_str(&status_url) {
+            res.headers_mut().insert(LOCATION, v);
+        }
+        Ok(res)
+    }
+
+    /// `GET /v1/classifications/{id}`: the record and a page of the job's transactions.
+    async fn job(&self, id: JobId, query: &str) -> Result<Res, ApiError> {
+        let params: PageParams = parse_query(query)?;
+        let record = self.orchestrator.job(&id).await?.ok_or_else(|| {
+            ApiError::new(
+                StatusCode::NOT_FOUND,
+                "unknown_job",
+                format!("unknown job {id}"),
+            )
+        })?;
+        let page = self
+            .orchestrator
+            .store()
+            .transactions(&TxQuery {
+                customer_id: record.request.customer_id.clone(),
+                partner_id: Some(record.request.partner_id.clone()),
+                from: Some(record.request.from),
+                to: Some(record.request.to),
+                category: None,
+                text: None,
+                cursor: params.cursor,
+                limit: page_limit(params.limit)?,
+            })
+            .await?;
+        Ok(json(
+            StatusCode::OK,
+            &serde_json::json!({
+                "job": record,
+                "transactions": page.items,
+                "next_cursor": page.next_cursor,
+            }),
+        ))
+    }
+
+    /// `GET /v1/customers/{id}/transactions`.
+    async fn transactions(&self, customer: CustomerId, query: &str) -> Result<Res, ApiError> {
+        let p: TxParams = parse_query(query)?;
+        let page = self
+            .orchestrator
+            .store()
+            .transactions(&TxQuery {
+                customer_id: customer,
+                partner_id: p.partner_id,
+                from: p.from,
+                to: p.to,
+                category: p.category.map(Category::new),
+                text: p.q.filter(|q| !q.trim().is_empty()),
+                cursor: p.cursor,
+                limit: page_limit(p.limit)?,
+            })
+            .await?;
+        Ok(json(StatusCode::OK, &page))
+    }
+
+    /// `GET /v1/customers/{id}/spending`.
+    async fn spending(&self, customer: CustomerId, query: &str) -> Result<Res, ApiError> {
+        let p: SpendingParams = parse_query(query)?;
+        if let Some(interval) = p.interval.as_deref() {
+            if interval != "month" {
+                return Err(ApiError::invalid(
+                    "interval",
+                    format!("unsupported interval {interval:?} (only \"month\")"),
+                ));
+            }
+        }
+        let rows = self
+            .orchestrator
+            .store()
+            .spending(&SpendingQuery {
+                customer_id: customer.clone(),
+                from: p.from,
+                to: p.to,
+            })
+            .await?;
+        Ok(json(
+            StatusCode::OK,
+            &serde_json::json!({"customer_id": customer, "interval": "month", "rows": rows}),
+        ))
+    }
+
+    /// `GET /v1/partners`.
+    async fn partners(&self) -> Result<Res, ApiError> {
+        let mut out = Vec::new();
+        for p in self.orchestrator.partners() {
+            let in_use = self
+                .orchestrator
+                .limiter()
+                .in_use(&p.id)
+                .await
+                .map_err(txclass_core::Error::from)?;
+            let circuit = self.orchestrator.breaker(&p.id).map(|b| b.state());
+            out.push(serde_json::json!({
+                "id": p.id,
+                "capacity": p.capacity,
+                "in_use": in_use,
+                "circuit": circuit,
+            }));
+        }
+        Ok(json(StatusCode::OK, &serde_json::json!({"partners": out})))
+    }
+
+    /// `GET /v1/partners/{id}/health`: 200 when the partner answers, 503 when not.
+    async fn partner_health(&self, id: PartnerId) -> Result<Res, ApiError> {
+        let adapter = self
+            .orchestrator
+            .adapter(&id)
+            .ok_or_else(|| txclass_core::Error::UnknownPartner(id.clone()))?;
+        let health = adapter.health().await;
+        let status = if health.healthy {
+            StatusCode::OK
+        } else {
+            StatusCode::SERVICE_UNAVAILABLE
+        };
+        Ok(json(
+            status,
+            &serde_json::json!({"partner_id": id, "health": health}),
+        ))
+    }
+
+    /// `GET /v1/bench/sse?events=N[&hold=true]` (only with `bench_routes`): a synthetic job
+    /// of N events through the same SSE body as real jobs; `hold` sends `accepted` and then
+    /// keeps the stream open (keep-alives only) until the client leaves or the server stops.
+    fn bench_sse(&self, query: &str) -> Result<Res, ApiError> {
+        let p: BenchParams = parse_query(query)?;
+        let events = p.events.unwrap_or(100).clamp(2, 1_000_000);
+        let job = SyntheticJob {
+            id: JobId::generate(),
+            sent: 0,
+            events,
+            hold: p.hold.unwrap_or(false),
+        };
+        Ok(sse_response(ResBody::Bench(SseBody::new(
+            job,
+            self.settings.keep_alive,
+            self.abort.clone(),
+        ))))
+    }
+}
+
+/// Drives a detached (async-mode) job to its end, or aborts it when the grace period is over.
+async fn drive_detached(mut job: Job, abort: CancellationToken) {
+    loop {
+        tokio::select! {
+            ev = job.next() => match ev {
+                None => return,
+                Some(ev) if ev.is_terminal() => return,
+                Some(_) => {}
+            },
+            _ = abort.cancelled() => {
+                job.abort(FailureReason::ShuttingDown, "the server is shutting down");
+                return;
+            }
+        }
+    }
+}
+
+fn page_limit(limit: Option<u32>) -> Result<u32, ApiError> {
+    match limit {
+        None => Ok(100),
+        Some(n @ 1..=1000) => Ok(n),
+        Some(n) => Err(ApiError::invalid(
+            "limit",
+            format!("{n} is out of range (1 to 1000)"),
+        )),
+    }
+}
+
+/// Body of `POST /v1/classifications`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SubmitBody {
+    customer_id: CustomerId,
+    partner_id: PartnerId,
+    #[serde(default)]
+    from: Option<NaiveDate>,
+    #[serde(default)]
+    to: Option<NaiveDate>,
+    #[serde(default)]
+    months: Option<u32>,
+}
+
+#[derive(Deserialize)]
+struct ModeParams {
+    #[serde(default)]
+    mode: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PageParams {
+    #[serde(default)]
+    cursor: Option<String>,
+    #[serde(default)]
+    limit: Option<u32>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TxParams {
+    #[serde(default)]
+    partner_id: Option<PartnerId>,
+    #[serde(default)]
+    from: Option<NaiveDate>,
+    #[serde(default)]
+    to: Option<NaiveDate>,
+    #[serde(default)]
+    category: Option<String>,
+    #[serde(default)]
+    q: Option<String>,
+    #[serde(default)]
+    cursor: Option<String>,
+    #[serde(default)]
+    limit: Option<u32>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SpendingParams {
+    #[serde(default)]
+    from: Option<NaiveDate>,
+    #[serde(default)]
+    to: Option<NaiveDate>,
+    #[serde(default)]
+    interval: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct BenchParams {
+    #[serde(default)]
+    events: Option<u32>,
+    #[serde(default)]
+    hold: Option<bool>,
+}
+
+/// The field a serde error is about: its path, or the name in "missing/unknown field `x`".
+fn field_of(path: &serde_path_to_error::Path, message: &str) -> Option<String> {
+    let p = path.to_string();
+    if !p.is_empty() && p != "." && p != "?" {
+        return Some(p);
+    }
+    for marker in ["missing field `", "unknown field `"] {
+        if let Some(rest) = message.split(marker).nth(1) {
+            return rest.split('`').next().map(str::to_owned);
+        }
+    }
+    None
+}
+
+fn parse_query<T: DeserializeOwned>(query: &str) -> Result<T, ApiError> {
+    let de = serde_urlencoded::Deserializer::new(form_urlencoded::parse(query.as_bytes()));
+    serde_path_to_error::deserialize(de).map_err(|e| {
+        let message = e.inner().to_string();
+        match field_of(e.path(), &message) {
+            Some(field) => ApiError::invalid(field, message),
+            None => ApiError::new(StatusCode::BAD_REQUEST, "invalid_request", message),
+        }
+    })
+}
+
+async fn read_json<T: DeserializeOwned>(
+    req: Request<Incoming>,
+    limit: usize,
+) -> Result<T, ApiError> {
+    let too_large = || {
+        ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload_too_large",
+            format!("request body is larger than {limit} bytes"),
+        )
+    };
+    let declared = req
+        .headers()
+        .get(CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > limit as u64) {
+        return Err(too_large());
+    }
+    let bytes = match Limited::new(req.into_body(), limit).collect().await {
+        Ok(collected) => collected.to_bytes(),
+        Err(e) if e.is::<http_body_util::LengthLimitError>() => return Err(too_large()),
+        Err(e) => {
+            return Err(ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "bad_body",
+                format!("could not read the request body: {e}"),
+            ))
+        }
+    };
+    let mut de = serde_json::Deserializer::from_slice(&bytes);
+    let value: T = serde_path_to_error::deserialize(&mut de).map_err(|e| {
+        let message = e.inner().to_string();
+        let syntax = e.inner().is_syntax() || e.inner().is_eof();
+        let field = field_of(e.path(), &message);
+        ApiError {
+            status: StatusCode::BAD_REQUEST,
+            code: if syntax {
+                "malformed_json"
+            } else {
+                "invalid_request"
+            },
+            message,
+            field,
+            allow: None,
+        }
+    })?;
+    de.end()
+        .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "malformed_json", e.to_string()))?;
+    Ok(value)
+}
+
+/// The benchmark's synthetic job: `accepted`, then `page_fetched`/`classified` pairs, then
+/// `done`; every event is ready at once (the partner is infinitely fast).
+pub(crate) struct SyntheticJob {
+    id: JobId,
+    sent: u32,
+    events: u32,
+    hold: bool,
+}
+
+impl Stream for SyntheticJob {
+    type Item = Progress;
+
+    fn poll_next(mut self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<Option<Progress>> {
+        let this = &mut *self;
+        if this.hold && this.sent >= 1 {
+            // Held open: nothing more until the client leaves or the server stops (the SSE
+            // body's timer and shutdown signal wake it).
+            return Poll::Pending;
+        }
+        if this.sent >= this.events {
+            return Poll::Ready(None);
+        }
+        this.sent += 1;
+        let n = this.sent;
+        let page = n / 2;
+        let ev = if n == 1 {
+            Progress::Accepted {
+                job_id: this.id.clone(),
+                partner_id: PartnerId::new("bench"),
+                customer_id: CustomerId::new("bench"),
+                from: NaiveDate::from_ymd_opt(2026, 1, 1).expect("valid date"),
+                to: NaiveDate::from_ymd_opt(2026, 3, 31).expect("valid date"),
+            }
+        } else if n == this.events {
+            Progress::Done {
+                job_id: this.id.clone(),
+                summary: Summary {
+                    transactions: u64::from(page) * 100,
+                    pages: page,
+                    ..Summary::default()
+                },
+            }
+        } else if n.is_multiple_of(2) {
+            Progress::PageFetched {
+                page,
+                transactions: 100,
+                via_retry: false,
+            }
+        } else {
+            Progress::Classified {
+                page,
+                transactions: 100,
+                inserted: 100,
+                total: u64::from(page) * 100,
+            }
+        };
+        Poll::Ready(Some(ev))
+    }
+}
+
+impl SseSource for SyntheticJob {
+    fn job_id(&self) -> &str {
+        self.id.as_str()
+    }
+
+    fn abort(self, reason: FailureReason, message: &str) -> Progress {
+        Progress::Failed {
+            job_id: self.id,
+            reason,
+            message: message.to_owned(),
+        }
+    }
+}
