@@ -13,7 +13,7 @@ mod redis;
 mod window;
 
 #[cfg(feature = "redis")]
-pub use self::redis::RedisSharedBreaker;
+pub use self::redis::{RedisSharedBreaker, SharedBreakerError};
 pub use local::LocalBreaker;
 pub use window::WindowSnapshot;
 

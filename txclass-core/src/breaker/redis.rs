@@ -38,6 +38,14 @@ use crate::clock::Clock;
 use crate::model::PartnerId;
 use crate::partner::CircuitPolicy;
 
+/// Why a shared breaker could not be started.
+#[derive(Debug, thiserror::Error)]
+pub enum SharedBreakerError {
+    /// The Redis URL is unusable (the message never repeats the URL: it may hold a password).
+    #[error("invalid redis url for the shared breaker ({0})")]
+    InvalidUrl(String),
+}
+
 /// A [`LocalBreaker`] whose open verdicts are shared through Redis (see the module docs).
 pub struct RedisSharedBreaker {
     local: Arc<LocalBreaker>,
@@ -70,15 +78,15 @@ impl RedisSharedBreaker {
         partner: &PartnerId,
         policy: CircuitPolicy,
         clock: Arc<dyn Clock>,
-    ) -> Result<Self, String> {
-        let client =
-            redis::Client::open(url).map_err(|e| format!("invalid redis url ({:?})", e.kind()))?;
+    ) -> Result<Self, SharedBreakerError> {
+        let client = redis::Client::open(url)
+            .map_err(|e| SharedBreakerError::InvalidUrl(format!("{:?}", e.kind())))?;
         let config = ConnectionManagerConfig::new()
             .set_response_timeout(Some(Duration::from_secs(2)))
             .set_connection_timeout(Some(Duration::from_secs(1)));
         let conn = client
             .get_connection_manager_lazy(config)
-            .map_err(|e| format!("redis: {e}"))?;
+            .map_err(|e| SharedBreakerError::InvalidUrl(format!("{:?}", e.kind())))?;
         let tag = format!(
             "{{{prefix}:breaker:{}}}",
             partner.as_str().replace(['{', '}'], "_")

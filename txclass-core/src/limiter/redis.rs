@@ -126,7 +126,9 @@ impl RedisLimiterBuilder {
         self
     }
 
-    /// Adds a partner with `capacity` concurrent calls across all instances.
+    /// Adds a partner with `capacity` concurrent calls across all instances (every instance
+    /// must configure the same capacity: each one admits while the shared count is below
+    /// its own figure).
     pub fn partner(mut self, partner: impl Into<PartnerId>, capacity: NonZeroU32) -> Self {
         self.partners.push((partner.into(), capacity));
         self
