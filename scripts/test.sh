@@ -1,9 +1,26 @@
 #!/usr/bin/env bash
-# The whole test suite, on a fresh machine: installs and starts what the tests need
-# (Redis, a single-node OpenSearch), runs every test of the workspace with every feature,
-# then stops the services. Usage: scripts/test.sh [extra cargo test args]
+# The whole test suite, on a fresh machine: installs and starts what the tests need (a Redis
+# server from Debian's packages, a single-node OpenSearch built from Maven Central jars), runs
+# every test of the workspace with every feature, then stops the services.
+#
+# Usage: scripts/test.sh [extra args for cargo test]
+# Environment: TXCLASS_REDIS_PORT (default 6399), TXCLASS_SEARCH_PORT (default 9200).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-cargo test --workspace --all-targets "$@"
-cargo test --workspace --doc
+export TXCLASS_REDIS_PORT="${TXCLASS_REDIS_PORT:-6399}"
+export TXCLASS_REDIS_URL="${TXCLASS_REDIS_URL:-redis://127.0.0.1:$TXCLASS_REDIS_PORT}"
+export TXCLASS_SEARCH_PORT="${TXCLASS_SEARCH_PORT:-9200}"
+export TXCLASS_ES_URL="${TXCLASS_ES_URL:-http://127.0.0.1:$TXCLASS_SEARCH_PORT}"
+
+stop_services() {
+    scripts/search-engine.sh stop || true
+    scripts/redis.sh stop || true
+}
+trap stop_services EXIT
+
+scripts/redis.sh start
+scripts/search-engine.sh start
+
+cargo test --workspace --all-targets --all-features "$@"
+cargo test --workspace --doc --all-features

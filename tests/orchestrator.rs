@@ -160,7 +160,7 @@ async fn partner_failures_go_through_the_retry_queue_and_nothing_is_lost() {
     };
     let r = rig(sim, 4, |p| {
         p.retry.max_attempts = NonZeroU32::new(50).unwrap();
-        p.circuit.failure_threshold = NonZeroU32::new(50).unwrap();
+        p.circuit.minimum_calls = NonZeroU32::new(50).unwrap();
     })
     .await;
     let jobs = (0..4).map(|i| r.orch.run_to_end(request(&format!("f-{i}"))));
@@ -308,7 +308,7 @@ async fn unknown_customer_fails_with_partner_rejected() {
 async fn outage_then_recovery_completes_every_job() {
     let r = rig(SimulatorConfig::instant(), 2, |p| {
         p.retry.max_attempts = NonZeroU32::new(100).unwrap();
-        p.circuit.failure_threshold = NonZeroU32::new(3).unwrap();
+        p.circuit.minimum_calls = NonZeroU32::new(3).unwrap();
     })
     .await;
     r.sim.set_outage(true);

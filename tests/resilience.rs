@@ -31,7 +31,7 @@ async fn server_errors_are_retried_and_nothing_is_lost() {
         },
         tune: Box::new(|p| {
             p.retry.max_attempts = std::num::NonZeroU32::new(30).unwrap();
-            p.circuit.failure_threshold = std::num::NonZeroU32::new(100).unwrap();
+            p.circuit.minimum_calls = std::num::NonZeroU32::new(100).unwrap();
         }),
         ..Options::default()
     })
@@ -59,7 +59,7 @@ async fn timeouts_are_retried_and_nothing_is_lost() {
         tune: Box::new(|p| {
             p.timeout = Duration::from_millis(150);
             p.retry.max_attempts = std::num::NonZeroU32::new(30).unwrap();
-            p.circuit.failure_threshold = std::num::NonZeroU32::new(100).unwrap();
+            p.circuit.minimum_calls = std::num::NonZeroU32::new(100).unwrap();
         }),
         ..Options::default()
     })
@@ -117,7 +117,7 @@ async fn an_outage_then_recovery_ends_done_with_everything_stored() {
         tune: Box::new(|p| {
             p.retry.max_attempts = std::num::NonZeroU32::new(1000).unwrap();
             p.retry.max_backoff = Duration::from_millis(100);
-            p.circuit.failure_threshold = std::num::NonZeroU32::new(3).unwrap();
+            p.circuit.minimum_calls = std::num::NonZeroU32::new(3).unwrap();
             p.circuit.open_for = Duration::from_millis(100);
         }),
         ..Options::default()

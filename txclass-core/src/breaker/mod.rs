@@ -2,10 +2,20 @@
 //!
 //! Decisions are synchronous and return data: [`CircuitBreaker::try_acquire`] answers now,
 //! and when the circuit is open it says when to come back ([`NotUntil`]).
+//!
+//! [`LocalBreaker`] follows resilience4j (sliding windows, failure-rate and slow-call-rate
+//! thresholds, minimum calls, half-open trials). With the `redis` feature,
+//! [`RedisSharedBreaker`] shares the open state between instances.
 
 mod local;
+#[cfg(feature = "redis")]
+mod redis;
+mod window;
 
+#[cfg(feature = "redis")]
+pub use self::redis::{RedisSharedBreaker, SharedBreakerError};
 pub use local::LocalBreaker;
+pub use window::WindowSnapshot;
 
 use std::time::Duration;
 
@@ -74,6 +84,9 @@ pub struct CallPermit {
     pub started: Duration,
     /// Whether the call was admitted as a half-open trial.
     pub trial: bool,
+    /// The breaker's state generation at admission: an outcome reported after the state
+    /// changed is ignored.
+    pub epoch: u64,
 }
 
 /// A circuit breaker for one partner.

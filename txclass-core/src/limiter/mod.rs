@@ -2,15 +2,22 @@
 //!
 //! Every partner call holds a [`Permit`]; dropping the permit (also when the task holding it
 //! is cancelled) gives the slot back. The embedded default is [`LocalLimiter`] (one process);
-//! the Redis semaphore shares the count across instances.
+//! [`RedisLimiter`] (feature `redis`) shares the count across instances, with leases and
+//! fencing tokens.
 
 mod error;
 mod local;
+#[cfg(feature = "redis")]
+mod redis;
 
+#[cfg(feature = "redis")]
+pub use self::redis::{RedisLimiter, RedisLimiterBuilder};
 pub use error::LimiterError;
 pub use local::LocalLimiter;
 
 use std::fmt;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -21,6 +28,8 @@ use crate::model::PartnerId;
 pub struct Permit {
     partner: PartnerId,
     fencing_token: u64,
+    /// For leased permits: cleared when the lease is known to be lost.
+    lease: Option<Arc<AtomicBool>>,
     release: Option<Box<dyn FnOnce() + Send + Sync>>,
 }
 
@@ -34,7 +43,24 @@ impl Permit {
         Self {
             partner,
             fencing_token,
+            lease: None,
             release: Some(Box::new(release)),
+        }
+    }
+
+    /// Ties the permit to a lease whose holder clears `held` when the lease is lost.
+    pub fn with_lease(mut self, held: Arc<AtomicBool>) -> Self {
+        self.lease = Some(held);
+        self
+    }
+
+    /// False once the permit's lease is known to be lost (it ran out while the backend was
+    /// unreachable, or renewal found it expired): the slot may already be someone else's,
+    /// so a careful adapter stops calling. Always true for permits without a lease.
+    pub fn lease_held(&self) -> bool {
+        match &self.lease {
+            Some(held) => held.load(Ordering::Acquire),
+            None => true,
         }
     }
 

@@ -116,20 +116,109 @@ pub enum OnOpen {
     Reject,
 }
 
-/// Circuit breaker settings of one partner (the in-process breaker's knobs).
+/// A percentage in `(0, 100]`, as resilience4j's rate thresholds.
+#[derive(Clone, Copy, Debug, PartialEq, PartialOrd, Serialize, Deserialize)]
+#[serde(try_from = "f64", into = "f64")]
+pub struct Percent(f64);
+
+impl Percent {
+    /// `None` unless `0 < value <= 100`.
+    pub fn new(value: f64) -> Option<Self> {
+        (value > 0.0 && value <= 100.0).then_some(Self(value))
+    }
+
+    /// The value, in `(0, 100]`.
+    pub fn get(self) -> f64 {
+        self.0
+    }
+}
+
+impl TryFrom<f64> for Percent {
+    type Error = String;
+    fn try_from(value: f64) -> Result<Self, Self::Error> {
+        Self::new(value).ok_or_else(|| format!("percentage {value} is not in (0, 100]"))
+    }
+}
+
+impl From<Percent> for f64 {
+    fn from(p: Percent) -> f64 {
+        p.0
+    }
+}
+
+/// Which recent calls the breaker judges the partner by (resilience4j's sliding windows).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "type")]
+pub enum SlidingWindow {
+    /// The last `calls` calls.
+    CountBased {
+        /// Window size in calls.
+        calls: NonZeroU32,
+    },
+    /// The calls of the last `seconds` whole seconds (one bucket per second).
+    TimeBased {
+        /// Window size in seconds.
+        seconds: NonZeroU32,
+    },
+}
+
+impl Default for SlidingWindow {
+    fn default() -> Self {
+        SlidingWindow::CountBased {
+            calls: NonZeroU32::new(20).unwrap(),
+        }
+    }
+}
+
+/// Circuit breaker settings of one partner, with resilience4j's semantics (see
+/// [`LocalBreaker`](crate::breaker::LocalBreaker)).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct CircuitPolicy {
-    /// Failure kinds that count as failures.
+    /// Failure kinds that count as failures; any other outcome counts as a success.
     pub record: BTreeSet<FailureKind>,
-    /// Consecutive failures that open the circuit.
-    pub failure_threshold: NonZeroU32,
+    /// The calls the rates are computed over.
+    #[serde(default)]
+    pub window: SlidingWindow,
+    /// Calls the window must hold before a rate is judged (fewer failing calls never open).
+    /// Alias `failure_threshold` reads older configs.
+    #[serde(alias = "failure_threshold", default = "default_minimum_calls")]
+    pub minimum_calls: NonZeroU32,
+    /// Failure rate (percent of the window's calls) at or above which the circuit opens.
+    #[serde(default = "default_failure_rate")]
+    pub failure_rate_threshold: Percent,
+    /// Slow-call rate at or above which the circuit opens.
+    #[serde(default = "default_slow_rate")]
+    pub slow_call_rate_threshold: Percent,
+    /// A call that takes longer than this is slow (whether it succeeded or failed).
+    #[serde(with = "millis", default = "default_slow_call")]
+    pub slow_call_duration: Duration,
     /// How long the circuit stays open before letting trial calls through.
     #[serde(with = "millis")]
     pub open_for: Duration,
-    /// Trial calls allowed while half-open.
+    /// Trial calls allowed while half-open; their rates decide between closed and open.
     pub half_open_calls: NonZeroU32,
+    /// Longest stay in half-open before opening again (trials that never report, e.g. a
+    /// cancelled call, would otherwise keep it half-open for ever). Zero: no limit.
+    #[serde(with = "millis", default = "default_half_open_wait")]
+    pub max_wait_in_half_open: Duration,
     /// Queue or reject while open.
     pub on_open: OnOpen,
+}
+
+fn default_minimum_calls() -> NonZeroU32 {
+    NonZeroU32::new(5).unwrap()
+}
+fn default_failure_rate() -> Percent {
+    Percent(50.0)
+}
+fn default_slow_rate() -> Percent {
+    Percent(100.0)
+}
+fn default_slow_call() -> Duration {
+    Duration::from_secs(10)
+}
+fn default_half_open_wait() -> Duration {
+    Duration::from_secs(60)
 }
 
 impl Default for CircuitPolicy {
@@ -138,13 +227,19 @@ impl Default for CircuitPolicy {
             record: [
                 FailureKind::Timeout,
                 FailureKind::ServerError,
+                FailureKind::RateLimited,
                 FailureKind::Unreachable,
             ]
             .into_iter()
             .collect(),
-            failure_threshold: NonZeroU32::new(5).unwrap(),
+            window: SlidingWindow::default(),
+            minimum_calls: default_minimum_calls(),
+            failure_rate_threshold: default_failure_rate(),
+            slow_call_rate_threshold: default_slow_rate(),
+            slow_call_duration: default_slow_call(),
             open_for: Duration::from_secs(5),
             half_open_calls: NonZeroU32::new(1).unwrap(),
+            max_wait_in_half_open: default_half_open_wait(),
             on_open: OnOpen::Queue,
         }
     }

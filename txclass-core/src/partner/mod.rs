@@ -10,7 +10,9 @@ mod error;
 mod http;
 
 pub use bench::{bench_partner, BenchConfig, BenchReport};
-pub use config::{AuthConfig, CircuitPolicy, OnOpen, PartnerConfig, RetryPolicy, Secret};
+pub use config::{
+    AuthConfig, CircuitPolicy, OnOpen, PartnerConfig, Percent, RetryPolicy, Secret, SlidingWindow,
+};
 pub use error::PartnerError;
 pub use http::HttpPartner;
 

@@ -4,9 +4,17 @@
 //! publishes the outcome on a [`ResultBus`] so the job that is waiting (on any instance)
 //! carries on.
 
+//!
+//! With the `redis` feature, [`RedisQueue`] (Redis Streams, consumer group, claiming,
+//! dead-letter stream) and [`RedisBus`] (a stream per job) share both across instances.
+
 mod error;
 mod local;
+#[cfg(feature = "redis")]
+mod redis;
 
+#[cfg(feature = "redis")]
+pub use self::redis::{RedisBus, RedisBusConfig, RedisQueue, RedisQueueConfig};
 pub use error::QueueError;
 pub use local::{LocalBus, LocalQueue};
 

@@ -1,0 +1,109 @@
+#!/usr/bin/env bash
+# Start/stop the test Redis: a throw-away redis-server on 127.0.0.1, no persistence.
+#
+# Usage: scripts/redis.sh start|stop|status|restart
+#
+# Environment:
+#   TXCLASS_REDIS_PORT   port on 127.0.0.1 (default 6399, away from a system Redis on 6379)
+#   TXCLASS_REDIS_DIR    state dir: pid, log, working dir (default <repo>/target/redis-<port>)
+#
+# Tests read TXCLASS_REDIS_URL (default redis://127.0.0.1:6399) and fail when it is down.
+# Installs redis-server and redis-tools (redis-cli, redis-benchmark) with apt-get when
+# missing and running as root.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+PORT="${TXCLASS_REDIS_PORT:-6399}"
+[[ "$PORT" =~ ^[0-9]+$ ]] || { echo "redis: TXCLASS_REDIS_PORT must be a number" >&2; exit 2; }
+STATE="${TXCLASS_REDIS_DIR:-$ROOT/target/redis-$PORT}"
+PIDFILE="$STATE/redis.pid"
+LOG="$STATE/redis.log"
+
+log() { echo "redis: $*" >&2; }
+
+ensure_tools() {
+    if command -v redis-server >/dev/null 2>&1 && command -v redis-cli >/dev/null 2>&1 \
+        && command -v redis-benchmark >/dev/null 2>&1; then
+        return
+    fi
+    if [[ $(id -u) -eq 0 ]] && command -v apt-get >/dev/null 2>&1; then
+        log "installing redis-server and redis-tools with apt-get"
+        apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server redis-tools >/dev/null
+    else
+        log "need redis-server, redis-cli and redis-benchmark on PATH: apt-get install redis-server redis-tools"
+        exit 1
+    fi
+}
+
+ping() { redis-cli -h 127.0.0.1 -p "$PORT" ping 2>/dev/null | grep -q PONG; }
+
+running_pid() {
+    [[ -f "$PIDFILE" ]] || return 1
+    local pid
+    pid="$(cat "$PIDFILE")"
+    [[ -n "$pid" ]] && kill -0 "$pid" 2>/dev/null && echo "$pid"
+}
+
+start() {
+    ensure_tools
+    if pid="$(running_pid)"; then
+        log "already running (pid $pid, port $PORT)"
+        return
+    fi
+    if ping; then
+        log "port $PORT already answers PING but is not ours; set TXCLASS_REDIS_PORT"
+        exit 1
+    fi
+    mkdir -p "$STATE"
+    # No RDB snapshots, no AOF: a test Redis starts empty and leaves nothing behind.
+    redis-server --port "$PORT" --bind 127.0.0.1 --dir "$STATE" \
+        --save "" --appendonly no --daemonize yes \
+        --pidfile "$PIDFILE" --logfile "$LOG" \
+        --maxclients 10000 >/dev/null
+    for _ in $(seq 1 100); do
+        if ping; then
+            log "ready on redis://127.0.0.1:$PORT (pid $(cat "$PIDFILE" 2>/dev/null || echo ?))"
+            return
+        fi
+        sleep 0.1
+    done
+    log "did not answer PING within 10 s; log: $LOG"
+    tail -n 20 "$LOG" >&2 || true
+    exit 1
+}
+
+stop() {
+    if pid="$(running_pid)"; then
+        kill "$pid"
+        for _ in $(seq 1 50); do
+            kill -0 "$pid" 2>/dev/null || break
+            sleep 0.1
+        done
+        if kill -0 "$pid" 2>/dev/null; then
+            log "pid $pid did not stop; sending SIGKILL"
+            kill -9 "$pid"
+        fi
+        log "stopped (pid $pid)"
+    else
+        log "not running"
+    fi
+    rm -f "$PIDFILE"
+}
+
+status() {
+    if pid="$(running_pid)" && ping; then
+        log "running (pid $pid) on redis://127.0.0.1:$PORT"
+    else
+        log "not running on port $PORT"
+        exit 1
+    fi
+}
+
+case "${1:-}" in
+    start) start ;;
+    stop) stop ;;
+    status) status ;;
+    restart) stop; start ;;
+    *) echo "usage: $0 start|stop|status|restart" >&2; exit 2 ;;
+esac

@@ -1,0 +1,335 @@
+//! The Redis Streams retry queue and the per-job result bus against a real Redis
+//! (`scripts/redis.sh start`; `TXCLASS_REDIS_URL`). Proof 4: a consumer killed mid-retry
+//! loses nothing; another one claims the task and finishes it.
+
+#[path = "support/redis.rs"]
+mod support;
+
+use std::time::{Duration, Instant};
+
+use chrono::NaiveDate;
+use futures::StreamExt;
+use txclass::model::{CustomerId, JobId, PartnerId};
+use txclass::partner::PageRequest;
+use txclass::progress::WaitReason;
+use txclass::queue::{
+    QueueError, RedisBus, RedisBusConfig, RedisQueue, RedisQueueConfig, RetryMessage, RetryTask,
+};
+use txclass::{ResultBus, RetryQueue};
+
+fn task(job: &str, page: u32) -> RetryTask {
+    RetryTask {
+        job_id: JobId::from(job),
+        partner_id: PartnerId::from("bank"),
+        page,
+        request: PageRequest {
+            customer_id: CustomerId::from("c-1"),
+            from: NaiveDate::from_ymd_opt(2026, 1, 1).unwrap(),
+            to: NaiveDate::from_ymd_opt(2026, 2, 1).unwrap(),
+            cursor: Some(format!("cursor-{page}")),
+        },
+        attempts: 1,
+        reason: WaitReason::Timeout,
+        last_error: None,
+    }
+}
+
+fn queue(prefix: &str, claim_after: Duration, max_deliveries: u32) -> RedisQueue {
+    RedisQueue::new(
+        &support::url(),
+        RedisQueueConfig {
+            prefix: prefix.into(),
+            claim_after,
+            max_deliveries,
+            ..RedisQueueConfig::default()
+        },
+    )
+    .unwrap()
+}
+
+fn bus(prefix: &str) -> RedisBus {
+    RedisBus::new(
+        &support::url(),
+        RedisBusConfig {
+            prefix: prefix.into(),
+            ..RedisBusConfig::default()
+        },
+    )
+    .unwrap()
+}
+
+#[tokio::test]
+async fn delays_order_reschedule_and_dead_letter() {
+    support::connect().await;
+    let q = queue(&support::unique("q-basic"), Duration::from_secs(60), 10);
+    q.enqueue(task("j", 2), Duration::from_millis(600))
+        .await
+        .unwrap();
+    q.enqueue(task("j", 1), Duration::from_millis(300))
+        .await
+        .unwrap();
+    assert_eq!(q.pending().await.unwrap(), 2);
+    assert!(
+        q.next("c", Duration::from_millis(150))
+            .await
+            .unwrap()
+            .is_none(),
+        "nothing due yet"
+    );
+    let t = Instant::now();
+    let d = q.next("c", Duration::from_secs(3)).await.unwrap().unwrap();
+    assert_eq!((d.task.page, d.deliveries), (1, 1));
+    assert!(
+        t.elapsed() < Duration::from_millis(600),
+        "due at 300 ms, got it after {:?}",
+        t.elapsed()
+    );
+    let mut again = d.task.clone();
+    again.attempts = 2;
+    again.last_error = Some("partner answered server error 503".into());
+    q.reschedule(&d, again, Duration::from_millis(400))
+        .await
+        .unwrap();
+    assert!(
+        matches!(q.ack(&d).await, Err(QueueError::NotPending(_))),
+        "settled once only"
+    );
+    let d2 = q.next("c", Duration::from_secs(3)).await.unwrap().unwrap();
+    assert_eq!(d2.task.page, 2);
+    q.ack(&d2).await.unwrap();
+    assert!(matches!(q.ack(&d2).await, Err(QueueError::NotPending(_))));
+    let d3 = q.next("c", Duration::from_secs(3)).await.unwrap().unwrap();
+    assert_eq!((d3.task.page, d3.task.attempts, d3.deliveries), (1, 2, 2));
+    q.dead_letter(&d3, "gave up after 2 attempts: 503".into())
+        .await
+        .unwrap();
+    assert_eq!(q.pending().await.unwrap(), 0);
+    let dead = q.dead_letters().await.unwrap();
+    assert_eq!(dead.len(), 1);
+    assert_eq!(dead[0].error, "gave up after 2 attempts: 503");
+    assert_eq!(
+        dead[0].task.last_error.as_deref(),
+        Some("partner answered server error 503")
+    );
+}
+
+/// The redis crate's multiplexed connections time out after 500 ms by default, and a
+/// blocking read on a shared connection would stall everyone: a 2 s block must work, and
+/// enqueueing meanwhile must not wait for it.
+#[tokio::test]
+async fn a_long_blocking_read_neither_times_out_nor_stalls_others() {
+    support::connect().await;
+    let prefix = support::unique("q-block");
+    let q = std::sync::Arc::new(queue(&prefix, Duration::from_secs(60), 10));
+    let q2 = q.clone();
+    let reader = tokio::spawn(async move {
+        let t = Instant::now();
+        let d = q2.next("c", Duration::from_secs(5)).await.unwrap();
+        (d, t.elapsed())
+    });
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let t = Instant::now();
+    q.enqueue(task("j", 7), Duration::ZERO).await.unwrap();
+    let enqueue_took = t.elapsed();
+    assert!(q.pending().await.unwrap() <= 1);
+    let (d, waited) = reader.await.unwrap();
+    assert_eq!(d.expect("delivered").task.page, 7);
+    assert!(waited >= Duration::from_millis(1400), "{waited:?}");
+    assert!(
+        enqueue_took < Duration::from_millis(200),
+        "enqueue waited {enqueue_took:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_stale_consumer_cannot_settle_what_another_claimed() {
+    support::connect().await;
+    let prefix = support::unique("q-claim");
+    let a = queue(&prefix, Duration::from_millis(300), 10);
+    let b = queue(&prefix, Duration::from_millis(300), 10);
+    a.enqueue(task("j", 1), Duration::ZERO).await.unwrap();
+    let da = a.next("a", Duration::from_secs(1)).await.unwrap().unwrap();
+    assert!(
+        b.next("b", Duration::from_millis(100))
+            .await
+            .unwrap()
+            .is_none(),
+        "not idle long enough"
+    );
+    tokio::time::sleep(Duration::from_millis(350)).await;
+    let db = b.next("b", Duration::from_secs(1)).await.unwrap().unwrap();
+    assert_eq!(db.id, da.id);
+    assert_eq!(db.deliveries, 2);
+    assert!(matches!(a.ack(&da).await, Err(QueueError::NotPending(_))));
+    assert!(matches!(
+        a.reschedule(&da, da.task.clone(), Duration::ZERO).await,
+        Err(QueueError::NotPending(_))
+    ));
+    b.ack(&db).await.unwrap();
+    assert_eq!(b.pending().await.unwrap(), 0);
+}
+
+#[tokio::test]
+async fn an_entry_that_keeps_killing_consumers_is_dead_lettered() {
+    support::connect().await;
+    let prefix = support::unique("q-poison");
+    let q = queue(&prefix, Duration::from_millis(100), 2);
+    q.enqueue(task("j", 9), Duration::ZERO).await.unwrap();
+    let d1 = q.next("a", Duration::from_secs(1)).await.unwrap().unwrap();
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    let d2 = q.next("b", Duration::from_secs(1)).await.unwrap().unwrap();
+    assert_eq!((d1.deliveries, d2.deliveries), (1, 2));
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    assert!(q
+        .next("c", Duration::from_millis(200))
+        .await
+        .unwrap()
+        .is_none());
+    let dead = q.dead_letters().await.unwrap();
+    assert_eq!(dead.len(), 1);
+    assert_eq!(dead[0].task.page, 9);
+    assert!(
+        dead[0].error.contains("delivered 3 times"),
+        "{}",
+        dead[0].error
+    );
+    assert_eq!(q.pending().await.unwrap(), 0);
+}
+
+#[tokio::test]
+async fn the_bus_routes_results_across_instances_and_keeps_them() {
+    let mut conn = support::connect().await;
+    let prefix = support::unique("bus");
+    let (b1, b2) = (bus(&prefix), bus(&prefix));
+    let job = JobId::from("job-1");
+    b2.publish(&job, gave_up(1)).await.unwrap(); // before anyone subscribed
+    let mut sub = b1.subscribe(&job).await.unwrap();
+    let mut other = b1.subscribe(&JobId::from("job-2")).await.unwrap();
+    b2.publish(&job, gave_up(2)).await.unwrap();
+    b2.publish(&job, gave_up(3)).await.unwrap();
+    let first = tokio::time::timeout(Duration::from_secs(3), sub.next())
+        .await
+        .unwrap()
+        .unwrap();
+    let second = tokio::time::timeout(Duration::from_secs(3), sub.next())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (first.page(), second.page()),
+        (2, 3),
+        "from subscription on, in order"
+    );
+    assert!(
+        tokio::time::timeout(Duration::from_millis(300), other.next())
+            .await
+            .is_err(),
+        "another job hears nothing"
+    );
+    // Results outlive their listeners: published with no subscriber, still stored.
+    let gone = JobId::from("job-nobody");
+    b2.publish(&gone, gave_up(5)).await.unwrap();
+    let key = format!("{{{prefix}:job:job-nobody}}:results");
+    let len: usize = redis::cmd("XLEN")
+        .arg(&key)
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    let ttl: i64 = redis::cmd("PTTL")
+        .arg(&key)
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(len, 1);
+    assert!(ttl > 0, "kept for the retention, then gone");
+}
+
+fn gave_up(page: u32) -> RetryMessage {
+    RetryMessage::GaveUp {
+        page,
+        kind: None,
+        error: "test".into(),
+    }
+}
+
+#[tokio::test]
+async fn unreachable_redis_is_a_backend_error() {
+    let q = RedisQueue::new("redis://127.0.0.1:1", RedisQueueConfig::default()).unwrap();
+    let r = q.enqueue(task("j", 1), Duration::ZERO).await;
+    assert!(matches!(r, Err(QueueError::Backend(_))), "{r:?}");
+    let r = q.next("c", Duration::from_millis(100)).await;
+    assert!(matches!(r, Err(QueueError::Backend(_))), "{r:?}");
+}
+
+/// Proof 4: the consumer is SIGKILLed while it holds the task ("calling the partner");
+/// another consumer claims it after `claim_after`, finishes it, and the job's subscriber
+/// (on another bus instance) hears the result.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_killed_consumers_task_is_claimed_and_finished_by_another() {
+    support::connect().await;
+    let prefix = support::unique("q-death");
+    let claim_after = Duration::from_millis(500);
+    let q = queue(&prefix, claim_after, 10);
+    let job = JobId::from("job-death");
+    let mut sub = bus(&prefix).subscribe(&job).await.unwrap();
+    q.enqueue(task("job-death", 4), Duration::ZERO)
+        .await
+        .unwrap();
+    let args = [
+        "consume".to_string(),
+        support::url(),
+        prefix.clone(),
+        "doomed".to_string(),
+    ];
+    let (helper, line) = tokio::task::spawn_blocking(move || {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let mut h = support::Helper::spawn(&args);
+        let line = h.line();
+        (h, line)
+    })
+    .await
+    .unwrap();
+    let parts: Vec<&str> = line.split_whitespace().collect();
+    assert_eq!((parts[0], parts[2]), ("GOT", "4"), "{line}");
+    let id = parts[1].to_owned();
+    tokio::task::spawn_blocking(move || helper.kill9())
+        .await
+        .unwrap();
+    let killed = Instant::now();
+    assert_eq!(q.pending().await.unwrap(), 1, "the task is still there");
+    let d = q
+        .next("survivor", Duration::from_secs(5))
+        .await
+        .unwrap()
+        .expect("claimed");
+    assert_eq!(
+        (d.id.as_str(), d.deliveries, d.task.page),
+        (id.as_str(), 2, 4)
+    );
+    assert!(killed.elapsed() >= claim_after - Duration::from_millis(50));
+    // Finish it as the retry worker does: publish the result, then ack.
+    let done = RetryMessage::Fetched {
+        page: 4,
+        next_cursor: None,
+        transactions: vec![],
+        inserted: 0,
+    };
+    RedisBus::new(
+        &support::url(),
+        RedisBusConfig {
+            prefix: prefix.clone(),
+            ..Default::default()
+        },
+    )
+    .unwrap()
+    .publish(&job, done.clone())
+    .await
+    .unwrap();
+    q.ack(&d).await.unwrap();
+    let heard = tokio::time::timeout(Duration::from_secs(3), sub.next())
+        .await
+        .unwrap();
+    assert_eq!(heard, Some(done));
+    assert_eq!(q.pending().await.unwrap(), 0);
+    assert!(q.dead_letters().await.unwrap().is_empty());
+}

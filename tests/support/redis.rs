@@ -1,0 +1,100 @@
+//! Shared by the Redis integration tests: where Redis is, a loud failure when it is not,
+//! unique key prefixes (tests run in parallel on one Redis), and the helper process.
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, ChildStdout, Command, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+/// `TXCLASS_REDIS_URL`, default `redis://127.0.0.1:6399` (scripts/redis.sh's port).
+pub fn url() -> String {
+    std::env::var("TXCLASS_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6399".into())
+}
+
+/// A connection to the test Redis; panics with instructions when it is not running.
+pub async fn connect() -> redis::aio::MultiplexedConnection {
+    let url = url();
+    let fail = |e: String| -> ! {
+        panic!(
+            "Redis at {url} is unreachable ({e}). These tests need a real Redis: run \
+             `scripts/redis.sh start` (or set TXCLASS_REDIS_URL)."
+        )
+    };
+    let client = redis::Client::open(url.as_str()).unwrap_or_else(|e| fail(e.to_string()));
+    let mut conn = client
+        .get_multiplexed_async_connection()
+        .await
+        .unwrap_or_else(|e| fail(e.to_string()));
+    let pong: String = redis::cmd("PING")
+        .query_async(&mut conn)
+        .await
+        .unwrap_or_else(|e| fail(e.to_string()));
+    assert_eq!(pong, "PONG");
+    conn
+}
+
+/// A key prefix no other test (or earlier run) uses.
+pub fn unique(name: &str) -> String {
+    static N: AtomicU32 = AtomicU32::new(0);
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    format!(
+        "test:{name}:{}:{nanos}:{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+/// A helper process (src/bin/txclass-redis-helper.rs) with a line reader on its stdout.
+pub struct Helper {
+    pub child: Child,
+    out: BufReader<ChildStdout>,
+}
+
+impl Helper {
+    pub fn spawn(args: &[&str]) -> Helper {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_txclass-redis-helper"))
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("spawn txclass-redis-helper");
+        let out = BufReader::new(child.stdout.take().unwrap());
+        Helper { child, out }
+    }
+
+    /// The next line the helper prints (blocking; call from spawn_blocking in async code).
+    pub fn line(&mut self) -> String {
+        let mut s = String::new();
+        self.out.read_line(&mut s).expect("helper stdout");
+        assert!(!s.is_empty(), "helper exited without a line");
+        s.trim().to_owned()
+    }
+
+    /// SIGKILL (std's `Child::kill` sends SIGKILL on Unix) and reap.
+    pub fn kill9(mut self) {
+        self.child.kill().expect("kill -9");
+        self.child.wait().expect("reap");
+    }
+}
+
+/// Polls `f` every 10 ms until it returns true or `within` passes; returns the time taken.
+pub async fn eventually<F, Fut>(within: Duration, mut f: F) -> Option<Duration>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let start = tokio::time::Instant::now();
+    loop {
+        if f().await {
+            return Some(start.elapsed());
+        }
+        if start.elapsed() >= within {
+            return None;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}

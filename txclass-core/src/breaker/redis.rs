@@ -1,0 +1,233 @@
+//! Sharing the open state of a partner's circuit between instances through Redis.
+//!
+//! ## What is shared, and the trade-off
+//!
+//! Each instance keeps its own [`LocalBreaker`]: its own sliding window, its own verdicts,
+//! and decisions stay synchronous and local (no Redis round trip per call). What is shared
+//! is the **open** verdict: when any instance opens the circuit it writes
+//! `{<prefix>:breaker:<partner>}:open` (expiring after the open duration) and publishes on
+//! `{<prefix>:breaker:<partner>}:events`; every other instance forces its breaker open for
+//! the time left. A starting (or reconnecting) instance reads the key, so it does not
+//! hammer a partner the others have given up on.
+//!
+//! * Gain: one instance's evidence protects the partner from all instances within one
+//!   pub/sub hop (milliseconds), instead of each instance paying `minimum_calls` failures.
+//! * Cost: the windows are not merged, so a partner failing for 30 % of calls on each of
+//!   three instances is judged on each instance's sample alone; half-open trials run per
+//!   instance (up to instances × `half_open_calls` trials, still bounded by the limiter);
+//!   closing is local (an instance whose trials succeed closes its own circuit, the
+//!   others close after their own trials). Pub/sub is at-most-once: an instance that is
+//!   disconnected when the message is sent learns the state from the key on reconnect.
+//! * Redis down: sharing stops, each breaker keeps working on its own (a breaker must not
+//!   depend on the health of another system to protect a partner).
+//!
+//! Default is in-process ([`LocalBreaker`]); share when instances are many and the partner
+//! is fragile.
+
+use std::sync::{Arc, Weak};
+use std::time::Duration;
+
+use futures::StreamExt;
+use rand::Rng;
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use tokio::sync::{mpsc, oneshot};
+
+use super::{CallOutcome, CallPermit, CircuitBreaker, CircuitState, LocalBreaker, NotUntil};
+use super::{Transition, WindowSnapshot};
+use crate::clock::Clock;
+use crate::model::PartnerId;
+use crate::partner::CircuitPolicy;
+
+/// Why a shared breaker could not be started.
+#[derive(Debug, thiserror::Error)]
+pub enum SharedBreakerError {
+    /// The Redis URL is unusable (the message never repeats the URL: it may hold a password).
+    #[error("invalid redis url for the shared breaker ({0})")]
+    InvalidUrl(String),
+}
+
+/// A [`LocalBreaker`] whose open verdicts are shared through Redis (see the module docs).
+pub struct RedisSharedBreaker {
+    local: Arc<LocalBreaker>,
+    /// Dropping it stops the subscriber task.
+    _stop: oneshot::Sender<()>,
+}
+
+impl std::fmt::Debug for RedisSharedBreaker {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RedisSharedBreaker")
+            .field("local", &self.local)
+            .finish()
+    }
+}
+
+struct Keys {
+    open: String,
+    events: String,
+    instance: String,
+}
+
+impl RedisSharedBreaker {
+    /// A closed breaker for `partner` sharing its open state through the Redis at `url`
+    /// under `prefix`. Starts two tasks on the current tokio runtime (publisher and
+    /// subscriber). Fails only on an unreadable URL: an unreachable Redis is retried in the
+    /// background while the breaker works locally.
+    pub fn start(
+        url: &str,
+        prefix: &str,
+        partner: &PartnerId,
+        policy: CircuitPolicy,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Self, SharedBreakerError> {
+        let client = redis::Client::open(url)
+            .map_err(|e| SharedBreakerError::InvalidUrl(format!("{:?}", e.kind())))?;
+        let config = ConnectionManagerConfig::new()
+            .set_response_timeout(Some(Duration::from_secs(2)))
+            .set_connection_timeout(Some(Duration::from_secs(1)));
+        let conn = client
+            .get_connection_manager_lazy(config)
+            .map_err(|e| SharedBreakerError::InvalidUrl(format!("{:?}", e.kind())))?;
+        let tag = format!(
+            "{{{prefix}:breaker:{}}}",
+            partner.as_str().replace(['{', '}'], "_")
+        );
+        let mut id = [0u8; 8];
+        rand::thread_rng().fill(&mut id);
+        let keys = Arc::new(Keys {
+            open: format!("{tag}:open"),
+            events: format!("{tag}:events"),
+            instance: id.iter().map(|b| format!("{b:02x}")).collect(),
+        });
+        let (tx, rx) = mpsc::unbounded_channel::<Duration>();
+        let local = Arc::new(LocalBreaker::new(policy, clock).with_open_hook(Box::new(
+            move |wait| {
+                let _ = tx.send(wait);
+            },
+        )));
+        let (stop, stopped) = oneshot::channel();
+        tokio::spawn(publish_loop(rx, conn.clone(), keys.clone()));
+        tokio::spawn(subscribe_loop(
+            client,
+            conn,
+            keys,
+            Arc::downgrade(&local),
+            stopped,
+        ));
+        Ok(Self { local, _stop: stop })
+    }
+
+    /// The in-process breaker underneath.
+    pub fn local(&self) -> &LocalBreaker {
+        &self.local
+    }
+
+    /// Totals of this instance's window.
+    pub fn window(&self) -> WindowSnapshot {
+        self.local.window()
+    }
+}
+
+async fn publish_loop(
+    mut rx: mpsc::UnboundedReceiver<Duration>,
+    mut conn: ConnectionManager,
+    keys: Arc<Keys>,
+) {
+    while let Some(wait) = rx.recv().await {
+        let ms = wait.as_millis().max(1) as u64;
+        let r: redis::RedisResult<()> = redis::pipe()
+            .cmd("SET")
+            .arg(&keys.open)
+            .arg(&keys.instance)
+            .arg("PX")
+            .arg(ms)
+            .ignore()
+            .cmd("PUBLISH")
+            .arg(&keys.events)
+            .arg(format!("{} {ms}", keys.instance))
+            .ignore()
+            .query_async(&mut conn)
+            .await;
+        match r {
+            Ok(()) => tracing::info!(key = %keys.open, open_ms = ms, "shared circuit opened"),
+            Err(e) => tracing::warn!(error = %e, "could not share the open circuit"),
+        }
+    }
+}
+
+/// Follows the other instances' verdicts until the breaker is dropped; reconnects with
+/// backoff and reads the key after every (re)subscription.
+async fn subscribe_loop(
+    client: redis::Client,
+    mut conn: ConnectionManager,
+    keys: Arc<Keys>,
+    local: Weak<LocalBreaker>,
+    mut stopped: oneshot::Receiver<()>,
+) {
+    let mut backoff = Duration::from_millis(100);
+    loop {
+        let session = async {
+            let mut pubsub = client.get_async_pubsub().await?;
+            pubsub.subscribe(&keys.events).await?;
+            // Subscribed first, then read: an open published in between is seen either way.
+            let pttl: i64 = redis::cmd("PTTL")
+                .arg(&keys.open)
+                .query_async(&mut conn)
+                .await?;
+            if pttl > 0 {
+                let Some(local) = local.upgrade() else {
+                    return Ok(());
+                };
+                local.force_open(Duration::from_millis(pttl as u64));
+            }
+            let mut messages = pubsub.into_on_message();
+            while let Some(msg) = messages.next().await {
+                let Ok(payload) = msg.get_payload::<String>() else {
+                    continue;
+                };
+                let mut parts = payload.split(' ');
+                let (Some(from), Some(ms)) = (parts.next(), parts.next()) else {
+                    continue;
+                };
+                if from == keys.instance {
+                    continue;
+                }
+                let Ok(ms) = ms.parse::<u64>() else { continue };
+                let Some(local) = local.upgrade() else {
+                    return Ok(());
+                };
+                tracing::info!(key = %keys.open, open_ms = ms, "circuit opened by another instance");
+                local.force_open(Duration::from_millis(ms));
+            }
+            Err::<(), redis::RedisError>(redis::RedisError::from((
+                redis::ErrorKind::Io,
+                "pub/sub connection closed",
+            )))
+        };
+        tokio::select! {
+            _ = &mut stopped => return,
+            r = session => match r {
+                Ok(()) => return,
+                Err(e) => tracing::warn!(error = %e, "shared breaker lost redis; working locally"),
+            },
+        }
+        tokio::select! {
+            _ = &mut stopped => return,
+            _ = tokio::time::sleep(backoff) => {}
+        }
+        backoff = (backoff * 2).min(Duration::from_secs(5));
+    }
+}
+
+impl CircuitBreaker for RedisSharedBreaker {
+    fn try_acquire(&self) -> (Result<CallPermit, NotUntil>, Option<Transition>) {
+        self.local.try_acquire()
+    }
+
+    fn record(&self, permit: CallPermit, outcome: CallOutcome) -> Option<Transition> {
+        self.local.record(permit, outcome)
+    }
+
+    fn state(&self) -> CircuitState {
+        self.local.state()
+    }
+}

@@ -1,0 +1,655 @@
+//! The retry queue on Redis Streams, and the result bus on one stream per job.
+//!
+//! ## Retry queue layout
+//!
+//! All keys share the hash tag `{<prefix>:queue}` (scripts touch several; Redis Cluster needs
+//! them in one slot):
+//!
+//! * `…:ready`: a stream of due tasks, read by the consumer group `workers` (fields `task`,
+//!   the JSON [`RetryTask`], and `base`, the deliveries before this entry);
+//! * `…:delayed` + `…:payloads`: tasks not yet due, as a sorted set (uid → due time in
+//!   ms of Redis's `TIME`) and a hash (uid → payload);
+//! * `…:dead`: the dead-letter stream (task, last error, deliveries).
+//!
+//! **Why a due-time sorted set for delays?** Streams deliver in insertion order and have no
+//! delayed delivery. A sorted set by due time finds the due tasks in O(log n) and a script
+//! (`promote.lua`) moves them to the stream atomically (run by every consumer before it
+//! reads, so no extra scheduler process exists to fail). The alternatives are worse: an
+//! entry per retry read and re-added until due spins, and one stream per delay bucket
+//! rounds delays.
+//!
+//! ## Delivery
+//!
+//! At least once. A consumer reads with `XREADGROUP`; the entry stays in the group's
+//! pending list until the consumer settles it with one script (`settle.lua`): ack,
+//! reschedule (ack + re-add delayed, one step) or dead-letter. A consumer that dies leaves
+//! the entry pending; after `claim_after` of silence any other consumer takes it over with
+//! `XAUTOCLAIM`, which also bumps its delivery count. Settling checks that count, so the
+//! dead consumer (if it was only paused) cannot settle an entry that is no longer its own:
+//! it gets [`QueueError::NotPending`]. An entry delivered `max_deliveries` times without
+//! being settled (it crashes its consumers) is dead-lettered instead of delivered again.
+//!
+//! `claim_after` must exceed the longest time a consumer holds a task (partner timeout +
+//! classification + store), or a slow consumer's task is handed to another one as well.
+//!
+//! ## Connections
+//!
+//! The redis crate's multiplexed connections (and `ConnectionManager`) time out replies
+//! after 500 ms by default, and a blocking command on a shared multiplexed connection
+//! stalls every caller behind it. So short commands share one `ConnectionManager` (with a
+//! 2 s timeout), and each consumer name gets its own connection for `XREADGROUP BLOCK`,
+//! with a reply timeout above the longest block.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use futures::stream::{BoxStream, StreamExt};
+use redis::aio::{ConnectionManager, ConnectionManagerConfig, MultiplexedConnection};
+use redis::{AsyncConnectionConfig, Script};
+use tokio::sync::Mutex;
+use tokio::time::Instant;
+
+use super::{DeadLetter, Delivery, QueueError, ResultBus, RetryMessage, RetryQueue, RetryTask};
+use crate::model::JobId;
+
+static SCHEDULE: &str = include_str!("schedule.lua");
+static PROMOTE: &str = include_str!("promote.lua");
+static CLAIM: &str = include_str!("claim.lua");
+static SETTLE: &str = include_str!("settle.lua");
+
+const GROUP: &str = "workers";
+/// Longest single `XREADGROUP BLOCK`: a delayed task that falls due while a consumer blocks
+/// waits at most this long to be promoted.
+const MAX_BLOCK: Duration = Duration::from_millis(1000);
+
+/// A stream entry: id and flat field/value list.
+type Entry = (String, Vec<String>);
+/// The reply of `XREAD`/`XREADGROUP` (RESP2): nil on timeout, else entries per stream.
+type ReadReply = Option<Vec<(String, Vec<Entry>)>>;
+
+fn backend(e: redis::RedisError) -> QueueError {
+    QueueError::Backend(format!("redis: {e}"))
+}
+
+fn open_client(url: &str) -> Result<redis::Client, QueueError> {
+    redis::Client::open(url)
+        .map_err(|e| QueueError::Backend(format!("invalid redis url ({:?})", e.kind())))
+}
+
+fn manager(client: &redis::Client, timeout: Duration) -> Result<ConnectionManager, QueueError> {
+    let config = ConnectionManagerConfig::new()
+        .set_response_timeout(Some(timeout))
+        .set_connection_timeout(Some(Duration::from_secs(1)))
+        .set_number_of_retries(1)
+        .set_max_delay(Duration::from_millis(200));
+    client.get_connection_manager_lazy(config).map_err(backend)
+}
+
+/// A connection of its own for blocking reads: no other caller waits behind it, and its
+/// reply timeout covers the block.
+async fn blocking_connection(
+    client: &redis::Client,
+    longest_block: Duration,
+) -> Result<MultiplexedConnection, QueueError> {
+    let config = AsyncConnectionConfig::new()
+        .set_connection_timeout(Some(Duration::from_secs(1)))
+        .set_response_timeout(Some(longest_block + Duration::from_secs(2)));
+    client
+        .get_multiplexed_async_connection_with_config(&config)
+        .await
+        .map_err(backend)
+}
+
+/// Settings of a [`RedisQueue`].
+#[derive(Clone, Debug)]
+pub struct RedisQueueConfig {
+    /// Key prefix (default `txclass`); instances that share the queue use the same one.
+    pub prefix: String,
+    /// Silence after which a delivered, unsettled entry is taken over (default 60 s).
+    pub claim_after: Duration,
+    /// Deliveries after which an unsettled entry goes to the dead letters (default 10).
+    pub max_deliveries: u32,
+    /// Reply timeout of the non-blocking commands (default 2 s).
+    pub response_timeout: Duration,
+}
+
+impl Default for RedisQueueConfig {
+    fn default() -> Self {
+        Self {
+            prefix: "txclass".into(),
+            claim_after: Duration::from_secs(60),
+            max_deliveries: 10,
+            response_timeout: Duration::from_secs(2),
+        }
+    }
+}
+
+/// The [`RetryQueue`] on Redis Streams (see the module docs).
+pub struct RedisQueue {
+    client: redis::Client,
+    conn: ConnectionManager,
+    config: RedisQueueConfig,
+    keys: QueueKeys,
+    /// One blocking connection per consumer name.
+    readers: Mutex<HashMap<String, Arc<Mutex<MultiplexedConnection>>>>,
+    /// The consumer group exists (checked once, again after `NOGROUP`).
+    group_ready: AtomicBool,
+    schedule: Script,
+    promote: Script,
+    claim: Script,
+    settle: Script,
+}
+
+impl std::fmt::Debug for RedisQueue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RedisQueue")
+            .field("config", &self.config)
+            .field("ready", &self.keys.ready)
+            .finish()
+    }
+}
+
+#[derive(Debug)]
+struct QueueKeys {
+    ready: String,
+    delayed: String,
+    payloads: String,
+    uid: String,
+    dead: String,
+}
+
+impl RedisQueue {
+    /// A queue on the Redis at `url`. Connects lazily; creates the consumer group on first
+    /// use. Must be called inside a tokio runtime.
+    pub fn new(url: &str, config: RedisQueueConfig) -> Result<Self, QueueError> {
+        let client = open_client(url)?;
+        let conn = manager(&client, config.response_timeout)?;
+        let tag = format!("{{{}:queue}}", config.prefix.replace(['{', '}'], "_"));
+        Ok(Self {
+            client,
+            conn,
+            keys: QueueKeys {
+                ready: format!("{tag}:ready"),
+                delayed: format!("{tag}:delayed"),
+                payloads: format!("{tag}:payloads"),
+                uid: format!("{tag}:uid"),
+                dead: format!("{tag}:dead"),
+            },
+            config,
+            readers: Mutex::new(HashMap::new()),
+            group_ready: AtomicBool::new(false),
+            schedule: Script::new(SCHEDULE),
+            promote: Script::new(PROMOTE),
+            claim: Script::new(CLAIM),
+            settle: Script::new(SETTLE),
+        })
+    }
+
+    /// The settings.
+    pub fn config(&self) -> &RedisQueueConfig {
+        &self.config
+    }
+
+    async fn ensure_group(&self) -> Result<(), QueueError> {
+        if self.group_ready.load(Ordering::Acquire) {
+            return Ok(());
+        }
+        let mut conn = self.conn.clone();
+        let r: redis::RedisResult<()> = redis::cmd("XGROUP")
+            .arg("CREATE")
+            .arg(&self.keys.ready)
+            .arg(GROUP)
+            .arg("0")
+            .arg("MKSTREAM")
+            .query_async(&mut conn)
+            .await;
+        match r {
+            Ok(()) => {}
+            Err(e) if e.code() == Some("BUSYGROUP") => {}
+            Err(e) => return Err(backend(e)),
+        }
+        self.group_ready.store(true, Ordering::Release);
+        Ok(())
+    }
+
+    async fn reader(
+        &self,
+        consumer: &str,
+    ) -> Result<Arc<Mutex<MultiplexedConnection>>, QueueError> {
+        let mut readers = self.readers.lock().await;
+        if let Some(r) = readers.get(consumer) {
+            return Ok(r.clone());
+        }
+        let conn = blocking_connection(&self.client, MAX_BLOCK).await?;
+        let r = Arc::new(Mutex::new(conn));
+        readers.insert(consumer.to_owned(), r.clone());
+        Ok(r)
+    }
+
+    /// Moves due delayed tasks to the stream; ms until the next one is due.
+    async fn promote(&self) -> Result<Option<Duration>, QueueError> {
+        let mut conn = self.conn.clone();
+        let ms: i64 = self
+            .promote
+            .key(&self.keys.ready)
+            .key(&self.keys.delayed)
+            .key(&self.keys.payloads)
+            .arg(100)
+            .invoke_async(&mut conn)
+            .await
+            .map_err(backend)?;
+        Ok((ms >= 0).then(|| Duration::from_millis(ms as u64)))
+    }
+
+    async fn claim(&self, consumer: &str) -> Result<Option<Delivery>, QueueError> {
+        let mut conn = self.conn.clone();
+        let claimed: Option<(String, Vec<String>, u32)> = self
+            .claim
+            .key(&self.keys.ready)
+            .arg(GROUP)
+            .arg(consumer)
+            .arg(self.config.claim_after.as_millis() as u64)
+            .invoke_async(&mut conn)
+            .await
+            .map_err(backend)?;
+        match claimed {
+            None => Ok(None),
+            Some((id, fields, count)) => {
+                let (task, base) = decode_entry(&fields)?;
+                Ok(Some(Delivery {
+                    id,
+                    task,
+                    deliveries: base + count,
+                }))
+            }
+        }
+    }
+
+    async fn read(&self, consumer: &str, block: Duration) -> Result<Option<Delivery>, QueueError> {
+        let reader = self.reader(consumer).await?;
+        let mut conn = reader.lock().await;
+        let reply: redis::RedisResult<ReadReply> = redis::cmd("XREADGROUP")
+            .arg("GROUP")
+            .arg(GROUP)
+            .arg(consumer)
+            .arg("COUNT")
+            .arg(1)
+            .arg("BLOCK")
+            // BLOCK 0 would wait for ever.
+            .arg(block.as_millis().max(1) as u64)
+            .arg("STREAMS")
+            .arg(&self.keys.ready)
+            .arg(">")
+            .query_async(&mut *conn)
+            .await;
+        let reply = match reply {
+            Ok(r) => r,
+            Err(e) if e.code() == Some("NOGROUP") => {
+                drop(conn);
+                self.group_ready.store(false, Ordering::Release);
+                self.ensure_group().await?;
+                return Ok(None);
+            }
+            Err(e) => {
+                // Drop a broken connection so the next read opens a new one.
+                drop(conn);
+                self.readers.lock().await.remove(consumer);
+                return Err(backend(e));
+            }
+        };
+        let Some((id, fields)) = reply
+            .into_iter()
+            .flatten()
+            .flat_map(|(_, entries)| entries)
+            .next()
+        else {
+            return Ok(None);
+        };
+        let (task, base) = decode_entry(&fields)?;
+        Ok(Some(Delivery {
+            id,
+            task,
+            deliveries: base + 1,
+        }))
+    }
+
+    async fn settle(
+        &self,
+        delivery: &Delivery,
+        mode: &str,
+        delay: Duration,
+        task: Option<&RetryTask>,
+        error: &str,
+    ) -> Result<(), QueueError> {
+        let json = match task {
+            Some(t) => encode(t)?,
+            None => String::new(),
+        };
+        let mut conn = self.conn.clone();
+        let done: u32 = self
+            .settle
+            .key(&self.keys.ready)
+            .key(&self.keys.delayed)
+            .key(&self.keys.payloads)
+            .key(&self.keys.uid)
+            .key(&self.keys.dead)
+            .arg(GROUP)
+            .arg(&delivery.id)
+            .arg(delivery.deliveries)
+            .arg(mode)
+            .arg(delay.as_millis() as u64)
+            .arg(json)
+            .arg(error)
+            .invoke_async(&mut conn)
+            .await
+            .map_err(backend)?;
+        if done == 1 {
+            Ok(())
+        } else {
+            Err(QueueError::NotPending(delivery.id.clone()))
+        }
+    }
+}
+
+fn encode(task: &RetryTask) -> Result<String, QueueError> {
+    serde_json::to_string(task).map_err(|e| QueueError::Codec(e.to_string()))
+}
+
+fn field<'a>(fields: &'a [String], name: &str) -> Option<&'a str> {
+    fields
+        .chunks_exact(2)
+        .find(|kv| kv[0] == name)
+        .map(|kv| kv[1].as_str())
+}
+
+fn decode_entry(fields: &[String]) -> Result<(RetryTask, u32), QueueError> {
+    let task =
+        field(fields, "task").ok_or_else(|| QueueError::Codec("entry without task".into()))?;
+    let task = serde_json::from_str(task).map_err(|e| QueueError::Codec(e.to_string()))?;
+    let base = field(fields, "base")
+        .and_then(|b| b.parse().ok())
+        .unwrap_or(0);
+    Ok((task, base))
+}
+
+#[async_trait]
+impl RetryQueue for RedisQueue {
+    async fn enqueue(&self, task: RetryTask, delay: Duration) -> Result<String, QueueError> {
+        let json = encode(&task)?;
+        let mut conn = self.conn.clone();
+        self.schedule
+            .key(&self.keys.ready)
+            .key(&self.keys.delayed)
+            .key(&self.keys.payloads)
+            .key(&self.keys.uid)
+            .arg(delay.as_millis() as u64)
+            .arg(0)
+            .arg(json)
+            .invoke_async(&mut conn)
+            .await
+            .map_err(backend)
+    }
+
+    async fn next(&self, consumer: &str, block: Duration) -> Result<Option<Delivery>, QueueError> {
+        self.ensure_group().await?;
+        let deadline = Instant::now() + block;
+        loop {
+            let next_due = self.promote().await?;
+            while let Some(d) = self.claim(consumer).await? {
+                if d.deliveries <= self.config.max_deliveries {
+                    tracing::info!(id = %d.id, deliveries = d.deliveries, consumer, "claimed a task whose consumer went silent");
+                    return Ok(Some(d));
+                }
+                let error = format!(
+                    "delivered {} times without being settled (its consumers crash)",
+                    d.deliveries
+                );
+                match self
+                    .settle(&d, "dead", Duration::ZERO, Some(&d.task), &error)
+                    .await
+                {
+                    Ok(()) | Err(QueueError::NotPending(_)) => {}
+                    Err(e) => return Err(e),
+                }
+            }
+            let now = Instant::now();
+            let left = deadline.saturating_duration_since(now);
+            let mut wait = left.min(MAX_BLOCK);
+            if let Some(due) = next_due {
+                wait = wait.min(due);
+            }
+            if let Some(d) = self.read(consumer, wait).await? {
+                return Ok(Some(d));
+            }
+            if Instant::now() >= deadline {
+                return Ok(None);
+            }
+        }
+    }
+
+    async fn ack(&self, delivery: &Delivery) -> Result<(), QueueError> {
+        self.settle(delivery, "ack", Duration::ZERO, None, "").await
+    }
+
+    async fn reschedule(
+        &self,
+        delivery: &Delivery,
+        task: RetryTask,
+        delay: Duration,
+    ) -> Result<(), QueueError> {
+        self.settle(delivery, "retry", delay, Some(&task), "").await
+    }
+
+    async fn dead_letter(&self, delivery: &Delivery, error: String) -> Result<(), QueueError> {
+        self.settle(
+            delivery,
+            "dead",
+            Duration::ZERO,
+            Some(&delivery.task),
+            &error,
+        )
+        .await
+    }
+
+    async fn pending(&self) -> Result<usize, QueueError> {
+        let mut conn = self.conn.clone();
+        let (ready, delayed): (usize, usize) = redis::pipe()
+            .cmd("XLEN")
+            .arg(&self.keys.ready)
+            .cmd("ZCARD")
+            .arg(&self.keys.delayed)
+            .query_async(&mut conn)
+            .await
+            .map_err(backend)?;
+        Ok(ready + delayed)
+    }
+
+    async fn dead_letters(&self) -> Result<Vec<DeadLetter>, QueueError> {
+        let mut conn = self.conn.clone();
+        let entries: Vec<Entry> = redis::cmd("XRANGE")
+            .arg(&self.keys.dead)
+            .arg("-")
+            .arg("+")
+            .query_async(&mut conn)
+            .await
+            .map_err(backend)?;
+        entries
+            .iter()
+            .map(|(_, fields)| {
+                let (task, _) = decode_entry(fields)?;
+                let error = field(fields, "error").unwrap_or_default().to_owned();
+                Ok(DeadLetter { task, error })
+            })
+            .collect()
+    }
+}
+
+/// Settings of a [`RedisBus`].
+#[derive(Clone, Debug)]
+pub struct RedisBusConfig {
+    /// Key prefix (default `txclass`).
+    pub prefix: String,
+    /// How long a job's messages are kept after the last one (default 1 h): a client that
+    /// reconnects within it resumes, and results outlive a client that left (the pages
+    /// themselves are in the store either way).
+    pub retention: Duration,
+    /// Most messages kept per job (approximate trim, default 10 000).
+    pub max_len: usize,
+}
+
+impl Default for RedisBusConfig {
+    fn default() -> Self {
+        Self {
+            prefix: "txclass".into(),
+            retention: Duration::from_secs(3600),
+            max_len: 10_000,
+        }
+    }
+}
+
+/// The [`ResultBus`] on one Redis stream per job, `{<prefix>:job:<id>}:results`.
+///
+/// **Why a stream per job, not pub/sub?** Pub/sub is at-most-once: a message published
+/// while the subscriber's connection is down (a reconnect, a slow start) is gone, and the
+/// job waits for a page that was fetched. A stream keeps the messages: a subscriber reads
+/// from the last id it saw, so a reconnect loses nothing, and a message published when no
+/// one listens is still there for `retention`.
+///
+/// **At-least-once.** The retry worker publishes, then acks its queue entry; if it dies in
+/// between, another worker redoes the call and publishes the page again. Subscribers must
+/// therefore treat messages as idempotent (a page seen twice is the same page; the store's
+/// upsert by `(partner, id)` already is).
+///
+/// Each subscription holds its own connection for its blocking `XREAD` (see the queue's
+/// notes on blocking reads), for as long as the job stream is open.
+pub struct RedisBus {
+    client: redis::Client,
+    conn: ConnectionManager,
+    config: RedisBusConfig,
+}
+
+impl std::fmt::Debug for RedisBus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RedisBus")
+            .field("config", &self.config)
+            .finish()
+    }
+}
+
+impl RedisBus {
+    /// A bus on the Redis at `url`. Connects lazily; must be called inside a tokio runtime.
+    pub fn new(url: &str, config: RedisBusConfig) -> Result<Self, QueueError> {
+        let client = open_client(url)?;
+        let conn = manager(&client, Duration::from_secs(2))?;
+        Ok(Self {
+            client,
+            conn,
+            config,
+        })
+    }
+
+    fn key(&self, job: &JobId) -> String {
+        format!(
+            "{{{}:job:{}}}:results",
+            self.config.prefix,
+            job.as_str().replace(['{', '}'], "_")
+        )
+    }
+}
+
+#[async_trait]
+impl ResultBus for RedisBus {
+    async fn publish(&self, job: &JobId, msg: RetryMessage) -> Result<(), QueueError> {
+        let json = serde_json::to_string(&msg).map_err(|e| QueueError::Codec(e.to_string()))?;
+        let key = self.key(job);
+        let mut conn = self.conn.clone();
+        redis::pipe()
+            .cmd("XADD")
+            .arg(&key)
+            .arg("MAXLEN")
+            .arg("~")
+            .arg(self.config.max_len)
+            .arg("*")
+            .arg("msg")
+            .arg(json)
+            .ignore()
+            .cmd("PEXPIRE")
+            .arg(&key)
+            .arg(self.config.retention.as_millis() as u64)
+            .ignore()
+            .query_async::<()>(&mut conn)
+            .await
+            .map_err(backend)
+    }
+
+    async fn subscribe(&self, job: &JobId) -> Result<BoxStream<'static, RetryMessage>, QueueError> {
+        let key = self.key(job);
+        let mut conn = self.conn.clone();
+        // "From now on": the id of the last message now (or the start of an empty stream).
+        let last: Vec<Entry> = redis::cmd("XREVRANGE")
+            .arg(&key)
+            .arg("+")
+            .arg("-")
+            .arg("COUNT")
+            .arg(1)
+            .query_async(&mut conn)
+            .await
+            .map_err(backend)?;
+        let mut last_id = last
+            .into_iter()
+            .next()
+            .map_or_else(|| "0-0".to_owned(), |(id, _)| id);
+        let client = self.client.clone();
+        let job = job.clone();
+        let stream = async_stream::stream! {
+            let mut reader: Option<MultiplexedConnection> = None;
+            let mut backoff = Duration::from_millis(50);
+            loop {
+                if reader.is_none() {
+                    match blocking_connection(&client, MAX_BLOCK).await {
+                        Ok(c) => reader = Some(c),
+                        Err(e) => {
+                            tracing::warn!(job = %job, error = %e, "result bus: cannot connect; retrying");
+                            tokio::time::sleep(backoff).await;
+                            backoff = (backoff * 2).min(Duration::from_secs(2));
+                            continue;
+                        }
+                    }
+                }
+                let conn = reader.as_mut().expect("connected");
+                let reply: redis::RedisResult<ReadReply> = redis::cmd("XREAD")
+                    .arg("COUNT")
+                    .arg(100)
+                    .arg("BLOCK")
+                    .arg(MAX_BLOCK.as_millis() as u64)
+                    .arg("STREAMS")
+                    .arg(&key)
+                    .arg(&last_id)
+                    .query_async(conn)
+                    .await;
+                match reply {
+                    Ok(reply) => {
+                        backoff = Duration::from_millis(50);
+                        for (id, fields) in reply.into_iter().flatten().flat_map(|(_, e)| e) {
+                            last_id = id;
+                            match field(&fields, "msg").map(serde_json::from_str::<RetryMessage>) {
+                                Some(Ok(msg)) => yield msg,
+                                _ => tracing::warn!(job = %job, "result bus: unreadable message skipped"),
+                            }
+                        }
+                    }
+                    Err(e) => {
+                        tracing::warn!(job = %job, error = %e, "result bus: read failed; resuming");
+                        reader = None;
+                        tokio::time::sleep(backoff).await;
+                        backoff = (backoff * 2).min(Duration::from_secs(2));
+                    }
+                }
+            }
+        };
+        Ok(stream.boxed())
+    }
+}
