@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
+use txclass_core::orchestrator::RedisSettings;
 use txclass_core::store::DEFAULT_DB_PATH;
 use txclass_core::PartnerConfig;
 
@@ -41,6 +42,9 @@ pub struct ServerConfig {
     pub acquire_wait_ms: Option<u64>,
     /// Deadline of one job, in ms (default: the core's).
     pub job_deadline_ms: Option<u64>,
+    /// Share limiter, retry queue, result bus and breaker state with other instances through
+    /// this Redis (needs the `redis` feature). Absent: everything in this process.
+    pub redis: Option<RedisSettings>,
 }
 
 impl Default for ServerConfig {
@@ -57,6 +61,7 @@ impl Default for ServerConfig {
             bench_routes: false,
             acquire_wait_ms: None,
             job_deadline_ms: None,
+            redis: None,
         }
     }
 }
@@ -189,6 +194,23 @@ mod tests {
             c.partners[0].auth.as_ref().unwrap().token_env.as_deref(),
             Some("BANK_TOKEN")
         );
+    }
+
+    #[test]
+    fn a_redis_section_is_read() {
+        let c: ServerConfig = toml::from_str(
+            r#"
+            [redis]
+            url_env = "TXCLASS_REDIS_URL"
+            prefix = "prod"
+            lease = 5000
+            "#,
+        )
+        .unwrap();
+        let r = c.redis.unwrap();
+        assert_eq!(r.prefix, "prod");
+        assert_eq!(r.lease, Duration::from_secs(5));
+        assert!(r.share_breakers);
     }
 
     #[test]

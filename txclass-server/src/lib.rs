@@ -118,6 +118,9 @@ impl Server {
                 what: "the sandbox partner needs the `sandbox` feature".into(),
             });
         }
+        if let Some(redis) = &config.redis {
+            builder = builder.redis(redis.clone());
+        }
         Ok(Self {
             orchestrator: builder.build()?,
             settings: config.http_settings(),

@@ -105,6 +105,7 @@ impl LocalBreaker {
 
     /// Runs `hook` with the open duration whenever this breaker opens by its own verdict
     /// (not when forced). Used to share the open state.
+    #[cfg_attr(not(feature = "redis"), allow(dead_code))]
     pub(crate) fn with_open_hook(mut self, hook: OpenHook) -> Self {
         self.on_open = Some(hook);
         self

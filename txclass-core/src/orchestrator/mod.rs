@@ -5,9 +5,11 @@
 //! any instance sharing the queue) make them and route the outcome back to the waiting job
 //! through the [`ResultBus`].
 
+mod backends;
 mod job;
 mod worker;
 
+pub use backends::RedisSettings;
 pub use job::Job;
 pub use worker::RetryWorker;
 
@@ -167,6 +169,71 @@ impl Orchestrator {
     }
 }
 
+impl OrchestratorBuilder {
+    #[cfg(feature = "redis")]
+    fn with_redis(mut self, redis: &RedisSettings, clock: &Arc<dyn Clock>) -> Result<Self> {
+        use crate::breaker::RedisSharedBreaker;
+        use crate::limiter::RedisLimiter;
+        use crate::queue::{RedisBus, RedisBusConfig, RedisQueue, RedisQueueConfig};
+
+        let url = redis.resolve_url()?;
+        if self.limiter.is_none() {
+            let mut limiter = RedisLimiter::builder(url.clone())
+                .prefix(redis.prefix.clone())
+                .lease(redis.lease);
+            for (config, _) in &self.partners {
+                limiter = limiter.partner(config.id.clone(), config.capacity);
+            }
+            self.limiter = Some(Arc::new(limiter.build()?));
+        }
+        if self.queue.is_none() {
+            let queue = RedisQueue::new(
+                &url,
+                RedisQueueConfig {
+                    prefix: redis.prefix.clone(),
+                    claim_after: redis.claim_after,
+                    ..RedisQueueConfig::default()
+                },
+            )?;
+            let bus = RedisBus::new(
+                &url,
+                RedisBusConfig {
+                    prefix: redis.prefix.clone(),
+                    ..RedisBusConfig::default()
+                },
+            )?;
+            self.queue = Some(Arc::new(queue));
+            self.bus = Some(Arc::new(bus));
+        }
+        if redis.share_breakers {
+            for (config, _) in &self.partners {
+                if self.breakers.contains_key(&config.id) {
+                    continue;
+                }
+                let breaker = RedisSharedBreaker::start(
+                    &url,
+                    &redis.prefix,
+                    &config.id,
+                    config.circuit.clone(),
+                    clock.clone(),
+                )
+                .map_err(|e| Error::InvalidConfig {
+                    what: format!("redis breaker: {e}"),
+                })?;
+                self.breakers.insert(config.id.clone(), Arc::new(breaker));
+            }
+        }
+        Ok(self)
+    }
+
+    #[cfg(not(feature = "redis"))]
+    fn with_redis(self, _: &RedisSettings, _: &Arc<dyn Clock>) -> Result<Self> {
+        Err(Error::InvalidConfig {
+            what: "redis is configured but txclass was built without the `redis` feature".into(),
+        })
+    }
+}
+
 /// Builds an [`Orchestrator`]; every part not given gets its embedded default.
 #[derive(Default)]
 pub struct OrchestratorBuilder {
@@ -178,6 +245,7 @@ pub struct OrchestratorBuilder {
     classifier: Option<Arc<dyn Classifier>>,
     store: Option<Arc<dyn Store>>,
     clock: Option<Arc<dyn Clock>>,
+    redis: Option<RedisSettings>,
     settings: Settings,
 }
 
@@ -235,6 +303,16 @@ impl OrchestratorBuilder {
         self
     }
 
+    /// Shares the limiter, the retry queue, the result bus and (per `share_breakers`) the
+    /// breakers' open state through one Redis, so that many instances together never exceed
+    /// a partner. Needs the `redis` feature (without it, [`build`](Self::build) fails with
+    /// `InvalidConfig`). Parts given explicitly (`limiter`, `retry_queue`, `breaker`) win.
+    /// [`build`](Self::build) must then run inside a tokio runtime.
+    pub fn redis(mut self, settings: RedisSettings) -> Self {
+        self.redis = Some(settings);
+        self
+    }
+
     /// Settings.
     pub fn settings(mut self, settings: Settings) -> Self {
         self.settings = settings;
@@ -242,8 +320,14 @@ impl OrchestratorBuilder {
     }
 
     /// Builds, checking the configuration.
-    pub fn build(self) -> Result<Orchestrator> {
-        let clock = self.clock.unwrap_or_else(|| Arc::new(SystemClock::new()));
+    pub fn build(mut self) -> Result<Orchestrator> {
+        let clock = self
+            .clock
+            .clone()
+            .unwrap_or_else(|| Arc::new(SystemClock::new()));
+        if let Some(redis) = self.redis.take() {
+            self = self.with_redis(&redis, &clock)?;
+        }
         let mut partners = BTreeMap::new();
         let mut local = LocalLimiter::new();
         for (config, adapter) in self.partners {

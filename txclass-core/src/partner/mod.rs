@@ -10,6 +10,7 @@ mod error;
 mod http;
 
 pub use bench::{bench_partner, BenchConfig, BenchReport};
+pub(crate) use config::millis;
 pub use config::{
     AuthConfig, CircuitPolicy, OnOpen, PartnerConfig, Percent, RetryPolicy, Secret, SlidingWindow,
 };
