@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use chrono::NaiveDate;
 use futures::StreamExt;
+use txclass::breaker::CircuitState;
 use txclass::model::JobStatus;
 use txclass::progress::{FailureReason, WaitReason};
 use txclass::simulator::{Faults, Simulator, SimulatorConfig, SimulatorHandle};
@@ -320,13 +321,26 @@ async fn outage_then_recovery_completes_every_job() {
     tokio::time::sleep(Duration::from_millis(800)).await;
     assert_eq!(
         r.orch.breaker(&"bank".into()).unwrap().state(),
-        txclass::breaker::CircuitState::Open
+        CircuitState::Open
     );
     r.sim.set_outage(false);
     let results = tokio::time::timeout(Duration::from_secs(30), jobs)
         .await
         .unwrap()
         .unwrap();
+    let transitions: Vec<CircuitState> = results
+        .iter()
+        .flat_map(|r| r.as_ref().unwrap())
+        .filter_map(|e| match e {
+            Progress::CircuitChanged { to, .. } => Some(*to),
+            _ => None,
+        })
+        .collect();
+    assert!(transitions.contains(&CircuitState::Open), "{transitions:?}");
+    assert!(
+        transitions.contains(&CircuitState::Closed),
+        "{transitions:?}"
+    );
     for (i, events) in results.into_iter().enumerate() {
         let events = events.unwrap();
         assert!(

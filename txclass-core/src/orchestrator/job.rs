@@ -373,6 +373,13 @@ fn run(
                             RetryMessage::Fetched { next_cursor, transactions, inserted, .. } => {
                                 break Ok((transactions, inserted, next_cursor));
                             }
+                            RetryMessage::CircuitChanged { from, to, .. } => {
+                                yield Progress::CircuitChanged {
+                                    partner_id: request.partner_id.clone(),
+                                    from,
+                                    to,
+                                };
+                            }
                             RetryMessage::GaveUp { kind, error, .. } => {
                                 let reason = match kind {
                                     Some(FailureKind::BadData) => FailureReason::BadPartnerData,

@@ -8,7 +8,7 @@ use tokio::task::JoinSet;
 
 use super::job::{busy_delay, classify, fetch_guarded, wait_reason};
 use super::Inner;
-use crate::breaker::CallOutcome;
+use crate::breaker::{CallOutcome, Transition};
 use crate::model::ClassificationRequest;
 use crate::progress::WaitReason;
 use crate::queue::{Delivery, RetryMessage, RetryTask};
@@ -98,9 +98,7 @@ impl RetryWorker {
             }
         };
         let (admitted, t) = p.breaker.try_acquire();
-        if let Some(t) = t {
-            tracing::info!(partner = %p.config.id, from = ?t.from, to = ?t.to, "circuit changed");
-        }
+        self.circuit_changed(&task, t).await;
         let call = match admitted {
             Ok(call) => call,
             Err(not_until) => {
@@ -116,9 +114,8 @@ impl RetryWorker {
             Ok(_) => CallOutcome::Success,
             Err(e) => CallOutcome::Failure(e.kind()),
         };
-        if let Some(t) = p.breaker.record(call, outcome) {
-            tracing::info!(partner = %p.config.id, from = ?t.from, to = ?t.to, "circuit changed");
-        }
+        self.circuit_changed(&task, p.breaker.record(call, outcome))
+            .await;
         let calls = task.attempts + 1;
         match result {
             Ok(page) => {
@@ -182,6 +179,18 @@ impl RetryWorker {
                 }
             }
         }
+    }
+
+    /// Logs a transition and tells the job whose call caused it.
+    async fn circuit_changed(&self, task: &RetryTask, t: Option<Transition>) {
+        let Some(t) = t else { return };
+        tracing::info!(partner = %task.partner_id, from = ?t.from, to = ?t.to, "circuit changed");
+        let msg = RetryMessage::CircuitChanged {
+            page: task.page,
+            from: t.from,
+            to: t.to,
+        };
+        let _ = self.inner.bus.publish(&task.job_id, msg).await;
     }
 
     async fn again(

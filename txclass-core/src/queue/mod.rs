@@ -24,7 +24,7 @@ use async_trait::async_trait;
 use futures::stream::BoxStream;
 use serde::{Deserialize, Serialize};
 
-use crate::breaker::FailureKind;
+use crate::breaker::{CircuitState, FailureKind};
 use crate::model::{ClassifiedTransaction, JobId, PartnerId};
 use crate::partner::PageRequest;
 use crate::progress::WaitReason;
@@ -137,6 +137,15 @@ pub enum RetryMessage {
         /// Detail (never carries secrets).
         error: String,
     },
+    /// A call made for this page changed the partner's circuit.
+    CircuitChanged {
+        /// The page.
+        page: u32,
+        /// Old state.
+        from: CircuitState,
+        /// New state.
+        to: CircuitState,
+    },
 }
 
 impl RetryMessage {
@@ -145,7 +154,8 @@ impl RetryMessage {
         match self {
             RetryMessage::Attempted { page, .. }
             | RetryMessage::Fetched { page, .. }
-            | RetryMessage::GaveUp { page, .. } => *page,
+            | RetryMessage::GaveUp { page, .. }
+            | RetryMessage::CircuitChanged { page, .. } => *page,
         }
     }
 }
