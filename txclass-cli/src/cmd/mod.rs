@@ -1,0 +1,5 @@
+//! Subcommands.
+
+pub mod eval;
+pub mod gen_data;
+pub mod train;
