@@ -14,7 +14,7 @@ fn bench(c: &mut Criterion) {
         seed: 99,
         rows: 20_000,
         validation_fraction: 0.0,
-        test_fraction: 1.0,
+        test_fraction: 0.99,
         ..GenConfig::default()
     })
     .expect("generated rows");

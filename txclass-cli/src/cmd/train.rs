@@ -33,6 +33,9 @@ pub struct TrainArgs {
     /// Threads for training (default: all cores).
     #[arg(long)]
     pub threads: Option<usize>,
+    /// Share of DATA held out to fit the calibration when --validation is not given.
+    #[arg(long, default_value_t = TrainConfig::default().calibration_fraction)]
+    pub calibration_fraction: f64,
     /// Below this probability a prediction is marked uncertain.
     #[arg(long, default_value_t = Thresholds::default().uncertain_below)]
     pub uncertain_below: f32,
@@ -49,6 +52,7 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
         class_weight: args.class_weight.parse::<ClassWeight>()?,
         max_iterations: args.max_iter,
         threads: args.threads.unwrap_or(defaults.threads),
+        calibration_fraction: args.calibration_fraction,
         thresholds: Thresholds {
             uncertain_below: args.uncertain_below,
             ..Thresholds::default()

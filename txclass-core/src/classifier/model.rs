@@ -40,9 +40,15 @@ const FORMAT_VERSION: u32 = 1;
 pub struct LogisticModel {
     features: FeatureConfig,
     labels: Vec<Category>,
-    /// `dim × k`, the `k` weights of a bucket adjacent: scoring a row touches one short
-    /// contiguous run per non-zero feature.
-    weights: Vec<f32>,
+    /// For each bucket, its row in `rows` (0: the all-zero row of unused buckets).
+    ///
+    /// Why not a dense `dim × k` table: at `2^18` buckets and 18 labels that is 19 MB,
+    /// larger than most caches; trained models use a few tens of thousands of buckets, so
+    /// `slot` (1 MB) plus the used rows (2 MB for the benchmark's model) is what a loaded
+    /// model costs. (On an idle machine both layouts predicted at about the same speed.)
+    slot: Vec<u32>,
+    /// `(1 + used) × k` weights, the `k` weights of a bucket adjacent; row 0 is zeros.
+    rows: Vec<f32>,
     bias: Vec<f32>,
     /// Logits are divided by it before the softmax (fitted on held-out rows).
     temperature: f32,
@@ -76,32 +82,45 @@ impl LogisticModel {
                 "temperature {temperature} is not positive"
             )));
         }
-        let mut model = Self {
+        let mut slot = vec![0u32; features.dim()];
+        let mut rows = vec![0.0f32; k];
+        for (i, r) in weights.chunks_exact(k).enumerate() {
+            if r.iter().any(|&w| w != 0.0) {
+                slot[i] = (rows.len() / k) as u32;
+                rows.extend_from_slice(r);
+            }
+        }
+        let model = Self {
             features,
             labels,
-            weights,
+            slot,
+            rows,
             bias,
             temperature,
             thresholds,
             version: String::new(),
         };
-        let bytes = model.to_bytes();
-        let sum = u64::from_le_bytes(bytes[bytes.len() - 8..].try_into().expect("8 bytes"));
-        model.version = format!("logreg-f{FEATURE_VERSION}-{:08x}", sum as u32);
-        Ok(model)
+        Ok(model.sealed())
     }
 
-    /// The parts [`from_parts`](Self::from_parts) takes, minus the temperature.
-    pub(crate) fn into_parts(
-        self,
-    ) -> (FeatureConfig, Vec<Category>, Vec<f32>, Vec<f32>, Thresholds) {
-        (
-            self.features,
-            self.labels,
-            self.weights,
-            self.bias,
-            self.thresholds,
-        )
+    /// The same model with another softmax temperature.
+    pub(crate) fn with_temperature(mut self, temperature: f32) -> crate::Result<Self> {
+        if !(temperature.is_finite() && temperature > 0.0) {
+            return Err(Error::Model(format!(
+                "temperature {temperature} is not positive"
+            )));
+        }
+        self.temperature = temperature;
+        Ok(self.sealed())
+    }
+
+    /// Sets the version from the saved bytes' checksum: two models with the same version
+    /// predict the same.
+    fn sealed(mut self) -> Self {
+        let bytes = self.to_bytes();
+        let sum = u64::from_le_bytes(bytes[bytes.len() - 8..].try_into().expect("8 bytes"));
+        self.version = format!("logreg-f{FEATURE_VERSION}-{:08x}", sum as u32);
+        self
     }
 
     /// The feature settings.
@@ -123,16 +142,12 @@ impl LogisticModel {
     pub fn with_thresholds(mut self, thresholds: Thresholds) -> crate::Result<Self> {
         thresholds.validate()?;
         self.thresholds = thresholds;
-        Ok(self)
+        Ok(self.sealed())
     }
 
     /// Buckets with a non-zero weight.
     pub fn used_buckets(&self) -> usize {
-        let k = self.labels.len();
-        self.weights
-            .chunks_exact(k)
-            .filter(|r| r.iter().any(|&w| w != 0.0))
-            .count()
+        self.rows.len() / self.labels.len() - 1
     }
 
     /// Probabilities of every label (in [`labels`](Classifier::labels) order) for a featurized
@@ -141,7 +156,8 @@ impl LogisticModel {
         let k = self.labels.len();
         out.copy_from_slice(&self.bias);
         for (&j, &v) in row.indices.iter().zip(&row.values) {
-            let w = &self.weights[j as usize * k..j as usize * k + k];
+            let s = self.slot[j as usize] as usize;
+            let w = &self.rows[s * k..s * k + k];
             out.iter_mut().zip(w).for_each(|(o, w)| *o += v * w);
         }
         let inv_t = 1.0 / self.temperature;
@@ -182,7 +198,7 @@ impl LogisticModel {
     /// The model as bytes (see the module docs for the layout).
     pub fn to_bytes(&self) -> Vec<u8> {
         let k = self.labels.len();
-        let mut out = Vec::with_capacity(64 + self.weights.len() * 4);
+        let mut out = Vec::with_capacity(64 + self.rows.len() * 5);
         out.extend_from_slice(MAGIC);
         out.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
         out.extend_from_slice(&FEATURE_VERSION.to_le_bytes());
@@ -205,10 +221,11 @@ impl LogisticModel {
             .iter()
             .for_each(|b| out.extend_from_slice(&b.to_le_bytes()));
         let used: Vec<(usize, &[f32])> = self
-            .weights
-            .chunks_exact(k)
+            .slot
+            .iter()
             .enumerate()
-            .filter(|(_, r)| r.iter().any(|&w| w != 0.0))
+            .filter(|(_, &s)| s != 0)
+            .map(|(i, &s)| (i, &self.rows[s as usize * k..s as usize * k + k]))
             .collect();
         out.extend_from_slice(&(used.len() as u32).to_le_bytes());
         for (i, r) in used {
@@ -351,5 +368,73 @@ impl Classifier for LogisticModel {
             .into_iter()
             .map(|(i, p)| self.thresholds.predict(&self.labels[i], p))
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn model(weights: Vec<f32>) -> crate::Result<LogisticModel> {
+        LogisticModel::from_parts(
+            FeatureConfig { dim_bits: 8 },
+            vec![Category::new("a"), Category::new("b")],
+            weights,
+            vec![0.5, -0.5],
+            1.5,
+            Thresholds::default(),
+        )
+    }
+
+    #[test]
+    fn only_used_buckets_are_stored_and_bytes_round_trip() {
+        let mut w = vec![0.0f32; 256 * 2];
+        w[10 * 2] = 1.0;
+        w[200 * 2 + 1] = -2.0;
+        let m = model(w).unwrap();
+        assert_eq!(m.used_buckets(), 2);
+        let bytes = m.to_bytes();
+        // header + labels + bias + count + 2 × (index + 2 weights) + checksum
+        assert_eq!(
+            bytes.len(),
+            8 + 4 + 4 + 1 + 4 + 16 + 2 * 3 + 8 + 4 + 2 * 12 + 8
+        );
+        let back = LogisticModel::from_bytes(&bytes).unwrap();
+        assert_eq!(back, m);
+        let mut row = SparseRow::default();
+        row.indices = vec![10, 200];
+        row.values = vec![1.0, 1.0];
+        let mut p = [0.0f32; 2];
+        back.probabilities_of_row(&row, &mut p);
+        // logits a: 0.5 + 1 = 1.5, b: -0.5 - 2 = -2.5; divided by T = 1.5.
+        let want = 1.0 / (1.0 + ((-2.5f32 - 1.5) / 1.5).exp());
+        assert!((p[0] - want).abs() < 1e-6 && (p[0] + p[1] - 1.0).abs() < 1e-6);
+    }
+
+    #[test]
+    fn invalid_parts_are_refused() {
+        assert!(model(vec![0.0; 10]).is_err());
+        assert!(LogisticModel::from_parts(
+            FeatureConfig { dim_bits: 8 },
+            vec![Category::new("only")],
+            vec![0.0; 256],
+            vec![0.0],
+            1.0,
+            Thresholds::default(),
+        )
+        .is_err());
+        let m = model(vec![0.0; 512]).unwrap();
+        let v = m.version().to_owned();
+        let m = m
+            .with_thresholds(Thresholds {
+                uncertain_below: 0.9,
+                ..Thresholds::default()
+            })
+            .unwrap();
+        assert_ne!(
+            m.version(),
+            v,
+            "thresholds are part of the model's identity"
+        );
     }
 }

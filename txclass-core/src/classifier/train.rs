@@ -285,12 +285,7 @@ pub fn train(
         config.thresholds,
     )?;
     let temperature = fit_temperature(&uncalibrated, &c.cal_x, &c.cal_y);
-    let model = if temperature == 1.0 {
-        uncalibrated
-    } else {
-        let (f, l, w, b, th) = uncalibrated.into_parts();
-        LogisticModel::from_parts(f, l, w, b, temperature, th)?
-    };
+    let model = uncalibrated.with_temperature(temperature)?;
     let report = TrainReport {
         train_rows: c.y.len(),
         calibration_rows: c.cal_y.len(),
