@@ -401,9 +401,10 @@ mod tests {
         );
         let back = LogisticModel::from_bytes(&bytes).unwrap();
         assert_eq!(back, m);
-        let mut row = SparseRow::default();
-        row.indices = vec![10, 200];
-        row.values = vec![1.0, 1.0];
+        let row = SparseRow {
+            indices: vec![10, 200],
+            values: vec![1.0, 1.0],
+        };
         let mut p = [0.0f32; 2];
         back.probabilities_of_row(&row, &mut p);
         // logits a: 0.5 + 1 = 1.5, b: -0.5 - 2 = -2.5; divided by T = 1.5.
