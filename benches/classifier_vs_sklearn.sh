@@ -42,7 +42,7 @@ echo "== generating $ROWS rows (seed 42)"
 
 echo "== txclass: train + eval"
 "$TIME" -f "%e %M" -o "$DATA/tx_train.time" \
-  "$TX" train "$DATA/train.csv" -o "$DATA/tx.model" --l2 "$L2" --threads "$THREADS" --calibration-fraction 0.1 | tee "$DATA/tx_train.txt"
+  "$TX" train "$DATA/train.csv" --validation "$DATA/validation.csv" -o "$DATA/tx.model" --l2 "$L2" --threads "$THREADS" | tee "$DATA/tx_train.txt"
 "$TX" eval "$DATA/tx.model" "$DATA/test.csv" --json > "$DATA/tx_eval.json"
 
 echo "== scikit-learn: train + eval"

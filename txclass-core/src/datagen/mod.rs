@@ -14,11 +14,17 @@
 //! for the kind of business and a name, `PADARIA SANTA LUZIA`, `BLUE DOOR GRILL`, or an
 //! invented word, `PADARIA KAMIRO`). For transfers, income and rent the "merchant" is the
 //! counterparty (a person, a company, a landlord). The universe is drawn from the seed, then
-//! shuffled, and [`GenConfig::held_out_merchants`] of it (20 % by default) is **held out**:
+//! shuffled, and two disjoint parts of it are **held out** of training:
+//! [`GenConfig::held_out_merchants`] (20 % by default) for the test split and
+//! [`GenConfig::validation_held_out_merchants`] (10 %) for the validation split.
 //!
-//! - **train** and **validation** rows use only the other ("seen") merchants;
+//! - **train** rows use only the other ("seen") merchants;
+//! - **validation** rows come half from seen merchants and half from the validation's
+//!   held-out merchants, so that a probability calibration fitted on it has seen what new
+//!   merchants do to the model's confidence;
 //! - **test** rows come half from seen merchants (new lines: other noise, amounts, dates)
-//!   and half from held-out merchants that no training row names.
+//!   and half from the test's held-out merchants, which neither training nor validation
+//!   rows name.
 //!
 //! So the test figure measures generalisation to new merchants, not memory of old ones.
 //! Rows are split by count: `validation_fraction` and `test_fraction` of `rows` (10 % and
@@ -45,9 +51,11 @@ pub struct GenConfig {
     pub validation_fraction: f64,
     /// Share of rows in the test split.
     pub test_fraction: f64,
-    /// Share of each category's merchants held out of train and validation.
+    /// Share of each category's merchants held out for the test split only.
     pub held_out_merchants: f64,
-    /// Share of test rows drawn from held-out merchants.
+    /// Share of each category's merchants held out for the validation split only.
+    pub validation_held_out_merchants: f64,
+    /// Share of test and validation rows drawn from their held-out merchants.
     pub test_unseen_share: f64,
 }
 
@@ -59,6 +67,7 @@ impl Default for GenConfig {
             validation_fraction: 0.1,
             test_fraction: 0.2,
             held_out_merchants: 0.2,
+            validation_held_out_merchants: 0.1,
             test_unseen_share: 0.5,
         }
     }
@@ -71,8 +80,10 @@ pub struct LabelledRow {
     pub transaction: Transaction,
     /// Its category.
     pub category: &'static str,
-    /// Whether its merchant is held out of the training split.
+    /// Whether its merchant is held out of the training split (test and validation rows).
     pub unseen_merchant: bool,
+    /// The merchant (or counterparty) the line was written from, before noise.
+    pub merchant: String,
 }
 
 /// Which split a row belongs to.
@@ -110,9 +121,10 @@ struct Merchant {
 }
 
 struct Universe {
-    /// Per category: seen merchants, then held-out merchants.
+    /// Per category: seen merchants, merchants held out for test, and for validation.
     seen: Vec<Vec<Merchant>>,
     held: Vec<Vec<Merchant>>,
+    held_validation: Vec<Vec<Merchant>>,
 }
 
 fn pick<'a, R: Rng>(rng: &mut R, xs: &[&'a str]) -> &'a str {
@@ -181,6 +193,7 @@ fn composed<R: Rng>(rng: &mut R, spec: &Spec, style: Style) -> String {
 fn universe(rng: &mut ChaCha8Rng, config: &GenConfig) -> Universe {
     let mut seen = Vec::new();
     let mut held = Vec::new();
+    let mut held_validation = Vec::new();
     for spec in SPECS {
         let mut all: Vec<Merchant> = Vec::new();
         for (brands, style) in [(spec.brands_br, Style::Br), (spec.brands_en, Style::En)] {
@@ -194,27 +207,42 @@ fn universe(rng: &mut ChaCha8Rng, config: &GenConfig) -> Universe {
             Kind::Transfer | Kind::Income => 120,
             _ => 80,
         };
+        // Names are distinct, so a held-out merchant is never also a seen one.
+        let mut names: std::collections::HashSet<String> =
+            all.iter().map(|m| m.name.clone()).collect();
         for i in 0..composed_count {
             let style = if i % 10 < 7 { Style::Br } else { Style::En };
-            let name = match spec.kind {
-                Kind::Transfer => person(rng, style),
-                Kind::Income => company(rng, style),
-                Kind::Rent if rng.gen_bool(0.4) => person(rng, style),
-                _ => composed(rng, spec, style),
-            };
-            all.push(Merchant { name, style });
+            for _attempt in 0..20 {
+                let name = match spec.kind {
+                    Kind::Transfer => person(rng, style),
+                    Kind::Income => company(rng, style),
+                    Kind::Rent if rng.gen_bool(0.4) => person(rng, style),
+                    _ => composed(rng, spec, style),
+                };
+                if names.insert(name.clone()) {
+                    all.push(Merchant { name, style });
+                    break;
+                }
+            }
         }
         all.shuffle(rng);
         // Fixed texts (fees, taxes, cash) are not merchants: nothing to hold out.
-        let n_held = match spec.kind {
+        let share = |f: f64, n: usize| match spec.kind {
             Kind::Fee | Kind::Tax | Kind::Cash => 0,
-            _ => ((all.len() as f64) * config.held_out_merchants).round() as usize,
+            _ => ((n as f64) * f).round() as usize,
         };
-        let h = all.split_off(all.len() - n_held);
+        let total = all.len();
+        let h = all.split_off(total - share(config.held_out_merchants, total));
+        let hv = all.split_off(all.len() - share(config.validation_held_out_merchants, total));
         seen.push(all);
         held.push(h);
+        held_validation.push(hv);
     }
-    Universe { seen, held }
+    Universe {
+        seen,
+        held,
+        held_validation,
+    }
 }
 
 /// A Zipf-like pick: the first merchants of the list are the popular ones.
@@ -463,7 +491,8 @@ pub fn generate(config: &GenConfig) -> crate::Result<Vec<(Split, LabelledRow)>> 
         && f(config.test_fraction)
         && config.validation_fraction + config.test_fraction < 1.0
         && f(config.held_out_merchants)
-        && config.held_out_merchants < 1.0
+        && f(config.validation_held_out_merchants)
+        && config.held_out_merchants + config.validation_held_out_merchants < 0.9
         && f(config.test_unseen_share))
     {
         return bad(format!("generator fractions out of range: {config:?}"));
@@ -488,11 +517,14 @@ pub fn generate(config: &GenConfig) -> crate::Result<Vec<(Split, LabelledRow)>> 
                 ci += 1;
             }
             let spec = &SPECS[ci];
-            let unseen = split == Split::Test
-                && !u.held[ci].is_empty()
-                && rng.gen_bool(config.test_unseen_share);
+            let pool = match split {
+                Split::Train => &u.seen[ci][..0],
+                Split::Validation => &u.held_validation[ci][..],
+                Split::Test => &u.held[ci][..],
+            };
+            let unseen = !pool.is_empty() && rng.gen_bool(config.test_unseen_share);
             let m = if unseen {
-                popular(&mut rng, &u.held[ci])
+                popular(&mut rng, pool)
             } else {
                 popular(&mut rng, &u.seen[ci])
             };
@@ -514,6 +546,7 @@ pub fn generate(config: &GenConfig) -> crate::Result<Vec<(Split, LabelledRow)>> 
                     },
                     category: spec.label,
                     unseen_merchant: unseen,
+                    merchant: m.name.clone(),
                 },
             ));
         }
@@ -590,9 +623,25 @@ mod tests {
         assert!(cats.iter().all(|c| crate::Category::BUILTIN.contains(c)));
         assert!(rows
             .iter()
-            .all(|(s, r)| !r.unseen_merchant || *s == Split::Test));
-        let unseen = rows.iter().filter(|(_, r)| r.unseen_merchant).count();
+            .all(|(s, r)| !r.unseen_merchant || *s != Split::Train));
+        let unseen = rows
+            .iter()
+            .filter(|(s, r)| r.unseen_merchant && *s == Split::Test)
+            .count();
         assert!((350..650).contains(&unseen), "{unseen} unseen test rows");
+        let merchants = |f: &dyn Fn(Split, bool) -> bool| -> HashSet<&str> {
+            rows.iter()
+                .filter(|(s, r)| f(*s, r.unseen_merchant))
+                .map(|(_, r)| r.merchant.as_str())
+                .collect()
+        };
+        let trained = merchants(&|s, _| s == Split::Train);
+        let test_new = merchants(&|s, u| s == Split::Test && u);
+        let validation_new = merchants(&|s, u| s == Split::Validation && u);
+        assert!(!test_new.is_empty() && !validation_new.is_empty());
+        assert!(test_new.is_disjoint(&trained));
+        assert!(validation_new.is_disjoint(&trained));
+        assert!(test_new.is_disjoint(&validation_new));
         // The same text hardly ever appears in both train and the unseen part of test.
         let train_text: HashSet<&str> = rows
             .iter()
@@ -601,8 +650,10 @@ mod tests {
             .collect();
         let leaked = rows
             .iter()
-            .filter(|(_, r)| {
-                r.unseen_merchant && train_text.contains(r.transaction.description.as_str())
+            .filter(|(s, r)| {
+                r.unseen_merchant
+                    && *s == Split::Test
+                    && train_text.contains(r.transaction.description.as_str())
             })
             .count();
         assert!(
