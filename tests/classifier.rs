@@ -32,7 +32,9 @@ fn bundled_model_is_the_production_model_and_generalises_to_unseen_merchants() {
     let model = classifier::bundled_model().unwrap();
     assert_eq!(model.labels().len(), 18);
     assert!(
-        model.version().starts_with("logreg-f1-"),
+        model
+            .version()
+            .starts_with(&format!("logreg-f{}-", classifier::FEATURE_VERSION)),
         "{}",
         model.version()
     );

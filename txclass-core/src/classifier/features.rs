@@ -13,7 +13,8 @@
 //!    drown the merchant's words.
 //! 3. **Text**: word unigrams, word bigrams and character 3- and 4-grams of each word
 //!    (padded with a space at both ends, like scikit-learn's `char_wb`), hashed with 64-bit
-//!    FNV-1a into `2^dim_bits` buckets, counted, and the row scaled to unit L2 norm.
+//!    FNV-1a into `2^dim_bits` buckets and counted; the word features and the character
+//!    features are each scaled to unit L2 norm (else the many n-grams drown the few words).
 //! 4. **Amount**: direction (in / out), `log2` magnitude bucket per direction, round amount.
 //! 5. **Date**: weekday and day of month.
 //!
@@ -34,7 +35,7 @@ use crate::model::Transaction;
 
 /// Version of the feature pipeline. Bump it whenever any output of [`Featurizer`] changes
 /// for some input; models saved with another version will not load.
-pub const FEATURE_VERSION: u32 = 1;
+pub const FEATURE_VERSION: u32 = 2;
 
 /// Tokens that start a line and name the payment rail, not the merchant.
 const RAILS: &[&str] = &[
@@ -224,6 +225,29 @@ fn rail_count<S: AsRef<str>>(tokens: &[S]) -> usize {
     n.min(tokens.len().saturating_sub(1))
 }
 
+/// Sorts `raw` bucket hits, counts them, and appends `(bucket, count / norm)` to `out`.
+fn counted_unit(raw: &mut [u32], out: &mut Vec<(u32, f32)>) {
+    if raw.is_empty() {
+        return;
+    }
+    raw.sort_unstable();
+    let start = out.len();
+    let mut sum_sq = 0.0f32;
+    let mut i = 0;
+    while i < raw.len() {
+        let mut j = i + 1;
+        while j < raw.len() && raw[j] == raw[i] {
+            j += 1;
+        }
+        let count = (j - i) as f32;
+        out.push((raw[i], count));
+        sum_sq += count * count;
+        i = j;
+    }
+    let inv = 1.0 / sum_sq.sqrt();
+    out[start..].iter_mut().for_each(|p| p.1 *= inv);
+}
+
 /// Turns transactions into sparse feature rows. Holds scratch buffers: reuse one per thread.
 #[derive(Clone, Debug)]
 pub struct Featurizer {
@@ -233,6 +257,8 @@ pub struct Featurizer {
     spans: Vec<(usize, usize)>,
     padded: Vec<u8>,
     raw: Vec<u32>,
+    raw_chars: Vec<u32>,
+    pairs: Vec<(u32, f32)>,
 }
 
 /// One sparse row: bucket indices (sorted, distinct) and their values.
@@ -261,7 +287,9 @@ impl Featurizer {
             buf: String::with_capacity(128),
             spans: Vec::with_capacity(32),
             padded: Vec::with_capacity(64),
-            raw: Vec::with_capacity(256),
+            raw: Vec::with_capacity(64),
+            raw_chars: Vec::with_capacity(256),
+            pairs: Vec::with_capacity(256),
         }
     }
 
@@ -279,6 +307,8 @@ impl Featurizer {
     pub fn featurize(&mut self, tx: &Transaction, out: &mut SparseRow) {
         out.clear();
         self.raw.clear();
+        self.raw_chars.clear();
+        self.pairs.clear();
         tokens_into(&tx.description, &mut self.buf, &mut self.spans);
         let rails = {
             let n = self
@@ -312,32 +342,25 @@ impl Featurizer {
                     h = (h ^ u64::from(byte)).wrapping_mul(FNV_PRIME);
                 }
                 let b3 = (mix(h) & self.mask) as u32;
-                self.raw.push(b3);
+                self.raw_chars.push(b3);
                 if s + 4 <= p.len() {
                     let h4 = (h ^ u64::from(p[s + 3])).wrapping_mul(FNV_PRIME);
-                    self.raw.push((mix(h4 ^ 4) & self.mask) as u32);
+                    self.raw_chars.push((mix(h4 ^ 4) & self.mask) as u32);
                 }
             }
         }
-        let text_len = self.raw.len();
-        if text_len > 0 {
-            self.raw.sort_unstable();
-            let mut sum_sq = 0.0f32;
-            let mut i = 0;
-            while i < text_len {
-                let idx = self.raw[i];
-                let mut j = i + 1;
-                while j < text_len && self.raw[j] == idx {
-                    j += 1;
-                }
-                let count = (j - i) as f32;
+        // Words and character n-grams are counted and scaled to unit norm each, so that
+        // the many n-grams of a line do not drown its few words.
+        counted_unit(&mut self.raw, &mut self.pairs);
+        counted_unit(&mut self.raw_chars, &mut self.pairs);
+        self.pairs.sort_unstable_by_key(|p| p.0);
+        for &(idx, v) in &self.pairs {
+            if out.indices.last() == Some(&idx) {
+                *out.values.last_mut().expect("value of the last index") += v;
+            } else {
                 out.indices.push(idx);
-                out.values.push(count);
-                sum_sq += count * count;
-                i = j;
+                out.values.push(v);
             }
-            let inv = 1.0 / sum_sq.sqrt();
-            out.values.iter_mut().for_each(|v| *v *= inv);
         }
 
         // Meta features, value 1 each: rails, amount, date.
@@ -432,16 +455,20 @@ mod tests {
         let mut r = SparseRow::default();
         f.featurize(&tx("SUPERMERCADO EXTRA", -1234), &mut r);
         assert_eq!(r.indices.len(), r.values.len());
-        let checksum = r.indices.iter().fold(0u64, |acc, &i| {
-            acc.wrapping_mul(31).wrapping_add(u64::from(i))
+        let checksum = r.indices.iter().zip(&r.values).fold(0u64, |acc, (&i, &v)| {
+            let v = (f64::from(v) * 1e4).round() as u64;
+            acc.wrapping_mul(31)
+                .wrapping_add(u64::from(i))
+                .wrapping_mul(31)
+                .wrapping_add(v)
         });
         assert_eq!(
             checksum, PINNED_CHECKSUM,
-            "feature buckets changed: bump FEATURE_VERSION"
+            "features changed: bump FEATURE_VERSION"
         );
     }
 
-    const PINNED_CHECKSUM: u64 = 13_235_906_547_609_132_430;
+    const PINNED_CHECKSUM: u64 = 15_195_461_209_051_659_138;
 
     proptest! {
         #[test]
