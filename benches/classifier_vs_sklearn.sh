@@ -12,6 +12,13 @@
 # scikit-learn is installed from PyPI into target/bench-venv. The sklearn side runs with
 # OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE unset (they slow a current numpy; see the machine notes)
 # and with BLAS limited to one thread; the kernel it ran is printed.
+#
+# Last full run (2026-11-28, 2 shared cores, scikit-learn 1.9.1, numpy 2.4.6, OpenBLAS SkylakeX):
+#   1. predict CSV->labels, rows/s (1 core)     499,395 vs 40,752       12.25x
+#   2. training time, 70,000 rows, s               7.77 vs 66.57         8.57x
+#   3. test accuracy / macro-F1          0.9187 / 0.9221 vs 0.9212 / 0.9246  (-0.25 / -0.25 pt)
+#   4. model size, bytes                      2,252,553 vs 75,646,674   33.58x
+#      peak RSS training 1,000,000 rows, MiB        693 vs 3,993         5.76x
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
