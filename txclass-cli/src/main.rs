@@ -42,6 +42,12 @@ enum Command {
     Health(cmd::health::HealthArgs),
     /// Drive a partner API at a fixed concurrency and print its service-level figures.
     BenchPartner(cmd::bench_partner::BenchPartnerArgs),
+    /// Train a model from a labelled CSV.
+    Train(cmd::train::TrainArgs),
+    /// Evaluate a model on a labelled CSV.
+    Eval(cmd::eval::EvalArgs),
+    /// Generate labelled statement lines (train / validation / test).
+    GenData(cmd::gen_data::GenDataArgs),
 }
 
 impl Command {
@@ -52,6 +58,9 @@ impl Command {
             Command::Sim(a) => cmd::sim::run(a),
             Command::Health(a) => cmd::health::run(a),
             Command::BenchPartner(a) => cmd::bench_partner::run(a),
+            Command::Train(a) => cmd::train::run(a),
+            Command::Eval(a) => cmd::eval::run(a),
+            Command::GenData(a) => cmd::gen_data::run(a),
         }
     }
 }

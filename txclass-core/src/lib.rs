@@ -13,7 +13,8 @@
 //! | [`limiter`] | per-partner counting semaphore ([`Limiter`]); permits are drop guards |
 //! | [`breaker`] | per-partner [`CircuitBreaker`] |
 //! | [`queue`] | [`RetryQueue`] and [`ResultBus`] for calls that cannot be made now |
-//! | [`classifier`] | the [`Classifier`] trait and models |
+//! | [`classifier`] | the [`Classifier`] trait, features, the sparse trainer, the model file, metrics |
+//! | [`datagen`] | a seeded generator of labelled statement lines with a train / validation / test split |
 //! | [`store`] | the [`Store`] trait and the embedded SQLite store |
 //! | [`records`] | CSV / NDJSON reading (with line-numbered errors) and writing |
 //! | [`simulator`] | a partner simulator that behaves like a bank API (feature `simulator`) |
@@ -47,6 +48,7 @@
 pub mod breaker;
 pub mod classifier;
 pub mod clock;
+pub mod datagen;
 mod error;
 pub mod limiter;
 pub mod model;

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use anyhow::Context;
 use clap::{Args, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
-use txclass_core::classifier::{self, Classifier, Thresholds};
+use txclass_core::classifier::{self, Classifier};
 use txclass_core::clock::SystemClock;
 use txclass_core::records::{
     classify_rows, read_rows, ClassifyOptions, FileSummary, Format, OnError, RunEvent, Writer,
@@ -163,18 +163,7 @@ pub fn run(args: ClassifyArgs) -> anyhow::Result<()> {
 }
 
 fn load_model(path: Option<&Path>, uncertain_below: f32) -> anyhow::Result<Arc<dyn Classifier>> {
-    let thresholds = Thresholds {
-        uncertain_below,
-        ..Thresholds::default()
-    };
-    match path {
-        None => Ok(classifier::bundled_with(thresholds)?),
-        Some(p) => anyhow::bail!(
-            "cannot load {}: model files are not supported by this build yet; \
-             leave out --model to use the bundled model",
-            p.display()
-        ),
-    }
+    Ok(classifier::load_with(path, Some(uncertain_below))?)
 }
 
 /// A byte-position bar for a file, a spinner for stdin; hidden when `show` is false.

@@ -2,9 +2,12 @@
 
 pub mod bench_partner;
 pub mod classify;
+pub mod eval;
+pub mod gen_data;
 pub mod health;
 pub mod query;
 pub mod sim;
+pub mod train;
 
 use std::fmt;
 

@@ -2,14 +2,47 @@
 //!
 //! Classification is CPU work, so the trait is synchronous; the orchestrator runs large
 //! batches on the blocking pool.
+//!
+//! ## Layout
+//!
+//! | module | what |
+//! |---|---|
+//! | [`features`] | normalisation of statement text and hashed features ([`Featurizer`]) |
+//! | [`sparse`] | CSR rows and the L-BFGS trainer over them |
+//! | `train` | [`train()`]: rows → [`LogisticModel`] + [`TrainReport`] |
+//! | `model` | [`LogisticModel`]: prediction and the model file format |
+//! | [`metrics`] | [`Evaluator`]: accuracy, macro-F1, per class, confusion, calibration |
+//! | `reference` | [`train_reference`]: the same model fitted by linfa-logistic (dense) |
+//!
+//! ## Why a bundled file, not training at first use
+//!
+//! The bundled model (`data/bundled.model`, from the shipped generator, see
+//! [`BUNDLED_MODEL_COMMAND`]) is committed (1 MB: `2^14` buckets, 18 labels) and loaded
+//! with `include_bytes!`. Training it takes a few seconds in a release build (42,000 rows,
+//! 100 L-BFGS iterations) and far longer in a debug build, which every test binary that
+//! builds an orchestrator would pay; well over the 1 s budget for training at first use.
+//! A committed file also makes the default model identical on every machine.
 
-mod linfa_small;
+pub mod features;
+pub mod metrics;
+mod model;
+mod reference;
+pub mod sparse;
+mod train;
 
-pub use linfa_small::SmallLogistic;
+pub use features::{FeatureConfig, Featurizer, SparseRow, FEATURE_VERSION};
+pub use metrics::{CalibrationBin, ClassMetrics, Evaluation, Evaluator};
+pub use model::LogisticModel;
+pub use reference::train_reference;
+pub use sparse::Optimisation;
+pub use train::{train, ClassWeight, TrainConfig, TrainReport};
 
+use std::io::Read;
 use std::sync::Arc;
+use std::time::Instant;
 
 use crate::model::{Category, Confidence, Prediction, Transaction};
+use crate::records::RecordError;
 
 /// Where probabilities become bands and when a guess becomes "uncertain".
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -33,6 +66,22 @@ impl Default for Thresholds {
 }
 
 impl Thresholds {
+    /// Checks that `0 <= uncertain_below <= 1` and `0 <= medium <= high <= 1`.
+    pub fn validate(&self) -> crate::Result<()> {
+        let ok = |v: f32| (0.0..=1.0).contains(&v);
+        if ok(self.high) && ok(self.medium) && ok(self.uncertain_below) && self.medium <= self.high
+        {
+            Ok(())
+        } else {
+            Err(crate::Error::InvalidConfig {
+                what: format!(
+                    "thresholds must be in [0, 1] with medium <= high, got high {} medium {} uncertain_below {}",
+                    self.high, self.medium, self.uncertain_below
+                ),
+            })
+        }
+    }
+
     /// The prediction for a best label and its probability.
     pub fn predict(&self, best: &Category, probability: f32) -> Prediction {
         let confidence = if probability >= self.high {
@@ -75,12 +124,120 @@ pub trait Classifier: Send + Sync + 'static {
 
 fn _obj_safe(_: Box<dyn Classifier>) {}
 
-/// The model bundled with the crate (trained on first use from the shipped sample).
-pub fn bundled() -> crate::Result<Arc<dyn Classifier>> {
-    bundled_with(Thresholds::default())
+/// The bundled model file.
+const BUNDLED: &[u8] = include_bytes!("../../data/bundled.model");
+
+/// How `data/bundled.model` is made (from the workspace root).
+pub const BUNDLED_MODEL_COMMAND: &str = "txclass gen-data --seed 7 --rows 60000 --out-dir target/bundled-data && txclass train target/bundled-data/train.csv --validation target/bundled-data/validation.csv --dim-bits 14 -o txclass-core/data/bundled.model";
+
+/// The bundled model as its concrete type.
+pub fn bundled_model() -> crate::Result<LogisticModel> {
+    LogisticModel::from_bytes(BUNDLED)
 }
 
-/// The bundled model with other [`Thresholds`] (e.g. a CLI's `--uncertain-below`).
-pub fn bundled_with(thresholds: Thresholds) -> crate::Result<Arc<dyn Classifier>> {
-    Ok(Arc::new(SmallLogistic::bundled_with(thresholds)?))
+/// The model bundled with the crate: a [`LogisticModel`] trained from the shipped generator.
+pub fn bundled() -> crate::Result<Arc<dyn Classifier>> {
+    Ok(Arc::new(bundled_model()?))
+}
+
+/// A model file at `path`, or the bundled model when `path` is `None`.
+pub fn load(path: Option<&std::path::Path>) -> crate::Result<Arc<dyn Classifier>> {
+    match path {
+        Some(p) => Ok(Arc::new(LogisticModel::load(p)?)),
+        None => bundled(),
+    }
+}
+
+/// A model file at `path` (or the bundled model), with its uncertainty threshold replaced
+/// when `uncertain_below` is given (the bands saved with the model are kept).
+pub fn load_with(
+    path: Option<&std::path::Path>,
+    uncertain_below: Option<f32>,
+) -> crate::Result<Arc<dyn Classifier>> {
+    let model = match path {
+        Some(p) => LogisticModel::load(p)?,
+        None => bundled_model()?,
+    };
+    let model = match uncertain_below {
+        Some(u) => {
+            let thresholds = Thresholds {
+                uncertain_below: u,
+                ..model.thresholds()
+            };
+            model.with_thresholds(thresholds)?
+        }
+        None => model,
+    };
+    Ok(Arc::new(model))
+}
+
+/// Reads labelled CSV rows.
+pub fn labelled_csv<'a, R: Read + 'a>(
+    reader: R,
+) -> impl Iterator<Item = Result<(Transaction, String), RecordError>> + 'a {
+    crate::records::read_labelled(reader)
+}
+
+/// An evaluation and how it went.
+#[derive(Clone, Debug)]
+pub struct EvalReport {
+    /// The figures.
+    pub evaluation: Evaluation,
+    /// Rows that could not be read.
+    pub skipped_rows: usize,
+    /// The first errors of skipped rows (up to 20).
+    pub errors: Vec<RecordError>,
+    /// Seconds from the first row read to the last label predicted (reading and parsing
+    /// included: the end-to-end prediction time).
+    pub predict_seconds: f64,
+}
+
+/// Evaluates `model` on labelled rows: predicts in batches, compares with the labels.
+pub fn evaluate(
+    model: &LogisticModel,
+    rows: impl IntoIterator<Item = Result<(Transaction, String), RecordError>>,
+) -> EvalReport {
+    const BATCH: usize = 4096;
+    let started = Instant::now();
+    let mut txs = Vec::with_capacity(BATCH);
+    let mut truth = Vec::with_capacity(BATCH);
+    let mut results: Vec<(String, usize, f32)> = Vec::new();
+    let (mut skipped, mut errors) = (0, Vec::new());
+    let mut flush = |txs: &mut Vec<Transaction>, truth: &mut Vec<String>| {
+        for ((i, p), t) in model.best(txs).into_iter().zip(truth.drain(..)) {
+            results.push((t, i, p));
+        }
+        txs.clear();
+    };
+    for r in rows {
+        match r {
+            Ok((tx, label)) => {
+                txs.push(tx);
+                truth.push(label);
+                if txs.len() == BATCH {
+                    flush(&mut txs, &mut truth);
+                }
+            }
+            Err(e) => {
+                skipped += 1;
+                if errors.len() < 20 {
+                    errors.push(e);
+                }
+            }
+        }
+    }
+    flush(&mut txs, &mut truth);
+    let predict_seconds = started.elapsed().as_secs_f64();
+    let labels = model.labels();
+    let th = model.thresholds();
+    let mut ev = Evaluator::new();
+    for (t, i, p) in &results {
+        ev.add(t.trim(), labels[*i].as_str(), *p, *p < th.uncertain_below);
+    }
+    EvalReport {
+        evaluation: ev.finish(),
+        skipped_rows: skipped,
+        errors,
+        predict_seconds,
+    }
 }

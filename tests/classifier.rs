@@ -1,0 +1,255 @@
+//! The classifier: bundled model, sparse trainer vs the linfa reference, model files,
+//! thresholds, evaluation on generated data with unseen merchants.
+
+use proptest::prelude::*;
+use txclass::classifier::{
+    self, evaluate, train, train_reference, ClassWeight, FeatureConfig, LogisticModel, Thresholds,
+    TrainConfig,
+};
+use txclass::datagen::{self, GenConfig, LabelledRow, Split};
+use txclass::{Category, Classifier, Transaction};
+
+fn generated(seed: u64, rows: usize) -> Vec<(Split, LabelledRow)> {
+    datagen::generate(&GenConfig {
+        seed,
+        rows,
+        ..GenConfig::default()
+    })
+    .unwrap()
+}
+
+type Row = Result<(Transaction, String), txclass::records::RecordError>;
+
+fn rows_of(rows: &[(Split, LabelledRow)], split: Split) -> Vec<Row> {
+    rows.iter()
+        .filter(|(s, _)| *s == split)
+        .map(|(_, r)| Ok((r.transaction.clone(), r.category.to_owned())))
+        .collect()
+}
+
+#[test]
+fn bundled_model_is_the_production_model_and_generalises_to_unseen_merchants() {
+    let model = classifier::bundled_model().unwrap();
+    assert_eq!(model.labels().len(), 18);
+    assert!(
+        model
+            .version()
+            .starts_with(&format!("logreg-f{}-", classifier::FEATURE_VERSION)),
+        "{}",
+        model.version()
+    );
+    assert_eq!(model.features().dim_bits, 14);
+    let dynamic = classifier::bundled().unwrap();
+    assert_eq!(dynamic.version(), model.version());
+
+    // Another seed than the bundled model's (7): other held-out merchants.
+    let rows = generated(1234, 10_000);
+    let test = rows_of(&rows, Split::Test);
+    let unseen: Vec<Row> = rows
+        .iter()
+        .filter(|(s, r)| *s == Split::Test && r.unseen_merchant)
+        .map(|(_, r)| Ok((r.transaction.clone(), r.category.to_owned())))
+        .collect();
+    let all = evaluate(&model, test).evaluation;
+    let new_merchants = evaluate(&model, unseen).evaluation;
+    assert!(all.accuracy > 0.88, "accuracy {}", all.accuracy);
+    assert!(all.macro_f1 > 0.88, "macro-F1 {}", all.macro_f1);
+    assert!(
+        new_merchants.accuracy > 0.8,
+        "unseen-merchant accuracy {}",
+        new_merchants.accuracy
+    );
+    // Calibrated: the mean top probability is close to the accuracy.
+    assert!(
+        all.expected_calibration_error < 0.06,
+        "ECE {}",
+        all.expected_calibration_error
+    );
+}
+
+#[test]
+fn typical_lines_get_the_expected_category() {
+    let model = classifier::bundled_model().unwrap();
+    let tx = |d: &str, a: i64| Transaction {
+        id: "x".into(),
+        date: "2026-03-05".parse().unwrap(),
+        description: d.into(),
+        amount_minor: a,
+        currency: "BRL".into(),
+    };
+    for (line, amount, want) in [
+        (
+            "COMPRA CARTAO SUPERMERCADO EXTRA SAO PAULO",
+            -15_000,
+            "groceries",
+        ),
+        ("UBER *TRIP HELP.UBER.COM", -2_350, "transport"),
+        ("PIX ENVIADO JOAO SILVA", -50_000, "transfers"),
+        ("NETFLIX.COM", -5_590, "subscriptions"),
+        ("POSTO IPIRANGA 0042", -20_000, "fuel"),
+        ("SAQUE 24H BANCO24HORAS", -20_000, "cash"),
+    ] {
+        let p = model.predict(&tx(line, amount));
+        assert_eq!(p.category.as_str(), want, "{line}: {p:?}");
+        assert!(!p.uncertain);
+    }
+}
+
+#[test]
+fn sparse_trainer_agrees_with_the_linfa_reference_on_a_small_dense_problem() {
+    let rows = generated(5, 400);
+    let train_rows: Vec<(Transaction, String)> = rows
+        .iter()
+        .filter(|(s, _)| *s == Split::Train)
+        .map(|(_, r)| (r.transaction.clone(), r.category.to_owned()))
+        .collect();
+    let features = FeatureConfig { dim_bits: 8 };
+    let alpha = 1.0;
+    let reference = train_reference(&train_rows, features, alpha, 300).unwrap();
+    let config = TrainConfig {
+        features,
+        // linfa minimises the sum with α; we minimise the mean with λ = α / n.
+        l2: alpha / train_rows.len() as f64,
+        class_weight: ClassWeight::None,
+        max_iterations: 300,
+        tolerance: 1e-7,
+        threads: 2,
+        calibration_fraction: 0.0,
+        thresholds: Thresholds::default(),
+    };
+    let (sparse, report) = train(train_rows.iter().cloned().map(Ok), None, &config).unwrap();
+    assert_eq!(report.temperature, 1.0);
+    assert_eq!(sparse.labels(), reference.labels());
+    let mut max_diff = 0.0f32;
+    let mut agree = 0;
+    for (tx, _) in rows.iter().map(|(_, r)| (&r.transaction, r.category)) {
+        let (a, b) = (sparse.probabilities(tx), reference.probabilities(tx));
+        for (x, y) in a.iter().zip(&b) {
+            max_diff = max_diff.max((x - y).abs());
+        }
+        agree += usize::from(sparse.predict(tx).category == reference.predict(tx).category);
+    }
+    assert!(max_diff < 0.02, "probabilities differ by up to {max_diff}");
+    assert!(
+        agree * 100 >= rows.len() * 99,
+        "{agree} of {} agree",
+        rows.len()
+    );
+}
+
+#[test]
+fn train_save_load_and_evaluate_a_users_own_csv() {
+    let rows = generated(11, 4_000);
+    let mut csv = Vec::new();
+    datagen::write_csv(
+        &mut csv,
+        rows.iter()
+            .filter(|(s, _)| *s == Split::Train)
+            .map(|(_, r)| r),
+    )
+    .unwrap();
+    // A user's file: a bad row in the middle is reported and skipped.
+    let mut text = String::from_utf8(csv).unwrap();
+    text.push_str("not-a-date,SOMETHING,-1.00,BRL,groceries\n");
+    let config = TrainConfig {
+        features: FeatureConfig { dim_bits: 12 },
+        max_iterations: 60,
+        ..TrainConfig::default()
+    };
+    let (model, report) = train(classifier::labelled_csv(text.as_bytes()), None, &config).unwrap();
+    assert_eq!(report.skipped_rows, 1);
+    assert!(report.errors[0].to_string().contains("line"));
+    assert_eq!(report.train_rows + report.calibration_rows, 2_800);
+    assert!(report.calibration_rows > 150 && report.calibration_rows < 450);
+    assert!(report.temperature > 0.0);
+
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("model.bin");
+    model.save(&path).unwrap();
+    let loaded = LogisticModel::load(&path).unwrap();
+    assert_eq!(loaded, model);
+    assert_eq!(loaded.version(), model.version());
+    let through_config = classifier::load(Some(&path)).unwrap();
+    assert_eq!(through_config.version(), model.version());
+
+    let ev = evaluate(&loaded, rows_of(&rows, Split::Test)).evaluation;
+    assert!(ev.accuracy > 0.75, "accuracy {}", ev.accuracy);
+    assert_eq!(ev.rows, 800);
+    assert_eq!(ev.confusion.iter().flatten().sum::<u64>(), 800);
+}
+
+#[test]
+fn corrupt_or_foreign_model_files_are_refused() {
+    let bytes = classifier::bundled_model().unwrap().to_bytes();
+    let mut flipped = bytes.clone();
+    flipped[bytes.len() / 2] ^= 1;
+    let err = LogisticModel::from_bytes(&flipped).unwrap_err().to_string();
+    assert!(err.contains("checksum"), "{err}");
+    let err = LogisticModel::from_bytes(&bytes[..bytes.len() - 100])
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("checksum") || err.contains("truncated"),
+        "{err}"
+    );
+    let err = LogisticModel::from_bytes(b"PK\x03\x04 not a model at all")
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("magic"), "{err}");
+}
+
+#[test]
+fn a_high_threshold_marks_transactions_uncertain_instead_of_guessing() {
+    let strict = classifier::bundled_model()
+        .unwrap()
+        .with_thresholds(Thresholds {
+            high: 0.999,
+            medium: 0.99,
+            uncertain_below: 0.99,
+        })
+        .unwrap();
+    let rows = generated(21, 1_000);
+    let txs: Vec<Transaction> = rows.iter().map(|(_, r)| r.transaction.clone()).collect();
+    let preds = strict.predict_batch(&txs);
+    let uncertain = preds.iter().filter(|p| p.uncertain).count();
+    assert!(uncertain > 0);
+    for p in &preds {
+        assert_eq!(p.uncertain, p.probability < 0.99);
+        if p.uncertain {
+            assert_eq!(p.category.as_str(), Category::UNCERTAIN);
+        }
+    }
+    assert!(Thresholds {
+        high: 0.5,
+        medium: 0.8,
+        uncertain_below: 0.1
+    }
+    .validate()
+    .is_err());
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+    #[test]
+    fn probabilities_sum_to_one_and_batch_equals_single(
+        desc in "[ -~À-ÿ]{0,50}", amount in -100_000_000i64..100_000_000, day in 1u32..28
+    ) {
+        let model = classifier::bundled_model().unwrap();
+        let tx = Transaction {
+            id: "p".into(),
+            date: chrono::NaiveDate::from_ymd_opt(2026, 2, day).unwrap(),
+            description: desc,
+            amount_minor: amount,
+            currency: "BRL".into(),
+        };
+        let p = model.probabilities(&tx);
+        let sum: f32 = p.iter().sum();
+        prop_assert!((sum - 1.0).abs() < 1e-4, "sum {}", sum);
+        prop_assert!(p.iter().all(|x| (0.0..=1.0).contains(x)));
+        let single = model.predict(&tx);
+        let batch = model.predict_batch(std::slice::from_ref(&tx));
+        prop_assert_eq!(&batch[0], &single);
+        let top = p.iter().copied().fold(0.0f32, f32::max);
+        prop_assert!((single.probability - top).abs() < 1e-6);
+    }
+}

@@ -1,0 +1,111 @@
+//! `txclass eval`: measures a model on a labelled CSV.
+
+use std::fs::File;
+use std::io::BufReader;
+use std::path::PathBuf;
+
+use anyhow::Context;
+use txclass_core::classifier::{self, LogisticModel};
+
+/// Evaluate a model on a labelled CSV: accuracy, macro-F1, per class, confusion, calibration.
+#[derive(Debug, clap::Args)]
+pub struct EvalArgs {
+    /// Model file (from `txclass train`), or `bundled` for the model bundled with txclass.
+    pub model: String,
+    /// Labelled CSV to evaluate on.
+    pub data: PathBuf,
+    /// Print the figures as one JSON object instead of tables.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Runs the command.
+pub fn run(args: EvalArgs) -> anyhow::Result<()> {
+    let model = if args.model == "bundled" {
+        classifier::bundled_model()?
+    } else {
+        LogisticModel::load(args.model.as_ref())?
+    };
+    let file =
+        File::open(&args.data).with_context(|| format!("cannot open {}", args.data.display()))?;
+    let report = classifier::evaluate(&model, classifier::labelled_csv(BufReader::new(file)));
+    let ev = &report.evaluation;
+    for e in &report.errors {
+        eprintln!("skipped {e}");
+    }
+    let rows_per_s = ev.rows as f64 / report.predict_seconds.max(1e-9);
+    if args.json {
+        let v = serde_json::json!({
+            "rows": ev.rows, "skipped": report.skipped_rows,
+            "accuracy": ev.accuracy, "macro_f1": ev.macro_f1,
+            "expected_calibration_error": ev.expected_calibration_error,
+            "uncertain": ev.uncertain, "accuracy_when_certain": ev.accuracy_when_certain,
+            "predict_seconds": report.predict_seconds, "rows_per_second": rows_per_s,
+            "per_class": ev.per_class.iter().map(|c| serde_json::json!({
+                "label": c.label, "precision": c.precision, "recall": c.recall, "f1": c.f1, "support": c.support,
+            })).collect::<Vec<_>>(),
+            "labels": ev.labels, "confusion": ev.confusion,
+            "calibration": ev.calibration.iter().map(|b| serde_json::json!({
+                "low": b.low, "high": b.high, "count": b.count,
+                "mean_probability": b.mean_probability, "accuracy": b.accuracy,
+            })).collect::<Vec<_>>(),
+        });
+        println!("{v}");
+        return Ok(());
+    }
+    println!("rows: {} ({} skipped)", ev.rows, report.skipped_rows);
+    println!("accuracy: {:.4}", ev.accuracy);
+    println!("macro-F1: {:.4}", ev.macro_f1);
+    println!(
+        "uncertain: {} ({:.1} %), accuracy of the rest: {:.4}",
+        ev.uncertain,
+        100.0 * ev.uncertain as f64 / ev.rows.max(1) as f64,
+        ev.accuracy_when_certain
+    );
+    println!(
+        "read + predict: {:.3} s, {:.0} rows/s (one core)",
+        report.predict_seconds, rows_per_s
+    );
+    println!(
+        "\n{:<16} {:>9} {:>9} {:>9} {:>8}",
+        "class", "precision", "recall", "f1", "support"
+    );
+    for c in &ev.per_class {
+        println!(
+            "{:<16} {:>9.4} {:>9.4} {:>9.4} {:>8}",
+            c.label, c.precision, c.recall, c.f1, c.support
+        );
+    }
+    println!("\nconfusion (rows: truth, columns: predicted, in this order)");
+    for (i, l) in ev.labels.iter().enumerate() {
+        println!("{:>3} {l}", i);
+    }
+    print!("{:>4}", "");
+    for i in 0..ev.labels.len() {
+        print!("{i:>6}");
+    }
+    println!();
+    for (i, row) in ev.confusion.iter().enumerate() {
+        print!("{i:>4}");
+        for n in row {
+            print!("{n:>6}");
+        }
+        println!();
+    }
+    println!("\ncalibration (top probability)");
+    println!(
+        "{:<11} {:>7} {:>10} {:>9}",
+        "bin", "count", "mean prob", "accuracy"
+    );
+    for b in &ev.calibration {
+        println!(
+            "[{:.1}, {:.1}) {:>7} {:>10.4} {:>9.4}",
+            b.low, b.high, b.count, b.mean_probability, b.accuracy
+        );
+    }
+    println!(
+        "expected calibration error: {:.4}",
+        ev.expected_calibration_error
+    );
+    Ok(())
+}

@@ -1,0 +1,491 @@
+//! Features of a bank-statement line: normalised text hashed into a fixed space, plus amount
+//! and date features.
+//!
+//! The pipeline, for `"COMPRA CARTAO 12/03 PAG*Padaria São João 0042 SAO PAULO"`:
+//!
+//! 1. **Normalise**: accents folded (`São` → `sao`), lower-cased, split on anything that is
+//!    not a letter or a digit. Tokens without letters (dates, card numbers, store numbers,
+//!    authorisation codes) are dropped; digits inside a token with three or more of them are
+//!    dropped too (`4532xxxx1234` → `xxxx`).
+//! 2. **Payment rail**: leading tokens that name how the money moved (`compra cartao`,
+//!    `pix`, `ted`, `prlv`, `cb`, `pos`, …) are removed from the merchant text and become
+//!    one `rail:` feature each. A rail says something (a `PIX` is often a transfer) but must not
+//!    drown the merchant's words.
+//! 3. **Text**: word unigrams, word bigrams and character 3- and 4-grams of each word
+//!    (padded with a space at both ends, like scikit-learn's `char_wb`), hashed with 64-bit
+//!    FNV-1a into `2^dim_bits` buckets and counted; the word features and the character
+//!    features are each scaled to unit L2 norm (else the many n-grams drown the few words).
+//! 4. **Amount**: direction (in / out), `log2` magnitude bucket per direction, round amount.
+//! 5. **Date**: weekday and day of month.
+//!
+//! Why hashing and not a vocabulary: the feature space is fixed, so a model never grows
+//! and a new merchant needs no retraining of a dictionary; collisions cost little at
+//! `2^14`..`2^18` buckets for statement text.
+//!
+//! Why our own FNV-1a and not `std`'s `DefaultHasher`: the bucket of a word is part of the
+//! saved model, so the hash must never change between Rust versions or platforms
+//! (`DefaultHasher`'s algorithm is unspecified).
+//!
+//! Everything here is deterministic; [`FEATURE_VERSION`] is stored in every model file and a
+//! model is refused by a build whose features differ.
+
+use chrono::Datelike;
+
+use crate::model::Transaction;
+
+/// Version of the feature pipeline. Bump it whenever any output of [`Featurizer`] changes
+/// for some input; models saved with another version will not load.
+pub const FEATURE_VERSION: u32 = 2;
+
+/// Tokens that start a line and name the payment rail, not the merchant.
+const RAILS: &[&str] = &[
+    "compra",
+    "cartao",
+    "credito",
+    "debito",
+    "cred",
+    "deb",
+    "pix",
+    "ted",
+    "doc",
+    "tef",
+    "prlv",
+    "sepa",
+    "cb",
+    "carte",
+    "paiement",
+    "pos",
+    "debit",
+    "card",
+    "purchase",
+    "checkcard",
+    "visa",
+    "electron",
+    "mastercard",
+    "master",
+    "elo",
+    "pgto",
+    "pagto",
+    "pagamento",
+    "ach",
+    "eft",
+    "recurring",
+    "contactless",
+    "online",
+    "int",
+    "nacional",
+    "enviado",
+    "recebido",
+    "transf",
+    "transferencia",
+    "boleto",
+];
+
+/// The feature pipeline's settings (saved with a model).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FeatureConfig {
+    /// The hashed space has `2^dim_bits` buckets (8..=24).
+    pub dim_bits: u8,
+}
+
+impl Default for FeatureConfig {
+    fn default() -> Self {
+        Self { dim_bits: 18 }
+    }
+}
+
+impl FeatureConfig {
+    /// Number of buckets.
+    pub fn dim(&self) -> usize {
+        1usize << self.dim_bits
+    }
+
+    /// Checks the settings.
+    pub fn validate(&self) -> crate::Result<()> {
+        if !(8..=24).contains(&self.dim_bits) {
+            return Err(crate::Error::InvalidConfig {
+                what: format!("dim_bits must be in 8..=24, got {}", self.dim_bits),
+            });
+        }
+        Ok(())
+    }
+}
+
+// Seeds that keep the kinds of feature apart in the hashed space.
+const SEED_WORD: u64 = 0x5157_4f52_4431_0001;
+const SEED_BIGRAM: u64 = 0x5157_4f52_4432_0002;
+const SEED_CHAR: u64 = 0x5143_4841_5233_0003;
+const SEED_META: u64 = 0x514d_4554_4134_0004;
+
+const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
+const FNV_PRIME: u64 = 0x0000_0100_0000_01b3;
+
+/// 64-bit FNV-1a of `bytes`, started from `seed` mixed into the offset basis.
+#[inline]
+pub fn fnv1a(seed: u64, bytes: &[u8]) -> u64 {
+    let mut h = FNV_OFFSET ^ seed;
+    for &b in bytes {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(FNV_PRIME);
+    }
+    h
+}
+
+/// Final mix so that the low bits used as a bucket depend on every input byte.
+#[inline]
+fn mix(mut h: u64) -> u64 {
+    h ^= h >> 33;
+    h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
+    h ^= h >> 33;
+    h
+}
+
+/// Folds an accented Latin letter to ASCII and lower-cases; other characters pass through
+/// lower-cased.
+fn fold(c: char) -> char {
+    match c {
+        'á' | 'à' | 'â' | 'ã' | 'ä' | 'å' | 'Á' | 'À' | 'Â' | 'Ã' | 'Ä' | 'Å' => 'a',
+        'é' | 'è' | 'ê' | 'ë' | 'É' | 'È' | 'Ê' | 'Ë' => 'e',
+        'í' | 'ì' | 'î' | 'ï' | 'Í' | 'Ì' | 'Î' | 'Ï' => 'i',
+        'ó' | 'ò' | 'ô' | 'õ' | 'ö' | 'Ó' | 'Ò' | 'Ô' | 'Õ' | 'Ö' => 'o',
+        'ú' | 'ù' | 'û' | 'ü' | 'Ú' | 'Ù' | 'Û' | 'Ü' => 'u',
+        'ç' | 'Ç' => 'c',
+        'ñ' | 'Ñ' => 'n',
+        'ý' | 'ÿ' | 'Ý' => 'y',
+        c if c.is_ascii() => c.to_ascii_lowercase(),
+        c => c.to_lowercase().next().unwrap_or(c),
+    }
+}
+
+/// The normalised merchant tokens of a description and the rails found before them, as a
+/// string each (for inspection and tests; [`Featurizer`] does the same without allocating).
+pub fn normalise(description: &str) -> (Vec<String>, Vec<String>) {
+    let mut buf = String::new();
+    let mut spans = Vec::new();
+    tokens_into(description, &mut buf, &mut spans);
+    let all: Vec<&str> = spans.iter().map(|&(a, b)| &buf[a..b]).collect();
+    let start = rail_count(&all);
+    (
+        all[start..].iter().map(|s| s.to_string()).collect(),
+        all[..start].iter().map(|s| s.to_string()).collect(),
+    )
+}
+
+/// Splits into normalised tokens: `buf` receives their text, `spans` their byte ranges.
+fn tokens_into(description: &str, buf: &mut String, spans: &mut Vec<(usize, usize)>) {
+    buf.clear();
+    spans.clear();
+    let mut start = 0;
+    let mut letters = 0usize;
+    let mut digits = 0usize;
+    let mut close = |buf: &mut String, start: usize, letters: usize, digits: usize| {
+        if letters == 0 {
+            buf.truncate(start);
+        } else {
+            if digits >= 3 {
+                // A code with letters in it (`4532xxxx1234`, `loja0042sp`): keep the letters.
+                let kept: String = buf[start..]
+                    .chars()
+                    .filter(|c| !c.is_ascii_digit())
+                    .collect();
+                buf.truncate(start);
+                buf.push_str(&kept);
+            }
+            spans.push((start, buf.len()));
+        }
+    };
+    for c in description.chars() {
+        let c = fold(c);
+        if c.is_alphanumeric() {
+            if c.is_ascii_digit() {
+                digits += 1;
+            } else {
+                letters += 1;
+            }
+            buf.push(c);
+        } else if buf.len() > start {
+            close(buf, start, letters, digits);
+            start = buf.len();
+            letters = 0;
+            digits = 0;
+        }
+    }
+    if buf.len() > start {
+        close(buf, start, letters, digits);
+    }
+}
+
+/// How many leading tokens are payment-rail words (at most all but one: a line that is only
+/// rail words, like `PIX ENVIADO`, keeps its last word as text).
+fn rail_count<S: AsRef<str>>(tokens: &[S]) -> usize {
+    let n = tokens
+        .iter()
+        .take_while(|t| RAILS.contains(&t.as_ref()))
+        .count();
+    n.min(tokens.len().saturating_sub(1))
+}
+
+/// Sorts `raw` bucket hits, counts them, and appends `(bucket, count / norm)` to `out`.
+fn counted_unit(raw: &mut [u32], out: &mut Vec<(u32, f32)>) {
+    if raw.is_empty() {
+        return;
+    }
+    raw.sort_unstable();
+    let start = out.len();
+    let mut sum_sq = 0.0f32;
+    let mut i = 0;
+    while i < raw.len() {
+        let mut j = i + 1;
+        while j < raw.len() && raw[j] == raw[i] {
+            j += 1;
+        }
+        let count = (j - i) as f32;
+        out.push((raw[i], count));
+        sum_sq += count * count;
+        i = j;
+    }
+    let inv = 1.0 / sum_sq.sqrt();
+    out[start..].iter_mut().for_each(|p| p.1 *= inv);
+}
+
+/// Turns transactions into sparse feature rows. Holds scratch buffers: reuse one per thread.
+#[derive(Clone, Debug)]
+pub struct Featurizer {
+    config: FeatureConfig,
+    mask: u64,
+    buf: String,
+    spans: Vec<(usize, usize)>,
+    padded: Vec<u8>,
+    raw: Vec<u32>,
+    raw_chars: Vec<u32>,
+    pairs: Vec<(u32, f32)>,
+}
+
+/// One sparse row: bucket indices (sorted, distinct) and their values.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct SparseRow {
+    /// Bucket indices, strictly increasing.
+    pub indices: Vec<u32>,
+    /// Values, one per index.
+    pub values: Vec<f32>,
+}
+
+impl SparseRow {
+    /// Empties the row, keeping its capacity.
+    pub fn clear(&mut self) {
+        self.indices.clear();
+        self.values.clear();
+    }
+}
+
+impl Featurizer {
+    /// A featurizer for `config`.
+    pub fn new(config: FeatureConfig) -> Self {
+        Self {
+            config,
+            mask: (config.dim() as u64) - 1,
+            buf: String::with_capacity(128),
+            spans: Vec::with_capacity(32),
+            padded: Vec::with_capacity(64),
+            raw: Vec::with_capacity(64),
+            raw_chars: Vec::with_capacity(256),
+            pairs: Vec::with_capacity(256),
+        }
+    }
+
+    /// The settings.
+    pub fn config(&self) -> FeatureConfig {
+        self.config
+    }
+
+    #[inline]
+    fn bucket(&self, h: u64) -> u32 {
+        (mix(h) & self.mask) as u32
+    }
+
+    /// Writes the features of `tx` into `out` (cleared first).
+    pub fn featurize(&mut self, tx: &Transaction, out: &mut SparseRow) {
+        out.clear();
+        self.raw.clear();
+        self.raw_chars.clear();
+        self.pairs.clear();
+        tokens_into(&tx.description, &mut self.buf, &mut self.spans);
+        let rails = {
+            let n = self
+                .spans
+                .iter()
+                .take_while(|&&(a, b)| RAILS.contains(&&self.buf[a..b]))
+                .count();
+            n.min(self.spans.len().saturating_sub(1))
+        };
+
+        // Text features: counted, then scaled to unit norm.
+        let mut prev: Option<u64> = None;
+        for i in rails..self.spans.len() {
+            let (a, b) = self.spans[i];
+            let word = &self.buf.as_bytes()[a..b];
+            let hw = fnv1a(SEED_WORD, word);
+            self.raw.push(self.bucket(hw));
+            if let Some(p) = prev {
+                self.raw
+                    .push(self.bucket(hw ^ p.rotate_left(17) ^ SEED_BIGRAM));
+            }
+            prev = Some(hw);
+            self.padded.clear();
+            self.padded.push(b' ');
+            self.padded.extend_from_slice(word);
+            self.padded.push(b' ');
+            let p = &self.padded;
+            for s in 0..p.len().saturating_sub(2) {
+                let mut h = FNV_OFFSET ^ SEED_CHAR;
+                for &byte in &p[s..s + 3] {
+                    h = (h ^ u64::from(byte)).wrapping_mul(FNV_PRIME);
+                }
+                let b3 = (mix(h) & self.mask) as u32;
+                self.raw_chars.push(b3);
+                if s + 4 <= p.len() {
+                    let h4 = (h ^ u64::from(p[s + 3])).wrapping_mul(FNV_PRIME);
+                    self.raw_chars.push((mix(h4 ^ 4) & self.mask) as u32);
+                }
+            }
+        }
+        // Words and character n-grams are counted and scaled to unit norm each, so that
+        // the many n-grams of a line do not drown its few words.
+        counted_unit(&mut self.raw, &mut self.pairs);
+        counted_unit(&mut self.raw_chars, &mut self.pairs);
+        self.pairs.sort_unstable_by_key(|p| p.0);
+        for &(idx, v) in &self.pairs {
+            if out.indices.last() == Some(&idx) {
+                *out.values.last_mut().expect("value of the last index") += v;
+            } else {
+                out.indices.push(idx);
+                out.values.push(v);
+            }
+        }
+
+        // Meta features, value 1 each: rails, amount, date.
+        let mut meta = [0u32; 12];
+        let mut m = 0;
+        for &(a, b) in &self.spans[..rails] {
+            if m < 4 {
+                meta[m] = self.bucket(fnv1a(SEED_META ^ 1, &self.buf.as_bytes()[a..b]));
+                m += 1;
+            }
+        }
+        let amount = tx.amount_minor;
+        let dir: u64 = match amount.signum() {
+            -1 => 0,
+            0 => 1,
+            _ => 2,
+        };
+        let major = amount.unsigned_abs() / 100;
+        let magnitude = u64::from(64 - (major + 1).leading_zeros()).min(24);
+        meta[m] = self.bucket(fnv1a(SEED_META ^ 2, &dir.to_le_bytes()));
+        meta[m + 1] = self.bucket(fnv1a(SEED_META ^ 3, &(dir << 8 | magnitude).to_le_bytes()));
+        let round = amount % 100 == 0 && major.is_multiple_of(10) && major > 0;
+        let round_bucket = self.bucket(fnv1a(SEED_META ^ 4, &[dir as u8, round as u8]));
+        meta[m + 2] = round_bucket;
+        meta[m + 3] = self.bucket(fnv1a(
+            SEED_META ^ 5,
+            &[tx.date.weekday().num_days_from_monday() as u8],
+        ));
+        meta[m + 4] = self.bucket(fnv1a(SEED_META ^ 6, &[tx.date.day() as u8]));
+        m += 5;
+        for &idx in &meta[..m] {
+            match out.indices.binary_search(&idx) {
+                Ok(pos) => out.values[pos] += 1.0,
+                Err(pos) => {
+                    out.indices.insert(pos, idx);
+                    out.values.insert(pos, 1.0);
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::NaiveDate;
+    use proptest::prelude::*;
+
+    fn tx(desc: &str, amount: i64) -> Transaction {
+        Transaction {
+            id: "t".into(),
+            date: NaiveDate::from_ymd_opt(2026, 3, 12).unwrap(),
+            description: desc.into(),
+            amount_minor: amount,
+            currency: "BRL".into(),
+        }
+    }
+
+    #[test]
+    fn normalisation_strips_rails_numbers_and_accents() {
+        let (words, rails) =
+            normalise("COMPRA CARTAO 12/03 PAG*Padaria São João 0042 SAO PAULO 4532XXXX1234");
+        assert_eq!(rails, vec!["compra", "cartao"]);
+        assert_eq!(
+            words,
+            vec!["pag", "padaria", "sao", "joao", "sao", "paulo", "xxxx"]
+        );
+        let (words, rails) = normalise("PIX ENVIADO");
+        assert_eq!(rails, vec!["pix"]);
+        assert_eq!(words, vec!["enviado"]);
+        let (words, _) = normalise("UBER *TRIP HELP.UBER.COM");
+        assert_eq!(words, vec!["uber", "trip", "help", "uber", "com"]);
+    }
+
+    #[test]
+    fn rails_and_numbers_do_not_change_the_text_features() {
+        let mut f = Featurizer::new(FeatureConfig { dim_bits: 16 });
+        let (mut a, mut b) = (SparseRow::default(), SparseRow::default());
+        f.featurize(&tx("COMPRA CARTAO 0042 PADARIA REAL 12/03", -1000), &mut a);
+        f.featurize(&tx("POS PADARIA REAL 998877", -1000), &mut b);
+        // Same merchant text and amount; only the rail feature differs (one bucket each).
+        let common = a.indices.iter().filter(|i| b.indices.contains(i)).count();
+        assert!(common + 2 >= a.indices.len(), "{a:?} vs {b:?}");
+    }
+
+    #[test]
+    fn fnv_is_stable() {
+        // Pinned: a change here changes every saved model's buckets.
+        assert_eq!(fnv1a(0, b""), 0xcbf2_9ce4_8422_2325);
+        assert_eq!(fnv1a(0, b"a"), 0xaf63_dc4c_8601_ec8c);
+        let mut f = Featurizer::new(FeatureConfig { dim_bits: 18 });
+        let mut r = SparseRow::default();
+        f.featurize(&tx("SUPERMERCADO EXTRA", -1234), &mut r);
+        assert_eq!(r.indices.len(), r.values.len());
+        let checksum = r.indices.iter().zip(&r.values).fold(0u64, |acc, (&i, &v)| {
+            let v = (f64::from(v) * 1e4).round() as u64;
+            acc.wrapping_mul(31)
+                .wrapping_add(u64::from(i))
+                .wrapping_mul(31)
+                .wrapping_add(v)
+        });
+        assert_eq!(
+            checksum, PINNED_CHECKSUM,
+            "features changed: bump FEATURE_VERSION"
+        );
+    }
+
+    const PINNED_CHECKSUM: u64 = 15_195_461_209_051_659_138;
+
+    proptest! {
+        #[test]
+        fn hashing_is_deterministic_sorted_and_normalised(
+            desc in "[ -~À-ÿ]{0,60}", amount in -10_000_000i64..10_000_000, bits in 8u8..20
+        ) {
+            let config = FeatureConfig { dim_bits: bits };
+            let mut f1 = Featurizer::new(config);
+            let mut f2 = Featurizer::new(config);
+            let (mut a, mut b) = (SparseRow::default(), SparseRow::default());
+            f1.featurize(&tx("WARM UP 123", 5), &mut a);
+            f1.featurize(&tx(&desc, amount), &mut a);
+            f2.featurize(&tx(&desc, amount), &mut b);
+            prop_assert_eq!(&a, &b);
+            prop_assert!(a.indices.windows(2).all(|w| w[0] < w[1]));
+            prop_assert!(a.indices.iter().all(|&i| (i as usize) < config.dim()));
+            prop_assert!(a.values.iter().all(|v| v.is_finite() && *v > 0.0));
+        }
+    }
+}
