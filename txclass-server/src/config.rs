@@ -214,6 +214,20 @@ mod tests {
     }
 
     #[test]
+    fn the_readme_example_is_a_valid_config() {
+        let readme = include_str!("../../README.md");
+        let start = readme.find("```toml\n").expect("a toml block") + 8;
+        let len = readme[start..].find("```").expect("closed");
+        let c: ServerConfig = toml::from_str(&readme[start..start + len]).unwrap();
+        assert_eq!(c.partners[0].capacity.get(), 10);
+        assert_eq!(c.partners[0].circuit.minimum_calls.get(), 10);
+        assert_eq!(
+            c.redis.unwrap().url_env.as_deref(),
+            Some("TXCLASS_REDIS_URL")
+        );
+    }
+
+    #[test]
     fn unknown_keys_are_refused() {
         assert!(toml::from_str::<ServerConfig>("listn = \"x\"").is_err());
     }
