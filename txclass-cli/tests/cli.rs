@@ -239,12 +239,21 @@ fn uncertain_below_moves_rows_to_uncertain() {
     let (rows, err) = run("0");
     assert!(err.contains("uncertain 0;"), "{err}");
     assert!(rows.iter().all(|r| r["category"] != "uncertain"));
-    let (rows, err) = run("0.95");
+    // A threshold between the least and the most confident row flags some, not all.
+    let probs: Vec<f64> = rows
+        .iter()
+        .map(|r| r["probability"].as_f64().unwrap())
+        .collect();
+    let lo = probs.iter().cloned().fold(f64::MAX, f64::min);
+    let hi = probs.iter().cloned().fold(f64::MIN, f64::max);
+    assert!(lo < hi, "{probs:?}");
+    let threshold = (lo + hi) / 2.0;
+    let (rows, err) = run(&format!("{threshold}"));
     let mut flagged = 0;
     for r in &rows {
         let p = r["probability"].as_f64().unwrap();
         let uncertain = r["uncertain"].as_bool().unwrap();
-        assert_eq!(uncertain, p < 0.95, "{r}");
+        assert_eq!(uncertain, p < threshold, "{r}");
         assert_eq!(r["category"] == "uncertain", uncertain, "{r}");
         flagged += uncertain as usize;
     }
