@@ -170,12 +170,20 @@ async fn next_request(stream: &mut TcpStream, buf: &mut Vec<u8>, app: &App) -> N
                 Parsed::Sse(req) => return Next::Sse(req),
             }
         } else {
-            // Idle: no buffer until the client sends something.
+            // Idle: no buffer until the client sends something, and the server may close.
             tokio::select! {
                 ready = stream.readable() => if ready.is_err() { return Next::Close },
                 _ = app.closing.cancelled() => return Next::Close,
                 _ = &mut deadline => return Next::Close,
             }
+            buf.reserve_exact(FIRST_READ);
+            match stream.try_read_buf(buf) {
+                Ok(0) => return Next::Close,
+                Ok(_) => {}
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => *buf = Vec::new(),
+                Err(_) => return Next::Close,
+            }
+            continue;
         }
         if buf.len() == buf.capacity() {
             let want = (buf.capacity() * 2).clamp(FIRST_READ, limit);
