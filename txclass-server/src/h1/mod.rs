@@ -23,13 +23,23 @@
 //! hyper holds one at 1.9 KB, but over HTTP/1.1 it was 20.3 KB: hyper's HTTP/1 connection
 //! keeps an 8 KiB read buffer (`INIT_BUFFER_SIZE`) and an 8 KiB header write buffer for its
 //! whole life, and hyper 1 has no setting to shrink them (`max_buf_size` is at least
-//! 8192). Measured with `benches/sse_throughput.sh` (`STREAMS=15000`, release build, idle
-//! `GET /v1/bench/sse?hold=true` streams, one connection each; RSS delta / streams):
-//! 20,266 bytes per stream before, FIXME bytes with this path; real classification
-//! jobs waiting on a slow partner: FIXME bytes per stream. Throughput of 100-event
-//! streams on 100 connections stays above the 470k events/s: FIXME events/s
-//! (hyper: FIXME). The rest of HTTP/1.1 (every other route, chunked bodies, upgrades,
-//! error answers to malformed requests) stays hyper's, through [`Rewind`].
+//! 8192). Measured with `DURATION=5 benches/sse_throughput.sh` (release build, 15,000 idle
+//! `GET /v1/bench/sse?hold=true` streams, one connection each, RSS delta / streams; the old
+//! binary through `SERVER_BIN`, run back to back on the same machine):
+//!
+//! | | hyper for everything | this path |
+//! |---|---|---|
+//! | idle HTTP/1.1 SSE stream | 20,170 B | 2,660 B |
+//! | idle HTTP/2 SSE stream (hyper either way) | 1,828 B | 1,954 B |
+//! | 100-event streams on 100 connections | 1.92M events/s | 2.32M events/s |
+//! | real job waiting on a slow partner (5,000 streams) | 28,128 B | 10,809 B |
+//!
+//! (The goal is ≤ 4 KB and ≥ 470k events/s. The real-job row is
+//! `sandbox.latency_*_ms = 600000`, capacity 64, `benches/hold_streams.py --post`; 9,638 B
+//! at 15,000 streams. Its ~7 KB over a synthetic stream is what the core and the in-process
+//! sandbox keep per waiting job; the connection's part is the same code as above.) The
+//! rest of HTTP/1.1 (every other route, chunked request bodies, upgrades, answers to
+//! malformed requests) stays hyper's, through [`Rewind`].
 //!
 //! [`HttpSettings::max_header_bytes`]: crate::HttpSettings::max_header_bytes
 
