@@ -477,7 +477,8 @@ async fn stream_body(
 async fn linger(stream: &mut TcpStream) {
     let _ = stream.shutdown().await;
     let _ = tokio::time::timeout(LINGER, async {
-        let mut scratch = [0u8; 1024];
+        // On the heap: an array here would be part of every connection task.
+        let mut scratch = vec![0u8; 1024];
         let mut total = 0;
         while total < LINGER_BYTES {
             match stream.read(&mut scratch).await {
@@ -594,5 +595,39 @@ mod tests {
         assert!(head.contains(&format!("content-length: {}\r\n", body.len())));
         assert!(head.contains("connection: close"));
         assert_eq!(body, e.to_json());
+    }
+}
+
+#[cfg(test)]
+mod size {
+    use super::*;
+
+    /// The connection task is allocated whole for the connection's life: keep it small
+    /// (hyper's connection future is boxed behind it).
+    #[tokio::test]
+    async fn the_connection_task_stays_small() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let client = TcpStream::connect(listener.local_addr().unwrap())
+            .await
+            .unwrap();
+        let (stream, _) = listener.accept().await.unwrap();
+        let orchestrator = txclass_core::Orchestrator::builder().build().unwrap();
+        let app = Arc::new(App {
+            orchestrator,
+            settings: crate::HttpSettings::default(),
+            abort: Default::default(),
+            detached: Default::default(),
+            closing: Default::default(),
+        });
+        let shared = Arc::new(Shared {
+            app,
+            hyper: auto::Builder::new(TokioExecutor::new()),
+        });
+        let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+        let task = serve(stream, shared, graceful.watcher());
+        let size = std::mem::size_of_val(&task);
+        eprintln!("connection task: {size} bytes");
+        assert!(size <= 1024, "{size} bytes");
+        drop((task, client));
     }
 }
