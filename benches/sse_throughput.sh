@@ -14,7 +14,8 @@
 # Usage: benches/sse_throughput.sh
 # Knobs (environment): DURATION (s, default 10), CONNECTIONS (100), EVENTS (100),
 #   STREAMS (15000), WORKER_THREADS (server's tokio workers; default: one per core),
-#   WRK_THREADS (2).
+#   WRK_THREADS (2), SERVER_BIN (the server binary; default: the release build of this tree,
+#   e.g. a copy of an older build to compare against).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -24,6 +25,7 @@ EVENTS=${EVENTS:-100}
 STREAMS=${STREAMS:-15000}
 WRK_THREADS=${WRK_THREADS:-2}
 H2_CONNECTIONS=${H2_CONNECTIONS:-100}
+SERVER_BIN=${SERVER_BIN:-target/release/txclass-server}
 RUST_PORT=18480
 PY_PORT=18481
 OUT=target/bench-sse
@@ -78,7 +80,7 @@ wait_http() { # url
 start_rust() {
   local args=(--config "$OUT/server.toml")
   [ -n "${WORKER_THREADS:-}" ] && args+=(--worker-threads "$WORKER_THREADS")
-  RUST_LOG=warn target/release/txclass-server "${args[@]}" > "$OUT/server.log" 2>&1 &
+  RUST_LOG=warn "$SERVER_BIN" "${args[@]}" > "$OUT/server.log" 2>&1 &
   RUST_PID=$!
   PIDS+=("$RUST_PID")
   wait_http "http://127.0.0.1:$RUST_PORT/healthz"

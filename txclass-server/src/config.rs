@@ -33,6 +33,9 @@ pub struct ServerConfig {
     pub grace_period_ms: u64,
     /// Largest request body accepted, in bytes (larger: 413).
     pub body_limit: usize,
+    /// Largest HTTP/1.1 request head (request line and headers) accepted, in bytes (larger:
+    /// 431).
+    pub max_header_bytes: usize,
     /// Retry workers taking calls off the retry queue.
     pub retry_workers: usize,
     /// Serve `GET /v1/bench/sse` (synthetic streams for the throughput benchmark).
@@ -57,6 +60,7 @@ impl Default for ServerConfig {
             keep_alive_ms: 15_000,
             grace_period_ms: 10_000,
             body_limit: 64 * 1024,
+            max_header_bytes: 64 * 1024,
             retry_workers: 4,
             bench_routes: false,
             acquire_wait_ms: None,
@@ -119,6 +123,7 @@ impl ServerConfig {
             keep_alive: Duration::from_millis(self.keep_alive_ms.max(1)),
             grace_period: Duration::from_millis(self.grace_period_ms),
             body_limit: self.body_limit,
+            max_header_bytes: self.max_header_bytes,
             retry_workers: self.retry_workers,
             bench_routes: self.bench_routes,
         }
@@ -146,6 +151,8 @@ pub struct HttpSettings {
     pub grace_period: Duration,
     /// Largest request body.
     pub body_limit: usize,
+    /// Largest HTTP/1.1 request head.
+    pub max_header_bytes: usize,
     /// Retry workers [`run`](crate::run) spawns.
     pub retry_workers: usize,
     /// Serve the benchmark routes.

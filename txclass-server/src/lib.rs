@@ -10,7 +10,8 @@
 //! |---|---|
 //! | [`config`] | [`ServerConfig`] (TOML/JSON file, defaults) and [`HttpSettings`] |
 //! | [`sse`] | SSE framing of a progress stream, keep-alives, shutdown |
-//! | `routes` | routing and handlers |
+//! | `routes` | routing and handlers (shared by both transports) |
+//! | `h1` | the HTTP/1.1 fast path for SSE responses; everything else goes to hyper |
 //! | [`error`] | [`Error`] (start/run) and [`ApiError`] (JSON error bodies) |
 //!
 //! ## Routes
@@ -41,19 +42,18 @@
 
 pub mod config;
 pub mod error;
+mod h1;
 mod routes;
 pub mod sse;
 
 pub use config::{HttpSettings, SandboxConfig, ServerConfig};
 pub use error::{ApiError, Error, Result};
 
-use std::convert::Infallible;
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-use hyper::service::service_fn;
-use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::rt::{TokioExecutor, TokioTimer};
 use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
@@ -197,6 +197,7 @@ pub async fn run(
         settings: settings.clone(),
         abort: CancellationToken::new(),
         detached: TaskTracker::new(),
+        closing: CancellationToken::new(),
     });
 
     let stop_workers = CancellationToken::new();
@@ -213,15 +214,20 @@ pub async fn run(
     builder
         .http1()
         .timer(TokioTimer::new())
-        .header_read_timeout(Duration::from_secs(30));
+        .header_read_timeout(h1::HEADER_READ_TIMEOUT)
+        .max_buf_size(settings.max_header_bytes.max(8192));
     builder.http2().timer(TokioTimer::new());
+    let shared = Arc::new(h1::Shared {
+        app: app.clone(),
+        hyper: builder,
+    });
     let graceful = GracefulShutdown::new();
     let local = listener.local_addr()?;
     tracing::info!(addr = %local, "listening");
 
     tokio::pin!(shutdown);
     loop {
-        let (stream, peer) = tokio::select! {
+        let (stream, _peer) = tokio::select! {
             _ = &mut shutdown => break,
             accepted = listener.accept() => match accepted {
                 Ok(s) => s,
@@ -234,23 +240,9 @@ pub async fn run(
             },
         };
         let _ = stream.set_nodelay(true);
-        let app = app.clone();
-        let service = service_fn(move |req| {
-            // Boxed: hyper keeps the allocation of a connection's request future for the
-            // connection's whole life, so it must be a pointer, not the handler's whole state
-            // (measured: this halves the memory of an idle stream).
-            let fut = Box::pin(app.clone().handle(req));
-            async move { Ok::<_, Infallible>(fut.await) }
-        });
-        let conn = builder
-            .serve_connection(TokioIo::new(stream), service)
-            .into_owned();
-        let conn = graceful.watch(conn);
-        tokio::spawn(async move {
-            if let Err(e) = conn.await {
-                tracing::debug!(%peer, error = %e, "connection ended with an error");
-            }
-        });
+        // Every connection starts on the HTTP/1.1 fast path, which hands it to hyper unless
+        // it asks for an SSE stream; the watcher makes `graceful.shutdown()` wait for it.
+        tokio::spawn(h1::serve(stream, shared.clone(), graceful.watcher()));
     }
     drop(listener);
     tracing::info!(
@@ -259,6 +251,7 @@ pub async fn run(
     );
 
     app.detached.close();
+    app.closing.cancel();
     let closed = graceful.shutdown();
     tokio::pin!(closed);
     let all_done = async {

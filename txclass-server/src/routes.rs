@@ -1,6 +1,7 @@
 //! Routing and handlers: HTTP in, core call, JSON or SSE out.
 
 use std::convert::Infallible;
+use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
@@ -8,7 +9,7 @@ use std::task::{Context, Poll};
 use bytes::Bytes;
 use chrono::NaiveDate;
 use futures::{Stream, StreamExt};
-use http::header::{HeaderValue, ALLOW, CACHE_CONTROL, CONTENT_LENGTH, CONTENT_TYPE, LOCATION};
+use http::header::{HeaderValue, ALLOW, CONTENT_LENGTH, CONTENT_TYPE, LOCATION};
 use http::{Method, Request, Response, StatusCode};
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::{Body, Frame, Incoming, SizeHint};
@@ -36,14 +37,74 @@ pub(crate) struct App {
     pub(crate) abort: CancellationToken,
     /// Jobs running detached (async mode), waited for at shutdown.
     pub(crate) detached: TaskTracker,
+    /// Cancelled at the shutdown signal: connections of the HTTP/1.1 fast path close when
+    /// idle and serve no further requests (hyper's connections get `graceful_shutdown`).
+    pub(crate) closing: CancellationToken,
 }
 
-/// Response bodies: JSON, a job's SSE stream, or the benchmark's synthetic stream.
+/// The hyper service over [`App`].
+#[derive(Clone)]
+pub(crate) struct AppService(pub(crate) Arc<App>);
+
+impl hyper::service::Service<Request<Incoming>> for AppService {
+    type Response = Res;
+    type Error = Infallible;
+    // Boxed: hyper keeps the allocation of a connection's request future for the
+    // connection's whole life, so it must be a pointer, not the handler's whole state
+    // (measured: this halves the memory of an idle stream).
+    type Future = Pin<Box<dyn Future<Output = Result<Res, Infallible>> + Send>>;
+
+    fn call(&self, req: Request<Incoming>) -> Self::Future {
+        let app = self.0.clone();
+        Box::pin(async move { Ok(app.handle(req).await) })
+    }
+}
+
+/// Response bodies: JSON, or an SSE stream.
 pub(crate) enum ResBody {
     Full(Full<Bytes>),
+    Sse(SseStream),
+}
+
+/// An SSE response body, whichever transport carries it (hyper, or the HTTP/1.1 fast path
+/// in [`crate::h1`]): a job's stream, or the benchmark's synthetic one.
+pub(crate) enum SseStream {
     Job(SseBody<Job>),
     Bench(SseBody<SyntheticJob>),
 }
+
+impl Body for SseStream {
+    type Data = Bytes;
+    type Error = Infallible;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
+        match self.get_mut() {
+            SseStream::Job(b) => Pin::new(b).poll_frame(cx),
+            SseStream::Bench(b) => Pin::new(b).poll_frame(cx),
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        match self {
+            SseStream::Job(b) => b.is_end_stream(),
+            SseStream::Bench(b) => b.is_end_stream(),
+        }
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        SizeHint::default()
+    }
+}
+
+/// The headers of every SSE response, after the status line (both transports).
+pub(crate) const SSE_HEADERS: [(&str, &str); 3] = [
+    ("content-type", "text/event-stream"),
+    ("cache-control", "no-cache"),
+    ("x-accel-buffering", "no"),
+];
 
 impl Body for ResBody {
     type Data = Bytes;
@@ -55,24 +116,21 @@ impl Body for ResBody {
     ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
         match self.get_mut() {
             ResBody::Full(b) => Pin::new(b).poll_frame(cx),
-            ResBody::Job(b) => Pin::new(b).poll_frame(cx),
-            ResBody::Bench(b) => Pin::new(b).poll_frame(cx),
+            ResBody::Sse(b) => Pin::new(b).poll_frame(cx),
         }
     }
 
     fn is_end_stream(&self) -> bool {
         match self {
             ResBody::Full(b) => b.is_end_stream(),
-            ResBody::Job(b) => b.is_end_stream(),
-            ResBody::Bench(b) => b.is_end_stream(),
+            ResBody::Sse(b) => b.is_end_stream(),
         }
     }
 
     fn size_hint(&self) -> SizeHint {
         match self {
             ResBody::Full(b) => b.size_hint(),
-            ResBody::Job(b) => b.size_hint(),
-            ResBody::Bench(b) => b.size_hint(),
+            ResBody::Sse(b) => b.size_hint(),
         }
     }
 }
@@ -101,14 +159,12 @@ pub(crate) fn error_response(e: &ApiError) -> Res {
     res
 }
 
-fn sse_response(body: ResBody) -> Res {
-    Response::builder()
-        .status(StatusCode::OK)
-        .header(CONTENT_TYPE, "text/event-stream")
-        .header(CACHE_CONTROL, "no-cache")
-        .header("x-accel-buffering", "no")
-        .body(body)
-        .expect("valid response")
+fn sse_response(body: SseStream) -> Res {
+    let mut res = Response::builder().status(StatusCode::OK);
+    for (name, value) in SSE_HEADERS {
+        res = res.header(name, value);
+    }
+    res.body(ResBody::Sse(body)).expect("valid response")
 }
 
 fn only(method: &Method, allowed: &'static str) -> Result<(), ApiError> {
@@ -130,73 +186,55 @@ impl App {
 
     async fn route(&self, req: Request<Incoming>) -> Result<Res, ApiError> {
         let path = req.uri().path().to_owned();
-        let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
-        let method = req.method().clone();
         let query = req.uri().query().unwrap_or("").to_owned();
-        match segments.as_slice() {
-            ["healthz"] => {
-                only(&method, "GET")?;
-                Ok(json(StatusCode::OK, &serde_json::json!({"status": "ok"})))
-            }
-            ["v1", "classifications"] => {
-                only(&method, "POST")?;
-                self.submit(req, &query).await
-            }
-            ["v1", "classifications", id] => {
-                only(&method, "GET")?;
-                self.job(JobId::new(*id), &query).await
-            }
-            ["v1", "customers", id, "transactions"] => {
-                only(&method, "GET")?;
-                self.transactions(CustomerId::new(*id), &query).await
-            }
-            ["v1", "customers", id, "spending"] => {
-                only(&method, "GET")?;
-                self.spending(CustomerId::new(*id), &query).await
-            }
-            ["v1", "partners"] => {
-                only(&method, "GET")?;
-                self.partners().await
-            }
-            ["v1", "partners", id, "health"] => {
-                only(&method, "GET")?;
-                self.partner_health(PartnerId::new(*id)).await
-            }
-            ["v1", "bench", "sse"] if self.settings.bench_routes => {
-                only(&method, "GET")?;
-                self.bench_sse(&query)
-            }
-            _ => Err(ApiError::not_found(format!("no route for {path}"))),
+        match self.route_of(req.method(), &path)? {
+            Route::Healthz => Ok(json(StatusCode::OK, &serde_json::json!({"status": "ok"}))),
+            Route::Submit => self.submit(req, &query).await,
+            Route::Job(id) => self.job(JobId::new(id), &query).await,
+            Route::Transactions(id) => self.transactions(CustomerId::new(id), &query).await,
+            Route::Spending(id) => self.spending(CustomerId::new(id), &query).await,
+            Route::Partners => self.partners().await,
+            Route::PartnerHealth(id) => self.partner_health(PartnerId::new(id)).await,
+            Route::BenchSse => Ok(sse_response(self.bench_stream(&query)?)),
         }
+    }
+
+    /// Which route a method and path ask for (both transports decide with this).
+    pub(crate) fn route_of<'p>(
+        &self,
+        method: &Method,
+        path: &'p str,
+    ) -> Result<Route<'p>, ApiError> {
+        let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
+        let (route, allowed) = match segments.as_slice() {
+            ["healthz"] => (Route::Healthz, "GET"),
+            ["v1", "classifications"] => (Route::Submit, "POST"),
+            ["v1", "classifications", id] => (Route::Job(id), "GET"),
+            ["v1", "customers", id, "transactions"] => (Route::Transactions(id), "GET"),
+            ["v1", "customers", id, "spending"] => (Route::Spending(id), "GET"),
+            ["v1", "partners"] => (Route::Partners, "GET"),
+            ["v1", "partners", id, "health"] => (Route::PartnerHealth(id), "GET"),
+            ["v1", "bench", "sse"] if self.settings.bench_routes => (Route::BenchSse, "GET"),
+            _ => return Err(ApiError::not_found(format!("no route for {path}"))),
+        };
+        only(method, allowed)?;
+        Ok(route)
     }
 
     /// `POST /v1/classifications`: SSE stream of the job, or 202 and a detached job when the
     /// client prefers an asynchronous answer.
     async fn submit(&self, req: Request<Incoming>, query: &str) -> Result<Res, ApiError> {
-        let respond_async = req
-            .headers()
-            .get_all("prefer")
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .flat_map(|v| v.split(','))
-            .any(|p| p.trim().eq_ignore_ascii_case("respond-async"))
-            || parse_query::<ModeParams>(query)?.mode.as_deref() == Some("async");
-        let body: SubmitBody = read_json(req, self.settings.body_limit).await?;
-        let request = ClassificationRequest::with_window(
-            body.customer_id,
-            body.partner_id,
-            body.from,
-            body.to,
-            body.months,
-            chrono::Utc::now().date_naive(),
+        let respond_async = wants_async(
+            req.headers()
+                .get_all("prefer")
+                .iter()
+                .map(HeaderValue::as_bytes),
+            query,
         )?;
-        let mut job = self.orchestrator.submit(request)?;
+        let body = read_body(req, self.settings.body_limit).await?;
+        let mut job = self.start_job(&body)?;
         if !respond_async {
-            return Ok(sse_response(ResBody::Job(SseBody::new(
-                job,
-                self.settings.keep_alive,
-                self.abort.clone(),
-            ))));
+            return Ok(sse_response(self.job_stream(job)));
         }
         // Run the job up to its first event, so its record exists before the client polls.
         let id = job.id().clone();
@@ -349,10 +387,34 @@ impl App {
         ))
     }
 
+    /// Validates the body of `POST /v1/classifications` and submits the job (both
+    /// transports; the caller has read the body within the limit).
+    pub(crate) fn start_job(&self, body: &[u8]) -> Result<Job, ApiError> {
+        let body: SubmitBody = decode_json(body)?;
+        let request = ClassificationRequest::with_window(
+            body.customer_id,
+            body.partner_id,
+            body.from,
+            body.to,
+            body.months,
+            chrono::Utc::now().date_naive(),
+        )?;
+        Ok(self.orchestrator.submit(request)?)
+    }
+
+    /// The SSE body of a job.
+    pub(crate) fn job_stream(&self, job: Job) -> SseStream {
+        SseStream::Job(SseBody::new(
+            job,
+            self.settings.keep_alive,
+            self.abort.clone(),
+        ))
+    }
+
     /// `GET /v1/bench/sse?events=N[&hold=true]` (only with `bench_routes`): a synthetic job
     /// of N events through the same SSE body as real jobs; `hold` sends `accepted` and then
     /// keeps the stream open (keep-alives only) until the client leaves or the server stops.
-    fn bench_sse(&self, query: &str) -> Result<Res, ApiError> {
+    pub(crate) fn bench_stream(&self, query: &str) -> Result<SseStream, ApiError> {
         let p: BenchParams = parse_query(query)?;
         let events = p.events.unwrap_or(100).clamp(2, 1_000_000);
         let job = SyntheticJob {
@@ -361,12 +423,46 @@ impl App {
             events,
             hold: p.hold.unwrap_or(false),
         };
-        Ok(sse_response(ResBody::Bench(SseBody::new(
+        Ok(SseStream::Bench(SseBody::new(
             job,
             self.settings.keep_alive,
             self.abort.clone(),
-        ))))
+        )))
     }
+}
+
+/// A route, decided from the method and path alone.
+pub(crate) enum Route<'p> {
+    Healthz,
+    Submit,
+    Job(&'p str),
+    Transactions(&'p str),
+    Spending(&'p str),
+    Partners,
+    PartnerHealth(&'p str),
+    BenchSse,
+}
+
+/// Whether a submission asks for an asynchronous answer (202): `Prefer: respond-async`, or
+/// `?mode=async`.
+pub(crate) fn wants_async<'h>(
+    prefer: impl Iterator<Item = &'h [u8]>,
+    query: &str,
+) -> Result<bool, ApiError> {
+    let by_header = prefer
+        .filter_map(|v| std::str::from_utf8(v).ok())
+        .flat_map(|v| v.split(','))
+        .any(|p| p.trim().eq_ignore_ascii_case("respond-async"));
+    Ok(by_header || parse_query::<ModeParams>(query)?.mode.as_deref() == Some("async"))
+}
+
+/// 413 for a body over `limit` bytes.
+pub(crate) fn too_large(limit: usize) -> ApiError {
+    ApiError::new(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "payload_too_large",
+        format!("request body is larger than {limit} bytes"),
+    )
 }
 
 /// Drives a detached (async-mode) job to its end, or aborts it when the grace period is over.
@@ -490,37 +586,30 @@ fn parse_query<T: DeserializeOwned>(query: &str) -> Result<T, ApiError> {
     })
 }
 
-async fn read_json<T: DeserializeOwned>(
-    req: Request<Incoming>,
-    limit: usize,
-) -> Result<T, ApiError> {
-    let too_large = || {
-        ApiError::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "payload_too_large",
-            format!("request body is larger than {limit} bytes"),
-        )
-    };
+/// Reads a request body of at most `limit` bytes.
+async fn read_body(req: Request<Incoming>, limit: usize) -> Result<Bytes, ApiError> {
     let declared = req
         .headers()
         .get(CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
     if declared.is_some_and(|n| n > limit as u64) {
-        return Err(too_large());
+        return Err(too_large(limit));
     }
-    let bytes = match Limited::new(req.into_body(), limit).collect().await {
-        Ok(collected) => collected.to_bytes(),
-        Err(e) if e.is::<http_body_util::LengthLimitError>() => return Err(too_large()),
-        Err(e) => {
-            return Err(ApiError::new(
-                StatusCode::BAD_REQUEST,
-                "bad_body",
-                format!("could not read the request body: {e}"),
-            ))
-        }
-    };
-    let mut de = serde_json::Deserializer::from_slice(&bytes);
+    match Limited::new(req.into_body(), limit).collect().await {
+        Ok(collected) => Ok(collected.to_bytes()),
+        Err(e) if e.is::<http_body_util::LengthLimitError>() => Err(too_large(limit)),
+        Err(e) => Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "bad_body",
+            format!("could not read the request body: {e}"),
+        )),
+    }
+}
+
+/// Decodes a JSON body; a 400 names the field at fault, or says `malformed_json`.
+pub(crate) fn decode_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    let mut de = serde_json::Deserializer::from_slice(bytes);
     let value: T = serde_path_to_error::deserialize(&mut de).map_err(|e| {
         let message = e.inner().to_string();
         let syntax = e.inner().is_syntax() || e.inner().is_eof();
