@@ -4,10 +4,10 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use async_trait::async_trait;
+use futures::channel::mpsc::{unbounded, UnboundedSender};
 use futures::stream::{BoxStream, StreamExt};
-use tokio::sync::{mpsc, Notify};
+use tokio::sync::Notify;
 use tokio::time::Instant;
-use tokio_stream::wrappers::UnboundedReceiverStream;
 
 use super::{DeadLetter, Delivery, QueueError, ResultBus, RetryMessage, RetryQueue, RetryTask};
 use crate::model::JobId;
@@ -148,9 +148,12 @@ impl RetryQueue for LocalQueue {
 /// Why unbounded, not a broadcast ring: a job reads its messages only as fast as its client
 /// reads events, and a lagging broadcast receiver loses messages — a lost `fetched` would
 /// leave the job waiting forever. Messages per job are few (one per retry attempt).
+/// Why `futures`' channel, not tokio's: tokio's unbounded channel allocates a block of 32
+/// message slots up front, about 5 KB per waiting job; `futures`' allocates per message,
+/// and thousands of jobs wait at once on a busy partner.
 #[derive(Debug, Default)]
 pub struct LocalBus {
-    jobs: Mutex<HashMap<JobId, Vec<mpsc::UnboundedSender<RetryMessage>>>>,
+    jobs: Mutex<HashMap<JobId, Vec<UnboundedSender<RetryMessage>>>>,
 }
 
 impl LocalBus {
@@ -165,7 +168,7 @@ impl ResultBus for LocalBus {
     async fn publish(&self, job: &JobId, msg: RetryMessage) -> Result<(), QueueError> {
         let mut jobs = self.jobs.lock().expect("bus lock");
         if let Some(subs) = jobs.get_mut(job) {
-            subs.retain(|tx| tx.send(msg.clone()).is_ok());
+            subs.retain(|tx| tx.unbounded_send(msg.clone()).is_ok());
             if subs.is_empty() {
                 jobs.remove(job);
             }
@@ -174,14 +177,14 @@ impl ResultBus for LocalBus {
     }
 
     async fn subscribe(&self, job: &JobId) -> Result<BoxStream<'static, RetryMessage>, QueueError> {
-        let (tx, rx) = mpsc::unbounded_channel();
+        let (tx, rx) = unbounded();
         let mut jobs = self.jobs.lock().expect("bus lock");
         jobs.retain(|_, subs| {
             subs.retain(|s| !s.is_closed());
             !subs.is_empty()
         });
         jobs.entry(job.clone()).or_default().push(tx);
-        Ok(UnboundedReceiverStream::new(rx).boxed())
+        Ok(rx.boxed())
     }
 }
 
