@@ -112,6 +112,27 @@ async fn the_read_endpoints_report_what_was_stored() {
         ["2026-01", "2026-02", "2026-03"]
     );
 
+    // Top merchants: outgoing money only, largest spend first, adding up to what went out.
+    let (status, top) = s
+        .get("/v1/customers/c-2/merchants?from=2026-01-01&to=2026-03-31&limit=1000")
+        .await;
+    assert_eq!(status, 200, "{top}");
+    let merchants = top["merchants"].as_array().unwrap();
+    assert!(!merchants.is_empty());
+    let spends: Vec<i64> = merchants
+        .iter()
+        .map(|m| m["amount_minor"].as_i64().unwrap())
+        .collect();
+    assert!(spends.windows(2).all(|w| w[0] <= w[1]), "{spends:?}");
+    let out: i64 = expected
+        .iter()
+        .map(|t| t.amount_minor)
+        .filter(|a| *a < 0)
+        .sum();
+    assert_eq!(spends.iter().sum::<i64>(), out);
+    let (_, top3) = s.get("/v1/customers/c-2/merchants?limit=3").await;
+    assert_eq!(top3["merchants"].as_array().unwrap().len(), 3);
+
     // Filters: one month, and one category.
     let (_, jan) = s
         .get("/v1/customers/c-2/transactions?from=2026-01-01&to=2026-01-31&limit=1000")

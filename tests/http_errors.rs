@@ -162,6 +162,8 @@ async fn bad_query_parameters_are_named() {
         ("/v1/customers/c/transactions?cursor=garbage", "cursor"),
         ("/v1/customers/c/transactions?colour=red", "colour"),
         ("/v1/customers/c/spending?interval=week", "interval"),
+        ("/v1/customers/c/merchants?limit=0", "limit"),
+        ("/v1/customers/c/merchants?limit=x", "limit"),
     ] {
         let (status, v) = s.get(path).await;
         assert_eq!(status, 400, "{path} → {v}");

@@ -389,6 +389,25 @@ async fn query_reads_the_store() {
     assert_eq!(rows[0]["amount_minor"], -3000);
     assert_eq!(rows[0]["count"], 2);
 
+    let o = txclass(&[
+        "query",
+        "merchants",
+        "--customer",
+        "c-1",
+        "--db",
+        db,
+        "--json",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let rows: Vec<serde_json::Value> = stdout(&o)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(rows.len(), 2, "{rows:?}");
+    assert_eq!(rows[0]["merchant"], "UBER TRIP");
+    assert_eq!(rows[0]["amount_minor"], -3000);
+    assert_eq!(rows[1]["amount_minor"], -500);
+
     let missing = dir.path().join("none.db");
     let o = txclass(&[
         "query",

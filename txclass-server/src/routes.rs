@@ -193,6 +193,7 @@ impl App {
             Route::Job(id) => self.job(JobId::new(id), &query).await,
             Route::Transactions(id) => self.transactions(CustomerId::new(id), &query).await,
             Route::Spending(id) => self.spending(CustomerId::new(id), &query).await,
+            Route::Merchants(id) => self.merchants(CustomerId::new(id), &query).await,
             Route::Partners => self.partners().await,
             Route::PartnerHealth(id) => self.partner_health(PartnerId::new(id)).await,
             Route::BenchSse => Ok(sse_response(self.bench_stream(&query)?)),
@@ -212,6 +213,7 @@ impl App {
             ["v1", "classifications", id] => (Route::Job(id), "GET"),
             ["v1", "customers", id, "transactions"] => (Route::Transactions(id), "GET"),
             ["v1", "customers", id, "spending"] => (Route::Spending(id), "GET"),
+            ["v1", "customers", id, "merchants"] => (Route::Merchants(id), "GET"),
             ["v1", "partners"] => (Route::Partners, "GET"),
             ["v1", "partners", id, "health"] => (Route::PartnerHealth(id), "GET"),
             ["v1", "bench", "sse"] if self.settings.bench_routes => (Route::BenchSse, "GET"),
@@ -348,6 +350,30 @@ impl App {
         ))
     }
 
+    /// `GET /v1/customers/{id}/merchants`: where the customer spent most.
+    async fn merchants(&self, customer: CustomerId, query: &str) -> Result<Res, ApiError> {
+        let p: MerchantParams = parse_query(query)?;
+        let limit = p.limit.unwrap_or(10);
+        if limit == 0 || limit > txclass_core::store::MAX_TOP_MERCHANTS {
+            return Err(ApiError::invalid(
+                "limit",
+                format!(
+                    "must be between 1 and {}",
+                    txclass_core::store::MAX_TOP_MERCHANTS
+                ),
+            ));
+        }
+        let rows = self
+            .orchestrator
+            .store()
+            .top_merchants(&customer, p.from, p.to, limit)
+            .await?;
+        Ok(json(
+            StatusCode::OK,
+            &serde_json::json!({"customer_id": customer, "merchants": rows}),
+        ))
+    }
+
     /// `GET /v1/partners`.
     async fn partners(&self) -> Result<Res, ApiError> {
         let mut out = Vec::new();
@@ -438,6 +464,7 @@ pub(crate) enum Route<'p> {
     Job(&'p str),
     Transactions(&'p str),
     Spending(&'p str),
+    Merchants(&'p str),
     Partners,
     PartnerHealth(&'p str),
     BenchSse,
@@ -550,6 +577,17 @@ struct SpendingParams {
     to: Option<NaiveDate>,
     #[serde(default)]
     interval: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MerchantParams {
+    #[serde(default)]
+    from: Option<NaiveDate>,
+    #[serde(default)]
+    to: Option<NaiveDate>,
+    #[serde(default)]
+    limit: Option<u32>,
 }
 
 #[derive(Deserialize)]

@@ -65,6 +65,21 @@ pub enum Query {
         #[arg(long, value_parser = parse_date)]
         to: Option<NaiveDate>,
     },
+    /// The merchants a customer spent most with.
+    Merchants {
+        /// Whose.
+        #[arg(long)]
+        customer: String,
+        /// From this date (inclusive).
+        #[arg(long, value_parser = parse_date)]
+        from: Option<NaiveDate>,
+        /// To this date (inclusive).
+        #[arg(long, value_parser = parse_date)]
+        to: Option<NaiveDate>,
+        /// How many (1–1000).
+        #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..=1000))]
+        limit: u32,
+    },
 }
 
 /// Runs `txclass query`.
@@ -141,6 +156,31 @@ pub fn run(args: QueryArgs) -> anyhow::Result<()> {
                             "{:<8} {:<16} {:>6} {:>14}",
                             r.month,
                             r.category.as_str(),
+                            r.count,
+                            money(r.amount_minor)
+                        );
+                    }
+                }
+            }
+            Query::Merchants {
+                customer,
+                from,
+                to,
+                limit,
+            } => {
+                let rows = store
+                    .top_merchants(&CustomerId::new(customer), from, to, limit)
+                    .await?;
+                if args.json {
+                    for r in &rows {
+                        println!("{}", serde_json::to_string(r)?);
+                    }
+                } else {
+                    println!("{:<32} {:>6} {:>14}", "merchant", "count", "total");
+                    for r in &rows {
+                        println!(
+                            "{:<32} {:>6} {:>14}",
+                            r.merchant,
                             r.count,
                             money(r.amount_minor)
                         );
