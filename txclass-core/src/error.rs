@@ -45,5 +45,5 @@ pub enum Error {
     Io(#[from] std::io::Error),
 }
 
-/// `Result` with the crate's [`Error`].
+/// `Result` with the crate's [`Error`](enum@Error).
 pub type Result<T, E = Error> = std::result::Result<T, E>;

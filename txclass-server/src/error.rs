@@ -1,4 +1,4 @@
-//! The server's errors: [`Error`] for starting and running it, [`ApiError`] for one request
+//! The server's errors: [`Error`](enum@Error) for starting and running it, [`ApiError`] for one request
 //! (always answered as `{"error": {"code", "message", "field"?}}`).
 
 use http::StatusCode;
@@ -22,7 +22,7 @@ pub enum Error {
     Io(#[from] std::io::Error),
 }
 
-/// `Result` with the server's [`Error`].
+/// `Result` with the server's [`Error`](enum@Error).
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 /// A request that could not be served, with the HTTP status it maps to.

@@ -1,7 +1,7 @@
 //! Partner integration: the [`PartnerAdapter`] trait, its configuration and errors, and the
 //! HTTP adapter on reqwest.
 //!
-//! Every call to a partner is made while holding a [`Permit`](crate::limiter::Permit) of the
+//! Every call to a partner is made while holding a [`Permit`] of the
 //! partner's semaphore; the adapter receives it so it can forward the permit's fencing token.
 
 pub mod bench;
