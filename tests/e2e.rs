@@ -396,3 +396,24 @@ async fn http2_clients_get_the_same_stream() {
     assert_eq!(s.stored_ids("c-9").await, s.expected_ids("c-9"));
     s.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn customer_ids_with_spaces_slashes_and_accents_round_trip() {
+    let s = start(Options::default()).await;
+    let customer = "joão silva/1";
+    let events = s.run_job(customer).await;
+    assert_eq!(events.last().unwrap().name, "done");
+    let expected = s
+        .sim
+        .transactions(customer, support::server::from(), support::server::to());
+    assert!(!expected.is_empty());
+    let (status, page) = s
+        .get("/v1/customers/jo%C3%A3o%20silva%2F1/transactions?limit=1000")
+        .await;
+    assert_eq!(status, 200, "{page}");
+    assert_eq!(page["items"].as_array().unwrap().len(), expected.len());
+    assert_eq!(page["items"][0]["customer_id"], customer);
+    let (status, err) = s.get("/v1/customers/%FF/transactions").await;
+    assert_eq!(status, 400, "{err}");
+    s.stop().await;
+}

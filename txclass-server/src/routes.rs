@@ -1,5 +1,6 @@
 //! Routing and handlers: HTTP in, core call, JSON or SSE out.
 
+use std::borrow::Cow;
 use std::convert::Infallible;
 use std::future::Future;
 use std::pin::Pin;
@@ -210,12 +211,12 @@ impl App {
         let (route, allowed) = match segments.as_slice() {
             ["healthz"] => (Route::Healthz, "GET"),
             ["v1", "classifications"] => (Route::Submit, "POST"),
-            ["v1", "classifications", id] => (Route::Job(id), "GET"),
-            ["v1", "customers", id, "transactions"] => (Route::Transactions(id), "GET"),
-            ["v1", "customers", id, "spending"] => (Route::Spending(id), "GET"),
-            ["v1", "customers", id, "merchants"] => (Route::Merchants(id), "GET"),
+            ["v1", "classifications", id] => (Route::Job(segment(id)?), "GET"),
+            ["v1", "customers", id, "transactions"] => (Route::Transactions(segment(id)?), "GET"),
+            ["v1", "customers", id, "spending"] => (Route::Spending(segment(id)?), "GET"),
+            ["v1", "customers", id, "merchants"] => (Route::Merchants(segment(id)?), "GET"),
             ["v1", "partners"] => (Route::Partners, "GET"),
-            ["v1", "partners", id, "health"] => (Route::PartnerHealth(id), "GET"),
+            ["v1", "partners", id, "health"] => (Route::PartnerHealth(segment(id)?), "GET"),
             ["v1", "bench", "sse"] if self.settings.bench_routes => (Route::BenchSse, "GET"),
             _ => return Err(ApiError::not_found(format!("no route for {path}"))),
         };
@@ -461,13 +462,20 @@ impl App {
 pub(crate) enum Route<'p> {
     Healthz,
     Submit,
-    Job(&'p str),
-    Transactions(&'p str),
-    Spending(&'p str),
-    Merchants(&'p str),
+    Job(Cow<'p, str>),
+    Transactions(Cow<'p, str>),
+    Spending(Cow<'p, str>),
+    Merchants(Cow<'p, str>),
     Partners,
-    PartnerHealth(&'p str),
+    PartnerHealth(Cow<'p, str>),
     BenchSse,
+}
+
+/// A path segment with its percent-escapes decoded (`c%2042` → `c 42`).
+fn segment(raw: &str) -> Result<Cow<'_, str>, ApiError> {
+    percent_encoding::percent_decode_str(raw)
+        .decode_utf8()
+        .map_err(|_| ApiError::invalid("path", format!("{raw:?} is not UTF-8 once decoded")))
 }
 
 /// Whether a submission asks for an asynchronous answer (202): `Prefer: respond-async`, or

@@ -347,7 +347,9 @@ impl Shared {
                 Err(r) => r,
             },
             (Method::GET, ["customers", customer, "transactions"]) => {
-                let customer = customer.to_string();
+                let customer = percent_encoding::percent_decode_str(customer)
+                    .decode_utf8_lossy()
+                    .into_owned();
                 let resp = self.transactions(&req, &customer).await;
                 *self
                     .by_status
