@@ -5,13 +5,17 @@ use std::num::NonZeroU32;
 use std::sync::Arc;
 use std::time::Duration;
 
+#[path = "support/store_ids.rs"]
+mod store_ids;
+
 use chrono::NaiveDate;
 use futures::StreamExt;
+use store_ids::stored_ids;
 use txclass::breaker::CircuitState;
 use txclass::model::JobStatus;
 use txclass::progress::{FailureReason, WaitReason};
 use txclass::simulator::{Faults, Simulator, SimulatorConfig, SimulatorHandle};
-use txclass::store::{SqliteStore, TxQuery};
+use txclass::store::SqliteStore;
 use txclass::{ClassificationRequest, Orchestrator, PartnerConfig, Progress, Settings};
 
 fn date(s: &str) -> NaiveDate {
@@ -69,30 +73,6 @@ async fn rig(
     }
 }
 
-async fn stored_ids(orch: &Orchestrator, customer: &str) -> Vec<String> {
-    let mut ids = Vec::new();
-    let mut cursor = None;
-    loop {
-        let page = orch
-            .store()
-            .transactions(&TxQuery {
-                customer_id: customer.into(),
-                cursor,
-                limit: 500,
-                ..TxQuery::default()
-            })
-            .await
-            .unwrap();
-        ids.extend(page.items.into_iter().map(|t| t.transaction.id));
-        match page.next_cursor {
-            Some(c) => cursor = Some(c),
-            None => break,
-        }
-    }
-    ids.sort();
-    ids
-}
-
 fn expected_ids(sim: &SimulatorHandle, customer: &str) -> Vec<String> {
     let mut ids: Vec<String> = sim
         .transactions(customer, date("2026-01-01"), date("2026-03-31"))
@@ -130,7 +110,7 @@ async fn happy_path_streams_in_order_and_stores_each_transaction_once() {
             assert!(matches!(w[1], Progress::Classified { page: p, .. } if p == page));
         }
     }
-    assert_eq!(stored_ids(&r.orch, "c-1").await, expected);
+    assert_eq!(stored_ids(r.orch.store().as_ref(), "c-1").await, expected);
     let record = r.orch.job(job_id).await.unwrap().unwrap();
     assert!(matches!(record.status, JobStatus::Done { .. }));
 
@@ -144,7 +124,7 @@ async fn happy_path_streams_in_order_and_stores_each_transaction_once() {
         })
         .sum();
     assert_eq!(inserted, 0);
-    assert_eq!(stored_ids(&r.orch, "c-1").await, expected);
+    assert_eq!(stored_ids(r.orch.store().as_ref(), "c-1").await, expected);
 }
 
 #[tokio::test]
@@ -190,7 +170,10 @@ async fn partner_failures_go_through_the_retry_queue_and_nothing_is_lost() {
                 .any(|e| matches!(e, Progress::WaitingForPartner { .. }))
         );
         let c = format!("f-{i}");
-        assert_eq!(stored_ids(&r.orch, &c).await, expected_ids(&r.sim, &c));
+        assert_eq!(
+            stored_ids(r.orch.store().as_ref(), &c).await,
+            expected_ids(&r.sim, &c)
+        );
     }
     assert!(
         waits > 0,
@@ -258,7 +241,10 @@ async fn busy_partner_puts_calls_on_the_queue() {
             Some(Progress::Done { .. })
         ));
         let c = format!("busy-{i}");
-        assert_eq!(stored_ids(&r.orch, &c).await, expected_ids(&r.sim, &c));
+        assert_eq!(
+            stored_ids(r.orch.store().as_ref(), &c).await,
+            expected_ids(&r.sim, &c)
+        );
     }
     assert_eq!(r.sim.stats().max_concurrent, 1);
 }
@@ -352,7 +338,10 @@ async fn outage_then_recovery_completes_every_job() {
             .iter()
             .any(|e| matches!(e, Progress::WaitingForPartner { .. })));
         let c = format!("out-{i}");
-        assert_eq!(stored_ids(&r.orch, &c).await, expected_ids(&r.sim, &c));
+        assert_eq!(
+            stored_ids(r.orch.store().as_ref(), &c).await,
+            expected_ids(&r.sim, &c)
+        );
     }
     assert_eq!(r.orch.queue().pending().await.unwrap(), 0);
 }

@@ -1,15 +1,19 @@
 //! Three orchestrator "instances" in one test process, each with its own Redis limiter,
 //! retry queue, result bus and shared breaker (own connections), sharing one Redis and one
-//! store, against the partner simulator. (The same proofs across three server processes
-//! belong to the server's tests.)
+//! store, against the partner simulator. (The same proof across three server processes is
+//! `txclass-server/tests/instances.rs`.)
 //!
 //! * Proof 1: 500 concurrent requests, simulator capacity C: the simulator never sees more
 //!   than C calls at once (no 429), every request completes, each transaction stored once.
 //! * Proof 3: the partner goes down; circuits open on every instance, calls queue, nothing
 //!   is lost; after recovery every job completes and the store holds each transaction once.
 
+#[path = "support/store_ids.rs"]
+mod store_ids;
 #[path = "support/redis.rs"]
 mod support;
+
+use store_ids::stored_ids;
 
 use std::collections::BTreeSet;
 use std::num::NonZeroU32;
@@ -22,7 +26,7 @@ use txclass::clock::SystemClock;
 use txclass::limiter::RedisLimiter;
 use txclass::queue::{RedisBus, RedisBusConfig, RedisQueue, RedisQueueConfig};
 use txclass::simulator::{Simulator, SimulatorConfig, SimulatorHandle};
-use txclass::store::{SqliteStore, TxQuery};
+use txclass::store::SqliteStore;
 use txclass::{
     ClassificationRequest, Orchestrator, PartnerConfig, PartnerId, Progress, RetryQueue, Settings,
     Store,
@@ -129,29 +133,6 @@ async fn cluster(
     }
 }
 
-async fn stored_ids(store: &Arc<dyn Store>, customer: &str) -> Vec<String> {
-    let mut ids = Vec::new();
-    let mut cursor = None;
-    loop {
-        let page = store
-            .transactions(&TxQuery {
-                customer_id: customer.into(),
-                cursor,
-                limit: 500,
-                ..TxQuery::default()
-            })
-            .await
-            .unwrap();
-        ids.extend(page.items.into_iter().map(|t| t.transaction.id));
-        match page.next_cursor {
-            Some(c) => cursor = Some(c),
-            None => break,
-        }
-    }
-    ids.sort();
-    ids
-}
-
 fn expected_ids(sim: &SimulatorHandle, customer: &str, to: &str) -> Vec<String> {
     let mut ids: Vec<String> = sim
         .transactions(customer, date("2026-01-01"), date(to))
@@ -215,7 +196,7 @@ async fn five_hundred_requests_on_three_instances_never_exceed_the_partner() {
     for i in (0..500).step_by(50) {
         let customer = format!("load-{i}");
         assert_eq!(
-            stored_ids(&c.store, &customer).await,
+            stored_ids(c.store.as_ref(), &customer).await,
             expected_ids(&sim, &customer, to)
         );
     }
@@ -289,7 +270,7 @@ async fn an_outage_opens_every_circuit_queues_calls_and_loses_nothing() {
         }
     }
     for customer in &customers {
-        let stored = stored_ids(&c.store, customer).await;
+        let stored = stored_ids(c.store.as_ref(), customer).await;
         let expected = expected_ids(&sim, customer, to);
         assert!(expected.len() > 40, "several pages per job");
         assert_eq!(stored, expected, "{customer}: each transaction stored once");

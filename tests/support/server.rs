@@ -201,28 +201,7 @@ impl TestServer {
 
     /// Every stored transaction id of `customer`, read from the store itself, sorted.
     pub async fn stored_ids_direct(&self, customer: &str) -> Vec<String> {
-        let mut ids = Vec::new();
-        let mut cursor = None;
-        loop {
-            let page = self
-                .orch
-                .store()
-                .transactions(&txclass::store::TxQuery {
-                    customer_id: customer.into(),
-                    cursor,
-                    limit: 500,
-                    ..Default::default()
-                })
-                .await
-                .unwrap();
-            ids.extend(page.items.into_iter().map(|t| t.transaction.id));
-            match page.next_cursor {
-                Some(c) => cursor = Some(c),
-                None => break,
-            }
-        }
-        ids.sort();
-        ids
+        super::store_ids::stored_ids(self.orch.store().as_ref(), customer).await
     }
 
     /// What the simulator holds for `customer` in the test window, sorted ids.
