@@ -285,6 +285,20 @@ impl Summary {
             }
         }
     }
+
+    /// Adds another summary's counts and totals (a page's, to a job's); keeps `elapsed_ms`.
+    pub fn merge(&mut self, other: &Summary) {
+        self.transactions += other.transactions;
+        self.pages += other.pages;
+        self.retried_calls += other.retried_calls;
+        for (category, t) in &other.categories {
+            let e = self.categories.entry(category.clone()).or_default();
+            e.count += t.count;
+            e.amount_minor += t.amount_minor;
+        }
+        self.total_in_minor += other.total_in_minor;
+        self.total_out_minor += other.total_out_minor;
+    }
 }
 
 /// Where a job is.

@@ -819,6 +819,49 @@ impl Store for ElasticStore {
         Ok(report)
     }
 
+    async fn store_page(
+        &self,
+        _page: &super::PageRecord,
+        _txs: &[ClassifiedTransaction],
+    ) -> Result<UpsertReport, StoreError> {
+        Err(backend(
+            "job checkpoints are not implemented on elasticsearch yet",
+        ))
+    }
+
+    async fn pages(&self, _job: &JobId) -> Result<Vec<super::PageRecord>, StoreError> {
+        Err(backend(
+            "job checkpoints are not implemented on elasticsearch yet",
+        ))
+    }
+
+    async fn append_event(
+        &self,
+        _job: &JobId,
+        _event: &super::LoggedEvent,
+    ) -> Result<(), StoreError> {
+        Err(backend(
+            "event logs are not implemented on elasticsearch yet",
+        ))
+    }
+
+    async fn events(
+        &self,
+        _job: &JobId,
+        _after: u64,
+        _limit: u32,
+    ) -> Result<Vec<super::LoggedEvent>, StoreError> {
+        Err(backend(
+            "event logs are not implemented on elasticsearch yet",
+        ))
+    }
+
+    async fn running_jobs(&self, _limit: u32) -> Result<Vec<JobRecord>, StoreError> {
+        Err(backend(
+            "job listing is not implemented on elasticsearch yet",
+        ))
+    }
+
     async fn put_job(&self, job: &JobRecord) -> Result<(), StoreError> {
         let record = serde_json::to_value(job).map_err(backend)?;
         let doc = json!({

@@ -9,6 +9,9 @@ pub enum StoreError {
     /// The backend is unreachable or overloaded: try again later.
     #[error("store unavailable: {0}")]
     Unavailable(String),
+    /// The write conflicts with one already made (an event number taken by another writer).
+    #[error("store conflict: {0}")]
+    Conflict(String),
     /// A cursor that this store did not hand out.
     #[error("invalid cursor")]
     InvalidCursor,

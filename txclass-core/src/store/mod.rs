@@ -26,7 +26,10 @@ use async_trait::async_trait;
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
-use crate::model::{Category, ClassifiedTransaction, CustomerId, JobId, JobRecord, PartnerId};
+use crate::model::{
+    Category, ClassifiedTransaction, CustomerId, JobId, JobRecord, PartnerId, Summary,
+};
+use crate::progress::Progress;
 
 /// What an upsert did.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -102,6 +105,34 @@ pub struct MerchantRow {
     pub amount_minor: i64,
 }
 
+/// A page a job has stored: its checkpoint. A job that is resumed (its instance died, or the
+/// process restarted) carries on after the last stored page, from its `next_cursor`, and
+/// adds the pages' totals back into its summary, so no stored page is fetched again.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PageRecord {
+    /// The job.
+    pub job_id: JobId,
+    /// 1-based page number within the job.
+    pub page: u32,
+    /// The partner's cursor of the next page; `None` on the last page.
+    pub next_cursor: Option<String>,
+    /// The page's totals (`pages` = 1, `retried_calls` = calls of this page that went
+    /// through the retry queue, `elapsed_ms` unused).
+    pub totals: Summary,
+}
+
+/// One event of a job's log, numbered from 1 without gaps.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct LoggedEvent {
+    /// Position in the job's log (the SSE `id:` is `<job_id>:<seq>`).
+    pub seq: u64,
+    /// The event.
+    pub event: Progress,
+}
+
+/// Largest number of events [`Store::events`] returns at once.
+pub const MAX_EVENTS: u32 = 1000;
+
 /// Largest page [`Store::transactions`] returns, whatever the query's `limit`.
 pub const MAX_PAGE: u32 = 1000;
 
@@ -114,6 +145,37 @@ pub trait Store: Send + Sync + 'static {
     /// Inserts or replaces transactions, keyed by `(partner_id, transaction.id)`: running the
     /// same page twice never duplicates.
     async fn upsert(&self, txs: &[ClassifiedTransaction]) -> Result<UpsertReport, StoreError>;
+
+    /// Stores a page's transactions (as [`upsert`](Self::upsert)) together with the job's
+    /// checkpoint for it, in one step where the backend allows it (SQLite: one transaction;
+    /// Elasticsearch: one bulk request), so a job resumed after a crash never finds the rows
+    /// without the checkpoint. Writing the same page again replaces its record.
+    async fn store_page(
+        &self,
+        page: &PageRecord,
+        txs: &[ClassifiedTransaction],
+    ) -> Result<UpsertReport, StoreError>;
+
+    /// The checkpoints of a job, by page number.
+    async fn pages(&self, job: &JobId) -> Result<Vec<PageRecord>, StoreError>;
+
+    /// Appends `event` at `seq` to the job's log, readable at once by [`events`](Self::events)
+    /// from any instance. Fails with [`StoreError::Conflict`] when `seq` is taken: two
+    /// writers of one job cannot both log (the loser must stop).
+    async fn append_event(&self, job: &JobId, event: &LoggedEvent) -> Result<(), StoreError>;
+
+    /// The job's events after `after` (0: from the first), in order, at most `limit`
+    /// (capped at [`MAX_EVENTS`]).
+    async fn events(
+        &self,
+        job: &JobId,
+        after: u64,
+        limit: u32,
+    ) -> Result<Vec<LoggedEvent>, StoreError>;
+
+    /// Jobs whose record says `running` (oldest first, at most `limit`): the candidates for
+    /// a resume after a crash.
+    async fn running_jobs(&self, limit: u32) -> Result<Vec<JobRecord>, StoreError>;
 
     /// Saves a job record (insert or replace).
     async fn put_job(&self, job: &JobRecord) -> Result<(), StoreError>;

@@ -8,8 +8,9 @@ use rusqlite::{params, Connection, OpenFlags, OptionalExtension};
 use chrono::NaiveDate;
 
 use super::{
-    decode_cursor, encode_cursor, merchant_of, words, MerchantRow, SpendingQuery, SpendingRow,
-    Store, StoreError, TxPage, TxQuery, UpsertReport, MAX_PAGE, MAX_TOP_MERCHANTS,
+    decode_cursor, encode_cursor, merchant_of, words, LoggedEvent, MerchantRow, PageRecord,
+    SpendingQuery, SpendingRow, Store, StoreError, TxPage, TxQuery, UpsertReport, MAX_EVENTS,
+    MAX_PAGE, MAX_TOP_MERCHANTS,
 };
 use crate::model::{
     Category, ClassifiedTransaction, Confidence, CustomerId, JobId, JobRecord, PartnerId,
@@ -74,6 +75,18 @@ CREATE INDEX IF NOT EXISTS transactions_by_customer
 CREATE TABLE IF NOT EXISTS jobs (
     id     TEXT PRIMARY KEY,
     record TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS job_pages (
+    job_id TEXT NOT NULL,
+    page   INTEGER NOT NULL,
+    record TEXT NOT NULL,
+    PRIMARY KEY (job_id, page)
+);
+CREATE TABLE IF NOT EXISTS job_events (
+    job_id TEXT NOT NULL,
+    seq    INTEGER NOT NULL,
+    event  TEXT NOT NULL,
+    PRIMARY KEY (job_id, seq)
 );
 ";
 
@@ -250,63 +263,194 @@ fn row_to_tx(r: &rusqlite::Row<'_>) -> rusqlite::Result<ClassifiedTransaction> {
     })
 }
 
+/// Inserts or replaces rows inside the caller's transaction.
+fn upsert_rows(
+    t: &rusqlite::Transaction<'_>,
+    txs: &[ClassifiedTransaction],
+) -> Result<UpsertReport, StoreError> {
+    let mut report = UpsertReport::default();
+    let mut ins = t
+        .prepare_cached(
+            "INSERT OR IGNORE INTO transactions
+             VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13)",
+        )
+        .map_err(backend)?;
+    let mut upd = t
+        .prepare_cached(
+            "UPDATE transactions SET customer_id=?3, date=?4, description=?5,
+             amount_minor=?6, currency=?7, category=?8, probability=?9,
+             confidence=?10, uncertain=?11, merchant=?12, words=?13
+             WHERE partner_id=?1 AND id=?2
+               AND (customer_id, date, description, amount_minor, currency, category,
+                    probability, confidence, uncertain)
+                IS NOT (?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+        )
+        .map_err(backend)?;
+    for ct in txs {
+        let tx = &ct.transaction;
+        let p = &ct.prediction;
+        let args = params![
+            ct.partner_id.as_str(),
+            tx.id,
+            ct.customer_id.as_str(),
+            tx.date.to_string(),
+            tx.description,
+            tx.amount_minor,
+            tx.currency,
+            p.category.as_str(),
+            p.probability as f64,
+            p.confidence.as_str(),
+            p.uncertain as i64,
+            merchant_of(&tx.description),
+            word_column(&tx.description),
+        ];
+        if ins.execute(args).map_err(backend)? == 1 {
+            report.inserted += 1;
+        } else {
+            // Already there: replaced, but only written if something changed (a retried
+            // page rewrites nothing, and its index entries stay put).
+            upd.execute(args).map_err(backend)?;
+            report.updated += 1;
+        }
+    }
+    Ok(report)
+}
+
 #[async_trait]
 impl Store for SqliteStore {
     async fn upsert(&self, txs: &[ClassifiedTransaction]) -> Result<UpsertReport, StoreError> {
         let txs = txs.to_vec();
         self.with(move |c| {
             let t = c.transaction().map_err(backend)?;
-            let mut report = UpsertReport::default();
-            {
-                let mut ins = t
-                    .prepare_cached(
-                        "INSERT OR IGNORE INTO transactions
-                         VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13)",
-                    )
-                    .map_err(backend)?;
-                let mut upd = t
-                    .prepare_cached(
-                        "UPDATE transactions SET customer_id=?3, date=?4, description=?5,
-                         amount_minor=?6, currency=?7, category=?8, probability=?9,
-                         confidence=?10, uncertain=?11, merchant=?12, words=?13
-                         WHERE partner_id=?1 AND id=?2
-                           AND (customer_id, date, description, amount_minor, currency, category,
-                                probability, confidence, uncertain)
-                            IS NOT (?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
-                    )
-                    .map_err(backend)?;
-                for ct in &txs {
-                    let tx = &ct.transaction;
-                    let p = &ct.prediction;
-                    let args = params![
-                        ct.partner_id.as_str(),
-                        tx.id,
-                        ct.customer_id.as_str(),
-                        tx.date.to_string(),
-                        tx.description,
-                        tx.amount_minor,
-                        tx.currency,
-                        p.category.as_str(),
-                        p.probability as f64,
-                        p.confidence.as_str(),
-                        p.uncertain as i64,
-                        merchant_of(&tx.description),
-                        word_column(&tx.description),
-                    ];
-                    if ins.execute(args).map_err(backend)? == 1 {
-                        report.inserted += 1;
-                    } else {
-                        // Already there: replaced, but only written if something changed (a
-                        // retried page rewrites nothing, and its index entries stay put).
-                        upd.execute(args).map_err(backend)?;
-                        report.updated += 1;
-                    }
-                }
-            }
+            let report = upsert_rows(&t, &txs)?;
             t.commit().map_err(backend)?;
             Ok(report)
         })
         .await
+    }
+
+    async fn store_page(
+        &self,
+        page: &PageRecord,
+        txs: &[ClassifiedTransaction],
+    ) -> Result<UpsertReport, StoreError> {
+        let txs = txs.to_vec();
+        let (job, no) = (page.job_id.0.clone(), page.page);
+        let json = serde_json::to_string(page).map_err(backend)?;
+        self.with(move |c| {
+            let t = c.transaction().map_err(backend)?;
+            let report = upsert_rows(&t, &txs)?;
+            t.execute(
+                "INSERT OR REPLACE INTO job_pages (job_id, page, record) VALUES (?1, ?2, ?3)",
+                params![job, no, json],
+            )
+            .map_err(backend)?;
+            t.commit().map_err(backend)?;
+            Ok(report)
+        })
+        .await
+    }
+
+    async fn pages(&self, job: &JobId) -> Result<Vec<PageRecord>, StoreError> {
+        let job = job.0.clone();
+        let rows: Vec<String> = self
+            .with(move |c| {
+                let mut q = c
+                    .prepare_cached("SELECT record FROM job_pages WHERE job_id = ?1 ORDER BY page")
+                    .map_err(backend)?;
+                let rows = q
+                    .query_map([job], |r| r.get(0))
+                    .map_err(backend)?
+                    .collect::<Result<Vec<_>, _>>()
+                    .map_err(backend);
+                rows
+            })
+            .await?;
+        rows.iter()
+            .map(|j| serde_json::from_str(j).map_err(backend))
+            .collect()
+    }
+
+    async fn append_event(&self, job: &JobId, event: &LoggedEvent) -> Result<(), StoreError> {
+        let (job, seq) = (job.0.clone(), event.seq);
+        let json = serde_json::to_string(&event.event).map_err(backend)?;
+        self.with(move |c| {
+            match c.execute(
+                "INSERT INTO job_events (job_id, seq, event) VALUES (?1, ?2, ?3)",
+                params![job, seq as i64, json],
+            ) {
+                Ok(_) => Ok(()),
+                Err(rusqlite::Error::SqliteFailure(e, _))
+                    if e.code == rusqlite::ErrorCode::ConstraintViolation =>
+                {
+                    Err(StoreError::Conflict(format!(
+                        "event {seq} of job {job} exists"
+                    )))
+                }
+                Err(e) => Err(backend(e)),
+            }
+        })
+        .await
+    }
+
+    async fn events(
+        &self,
+        job: &JobId,
+        after: u64,
+        limit: u32,
+    ) -> Result<Vec<LoggedEvent>, StoreError> {
+        let job = job.0.clone();
+        let limit = limit.min(MAX_EVENTS);
+        // The writer connection: an event appended a moment ago must be seen (a reader of a
+        // WAL database may hold an older snapshot for the length of its read).
+        let rows: Vec<(i64, String)> = self
+            .with(move |c| {
+                let mut q = c
+                    .prepare_cached(
+                        "SELECT seq, event FROM job_events WHERE job_id = ?1 AND seq > ?2
+                         ORDER BY seq LIMIT ?3",
+                    )
+                    .map_err(backend)?;
+                let rows = q
+                    .query_map(params![job, after as i64, limit], |r| {
+                        Ok((r.get(0)?, r.get(1)?))
+                    })
+                    .map_err(backend)?
+                    .collect::<Result<Vec<_>, _>>()
+                    .map_err(backend);
+                rows
+            })
+            .await?;
+        rows.into_iter()
+            .map(|(seq, json)| {
+                Ok(LoggedEvent {
+                    seq: seq as u64,
+                    event: serde_json::from_str(&json).map_err(backend)?,
+                })
+            })
+            .collect()
+    }
+
+    async fn running_jobs(&self, limit: u32) -> Result<Vec<JobRecord>, StoreError> {
+        let rows: Vec<String> = self
+            .with(move |c| {
+                let mut q = c
+                    .prepare_cached(
+                        "SELECT record FROM jobs WHERE json_extract(record, '$.status') = 'running'
+                         ORDER BY json_extract(record, '$.created_at') LIMIT ?1",
+                    )
+                    .map_err(backend)?;
+                let rows = q
+                    .query_map([limit], |r| r.get(0))
+                    .map_err(backend)?
+                    .collect::<Result<Vec<_>, _>>()
+                    .map_err(backend);
+                rows
+            })
+            .await?;
+        rows.iter()
+            .map(|j| serde_json::from_str(j).map_err(backend))
+            .collect()
     }
 
     async fn put_job(&self, job: &JobRecord) -> Result<(), StoreError> {
