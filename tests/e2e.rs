@@ -6,7 +6,9 @@ mod support;
 use std::time::Duration;
 
 use futures::StreamExt;
-use support::server::{check_framing, eventually, names, start, Options, TestServer, PAGE_SIZE};
+use support::server::{
+    check_framing, eventually, names, start, Ev, Options, TestServer, PAGE_SIZE,
+};
 use txclass::simulator::SimulatorConfig;
 use txclass_server::HttpSettings;
 
@@ -219,14 +221,24 @@ async fn async_mode_answers_202_and_the_job_runs_to_its_end() {
     s.stop().await;
 }
 
+fn slow_partner() -> SimulatorConfig {
+    SimulatorConfig {
+        latency_min: Duration::from_millis(150),
+        latency_max: Duration::from_millis(150),
+        ..SimulatorConfig::instant()
+    }
+}
+
+/// The seq of an SSE id `<job>:<seq>`.
+fn seq_of(id: &str) -> u64 {
+    id.rsplit_once(':').unwrap().1.parse().unwrap()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_client_that_leaves_cancels_its_job_and_frees_its_permits() {
+async fn a_client_that_leaves_and_does_not_come_back_cancels_its_job_after_the_window() {
     let s = start(Options {
-        sim: SimulatorConfig {
-            latency_min: Duration::from_millis(150),
-            latency_max: Duration::from_millis(150),
-            ..SimulatorConfig::instant()
-        },
+        sim: slow_partner(),
+        reattach_window: Duration::from_millis(400),
         ..Options::default()
     })
     .await;
@@ -238,16 +250,111 @@ async fn a_client_that_leaves_cancels_its_job_and_frees_its_permits() {
     assert!(eventually(5, || async { s.in_use().await == 1 }).await);
     drop(stream);
     assert!(
-        eventually(5, || async { s.in_use().await == 0 }).await,
-        "permits came back"
-    );
-    assert!(
         eventually(5, || async {
             s.get(&format!("/v1/classifications/{job}")).await.1["job"]["status"] == "cancelled"
         })
         .await,
-        "the job is recorded cancelled"
+        "the job is recorded cancelled once the re-attach window is over"
     );
+    assert!(
+        eventually(5, || async { s.in_use().await == 0 }).await,
+        "permits came back"
+    );
+    // Its log ends with the cancellation, for a client that re-attaches late.
+    let events: Vec<Ev> = s.reattach(&job, None).await.collect().await;
+    let last = events.last().unwrap();
+    assert_eq!(last.name, "failed");
+    assert_eq!(last.data["reason"], "cancelled");
+    s.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_that_reattaches_with_last_event_id_misses_nothing() {
+    let s = start(Options {
+        sim: slow_partner(),
+        ..Options::default()
+    })
+    .await;
+    let mut stream = s.stream(&TestServer::body("c-6")).await;
+    let mut seen = Vec::new();
+    for _ in 0..3 {
+        seen.push(stream.next().await.unwrap());
+    }
+    let job = seen[0].data["job_id"].as_str().unwrap().to_owned();
+    drop(stream);
+    // The job runs on while nobody watches.
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    let last = seen.last().unwrap().id.clone();
+    let rest: Vec<Ev> = tokio::time::timeout(
+        Duration::from_secs(60),
+        s.reattach(&job, Some(&last)).await.collect(),
+    )
+    .await
+    .expect("the job ends");
+    seen.extend(rest);
+    let seqs: Vec<u64> = seen.iter().map(|e| seq_of(&e.id)).collect();
+    let expected: Vec<u64> = (1..=seen.len() as u64).collect();
+    assert_eq!(seqs, expected, "every event once, in order");
+    assert_eq!(seen.last().unwrap().name, "done");
+    assert_eq!(s.stored_ids("c-6").await, s.expected_ids("c-6"));
+    // A replay from the start gives the same log.
+    let replay: Vec<Ev> = s.reattach(&job, None).await.collect().await;
+    assert_eq!(
+        replay.iter().map(|e| e.id.clone()).collect::<Vec<_>>(),
+        seen.iter().map(|e| e.id.clone()).collect::<Vec<_>>()
+    );
+    s.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn delete_cancels_a_running_job_at_once() {
+    let s = start(Options {
+        sim: slow_partner(),
+        ..Options::default()
+    })
+    .await;
+    let mut stream = s.stream(&TestServer::body("c-7")).await;
+    let first = stream.next().await.unwrap();
+    let job = first.data["job_id"].as_str().unwrap().to_owned();
+    let res = s
+        .client
+        .delete(s.url(&format!("/v1/classifications/{job}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 202);
+    let rest: Vec<Ev> = tokio::time::timeout(Duration::from_secs(5), stream.collect())
+        .await
+        .expect("the stream ends at once");
+    let last = rest.last().unwrap();
+    assert_eq!(last.name, "failed");
+    assert_eq!(last.data["reason"], "cancelled");
+    assert!(eventually(5, || async { s.in_use().await == 0 }).await);
+    let (status, body) = s.get(&format!("/v1/classifications/{job}")).await;
+    assert_eq!(status, 200);
+    assert_eq!(body["job"]["status"], "cancelled");
+    let res = s
+        .client
+        .delete(s.url("/v1/classifications/no-such-job"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 404);
+    let res = s
+        .client
+        .get(s.url("/v1/classifications/no-such-job/events"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 404);
+    let res = s
+        .client
+        .get(s.url(&format!("/v1/classifications/{job}/events")))
+        .header("last-event-id", "nonsense")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 400);
     s.stop().await;
 }
 

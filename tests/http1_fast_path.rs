@@ -354,13 +354,14 @@ async fn bad_bodies_get_the_same_json_errors_and_the_connection_lives_on() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_client_that_leaves_mid_stream_frees_its_permits() {
+async fn a_client_that_leaves_mid_stream_and_does_not_return_frees_its_permits() {
     let s = start(Options {
         sim: SimulatorConfig {
             latency_min: Duration::from_millis(150),
             latency_max: Duration::from_millis(150),
             ..SimulatorConfig::instant()
         },
+        reattach_window: Duration::from_millis(300),
         ..Options::default()
     })
     .await;
@@ -380,16 +381,17 @@ async fn a_client_that_leaves_mid_stream_frees_its_permits() {
         .to_owned();
     assert!(eventually(5, || async { s.in_use().await == 1 }).await);
     drop(c);
-    assert!(
-        eventually(5, || async { s.in_use().await == 0 }).await,
-        "permits came back"
-    );
+    // Nobody re-attaches within the window: the job is cancelled and its permits return.
     assert!(
         eventually(5, || async {
             s.get(&format!("/v1/classifications/{job}")).await.1["job"]["status"] == "cancelled"
         })
         .await,
         "the job is recorded cancelled"
+    );
+    assert!(
+        eventually(5, || async { s.in_use().await == 0 }).await,
+        "permits came back"
     );
     s.stop().await;
 }

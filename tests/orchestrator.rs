@@ -250,7 +250,7 @@ async fn busy_partner_puts_calls_on_the_queue() {
 }
 
 #[tokio::test]
-async fn dropping_the_job_frees_permits_and_marks_it_cancelled() {
+async fn cancelling_the_job_frees_permits_and_marks_it_cancelled() {
     let sim = SimulatorConfig {
         latency_min: Duration::from_millis(300),
         latency_max: Duration::from_millis(300),
@@ -263,7 +263,13 @@ async fn dropping_the_job_frees_permits_and_marks_it_cancelled() {
     // Poll into the partner call, then drop the job while the call is in flight.
     let _ = tokio::time::timeout(Duration::from_millis(100), job.next()).await;
     assert_eq!(r.orch.limiter().in_use(&"bank".into()).await.unwrap(), 1);
+    // Dropping the view leaves the job running (a client may re-attach)…
     drop(job);
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    assert_eq!(r.orch.limiter().in_use(&"bank".into()).await.unwrap(), 1);
+    // …cancelling stops it and frees its permit.
+    r.orch.cancel(&id).await.unwrap();
+    r.orch.wait_idle().await;
     assert_eq!(r.orch.limiter().in_use(&"bank".into()).await.unwrap(), 0);
     let mut status = None;
     for _ in 0..50 {

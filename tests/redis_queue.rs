@@ -247,7 +247,7 @@ async fn the_bus_routes_results_across_instances_and_keeps_them() {
 fn gave_up(page: u32) -> RetryMessage {
     RetryMessage::GaveUp {
         page,
-        kind: None,
+        reason: txclass::progress::FailureReason::PartnerUnavailable,
         error: "test".into(),
     }
 }
@@ -310,9 +310,12 @@ async fn a_killed_consumers_task_is_claimed_and_finished_by_another() {
     // Finish it as the retry worker does: publish the result, then ack.
     let done = RetryMessage::Fetched {
         page: 4,
-        next_cursor: None,
-        transactions: vec![],
-        inserted: 0,
+        outcome: txclass::store::PageOutcome {
+            transactions: 0,
+            inserted: 0,
+            next_cursor: None,
+            totals: Default::default(),
+        },
     };
     RedisBus::new(
         &support::url(),

@@ -39,6 +39,8 @@ pub struct Options {
     pub http: HttpSettings,
     /// Changes to the partner's config.
     pub tune: Box<dyn FnOnce(&mut PartnerConfig) + Send>,
+    /// How long a job waits for a client to re-attach.
+    pub reattach_window: Duration,
 }
 
 impl Default for Options {
@@ -51,6 +53,7 @@ impl Default for Options {
                 ..HttpSettings::default()
             },
             tune: Box::new(|_| {}),
+            reattach_window: Settings::default().reattach_window,
         }
     }
 }
@@ -87,6 +90,7 @@ pub async fn start(opts: Options) -> TestServer {
             acquire_wait: Duration::from_millis(20),
             job_deadline: Duration::from_secs(60),
             worker_poll: Duration::from_millis(50),
+            reattach_window: opts.reattach_window,
             ..Settings::default()
         })
         .build()
@@ -148,6 +152,30 @@ impl TestServer {
         assert_eq!(res.headers()["content-type"], "text/event-stream");
         assert_eq!(res.headers()["cache-control"], "no-cache");
         assert_eq!(res.headers()["x-accel-buffering"], "no");
+        res.bytes_stream()
+            .eventsource()
+            .map(|r| {
+                let e = r.expect("well-formed SSE");
+                Ev {
+                    name: e.event,
+                    id: e.id,
+                    data: serde_json::from_str(&e.data).expect("data is JSON"),
+                }
+            })
+            .boxed()
+    }
+
+    /// `GET /v1/classifications/{job}/events` with `Last-Event-ID: last` (when given).
+    pub async fn reattach(&self, job: &str, last: Option<&str>) -> impl Stream<Item = Ev> + Unpin {
+        let mut req = self
+            .client
+            .get(self.url(&format!("/v1/classifications/{job}/events")));
+        if let Some(last) = last {
+            req = req.header("last-event-id", last);
+        }
+        let res = req.send().await.expect("request sent");
+        assert_eq!(res.status(), 200, "{:?}", res.text().await);
+        assert_eq!(res.headers()["content-type"], "text/event-stream");
         res.bytes_stream()
             .eventsource()
             .map(|r| {

@@ -20,6 +20,12 @@ pub enum Error {
     /// A request names a partner that is not configured.
     #[error("unknown partner {0}")]
     UnknownPartner(PartnerId),
+    /// No job has this id.
+    #[error("unknown job {0}")]
+    UnknownJob(crate::model::JobId),
+    /// The job-lease backend failed.
+    #[error(transparent)]
+    Lease(#[from] crate::lease::LeaseError),
     /// A request is malformed.
     #[error("invalid request: {field}: {message}")]
     InvalidRequest {

@@ -50,6 +50,7 @@ pub mod classifier;
 pub mod clock;
 pub mod datagen;
 mod error;
+pub mod lease;
 pub mod limiter;
 pub mod model;
 pub mod orchestrator;

@@ -153,4 +153,9 @@ pub enum FailureReason {
     BadPartnerData,
     /// The server is shutting down.
     ShuttingDown,
+    /// The job's instance stopped (crash, restart) and the job's deadline passed before any
+    /// instance could resume it.
+    Interrupted,
+    /// Cancelled (`DELETE`, or no client re-attached within the re-attach window).
+    Cancelled,
 }

@@ -116,6 +116,11 @@ impl From<txclass_core::Error> for ApiError {
                 "unknown_partner",
                 format!("unknown partner {p}"),
             ),
+            E::UnknownJob(j) => ApiError::new(
+                StatusCode::NOT_FOUND,
+                "unknown_job",
+                format!("unknown job {j}"),
+            ),
             other => internal(other),
         }
     }

@@ -58,7 +58,6 @@ use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
-use tokio_util::task::TaskTracker;
 use txclass_core::store::SqliteStore;
 use txclass_core::Orchestrator;
 
@@ -196,7 +195,6 @@ pub async fn run(
         orchestrator: orchestrator.clone(),
         settings: settings.clone(),
         abort: CancellationToken::new(),
-        detached: TaskTracker::new(),
         closing: CancellationToken::new(),
     });
 
@@ -209,6 +207,12 @@ pub async fn run(
             worker.run(stop.cancelled_owned()).await;
         }));
     }
+    // Resumes the jobs a crash left running (here or on a dead instance).
+    let sweeper = {
+        let orchestrator = orchestrator.clone();
+        let stop = stop_workers.clone();
+        tokio::spawn(async move { orchestrator.run_sweeper(stop.cancelled_owned()).await })
+    };
 
     let mut builder = auto::Builder::new(TokioExecutor::new());
     builder
@@ -250,28 +254,31 @@ pub async fn run(
         "shutting down: no new connections; open streams may finish"
     );
 
-    app.detached.close();
     app.closing.cancel();
     let closed = graceful.shutdown();
     tokio::pin!(closed);
     let all_done = async {
         (&mut closed).await;
-        app.detached.wait().await;
+        orchestrator.wait_idle().await;
     };
     if tokio::time::timeout(grace, all_done).await.is_err() {
         tracing::info!("grace period over: ending open streams with failed: shutting_down");
         app.abort.cancel();
-        if tokio::time::timeout(CLOSE_TIMEOUT, async {
+        let stopped = async {
+            orchestrator
+                .stop_jobs(
+                    txclass_core::progress::FailureReason::ShuttingDown,
+                    "the server is shutting down; submit the job again later",
+                )
+                .await;
             (&mut closed).await;
-            app.detached.wait().await;
-        })
-        .await
-        .is_err()
-        {
+        };
+        if tokio::time::timeout(CLOSE_TIMEOUT, stopped).await.is_err() {
             tracing::warn!("some connections did not close in time");
         }
     }
     stop_workers.cancel();
+    let _ = sweeper.await;
     for w in workers {
         let _ = w.await;
     }

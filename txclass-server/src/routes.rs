@@ -17,7 +17,6 @@ use hyper::body::{Body, Frame, Incoming, SizeHint};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use tokio_util::sync::CancellationToken;
-use tokio_util::task::TaskTracker;
 use txclass_core::progress::FailureReason;
 use txclass_core::store::{SpendingQuery, TxQuery};
 use txclass_core::{
@@ -36,8 +35,6 @@ pub(crate) struct App {
     /// Cancelled when the shutdown grace period is over: open streams end with
     /// `failed: shutting_down`.
     pub(crate) abort: CancellationToken,
-    /// Jobs running detached (async mode), waited for at shutdown.
-    pub(crate) detached: TaskTracker,
     /// Cancelled at the shutdown signal: connections of the HTTP/1.1 fast path close when
     /// idle and serve no further requests (hyper's connections get `graceful_shutdown`).
     pub(crate) closing: CancellationToken,
@@ -192,6 +189,12 @@ impl App {
             Route::Healthz => Ok(json(StatusCode::OK, &serde_json::json!({"status": "ok"}))),
             Route::Submit => self.submit(req, &query).await,
             Route::Job(id) => self.job(JobId::new(id), &query).await,
+            Route::Cancel(id) => self.cancel(JobId::new(id)).await,
+            Route::Events(id) => {
+                let after = last_event_id(&req, &query)?;
+                let job = self.orchestrator.watch(&JobId::new(id), after).await?;
+                Ok(sse_response(self.job_stream(job)))
+            }
             Route::Transactions(id) => self.transactions(CustomerId::new(id), &query).await,
             Route::Spending(id) => self.spending(CustomerId::new(id), &query).await,
             Route::Merchants(id) => self.merchants(CustomerId::new(id), &query).await,
@@ -211,7 +214,11 @@ impl App {
         let (route, allowed) = match segments.as_slice() {
             ["healthz"] => (Route::Healthz, "GET"),
             ["v1", "classifications"] => (Route::Submit, "POST"),
+            ["v1", "classifications", id] if method == Method::DELETE => {
+                (Route::Cancel(segment(id)?), "DELETE")
+            }
             ["v1", "classifications", id] => (Route::Job(segment(id)?), "GET"),
+            ["v1", "classifications", id, "events"] => (Route::Events(segment(id)?), "GET"),
             ["v1", "customers", id, "transactions"] => (Route::Transactions(segment(id)?), "GET"),
             ["v1", "customers", id, "spending"] => (Route::Spending(segment(id)?), "GET"),
             ["v1", "customers", id, "merchants"] => (Route::Merchants(segment(id)?), "GET"),
@@ -235,7 +242,7 @@ impl App {
             query,
         )?;
         let body = read_body(req, self.settings.body_limit).await?;
-        let mut job = self.start_job(&body)?;
+        let mut job = self.start_job(&body, respond_async)?;
         if !respond_async {
             return Ok(sse_response(self.job_stream(job)));
         }
@@ -258,8 +265,8 @@ impl App {
                 ))
             }
         }
-        let abort = self.abort.clone();
-        self.detached.spawn(drive_detached(job, abort));
+        // The job runs on without a watcher (it was started detached).
+        drop(job);
         let status_url = format!("/v1/classifications/{id}");
         let mut res = json(
             StatusCode::ACCEPTED,
@@ -416,7 +423,7 @@ impl App {
 
     /// Validates the body of `POST /v1/classifications` and submits the job (both
     /// transports; the caller has read the body within the limit).
-    pub(crate) fn start_job(&self, body: &[u8]) -> Result<Job, ApiError> {
+    pub(crate) fn start_job(&self, body: &[u8], detached: bool) -> Result<Job, ApiError> {
         let body: SubmitBody = decode_json(body)?;
         let request = ClassificationRequest::with_window(
             body.customer_id,
@@ -426,7 +433,28 @@ impl App {
             body.months,
             chrono::Utc::now().date_naive(),
         )?;
-        Ok(self.orchestrator.submit(request)?)
+        if detached {
+            Ok(self.orchestrator.submit_detached(request)?)
+        } else {
+            Ok(self.orchestrator.submit(request)?)
+        }
+    }
+
+    /// `DELETE /v1/classifications/{id}`: cancels the job wherever it runs; 202 while it
+    /// was running, 200 with its record when it had already ended.
+    async fn cancel(&self, id: JobId) -> Result<Res, ApiError> {
+        let record = self.orchestrator.cancel(&id).await?.ok_or_else(|| {
+            ApiError::new(
+                StatusCode::NOT_FOUND,
+                "unknown_job",
+                format!("unknown job {id}"),
+            )
+        })?;
+        let status = match record.status {
+            txclass_core::JobStatus::Running => StatusCode::ACCEPTED,
+            _ => StatusCode::OK,
+        };
+        Ok(json(status, &serde_json::json!({"job": record})))
     }
 
     /// The SSE body of a job.
@@ -463,6 +491,8 @@ pub(crate) enum Route<'p> {
     Healthz,
     Submit,
     Job(Cow<'p, str>),
+    Cancel(Cow<'p, str>),
+    Events(Cow<'p, str>),
     Transactions(Cow<'p, str>),
     Spending(Cow<'p, str>),
     Merchants(Cow<'p, str>),
@@ -500,21 +530,41 @@ pub(crate) fn too_large(limit: usize) -> ApiError {
     )
 }
 
-/// Drives a detached (async-mode) job to its end, or aborts it when the grace period is over.
-async fn drive_detached(mut job: Job, abort: CancellationToken) {
-    loop {
-        tokio::select! {
-            ev = job.next() => match ev {
-                None => return,
-                Some(ev) if ev.is_terminal() => return,
-                Some(_) => {}
-            },
-            _ = abort.cancelled() => {
-                job.abort(FailureReason::ShuttingDown, "the server is shutting down");
-                return;
-            }
+/// The log position a re-attaching client has seen: the `Last-Event-ID` header (or the
+/// `last_event_id` query parameter, for clients that cannot set headers), `<job_id>:<seq>`
+/// as the events carry it, or a bare `<seq>`; 0 when absent.
+fn last_event_id(req: &Request<Incoming>, query: &str) -> Result<u64, ApiError> {
+    let header = req
+        .headers()
+        .get("last-event-id")
+        .map(|v| v.to_str().map(str::to_owned));
+    let raw = match header {
+        Some(Ok(v)) => Some(v),
+        Some(Err(_)) => {
+            return Err(ApiError::invalid(
+                "Last-Event-ID",
+                "must be visible ASCII".to_owned(),
+            ))
         }
-    }
+        None => parse_query::<EventsParams>(query)?.last_event_id,
+    };
+    let Some(raw) = raw.filter(|r| !r.trim().is_empty()) else {
+        return Ok(0);
+    };
+    let seq = raw.rsplit_once(':').map_or(raw.as_str(), |(_, s)| s);
+    seq.trim().parse().map_err(|_| {
+        ApiError::invalid(
+            "Last-Event-ID",
+            format!("{raw:?} is not an event id (<job_id>:<number>)"),
+        )
+    })
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct EventsParams {
+    #[serde(default)]
+    last_event_id: Option<String>,
 }
 
 fn page_limit(limit: Option<u32>) -> Result<u32, ApiError> {

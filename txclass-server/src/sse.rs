@@ -5,6 +5,7 @@
 //! ```text
 //! event: <Progress::name>
 //! id: <job_id>:<seq>
+//! retry: <RECONNECT_MS>
 //! data: <Progress::data_json>
 //!
 //! ```
@@ -44,6 +45,11 @@ const KEEP_ALIVE: &[u8] = b": keep-alive\n\n";
 pub trait SseSource: Stream<Item = Progress> + Send + Unpin + 'static {
     /// The job's id (the first half of each event's `id:`).
     fn job_id(&self) -> &str;
+    /// The log position of the event before the first one this source yields (0: it starts
+    /// with the job's first event).
+    fn after(&self) -> u64 {
+        0
+    }
     /// Stops the stream early; returns the `failed` event to send last.
     fn abort(self, reason: FailureReason, message: &str) -> Progress;
 }
@@ -53,19 +59,27 @@ impl SseSource for Job {
         self.id().as_str()
     }
 
+    fn after(&self) -> u64 {
+        Job::after(self)
+    }
+
     fn abort(self, reason: FailureReason, message: &str) -> Progress {
         Job::abort(self, reason, message)
     }
 }
 
+/// How long a browser's `EventSource` waits before it reconnects (sending `Last-Event-ID`),
+/// in ms: the `retry:` field of every event.
+pub const RECONNECT_MS: u64 = 1000;
+
 /// Appends one event to `buf`.
 pub fn encode_event(buf: &mut BytesMut, job_id: &str, seq: u64, event: &Progress) {
     let data = event.data_json();
-    buf.reserve(data.len() + job_id.len() + 48);
+    buf.reserve(data.len() + job_id.len() + 60);
     // Writing to a BytesMut cannot fail.
     let _ = write!(
         buf,
-        "event: {}\nid: {}:{}\ndata: {}\n\n",
+        "event: {}\nid: {}:{}\nretry: {RECONNECT_MS}\ndata: {}\n\n",
         event.name(),
         job_id,
         seq,
@@ -92,8 +106,8 @@ impl<S: SseSource> SseBody<S> {
         abort: tokio_util::sync::CancellationToken,
     ) -> Self {
         Self {
+            seq: source.after(),
             source: Some(source),
-            seq: 0,
             keep_alive,
             timer: Box::pin(tokio::time::sleep(keep_alive)),
             abort: Box::pin(abort.cancelled_owned()),
@@ -198,7 +212,7 @@ mod tests {
         encode_event(&mut buf, "j-1", 3, &ev);
         assert_eq!(
             &buf[..],
-            b"event: page_fetched\nid: j-1:3\ndata: {\"page\":2,\"transactions\":50,\"via_retry\":false}\n\n"
+            b"event: page_fetched\nid: j-1:3\nretry: 1000\ndata: {\"page\":2,\"transactions\":50,\"via_retry\":false}\n\n"
         );
         let failed = Progress::Failed {
             job_id: JobId::new("j-1"),
@@ -208,6 +222,6 @@ mod tests {
         let mut buf = BytesMut::new();
         encode_event(&mut buf, "j-1", 4, &failed);
         let text = std::str::from_utf8(&buf).unwrap();
-        assert_eq!(text.matches('\n').count(), 4, "{text}");
+        assert_eq!(text.matches('\n').count(), 5, "{text}");
     }
 }

@@ -6,7 +6,9 @@
 //! through the [`ResultBus`].
 
 mod backends;
+mod call;
 mod job;
+mod runner;
 mod worker;
 
 pub use backends::RedisSettings;
@@ -17,12 +19,16 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
+use tokio_util::task::TaskTracker;
+
 use crate::breaker::{CircuitBreaker, LocalBreaker};
 use crate::classifier::{self, Classifier};
 use crate::clock::{Clock, SystemClock};
+use crate::lease::{JobLeases, LocalLeases};
 use crate::limiter::{Limiter, LocalLimiter};
-use crate::model::{ClassificationRequest, JobId, JobRecord, PartnerId};
+use crate::model::{ClassificationRequest, JobId, JobRecord, JobStatus, PartnerId};
 use crate::partner::{HttpPartner, PartnerAdapter, PartnerConfig};
+use crate::progress::FailureReason;
 use crate::queue::{LocalBus, LocalQueue, ResultBus, RetryQueue};
 use crate::store::{SqliteStore, Store};
 use crate::{Error, Progress, Result};
@@ -40,6 +46,15 @@ pub struct Settings {
     pub worker_poll: Duration,
     /// Deliveries one retry worker handles at once.
     pub worker_concurrency: usize,
+    /// A job runs on for this long after its last client went away, waiting for one to
+    /// re-attach; then it is cancelled (jobs started detached are not).
+    pub reattach_window: Duration,
+    /// Lease on a running job: when its instance dies, another takes the job over within
+    /// about this long (owners renew every third of it).
+    pub job_lease: Duration,
+    /// How often an instance looks for running jobs without an owner to take over (and, at
+    /// start, for the jobs a crash left running).
+    pub sweep_interval: Duration,
 }
 
 impl Default for Settings {
@@ -50,6 +65,9 @@ impl Default for Settings {
             max_window_days: 3 * 366,
             worker_poll: Duration::from_millis(500),
             worker_concurrency: 16,
+            reattach_window: Duration::from_secs(60),
+            job_lease: Duration::from_secs(10),
+            sweep_interval: Duration::from_secs(2),
         }
     }
 }
@@ -68,7 +86,14 @@ pub(crate) struct Inner {
     pub(crate) bus: Arc<dyn ResultBus>,
     pub(crate) classifier: Arc<dyn Classifier>,
     pub(crate) store: Arc<dyn Store>,
+    pub(crate) leases: Arc<dyn JobLeases>,
     pub(crate) settings: Settings,
+    /// This instance's name as a lease holder (unique per process start).
+    pub(crate) owner: String,
+    /// The jobs running here.
+    pub(crate) registry: runner::Registry,
+    /// The runs' tasks, waited for at shutdown.
+    pub(crate) runners: TaskTracker,
 }
 
 /// Runs classification jobs. Cheap to clone (shared state behind an `Arc`).
@@ -83,10 +108,21 @@ impl Orchestrator {
         OrchestratorBuilder::default()
     }
 
-    /// Starts a job: validates the request now (unknown partner, bad window) and returns the
-    /// job, whose progress stream does the work as it is polled. Dropping the job cancels it
-    /// and frees every permit it holds; pages already stored stay stored.
+    /// Starts a job: validates the request now (unknown partner, bad window), starts the job
+    /// on this instance and returns a view of its events from the first. Dropping the view
+    /// leaves the job running for the re-attach window ([`Settings::reattach_window`]);
+    /// [`cancel`](Self::cancel) stops it at once. Must be called inside a tokio runtime.
     pub fn submit(&self, request: ClassificationRequest) -> Result<Job> {
+        self.start(request, false)
+    }
+
+    /// As [`submit`](Self::submit), for a job that runs to its end whether or not anyone
+    /// watches it (the server's asynchronous mode).
+    pub fn submit_detached(&self, request: ClassificationRequest) -> Result<Job> {
+        self.start(request, true)
+    }
+
+    fn start(&self, request: ClassificationRequest, detached: bool) -> Result<Job> {
         if !self.inner.partners.contains_key(&request.partner_id) {
             return Err(Error::UnknownPartner(request.partner_id));
         }
@@ -112,7 +148,97 @@ impl Orchestrator {
                 ),
             });
         }
-        Ok(Job::start(self.inner.clone(), JobId::generate(), request))
+        let id = JobId::generate();
+        let now = chrono::Utc::now();
+        let record = JobRecord {
+            id: id.clone(),
+            request,
+            status: JobStatus::Running,
+            created_at: now,
+            updated_at: now,
+        };
+        runner::spawn(&self.inner, record, true, detached);
+        Ok(Job::watch(self.inner.clone(), id, 0))
+    }
+
+    /// The events of job `id` after position `after` of its log (0: all), then live until
+    /// it ends, whichever instance runs it (a client re-attaching with `Last-Event-ID`).
+    pub async fn watch(&self, id: &JobId, after: u64) -> Result<Job> {
+        if self.inner.registry.get(id).is_none() && self.inner.store.get_job(id).await?.is_none() {
+            return Err(Error::UnknownJob(id.clone()));
+        }
+        Ok(Job::watch(self.inner.clone(), id.clone(), after))
+    }
+
+    /// Cancels a running job wherever it runs (its record ends `cancelled`, its stream with
+    /// `failed: cancelled`). Returns the job's record as it was (`None`: unknown job).
+    pub async fn cancel(&self, id: &JobId) -> Result<Option<JobRecord>> {
+        let record = self.inner.store.get_job(id).await?;
+        if let Some(live) = self.inner.registry.get(id) {
+            live.stop(FailureReason::Cancelled, "cancelled by request".into());
+        } else if record
+            .as_ref()
+            .is_some_and(|r| matches!(r.status, JobStatus::Running))
+        {
+            self.inner.leases.request_cancel(id).await?;
+        }
+        Ok(record)
+    }
+
+    /// Takes over running jobs that have no live owner (their instance died, or this
+    /// process restarted), every [`Settings::sweep_interval`] until `shutdown` completes.
+    pub async fn run_sweeper(&self, shutdown: impl std::future::Future<Output = ()>) {
+        tokio::pin!(shutdown);
+        let mut tick = tokio::time::interval(self.inner.settings.sweep_interval);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                () = &mut shutdown => return,
+                _ = tick.tick() => {}
+            }
+            if let Err(e) = self.sweep().await {
+                tracing::warn!(error = %e, "sweep for unowned jobs failed");
+            }
+        }
+    }
+
+    /// One sweep: resumes every running job nobody holds. Returns how many it took.
+    pub async fn sweep(&self) -> Result<usize> {
+        let inner = &self.inner;
+        let mut taken = 0;
+        for record in inner.store.running_jobs(1000).await? {
+            if inner.registry.get(&record.id).is_some()
+                || !inner.partners.contains_key(&record.request.partner_id)
+            {
+                continue;
+            }
+            let ttl = inner.settings.job_lease;
+            if inner.leases.acquire(&record.id, &inner.owner, ttl).await? {
+                tracing::info!(job = %record.id, "taking over job");
+                // Detached: its clients (if any) re-attach; nobody is known to watch it.
+                if runner::spawn(inner, record, false, true) {
+                    taken += 1;
+                }
+            }
+        }
+        Ok(taken)
+    }
+
+    /// Ends every job running on this instance with `failed` and `reason` (the server's
+    /// shutdown after its grace period), and waits for their final records.
+    pub async fn stop_jobs(&self, reason: FailureReason, message: &str) {
+        for live in self.inner.registry.all() {
+            live.stop(reason, message.to_owned());
+        }
+        self.inner.runners.close();
+        self.inner.runners.wait().await;
+    }
+
+    /// Waits until every job running on this instance has ended (tests, embedders).
+    pub async fn wait_idle(&self) {
+        while !self.inner.registry.all().is_empty() {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
     }
 
     /// A job's record (status and, once done, its summary).
@@ -205,6 +331,13 @@ impl OrchestratorBuilder {
             self.queue = Some(Arc::new(queue));
             self.bus = Some(Arc::new(bus));
         }
+        if self.leases.is_none() {
+            use crate::lease::RedisLeases;
+            let leases = RedisLeases::new(&url, &redis.prefix)?;
+            // Mark the data present now, so a later loss of it is noticed.
+            leases.init_in_background();
+            self.leases = Some(Arc::new(leases));
+        }
         if redis.share_breakers {
             for (config, _) in &self.partners {
                 if self.breakers.contains_key(&config.id) {
@@ -244,6 +377,7 @@ pub struct OrchestratorBuilder {
     bus: Option<Arc<dyn ResultBus>>,
     classifier: Option<Arc<dyn Classifier>>,
     store: Option<Arc<dyn Store>>,
+    leases: Option<Arc<dyn JobLeases>>,
     clock: Option<Arc<dyn Clock>>,
     redis: Option<RedisSettings>,
     settings: Settings,
@@ -294,6 +428,12 @@ impl OrchestratorBuilder {
     /// The store (default: SQLite in memory; give a [`SqliteStore::open`] to keep data).
     pub fn store(mut self, store: Arc<dyn Store>) -> Self {
         self.store = Some(store);
+        self
+    }
+
+    /// The job leases (default: [`LocalLeases`], or Redis with [`redis`](Self::redis)).
+    pub fn leases(mut self, leases: Arc<dyn JobLeases>) -> Self {
+        self.leases = Some(leases);
         self
     }
 
@@ -369,7 +509,11 @@ impl OrchestratorBuilder {
                 bus: self.bus.unwrap_or_else(|| Arc::new(LocalBus::new())),
                 classifier,
                 store,
+                leases: self.leases.unwrap_or_else(|| Arc::new(LocalLeases::new())),
                 settings: self.settings,
+                owner: format!("{}-{}", std::process::id(), uuid::Uuid::new_v4().simple()),
+                registry: runner::Registry::default(),
+                runners: TaskTracker::new(),
             }),
         })
     }

@@ -2,15 +2,14 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-use rand::Rng;
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
-use super::job::{busy_delay, classify, fetch_guarded, wait_reason};
+use super::call::{attempt, process_page, Attempt};
 use super::Inner;
-use crate::breaker::{CallOutcome, Transition};
+use crate::breaker::Transition;
 use crate::model::ClassificationRequest;
-use crate::progress::WaitReason;
+use crate::progress::{FailureReason, WaitReason};
 use crate::queue::{Delivery, RetryMessage, RetryTask};
 
 /// Takes due calls off the retry queue and makes them: permit first (the queue never
@@ -69,70 +68,37 @@ impl RetryWorker {
         let inner = &self.inner;
         let task = d.task.clone();
         let Some(p) = inner.partners.get(&task.partner_id) else {
-            self.give_up(&d, None, format!("unknown partner {}", task.partner_id))
+            let error = format!("unknown partner {}", task.partner_id);
+            self.give_up(&d, FailureReason::PartnerRejected, error)
                 .await;
             return;
         };
-        let permit = match inner
-            .limiter
-            .acquire(&task.partner_id, Duration::ZERO)
-            .await
-        {
-            Ok(Some(permit)) => permit,
-            Ok(None) => {
-                self.again(&d, task, WaitReason::PartnerBusy, busy_delay(), false)
-                    .await;
-                return;
-            }
-            Err(e) => {
-                tracing::warn!(error = %e, "limiter failed; retrying later (fail closed)");
-                self.again(
-                    &d,
-                    task,
-                    WaitReason::PartnerBusy,
-                    Duration::from_secs(1),
-                    false,
-                )
-                .await;
-                return;
-            }
-        };
-        let (admitted, t) = p.breaker.try_acquire();
-        self.circuit_changed(&task, t).await;
-        let call = match admitted {
-            Ok(call) => call,
-            Err(not_until) => {
-                drop(permit);
-                self.again(&d, task, WaitReason::CircuitOpen, not_until.wait, false)
-                    .await;
-                return;
-            }
-        };
-        let result = fetch_guarded(p, &task.request, &permit).await;
-        drop(permit);
-        let outcome = match &result {
-            Ok(_) => CallOutcome::Success,
-            Err(e) => CallOutcome::Failure(e.kind()),
-        };
-        self.circuit_changed(&task, p.breaker.record(call, outcome))
-            .await;
-        let calls = task.attempts + 1;
-        match result {
-            Ok(page) => {
+        let mut transitions = Vec::new();
+        let a = attempt(
+            inner,
+            p,
+            &task.request,
+            task.attempts,
+            Duration::ZERO,
+            &mut transitions,
+        )
+        .await;
+        for t in transitions {
+            self.circuit_changed(&task, t).await;
+        }
+        match a {
+            Attempt::Page(page) => {
                 let request = ClassificationRequest {
                     customer_id: task.request.customer_id.clone(),
                     partner_id: task.partner_id.clone(),
                     from: task.request.from,
                     to: task.request.to,
                 };
-                let classified = classify(inner, &request, page.transactions);
-                match inner.store.upsert(&classified).await {
-                    Ok(report) => {
+                match process_page(inner, &task.job_id, &request, task.page, page, true).await {
+                    Ok(outcome) => {
                         let msg = RetryMessage::Fetched {
                             page: task.page,
-                            next_cursor: page.next_cursor,
-                            transactions: classified,
-                            inserted: report.inserted,
+                            outcome,
                         };
                         if let Err(e) = inner.bus.publish(&task.job_id, msg).await {
                             tracing::warn!(job = %task.job_id, error = %e, "could not publish retry result");
@@ -142,48 +108,31 @@ impl RetryWorker {
                         }
                     }
                     Err(e) => {
-                        tracing::warn!(error = %e, "store failed; retrying the page later");
-                        let mut t = task;
-                        t.last_error = Some(e.to_string());
-                        self.again(
-                            &d,
-                            t,
-                            WaitReason::PartnerError,
-                            Duration::from_secs(1),
-                            false,
-                        )
-                        .await;
+                        self.give_up(&d, FailureReason::StoreError, e.to_string())
+                            .await
                     }
                 }
             }
-            Err(e) => {
-                let kind = e.kind();
-                let policy = &p.config.retry;
-                if !policy.retry_on.contains(&kind) {
-                    self.give_up(&d, Some(kind), e.to_string()).await;
-                } else if calls >= policy.max_attempts.get() {
-                    self.give_up(
-                        &d,
-                        Some(kind),
-                        format!("gave up after {calls} attempts: {e}"),
-                    )
-                    .await;
-                } else {
-                    let delay = e.retry_after().unwrap_or_else(|| {
-                        policy.backoff(calls, rand::thread_rng().gen_range(0.5..=1.0))
-                    });
-                    let mut t = task;
-                    t.attempts = calls;
-                    t.last_error = Some(e.to_string());
-                    self.again(&d, t, wait_reason(kind), delay, true).await;
+            Attempt::Retry {
+                reason,
+                delay,
+                attempts,
+                error,
+            } => {
+                let called = attempts > task.attempts;
+                let mut t = task;
+                t.attempts = attempts;
+                if error.is_some() {
+                    t.last_error = error;
                 }
+                self.again(&d, t, reason, delay, called).await;
             }
+            Attempt::GiveUp(reason, error) => self.give_up(&d, reason, error).await,
         }
     }
 
     /// Logs a transition and tells the job whose call caused it.
-    async fn circuit_changed(&self, task: &RetryTask, t: Option<Transition>) {
-        let Some(t) = t else { return };
+    async fn circuit_changed(&self, task: &RetryTask, t: Transition) {
         tracing::info!(partner = %task.partner_id, from = ?t.from, to = ?t.to, "circuit changed");
         let msg = RetryMessage::CircuitChanged {
             page: task.page,
@@ -220,19 +169,14 @@ impl RetryWorker {
         }
     }
 
-    async fn give_up(
-        &self,
-        d: &Delivery,
-        kind: Option<crate::breaker::FailureKind>,
-        error: String,
-    ) {
+    async fn give_up(&self, d: &Delivery, reason: FailureReason, error: String) {
         tracing::warn!(job = %d.task.job_id, page = d.task.page, %error, "retry dead-lettered");
         if let Err(e) = self.inner.queue.dead_letter(d, error.clone()).await {
             tracing::warn!(error = %e, "dead-letter failed");
         }
         let msg = RetryMessage::GaveUp {
             page: d.task.page,
-            kind,
+            reason,
             error,
         };
         let _ = self.inner.bus.publish(&d.task.job_id, msg).await;

@@ -24,10 +24,11 @@ use async_trait::async_trait;
 use futures::stream::BoxStream;
 use serde::{Deserialize, Serialize};
 
-use crate::breaker::{CircuitState, FailureKind};
-use crate::model::{ClassifiedTransaction, JobId, PartnerId};
+use crate::breaker::CircuitState;
+use crate::model::{JobId, PartnerId};
 use crate::partner::PageRequest;
-use crate::progress::WaitReason;
+use crate::progress::{FailureReason, WaitReason};
+use crate::store::PageOutcome;
 
 /// A partner call waiting to be made.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -117,23 +118,19 @@ pub enum RetryMessage {
         /// Delay before the next attempt.
         retry_in_ms: u64,
     },
-    /// The page was fetched, classified and stored.
+    /// The page was fetched, classified and stored with its checkpoint.
     Fetched {
         /// The page.
         page: u32,
-        /// The partner's cursor of the next page.
-        next_cursor: Option<String>,
-        /// The page's transactions, classified.
-        transactions: Vec<ClassifiedTransaction>,
-        /// Of those, new to the store.
-        inserted: usize,
+        /// Counts, totals and the next cursor.
+        outcome: PageOutcome,
     },
     /// The task was dead-lettered, or the partner rejected it for good.
     GaveUp {
         /// The page.
         page: u32,
-        /// The failure that ended it, if it was a partner failure.
-        kind: Option<FailureKind>,
+        /// Why the job fails.
+        reason: FailureReason,
         /// Detail (never carries secrets).
         error: String,
     },

@@ -121,6 +121,20 @@ pub struct PageRecord {
     pub totals: Summary,
 }
 
+/// What storing a page came to: counts and totals, never the transactions themselves (the
+/// retry worker sends this to the waiting job over the result bus).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PageOutcome {
+    /// Transactions on the page.
+    pub transactions: usize,
+    /// Of those, new to the store.
+    pub inserted: usize,
+    /// The partner's cursor of the next page.
+    pub next_cursor: Option<String>,
+    /// The page's totals.
+    pub totals: Summary,
+}
+
 /// One event of a job's log, numbered from 1 without gaps.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct LoggedEvent {

@@ -344,7 +344,9 @@ async fn serve_sse(
             if !read_body(stream, buf, length).await? {
                 return Ok(false);
             }
-            let started = app.start_job(&buf[..length]).map(|job| app.job_stream(job));
+            let started = app
+                .start_job(&buf[..length], false)
+                .map(|job| app.job_stream(job));
             buf.drain(..length);
             started
         }
@@ -619,7 +621,6 @@ mod size {
             orchestrator,
             settings: crate::HttpSettings::default(),
             abort: Default::default(),
-            detached: Default::default(),
             closing: Default::default(),
         });
         let shared = Arc::new(Shared {

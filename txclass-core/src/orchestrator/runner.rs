@@ -1,0 +1,659 @@
+//! A job's run: owned by one instance (the holder of its lease), independent of any client.
+//!
+//! The runner pages through the partner, classifies and stores each page with its
+//! checkpoint, and writes every event to the job's log in the store before anyone may read
+//! it. Clients watch the log ([`super::Job`]); they may come and go. The job stops early when
+//! it is cancelled (`DELETE`), when no client has watched it for the re-attach window (unless
+//! it was started detached), when its deadline passes, or when it loses its lease (another
+//! instance took it over: this one stops without a word).
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use chrono::Utc;
+use futures::StreamExt;
+use tokio::sync::watch;
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+
+use super::call::{attempt, process_page, Attempt};
+use super::Inner;
+use crate::breaker::Transition;
+use crate::model::{JobId, JobRecord, JobStatus, Summary};
+use crate::partner::PageRequest;
+use crate::progress::{FailureReason, Progress};
+use crate::queue::{RetryMessage, RetryTask};
+use crate::store::{LoggedEvent, PageOutcome, StoreError, MAX_EVENTS};
+
+/// A job running on this instance, as its local watchers see it.
+pub(crate) struct LiveJob {
+    pub(crate) id: JobId,
+    /// The events this instance logged, from `first_seq` on (watchers read older ones from
+    /// the store).
+    log: Mutex<Vec<LoggedEvent>>,
+    first_seq: AtomicU64,
+    /// The last logged seq; closed when the run ends.
+    last: watch::Sender<u64>,
+    /// Stops the run (`DELETE`, shutdown).
+    stop: CancellationToken,
+    stop_reason: Mutex<Option<(FailureReason, String)>>,
+    watchers: AtomicUsize,
+    unwatched_since: Mutex<Option<Instant>>,
+    detached: bool,
+}
+
+impl LiveJob {
+    fn new(id: JobId, detached: bool) -> Arc<Self> {
+        Arc::new(Self {
+            id,
+            log: Mutex::new(Vec::new()),
+            first_seq: AtomicU64::new(1),
+            last: watch::channel(0).0,
+            stop: CancellationToken::new(),
+            stop_reason: Mutex::new(None),
+            watchers: AtomicUsize::new(0),
+            unwatched_since: Mutex::new(Some(Instant::now())),
+            detached,
+        })
+    }
+
+    /// Events from `seq` on that are in memory, and the first seq memory holds.
+    pub(crate) fn since(&self, seq: u64) -> (Vec<LoggedEvent>, u64) {
+        let log = self.log.lock().unwrap_or_else(|e| e.into_inner());
+        let first = self.first_seq.load(Ordering::Acquire);
+        let skip = seq.saturating_sub(first) as usize;
+        (log.iter().skip(skip).cloned().collect(), first)
+    }
+
+    /// A receiver that changes when an event is logged, and closes when the run ends.
+    pub(crate) fn subscribe(&self) -> watch::Receiver<u64> {
+        self.last.subscribe()
+    }
+
+    /// Counts a watcher until the guard is dropped.
+    pub(crate) fn watch(self: &Arc<Self>) -> WatchGuard {
+        self.watchers.fetch_add(1, Ordering::AcqRel);
+        *self
+            .unwatched_since
+            .lock()
+            .unwrap_or_else(|e| e.into_inner()) = None;
+        WatchGuard(self.clone())
+    }
+
+    /// Asks the run to stop with `reason`.
+    pub(crate) fn stop(&self, reason: FailureReason, message: String) {
+        let mut r = self.stop_reason.lock().unwrap_or_else(|e| e.into_inner());
+        r.get_or_insert((reason, message));
+        self.stop.cancel();
+    }
+
+    fn push(&self, ev: LoggedEvent) {
+        let seq = ev.seq;
+        {
+            let mut log = self.log.lock().unwrap_or_else(|e| e.into_inner());
+            if log.is_empty() {
+                self.first_seq.store(seq, Ordering::Release);
+            }
+            log.push(ev);
+        }
+        self.last.send_replace(seq);
+    }
+
+    /// Unwatched for longer than `window`, as far as this instance knows.
+    fn unwatched_for(&self, window: Duration) -> bool {
+        if self.detached || self.watchers.load(Ordering::Acquire) > 0 {
+            return false;
+        }
+        let since = self
+            .unwatched_since
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        since.is_some_and(|t| t.elapsed() >= window)
+    }
+}
+
+/// Keeps a job counted as watched.
+pub(crate) struct WatchGuard(Arc<LiveJob>);
+
+impl Drop for WatchGuard {
+    fn drop(&mut self) {
+        if self.0.watchers.fetch_sub(1, Ordering::AcqRel) == 1 {
+            *self
+                .0
+                .unwatched_since
+                .lock()
+                .unwrap_or_else(|e| e.into_inner()) = Some(Instant::now());
+        }
+    }
+}
+
+/// The jobs running on this instance.
+#[derive(Default)]
+pub(crate) struct Registry {
+    jobs: Mutex<HashMap<JobId, Arc<LiveJob>>>,
+}
+
+impl Registry {
+    pub(crate) fn get(&self, id: &JobId) -> Option<Arc<LiveJob>> {
+        self.jobs
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(id)
+            .cloned()
+    }
+
+    fn insert(&self, id: &JobId, detached: bool) -> Option<Arc<LiveJob>> {
+        let mut jobs = self.jobs.lock().unwrap_or_else(|e| e.into_inner());
+        if jobs.contains_key(id) {
+            return None;
+        }
+        let live = LiveJob::new(id.clone(), detached);
+        jobs.insert(id.clone(), live.clone());
+        Some(live)
+    }
+
+    fn remove(&self, id: &JobId) {
+        self.jobs
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(id);
+    }
+
+    pub(crate) fn all(&self) -> Vec<Arc<LiveJob>> {
+        self.jobs
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .values()
+            .cloned()
+            .collect()
+    }
+}
+
+/// Why a run stopped before its terminal event.
+enum Stop {
+    /// Another instance owns the job now: stop without a word.
+    Lost,
+    /// End the job with this event.
+    End(Progress),
+}
+
+/// Starts running `record` on this instance, unless it already runs here. `fresh`: a new
+/// job (log `accepted`); otherwise a resumed one (carry on from the log and checkpoints).
+pub(crate) fn spawn(inner: &Arc<Inner>, record: JobRecord, fresh: bool, detached: bool) -> bool {
+    let Some(live) = inner.registry.insert(&record.id, detached) else {
+        return false;
+    };
+    let inner2 = inner.clone();
+    inner.runners.spawn(async move {
+        let id = record.id.clone();
+        run(&inner2, &live, record, fresh).await;
+        inner2.registry.remove(&id);
+        if let Err(e) = inner2.leases.release(&id, &inner2.owner).await {
+            tracing::debug!(job = %id, error = %e, "could not release the job's lease");
+        }
+    });
+    true
+}
+
+/// The job's log: numbers events gap-free and writes each to the store before watchers see it.
+struct EventLog<'a> {
+    inner: &'a Inner,
+    live: &'a LiveJob,
+    seq: u64,
+}
+
+impl EventLog<'_> {
+    async fn emit(&mut self, event: Progress) -> Result<(), Stop> {
+        let logged = LoggedEvent {
+            seq: self.seq + 1,
+            event,
+        };
+        let mut tries = 0;
+        loop {
+            tries += 1;
+            match self.inner.store.append_event(&self.live.id, &logged).await {
+                Ok(()) => break,
+                Err(StoreError::Conflict(_)) => return Err(Stop::Lost),
+                Err(e) if tries < 5 => {
+                    tracing::warn!(job = %self.live.id, error = %e, "event log write failed; trying again");
+                    tokio::time::sleep(Duration::from_millis(100 << tries)).await;
+                }
+                Err(e) => {
+                    tracing::error!(job = %self.live.id, error = %e, "event log write failed");
+                    return Err(Stop::End(Progress::Failed {
+                        job_id: self.live.id.clone(),
+                        reason: FailureReason::StoreError,
+                        message: e.to_string(),
+                    }));
+                }
+            }
+        }
+        self.seq = logged.seq;
+        self.live.push(logged);
+        Ok(())
+    }
+
+    async fn circuit(
+        &mut self,
+        partner: &crate::model::PartnerId,
+        ts: Vec<Transition>,
+    ) -> Result<(), Stop> {
+        for t in ts {
+            tracing::info!(partner = %partner, from = ?t.from, to = ?t.to, "circuit changed");
+            self.emit(Progress::CircuitChanged {
+                partner_id: partner.clone(),
+                from: t.from,
+                to: t.to,
+            })
+            .await?;
+        }
+        Ok(())
+    }
+}
+
+async fn run(inner: &Arc<Inner>, live: &Arc<LiveJob>, mut record: JobRecord, fresh: bool) {
+    let mut log = EventLog {
+        inner,
+        live,
+        seq: 0,
+    };
+    let failed = |reason, message| {
+        Stop::End(Progress::Failed {
+            job_id: live.id.clone(),
+            reason,
+            message,
+        })
+    };
+    let deadline_at = record.created_at
+        + chrono::Duration::from_std(inner.settings.job_deadline).unwrap_or(chrono::TimeDelta::MAX);
+    let left = (deadline_at - Utc::now())
+        .to_std()
+        .unwrap_or(Duration::ZERO);
+    let stop = if fresh {
+        match inner.store.put_job(&record).await {
+            Err(e) => failed(FailureReason::StoreError, e.to_string()),
+            Ok(()) => {
+                drive_for(
+                    inner,
+                    live,
+                    &mut log,
+                    &record,
+                    Summary::default(),
+                    0,
+                    None,
+                    left,
+                )
+                .await
+            }
+        }
+    } else {
+        match resume_point(inner, &mut log, &record).await {
+            Err(e) => failed(FailureReason::StoreError, e.to_string()),
+            Ok(Resume::Ended) => return,
+            Ok(Resume::At { .. }) if left.is_zero() => failed(
+                FailureReason::Interrupted,
+                "the job's instance stopped and its deadline passed before it could resume".into(),
+            ),
+            Ok(Resume::At {
+                summary,
+                page,
+                cursor,
+            }) => {
+                tracing::info!(job = %record.id, page, "resuming job");
+                drive_for(inner, live, &mut log, &record, summary, page, cursor, left).await
+            }
+        }
+    };
+    let Stop::End(end) = stop else {
+        tracing::info!(job = %record.id, "job taken over by another instance; stopping here");
+        return;
+    };
+    // The terminal event first, then the record: a watcher that saw the event and reads
+    // the record a moment later may briefly see `running`, never a record without its event.
+    if let Err(Stop::Lost) = log.emit(end.clone()).await {
+        return;
+    }
+    record.status = match end {
+        Progress::Done { summary, .. } => JobStatus::Done { summary },
+        Progress::Failed {
+            reason: FailureReason::Cancelled,
+            ..
+        } => JobStatus::Cancelled,
+        Progress::Failed {
+            reason, message, ..
+        } => JobStatus::Failed { reason, message },
+        _ => JobStatus::Running,
+    };
+    record.updated_at = Utc::now();
+    if let Err(e) = inner.store.put_job(&record).await {
+        tracing::warn!(job = %record.id, error = %e, "could not save the job's final record");
+    }
+}
+
+enum Resume {
+    /// The log already ends with a terminal event (the record is brought in line).
+    Ended,
+    At {
+        summary: Summary,
+        page: u32,
+        cursor: Option<String>,
+    },
+}
+
+/// Where a resumed job carries on: after its last logged event and its last stored page.
+async fn resume_point(
+    inner: &Inner,
+    log: &mut EventLog<'_>,
+    record: &JobRecord,
+) -> Result<Resume, StoreError> {
+    let mut last = None;
+    loop {
+        let batch = inner.store.events(&record.id, log.seq, MAX_EVENTS).await?;
+        let Some(tail) = batch.last() else { break };
+        log.seq = tail.seq;
+        last = Some(tail.event.clone());
+    }
+    if let Some(end) = last.filter(Progress::is_terminal) {
+        let mut record = record.clone();
+        record.status = match end {
+            Progress::Done { summary, .. } => JobStatus::Done { summary },
+            Progress::Failed {
+                reason: FailureReason::Cancelled,
+                ..
+            } => JobStatus::Cancelled,
+            Progress::Failed {
+                reason, message, ..
+            } => JobStatus::Failed { reason, message },
+            _ => JobStatus::Running,
+        };
+        inner.store.put_job(&record).await?;
+        return Ok(Resume::Ended);
+    }
+    let pages = inner.store.pages(&record.id).await?;
+    let mut summary = Summary::default();
+    for p in &pages {
+        summary.merge(&p.totals);
+    }
+    let (page, cursor) = match pages.last() {
+        Some(p) => (p.page, p.next_cursor.clone()),
+        None => (0, None),
+    };
+    Ok(Resume::At {
+        summary,
+        page,
+        cursor,
+    })
+}
+
+/// Runs the pages until the end, under the job's deadline and its supervisor.
+#[allow(clippy::too_many_arguments)]
+async fn drive_for(
+    inner: &Arc<Inner>,
+    live: &Arc<LiveJob>,
+    log: &mut EventLog<'_>,
+    record: &JobRecord,
+    summary: Summary,
+    page: u32,
+    cursor: Option<String>,
+    left: Duration,
+) -> Stop {
+    let id = &record.id;
+    let work = async {
+        if log.seq == 0 {
+            let r = &record.request;
+            log.emit(Progress::Accepted {
+                job_id: id.clone(),
+                partner_id: r.partner_id.clone(),
+                customer_id: r.customer_id.clone(),
+                from: r.from,
+                to: r.to,
+            })
+            .await?;
+        }
+        pages(inner, log, record, summary, page, cursor).await
+    };
+    let deadline = tokio::time::sleep(left);
+    tokio::select! {
+        stop = work => match stop { Ok(end) => Stop::End(end), Err(s) => s },
+        stop = supervise(inner, live) => stop,
+        () = deadline => Stop::End(Progress::Failed {
+            job_id: id.clone(),
+            reason: FailureReason::DeadlineExceeded,
+            message: format!("job ran past its deadline of {:?}", inner.settings.job_deadline),
+        }),
+    }
+}
+
+/// Keeps the lease, and ends the run when it is lost, cancelled or abandoned.
+async fn supervise(inner: &Inner, live: &LiveJob) -> Stop {
+    let ttl = inner.settings.job_lease;
+    let window = inner.settings.reattach_window;
+    // The lease and the shared signals are read every third of a lease; whether a local
+    // client is still there is cheap, so it is checked more often.
+    let renew_every = (ttl / 3).max(Duration::from_millis(10));
+    let period = renew_every
+        .min(window / 4)
+        .clamp(Duration::from_millis(10), Duration::from_millis(500));
+    let mut tick = tokio::time::interval(period);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut renewed: Option<Instant> = None;
+    let cancelled = |message: &str| {
+        Stop::End(Progress::Failed {
+            job_id: live.id.clone(),
+            reason: FailureReason::Cancelled,
+            message: message.into(),
+        })
+    };
+    loop {
+        tokio::select! {
+            () = live.stop.cancelled() => {
+                let (reason, message) = live
+                    .stop_reason
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .clone()
+                    .unwrap_or((FailureReason::Cancelled, "cancelled".into()));
+                return Stop::End(Progress::Failed { job_id: live.id.clone(), reason, message });
+            }
+            _ = tick.tick() => {}
+        }
+        if renewed.is_none_or(|t| t.elapsed() >= renew_every) {
+            renewed = Some(Instant::now());
+            match inner.leases.renew(&live.id, &inner.owner, ttl).await {
+                Ok(true) => {}
+                Ok(false) => return Stop::Lost,
+                // A backend blip: keep working; renewal takes the lease back when it returns.
+                Err(e) => tracing::warn!(job = %live.id, error = %e, "lease renewal failed"),
+            }
+            if inner
+                .leases
+                .cancel_requested(&live.id)
+                .await
+                .unwrap_or(false)
+            {
+                return cancelled("cancelled by request");
+            }
+        }
+        if live.unwatched_for(window) && !inner.leases.watched(&live.id).await.unwrap_or(true) {
+            return cancelled("no client watched the job for the re-attach window");
+        }
+    }
+}
+
+/// Pages from `page + 1` on, carrying on from `cursor` (a resumed job) with `summary` so far.
+async fn pages(
+    inner: &Arc<Inner>,
+    log: &mut EventLog<'_>,
+    record: &JobRecord,
+    mut summary: Summary,
+    mut page_no: u32,
+    mut cursor: Option<String>,
+) -> Result<Progress, Stop> {
+    let request = &record.request;
+    let job_id = &record.id;
+    let partner = &inner.partners[&request.partner_id];
+    // Subscribe before anything is queued, so no retry outcome is missed.
+    let mut results = inner.bus.subscribe(job_id).await.map_err(|e| {
+        Stop::End(Progress::Failed {
+            job_id: job_id.clone(),
+            reason: FailureReason::QueueError,
+            message: e.to_string(),
+        })
+    })?;
+    let fail = |reason, message| {
+        Stop::End(Progress::Failed {
+            job_id: job_id.clone(),
+            reason,
+            message,
+        })
+    };
+    loop {
+        page_no += 1;
+        let req = PageRequest {
+            customer_id: request.customer_id.clone(),
+            from: request.from,
+            to: request.to,
+            cursor: cursor.clone(),
+        };
+        let mut transitions = Vec::new();
+        let a = attempt(
+            inner,
+            partner,
+            &req,
+            0,
+            inner.settings.acquire_wait,
+            &mut transitions,
+        )
+        .await;
+        log.circuit(&request.partner_id, transitions).await?;
+        let (outcome, via_retry) = match a {
+            Attempt::GiveUp(reason, message) => return Err(fail(reason, message)),
+            Attempt::Page(page) => {
+                log.emit(Progress::PageFetched {
+                    page: page_no,
+                    transactions: page.transactions.len(),
+                    via_retry: false,
+                })
+                .await?;
+                let outcome = process_page(inner, job_id, request, page_no, page, false)
+                    .await
+                    .map_err(|e| fail(FailureReason::StoreError, e.to_string()))?;
+                (outcome, false)
+            }
+            Attempt::Retry {
+                reason,
+                delay,
+                attempts,
+                error,
+            } => {
+                let task = RetryTask {
+                    job_id: job_id.clone(),
+                    partner_id: request.partner_id.clone(),
+                    page: page_no,
+                    request: req.clone(),
+                    attempts,
+                    reason,
+                    last_error: error,
+                };
+                inner
+                    .queue
+                    .enqueue(task, delay)
+                    .await
+                    .map_err(|e| fail(FailureReason::QueueError, e.to_string()))?;
+                log.emit(Progress::WaitingForPartner {
+                    page: page_no,
+                    reason,
+                    attempt: attempts,
+                    retry_in_ms: Some(delay.as_millis() as u64),
+                })
+                .await?;
+                let outcome = wait_for_retry(log, &mut results, record, page_no).await?;
+                log.emit(Progress::PageFetched {
+                    page: page_no,
+                    transactions: outcome.transactions,
+                    via_retry: true,
+                })
+                .await?;
+                (outcome, true)
+            }
+        };
+        let _ = via_retry;
+        summary.merge(&outcome.totals);
+        log.emit(Progress::Classified {
+            page: page_no,
+            transactions: outcome.transactions,
+            inserted: outcome.inserted,
+            total: summary.transactions,
+        })
+        .await?;
+        match outcome.next_cursor {
+            Some(c) => cursor = Some(c),
+            None => {
+                summary.elapsed_ms = (Utc::now() - record.created_at)
+                    .to_std()
+                    .unwrap_or_default()
+                    .as_millis() as u64;
+                return Ok(Progress::Done {
+                    job_id: job_id.clone(),
+                    summary,
+                });
+            }
+        }
+    }
+}
+
+/// Waits for the retry worker's word on `page_no`, relaying its news to the log.
+async fn wait_for_retry(
+    log: &mut EventLog<'_>,
+    results: &mut futures::stream::BoxStream<'static, RetryMessage>,
+    record: &JobRecord,
+    page_no: u32,
+) -> Result<PageOutcome, Stop> {
+    let job_id = &record.id;
+    loop {
+        let Some(msg) = results.next().await else {
+            return Err(Stop::End(Progress::Failed {
+                job_id: job_id.clone(),
+                reason: FailureReason::QueueError,
+                message: "result bus closed".into(),
+            }));
+        };
+        if msg.page() != page_no {
+            continue;
+        }
+        match msg {
+            RetryMessage::Attempted {
+                attempts,
+                reason,
+                retry_in_ms,
+                ..
+            } => {
+                log.emit(Progress::WaitingForPartner {
+                    page: page_no,
+                    reason,
+                    attempt: attempts,
+                    retry_in_ms: Some(retry_in_ms),
+                })
+                .await?
+            }
+            RetryMessage::Fetched { outcome, .. } => return Ok(outcome),
+            RetryMessage::CircuitChanged { from, to, .. } => {
+                log.emit(Progress::CircuitChanged {
+                    partner_id: record.request.partner_id.clone(),
+                    from,
+                    to,
+                })
+                .await?
+            }
+            RetryMessage::GaveUp { reason, error, .. } => {
+                return Err(Stop::End(Progress::Failed {
+                    job_id: job_id.clone(),
+                    reason,
+                    message: error,
+                }))
+            }
+        }
+    }
+}
