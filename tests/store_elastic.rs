@@ -92,6 +92,47 @@ suite_test!(spending);
 suite_test!(top_merchants);
 suite_test!(job_records);
 
+/// Turns off periodic refreshes of the index behind `alias`: what is read from it afterwards
+/// must come from realtime gets, not from a search.
+async fn no_refresh(s: &ElasticStore, alias: &str) {
+    let resp = s
+        .client()
+        .indices()
+        .put_settings(IndicesPutSettingsParts::Index(&[alias]))
+        .body(json!({ "index.refresh_interval": "-1" }))
+        .send()
+        .await
+        .unwrap();
+    assert!(resp.status_code().is_success(), "{:?}", resp.text().await);
+}
+
+/// Checkpoints are read in realtime: the pages index is never refreshed during the test.
+#[tokio::test]
+async fn job_checkpoints() {
+    let s = store("job_checkpoints").await;
+    no_refresh(&s, s.pages_alias()).await;
+    suite::job_checkpoints(&s).await;
+    s.delete_indexes().await.unwrap();
+}
+
+/// Events are read in realtime: the events index is never refreshed during the test.
+#[tokio::test]
+async fn event_log() {
+    let s = store("event_log").await;
+    no_refresh(&s, s.events_alias()).await;
+    suite::event_log(&s).await;
+    s.delete_indexes().await.unwrap();
+}
+
+/// Job records are found by a search, which sees them after a refresh.
+#[tokio::test]
+async fn running_jobs() {
+    let s = store("running_jobs").await;
+    let refresh = || async { s.refresh().await.expect("refresh") };
+    suite::running_jobs(&s, refresh).await;
+    s.delete_indexes().await.unwrap();
+}
+
 async fn put_settings(s: &ElasticStore, settings: Value) {
     let resp = s
         .client()
