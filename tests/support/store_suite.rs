@@ -804,8 +804,9 @@ pub async fn event_log(store: &dyn Store) {
 }
 
 /// `running_jobs`: only records whose status is running, oldest `created_at` first (by
-/// time, also within one second; the same millisecond by job id), at most `limit`. `settle` makes job records written so
-/// far searchable (a store may answer this from a search that lags writes by ~1 s).
+/// time, also within one second; the same millisecond by job id), at most `limit`.
+/// `settle` makes job records written so far searchable (a store may answer this from a
+/// search that lags writes by ~1 s).
 pub async fn running_jobs<F, Fut>(store: &dyn Store, settle: F)
 where
     F: Fn() -> Fut,

@@ -9,11 +9,12 @@
 //! Transactions live in `{prefix}-transactions-v{N}` behind the alias `{prefix}-transactions`,
 //! job records in `{prefix}-jobs-v{N}` behind `{prefix}-jobs`, job checkpoints in
 //! `{prefix}-pages-v{N}` behind `{prefix}-pages` and job event logs in `{prefix}-events-v{N}`
-//! behind `{prefix}-events`. Every read and write goes through the alias. [`ElasticStore::connect`] creates the index and its alias when they are
-//! missing; when the alias points to an older version (the mapping changed), it creates the new
-//! index, copies the documents with `_reindex` and moves the alias in one atomic `_aliases`
-//! call. Run that migration with writers stopped: a write to the old index after the copy is
-//! not carried over.
+//! behind `{prefix}-events`. Every read and write goes through the alias.
+//! [`ElasticStore::connect`] creates the index and its alias when they are missing; when the
+//! alias points to an older version (the mapping changed), it creates the new index, copies
+//! the documents with `_reindex` (bringing them up to the new mapping where that needs a
+//! script) and moves the alias in one atomic `_aliases` call. Run that migration with
+//! writers stopped: a write to the old index after the copy is not carried over.
 //!
 //! ## Why routing by customer
 //!
