@@ -971,7 +971,11 @@ impl ElasticStore {
             .map_err(unavailable)?;
         if resp.status_code() == StatusCode::CONFLICT {
             if attempt > 1 {
-                // Our own earlier attempt is not a conflict: the same document is there.
+                // An earlier attempt of ours may have been stored with its answer lost (a
+                // timeout, a 503 from a proxy): the same document there is our own write, not
+                // a conflict, or the job's rightful writer would stop itself. The price: a
+                // second writer that logged a byte-identical event at this number in between
+                // goes unnoticed until the next number that differs.
                 let stored = self
                     .mget(&self.event_alias, job.as_str(), &[id.to_owned()])
                     .await?;
