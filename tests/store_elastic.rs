@@ -92,6 +92,47 @@ suite_test!(spending);
 suite_test!(top_merchants);
 suite_test!(job_records);
 
+/// Turns off periodic refreshes of the index behind `alias`: what is read from it afterwards
+/// must come from realtime gets, not from a search.
+async fn no_refresh(s: &ElasticStore, alias: &str) {
+    let resp = s
+        .client()
+        .indices()
+        .put_settings(IndicesPutSettingsParts::Index(&[alias]))
+        .body(json!({ "index.refresh_interval": "-1" }))
+        .send()
+        .await
+        .unwrap();
+    assert!(resp.status_code().is_success(), "{:?}", resp.text().await);
+}
+
+/// Checkpoints are read in realtime: the pages index is never refreshed during the test.
+#[tokio::test]
+async fn job_checkpoints() {
+    let s = store("job_checkpoints").await;
+    no_refresh(&s, s.pages_alias()).await;
+    suite::job_checkpoints(&s).await;
+    s.delete_indexes().await.unwrap();
+}
+
+/// Events are read in realtime: the events index is never refreshed during the test.
+#[tokio::test]
+async fn event_log() {
+    let s = store("event_log").await;
+    no_refresh(&s, s.events_alias()).await;
+    suite::event_log(&s).await;
+    s.delete_indexes().await.unwrap();
+}
+
+/// Job records are found by a search, which sees them after a refresh.
+#[tokio::test]
+async fn running_jobs() {
+    let s = store("running_jobs").await;
+    let refresh = || async { s.refresh().await.expect("refresh") };
+    suite::running_jobs(&s, refresh).await;
+    s.delete_indexes().await.unwrap();
+}
+
 async fn put_settings(s: &ElasticStore, settings: Value) {
     let resp = s
         .client()
@@ -249,6 +290,29 @@ async fn mapping_and_alias_are_created() {
     assert_eq!(p["description"]["fields"]["raw"]["type"], "keyword");
     assert_eq!(p["amount_minor"]["type"], "long");
     assert_eq!(p["date"]["type"], "date");
+    // The other indexes, each behind its alias at its current version.
+    for (alias, version) in [
+        (s.jobs_alias(), txclass::store::elastic::JOB_MAPPING_VERSION),
+        (
+            s.pages_alias(),
+            txclass::store::elastic::PAGE_MAPPING_VERSION,
+        ),
+        (
+            s.events_alias(),
+            txclass::store::elastic::EVENT_MAPPING_VERSION,
+        ),
+    ] {
+        let resp = s
+            .client()
+            .indices()
+            .get_alias(IndicesGetAliasParts::Name(&[alias]))
+            .send()
+            .await
+            .unwrap();
+        let behind: Value = resp.json().await.unwrap();
+        let indexes: Vec<&String> = behind.as_object().unwrap().keys().collect();
+        assert_eq!(indexes, [&format!("{alias}-v{version}")], "{alias}");
+    }
     // Connecting again is a no-op.
     let again = connect(
         config("mapping")
@@ -341,4 +405,164 @@ async fn an_older_index_version_is_migrated_behind_the_alias() {
         .unwrap();
     assert!(resp.status_code().is_success());
     probe.delete_indexes().await.unwrap();
+}
+
+/// The engine applies bulk items one by one: when a page's rows are refused, its checkpoint
+/// (which went in) is taken back, so a resumed job fetches the page again instead of
+/// skipping rows that are not there.
+#[tokio::test]
+async fn a_checkpoint_whose_rows_failed_is_taken_back() {
+    let s = store("ckpt-back").await;
+    let txs = suite::dataset("c-ckpt-back", 20);
+    let job = txclass::model::JobId::new("job-back");
+    let mut totals = txclass::model::Summary::default();
+    totals.add(&txs);
+    let page = txclass::store::PageRecord {
+        job_id: job.clone(),
+        page: 1,
+        next_cursor: Some("next".into()),
+        totals,
+    };
+    put_settings(&s, json!({ "index.blocks.write": true })).await;
+    match s.store_page(&page, &txs).await {
+        Err(StoreError::Rejected { failed, total, .. }) => {
+            assert_eq!(
+                (failed, total),
+                (20, 21),
+                "20 rows of 20 rows and a checkpoint"
+            )
+        }
+        other => panic!("expected Rejected, got {other:?}"),
+    }
+    assert_eq!(
+        s.pages(&job).await.unwrap(),
+        [],
+        "no checkpoint without its rows"
+    );
+    put_settings(&s, json!({ "index.blocks.write": false })).await;
+    assert_eq!(s.store_page(&page, &txs).await.unwrap().inserted, 20);
+    assert_eq!(s.pages(&job).await.unwrap(), [page]);
+    s.delete_indexes().await.unwrap();
+}
+
+/// Job records of mapping version 1 (no `job_id` field) are copied into version 2 on
+/// connect with their id as `job_id`, and are found by `running_jobs`.
+#[tokio::test]
+async fn jobs_of_mapping_version_1_are_migrated() {
+    let prefix = unique_prefix("jobs-v1");
+    let probe = connect(config("jobs-v1-probe")).await;
+    let client = probe.client();
+    let alias = format!("{prefix}-jobs");
+    let old = format!("{alias}-v1");
+    // The version-1 body, as `job_index_body` had it.
+    let resp = client
+        .indices()
+        .create(IndicesCreateParts::Index(&old))
+        .body(json!({
+            "settings": { "number_of_shards": 1, "number_of_replicas": 0 },
+            "mappings": {
+                "dynamic": "strict",
+                "properties": {
+                    "status": { "type": "keyword" },
+                    "customer_id": { "type": "keyword" },
+                    "partner_id": { "type": "keyword" },
+                    "created_at": { "type": "date" },
+                    "updated_at": { "type": "date" },
+                    "record": { "type": "object", "enabled": false }
+                }
+            },
+            "aliases": { alias.clone(): {} }
+        }))
+        .send()
+        .await
+        .unwrap();
+    assert!(resp.status_code().is_success(), "{:?}", resp.text().await);
+    let record = |id: &str| {
+        json!({
+            "id": id,
+            "request": {
+                "customer_id": "c-old", "partner_id": "bank-a",
+                "from": "2026-01-01", "to": "2026-03-31"
+            },
+            "status": "running",
+            "created_at": "2026-03-01T12:00:00Z",
+            "updated_at": "2026-03-01T12:00:00Z"
+        })
+    };
+    // Indexed in the opposite order of their ids: the tie-breaker must do the ordering.
+    for id in ["old-b", "old-a"] {
+        let resp = client
+            .index(IndexParts::IndexId(&old, id))
+            .refresh(Refresh::True)
+            .body(json!({
+                "status": "running", "customer_id": "c-old", "partner_id": "bank-a",
+                "created_at": "2026-03-01T12:00:00Z", "updated_at": "2026-03-01T12:00:00Z",
+                "record": record(id)
+            }))
+            .send()
+            .await
+            .unwrap();
+        assert!(resp.status_code().is_success(), "{:?}", resp.text().await);
+    }
+
+    let s = connect(config("jobs-v1").with_index_prefix(prefix.clone())).await;
+    let resp = client
+        .indices()
+        .get_alias(IndicesGetAliasParts::Name(&[&alias]))
+        .send()
+        .await
+        .unwrap();
+    let behind: Value = resp.json().await.unwrap();
+    let indexes: Vec<&String> = behind.as_object().unwrap().keys().collect();
+    assert_eq!(indexes, [&format!("{alias}-v2")], "alias moved to v2 only");
+    let resp = client
+        .get(txclass::store::elastic::elasticsearch::GetParts::IndexId(
+            &alias, "old-a",
+        ))
+        .send()
+        .await
+        .unwrap();
+    let doc: Value = resp.json().await.unwrap();
+    assert_eq!(doc["_source"]["job_id"], "old-a", "{doc}");
+    let running = s.running_jobs(10).await.unwrap();
+    let ids: Vec<&str> = running.iter().map(|j| j.id.as_str()).collect();
+    assert_eq!(ids, ["old-a", "old-b"]);
+    assert_eq!(
+        serde_json::to_value(&running[0]).unwrap(),
+        record("old-a"),
+        "the record decodes as it was"
+    );
+
+    s.delete_indexes().await.unwrap();
+    let resp = client
+        .indices()
+        .delete(txclass::store::elastic::elasticsearch::indices::IndicesDeleteParts::Index(&[&old]))
+        .send()
+        .await
+        .unwrap();
+    assert!(resp.status_code().is_success());
+    probe.delete_indexes().await.unwrap();
+}
+
+/// A checkpoint is read in realtime even when its write refreshes nothing
+/// ([`WriteVisibility::Eventual`]) and the index never refreshes on its own.
+#[tokio::test]
+async fn checkpoints_are_read_without_a_refresh() {
+    let s = connect(config("ckpt-eventual").with_visibility(WriteVisibility::Eventual)).await;
+    no_refresh(&s, s.pages_alias()).await;
+    let job = txclass::model::JobId::new("job-eventual");
+    let txs = suite::dataset("c-ckpt-eventual", 5);
+    for n in 1..=3 {
+        let page = txclass::store::PageRecord {
+            job_id: job.clone(),
+            page: n,
+            next_cursor: (n < 3).then(|| format!("after-{n}")),
+            totals: txclass::model::Summary::default(),
+        };
+        s.store_page(&page, &txs).await.unwrap();
+        let pages = s.pages(&job).await.unwrap();
+        assert_eq!(pages.len(), n as usize, "page {n} seen at once");
+        assert_eq!(pages.last(), Some(&page));
+    }
+    s.delete_indexes().await.unwrap();
 }

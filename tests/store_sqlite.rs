@@ -45,6 +45,9 @@ suite_test!(pagination);
 suite_test!(spending);
 suite_test!(top_merchants);
 suite_test!(job_records);
+suite_test!(job_checkpoints);
+suite_test!(event_log);
+suite_test!(running_jobs, || async {});
 
 #[tokio::test]
 async fn data_survives_reopening_the_file() {

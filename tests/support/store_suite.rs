@@ -5,6 +5,7 @@
 #![allow(dead_code)] // each test file uses its own subset
 
 use std::collections::{BTreeMap, HashSet};
+use std::future::Future;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use txclass::model::{
@@ -12,8 +13,10 @@ use txclass::model::{
     JobRecord, JobStatus, PartnerId, Prediction, Summary, Transaction,
 };
 use txclass::progress::FailureReason;
+use txclass::progress::Progress;
 use txclass::store::{
-    merchant_of, MerchantRow, SpendingQuery, SpendingRow, Store, StoreError, TxQuery, UpsertReport,
+    merchant_of, LoggedEvent, MerchantRow, PageRecord, SpendingQuery, SpendingRow, Store,
+    StoreError, TxQuery, UpsertReport, MAX_EVENTS,
 };
 
 /// `YYYY-MM-DD` → date.
@@ -639,5 +642,254 @@ pub async fn job_records(store: &dyn Store) {
         store.get_job(&done.id).await.unwrap(),
         Some(done),
         "other job untouched"
+    );
+}
+
+/// The checkpoint of `page` holding `txs`.
+fn checkpoint(
+    job: &str,
+    page: u32,
+    next: Option<&str>,
+    txs: &[ClassifiedTransaction],
+) -> PageRecord {
+    let mut totals = Summary::default();
+    totals.add(txs);
+    totals.pages = 1;
+    PageRecord {
+        job_id: JobId::new(job),
+        page,
+        next_cursor: next.map(Into::into),
+        totals,
+    }
+}
+
+/// Job checkpoints: a page's rows and its record go in together; storing a page again
+/// replaces its record and updates (never duplicates) its rows; `pages` answers a job's own
+/// records in page order, with their cursors and totals; the rows are queryable.
+pub async fn job_checkpoints(store: &dyn Store) {
+    let job = JobId::new("job-ckpt");
+    assert!(store.pages(&job).await.unwrap().is_empty());
+
+    let txs = dataset("cust-ckpt", 50);
+    let (p1, rest) = txs.split_at(20);
+    let (p2, p3) = rest.split_at(20);
+    let first = checkpoint("job-ckpt", 1, Some("cursor-2"), p1);
+    assert_eq!(
+        store.store_page(&first, p1).await.unwrap(),
+        UpsertReport {
+            inserted: 20,
+            updated: 0
+        }
+    );
+    assert_eq!(
+        store.pages(&job).await.unwrap(),
+        std::slice::from_ref(&first)
+    );
+
+    // The same page again (a resumed job that stored it but died before saying so): the
+    // record is replaced, the rows updated, only transactions counted.
+    let mut again = first.clone();
+    again.totals.retried_calls = 3;
+    assert_eq!(
+        store.store_page(&again, p1).await.unwrap(),
+        UpsertReport {
+            inserted: 0,
+            updated: 20
+        }
+    );
+    assert_eq!(store.pages(&job).await.unwrap(), [again.clone()]);
+
+    let second = checkpoint("job-ckpt", 2, Some("cursor \"3\"/é"), p2);
+    let last = checkpoint("job-ckpt", 3, None, p3);
+    assert_eq!(store.store_page(&second, p2).await.unwrap().inserted, 20);
+    assert_eq!(
+        store.store_page(&last, p3).await.unwrap(),
+        UpsertReport {
+            inserted: 10,
+            updated: 0
+        }
+    );
+    // Another job, whose id starts like this one's, with a page and no rows.
+    let other = checkpoint("job-ckpt:1", 1, None, &[]);
+    assert_eq!(
+        store.store_page(&other, &[]).await.unwrap(),
+        UpsertReport::default()
+    );
+
+    assert_eq!(
+        store.pages(&job).await.unwrap(),
+        [again, second, last],
+        "page order, cursors and totals as stored"
+    );
+    assert_eq!(store.pages(&other.job_id).await.unwrap(), [other]);
+    assert!(store
+        .pages(&JobId::new("job-ckp"))
+        .await
+        .unwrap()
+        .is_empty());
+
+    let mut want = txs.clone();
+    newest_first(&mut want);
+    assert_eq!(all_pages(store, &query("cust-ckpt", 17)).await, want);
+    assert_eq!(
+        store.count(&CustomerId::new("cust-ckpt")).await.unwrap(),
+        50
+    );
+}
+
+/// Event `seq` of a job: a different event for every number and job.
+fn event(job: &str, seq: u64) -> LoggedEvent {
+    LoggedEvent {
+        seq,
+        event: Progress::Classified {
+            page: seq as u32,
+            transactions: job.len(),
+            inserted: (seq % 7) as usize,
+            total: seq * 10,
+        },
+    }
+}
+
+/// The event log: appends are readable at once (no refresh in between), reads return
+/// exactly the tail after a number in order, a number is taken only once, and logs of
+/// different jobs never mix.
+pub async fn event_log(store: &dyn Store) {
+    let a = JobId::new("job-ev");
+    let b = JobId::new("job-ev:1");
+    assert!(store.events(&a, 0, 10).await.unwrap().is_empty());
+
+    const N: u64 = 150;
+    for seq in 1..=N {
+        let e = event("job-ev", seq);
+        store.append_event(&a, &e).await.unwrap();
+        // A client re-attaching right now (Last-Event-ID = seq - 1) gets it.
+        assert_eq!(
+            store.events(&a, seq - 1, 10).await.unwrap(),
+            [e],
+            "event {seq} readable right after its append"
+        );
+        if seq <= 5 {
+            store
+                .append_event(&b, &event("job-ev:1", seq))
+                .await
+                .unwrap();
+        }
+    }
+
+    let all: Vec<LoggedEvent> = (1..=N).map(|s| event("job-ev", s)).collect();
+    assert_eq!(store.events(&a, 0, MAX_EVENTS).await.unwrap(), all);
+    assert_eq!(store.events(&a, 0, u32::MAX).await.unwrap(), all);
+    assert_eq!(store.events(&a, 100, 1000).await.unwrap(), all[100..]);
+    assert_eq!(store.events(&a, 10, 70).await.unwrap(), all[10..80]);
+    assert_eq!(store.events(&a, 63, 2).await.unwrap(), all[63..65]);
+    assert!(store.events(&a, N, 10).await.unwrap().is_empty());
+    assert!(store.events(&a, 0, 0).await.unwrap().is_empty());
+
+    // A second writer of the job loses, and the log keeps the first writer's event.
+    let taken = event("someone-else", 7);
+    match store.append_event(&a, &taken).await {
+        Err(StoreError::Conflict(_)) => {}
+        other => panic!("expected Conflict, got {other:?}"),
+    }
+    assert_eq!(store.events(&a, 6, 1).await.unwrap(), all[6..7]);
+
+    let b_log: Vec<LoggedEvent> = (1..=5).map(|s| event("job-ev:1", s)).collect();
+    assert_eq!(store.events(&b, 0, 100).await.unwrap(), b_log);
+    assert_eq!(store.events(&b, 3, 100).await.unwrap(), b_log[3..]);
+    assert!(store
+        .events(&JobId::new("job-e"), 0, 100)
+        .await
+        .unwrap()
+        .is_empty());
+}
+
+/// `running_jobs`: only records whose status is running, oldest `created_at` first (by
+/// time, also within one second; the same millisecond by job id), at most `limit`.
+/// `settle` makes job records written so far searchable (a store may answer this from a
+/// search that lags writes by ~1 s).
+pub async fn running_jobs<F, Fut>(store: &dyn Store, settle: F)
+where
+    F: Fn() -> Fut,
+    Fut: Future<Output = ()>,
+{
+    settle().await;
+    assert!(store.running_jobs(10).await.unwrap().is_empty());
+
+    let at = |id: &str, status: JobStatus, created: &str| {
+        let mut j = job(id, status);
+        j.created_at = created.parse().unwrap();
+        j.updated_at = j.created_at;
+        j
+    };
+    let summary = Summary {
+        pages: 1,
+        ..Summary::default()
+    };
+    let jobs = [
+        at("run-late", JobStatus::Running, "2026-03-01T12:00:03Z"),
+        at("run-first", JobStatus::Running, "2026-03-01T12:00:01Z"),
+        // Within one second: 02 is older than 02.5.
+        at("run-half", JobStatus::Running, "2026-03-01T12:00:02.500Z"),
+        at("run-whole", JobStatus::Running, "2026-03-01T12:00:02Z"),
+        // The same millisecond: by job id.
+        at("run-tie-b", JobStatus::Running, "2026-03-01T12:00:04.250Z"),
+        at("run-tie-a", JobStatus::Running, "2026-03-01T12:00:04.250Z"),
+        at(
+            "done-old",
+            JobStatus::Done { summary },
+            "2026-03-01T11:00:00Z",
+        ),
+        at(
+            "failed-old",
+            JobStatus::Failed {
+                reason: FailureReason::PartnerUnavailable,
+                message: "down".into(),
+            },
+            "2026-03-01T11:00:01Z",
+        ),
+        at(
+            "cancelled-old",
+            JobStatus::Cancelled,
+            "2026-03-01T11:00:02Z",
+        ),
+    ];
+    for j in &jobs {
+        store.put_job(j).await.unwrap();
+    }
+    settle().await;
+    let ids = |js: Vec<JobRecord>| js.into_iter().map(|j| j.id.0).collect::<Vec<_>>();
+    let running = store.running_jobs(10).await.unwrap();
+    assert_eq!(running[0], jobs[1], "whole records");
+    assert_eq!(
+        ids(running),
+        [
+            "run-first",
+            "run-whole",
+            "run-half",
+            "run-late",
+            "run-tie-a",
+            "run-tie-b"
+        ]
+    );
+    assert_eq!(
+        ids(store.running_jobs(2).await.unwrap()),
+        ["run-first", "run-whole"]
+    );
+    assert!(store.running_jobs(0).await.unwrap().is_empty());
+
+    // A job that finishes leaves the list.
+    let mut finished = jobs[1].clone();
+    finished.status = JobStatus::Cancelled;
+    store.put_job(&finished).await.unwrap();
+    settle().await;
+    assert_eq!(
+        ids(store.running_jobs(10).await.unwrap()),
+        [
+            "run-whole",
+            "run-half",
+            "run-late",
+            "run-tie-a",
+            "run-tie-b"
+        ]
     );
 }

@@ -7,12 +7,14 @@
 //! ## Indexes
 //!
 //! Transactions live in `{prefix}-transactions-v{N}` behind the alias `{prefix}-transactions`,
-//! job records in `{prefix}-jobs-v{N}` behind `{prefix}-jobs`. Every read and write goes
-//! through the alias. [`ElasticStore::connect`] creates the index and its alias when they are
-//! missing; when the alias points to an older version (the mapping changed), it creates the new
-//! index, copies the documents with `_reindex` and moves the alias in one atomic `_aliases`
-//! call. Run that migration with writers stopped: a write to the old index after the copy is
-//! not carried over.
+//! job records in `{prefix}-jobs-v{N}` behind `{prefix}-jobs`, job checkpoints in
+//! `{prefix}-pages-v{N}` behind `{prefix}-pages` and job event logs in `{prefix}-events-v{N}`
+//! behind `{prefix}-events`. Every read and write goes through the alias.
+//! [`ElasticStore::connect`] creates the index and its alias when they are missing; when the
+//! alias points to an older version (the mapping changed), it creates the new index, copies
+//! the documents with `_reindex` (bringing them up to the new mapping where that needs a
+//! script) and moves the alias in one atomic `_aliases` call. Run that migration with
+//! writers stopped: a write to the old index after the copy is not carried over.
 //!
 //! ## Why routing by customer
 //!
@@ -21,6 +23,28 @@
 //! (spend per month, top merchants) are exact instead of the usual per-shard approximation.
 //! The price: a transaction must never move to another customer (an upsert that changed its
 //! customer would leave the old copy on the other shard).
+//!
+//! ## Why realtime gets for event logs and checkpoints, not search
+//!
+//! A client that re-attaches with `Last-Event-ID` must find the event written a moment ago,
+//! on any instance; a resumed job must find the checkpoint stored just before the crash.
+//! Search only sees what the last refresh published (1 s by default), and refreshing on
+//! every event would cost a segment per event with hundreds of jobs logging at once. A get
+//! (and `_mget`) by id is realtime in both engines: it reads a document indexed but not yet
+//! refreshed. So both logs have ids we can compute — event `{job}:{seq:020}`, checkpoint
+//! `{job}:{page}` — and are numbered without gaps from 1: a reader asks for the next ids
+//! in rounds of 64 and stops at the first one missing. Every document of a job is routed by
+//! the job id, so a round trip touches one shard. An event is written with `op_type=create`,
+//! so two writers of one job cannot both take a number: the second gets a `409`
+//! ([`StoreError::Conflict`]).
+//!
+//! ## Why a checkpoints index of its own, not job documents with a type field
+//!
+//! The jobs index is searched (running jobs, oldest first) and has a strict mapping of job
+//! fields; a job stores one checkpoint per partner page, so mixing them would make every job
+//! search filter out a much larger number of page documents, and both kinds would share one
+//! mapping version. A separate index keeps the jobs index small and each mapping honest; the
+//! price, one more index and alias, is paid once on connect.
 //!
 //! ## Why `search_after`, not a point in time
 //!
@@ -41,6 +65,7 @@
 /// The client crate, re-exported: [`ElasticStore::client`] hands out its type.
 pub use elasticsearch;
 
+use std::future::Future;
 use std::num::{NonZeroU32, NonZeroUsize};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -56,14 +81,18 @@ use elasticsearch::indices::{
     IndicesCreateParts, IndicesDeleteParts, IndicesGetAliasParts, IndicesRefreshParts,
 };
 use elasticsearch::params::Refresh;
-use elasticsearch::{BulkParts, CountParts, Elasticsearch, GetParts, IndexParts, SearchParts};
+use elasticsearch::{
+    BulkParts, CountParts, CreateParts, DeleteParts, Elasticsearch, GetParts, IndexParts,
+    MgetParts, SearchParts,
+};
 use futures::stream::{self, StreamExt};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 use super::{
-    decode_cursor, encode_cursor, merchant_of, words, MerchantRow, SpendingQuery, SpendingRow,
-    Store, StoreError, TxPage, TxQuery, UpsertReport, MAX_PAGE, MAX_TOP_MERCHANTS,
+    decode_cursor, encode_cursor, merchant_of, words, LoggedEvent, MerchantRow, PageRecord,
+    SpendingQuery, SpendingRow, Store, StoreError, TxPage, TxQuery, UpsertReport, MAX_EVENTS,
+    MAX_PAGE, MAX_TOP_MERCHANTS,
 };
 use crate::model::{
     Category, ClassifiedTransaction, Confidence, CustomerId, JobId, JobRecord, PartnerId,
@@ -74,7 +103,23 @@ use crate::partner::Secret;
 /// Mapping version of the transactions index: bump it when `tx_index_body` changes.
 pub const TX_MAPPING_VERSION: u32 = 1;
 /// Mapping version of the jobs index: bump it when `job_index_body` changes.
-pub const JOB_MAPPING_VERSION: u32 = 1;
+///
+/// Version 2 adds the job id as a keyword field (`job_id`): [`Store::running_jobs`] sorts by
+/// `created_at` (a `date`, to the millisecond, as the embedded store compares) and then by
+/// job id. Version-1 documents get it from their `_id` when they are copied.
+pub const JOB_MAPPING_VERSION: u32 = 2;
+/// Mapping version of the job checkpoints index: bump it when `page_index_body` changes.
+pub const PAGE_MAPPING_VERSION: u32 = 1;
+/// Mapping version of the event log index: bump it when `event_index_body` changes.
+pub const EVENT_MAPPING_VERSION: u32 = 1;
+
+/// Ids asked for in one realtime `_mget` of events or checkpoints: a job's log is read in a
+/// few round trips, and one request never carries more than a few tens of KB.
+const MGET_ROUND: u64 = 64;
+
+/// Painless run on version-1 job documents when they are copied into version 2: the job id
+/// field comes from the document id.
+const JOB_V1_TO_V2: &str = "ctx._source.job_id = ctx._id";
 
 /// How the store authenticates to the engine. `Debug` never shows a secret.
 #[derive(Clone, Debug, Default)]
@@ -254,6 +299,8 @@ pub struct ElasticStore {
     config: Arc<ElasticConfig>,
     tx_alias: Arc<str>,
     job_alias: Arc<str>,
+    page_alias: Arc<str>,
+    event_alias: Arc<str>,
     counters: Arc<Counters>,
 }
 
@@ -381,6 +428,7 @@ fn job_index_body() -> Value {
         "mappings": {
             "dynamic": "strict",
             "properties": {
+                "job_id": { "type": "keyword" },
                 "status": { "type": "keyword" },
                 "customer_id": { "type": "keyword" },
                 "partner_id": { "type": "keyword" },
@@ -390,6 +438,61 @@ fn job_index_body() -> Value {
             }
         }
     })
+}
+
+/// Settings and mappings of a job checkpoints index (version [`PAGE_MAPPING_VERSION`]): read
+/// by id only, so nothing but the job and page number is indexed.
+fn page_index_body(shards: u32) -> Value {
+    json!({
+        "settings": { "number_of_shards": shards, "number_of_replicas": 0 },
+        "mappings": {
+            "dynamic": "strict",
+            "_routing": { "required": true },
+            "properties": {
+                "job_id": { "type": "keyword" },
+                "page": { "type": "long" },
+                "record": { "type": "object", "enabled": false }
+            }
+        }
+    })
+}
+
+/// Settings and mappings of an event log index (version [`EVENT_MAPPING_VERSION`]): read by
+/// id only, so nothing but the job and sequence number is indexed.
+fn event_index_body(shards: u32) -> Value {
+    json!({
+        "settings": { "number_of_shards": shards, "number_of_replicas": 0 },
+        "mappings": {
+            "dynamic": "strict",
+            "_routing": { "required": true },
+            "properties": {
+                "job_id": { "type": "keyword" },
+                "seq": { "type": "long" },
+                "event": { "type": "object", "enabled": false }
+            }
+        }
+    })
+}
+
+/// `_id` of a job checkpoint: `{job}:{page}`. Unambiguous: the page number is the part after
+/// the last `:`.
+fn page_id(job: &JobId, page: u32) -> String {
+    format!("{job}:{page}")
+}
+
+/// The document of a job checkpoint: the record itself kept in `_source` only.
+fn page_doc(p: &PageRecord) -> Value {
+    json!({
+        "job_id": p.job_id.as_str(),
+        "page": p.page,
+        "record": p,
+    })
+}
+
+/// `_id` of a logged event: `{job}:{seq}` with `seq` zero-padded to 20 digits (any `u64`), so
+/// a job's ids also sort in log order.
+fn event_id(job: &JobId, seq: u64) -> String {
+    format!("{job}:{seq:020}")
 }
 
 fn unavailable(e: impl std::fmt::Display) -> StoreError {
@@ -463,6 +566,44 @@ struct ChunkOutcome {
     rejected: Vec<(String, String)>,
     /// Still failing after the last attempt: the last reason and how many documents.
     unavailable: Option<(usize, String)>,
+    /// The chunk's page record (if it carried one) was stored.
+    page_stored: bool,
+}
+
+/// The answer of an upsert of `total` documents from its chunks' outcomes: the counts, or
+/// the refusals (they take precedence: retrying will not help them), or what stayed
+/// unavailable after `attempts`.
+fn upsert_result(
+    outcomes: Vec<ChunkOutcome>,
+    total: usize,
+    attempts: NonZeroU32,
+) -> Result<UpsertReport, StoreError> {
+    let mut report = UpsertReport::default();
+    let mut rejected = Vec::new();
+    let mut unavailable: Option<(usize, String)> = None;
+    for o in outcomes {
+        report.inserted += o.report.inserted;
+        report.updated += o.report.updated;
+        rejected.extend(o.rejected);
+        if let Some((n, why)) = o.unavailable {
+            let total = unavailable.as_ref().map_or(0, |u| u.0) + n;
+            unavailable = Some((total, why));
+        }
+    }
+    if let Some((first_id, reason)) = rejected.first() {
+        return Err(StoreError::Rejected {
+            failed: rejected.len() + unavailable.map_or(0, |u| u.0),
+            total,
+            first_id: first_id.clone(),
+            reason: reason.clone(),
+        });
+    }
+    if let Some((n, why)) = unavailable {
+        return Err(StoreError::Unavailable(format!(
+            "{n} of {total} transactions not stored after {attempts} attempts: {why}"
+        )));
+    }
+    Ok(report)
 }
 
 impl ElasticStore {
@@ -495,18 +636,43 @@ impl ElasticStore {
             client: Elasticsearch::new(transport),
             tx_alias: format!("{prefix}-transactions").into(),
             job_alias: format!("{prefix}-jobs").into(),
+            page_alias: format!("{prefix}-pages").into(),
+            event_alias: format!("{prefix}-events").into(),
             counters: Arc::default(),
             config: Arc::new(config),
         };
+        let shards = store.config.shards.get();
         store
             .ensure_index(
                 &store.tx_alias,
                 TX_MAPPING_VERSION,
-                tx_index_body(store.config.shards.get()),
+                tx_index_body(shards),
+                None,
             )
             .await?;
         store
-            .ensure_index(&store.job_alias, JOB_MAPPING_VERSION, job_index_body())
+            .ensure_index(
+                &store.job_alias,
+                JOB_MAPPING_VERSION,
+                job_index_body(),
+                Some(JOB_V1_TO_V2),
+            )
+            .await?;
+        store
+            .ensure_index(
+                &store.page_alias,
+                PAGE_MAPPING_VERSION,
+                page_index_body(shards),
+                None,
+            )
+            .await?;
+        store
+            .ensure_index(
+                &store.event_alias,
+                EVENT_MAPPING_VERSION,
+                event_index_body(shards),
+                None,
+            )
             .await?;
         Ok(store)
     }
@@ -519,6 +685,16 @@ impl ElasticStore {
     /// The alias job records are read and written through.
     pub fn jobs_alias(&self) -> &str {
         &self.job_alias
+    }
+
+    /// The alias job checkpoints are read and written through.
+    pub fn pages_alias(&self) -> &str {
+        &self.page_alias
+    }
+
+    /// The alias job event logs are read and written through.
+    pub fn events_alias(&self) -> &str {
+        &self.event_alias
     }
 
     /// The underlying client, for administration the store does not cover.
@@ -539,10 +715,7 @@ impl ElasticStore {
         let resp = self
             .client
             .indices()
-            .refresh(IndicesRefreshParts::Index(&[
-                &self.tx_alias,
-                &self.job_alias,
-            ]))
+            .refresh(IndicesRefreshParts::Index(&self.aliases()))
             .send()
             .await
             .map_err(unavailable)?;
@@ -552,7 +725,7 @@ impl ElasticStore {
     /// Deletes this store's indexes (every version behind its aliases): for tests and
     /// benchmarks that made a throw-away prefix.
     pub async fn delete_indexes(&self) -> Result<(), StoreError> {
-        for alias in [&self.tx_alias, &self.job_alias] {
+        for alias in self.aliases() {
             for index in self.indexes_behind(alias).await? {
                 let resp = self
                     .client
@@ -565,6 +738,16 @@ impl ElasticStore {
             }
         }
         Ok(())
+    }
+
+    /// Every alias this store owns.
+    fn aliases(&self) -> [&str; 4] {
+        [
+            &self.tx_alias,
+            &self.job_alias,
+            &self.page_alias,
+            &self.event_alias,
+        ]
     }
 
     /// The indexes an alias points to (none when the alias does not exist).
@@ -587,8 +770,15 @@ impl ElasticStore {
     }
 
     /// Creates `{alias}-v{version}` with `body` behind `alias`, copying the documents of an
-    /// older version if the alias points to one.
-    async fn ensure_index(&self, alias: &str, version: u32, body: Value) -> Result<(), StoreError> {
+    /// older version if the alias points to one (through the Painless `script`, if any, that
+    /// brings an old document up to the new mapping).
+    async fn ensure_index(
+        &self,
+        alias: &str,
+        version: u32,
+        body: Value,
+        script: Option<&str>,
+    ) -> Result<(), StoreError> {
         let index = format!("{alias}-v{version}");
         let current = self.indexes_behind(alias).await?;
         if current.contains(&index) {
@@ -619,16 +809,20 @@ impl ElasticStore {
             return Ok(());
         }
         // A mapping change: copy the documents into the new version, then move the alias.
+        let mut reindex = json!({
+            "conflicts": "proceed",
+            "source": { "index": current },
+            "dest": { "index": index }
+        });
+        if let Some(source) = script {
+            reindex["script"] = json!({ "lang": "painless", "source": source });
+        }
         let resp = self
             .client
             .reindex()
             .wait_for_completion(true)
             .refresh(true)
-            .body(json!({
-                "conflicts": "proceed",
-                "source": { "index": current },
-                "dest": { "index": index }
-            }))
+            .body(reindex)
             .send()
             .await
             .map_err(unavailable)?;
@@ -656,10 +850,164 @@ impl ElasticStore {
         json_of("move alias", resp).await.map(drop)
     }
 
-    /// Sends one chunk with `_bulk`, retrying the documents that failed retryably.
-    async fn bulk_chunk(&self, chunk: &[ClassifiedTransaction]) -> ChunkOutcome {
+    /// Runs `op` (given the attempt number, from 1) until it succeeds or fails with anything
+    /// but [`StoreError::Unavailable`], waiting between attempts as `bulk_chunk` does: from
+    /// `retry_backoff`, doubling up to 5 s, at most `max_attempts` attempts.
+    async fn retrying<T, F, Fut>(&self, mut op: F) -> Result<T, StoreError>
+    where
+        F: FnMut(u32) -> Fut,
+        Fut: Future<Output = Result<T, StoreError>>,
+    {
+        let attempts = self.config.max_attempts.get();
+        let mut backoff = self.config.retry_backoff;
+        let mut attempt = 1;
+        loop {
+            match op(attempt).await {
+                Err(StoreError::Unavailable(_)) if attempt < attempts => {
+                    tokio::time::sleep(backoff).await;
+                    backoff = (backoff * 2).min(Duration::from_secs(5));
+                    attempt += 1;
+                }
+                Err(StoreError::Unavailable(why)) => {
+                    return Err(StoreError::Unavailable(format!(
+                        "{why} (after {attempts} attempts)"
+                    )))
+                }
+                other => return other,
+            }
+        }
+    }
+
+    /// Realtime `_mget` of `ids`, all routed by `routing`, in `alias`: each document's
+    /// `_source` in the order asked, `None` where there is no such document. Sees documents
+    /// indexed but not refreshed yet.
+    async fn mget(
+        &self,
+        alias: &str,
+        routing: &str,
+        ids: &[String],
+    ) -> Result<Vec<Option<Value>>, StoreError> {
+        let resp = self
+            .client
+            .mget(MgetParts::Index(alias))
+            .routing(routing)
+            .realtime(true)
+            .body(json!({ "ids": ids }))
+            .send()
+            .await
+            .map_err(unavailable)?;
+        let body = json_of("mget", resp).await?;
+        let docs = body["docs"].as_array().map(Vec::as_slice).unwrap_or(&[]);
+        if docs.len() != ids.len() {
+            return Err(backend(format!(
+                "mget answered {} documents for {} ids",
+                docs.len(),
+                ids.len()
+            )));
+        }
+        docs.iter()
+            .map(|d| {
+                if let Some(e) = d.get("error") {
+                    // A shard that cannot answer now (relocating, recovering): retryable.
+                    return Err(StoreError::Unavailable(format!(
+                        "mget {}: {}",
+                        d["_id"].as_str().unwrap_or(""),
+                        short(&e.to_string())
+                    )));
+                }
+                Ok((d["found"] == json!(true)).then(|| d["_source"].clone()))
+            })
+            .collect()
+    }
+
+    /// The `_source`s of the documents `id(first)`, `id(first + 1)`, … routed by `routing`
+    /// in `alias`, at most `limit`, up to the first one missing: a gap-free log read in
+    /// realtime, [`MGET_ROUND`] ids per round trip.
+    async fn read_log(
+        &self,
+        alias: &str,
+        routing: &str,
+        first: u64,
+        limit: u64,
+        id: impl Fn(u64) -> String + Send + Sync,
+    ) -> Result<Vec<Value>, StoreError> {
+        let mut out = Vec::new();
+        let mut next = first;
+        while (out.len() as u64) < limit {
+            let round = (limit - out.len() as u64).min(MGET_ROUND);
+            let ids: Vec<String> = (next..next.saturating_add(round)).map(&id).collect();
+            if ids.is_empty() {
+                break;
+            }
+            let docs = self.retrying(|_| self.mget(alias, routing, &ids)).await?;
+            for doc in docs {
+                match doc {
+                    Some(source) => out.push(source),
+                    None => return Ok(out),
+                }
+            }
+            next += ids.len() as u64;
+        }
+        Ok(out)
+    }
+
+    /// One attempt at creating event document `id`; `attempt` > 1 means an earlier attempt
+    /// may have been stored with its answer lost.
+    async fn create_event(
+        &self,
+        job: &JobId,
+        seq: u64,
+        id: &str,
+        doc: &Value,
+        attempt: u32,
+    ) -> Result<(), StoreError> {
+        let resp = self
+            .client
+            .create(CreateParts::IndexId(&self.event_alias, id))
+            .routing(job.as_str())
+            .body(doc)
+            .send()
+            .await
+            .map_err(unavailable)?;
+        if resp.status_code() == StatusCode::CONFLICT {
+            if attempt > 1 {
+                // An earlier attempt of ours may have been stored with its answer lost (a
+                // timeout, a 503 from a proxy): the same document there is our own write, not
+                // a conflict, or the job's rightful writer would stop itself. The price: a
+                // second writer that logged a byte-identical event at this number in between
+                // goes unnoticed until the next number that differs.
+                let stored = self
+                    .mget(&self.event_alias, job.as_str(), &[id.to_owned()])
+                    .await?;
+                if stored.first().and_then(Option::as_ref) == Some(doc) {
+                    return Ok(());
+                }
+            }
+            return Err(StoreError::Conflict(format!(
+                "event {seq} of job {job} exists"
+            )));
+        }
+        json_of("append event", resp).await.map(drop)
+    }
+
+    /// Sends one chunk with `_bulk`, retrying the documents that failed retryably. A `page`
+    /// record goes in the same request, after the transactions; it is document number
+    /// `chunk.len()` of the chunk and never counted in the report.
+    async fn bulk_chunk(
+        &self,
+        chunk: &[ClassifiedTransaction],
+        page: Option<&PageRecord>,
+    ) -> ChunkOutcome {
         let mut out = ChunkOutcome::default();
-        let mut pending: Vec<usize> = (0..chunk.len()).collect();
+        let docs = chunk.len() + usize::from(page.is_some());
+        let mut pending: Vec<usize> = (0..docs).collect();
+        // What a refusal names: the transaction id, or the checkpoint's id.
+        let name = |i: usize| match chunk.get(i) {
+            Some(ct) => ct.transaction.id.clone(),
+            None => page.map_or_else(String::new, |p| {
+                format!("checkpoint {}", page_id(&p.job_id, p.page))
+            }),
+        };
         let mut backoff = self.config.retry_backoff;
         let attempts = self.config.max_attempts.get();
         for attempt in 1..=attempts {
@@ -672,13 +1020,28 @@ impl ElasticStore {
             }
             let mut body = Vec::with_capacity(pending.len() * 2);
             for &i in &pending {
-                let ct = &chunk[i];
-                let meta = json!({ "index": {
-                    "_id": doc_id(ct.partner_id.as_str(), &ct.transaction.id),
-                    "routing": ct.customer_id.as_str(),
-                }});
-                body.push(meta.to_string());
-                body.push(serde_json::to_string(&TxDoc::from_tx(ct)).expect("doc serialises"));
+                match (chunk.get(i), page) {
+                    (Some(ct), _) => {
+                        let meta = json!({ "index": {
+                            "_id": doc_id(ct.partner_id.as_str(), &ct.transaction.id),
+                            "routing": ct.customer_id.as_str(),
+                        }});
+                        body.push(meta.to_string());
+                        body.push(
+                            serde_json::to_string(&TxDoc::from_tx(ct)).expect("doc serialises"),
+                        );
+                    }
+                    (None, Some(p)) => {
+                        let meta = json!({ "index": {
+                            "_index": &*self.page_alias,
+                            "_id": page_id(&p.job_id, p.page),
+                            "routing": p.job_id.as_str(),
+                        }});
+                        body.push(meta.to_string());
+                        body.push(page_doc(p).to_string());
+                    }
+                    (None, None) => unreachable!("pending indexes are documents of the chunk"),
+                }
             }
             self.counters.bulk_requests.fetch_add(1, Ordering::Relaxed);
             let mut req = self
@@ -714,11 +1077,8 @@ impl ElasticStore {
                 Err(e) => {
                     // The whole request was refused (e.g. 400, 403): every document is.
                     let reason = e.to_string();
-                    out.rejected.extend(
-                        pending
-                            .iter()
-                            .map(|&i| (chunk[i].transaction.id.clone(), reason.clone())),
-                    );
+                    out.rejected
+                        .extend(pending.iter().map(|&i| (name(i), reason.clone())));
                     out.unavailable = None;
                     return out;
                 }
@@ -739,6 +1099,7 @@ impl ElasticStore {
                 let r = &item["index"];
                 let code = r["status"].as_u64().unwrap_or(0) as u16;
                 match r["result"].as_str() {
+                    Some(_) if code < 300 && i >= chunk.len() => out.page_stored = true,
                     Some("created") if code < 300 => out.report.inserted += 1,
                     Some(_) if code < 300 => out.report.updated += 1,
                     _ => {
@@ -751,7 +1112,7 @@ impl ElasticStore {
                             again.push(i);
                             last_retryable = Some(reason);
                         } else {
-                            out.rejected.push((chunk[i].transaction.id.clone(), reason));
+                            out.rejected.push((name(i), reason));
                         }
                     }
                 }
@@ -785,86 +1146,144 @@ impl Store for ElasticStore {
         // Chunk starts, not chunks: a closure over a borrowed slice trips async-trait's
         // lifetimes ("FnOnce is not general enough").
         let outcomes: Vec<ChunkOutcome> = stream::iter((0..txs.len()).step_by(size))
-            .map(|start| self.bulk_chunk(&txs[start..txs.len().min(start + size)]))
+            .map(|start| self.bulk_chunk(&txs[start..txs.len().min(start + size)], None))
             .buffer_unordered(self.config.bulk_concurrency.get())
             .collect()
             .await;
-        let mut report = UpsertReport::default();
-        let mut rejected = Vec::new();
-        let mut unavailable: Option<(usize, String)> = None;
-        for o in outcomes {
-            report.inserted += o.report.inserted;
-            report.updated += o.report.updated;
-            rejected.extend(o.rejected);
-            if let Some((n, why)) = o.unavailable {
-                let total = unavailable.as_ref().map_or(0, |u| u.0) + n;
-                unavailable = Some((total, why));
-            }
-        }
-        if let Some((first_id, reason)) = rejected.first() {
-            return Err(StoreError::Rejected {
-                failed: rejected.len() + unavailable.map_or(0, |u| u.0),
-                total: txs.len(),
-                first_id: first_id.clone(),
-                reason: reason.clone(),
-            });
-        }
-        if let Some((n, why)) = unavailable {
-            return Err(StoreError::Unavailable(format!(
-                "{n} of {} transactions not stored after {} attempts: {why}",
-                txs.len(),
-                self.config.max_attempts
-            )));
-        }
-        Ok(report)
+        upsert_result(outcomes, txs.len(), self.config.max_attempts)
     }
 
+    /// One `_bulk` request for the transactions and the checkpoint, whatever `batch_size` (a
+    /// partner page is a few hundred transactions). The engine applies bulk items one by one:
+    /// if the checkpoint went in but some transaction did not (after the retries), the
+    /// checkpoint is deleted again (best effort) so that a resumed job fetches the page again
+    /// instead of skipping rows that are missing. Errors count the checkpoint as one of the
+    /// documents.
     async fn store_page(
         &self,
-        _page: &super::PageRecord,
-        _txs: &[ClassifiedTransaction],
+        page: &PageRecord,
+        txs: &[ClassifiedTransaction],
     ) -> Result<UpsertReport, StoreError> {
-        Err(backend(
-            "job checkpoints are not implemented on elasticsearch yet",
-        ))
+        let outcome = self.bulk_chunk(txs, Some(page)).await;
+        let page_stored = outcome.page_stored;
+        let result = upsert_result(vec![outcome], txs.len() + 1, self.config.max_attempts);
+        if result.is_err() && page_stored {
+            let id = page_id(&page.job_id, page.page);
+            // Best effort: the error returned is the write's, whatever this answers.
+            let _ = self
+                .client
+                .delete(DeleteParts::IndexId(&self.page_alias, &id))
+                .routing(page.job_id.as_str())
+                .send()
+                .await;
+        }
+        result
     }
 
-    async fn pages(&self, _job: &JobId) -> Result<Vec<super::PageRecord>, StoreError> {
-        Err(backend(
-            "job checkpoints are not implemented on elasticsearch yet",
-        ))
+    async fn pages(&self, job: &JobId) -> Result<Vec<PageRecord>, StoreError> {
+        let docs = self
+            // Pages 1 ..= u32::MAX: `n` always fits.
+            .read_log(
+                &self.page_alias,
+                job.as_str(),
+                1,
+                u64::from(u32::MAX),
+                |n| page_id(job, n as u32),
+            )
+            .await?;
+        docs.into_iter()
+            .map(|d| {
+                serde_json::from_value(d["record"].clone())
+                    .map_err(|e| backend(format!("checkpoint of job {job} does not decode: {e}")))
+            })
+            .collect()
     }
 
-    async fn append_event(
-        &self,
-        _job: &JobId,
-        _event: &super::LoggedEvent,
-    ) -> Result<(), StoreError> {
-        Err(backend(
-            "event logs are not implemented on elasticsearch yet",
-        ))
+    async fn append_event(&self, job: &JobId, event: &LoggedEvent) -> Result<(), StoreError> {
+        let id = event_id(job, event.seq);
+        let doc = json!({
+            "job_id": job.as_str(),
+            "seq": event.seq,
+            "event": &event.event,
+        });
+        self.retrying(|attempt| self.create_event(job, event.seq, &id, &doc, attempt))
+            .await
     }
 
     async fn events(
         &self,
-        _job: &JobId,
-        _after: u64,
-        _limit: u32,
-    ) -> Result<Vec<super::LoggedEvent>, StoreError> {
-        Err(backend(
-            "event logs are not implemented on elasticsearch yet",
-        ))
+        job: &JobId,
+        after: u64,
+        limit: u32,
+    ) -> Result<Vec<LoggedEvent>, StoreError> {
+        let Some(first) = after.checked_add(1) else {
+            return Ok(Vec::new());
+        };
+        let limit = u64::from(limit.min(MAX_EVENTS));
+        let docs = self
+            .read_log(&self.event_alias, job.as_str(), first, limit, |seq| {
+                event_id(job, seq)
+            })
+            .await?;
+        docs.into_iter()
+            .map(|d| {
+                let seq = d["seq"]
+                    .as_u64()
+                    .ok_or_else(|| backend(format!("event of job {job} has no seq")))?;
+                let event = serde_json::from_value(d["event"].clone()).map_err(|e| {
+                    backend(format!("event {seq} of job {job} does not decode: {e}"))
+                })?;
+                Ok(LoggedEvent { seq, event })
+            })
+            .collect()
     }
 
-    async fn running_jobs(&self, _limit: u32) -> Result<Vec<JobRecord>, StoreError> {
-        Err(backend(
-            "job listing is not implemented on elasticsearch yet",
-        ))
+    /// A search: it sees job records up to the refresh interval (1 s by default) late, which
+    /// a periodic sweeper can afford.
+    async fn running_jobs(&self, limit: u32) -> Result<Vec<JobRecord>, StoreError> {
+        // A search answers at most `index.max_result_window` (10 000 by default) hits.
+        let size = limit.min(10_000);
+        if size == 0 {
+            return Ok(Vec::new());
+        }
+        let body = json!({
+            "size": size,
+            "track_total_hits": false,
+            "_source": ["record"],
+            "query": { "bool": { "filter": [ { "term": { "status": "running" } } ] } },
+            "sort": [
+                { "created_at": "asc" },
+                { "job_id": { "order": "asc", "missing": "_last" } }
+            ]
+        });
+        let res = self
+            .retrying(|_| async {
+                let resp = self
+                    .client
+                    .search(SearchParts::Index(&[&self.job_alias]))
+                    .body(body.clone())
+                    .send()
+                    .await
+                    .map_err(unavailable)?;
+                json_of("running jobs", resp).await
+            })
+            .await?;
+        let hits = res["hits"]["hits"]
+            .as_array()
+            .map(Vec::as_slice)
+            .unwrap_or(&[]);
+        hits.iter()
+            .map(|h| {
+                serde_json::from_value(h["_source"]["record"].clone())
+                    .map_err(|e| backend(format!("job record does not decode: {e}")))
+            })
+            .collect()
     }
 
     async fn put_job(&self, job: &JobRecord) -> Result<(), StoreError> {
         let record = serde_json::to_value(job).map_err(backend)?;
         let doc = json!({
+            "job_id": job.id.as_str(),
             "status": record["status"],
             "customer_id": job.request.customer_id.as_str(),
             "partner_id": job.request.partner_id.as_str(),

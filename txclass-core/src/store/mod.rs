@@ -187,8 +187,9 @@ pub trait Store: Send + Sync + 'static {
         limit: u32,
     ) -> Result<Vec<LoggedEvent>, StoreError>;
 
-    /// Jobs whose record says `running` (oldest first, at most `limit`): the candidates for
-    /// a resume after a crash.
+    /// Jobs whose record says `running` (oldest `created_at` first, compared to the
+    /// millisecond, ties by job id; at most `limit`): the candidates for a resume after a
+    /// crash.
     async fn running_jobs(&self, limit: u32) -> Result<Vec<JobRecord>, StoreError>;
 
     /// Saves a job record (insert or replace).

@@ -432,12 +432,15 @@ impl Store for SqliteStore {
     }
 
     async fn running_jobs(&self, limit: u32) -> Result<Vec<JobRecord>, StoreError> {
+        // Oldest first by time, not by text: `12:00:02Z` sorts after `12:00:02.5Z` as text.
+        // `julianday` counts milliseconds, as Elasticsearch's `date` does; ties go by job id.
         let rows: Vec<String> = self
             .with(move |c| {
                 let mut q = c
                     .prepare_cached(
                         "SELECT record FROM jobs WHERE json_extract(record, '$.status') = 'running'
-                         ORDER BY json_extract(record, '$.created_at') LIMIT ?1",
+                         ORDER BY julianday(json_extract(record, '$.created_at')), id
+                         LIMIT ?1",
                     )
                     .map_err(backend)?;
                 let rows = q
