@@ -1,18 +1,20 @@
 //! Redis coming back empty (restarted without persistence, or a failover to an empty
-//! replica): the retry queue and the result bus keep working. Each test runs its own
-//! throw-away `redis-server` ([`support::ScratchRedis`]), since `FLUSHALL` and restarts
-//! would wipe the keys of the tests running beside it; the tests fail, not skip, when
-//! `redis-server` cannot be run.
+//! replica), and an emptied script cache: the retry queue, the result bus and the limiter
+//! keep working. Each test runs its own throw-away `redis-server`
+//! ([`support::ScratchRedis`]), since `FLUSHALL` and restarts would wipe the keys of the
+//! tests running beside it; the tests fail, not skip, when `redis-server` cannot be run.
 
 #[path = "support/redis.rs"]
 mod support;
 
+use std::num::NonZeroU32;
 use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::NaiveDate;
 use futures::StreamExt;
 use support::ScratchRedis;
+use txclass::limiter::RedisLimiter;
 use txclass::model::{CustomerId, JobId, PartnerId};
 use txclass::partner::PageRequest;
 use txclass::progress::WaitReason;
@@ -20,7 +22,7 @@ use txclass::queue::{
     Delivery, QueueError, RedisBus, RedisBusConfig, RedisQueue, RedisQueueConfig, RetryMessage,
     RetryTask,
 };
-use txclass::{ResultBus, RetryQueue};
+use txclass::{Limiter, ResultBus, RetryQueue};
 
 fn task(job: &str, page: u32) -> RetryTask {
     RetryTask {
@@ -151,6 +153,175 @@ async fn the_queue_works_after_an_empty_restart() {
     assert!(next_soon(&q, "a", Duration::from_millis(500))
         .await
         .is_none());
+}
+
+/// `SCRIPT FLUSH` (what a restarted Redis has): every script is loaded again on `NOSCRIPT`.
+#[tokio::test]
+async fn scripts_are_loaded_again_after_script_flush() {
+    let redis = ScratchRedis::start().await;
+    let admin = redis.connect().await;
+    let flush = |mut c: redis::aio::MultiplexedConnection| async move {
+        let () = redis::cmd("SCRIPT")
+            .arg("FLUSH")
+            .query_async(&mut c)
+            .await
+            .unwrap();
+    };
+    let q = queue(&redis, Duration::from_millis(100));
+    let job = JobId::from("job");
+    q.enqueue(task("job", 1), Duration::ZERO).await.unwrap();
+    flush(admin.clone()).await;
+    let d = q.next("a", Duration::from_secs(1)).await.unwrap().unwrap();
+    flush(admin.clone()).await;
+    q.reschedule(&d, d.task.clone(), Duration::from_millis(10))
+        .await
+        .unwrap();
+    flush(admin.clone()).await;
+    q.enqueue(task("job", 2), Duration::from_millis(10))
+        .await
+        .unwrap();
+    flush(admin.clone()).await;
+    let d1 = q.next("a", Duration::from_secs(1)).await.unwrap().unwrap();
+    let d2 = q.next("a", Duration::from_secs(1)).await.unwrap().unwrap();
+    flush(admin.clone()).await;
+    q.ack(&d1).await.unwrap();
+    q.dead_letter(&d2, "test".into()).await.unwrap();
+    assert!(!q.is_queued(&job, 1).await.unwrap());
+    assert_eq!(q.dead_letters().await.unwrap().len(), 1);
+    // Claiming (claim.lua) after a flush: a consumer dies holding a task.
+    q.enqueue(task("job", 3), Duration::ZERO).await.unwrap();
+    let _died = q
+        .next("dead", Duration::from_secs(1))
+        .await
+        .unwrap()
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    flush(admin.clone()).await;
+    let d = q.next("b", Duration::from_secs(1)).await.unwrap().unwrap();
+    assert_eq!((d.task.page, d.deliveries), (3, 2));
+    q.ack(&d).await.unwrap();
+
+    let p = PartnerId::from("bank");
+    let l = RedisLimiter::builder(redis.url())
+        .prefix("restart")
+        .partner(p.clone(), NonZeroU32::new(2).unwrap())
+        .build()
+        .unwrap();
+    let a = l.acquire(&p, Duration::ZERO).await.unwrap().unwrap();
+    flush(admin.clone()).await;
+    let b = l.acquire(&p, Duration::ZERO).await.unwrap().unwrap();
+    flush(admin.clone()).await;
+    l.renew_now().await.unwrap();
+    assert!(a.lease_held() && b.lease_held());
+    flush(admin.clone()).await;
+    assert_eq!(l.in_use(&p).await.unwrap(), 2);
+    flush(admin.clone()).await;
+    drop(a);
+    let released = support::eventually(Duration::from_secs(2), || async {
+        l.in_use(&p).await.unwrap() == 1
+    })
+    .await;
+    assert!(released.is_some(), "release ran after SCRIPT FLUSH");
+}
+
+fn limiter(redis: &ScratchRedis, p: &PartnerId, capacity: u32, lease: Duration) -> RedisLimiter {
+    RedisLimiter::builder(redis.url())
+        .prefix("restart")
+        .lease(lease)
+        .partner(p.clone(), NonZeroU32::new(capacity).unwrap())
+        .build()
+        .unwrap()
+}
+
+/// Permits in flight when Redis loses its data keep counting: nothing new is admitted for
+/// one lease, the holders register their permits again meanwhile, and the cap is never
+/// exceeded.
+#[tokio::test]
+async fn permits_in_flight_keep_counting_after_redis_loses_its_data() {
+    let redis = ScratchRedis::start().await;
+    let p = PartnerId::from("bank");
+    let lease = Duration::from_millis(900);
+    let cap = 3;
+    let holder = limiter(&redis, &p, cap, lease);
+    let other = limiter(&redis, &p, cap, lease);
+    // `other` has seen the state before the loss.
+    drop(other.acquire(&p, Duration::ZERO).await.unwrap().unwrap());
+    let held: Vec<_> =
+        futures::future::join_all((0..2).map(|_| holder.acquire(&p, Duration::ZERO)))
+            .await
+            .into_iter()
+            .map(|r| r.unwrap().unwrap())
+            .collect();
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    assert_eq!(holder.in_use(&p).await.unwrap(), 2);
+
+    redis.flushall().await;
+    let lost_at = tokio::time::Instant::now();
+    // One free slot by the count Redis has, yet nothing is admitted during the quarantine.
+    assert!(other.acquire(&p, Duration::ZERO).await.unwrap().is_none());
+    let late = limiter(&redis, &p, cap, lease);
+    assert!(
+        late.acquire(&p, Duration::ZERO).await.unwrap().is_none(),
+        "a limiter that never saw the old state is held back too"
+    );
+    // The holder's renewal (every third of a lease) puts its permits back.
+    let back = support::eventually(lease, || async { holder.in_use(&p).await.unwrap() == 2 }).await;
+    assert!(back.is_some(), "the live permits were registered again");
+    assert!(
+        held.iter().all(|p| p.lease_held()),
+        "not lost: Redis lost them"
+    );
+
+    // After the quarantine exactly the one free slot is admitted.
+    let admitted = other
+        .acquire(&p, lease * 2)
+        .await
+        .unwrap()
+        .expect("admitted after the quarantine");
+    let waited = lost_at.elapsed();
+    assert!(waited >= lease - Duration::from_millis(100), "{waited:?}");
+    assert!(
+        late.acquire(&p, Duration::ZERO).await.unwrap().is_none(),
+        "cap"
+    );
+    assert_eq!(holder.in_use(&p).await.unwrap(), cap);
+    // The renewed permits stay counted past a lease.
+    tokio::time::sleep(lease).await;
+    assert_eq!(holder.in_use(&p).await.unwrap(), cap);
+    drop(held);
+    drop(admitted);
+    let freed = support::eventually(Duration::from_secs(2), || async {
+        holder.in_use(&p).await.unwrap() == 0
+    })
+    .await;
+    assert!(freed.is_some());
+}
+
+/// A real restart: the limiter's connection comes back, and the quarantine applies.
+#[tokio::test]
+async fn the_limiter_reconnects_after_a_restart() {
+    let mut redis = ScratchRedis::start().await;
+    let p = PartnerId::from("bank");
+    let lease = Duration::from_millis(600);
+    let l = limiter(&redis, &p, 2, lease);
+    drop(l.acquire(&p, Duration::ZERO).await.unwrap().unwrap());
+    redis.restart_empty().await;
+    let restarted = tokio::time::Instant::now();
+    let mut permit = None;
+    while restarted.elapsed() < Duration::from_secs(5) {
+        // Errors while the connection is re-established; None during the quarantine.
+        if let Ok(Some(got)) = l.acquire(&p, Duration::from_millis(100)).await {
+            permit = Some(got);
+            break;
+        }
+    }
+    let permit = permit.expect("a permit after the restart");
+    assert!(
+        restarted.elapsed() >= lease - Duration::from_millis(100),
+        "the quarantine applied after the restart"
+    );
+    assert_eq!(l.in_use(&p).await.unwrap(), 1);
+    drop(permit);
 }
 
 fn bus(redis: &ScratchRedis) -> RedisBus {
