@@ -1,6 +1,6 @@
 //! Redis coming back empty (restarted without persistence, or a failover to an empty
-//! replica), and an emptied script cache: the retry queue, the result bus and the limiter
-//! keep working. Each test runs its own throw-away `redis-server`
+//! replica), and an emptied script cache: the retry queue, the result bus, the limiter and
+//! the shared breaker keep working. Each test runs its own throw-away `redis-server`
 //! ([`support::ScratchRedis`]), since `FLUSHALL` and restarts would wipe the keys of the
 //! tests running beside it; the tests fail, not skip, when `redis-server` cannot be run.
 
@@ -14,9 +14,13 @@ use std::time::Duration;
 use chrono::NaiveDate;
 use futures::StreamExt;
 use support::ScratchRedis;
+use txclass::breaker::{
+    CallOutcome, CircuitBreaker, CircuitState, FailureKind, RedisSharedBreaker,
+};
+use txclass::clock::SystemClock;
 use txclass::limiter::RedisLimiter;
 use txclass::model::{CustomerId, JobId, PartnerId};
-use txclass::partner::PageRequest;
+use txclass::partner::{CircuitPolicy, PageRequest};
 use txclass::progress::WaitReason;
 use txclass::queue::{
     Delivery, QueueError, RedisBus, RedisBusConfig, RedisQueue, RedisQueueConfig, RetryMessage,
@@ -406,4 +410,42 @@ async fn the_bus_keeps_delivering_across_a_restart() {
     }
     assert!(published);
     assert_eq!(next_msg(&mut sub).await, 2);
+}
+
+/// After an empty restart, an instance that opens its circuit still opens the others'.
+#[tokio::test]
+async fn the_shared_breaker_works_after_an_empty_restart() {
+    let mut redis = ScratchRedis::start().await;
+    let partner = PartnerId::from("bank");
+    let policy = CircuitPolicy {
+        minimum_calls: NonZeroU32::new(2).unwrap(),
+        open_for: Duration::from_secs(30),
+        ..CircuitPolicy::default()
+    };
+    let start = || {
+        RedisSharedBreaker::start(
+            &redis.url(),
+            "restart",
+            &partner,
+            policy.clone(),
+            Arc::new(SystemClock::new()),
+        )
+        .unwrap()
+    };
+    let (a, b) = (start(), start());
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    redis.restart_empty().await;
+    for _ in 0..2 {
+        let permit = a.try_acquire().0.unwrap();
+        a.record(permit, CallOutcome::Failure(FailureKind::ServerError));
+    }
+    assert_eq!(a.state(), CircuitState::Open);
+    let opened = support::eventually(Duration::from_secs(5), || async {
+        b.state() == CircuitState::Open
+    })
+    .await;
+    assert!(
+        opened.is_some(),
+        "b never heard that a opened after the restart"
+    );
 }
