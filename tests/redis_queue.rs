@@ -99,7 +99,11 @@ async fn delays_order_reschedule_and_dead_letter() {
     q.ack(&d2).await.unwrap();
     assert!(matches!(q.ack(&d2).await, Err(QueueError::NotPending(_))));
     let d3 = q.next("c", Duration::from_secs(3)).await.unwrap().unwrap();
-    assert_eq!((d3.task.page, d3.task.attempts, d3.deliveries), (1, 2, 2));
+    assert_eq!(
+        (d3.task.page, d3.task.attempts, d3.deliveries),
+        (1, 2, 1),
+        "a reschedule is not a delivery"
+    );
     q.dead_letter(&d3, "gave up after 2 attempts: 503".into())
         .await
         .unwrap();
@@ -194,6 +198,109 @@ async fn an_entry_that_keeps_killing_consumers_is_dead_lettered() {
         dead[0].error
     );
     assert_eq!(q.pending().await.unwrap(), 0);
+}
+
+/// A task waiting behind a busy partner is settled and re-added again and again: that must
+/// never count toward `max_deliveries` (it once dead-lettered calls after a minute).
+#[tokio::test]
+async fn rescheduling_never_counts_toward_max_deliveries() {
+    support::connect().await;
+    let prefix = support::unique("q-resched");
+    let q = queue(&prefix, Duration::from_secs(60), 3);
+    let job = JobId::from("j");
+    q.enqueue(task("j", 1), Duration::ZERO).await.unwrap();
+    for i in 0..50u32 {
+        let d = q
+            .next("c", Duration::from_secs(2))
+            .await
+            .unwrap()
+            .unwrap_or_else(|| panic!("delivery {i} missing"));
+        assert_eq!((d.task.page, d.deliveries), (1, 1), "delivery {i}");
+        let mut again = d.task.clone();
+        again.attempts += 1;
+        // Both paths: straight to the stream, and through the delayed set.
+        let delay = Duration::from_millis(if i % 2 == 0 { 0 } else { 5 });
+        q.reschedule(&d, again, delay).await.unwrap();
+        assert!(q.is_queued(&job, 1).await.unwrap());
+    }
+    let d = q.next("c", Duration::from_secs(2)).await.unwrap().unwrap();
+    assert_eq!((d.task.attempts, d.deliveries), (51, 1));
+    q.ack(&d).await.unwrap();
+    assert!(q.dead_letters().await.unwrap().is_empty());
+    assert!(!q.is_queued(&job, 1).await.unwrap());
+    assert_eq!(q.pending().await.unwrap(), 0);
+}
+
+/// Deliveries that no one settled (the consumer died holding the entry) do count, and a
+/// reschedule in between does not wipe them: after `max_deliveries` of them the task is
+/// dead-lettered.
+#[tokio::test]
+async fn deaths_count_across_reschedules_and_end_in_the_dead_letters() {
+    support::connect().await;
+    let prefix = support::unique("q-deaths");
+    let claim_after = Duration::from_millis(100);
+    let q = queue(&prefix, claim_after, 3);
+    let job = JobId::from("j");
+    q.enqueue(task("j", 2), Duration::ZERO).await.unwrap();
+    // One consumer dies holding it (never settles), the next one reschedules it.
+    let _died = q.next("a", Duration::from_secs(1)).await.unwrap().unwrap();
+    tokio::time::sleep(claim_after + Duration::from_millis(50)).await;
+    let d = q.next("b", Duration::from_secs(1)).await.unwrap().unwrap();
+    assert_eq!(d.deliveries, 2);
+    q.reschedule(&d, d.task.clone(), Duration::ZERO)
+        .await
+        .unwrap();
+    let d = q.next("b", Duration::from_secs(1)).await.unwrap().unwrap();
+    assert_eq!(
+        d.deliveries, 2,
+        "the death still counts, the reschedule does not"
+    );
+    // This consumer and the next one die too: three unsettled deliveries.
+    tokio::time::sleep(claim_after + Duration::from_millis(50)).await;
+    let d = q.next("c", Duration::from_secs(1)).await.unwrap().unwrap();
+    assert_eq!(d.deliveries, 3);
+    assert!(q.is_queued(&job, 2).await.unwrap(), "delivered, unsettled");
+    tokio::time::sleep(claim_after + Duration::from_millis(50)).await;
+    assert!(q
+        .next("d", Duration::from_millis(200))
+        .await
+        .unwrap()
+        .is_none());
+    let dead = q.dead_letters().await.unwrap();
+    assert_eq!(dead.len(), 1);
+    assert!(
+        dead[0].error.contains("delivered 4 times"),
+        "{}",
+        dead[0].error
+    );
+    assert!(!q.is_queued(&job, 2).await.unwrap(), "dead-lettered");
+    assert_eq!(q.pending().await.unwrap(), 0);
+}
+
+#[tokio::test]
+async fn is_queued_follows_a_page_from_enqueue_to_settlement() {
+    support::connect().await;
+    let prefix = support::unique("q-isqueued");
+    let q = queue(&prefix, Duration::from_secs(60), 10);
+    let (j, other) = (JobId::from("job:a"), JobId::from("job:b"));
+    assert!(!q.is_queued(&j, 1).await.unwrap());
+    q.enqueue(task("job:a", 1), Duration::from_millis(100))
+        .await
+        .unwrap();
+    q.enqueue(task("job:a", 1), Duration::ZERO).await.unwrap();
+    assert!(q.is_queued(&j, 1).await.unwrap(), "due and delayed");
+    assert!(!q.is_queued(&j, 2).await.unwrap());
+    assert!(!q.is_queued(&other, 1).await.unwrap());
+    let d = q.next("c", Duration::from_secs(1)).await.unwrap().unwrap();
+    q.ack(&d).await.unwrap();
+    assert!(
+        q.is_queued(&j, 1).await.unwrap(),
+        "the delayed one still waits"
+    );
+    let d = q.next("c", Duration::from_secs(1)).await.unwrap().unwrap();
+    assert!(q.is_queued(&j, 1).await.unwrap(), "delivered, not settled");
+    q.dead_letter(&d, "gave up".into()).await.unwrap();
+    assert!(!q.is_queued(&j, 1).await.unwrap());
 }
 
 #[tokio::test]

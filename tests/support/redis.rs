@@ -98,3 +98,113 @@ where
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
 }
+
+/// A throw-away `redis-server` of one test's own: a child process on a free port, no
+/// persistence. For tests that empty or restart Redis, which must not wipe the keys of the
+/// tests running beside them on the shared test Redis. Killed on drop.
+pub struct ScratchRedis {
+    port: u16,
+    dir: tempfile::TempDir,
+    child: Option<Child>,
+}
+
+impl ScratchRedis {
+    /// Starts one; panics with instructions when `redis-server` cannot be run.
+    pub async fn start() -> ScratchRedis {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a free port")
+            .port();
+        let mut r = ScratchRedis {
+            port,
+            dir: tempfile::tempdir().expect("temp dir"),
+            child: None,
+        };
+        r.spawn().await;
+        r
+    }
+
+    pub fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}", self.port)
+    }
+
+    pub async fn connect(&self) -> redis::aio::MultiplexedConnection {
+        redis::Client::open(self.url())
+            .unwrap()
+            .get_multiplexed_async_connection()
+            .await
+            .expect("scratch redis")
+    }
+
+    /// `FLUSHALL`: Redis as after a restart without persistence (the script cache stays).
+    pub async fn flushall(&self) {
+        let mut c = self.connect().await;
+        let () = redis::cmd("FLUSHALL").query_async(&mut c).await.unwrap();
+    }
+
+    /// `SHUTDOWN NOSAVE`, then a new, empty server on the same port.
+    pub async fn restart_empty(&mut self) {
+        self.stop().await;
+        self.spawn().await;
+    }
+
+    /// `SHUTDOWN NOSAVE` and wait for the process to end.
+    pub async fn stop(&mut self) {
+        let mut c = self.connect().await;
+        // The server closes the connection instead of answering.
+        let _: redis::RedisResult<()> = redis::cmd("SHUTDOWN")
+            .arg("NOSAVE")
+            .query_async(&mut c)
+            .await;
+        if let Some(mut child) = self.child.take() {
+            tokio::task::spawn_blocking(move || child.wait())
+                .await
+                .unwrap()
+                .expect("reap redis-server");
+        }
+    }
+
+    async fn spawn(&mut self) {
+        let child = Command::new("redis-server")
+            .args(["--port", &self.port.to_string(), "--bind", "127.0.0.1"])
+            .args(["--save", "", "--appendonly", "no"])
+            .arg("--dir")
+            .arg(self.dir.path())
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap_or_else(|e| {
+                panic!(
+                    "cannot run redis-server ({e}). These tests need it on PATH: \
+                     `scripts/redis.sh start` installs it."
+                )
+            });
+        self.child = Some(child);
+        let client = redis::Client::open(self.url()).unwrap();
+        for _ in 0..200 {
+            if let Ok(mut c) = client.get_multiplexed_async_connection().await {
+                if redis::cmd("PING")
+                    .query_async::<String>(&mut c)
+                    .await
+                    .is_ok()
+                {
+                    return;
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+        panic!(
+            "scratch redis-server on port {} did not answer PING within 5 s",
+            self.port
+        );
+    }
+}
+
+impl Drop for ScratchRedis {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}

@@ -20,6 +20,12 @@
 //!   disconnected when the message is sent learns the state from the key on reconnect.
 //! * Redis down: sharing stops, each breaker keeps working on its own (a breaker must not
 //!   depend on the health of another system to protect a partner).
+//! * Redis back, even empty (restarted without persistence, failed over): the subscriber
+//!   subscribes again (its backoff starts over after each successful subscription), and a
+//!   verdict that could not be written while Redis was away is retried until it is written
+//!   or its open period is over. The `open` key of a verdict written before the loss is
+//!   gone, so an instance starting after it learns of that open circuit only from its own
+//!   failures; instances already running keep what they were told.
 //!
 //! Default is in-process ([`LocalBreaker`]); share when instances are many and the partner
 //! is fragile.
@@ -133,23 +139,45 @@ async fn publish_loop(
     keys: Arc<Keys>,
 ) {
     while let Some(wait) = rx.recv().await {
-        let ms = wait.as_millis().max(1) as u64;
-        let r: redis::RedisResult<()> = redis::pipe()
-            .cmd("SET")
-            .arg(&keys.open)
-            .arg(&keys.instance)
-            .arg("PX")
-            .arg(ms)
-            .ignore()
-            .cmd("PUBLISH")
-            .arg(&keys.events)
-            .arg(format!("{} {ms}", keys.instance))
-            .ignore()
-            .query_async(&mut conn)
-            .await;
-        match r {
-            Ok(()) => tracing::info!(key = %keys.open, open_ms = ms, "shared circuit opened"),
-            Err(e) => tracing::warn!(error = %e, "could not share the open circuit"),
+        let opened = tokio::time::Instant::now();
+        let mut backoff = Duration::from_millis(100);
+        // The time left, so a late write never holds the others open longer.
+        while let Some(left) = wait.checked_sub(opened.elapsed()) {
+            if share_open(&mut conn, &keys, left).await {
+                break;
+            }
+            // The first command after a Redis restart fails while the connection is
+            // re-established; the verdict still matters until its open period ends.
+            tokio::time::sleep(backoff).await;
+            backoff = (backoff * 2).min(Duration::from_secs(2));
+        }
+    }
+}
+
+/// Writes the open key and tells the others; false if Redis did not take it.
+async fn share_open(conn: &mut ConnectionManager, keys: &Keys, wait: Duration) -> bool {
+    let ms = wait.as_millis().max(1) as u64;
+    let r: redis::RedisResult<()> = redis::pipe()
+        .cmd("SET")
+        .arg(&keys.open)
+        .arg(&keys.instance)
+        .arg("PX")
+        .arg(ms)
+        .ignore()
+        .cmd("PUBLISH")
+        .arg(&keys.events)
+        .arg(format!("{} {ms}", keys.instance))
+        .ignore()
+        .query_async(conn)
+        .await;
+    match r {
+        Ok(()) => {
+            tracing::info!(key = %keys.open, open_ms = ms, "shared circuit opened");
+            true
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "could not share the open circuit; retrying");
+            false
         }
     }
 }
@@ -163,11 +191,14 @@ async fn subscribe_loop(
     local: Weak<LocalBreaker>,
     mut stopped: oneshot::Receiver<()>,
 ) {
-    let mut backoff = Duration::from_millis(100);
+    const FIRST_BACKOFF: Duration = Duration::from_millis(100);
+    let mut backoff = FIRST_BACKOFF;
     loop {
+        let mut subscribed = false;
         let session = async {
             let mut pubsub = client.get_async_pubsub().await?;
             pubsub.subscribe(&keys.events).await?;
+            subscribed = true;
             // Subscribed first, then read: an open published in between is seen either way.
             let pttl: i64 = redis::cmd("PTTL")
                 .arg(&keys.open)
@@ -209,6 +240,10 @@ async fn subscribe_loop(
                 Ok(()) => return,
                 Err(e) => tracing::warn!(error = %e, "shared breaker lost redis; working locally"),
             },
+        }
+        if subscribed {
+            // A session that worked: the next blip is a new one, not the same outage.
+            backoff = FIRST_BACKOFF;
         }
         tokio::select! {
             _ = &mut stopped => return,

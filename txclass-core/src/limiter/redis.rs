@@ -2,18 +2,21 @@
 //!
 //! ## Design
 //!
-//! Per partner, two keys under one hash tag (`{<prefix>:limiter:<partner>}`, so a Redis
+//! Per partner, three keys under one hash tag (`{<prefix>:limiter:<partner>}`, so a Redis
 //! Cluster keeps them in one slot, as a script needs):
 //!
 //! * `…:holders`, a sorted set: member = one permit, score = the end of its lease in
 //!   milliseconds of **Redis's** clock (`TIME` inside the script);
 //! * `…:fence`, a counter that only grows: each granted permit takes the next value as its
-//!   fencing token.
+//!   fencing token;
+//! * `…:epoch`, a hash: a random `id` of this generation of the state, and `until`, the end
+//!   of a quarantine (see "Redis coming back empty").
 //!
 //! Acquire is one `EVALSHA` (`acquire.lua`): drop the holders whose
 //! lease ran out, compare the count with the capacity, and if there is room take a token and
-//! add the holder. Release is one `EVALSHA` (`ZREM`). The scripts are loaded once (the
-//! client sends `EVALSHA` and loads the script only when Redis answers `NOSCRIPT`).
+//! add the holder. Release is one `EVALSHA` (`ZREM`). Every script runs through
+//! [`redis::Script`]: `EVALSHA`, and on `NOSCRIPT` (a restarted Redis, `SCRIPT FLUSH`) the
+//! client loads the script and sends it again.
 //!
 //! **Why not "Redis in Action" §6.3 as written?** Its fair semaphore keeps a timeout zset,
 //! an owner zset and a counter because each *client* stamps its own clock into the timeout
@@ -36,6 +39,29 @@
 //!
 //! The counter lives in Redis's memory: run Redis with persistence (AOF) or replication in
 //! production, or a restart starts tokens again from 1.
+//!
+//! ## Redis coming back empty
+//!
+//! A Redis without persistence that restarts, or a failover to an empty replica, forgets
+//! every holder while their calls are still in flight: counted from zero, the partner would
+//! get up to twice its cap. Every limiter remembers the epoch id it last saw; the scripts
+//! find the epoch missing (or changed under a limiter that saw another), create it again
+//! and put it in **quarantine for one lease**: nothing new is admitted until then. Holders
+//! meanwhile **register their permits again**: renewal (every third of a lease, so within
+//! the quarantine) finds a member missing under a new epoch, which means Redis lost it, not
+//! that its lease ran out, and adds it back instead of declaring it lost.
+//!
+//! **Why both, not one?** The quarantine alone trusts that every call ends within a lease,
+//! which is false for the long calls renewal exists for; after it, they would not count.
+//! Re-registration alone leaves a gap of up to a third of a lease (until each holder's next
+//! renewal) in which new calls are admitted next to the uncounted ones. Together the cap
+//! holds: no admission until every live holder has renewed, and every live permit counted
+//! after. A holder that died meanwhile registers nothing, as its lease would have run out.
+//!
+//! What stays open: a limiter that has never seen an epoch (a process started after the
+//! loss) cannot tell a loss from a first start, so it creates the epoch without a
+//! quarantine if it comes first; the others then see a changed epoch, quarantine from that
+//! moment and re-register. The gap is bounded by one renewal period.
 //!
 //! ## Dropping, cancellation
 //!
@@ -162,6 +188,8 @@ impl RedisLimiterBuilder {
                     capacity: capacity.get(),
                     holders: format!("{tag}:holders"),
                     fence: format!("{tag}:fence"),
+                    epoch: format!("{tag}:epoch"),
+                    seen_epoch: Mutex::new(String::new()),
                     released: Notify::new(),
                     held: Mutex::new(HashMap::new()),
                 };
@@ -236,6 +264,10 @@ struct Slot {
     capacity: u32,
     holders: String,
     fence: String,
+    epoch: String,
+    /// The epoch id this limiter saw last ("" before its first reply): a different one
+    /// means Redis lost the state in between.
+    seen_epoch: Mutex<String>,
     /// Wakes one of this process's waiters when one of its permits is released.
     released: Notify,
     /// Permits this process holds: member → lease state.
@@ -244,6 +276,9 @@ struct Slot {
 
 struct Held {
     valid: Arc<AtomicBool>,
+    /// The epoch the permit was granted or last renewed in: if Redis has another one and
+    /// not the permit, Redis lost it (the lease did not run out), and renewal adds it back.
+    epoch: String,
     /// Last time Redis confirmed the lease (local clock; only compared with itself).
     confirmed: Instant,
 }
@@ -309,18 +344,28 @@ impl RedisLimiter {
             partner: partner.clone(),
             member: member.clone(),
         };
+        let seen = slot.seen_epoch().clone();
         let mut conn = inner.conn.clone();
-        let token: u64 = inner
+        let (token, epoch, _quarantine_ms): (u64, String, u64) = inner
             .acquire
             .key(&slot.holders)
             .key(&slot.fence)
+            .key(&slot.epoch)
             .arg(slot.capacity)
             .arg(inner.lease.as_millis() as u64)
             .arg(&member)
+            .arg(new_epoch_id())
+            .arg(&seen)
             .invoke_async(&mut conn)
             .await
             .map_err(backend)?;
         guard.inner = None;
+        if epoch != seen {
+            if !seen.is_empty() {
+                tracing::warn!(partner = %partner, "redis lost the semaphore's state; admitting nothing for one lease");
+            }
+            *slot.seen_epoch() = epoch.clone();
+        }
         if token == 0 {
             return Ok(None);
         }
@@ -330,6 +375,7 @@ impl RedisLimiter {
             Held {
                 valid: valid.clone(),
                 confirmed: Instant::now(),
+                epoch,
             },
         );
         let owner = inner.clone();
@@ -341,6 +387,17 @@ impl RedisLimiter {
             .with_lease(valid),
         ))
     }
+}
+
+impl Slot {
+    fn seen_epoch(&self) -> std::sync::MutexGuard<'_, String> {
+        self.seen_epoch.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// A random id for an epoch this call may have to create.
+fn new_epoch_id() -> String {
+    format!("{:016x}", rand::thread_rng().gen::<u64>())
 }
 
 /// Releases a member if the acquire that named it did not finish.
@@ -394,27 +451,32 @@ impl Inner {
     async fn renew_all(&self) -> Result<(), LimiterError> {
         let mut first_err = None;
         for slot in self.partners.values() {
-            let members: Vec<String> = {
+            let members: Vec<(String, String)> = {
                 let held = slot.held.lock().unwrap_or_else(|e| e.into_inner());
-                held.keys().cloned().collect()
+                held.iter()
+                    .map(|(m, h)| (m.clone(), h.epoch.clone()))
+                    .collect()
             };
             if members.is_empty() {
                 continue;
             }
             let mut conn = self.conn.clone();
             let mut call = self.renew.key(&slot.holders);
-            call.arg(self.lease.as_millis() as u64);
-            for m in &members {
-                call.arg(m);
+            call.key(&slot.epoch)
+                .arg(self.lease.as_millis() as u64)
+                .arg(new_epoch_id());
+            for (m, epoch) in &members {
+                call.arg(m).arg(epoch);
             }
             let started = Instant::now();
-            let r: Result<Vec<String>, _> = call.invoke_async(&mut conn).await;
+            let r: Result<(Vec<String>, String), _> = call.invoke_async(&mut conn).await;
             let mut held = slot.held.lock().unwrap_or_else(|e| e.into_inner());
             match r {
-                Ok(lost) => {
-                    for m in &members {
+                Ok((lost, epoch)) => {
+                    for (m, _) in &members {
                         if let Some(h) = held.get_mut(m) {
                             h.confirmed = started;
+                            h.epoch.clone_from(&epoch);
                         }
                     }
                     for m in lost {

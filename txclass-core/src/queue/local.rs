@@ -27,6 +27,8 @@ struct State {
     waiting: HashMap<u64, (RetryTask, u32)>,
     in_flight: HashMap<u64, (RetryTask, u32)>,
     dead: Vec<DeadLetter>,
+    /// Tasks waiting or in flight per (job, page), for `is_queued`.
+    pages: HashMap<(JobId, u32), u32>,
 }
 
 impl State {
@@ -34,8 +36,29 @@ impl State {
         self.seq += 1;
         let id = self.seq;
         self.due.push(Reverse((Instant::now() + delay, id)));
+        *self
+            .pages
+            .entry((task.job_id.clone(), task.page))
+            .or_default() += 1;
         self.waiting.insert(id, (task, deliveries));
         id
+    }
+
+    /// Takes a delivered entry out of flight (settled).
+    fn settle(&mut self, d: &Delivery) -> Result<(RetryTask, u32), QueueError> {
+        let id = parse_id(d)?;
+        let (task, deliveries) = self
+            .in_flight
+            .remove(&id)
+            .ok_or_else(|| QueueError::NotPending(d.id.clone()))?;
+        let key = (task.job_id.clone(), task.page);
+        if let Some(n) = self.pages.get_mut(&key) {
+            *n -= 1;
+            if *n == 0 {
+                self.pages.remove(&key);
+            }
+        }
+        Ok((task, deliveries))
     }
 }
 
@@ -95,12 +118,8 @@ impl RetryQueue for LocalQueue {
     }
 
     async fn ack(&self, delivery: &Delivery) -> Result<(), QueueError> {
-        let id = parse_id(delivery)?;
         let mut s = self.state.lock().expect("queue lock");
-        s.in_flight
-            .remove(&id)
-            .map(|_| ())
-            .ok_or_else(|| QueueError::NotPending(delivery.id.clone()))
+        s.settle(delivery).map(|_| ())
     }
 
     async fn reschedule(
@@ -109,26 +128,19 @@ impl RetryQueue for LocalQueue {
         task: RetryTask,
         delay: Duration,
     ) -> Result<(), QueueError> {
-        let id = parse_id(delivery)?;
         {
             let mut s = self.state.lock().expect("queue lock");
-            let (_, deliveries) = s
-                .in_flight
-                .remove(&id)
-                .ok_or_else(|| QueueError::NotPending(delivery.id.clone()))?;
-            s.push(task, deliveries, delay);
+            let (_, deliveries) = s.settle(delivery)?;
+            // A settled delivery does not count: only the unsettled ones before it carry over.
+            s.push(task, deliveries - 1, delay);
         }
         self.wake.notify_waiters();
         Ok(())
     }
 
     async fn dead_letter(&self, delivery: &Delivery, error: String) -> Result<(), QueueError> {
-        let id = parse_id(delivery)?;
         let mut s = self.state.lock().expect("queue lock");
-        let (task, _) = s
-            .in_flight
-            .remove(&id)
-            .ok_or_else(|| QueueError::NotPending(delivery.id.clone()))?;
+        let (task, _) = s.settle(delivery)?;
         s.dead.push(DeadLetter { task, error });
         Ok(())
     }
@@ -136,6 +148,11 @@ impl RetryQueue for LocalQueue {
     async fn pending(&self) -> Result<usize, QueueError> {
         let s = self.state.lock().expect("queue lock");
         Ok(s.waiting.len() + s.in_flight.len())
+    }
+
+    async fn is_queued(&self, job: &JobId, page: u32) -> Result<bool, QueueError> {
+        let s = self.state.lock().expect("queue lock");
+        Ok(s.pages.contains_key(&(job.clone(), page)))
     }
 
     async fn dead_letters(&self) -> Result<Vec<DeadLetter>, QueueError> {
@@ -234,9 +251,53 @@ mod tests {
         q.ack(&d2).await.unwrap();
         assert!(q.ack(&d2).await.is_err());
         let d3 = q.next("c", Duration::from_secs(10)).await.unwrap().unwrap();
-        assert_eq!((d3.task.page, d3.deliveries), (1, 2));
+        assert_eq!(
+            (d3.task.page, d3.deliveries),
+            (1, 1),
+            "a reschedule is no delivery"
+        );
         q.dead_letter(&d3, "gave up".into()).await.unwrap();
         assert_eq!(q.pending().await.unwrap(), 0);
         assert_eq!(q.dead_letters().await.unwrap().len(), 1);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn is_queued_while_waiting_or_in_flight() {
+        let q = LocalQueue::new();
+        let j = JobId::from("j");
+        assert!(!q.is_queued(&j, 1).await.unwrap());
+        q.enqueue(task(1), Duration::from_secs(1)).await.unwrap();
+        q.enqueue(task(1), Duration::from_secs(2)).await.unwrap();
+        assert!(q.is_queued(&j, 1).await.unwrap(), "delayed");
+        assert!(!q.is_queued(&j, 2).await.unwrap());
+        assert!(!q.is_queued(&JobId::from("other"), 1).await.unwrap());
+        let d = q.next("c", Duration::from_secs(5)).await.unwrap().unwrap();
+        q.ack(&d).await.unwrap();
+        assert!(
+            q.is_queued(&j, 1).await.unwrap(),
+            "the second task still waits"
+        );
+        let d = q.next("c", Duration::from_secs(5)).await.unwrap().unwrap();
+        assert!(q.is_queued(&j, 1).await.unwrap(), "delivered, not settled");
+        q.reschedule(&d, task(1), Duration::from_secs(1))
+            .await
+            .unwrap();
+        assert!(q.is_queued(&j, 1).await.unwrap(), "rescheduled");
+        let d = q.next("c", Duration::from_secs(5)).await.unwrap().unwrap();
+        q.dead_letter(&d, "gave up".into()).await.unwrap();
+        assert!(!q.is_queued(&j, 1).await.unwrap(), "dead-lettered");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn rescheduling_never_counts_as_a_delivery() {
+        let q = LocalQueue::new();
+        q.enqueue(task(1), Duration::ZERO).await.unwrap();
+        for _ in 0..50 {
+            let d = q.next("c", Duration::from_secs(5)).await.unwrap().unwrap();
+            assert_eq!(d.deliveries, 1);
+            q.reschedule(&d, task(1), Duration::from_millis(10))
+                .await
+                .unwrap();
+        }
     }
 }

@@ -57,7 +57,8 @@ pub struct Delivery {
     pub id: String,
     /// The task.
     pub task: RetryTask,
-    /// How many times the entry has been delivered (above 1 after a consumer died).
+    /// How many times the entry has been delivered without being settled, this delivery
+    /// included (above 1 after a consumer died holding it; a reschedule never adds to it).
     pub deliveries: u32,
 }
 
@@ -96,6 +97,12 @@ pub trait RetryQueue: Send + Sync + 'static {
 
     /// Tasks waiting or being worked on.
     async fn pending(&self) -> Result<usize, QueueError>;
+
+    /// Whether a task for `page` of `job` waits (delayed or due) or is delivered and not
+    /// yet settled. The job that waits for the page polls this when it hears nothing: a
+    /// queue whose backend lost its data (Redis back empty) answers `false`, and the job
+    /// enqueues its call again.
+    async fn is_queued(&self, job: &JobId, page: u32) -> Result<bool, QueueError>;
 
     /// The dead letters, oldest first.
     async fn dead_letters(&self) -> Result<Vec<DeadLetter>, QueueError>;

@@ -9,7 +9,15 @@
 //!   the JSON [`RetryTask`], and `base`, the deliveries before this entry);
 //! * `…:delayed` + `…:payloads`: tasks not yet due, as a sorted set (uid → due time in
 //!   ms of Redis's `TIME`) and a hash (uid → payload);
-//! * `…:dead`: the dead-letter stream (task, last error, deliveries).
+//! * `…:dead`: the dead-letter stream (task, last error, deliveries);
+//! * `…:tasks`: a hash `<job>:<page>` → how many tasks for that page wait (delayed or due)
+//!   or are delivered and not yet settled, kept by the same scripts that schedule, settle
+//!   and dead-letter, so [`RetryQueue::is_queued`] is exact.
+//!
+//! **Why a count per page, not the entry's id?** A page can have two tasks at once (the job
+//! re-enqueued a call it believed lost, or a paused consumer's work was redone); a count
+//! stays true until the last of them is settled, and needs no update when a delayed task
+//! moves to the stream.
 //!
 //! **Why a due-time sorted set for delays?** Streams deliver in insertion order and have no
 //! delayed delivery. A sorted set by due time finds the due tasks in O(log n) and a script
@@ -28,6 +36,25 @@
 //! dead consumer (if it was only paused) cannot settle an entry that is no longer its own:
 //! it gets [`QueueError::NotPending`]. An entry delivered `max_deliveries` times without
 //! being settled (it crashes its consumers) is dead-lettered instead of delivered again.
+//!
+//! Only deliveries that no consumer settled count toward `max_deliveries`. A reschedule
+//! (the worker settles the entry and re-adds it delayed, e.g. for a busy partner) never
+//! does: the new entry's `base` is the unsettled deliveries before the one that settled
+//! it, so a task can wait behind a busy partner for as long as its job needs, while a task
+//! that keeps killing its consumers is still stopped.
+//!
+//! ## Redis coming back empty
+//!
+//! A Redis without persistence that restarts, or a failover to an empty replica, loses
+//! every key, the consumer group with them. Every command that needs the group
+//! (`XREADGROUP`, `XAUTOCLAIM` in `claim.lua`, `XPENDING` in `settle.lua`) may then fail
+//! with `NOGROUP`; the queue forgets that the group exists and creates it again (from the
+//! start of the stream, so tasks enqueued since are delivered). A delivery whose entry was
+//! lost is not pending any more: settling it is [`QueueError::NotPending`]. The tasks
+//! themselves are gone; the job that waits for a page sees it through
+//! [`RetryQueue::is_queued`] and enqueues its call again. Scripts are run with
+//! [`redis::Script`] (`EVALSHA`, and `SCRIPT LOAD` + retry on `NOSCRIPT`), so an emptied
+//! script cache costs one round trip.
 //!
 //! `claim_after` must exceed the longest time a consumer holds a task (partner timeout +
 //! classification + store), or a slow consumer's task is handed to another one as well.
@@ -72,6 +99,17 @@ type ReadReply = Option<Vec<(String, Vec<Entry>)>>;
 
 fn backend(e: redis::RedisError) -> QueueError {
     QueueError::Backend(format!("redis: {e}"))
+}
+
+/// The consumer group is gone: the stream was deleted or Redis lost its data. Redis 7
+/// passes a script's `NOGROUP` through as its code; older versions wrap it in the message.
+fn is_nogroup(e: &redis::RedisError) -> bool {
+    e.code() == Some("NOGROUP") || e.to_string().contains("NOGROUP")
+}
+
+/// The `…:tasks` field of a page.
+fn task_field(job: &JobId, page: u32) -> String {
+    format!("{}:{page}", job.as_str())
 }
 
 fn open_client(url: &str) -> Result<redis::Client, QueueError> {
@@ -159,6 +197,7 @@ struct QueueKeys {
     payloads: String,
     uid: String,
     dead: String,
+    tasks: String,
 }
 
 impl RedisQueue {
@@ -177,6 +216,7 @@ impl RedisQueue {
                 payloads: format!("{tag}:payloads"),
                 uid: format!("{tag}:uid"),
                 dead: format!("{tag}:dead"),
+                tasks: format!("{tag}:tasks"),
             },
             config,
             readers: Mutex::new(HashMap::new()),
@@ -191,6 +231,13 @@ impl RedisQueue {
     /// The settings.
     pub fn config(&self) -> &RedisQueueConfig {
         &self.config
+    }
+
+    /// A command answered `NOGROUP`: create the group again before the next read.
+    async fn recreate_group(&self) -> Result<(), QueueError> {
+        tracing::warn!(stream = %self.keys.ready, "consumer group gone (redis lost its data?); creating it again");
+        self.group_ready.store(false, Ordering::Release);
+        self.ensure_group().await
     }
 
     async fn ensure_group(&self) -> Result<(), QueueError> {
@@ -246,15 +293,22 @@ impl RedisQueue {
 
     async fn claim(&self, consumer: &str) -> Result<Option<Delivery>, QueueError> {
         let mut conn = self.conn.clone();
-        let claimed: Option<(String, Vec<String>, u32)> = self
+        let claimed: redis::RedisResult<Option<(String, Vec<String>, u32)>> = self
             .claim
             .key(&self.keys.ready)
             .arg(GROUP)
             .arg(consumer)
             .arg(self.config.claim_after.as_millis() as u64)
             .invoke_async(&mut conn)
-            .await
-            .map_err(backend)?;
+            .await;
+        let claimed = match claimed {
+            Ok(c) => c,
+            Err(e) if is_nogroup(&e) => {
+                self.recreate_group().await?;
+                return Ok(None);
+            }
+            Err(e) => return Err(backend(e)),
+        };
         match claimed {
             None => Ok(None),
             Some((id, fields, count)) => {
@@ -287,10 +341,9 @@ impl RedisQueue {
             .await;
         let reply = match reply {
             Ok(r) => r,
-            Err(e) if e.code() == Some("NOGROUP") => {
+            Err(e) if is_nogroup(&e) => {
                 drop(conn);
-                self.group_ready.store(false, Ordering::Release);
-                self.ensure_group().await?;
+                self.recreate_group().await?;
                 return Ok(None);
             }
             Err(e) => {
@@ -328,14 +381,17 @@ impl RedisQueue {
             Some(t) => encode(t)?,
             None => String::new(),
         };
+        let old = task_field(&delivery.task.job_id, delivery.task.page);
+        let new = task.map_or_else(String::new, |t| task_field(&t.job_id, t.page));
         let mut conn = self.conn.clone();
-        let done: u32 = self
+        let done: redis::RedisResult<u32> = self
             .settle
             .key(&self.keys.ready)
             .key(&self.keys.delayed)
             .key(&self.keys.payloads)
             .key(&self.keys.uid)
             .key(&self.keys.dead)
+            .key(&self.keys.tasks)
             .arg(GROUP)
             .arg(&delivery.id)
             .arg(delivery.deliveries)
@@ -343,9 +399,19 @@ impl RedisQueue {
             .arg(delay.as_millis() as u64)
             .arg(json)
             .arg(error)
+            .arg(old)
+            .arg(new)
             .invoke_async(&mut conn)
-            .await
-            .map_err(backend)?;
+            .await;
+        let done = match done {
+            Ok(d) => d,
+            Err(e) if is_nogroup(&e) => {
+                // The entry went with the group: it is no one's to settle any more.
+                self.group_ready.store(false, Ordering::Release);
+                0
+            }
+            Err(e) => return Err(backend(e)),
+        };
         if done == 1 {
             Ok(())
         } else {
@@ -363,6 +429,12 @@ fn field<'a>(fields: &'a [String], name: &str) -> Option<&'a str> {
         .chunks_exact(2)
         .find(|kv| kv[0] == name)
         .map(|kv| kv[1].as_str())
+}
+
+/// A stream id as (ms, seq), for comparing; `0-0` for anything unreadable.
+fn parse_stream_id(id: &str) -> (u64, u64) {
+    let (ms, seq) = id.split_once('-').unwrap_or((id, "0"));
+    (ms.parse().unwrap_or(0), seq.parse().unwrap_or(0))
 }
 
 fn decode_entry(fields: &[String]) -> Result<(RetryTask, u32), QueueError> {
@@ -385,9 +457,11 @@ impl RetryQueue for RedisQueue {
             .key(&self.keys.delayed)
             .key(&self.keys.payloads)
             .key(&self.keys.uid)
+            .key(&self.keys.tasks)
             .arg(delay.as_millis() as u64)
             .arg(0)
             .arg(json)
+            .arg(task_field(&task.job_id, task.page))
             .invoke_async(&mut conn)
             .await
             .map_err(backend)
@@ -467,6 +541,17 @@ impl RetryQueue for RedisQueue {
         Ok(ready + delayed)
     }
 
+    async fn is_queued(&self, job: &JobId, page: u32) -> Result<bool, QueueError> {
+        let mut conn = self.conn.clone();
+        let count: Option<i64> = redis::cmd("HGET")
+            .arg(&self.keys.tasks)
+            .arg(task_field(job, page))
+            .query_async(&mut conn)
+            .await
+            .map_err(backend)?;
+        Ok(count.unwrap_or(0) > 0)
+    }
+
     async fn dead_letters(&self) -> Result<Vec<DeadLetter>, QueueError> {
         let mut conn = self.conn.clone();
         let entries: Vec<Entry> = redis::cmd("XRANGE")
@@ -525,6 +610,14 @@ impl Default for RedisBusConfig {
 ///
 /// Each subscription holds its own connection for its blocking `XREAD` (see the queue's
 /// notes on blocking reads), for as long as the job stream is open.
+///
+/// **Redis coming back empty.** The stream goes with everything else, and the next
+/// publish creates it again. Its ids restart from Redis's clock, which is usually past the
+/// last id the subscriber saw, but not always: a message added in the same millisecond,
+/// or a failover to a host whose clock is behind, gets a smaller id that an `XREAD` from
+/// the old id would never return. So every read is pipelined behind an `XREVRANGE … COUNT
+/// 1` (one round trip still): when the stream is missing or its newest id is below the last
+/// one seen, the stream was lost and the subscriber reads the new one from its start.
 pub struct RedisBus {
     client: redis::Client,
     conn: ConnectionManager,
@@ -620,7 +713,14 @@ impl ResultBus for RedisBus {
                     }
                 }
                 let conn = reader.as_mut().expect("connected");
-                let reply: redis::RedisResult<ReadReply> = redis::cmd("XREAD")
+                let reply: redis::RedisResult<(Vec<Entry>, ReadReply)> = redis::pipe()
+                    .cmd("XREVRANGE")
+                    .arg(&key)
+                    .arg("+")
+                    .arg("-")
+                    .arg("COUNT")
+                    .arg(1)
+                    .cmd("XREAD")
                     .arg("COUNT")
                     .arg(100)
                     .arg("BLOCK")
@@ -631,8 +731,16 @@ impl ResultBus for RedisBus {
                     .query_async(conn)
                     .await;
                 match reply {
-                    Ok(reply) => {
+                    Ok((newest, reply)) => {
                         backoff = Duration::from_millis(50);
+                        let seen = parse_stream_id(&last_id);
+                        let lost = seen > (0, 0)
+                            && newest.first().is_none_or(|(id, _)| parse_stream_id(id) < seen);
+                        if lost {
+                            tracing::warn!(job = %job, "result bus: the job's stream was lost (redis emptied?); reading the new one from its start");
+                            last_id = "0-0".to_owned();
+                            continue;
+                        }
                         for (id, fields) in reply.into_iter().flatten().flat_map(|(_, e)| e) {
                             last_id = id;
                             match field(&fields, "msg").map(serde_json::from_str::<RetryMessage>) {
