@@ -342,7 +342,7 @@ fn bus(redis: &ScratchRedis) -> RedisBus {
 fn gave_up(page: u32) -> RetryMessage {
     RetryMessage::GaveUp {
         page,
-        kind: None,
+        reason: txclass::progress::FailureReason::PartnerUnavailable,
         error: "test".into(),
     }
 }

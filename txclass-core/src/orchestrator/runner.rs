@@ -509,6 +509,7 @@ async fn pages(
             message,
         })
     };
+    let mut resumed = log.seq > 1;
     loop {
         page_no += 1;
         let req = PageRequest {
@@ -517,17 +518,28 @@ async fn pages(
             to: request.to,
             cursor: cursor.clone(),
         };
-        let mut transitions = Vec::new();
-        let a = attempt(
-            inner,
-            partner,
-            &req,
-            0,
-            inner.settings.acquire_wait,
-            &mut transitions,
-        )
-        .await;
-        log.circuit(&request.partner_id, transitions).await?;
+        // A resumed job's next page may still be on the retry queue, put there by the dead
+        // owner: then its result is awaited, not fetched a second time.
+        let requeue = std::mem::take(&mut resumed)
+            && inner
+                .queue
+                .is_queued(job_id, page_no)
+                .await
+                .unwrap_or(false);
+        let a = if requeue {
+            Attempt::Retry {
+                reason: crate::progress::WaitReason::PartnerBusy,
+                delay: Duration::ZERO,
+                attempts: 0,
+                error: None,
+            }
+        } else {
+            let mut transitions = Vec::new();
+            let wait = inner.settings.acquire_wait;
+            let a = attempt(inner, partner, &req, 0, wait, &mut transitions).await;
+            log.circuit(&request.partner_id, transitions).await?;
+            a
+        };
         let (outcome, via_retry) = match a {
             Attempt::GiveUp(reason, message) => return Err(fail(reason, message)),
             Attempt::Page(page) => {
@@ -557,11 +569,9 @@ async fn pages(
                     reason,
                     last_error: error,
                 };
-                inner
-                    .queue
-                    .enqueue(task, delay)
-                    .await
-                    .map_err(|e| fail(FailureReason::QueueError, e.to_string()))?;
+                if !requeue {
+                    enqueue(inner, &task, delay).await?;
+                }
                 log.emit(Progress::WaitingForPartner {
                     page: page_no,
                     reason,
@@ -569,7 +579,7 @@ async fn pages(
                     retry_in_ms: Some(delay.as_millis() as u64),
                 })
                 .await?;
-                let outcome = wait_for_retry(log, &mut results, record, page_no).await?;
+                let outcome = wait_for_retry(inner, log, &mut results, &task).await?;
                 log.emit(Progress::PageFetched {
                     page: page_no,
                     transactions: outcome.transactions,
@@ -604,56 +614,117 @@ async fn pages(
     }
 }
 
-/// Waits for the retry worker's word on `page_no`, relaying its news to the log.
+/// Silence after which a waiting job asks the queue whether its call is still there.
+const RECHECK: Duration = Duration::from_secs(3);
+
+/// Puts a call on the retry queue, trying again with backoff while the queue's backend is
+/// down (the job's deadline bounds the wait).
+async fn enqueue(inner: &Inner, task: &RetryTask, delay: Duration) -> Result<(), Stop> {
+    let mut pause = Duration::from_millis(100);
+    loop {
+        match inner.queue.enqueue(task.clone(), delay).await {
+            Ok(_) => return Ok(()),
+            Err(e) => {
+                tracing::warn!(job = %task.job_id, page = task.page, error = %e, "enqueue failed; trying again");
+                tokio::time::sleep(pause).await;
+                pause = (pause * 2).min(Duration::from_secs(2));
+            }
+        }
+    }
+}
+
+/// Waits for the retry worker's word on the task's page, relaying its news to the log. When
+/// nothing is heard for a while and the queue no longer holds the call (its backend came
+/// back empty), the call is queued again.
 async fn wait_for_retry(
+    inner: &Inner,
     log: &mut EventLog<'_>,
     results: &mut futures::stream::BoxStream<'static, RetryMessage>,
-    record: &JobRecord,
-    page_no: u32,
+    task: &RetryTask,
 ) -> Result<PageOutcome, Stop> {
-    let job_id = &record.id;
+    let (job_id, page_no) = (&task.job_id, task.page);
     loop {
-        let Some(msg) = results.next().await else {
-            return Err(Stop::End(Progress::Failed {
-                job_id: job_id.clone(),
-                reason: FailureReason::QueueError,
-                message: "result bus closed".into(),
-            }));
+        let msg = match tokio::time::timeout(RECHECK, results.next()).await {
+            Ok(Some(msg)) => msg,
+            Ok(None) => {
+                return Err(Stop::End(Progress::Failed {
+                    job_id: job_id.clone(),
+                    reason: FailureReason::QueueError,
+                    message: "result bus closed".into(),
+                }))
+            }
+            Err(_) => {
+                match inner.queue.is_queued(job_id, page_no).await {
+                    Ok(true) => {}
+                    Ok(false) => {
+                        // A result published just now may still be on its way.
+                        if let Ok(Some(msg)) =
+                            tokio::time::timeout(Duration::from_millis(300), results.next()).await
+                        {
+                            if msg.page() == page_no {
+                                if let Some(outcome) = relay(log, msg, task).await? {
+                                    return Ok(outcome);
+                                }
+                            }
+                            continue;
+                        }
+                        tracing::warn!(job = %job_id, page = page_no, "queued call lost; queueing it again");
+                        enqueue(inner, task, Duration::ZERO).await?;
+                    }
+                    Err(e) => {
+                        tracing::warn!(job = %job_id, error = %e, "cannot check the retry queue")
+                    }
+                }
+                continue;
+            }
         };
         if msg.page() != page_no {
             continue;
         }
-        match msg {
-            RetryMessage::Attempted {
-                attempts,
-                reason,
-                retry_in_ms,
-                ..
-            } => {
-                log.emit(Progress::WaitingForPartner {
-                    page: page_no,
-                    reason,
-                    attempt: attempts,
-                    retry_in_ms: Some(retry_in_ms),
-                })
-                .await?
-            }
-            RetryMessage::Fetched { outcome, .. } => return Ok(outcome),
-            RetryMessage::CircuitChanged { from, to, .. } => {
-                log.emit(Progress::CircuitChanged {
-                    partner_id: record.request.partner_id.clone(),
-                    from,
-                    to,
-                })
-                .await?
-            }
-            RetryMessage::GaveUp { reason, error, .. } => {
-                return Err(Stop::End(Progress::Failed {
-                    job_id: job_id.clone(),
-                    reason,
-                    message: error,
-                }))
-            }
+        if let Some(outcome) = relay(log, msg, task).await? {
+            return Ok(outcome);
         }
     }
+}
+
+/// Logs what a message about the waited page says; the page's outcome once it is fetched.
+async fn relay(
+    log: &mut EventLog<'_>,
+    msg: RetryMessage,
+    task: &RetryTask,
+) -> Result<Option<PageOutcome>, Stop> {
+    let (job_id, page_no) = (&task.job_id, task.page);
+    match msg {
+        RetryMessage::Attempted {
+            attempts,
+            reason,
+            retry_in_ms,
+            ..
+        } => {
+            log.emit(Progress::WaitingForPartner {
+                page: page_no,
+                reason,
+                attempt: attempts,
+                retry_in_ms: Some(retry_in_ms),
+            })
+            .await?
+        }
+        RetryMessage::Fetched { outcome, .. } => return Ok(Some(outcome)),
+        RetryMessage::CircuitChanged { from, to, .. } => {
+            log.emit(Progress::CircuitChanged {
+                partner_id: task.partner_id.clone(),
+                from,
+                to,
+            })
+            .await?
+        }
+        RetryMessage::GaveUp { reason, error, .. } => {
+            return Err(Stop::End(Progress::Failed {
+                job_id: job_id.clone(),
+                reason,
+                message: error,
+            }))
+        }
+    }
+    Ok(None)
 }
