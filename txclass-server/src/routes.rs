@@ -190,6 +190,10 @@ impl App {
         let query = req.uri().query().unwrap_or("").to_owned();
         match self.route_of(req.method(), &path)? {
             Route::Healthz => Ok(json(StatusCode::OK, &serde_json::json!({"status": "ok"}))),
+            Route::Readyz => {
+                let (status, body) = crate::readiness::readyz(&self.orchestrator).await;
+                Ok(json(status, &body))
+            }
             Route::Submit => self.submit(req, &query).await,
             Route::Job(id) => self.job(JobId::new(id), &query).await,
             Route::Transactions(id) => self.transactions(CustomerId::new(id), &query).await,
@@ -210,6 +214,7 @@ impl App {
         let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
         let (route, allowed) = match segments.as_slice() {
             ["healthz"] => (Route::Healthz, "GET"),
+            ["readyz"] => (Route::Readyz, "GET"),
             ["v1", "classifications"] => (Route::Submit, "POST"),
             ["v1", "classifications", id] => (Route::Job(segment(id)?), "GET"),
             ["v1", "customers", id, "transactions"] => (Route::Transactions(segment(id)?), "GET"),
@@ -461,6 +466,7 @@ impl App {
 /// A route, decided from the method and path alone.
 pub(crate) enum Route<'p> {
     Healthz,
+    Readyz,
     Submit,
     Job(Cow<'p, str>),
     Transactions(Cow<'p, str>),

@@ -7,10 +7,12 @@
 
 mod backends;
 mod job;
+mod readiness;
 mod worker;
 
 pub use backends::RedisSettings;
 pub use job::Job;
+pub use readiness::{Check, Readiness, CHECK_TIMEOUT};
 pub use worker::RetryWorker;
 
 use std::collections::BTreeMap;
@@ -69,6 +71,8 @@ pub(crate) struct Inner {
     pub(crate) classifier: Arc<dyn Classifier>,
     pub(crate) store: Arc<dyn Store>,
     pub(crate) settings: Settings,
+    /// Checks the shared Redis for [`Orchestrator::readiness`], when one is configured.
+    pub(crate) redis_probe: Option<readiness::RedisProbe>,
 }
 
 /// Runs classification jobs. Cheap to clone (shared state behind an `Arc`).
@@ -177,6 +181,7 @@ impl OrchestratorBuilder {
         use crate::queue::{RedisBus, RedisBusConfig, RedisQueue, RedisQueueConfig};
 
         let url = redis.resolve_url()?;
+        self.redis_probe = Some(readiness::RedisProbe::new(&url)?);
         if self.limiter.is_none() {
             let mut limiter = RedisLimiter::builder(url.clone())
                 .prefix(redis.prefix.clone())
@@ -246,6 +251,7 @@ pub struct OrchestratorBuilder {
     store: Option<Arc<dyn Store>>,
     clock: Option<Arc<dyn Clock>>,
     redis: Option<RedisSettings>,
+    redis_probe: Option<readiness::RedisProbe>,
     settings: Settings,
 }
 
@@ -370,6 +376,7 @@ impl OrchestratorBuilder {
                 classifier,
                 store,
                 settings: self.settings,
+                redis_probe: self.redis_probe,
             }),
         })
     }
