@@ -647,3 +647,53 @@ fn a_closed_stdout_ends_the_run_quietly() {
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     assert_eq!(stderr(&o), "");
 }
+
+/// `txclass query --config` on a `[store] kind = "elasticsearch"` config reads the engine.
+/// Needs the search engine of `scripts/search-engine.sh` at `TXCLASS_ES_URL` (default
+/// `http://127.0.0.1:9200`); fails, never skips, when it is not there.
+#[cfg(feature = "elasticsearch")]
+#[tokio::test]
+async fn query_reads_an_elasticsearch_store_named_by_the_config() {
+    use txclass_core::store::{ElasticConfig, ElasticStore, StoreConfig, StoreKeys};
+
+    let url = std::env::var("TXCLASS_ES_URL").unwrap_or_else(|_| "http://127.0.0.1:9200".into());
+    let prefix = format!("txtest-cli-{}", std::process::id());
+    let text = format!(
+        "[store]\nkind = \"elasticsearch\"\nurl = \"{url}\"\nindex_prefix = \"{prefix}\"\n"
+    );
+    let keys: StoreKeys = txclass_core::config::from_toml_str("server.toml", &text).unwrap();
+    let config: StoreConfig = keys.resolve().unwrap();
+    let store = config.open().await.unwrap_or_else(|e| {
+        panic!("no search engine at {url} ({e}); run `scripts/search-engine.sh start`")
+    });
+    store
+        .upsert(&[stored(
+            "es-1",
+            "2026-01-05",
+            "UBER *TRIP",
+            -2000,
+            "transport",
+        )])
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("server.toml");
+    std::fs::write(&path, &text).unwrap();
+    let o = txclass(&[
+        "query",
+        "transactions",
+        "--customer",
+        "c-1",
+        "--json",
+        "--config",
+        path.to_str().unwrap(),
+    ]);
+    ElasticStore::connect(ElasticConfig::new(url).with_index_prefix(prefix))
+        .await
+        .unwrap()
+        .delete_indexes()
+        .await
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stdout(&o).contains("\"id\":\"es-1\""), "{}", stdout(&o));
+}
