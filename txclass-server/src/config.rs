@@ -324,7 +324,7 @@ mod tests {
             ),
             (
                 "[store]\nkind = \"sqlite\"\npth = \"x\"".into(),
-                "store",
+                "store.pth",
                 "pth",
             ),
         ] {

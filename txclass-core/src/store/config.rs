@@ -27,14 +27,15 @@ use serde::{Deserialize, Serialize};
 
 use super::{SqliteStore, Store, StoreError, DEFAULT_DB_PATH};
 
-/// Which store to open, and how. Deserialises from a `[store]` table tagged by `kind`.
+/// Which store to open, and how. Deserialises from a `[store]` table whose `kind` (default
+/// `"sqlite"`) says which; a key of the other kind, or an unknown one, is refused.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+#[serde(tag = "kind", rename_all = "snake_case", try_from = "RawStore")]
 pub enum StoreConfig {
     /// The embedded store ([`SqliteStore`]).
     Sqlite {
-        /// The database file; `":memory:"` keeps everything in memory (and nothing after).
-        #[serde(default = "default_path")]
+        /// The database file (default `data/txclass.db`); `":memory:"` keeps everything in
+        /// memory (and nothing after).
         path: PathBuf,
     },
     /// Elasticsearch or OpenSearch (`ElasticStore`, feature `elasticsearch`).
@@ -43,6 +44,77 @@ pub enum StoreConfig {
 
 fn default_path() -> PathBuf {
     PathBuf::from(DEFAULT_DB_PATH)
+}
+
+/// What a `[store]` table may hold, before `kind` decides which keys belong. One flat
+/// table, so an unknown key's error names its exact path (`store.pth`) and `kind` can have a
+/// default (an internally tagged enum allows neither).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawStore {
+    #[serde(default)]
+    kind: StoreKind,
+    path: Option<PathBuf>,
+    url: Option<String>,
+    index_prefix: Option<String>,
+    auth: Option<ElasticAuthSettings>,
+    request_timeout_ms: Option<u64>,
+    batch_size: Option<NonZeroUsize>,
+    bulk_concurrency: Option<NonZeroUsize>,
+    shards: Option<NonZeroU32>,
+}
+
+#[derive(Clone, Copy, Default, Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum StoreKind {
+    #[default]
+    Sqlite,
+    Elasticsearch,
+}
+
+impl TryFrom<RawStore> for StoreConfig {
+    type Error = String;
+
+    fn try_from(r: RawStore) -> Result<Self, String> {
+        match r.kind {
+            StoreKind::Sqlite => {
+                let elastic_keys = [
+                    ("url", r.url.is_some()),
+                    ("index_prefix", r.index_prefix.is_some()),
+                    ("auth", r.auth.is_some()),
+                    ("request_timeout_ms", r.request_timeout_ms.is_some()),
+                    ("batch_size", r.batch_size.is_some()),
+                    ("bulk_concurrency", r.bulk_concurrency.is_some()),
+                    ("shards", r.shards.is_some()),
+                ];
+                if let Some((key, _)) = elastic_keys.iter().find(|(_, given)| *given) {
+                    return Err(format!(
+                        "`{key}` belongs to kind = \"elasticsearch\", but kind is \"sqlite\""
+                    ));
+                }
+                Ok(Self::Sqlite {
+                    path: r.path.unwrap_or_else(default_path),
+                })
+            }
+            StoreKind::Elasticsearch => {
+                if r.path.is_some() {
+                    return Err(
+                        "`path` belongs to kind = \"sqlite\", but kind is \"elasticsearch\"".into(),
+                    );
+                }
+                let d = ElasticSettings::default();
+                Ok(Self::Elasticsearch(ElasticSettings {
+                    url: r.url.unwrap_or(d.url),
+                    index_prefix: r.index_prefix.unwrap_or(d.index_prefix),
+                    auth: r.auth.unwrap_or(d.auth),
+                    request_timeout_ms: r.request_timeout_ms.unwrap_or(d.request_timeout_ms),
+                    batch_size: r.batch_size.unwrap_or(d.batch_size),
+                    bulk_concurrency: r.bulk_concurrency.unwrap_or(d.bulk_concurrency),
+                    shards: r.shards.unwrap_or(d.shards),
+                }))
+            }
+        }
+    }
 }
 
 impl Default for StoreConfig {
@@ -291,13 +363,52 @@ mod tests {
     fn unknown_keys_and_kinds_in_the_store_table_are_refused_with_their_path() {
         let e = keys("[store]\nkind = \"sqlite\"\npaht = \"x.db\"").unwrap_err();
         assert!(
-            e.contains("store") && e.contains("unknown field `paht`"),
+            e.starts_with("test.toml: store.paht: unknown field `paht`"),
             "{e}"
         );
         let e = keys("[store]\nkind = \"elasticsearch\"\nindex_prefx = \"x\"").unwrap_err();
-        assert!(e.contains("unknown field `index_prefx`"), "{e}");
+        assert!(
+            e.starts_with("test.toml: store.index_prefx: unknown field `index_prefx`"),
+            "{e}"
+        );
         let e = keys("[store]\nkind = \"postgres\"").unwrap_err();
-        assert!(e.contains("unknown variant `postgres`"), "{e}");
+        assert!(
+            e.starts_with("test.toml: store.kind: unknown variant `postgres`"),
+            "{e}"
+        );
+        let e = keys("[store]\nauth = { type = \"basic\", username = \"u\" }").unwrap_err();
+        assert!(e.contains("store.auth"), "{e}");
+        assert!(e.contains("password_env"), "{e}");
+    }
+
+    #[test]
+    fn kind_defaults_to_sqlite_and_keys_of_the_other_kind_are_refused() {
+        let k = keys("[store]\npath = \"x.db\"").unwrap();
+        assert_eq!(k.resolve().unwrap(), StoreConfig::sqlite("x.db"));
+        let k = keys("[store]").unwrap();
+        assert_eq!(k.resolve().unwrap(), StoreConfig::default());
+        let e = keys("[store]\nurl = \"http://x\"").unwrap_err();
+        assert!(
+            e.starts_with("test.toml: store: `url` belongs to kind = \"elasticsearch\""),
+            "{e}"
+        );
+        let e = keys("[store]\nkind = \"elasticsearch\"\npath = \"x.db\"").unwrap_err();
+        assert!(e.contains("`path` belongs to kind = \"sqlite\""), "{e}");
+    }
+
+    #[test]
+    fn a_store_config_round_trips_through_its_serialized_form() {
+        for c in [
+            StoreConfig::sqlite("a.db"),
+            StoreConfig::Elasticsearch(ElasticSettings::default()),
+        ] {
+            let json = serde_json::to_string(&c).unwrap();
+            assert_eq!(
+                serde_json::from_str::<StoreConfig>(&json).unwrap(),
+                c,
+                "{json}"
+            );
+        }
     }
 
     #[tokio::test]
