@@ -566,3 +566,82 @@ async fn checkpoints_are_read_without_a_refresh() {
     }
     s.delete_indexes().await.unwrap();
 }
+
+/// A config file's `[store] kind = "elasticsearch"` opens an `ElasticStore` on the engine:
+/// the store the server and `txclass query --config` use, with this file's prefix.
+#[tokio::test]
+async fn a_store_config_of_kind_elasticsearch_opens_the_engine() {
+    use txclass::store::{StoreConfig, StoreKeys};
+
+    let prefix = unique_prefix("storeconfig");
+    let text = format!(
+        "listen = \"127.0.0.1:0\"\n[store]\nkind = \"elasticsearch\"\nurl = \"{}\"\n\
+         index_prefix = \"{prefix}\"\nrequest_timeout_ms = 10000\n",
+        url()
+    );
+    let keys: StoreKeys = txclass::config::from_toml_str("server.toml", &text).unwrap();
+    let config = keys.resolve().unwrap();
+    assert!(
+        matches!(config, StoreConfig::Elasticsearch(_)),
+        "{config:?}"
+    );
+    let store = match config.open().await {
+        Ok(s) => s,
+        Err(e) => panic!(
+            "no Elasticsearch-compatible engine at {} ({e}); start one with \
+             `scripts/search-engine.sh start` or set TXCLASS_ES_URL",
+            url()
+        ),
+    };
+    store.ping().await.unwrap();
+    let t = suite::tx("bank", "t1", "c-cfg", "2026-01-05", "PADARIA", -500, "food");
+    store.upsert(&[t]).await.unwrap();
+    assert_eq!(store.count(&"c-cfg".into()).await.unwrap(), 1);
+
+    // The same indexes, reached directly under the config's prefix.
+    let direct = connect(ElasticConfig::new(url()).with_index_prefix(prefix.clone())).await;
+    assert_eq!(
+        direct.transactions_alias(),
+        format!("{prefix}-transactions")
+    );
+    assert_eq!(direct.count(&"c-cfg".into()).await.unwrap(), 1);
+    direct.delete_indexes().await.unwrap();
+}
+
+/// The server built from such a config serves from the engine and reports it in /readyz.
+#[tokio::test]
+async fn a_server_on_an_elasticsearch_store_is_ready() {
+    use txclass_server::{run, Server, ServerConfig};
+
+    let prefix = unique_prefix("serverstore");
+    let text = format!(
+        "[sandbox]\nenabled = false\n[store]\nkind = \"elasticsearch\"\nurl = \"{}\"\n\
+         index_prefix = \"{prefix}\"\n",
+        url()
+    );
+    let config: ServerConfig = txclass::config::from_toml_str("server.toml", &text).unwrap();
+    let server = Server::from_config(&config).await.unwrap_or_else(|e| {
+        panic!(
+            "{e}: no Elasticsearch-compatible engine at {}; start one with \
+             `scripts/search-engine.sh start` or set TXCLASS_ES_URL",
+            url()
+        )
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let running = tokio::spawn(run(listener, server, async {
+        let _ = stopped.await;
+    }));
+    let r = reqwest::get(format!("{base}/readyz")).await.unwrap();
+    assert_eq!(r.status(), 200);
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["checks"]["store"]["status"], "ok", "{body}");
+    let _ = stop.send(());
+    running.await.unwrap().unwrap();
+    connect(ElasticConfig::new(url()).with_index_prefix(prefix))
+        .await
+        .delete_indexes()
+        .await
+        .unwrap();
+}

@@ -34,7 +34,8 @@ struct Cli {
 enum Command {
     /// Classify a CSV or NDJSON file of transactions into a CSV or NDJSON file.
     Classify(cmd::classify::ClassifyArgs),
-    /// Query the embedded store (transactions, spending per month).
+    /// Query the store (transactions, spending per month, merchants): the embedded one, or
+    /// the one a server config names (--config).
     Query(cmd::query::QueryArgs),
     /// Run the partner simulator (a fake bank API) until Ctrl-C.
     Sim(cmd::sim::SimArgs),

@@ -422,6 +422,97 @@ async fn query_reads_the_store() {
     assert!(!missing.exists(), "a query must not create a database");
 }
 
+#[tokio::test]
+async fn query_takes_the_store_from_a_server_config() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("tx.db");
+    let store = SqliteStore::open(&db).unwrap();
+    store
+        .upsert(&[stored("a", "2026-01-05", "UBER *TRIP", -2000, "transport")])
+        .await
+        .unwrap();
+    drop(store);
+    let write = |name: &str, text: String| {
+        let path = dir.path().join(name);
+        std::fs::write(&path, text).unwrap();
+        path.to_str().unwrap().to_owned()
+    };
+    let query = |config: &str| {
+        txclass(&[
+            "query",
+            "transactions",
+            "--customer",
+            "c-1",
+            "--json",
+            "--config",
+            config,
+        ])
+    };
+    let db = db.display();
+
+    // The server's own keys are the server's business; the store table and the shorthand
+    // are read.
+    for (name, text) in [
+        (
+            "table.toml",
+            format!("listen = \"127.0.0.1:1\"\n[store]\nkind = \"sqlite\"\npath = \"{db}\"\n"),
+        ),
+        (
+            "short.toml",
+            format!("store_path = \"{db}\"\n[sandbox]\nenabled = false\n"),
+        ),
+        ("short.json", format!("{{\"store_path\": \"{db}\"}}")),
+    ] {
+        let o = query(&write(name, text));
+        assert!(o.status.success(), "{name}: {}", stderr(&o));
+        assert!(
+            stdout(&o).contains("\"id\":\"a\""),
+            "{name}: {}",
+            stdout(&o)
+        );
+    }
+
+    // --db wins over the config's store.
+    let elsewhere = write(
+        "elsewhere.toml",
+        "[store]\nkind = \"sqlite\"\npath = \"/nonexistent/x.db\"\n".into(),
+    );
+    let o = txclass(&[
+        "query",
+        "transactions",
+        "--customer",
+        "c-1",
+        "--config",
+        &elsewhere,
+        "--db",
+        &db.to_string(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+
+    // Mistakes in the store keys are usage errors that say where.
+    let typo = write(
+        "typo.toml",
+        format!("[store]\nkind = \"sqlite\"\npaht = \"{db}\"\n"),
+    );
+    let o = query(&typo);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("typo.toml: store") && stderr(&o).contains("unknown field `paht`"),
+        "{}",
+        stderr(&o)
+    );
+    let both = write(
+        "both.toml",
+        format!("store_path = \"{db}\"\n[store]\nkind = \"sqlite\"\n"),
+    );
+    let o = query(&both);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("not both"), "{}", stderr(&o));
+    let o = query(dir.path().join("none.toml").to_str().unwrap());
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("cannot read it"), "{}", stderr(&o));
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn health_and_bench_partner_against_the_simulator() {
     let sim = Simulator::bind(
@@ -555,4 +646,54 @@ fn a_closed_stdout_ends_the_run_quietly() {
     let o = child.wait_with_output().unwrap();
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     assert_eq!(stderr(&o), "");
+}
+
+/// `txclass query --config` on a `[store] kind = "elasticsearch"` config reads the engine.
+/// Needs the search engine of `scripts/search-engine.sh` at `TXCLASS_ES_URL` (default
+/// `http://127.0.0.1:9200`); fails, never skips, when it is not there.
+#[cfg(feature = "elasticsearch")]
+#[tokio::test]
+async fn query_reads_an_elasticsearch_store_named_by_the_config() {
+    use txclass_core::store::{ElasticConfig, ElasticStore, StoreConfig, StoreKeys};
+
+    let url = std::env::var("TXCLASS_ES_URL").unwrap_or_else(|_| "http://127.0.0.1:9200".into());
+    let prefix = format!("txtest-cli-{}", std::process::id());
+    let text = format!(
+        "[store]\nkind = \"elasticsearch\"\nurl = \"{url}\"\nindex_prefix = \"{prefix}\"\n"
+    );
+    let keys: StoreKeys = txclass_core::config::from_toml_str("server.toml", &text).unwrap();
+    let config: StoreConfig = keys.resolve().unwrap();
+    let store = config.open().await.unwrap_or_else(|e| {
+        panic!("no search engine at {url} ({e}); run `scripts/search-engine.sh start`")
+    });
+    store
+        .upsert(&[stored(
+            "es-1",
+            "2026-01-05",
+            "UBER *TRIP",
+            -2000,
+            "transport",
+        )])
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("server.toml");
+    std::fs::write(&path, &text).unwrap();
+    let o = txclass(&[
+        "query",
+        "transactions",
+        "--customer",
+        "c-1",
+        "--json",
+        "--config",
+        path.to_str().unwrap(),
+    ]);
+    ElasticStore::connect(ElasticConfig::new(url).with_index_prefix(prefix))
+        .await
+        .unwrap()
+        .delete_indexes()
+        .await
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stdout(&o).contains("\"id\":\"es-1\""), "{}", stdout(&o));
 }

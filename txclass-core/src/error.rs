@@ -17,6 +17,13 @@ pub enum Error {
         /// What is wrong.
         what: String,
     },
+    /// A backend a job needs (the store, Redis) does not answer; see
+    /// [`Orchestrator::readiness`](crate::Orchestrator::readiness). Retrying later may work.
+    #[error("not ready: {what}")]
+    NotReady {
+        /// Which backends did not answer, and why.
+        what: String,
+    },
     /// A request names a partner that is not configured.
     #[error("unknown partner {0}")]
     UnknownPartner(PartnerId),

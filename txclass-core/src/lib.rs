@@ -12,10 +12,11 @@
 //! | [`partner`] | the [`PartnerAdapter`] trait and the HTTP adapter |
 //! | [`limiter`] | per-partner counting semaphore ([`Limiter`]); permits are drop guards |
 //! | [`breaker`] | per-partner [`CircuitBreaker`] |
+//! | [`config`] | reading config files (TOML / JSON) with errors that name the key's path |
 //! | [`queue`] | [`RetryQueue`] and [`ResultBus`] for calls that cannot be made now |
 //! | [`classifier`] | the [`Classifier`] trait, features, the sparse trainer, the model file, metrics |
 //! | [`datagen`] | a seeded generator of labelled statement lines with a train / validation / test split |
-//! | [`store`] | the [`Store`] trait and the embedded SQLite store |
+//! | [`store`] | the [`Store`] trait, the embedded SQLite store, and [`StoreConfig`](store::StoreConfig) |
 //! | [`records`] | CSV / NDJSON reading (with line-numbered errors) and writing |
 //! | [`simulator`] | a partner simulator that behaves like a bank API (feature `simulator`) |
 //!
@@ -48,6 +49,7 @@
 pub mod breaker;
 pub mod classifier;
 pub mod clock;
+pub mod config;
 pub mod datagen;
 mod error;
 pub mod lease;

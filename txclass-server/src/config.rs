@@ -1,5 +1,9 @@
 //! The server's configuration: a TOML or JSON file, embedded defaults for everything, and
 //! overrides from flags and the environment (applied by the binary).
+//!
+//! The file follows the core's rules ([`txclass_core::config`]): unknown keys at any depth
+//! are refused with their path, every table may be partial, and every duration key ends in
+//! `_ms` (integer milliseconds).
 
 use std::net::SocketAddr;
 use std::num::NonZeroU32;
@@ -8,7 +12,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 use txclass_core::orchestrator::RedisSettings;
-use txclass_core::store::DEFAULT_DB_PATH;
+use txclass_core::store::{StoreConfig, StoreKeys};
 use txclass_core::PartnerConfig;
 
 use crate::{Error, Result};
@@ -20,8 +24,13 @@ use crate::{Error, Result};
 pub struct ServerConfig {
     /// Address to listen on.
     pub listen: SocketAddr,
-    /// SQLite file of the embedded store; `":memory:"` keeps everything in memory.
-    pub store_path: PathBuf,
+    /// Shorthand for `[store] kind = "sqlite"` with this `path`; `":memory:"` keeps
+    /// everything in memory. Giving both this and `[store]` is an error.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub store_path: Option<PathBuf>,
+    /// The store (default: SQLite at `data/txclass.db`); see [`StoreConfig`].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub store: Option<StoreConfig>,
     /// Partners reached over HTTP. Tokens come from `auth.token_env` (never from logs).
     pub partners: Vec<PartnerConfig>,
     /// The built-in sandbox partner (the simulator, in-process on a loopback port).
@@ -45,6 +54,12 @@ pub struct ServerConfig {
     pub acquire_wait_ms: Option<u64>,
     /// Deadline of one job, in ms (default: the core's).
     pub job_deadline_ms: Option<u64>,
+    /// How long a job runs on after its last client went away, waiting for one to re-attach
+    /// with `Last-Event-ID`, in ms (default: the core's, 60 s).
+    pub reattach_window_ms: Option<u64>,
+    /// Lease on a running job: when its instance dies, another takes it over within about
+    /// this long, in ms (default: the core's, 10 s).
+    pub job_lease_ms: Option<u64>,
     /// Share limiter, retry queue, result bus and breaker state with other instances through
     /// this Redis (needs the `redis` feature). Absent: everything in this process.
     pub redis: Option<RedisSettings>,
@@ -54,7 +69,8 @@ impl Default for ServerConfig {
     fn default() -> Self {
         Self {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
-            store_path: PathBuf::from(DEFAULT_DB_PATH),
+            store_path: None,
+            store: None,
             partners: Vec::new(),
             sandbox: SandboxConfig::default(),
             keep_alive_ms: 15_000,
@@ -65,6 +81,8 @@ impl Default for ServerConfig {
             bench_routes: false,
             acquire_wait_ms: None,
             job_deadline_ms: None,
+            reattach_window_ms: None,
+            job_lease_ms: None,
             redis: None,
         }
     }
@@ -102,18 +120,23 @@ impl Default for SandboxConfig {
 }
 
 impl ServerConfig {
-    /// Reads a config file: TOML, or JSON when the name ends in `.json`.
+    /// Reads a config file: TOML, or JSON when the name ends in `.json`. Errors name the
+    /// file, the key's path and the line.
     pub fn from_file(path: &Path) -> Result<Self> {
-        let text = std::fs::read_to_string(path).map_err(|e| Error::Config {
-            what: format!("cannot read {}: {e}", path.display()),
-        })?;
-        let parsed = if path.extension().is_some_and(|e| e == "json") {
-            serde_json::from_str(&text).map_err(|e| e.to_string())
-        } else {
-            toml::from_str(&text).map_err(|e| e.to_string())
-        };
-        parsed.map_err(|e| Error::Config {
-            what: format!("{}: {e}", path.display()),
+        txclass_core::config::from_file(path).map_err(|e| Error::Config {
+            what: e.to_string(),
+        })
+    }
+
+    /// The store to open: `[store]`, or SQLite at `store_path`, or the default SQLite file.
+    pub fn store_config(&self) -> Result<StoreConfig> {
+        StoreKeys {
+            store_path: self.store_path.clone(),
+            store: self.store.clone(),
+        }
+        .resolve()
+        .map_err(|e| Error::Config {
+            what: e.to_string(),
         })
     }
 
@@ -137,6 +160,13 @@ impl ServerConfig {
         }
         if let Some(ms) = self.job_deadline_ms {
             s.job_deadline = Duration::from_millis(ms);
+        }
+        if let Some(ms) = self.reattach_window_ms {
+            s.reattach_window = Duration::from_millis(ms);
+        }
+        if let Some(ms) = self.job_lease_ms {
+            s.job_lease = Duration::from_millis(ms.max(30));
+            s.sweep_interval = (s.job_lease / 4).max(Duration::from_millis(10));
         }
         s
     }
@@ -173,7 +203,10 @@ mod tests {
     fn an_empty_file_gives_the_defaults() {
         let c: ServerConfig = toml::from_str("").unwrap();
         assert_eq!(c, ServerConfig::default());
-        assert_eq!(c.store_path, PathBuf::from("data/txclass.db"));
+        assert_eq!(
+            c.store_config().unwrap(),
+            StoreConfig::sqlite("data/txclass.db")
+        );
         assert!(c.sandbox.enabled);
     }
 
@@ -210,7 +243,7 @@ mod tests {
             [redis]
             url_env = "TXCLASS_REDIS_URL"
             prefix = "prod"
-            lease = 5000
+            lease_ms = 5000
             "#,
         )
         .unwrap();
@@ -223,19 +256,224 @@ mod tests {
     #[test]
     fn the_readme_example_is_a_valid_config() {
         let readme = include_str!("../../README.md");
-        let start = readme.find("```toml\n").expect("a toml block") + 8;
-        let len = readme[start..].find("```").expect("closed");
-        let c: ServerConfig = toml::from_str(&readme[start..start + len]).unwrap();
-        assert_eq!(c.partners[0].capacity.get(), 10);
-        assert_eq!(c.partners[0].circuit.minimum_calls.get(), 10);
-        assert_eq!(
-            c.redis.unwrap().url_env.as_deref(),
-            Some("TXCLASS_REDIS_URL")
+        let blocks: Vec<&str> = readme
+            .split("```toml\n")
+            .skip(1)
+            .map(|b| &b[..b.find("```").expect("closed")])
+            .collect();
+        assert!(
+            blocks.len() >= 2,
+            "the full example and the elasticsearch store"
         );
+        let c = parse(blocks[0]).unwrap();
+        assert_eq!(c.partners[0].capacity.get(), 10);
+        assert_eq!(c.partners[0].timeout, Duration::from_secs(10));
+        assert_eq!(c.partners[0].circuit.minimum_calls.get(), 10);
+        assert_eq!(c.partners[0].circuit.open_for, Duration::from_secs(5));
+        assert_eq!(
+            c.store_config().unwrap(),
+            StoreConfig::sqlite("data/txclass.db")
+        );
+        let redis = c.redis.unwrap();
+        assert_eq!(redis.url_env.as_deref(), Some("TXCLASS_REDIS_URL"));
+        assert_eq!(redis.lease, Duration::from_secs(15));
+        for block in &blocks[1..] {
+            let c = parse(block).unwrap();
+            assert!(matches!(
+                c.store_config().unwrap(),
+                StoreConfig::Elasticsearch(_)
+            ));
+        }
     }
 
     #[test]
     fn unknown_keys_are_refused() {
         assert!(toml::from_str::<ServerConfig>("listn = \"x\"").is_err());
+    }
+
+    /// Parses as `ServerConfig::from_file` does, returning the error's text.
+    fn parse(text: &str) -> std::result::Result<ServerConfig, String> {
+        txclass_core::config::from_toml_str("server.toml", text).map_err(|e| e.to_string())
+    }
+
+    const PARTNER: &str =
+        "[[partners]]\nid = \"bank\"\nbase_url = \"http://127.0.0.1:1\"\ncapacity = 2\n";
+
+    #[test]
+    fn a_typo_at_any_depth_is_refused_with_its_path() {
+        for (text, path, key) in [
+            (
+                format!("{PARTNER}timout = 5"),
+                "partners[0].timout",
+                "timout",
+            ),
+            (
+                format!("{PARTNER}page_sise = 5"),
+                "partners[0].page_sise",
+                "page_sise",
+            ),
+            (
+                format!("{PARTNER}[partners.retry]\nmax_attempt = 5"),
+                "partners[0].retry.max_attempt",
+                "max_attempt",
+            ),
+            (
+                format!("{PARTNER}[partners.circuit]\nopen_for = 5"),
+                "partners[0].circuit.open_for",
+                "open_for",
+            ),
+            (
+                format!("{PARTNER}auth = {{ token_env = \"T\", tokn = \"x\" }}"),
+                "partners[0].auth.tokn",
+                "tokn",
+            ),
+            (
+                "[redis]\nurl = \"redis://h\"\nleas_ms = 1".into(),
+                "redis.leas_ms",
+                "leas_ms",
+            ),
+            (
+                "[sandbox]\ncapcity = 1".into(),
+                "sandbox.capcity",
+                "capcity",
+            ),
+            (
+                "[store]\nkind = \"sqlite\"\npth = \"x\"".into(),
+                "store.pth",
+                "pth",
+            ),
+        ] {
+            let e = parse(&text).unwrap_err();
+            assert!(
+                e.starts_with(&format!("server.toml: {path}")),
+                "{text:?} gave {e}"
+            );
+            assert!(
+                e.contains(&format!("unknown field `{key}`")),
+                "{text:?} gave {e}"
+            );
+            assert!(e.contains("(line "), "{e}");
+        }
+        // Inside the tagged window table, serde reports the field without its own path.
+        let e = parse(&format!(
+            "{PARTNER}[partners.circuit]\nwindow = {{ type = \"count_based\", cals = 3 }}"
+        ))
+        .unwrap_err();
+        assert!(e.contains("partners[0].circuit.window"), "{e}");
+        assert!(e.contains("unknown field `cals`"), "{e}");
+    }
+
+    #[test]
+    fn the_old_bare_millisecond_keys_are_refused_naming_the_new_ones() {
+        let e = parse(&format!("{PARTNER}timeout = 10000")).unwrap_err();
+        assert!(e.contains("unknown field `timeout`"), "{e}");
+        assert!(e.contains("`timeout_ms`"), "{e}");
+        let e = parse("[redis]\nlease = 5000").unwrap_err();
+        assert!(e.contains("`lease_ms`"), "{e}");
+    }
+
+    #[test]
+    fn partial_nested_tables_take_the_defaults() {
+        let c = parse(&format!(
+            "{PARTNER}[partners.retry]\nmax_attempts = 5\n[partners.circuit]\nopen_for_ms = 100\n\
+             [redis]\nurl = \"redis://h\"\n[sandbox]\ncapacity = 3"
+        ))
+        .unwrap();
+        let p = &c.partners[0];
+        assert_eq!(p.retry.max_attempts.get(), 5);
+        let retry_defaults = txclass_core::partner::RetryPolicy::default();
+        assert_eq!(p.retry.retry_on, retry_defaults.retry_on);
+        assert_eq!(p.retry.base_backoff, retry_defaults.base_backoff);
+        assert_eq!(p.retry.max_backoff, retry_defaults.max_backoff);
+        assert_eq!(p.circuit.open_for, Duration::from_millis(100));
+        let circuit = txclass_core::partner::CircuitPolicy {
+            open_for: Duration::from_millis(100),
+            ..Default::default()
+        };
+        assert_eq!(p.circuit, circuit);
+        assert_eq!(p.timeout, Duration::from_secs(10));
+        assert_eq!(c.redis.unwrap().lease, RedisSettings::default().lease);
+        assert_eq!(c.sandbox.capacity.get(), 3);
+        assert_eq!(c.sandbox.id, "sandbox");
+    }
+
+    #[test]
+    fn every_duration_key_ends_in_ms() {
+        let mut c = parse(&format!(
+            "{PARTNER}auth = {{ token_env = \"T\" }}\n[redis]\nurl = \"redis://h\"\n\
+             [store]\nkind = \"elasticsearch\""
+        ))
+        .unwrap();
+        c.acquire_wait_ms = Some(1);
+        c.job_deadline_ms = Some(1);
+        // Integer keys that are not durations; any other integer key must end in `_ms`.
+        const NOT_DURATIONS: &[&str] = &[
+            "body_limit",
+            "max_header_bytes",
+            "retry_workers",
+            "capacity",
+            "page_size",
+            "max_attempts",
+            "calls",
+            "minimum_calls",
+            "failure_rate_threshold",
+            "slow_call_rate_threshold",
+            "half_open_calls",
+            "batch_size",
+            "bulk_concurrency",
+            "shards",
+        ];
+        fn walk(v: &serde_json::Value, key: &str, bad: &mut Vec<String>) {
+            match v {
+                serde_json::Value::Object(m) => {
+                    for (k, v) in m {
+                        walk(v, k, bad);
+                    }
+                }
+                serde_json::Value::Array(a) => a.iter().for_each(|v| walk(v, key, bad)),
+                serde_json::Value::Number(_)
+                    if !key.ends_with("_ms") && !NOT_DURATIONS.contains(&key) =>
+                {
+                    bad.push(key.to_owned())
+                }
+                _ => {}
+            }
+        }
+        let mut bad = Vec::new();
+        walk(&serde_json::to_value(&c).unwrap(), "", &mut bad);
+        assert!(
+            bad.is_empty(),
+            "integer keys that are neither _ms nor listed: {bad:?}"
+        );
+    }
+
+    #[test]
+    fn a_config_error_is_one_readable_sentence() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("server.toml");
+        std::fs::write(&path, format!("{PARTNER}timout = 5\n")).unwrap();
+        let e = ServerConfig::from_file(&path).unwrap_err().to_string();
+        assert_eq!(
+            e,
+            format!(
+                "invalid configuration: {}: partners[0].timout: unknown field `timout`, \
+                 expected one of `id`, `base_url`, `auth`, `timeout_ms`, `page_size`, \
+                 `capacity`, `retry`, `circuit` (line 5)",
+                path.display()
+            )
+        );
+        let missing = dir.path().join("nope.toml");
+        let e = ServerConfig::from_file(&missing).unwrap_err().to_string();
+        assert!(e.starts_with("invalid configuration: "), "{e}");
+        assert!(e.contains("nope.toml: cannot read it"), "{e}");
+    }
+
+    #[test]
+    fn store_path_and_a_store_table_together_are_refused() {
+        let c = parse("store_path = \"a.db\"\n[store]\nkind = \"sqlite\"").unwrap();
+        let e = c.store_config().unwrap_err().to_string();
+        assert!(e.contains("not both"), "{e}");
+        let c = parse("[store]\nkind = \"sqlite\"\npath = \"b.db\"").unwrap();
+        assert_eq!(c.store_config().unwrap(), StoreConfig::sqlite("b.db"));
     }
 }

@@ -24,6 +24,7 @@
 //! | `GET /v1/customers/{id}/spending` | spend per month per category |
 //! | `GET /v1/partners`, `GET /v1/partners/{id}/health` | partners, circuits, permits |
 //! | `GET /healthz` | liveness |
+//! | `GET /readyz` | readiness: `200` when the store (and Redis, if configured) answer, else `503` |
 //!
 //! ## Quick example
 //!
@@ -43,6 +44,7 @@
 pub mod config;
 pub mod error;
 mod h1;
+mod readiness;
 mod routes;
 pub mod sse;
 
@@ -58,7 +60,6 @@ use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
-use txclass_core::store::SqliteStore;
 use txclass_core::Orchestrator;
 
 use crate::routes::App;
@@ -89,16 +90,16 @@ impl Server {
 
     /// Builds everything a config file describes: the store, the partners, the built-in
     /// sandbox partner (started in-process on an ephemeral loopback port) and the
-    /// orchestrator.
+    /// orchestrator; then checks that the store and Redis answer (waiting up to
+    /// `[redis] wait_for_ready_ms` for them), so a server never starts unable to run a job.
     pub async fn from_config(config: &ServerConfig) -> Result<Self> {
-        let store = if config.store_path.as_os_str() == ":memory:" {
-            SqliteStore::in_memory()
-        } else {
-            SqliteStore::open(&config.store_path)
-        }
-        .map_err(txclass_core::Error::from)?;
+        let store_config = config.store_config()?;
+        let store = store_config
+            .open()
+            .await
+            .map_err(txclass_core::Error::from)?;
         let mut builder = Orchestrator::builder()
-            .store(Arc::new(store))
+            .store(store)
             .settings(config.core_settings());
         for p in &config.partners {
             builder = builder.partner(p.clone());
@@ -120,8 +121,14 @@ impl Server {
         if let Some(redis) = &config.redis {
             builder = builder.redis(redis.clone());
         }
+        let orchestrator = builder.build()?;
+        let wait = config
+            .redis
+            .as_ref()
+            .map_or(Duration::ZERO, |r| r.wait_for_ready);
+        orchestrator.wait_until_ready(wait).await?;
         Ok(Self {
-            orchestrator: builder.build()?,
+            orchestrator,
             settings: config.http_settings(),
             #[cfg(feature = "sandbox")]
             sandbox,

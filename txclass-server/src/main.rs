@@ -1,8 +1,10 @@
 //! `txclass-server`: reads flags, environment and an optional config file, binds, and runs
-//! the server until Ctrl-C or SIGTERM.
+//! the server until Ctrl-C or SIGTERM. Any failure to start prints `error: <what>` on
+//! stderr and exits with status 1.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::process::ExitCode;
 
 use clap::Parser;
 use txclass_server::{run, Server, ServerConfig};
@@ -20,7 +22,8 @@ struct Args {
     /// Address to listen on.
     #[arg(long, env = "TXCLASS_LISTEN")]
     listen: Option<SocketAddr>,
-    /// SQLite file of the store (":memory:" for none).
+    /// SQLite file of the store (":memory:" for none); replaces the file's `store_path` or
+    /// `[store]`.
     #[arg(long, env = "TXCLASS_STORE")]
     store: Option<PathBuf>,
     /// Retry workers.
@@ -46,13 +49,23 @@ struct Args {
     worker_threads: Option<usize>,
 }
 
-fn main() -> Result<(), Box<dyn std::error::Error>> {
+fn main() -> ExitCode {
     let args = Args::parse();
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
         )
         .init();
+    match serve(args) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn serve(args: Args) -> txclass_server::Result<()> {
     let mut config = match &args.config {
         Some(path) => ServerConfig::from_file(path)?,
         None => ServerConfig::default(),
@@ -61,7 +74,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         config.listen = v;
     }
     if let Some(v) = args.store {
-        config.store_path = v;
+        config.store_path = Some(v);
+        config.store = None;
     }
     if let Some(v) = args.retry_workers {
         config.retry_workers = v;
@@ -88,10 +102,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     rt.enable_all().build()?.block_on(async move {
         let server = Server::from_config(&config).await?;
-        let listener = tokio::net::TcpListener::bind(config.listen).await?;
+        let listener = tokio::net::TcpListener::bind(config.listen)
+            .await
+            .map_err(|e| txclass_server::Error::Config {
+                what: format!("cannot listen on {}: {e}", config.listen),
+            })?;
         tracing::info!(
             addr = %listener.local_addr()?,
-            store = %config.store_path.display(),
+            store = %config.store_config()?.describe(),
             "txclass-server ready"
         );
         run(listener, server, shutdown_signal()).await?;

@@ -187,6 +187,10 @@ impl App {
         let query = req.uri().query().unwrap_or("").to_owned();
         match self.route_of(req.method(), &path)? {
             Route::Healthz => Ok(json(StatusCode::OK, &serde_json::json!({"status": "ok"}))),
+            Route::Readyz => {
+                let (status, body) = crate::readiness::readyz(&self.orchestrator).await;
+                Ok(json(status, &body))
+            }
             Route::Submit => self.submit(req, &query).await,
             Route::Job(id) => self.job(JobId::new(id), &query).await,
             Route::Cancel(id) => self.cancel(JobId::new(id)).await,
@@ -213,6 +217,7 @@ impl App {
         let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
         let (route, allowed) = match segments.as_slice() {
             ["healthz"] => (Route::Healthz, "GET"),
+            ["readyz"] => (Route::Readyz, "GET"),
             ["v1", "classifications"] => (Route::Submit, "POST"),
             ["v1", "classifications", id] if method == Method::DELETE => {
                 (Route::Cancel(segment(id)?), "DELETE")
@@ -489,6 +494,7 @@ impl App {
 /// A route, decided from the method and path alone.
 pub(crate) enum Route<'p> {
     Healthz,
+    Readyz,
     Submit,
     Job(Cow<'p, str>),
     Cancel(Cow<'p, str>),

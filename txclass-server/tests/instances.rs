@@ -144,17 +144,17 @@ enabled = false
 [redis]
 url = "{redis}"
 prefix = "{prefix}"
-lease = 5000
+lease_ms = 5000
 [[partners]]
 id = "bank"
 base_url = "{sim}"
 capacity = {CAPACITY}
-timeout = 5000
+timeout_ms = 5000
 [partners.retry]
 retry_on = ["timeout", "server_error", "rate_limited", "unreachable"]
 max_attempts = 100
-base_backoff = 20
-max_backoff = 500
+base_backoff_ms = 20
+max_backoff_ms = 500
 "#,
                 store = dir.path().join(format!("store-{i}.db")).display(),
                 sim = sim.url(),

@@ -1,20 +1,29 @@
-//! `txclass query`: read the embedded store.
+//! `txclass query`: read the store, the embedded one or the one a server config names.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
+use std::sync::Arc;
 
 use chrono::NaiveDate;
 use clap::{Args, Subcommand};
 use txclass_core::model::{Category, CustomerId, PartnerId};
-use txclass_core::store::{SpendingQuery, SqliteStore, Store, TxQuery, DEFAULT_DB_PATH};
+use txclass_core::store::{
+    SpendingQuery, Store, StoreConfig, StoreError, StoreKeys, TxQuery, DEFAULT_DB_PATH,
+};
 
-use super::{money, parse_date, runtime};
+use super::{money, parse_date, runtime, Exit, USAGE};
 
 /// Arguments of `txclass query`.
 #[derive(Debug, Args)]
 pub struct QueryArgs {
-    /// The SQLite database (the server's default is the same).
-    #[arg(long, global = true, default_value = DEFAULT_DB_PATH)]
-    pub db: PathBuf,
+    /// The SQLite database [default: data/txclass.db, the server's default]; replaces the
+    /// store of --config.
+    #[arg(long, global = true)]
+    pub db: Option<PathBuf>,
+    /// A server config file (TOML, or JSON if it ends in .json): query the store its
+    /// `[store]` table or `store_path` names. Its other keys are the server's and are not
+    /// read here.
+    #[arg(long, global = true, env = "TXCLASS_CONFIG")]
+    pub config: Option<PathBuf>,
     /// JSON lines instead of a table.
     #[arg(long, global = true)]
     pub json: bool,
@@ -84,8 +93,9 @@ pub enum Query {
 
 /// Runs `txclass query`.
 pub fn run(args: QueryArgs) -> anyhow::Result<()> {
-    let store = open(&args.db)?;
+    let config = store_config(&args)?;
     runtime()?.block_on(async move {
+        let store = open(&config).await?;
         match args.what {
             Query::Transactions {
                 customer,
@@ -192,13 +202,42 @@ pub fn run(args: QueryArgs) -> anyhow::Result<()> {
     })
 }
 
-/// Opens an existing database: a query must not create an empty one by mistake.
-fn open(path: &Path) -> anyhow::Result<SqliteStore> {
-    if !path.exists() {
-        anyhow::bail!(
-            "no database at {} (run the server or an embedder first, or pass --db)",
-            path.display()
-        );
+/// The store to read: `--db`, else the store of `--config`, else the default SQLite file.
+/// A config file that cannot be read or names its store wrongly is a usage error.
+fn store_config(args: &QueryArgs) -> anyhow::Result<StoreConfig> {
+    if let Some(db) = &args.db {
+        return Ok(StoreConfig::sqlite(db));
     }
-    Ok(SqliteStore::open(path)?)
+    let Some(path) = &args.config else {
+        return Ok(StoreConfig::sqlite(DEFAULT_DB_PATH));
+    };
+    let usage = |message: String| Exit {
+        code: USAGE,
+        message,
+    };
+    let keys: StoreKeys =
+        txclass_core::config::from_file(path).map_err(|e| usage(e.to_string()))?;
+    keys.resolve()
+        .map_err(|e| usage(format!("{}: {e}", path.display())).into())
+}
+
+/// Opens the store. An SQLite file must exist already: a query must not create an empty one
+/// by mistake.
+async fn open(config: &StoreConfig) -> anyhow::Result<Arc<dyn Store>> {
+    if let Some(file) = config.sqlite_file() {
+        if !file.exists() {
+            anyhow::bail!(
+                "no database at {} (run the server or an embedder first, or pass --db)",
+                file.display()
+            );
+        }
+    }
+    config.open().await.map_err(|e| match e {
+        StoreError::InvalidConfig(_) => Exit {
+            code: USAGE,
+            message: e.to_string(),
+        }
+        .into(),
+        other => other.into(),
+    })
 }

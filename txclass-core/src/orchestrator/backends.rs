@@ -19,14 +19,21 @@ pub struct RedisSettings {
     /// Key prefix (default `txclass`).
     pub prefix: String,
     /// Lease of a partner permit: a crashed holder's permit returns after at most this long.
-    #[serde(with = "millis")]
+    /// Key `lease_ms`.
+    #[serde(rename = "lease_ms", with = "millis")]
     pub lease: Duration,
-    /// Silence after which a retry delivered to a dead consumer is taken over.
-    #[serde(with = "millis")]
+    /// Silence after which a retry delivered to a dead consumer is taken over. Key
+    /// `claim_after_ms`.
+    #[serde(rename = "claim_after_ms", with = "millis")]
     pub claim_after: Duration,
     /// Share each partner's "open" verdict, so every instance stops calling a failing
     /// partner together (see [`RedisSharedBreaker`](crate::breaker::RedisSharedBreaker)).
     pub share_breakers: bool,
+    /// How long a starting server waits for Redis to answer before giving up. Zero (the
+    /// default): Redis must answer at once, or the server refuses to start, because every
+    /// partner call needs it. Key `wait_for_ready_ms`.
+    #[serde(rename = "wait_for_ready_ms", with = "millis")]
+    pub wait_for_ready: Duration,
 }
 
 impl Default for RedisSettings {
@@ -38,6 +45,7 @@ impl Default for RedisSettings {
             lease: Duration::from_secs(15),
             claim_after: Duration::from_secs(60),
             share_breakers: true,
+            wait_for_ready: Duration::ZERO,
         }
     }
 }
@@ -48,6 +56,19 @@ impl RedisSettings {
         Self {
             url: Some(url.into()),
             ..Self::default()
+        }
+    }
+
+    /// Where the Redis is, for messages: the URL without user name or password (a URL that
+    /// does not parse prints as `redis (unparsable url)`, never as itself).
+    pub fn display_url(url: &str) -> String {
+        match url::Url::parse(url) {
+            Ok(mut u) if u.has_host() => {
+                let _ = u.set_password(None);
+                let _ = u.set_username("");
+                u.to_string()
+            }
+            _ => "redis (unparsable url)".into(),
         }
     }
 

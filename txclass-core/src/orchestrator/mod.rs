@@ -8,11 +8,13 @@
 mod backends;
 mod call;
 mod job;
+mod readiness;
 mod runner;
 mod worker;
 
 pub use backends::RedisSettings;
 pub use job::Job;
+pub use readiness::{Check, Readiness, CHECK_TIMEOUT};
 pub use worker::RetryWorker;
 
 use std::collections::BTreeMap;
@@ -94,6 +96,8 @@ pub(crate) struct Inner {
     pub(crate) registry: runner::Registry,
     /// The runs' tasks, waited for at shutdown.
     pub(crate) runners: TaskTracker,
+    /// Checks the shared Redis for [`Orchestrator::readiness`], when one is configured.
+    pub(crate) redis_probe: Option<readiness::RedisProbe>,
 }
 
 /// Runs classification jobs. Cheap to clone (shared state behind an `Arc`).
@@ -303,6 +307,7 @@ impl OrchestratorBuilder {
         use crate::queue::{RedisBus, RedisBusConfig, RedisQueue, RedisQueueConfig};
 
         let url = redis.resolve_url()?;
+        self.redis_probe = Some(readiness::RedisProbe::new(&url)?);
         if self.limiter.is_none() {
             let mut limiter = RedisLimiter::builder(url.clone())
                 .prefix(redis.prefix.clone())
@@ -380,6 +385,7 @@ pub struct OrchestratorBuilder {
     leases: Option<Arc<dyn JobLeases>>,
     clock: Option<Arc<dyn Clock>>,
     redis: Option<RedisSettings>,
+    redis_probe: Option<readiness::RedisProbe>,
     settings: Settings,
 }
 
@@ -514,6 +520,7 @@ impl OrchestratorBuilder {
                 owner: format!("{}-{}", std::process::id(), uuid::Uuid::new_v4().simple()),
                 registry: runner::Registry::default(),
                 runners: TaskTracker::new(),
+                redis_probe: self.redis_probe,
             }),
         })
     }

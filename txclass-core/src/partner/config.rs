@@ -39,6 +39,7 @@ impl Serialize for Secret {
 
 /// How the adapter authenticates.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct AuthConfig {
     /// Header name, e.g. `Authorization`.
     #[serde(default = "default_auth_header")]
@@ -61,18 +62,21 @@ fn default_auth_prefix() -> String {
     "Bearer ".into()
 }
 
-/// Which failures go to the retry queue, and how often.
+/// Which failures go to the retry queue, and how often. In a config file every key is
+/// optional (missing keys take the [`Default`]).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct RetryPolicy {
     /// Failure kinds that are retried; the rest fail the job at once.
     pub retry_on: BTreeSet<FailureKind>,
     /// Attempts (the first call included) before the call is dead-lettered.
     pub max_attempts: NonZeroU32,
-    /// Backoff of the first retry; doubles each attempt, with full jitter.
-    #[serde(with = "millis")]
+    /// Backoff of the first retry; doubles each attempt, with full jitter. Key
+    /// `base_backoff_ms`.
+    #[serde(rename = "base_backoff_ms", with = "millis")]
     pub base_backoff: Duration,
-    /// Ceiling of the backoff.
-    #[serde(with = "millis")]
+    /// Ceiling of the backoff. Key `max_backoff_ms`.
+    #[serde(rename = "max_backoff_ms", with = "millis")]
     pub max_backoff: Duration,
 }
 
@@ -147,8 +151,11 @@ impl From<Percent> for f64 {
 }
 
 /// Which recent calls the breaker judges the partner by (resilience4j's sliding windows).
+///
+/// The time-based window's size is the one config value in whole seconds rather than `_ms`:
+/// it counts one-second buckets, and its key (`seconds`) names the unit.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case", tag = "type")]
+#[serde(rename_all = "snake_case", tag = "type", deny_unknown_fields)]
 pub enum SlidingWindow {
     /// The last `calls` calls.
     CountBased {
@@ -171,35 +178,36 @@ impl Default for SlidingWindow {
 }
 
 /// Circuit breaker settings of one partner, with resilience4j's semantics (see
-/// [`LocalBreaker`](crate::breaker::LocalBreaker)).
+/// [`LocalBreaker`](crate::breaker::LocalBreaker)). In a config file every key is optional
+/// (missing keys take the [`Default`]).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct CircuitPolicy {
     /// Failure kinds that count as failures; any other outcome counts as a success.
     pub record: BTreeSet<FailureKind>,
     /// The calls the rates are computed over.
-    #[serde(default)]
     pub window: SlidingWindow,
     /// Calls the window must hold before a rate is judged (fewer failing calls never open).
     /// Alias `failure_threshold` reads older configs.
-    #[serde(alias = "failure_threshold", default = "default_minimum_calls")]
+    #[serde(alias = "failure_threshold")]
     pub minimum_calls: NonZeroU32,
     /// Failure rate (percent of the window's calls) at or above which the circuit opens.
-    #[serde(default = "default_failure_rate")]
     pub failure_rate_threshold: Percent,
     /// Slow-call rate at or above which the circuit opens.
-    #[serde(default = "default_slow_rate")]
     pub slow_call_rate_threshold: Percent,
-    /// A call that takes longer than this is slow (whether it succeeded or failed).
-    #[serde(with = "millis", default = "default_slow_call")]
+    /// A call that takes longer than this is slow (whether it succeeded or failed). Key
+    /// `slow_call_duration_ms`.
+    #[serde(rename = "slow_call_duration_ms", with = "millis")]
     pub slow_call_duration: Duration,
-    /// How long the circuit stays open before letting trial calls through.
-    #[serde(with = "millis")]
+    /// How long the circuit stays open before letting trial calls through. Key `open_for_ms`.
+    #[serde(rename = "open_for_ms", with = "millis")]
     pub open_for: Duration,
     /// Trial calls allowed while half-open; their rates decide between closed and open.
     pub half_open_calls: NonZeroU32,
     /// Longest stay in half-open before opening again (trials that never report, e.g. a
-    /// cancelled call, would otherwise keep it half-open for ever). Zero: no limit.
-    #[serde(with = "millis", default = "default_half_open_wait")]
+    /// cancelled call, would otherwise keep it half-open for ever). Zero: no limit. Key
+    /// `max_wait_in_half_open_ms`.
+    #[serde(rename = "max_wait_in_half_open_ms", with = "millis")]
     pub max_wait_in_half_open: Duration,
     /// Queue or reject while open.
     pub on_open: OnOpen,
@@ -245,8 +253,10 @@ impl Default for CircuitPolicy {
     }
 }
 
-/// Everything about one partner.
+/// Everything about one partner. In a config file `id`, `base_url` and `capacity` are
+/// required; every other key has a default.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct PartnerConfig {
     /// The partner's id in requests.
     pub id: PartnerId,
@@ -255,8 +265,8 @@ pub struct PartnerConfig {
     /// Credentials, if any.
     #[serde(default)]
     pub auth: Option<AuthConfig>,
-    /// Per-call timeout.
-    #[serde(with = "millis", default = "default_timeout")]
+    /// Per-call timeout. Key `timeout_ms`.
+    #[serde(rename = "timeout_ms", with = "millis", default = "default_timeout")]
     pub timeout: Duration,
     /// Transactions per page asked of the partner.
     #[serde(default = "default_page_size")]
@@ -294,7 +304,7 @@ impl PartnerConfig {
     }
 }
 
-/// Durations as integer milliseconds in config files.
+/// Durations as integer milliseconds in config files (whose duration keys all end in `_ms`).
 pub(crate) mod millis {
     use std::time::Duration;
 

@@ -74,6 +74,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use chrono::NaiveDate;
 use elasticsearch::auth::Credentials;
+use elasticsearch::cluster::ClusterHealthParts;
 use elasticsearch::http::response::Response;
 use elasticsearch::http::transport::{SingleNodeConnectionPool, TransportBuilder};
 use elasticsearch::http::{StatusCode, Url};
@@ -1478,6 +1479,30 @@ impl Store for ElasticStore {
         body["count"]
             .as_u64()
             .ok_or_else(|| backend("count answer has no count"))
+    }
+
+    /// The health of this store's two indexes: `red` (a primary shard missing) or no answer
+    /// is not ready; `yellow` (replicas missing) still serves every request.
+    async fn ping(&self) -> Result<(), StoreError> {
+        let resp = self
+            .client
+            .cluster()
+            .health(ClusterHealthParts::Index(&[
+                &self.tx_alias,
+                &self.job_alias,
+            ]))
+            .send()
+            .await
+            .map_err(unavailable)?;
+        let body = json_of("cluster health", resp).await?;
+        match body["status"].as_str() {
+            Some("green" | "yellow") => Ok(()),
+            Some(status) => Err(StoreError::Unavailable(format!(
+                "indexes {} and {} are {status}",
+                self.tx_alias, self.job_alias
+            ))),
+            None => Err(backend("cluster health answer has no status")),
+        }
     }
 }
 

@@ -12,11 +12,13 @@
 //! - cursors: hex JSON of the last item's `(date, partner, id)`, so a cursor from one
 //!   store pages the other the same way.
 
+mod config;
 #[cfg(feature = "elasticsearch")]
 pub mod elastic;
 mod error;
 mod sqlite;
 
+pub use config::{ElasticAuthSettings, ElasticSettings, StoreConfig, StoreKeys};
 #[cfg(feature = "elasticsearch")]
 pub use elastic::{ElasticAuth, ElasticConfig, ElasticStore, WriteVisibility};
 pub use error::StoreError;
@@ -217,6 +219,13 @@ pub trait Store: Send + Sync + 'static {
 
     /// Number of stored transactions of a customer (all partners).
     async fn count(&self, customer: &CustomerId) -> Result<u64, StoreError>;
+
+    /// Answers `Ok` when the backend serves requests now: the readiness check. The default
+    /// makes a real round trip (a count for an empty customer id); stores override it with
+    /// something cheaper.
+    async fn ping(&self) -> Result<(), StoreError> {
+        self.count(&CustomerId::new("")).await.map(drop)
+    }
 }
 
 fn _obj_safe(_: Box<dyn Store>) {}

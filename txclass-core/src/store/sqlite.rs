@@ -621,4 +621,16 @@ impl Store for SqliteStore {
         })
         .await
     }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        // On a reader: a probe must not queue behind a job's large upsert.
+        self.read(|c| {
+            c.query_row("SELECT count(*) FROM jobs WHERE id = ''", [], |r| {
+                r.get::<_, i64>(0)
+            })
+            .map(drop)
+            .map_err(backend)
+        })
+        .await
+    }
 }

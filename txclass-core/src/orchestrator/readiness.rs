@@ -1,0 +1,166 @@
+//! Readiness: can this orchestrator serve a job now? It can when every backend a job needs
+//! answers: the store, and Redis when one is configured. Liveness (the process runs) is not
+//! asked here; a load balancer takes an instance out of rotation while it is not ready.
+
+use std::time::Duration;
+
+use serde::Serialize;
+use tokio::time::Instant;
+
+use super::Orchestrator;
+use crate::{Error, Result};
+
+/// How long one check may take before it counts as failed: a probe must answer quickly
+/// even when a backend hangs.
+pub const CHECK_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// Pause between attempts while [`Orchestrator::wait_until_ready`] waits.
+const RETRY_EVERY: Duration = Duration::from_millis(250);
+
+/// The outcome of one backend's check.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Check {
+    /// The backend: `store` or `redis`.
+    pub name: &'static str,
+    /// `Err` says why the backend is not ready (never a password).
+    pub result: std::result::Result<(), String>,
+}
+
+/// What [`Orchestrator::readiness`] found: one [`Check`] per backend, in a fixed order.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Readiness {
+    /// The checks made.
+    pub checks: Vec<Check>,
+}
+
+impl Readiness {
+    /// Every check passed.
+    pub fn is_ready(&self) -> bool {
+        self.checks.iter().all(|c| c.result.is_ok())
+    }
+
+    /// The failed checks' messages, e.g. `redis: …; store: …` (empty when ready).
+    pub fn failures(&self) -> String {
+        self.checks
+            .iter()
+            .filter_map(|c| c.result.as_ref().err().map(|e| format!("{}: {e}", c.name)))
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+}
+
+/// A connection test of the shared Redis. Holds a client, not a connection: each check
+/// opens a fresh connection, so it proves that a new connection can be made now.
+pub(crate) struct RedisProbe {
+    #[cfg(feature = "redis")]
+    client: redis::Client,
+    /// The URL without credentials, for messages.
+    display: String,
+}
+
+impl RedisProbe {
+    #[cfg(feature = "redis")]
+    pub(crate) fn new(url: &str) -> Result<Self> {
+        let display = super::RedisSettings::display_url(url);
+        let client = redis::Client::open(url).map_err(|e| Error::InvalidConfig {
+            what: format!("redis url {display} is not valid ({:?})", e.kind()),
+        })?;
+        Ok(Self { client, display })
+    }
+
+    /// `PING`, answered with `PONG` within [`CHECK_TIMEOUT`].
+    async fn ping(&self) -> std::result::Result<(), String> {
+        #[cfg(feature = "redis")]
+        {
+            let config = redis::AsyncConnectionConfig::new()
+                .set_connection_timeout(Some(CHECK_TIMEOUT))
+                .set_response_timeout(Some(CHECK_TIMEOUT));
+            let answer = tokio::time::timeout(CHECK_TIMEOUT, async {
+                let mut conn = self
+                    .client
+                    .get_multiplexed_async_connection_with_config(&config)
+                    .await?;
+                redis::cmd("PING").query_async::<String>(&mut conn).await
+            })
+            .await;
+            match answer {
+                Ok(Ok(_)) => Ok(()),
+                Ok(Err(e)) => Err(format!("{} is unreachable: {e}", self.display)),
+                Err(_) => Err(format!(
+                    "{} did not answer within {} ms",
+                    self.display,
+                    CHECK_TIMEOUT.as_millis()
+                )),
+            }
+        }
+        #[cfg(not(feature = "redis"))]
+        {
+            Err(format!(
+                "{}: built without the `redis` feature",
+                self.display
+            ))
+        }
+    }
+}
+
+impl Orchestrator {
+    /// Checks every backend a job needs, each within [`CHECK_TIMEOUT`]: the store
+    /// ([`Store::ping`](crate::Store::ping)) and, when configured, Redis (`PING`).
+    pub async fn readiness(&self) -> Readiness {
+        let store = self.inner.store.clone();
+        let store_check = async move {
+            match tokio::time::timeout(CHECK_TIMEOUT, store.ping()).await {
+                Ok(Ok(())) => Ok(()),
+                Ok(Err(e)) => Err(e.to_string()),
+                Err(_) => Err(format!("no answer within {} ms", CHECK_TIMEOUT.as_millis())),
+            }
+        };
+        let redis_check = async {
+            match &self.inner.redis_probe {
+                Some(probe) => Some(probe.ping().await),
+                None => None,
+            }
+        };
+        let (store_result, redis_result) = futures::join!(store_check, redis_check);
+        let mut checks = vec![Check {
+            name: "store",
+            result: store_result,
+        }];
+        if let Some(result) = redis_result {
+            checks.push(Check {
+                name: "redis",
+                result,
+            });
+        }
+        Readiness { checks }
+    }
+
+    /// Waits until [`readiness`](Self::readiness) passes, checking again every 250 ms for
+    /// at most `wait` (zero: one check). Each failed attempt is logged; when time is up the
+    /// error ([`Error::NotReady`]) names every backend that did not answer.
+    pub async fn wait_until_ready(&self, wait: Duration) -> Result<()> {
+        let deadline = Instant::now() + wait;
+        let mut attempt = 1u32;
+        loop {
+            let readiness = self.readiness().await;
+            if readiness.is_ready() {
+                if attempt > 1 {
+                    tracing::info!(attempt, "backends answer: ready");
+                }
+                return Ok(());
+            }
+            let failures = readiness.failures();
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Err(Error::NotReady { what: failures });
+            }
+            tracing::warn!(
+                attempt,
+                waiting_ms = left.as_millis() as u64,
+                "not ready yet, checking again: {failures}"
+            );
+            tokio::time::sleep(RETRY_EVERY.min(left)).await;
+            attempt += 1;
+        }
+    }
+}

@@ -1,0 +1,38 @@
+//! `GET /readyz`: the core's [`readiness`](txclass_core::Orchestrator::readiness) as JSON.
+//!
+//! `200 {"status": "ready", "checks": {"store": {"status": "ok"}, "redis": {…}}}` when every
+//! backend answers, else `503` with `"status": "not_ready"` and the failed check's
+//! `{"status": "failed", "error": "…"}`. `/healthz` stays pure liveness: a load balancer
+//! restarts on `/healthz` and stops routing on `/readyz`.
+
+use http::StatusCode;
+use serde_json::{json, Map, Value};
+use txclass_core::Orchestrator;
+
+/// The status and body of `GET /readyz`.
+pub(crate) async fn readyz(orchestrator: &Orchestrator) -> (StatusCode, Value) {
+    let readiness = orchestrator.readiness().await;
+    let checks: Map<String, Value> = readiness
+        .checks
+        .iter()
+        .map(|c| {
+            let v = match &c.result {
+                Ok(()) => json!({ "status": "ok" }),
+                Err(e) => json!({ "status": "failed", "error": e }),
+            };
+            (c.name.to_owned(), v)
+        })
+        .collect();
+    if readiness.is_ready() {
+        (
+            StatusCode::OK,
+            json!({ "status": "ready", "checks": checks }),
+        )
+    } else {
+        tracing::warn!("not ready: {}", readiness.failures());
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            json!({ "status": "not_ready", "checks": checks }),
+        )
+    }
+}
