@@ -116,6 +116,7 @@ impl From<txclass_core::Error> for ApiError {
                 "unknown_partner",
                 format!("unknown partner {p}"),
             ),
+            E::Store(e) => e.into(),
             E::UnknownJob(j) => ApiError::new(
                 StatusCode::NOT_FOUND,
                 "unknown_job",

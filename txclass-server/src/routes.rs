@@ -286,27 +286,17 @@ impl App {
     /// `GET /v1/classifications/{id}`: the record and a page of the job's transactions.
     async fn job(&self, id: JobId, query: &str) -> Result<Res, ApiError> {
         let params: PageParams = parse_query(query)?;
-        let record = self.orchestrator.job(&id).await?.ok_or_else(|| {
-            ApiError::new(
-                StatusCode::NOT_FOUND,
-                "unknown_job",
-                format!("unknown job {id}"),
-            )
-        })?;
-        let page = self
+        let (record, page) = self
             .orchestrator
-            .store()
-            .transactions(&TxQuery {
-                customer_id: record.request.customer_id.clone(),
-                partner_id: Some(record.request.partner_id.clone()),
-                from: Some(record.request.from),
-                to: Some(record.request.to),
-                category: None,
-                text: None,
-                cursor: params.cursor,
-                limit: page_limit(params.limit)?,
-            })
-            .await?;
+            .job_page(&id, params.cursor, page_limit(params.limit)?)
+            .await?
+            .ok_or_else(|| {
+                ApiError::new(
+                    StatusCode::NOT_FOUND,
+                    "unknown_job",
+                    format!("unknown job {id}"),
+                )
+            })?;
         Ok(json(
             StatusCode::OK,
             &serde_json::json!({
@@ -322,7 +312,6 @@ impl App {
         let p: TxParams = parse_query(query)?;
         let page = self
             .orchestrator
-            .store()
             .transactions(&TxQuery {
                 customer_id: customer,
                 partner_id: p.partner_id,
@@ -350,7 +339,6 @@ impl App {
         }
         let rows = self
             .orchestrator
-            .store()
             .spending(&SpendingQuery {
                 customer_id: customer.clone(),
                 from: p.from,
@@ -378,7 +366,6 @@ impl App {
         }
         let rows = self
             .orchestrator
-            .store()
             .top_merchants(&customer, p.from, p.to, limit)
             .await?;
         Ok(json(
@@ -389,32 +376,16 @@ impl App {
 
     /// `GET /v1/partners`.
     async fn partners(&self) -> Result<Res, ApiError> {
-        let mut out = Vec::new();
-        for p in self.orchestrator.partners() {
-            let in_use = self
-                .orchestrator
-                .limiter()
-                .in_use(&p.id)
-                .await
-                .map_err(txclass_core::Error::from)?;
-            let circuit = self.orchestrator.breaker(&p.id).map(|b| b.state());
-            out.push(serde_json::json!({
-                "id": p.id,
-                "capacity": p.capacity,
-                "in_use": in_use,
-                "circuit": circuit,
-            }));
-        }
-        Ok(json(StatusCode::OK, &serde_json::json!({"partners": out})))
+        let partners = self.orchestrator.partner_status().await?;
+        Ok(json(
+            StatusCode::OK,
+            &serde_json::json!({"partners": partners}),
+        ))
     }
 
     /// `GET /v1/partners/{id}/health`: 200 when the partner answers, 503 when not.
     async fn partner_health(&self, id: PartnerId) -> Result<Res, ApiError> {
-        let adapter = self
-            .orchestrator
-            .adapter(&id)
-            .ok_or_else(|| txclass_core::Error::UnknownPartner(id.clone()))?;
-        let health = adapter.health().await;
+        let health = self.orchestrator.partner_health(&id).await?;
         let status = if health.healthy {
             StatusCode::OK
         } else {

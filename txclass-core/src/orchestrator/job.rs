@@ -96,13 +96,10 @@ fn follow(inner: Arc<Inner>, id: JobId, after: u64) -> impl Stream<Item = Progre
                             return;
                         }
                     }
-                    if empty && changes.changed().await.is_err() {
-                        // The run ended here without a terminal event (taken over): follow
-                        // the store.
-                        let (batch, _) = live.since(next);
-                        if batch.is_empty() {
-                            break;
-                        }
+                    // The run is over here without a terminal event for this watcher (it
+                    // was taken over, or found its log already ended): follow the store.
+                    if empty && (live.finished() || changes.changed().await.is_err()) {
+                        break;
                     }
                 }
             }

@@ -8,12 +8,14 @@
 mod backends;
 mod call;
 mod job;
+mod queries;
 mod readiness;
 mod runner;
 mod worker;
 
 pub use backends::RedisSettings;
 pub use job::Job;
+pub use queries::PartnerStatus;
 pub use readiness::{Check, Readiness, CHECK_TIMEOUT};
 pub use worker::RetryWorker;
 
@@ -214,6 +216,11 @@ impl Orchestrator {
             if inner.registry.get(&record.id).is_some()
                 || !inner.partners.contains_key(&record.request.partner_id)
             {
+                continue;
+            }
+            // The search behind `running_jobs` may lag; the record itself does not.
+            let fresh = inner.store.get_job(&record.id).await?;
+            if !fresh.is_some_and(|r| matches!(r.status, JobStatus::Running)) {
                 continue;
             }
             let ttl = inner.settings.job_lease;

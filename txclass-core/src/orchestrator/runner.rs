@@ -25,7 +25,7 @@ use crate::model::{JobId, JobRecord, JobStatus, Summary};
 use crate::partner::PageRequest;
 use crate::progress::{FailureReason, Progress};
 use crate::queue::{RetryMessage, RetryTask};
-use crate::store::{LoggedEvent, PageOutcome, StoreError, MAX_EVENTS};
+use crate::store::{LoggedEvent, PageOutcome, PageRecord, StoreError, MAX_EVENTS};
 
 /// A job running on this instance, as its local watchers see it.
 pub(crate) struct LiveJob {
@@ -42,6 +42,9 @@ pub(crate) struct LiveJob {
     watchers: AtomicUsize,
     unwatched_since: Mutex<Option<Instant>>,
     detached: bool,
+    /// The run is over here (ended, or the job moved to another instance): watchers read
+    /// what is left from the store.
+    finished: std::sync::atomic::AtomicBool,
 }
 
 impl LiveJob {
@@ -56,6 +59,7 @@ impl LiveJob {
             watchers: AtomicUsize::new(0),
             unwatched_since: Mutex::new(Some(Instant::now())),
             detached,
+            finished: std::sync::atomic::AtomicBool::new(false),
         })
     }
 
@@ -70,6 +74,17 @@ impl LiveJob {
     /// A receiver that changes when an event is logged, and closes when the run ends.
     pub(crate) fn subscribe(&self) -> watch::Receiver<u64> {
         self.last.subscribe()
+    }
+
+    /// Whether the run is over on this instance.
+    pub(crate) fn finished(&self) -> bool {
+        self.finished.load(Ordering::Acquire)
+    }
+
+    /// Marks the run over and wakes the watchers.
+    fn finish(&self) {
+        self.finished.store(true, Ordering::Release);
+        self.last.send_modify(|_| {});
     }
 
     /// Counts a watcher until the guard is dropped.
@@ -188,8 +203,16 @@ pub(crate) fn spawn(inner: &Arc<Inner>, record: JobRecord, fresh: bool, detached
     let inner2 = inner.clone();
     inner.runners.spawn(async move {
         let id = record.id.clone();
+        if fresh {
+            // Held before the record exists, so no sweeper ever sees this job unowned.
+            let ttl = inner2.settings.job_lease;
+            if let Err(e) = inner2.leases.renew(&id, &inner2.owner, ttl).await {
+                tracing::warn!(job = %id, error = %e, "could not take the job's lease yet");
+            }
+        }
         run(&inner2, &live, record, fresh).await;
         inner2.registry.remove(&id);
+        live.finish();
         if let Err(e) = inner2.leases.release(&id, &inner2.owner).await {
             tracing::debug!(job = %id, error = %e, "could not release the job's lease");
         }
@@ -275,34 +298,26 @@ async fn run(inner: &Arc<Inner>, live: &Arc<LiveJob>, mut record: JobRecord, fre
         match inner.store.put_job(&record).await {
             Err(e) => failed(FailureReason::StoreError, e.to_string()),
             Ok(()) => {
-                drive_for(
-                    inner,
-                    live,
-                    &mut log,
-                    &record,
-                    Summary::default(),
-                    0,
-                    None,
-                    left,
-                )
-                .await
+                let from = From {
+                    summary: Summary::default(),
+                    page: 0,
+                    cursor: None,
+                    pending: None,
+                };
+                drive_for(inner, live, &mut log, &record, from, left).await
             }
         }
     } else {
         match resume_point(inner, &mut log, &record).await {
             Err(e) => failed(FailureReason::StoreError, e.to_string()),
             Ok(Resume::Ended) => return,
-            Ok(Resume::At { .. }) if left.is_zero() => failed(
+            Ok(Resume::At(_)) if left.is_zero() => failed(
                 FailureReason::Interrupted,
                 "the job's instance stopped and its deadline passed before it could resume".into(),
             ),
-            Ok(Resume::At {
-                summary,
-                page,
-                cursor,
-            }) => {
-                tracing::info!(job = %record.id, page, "resuming job");
-                drive_for(inner, live, &mut log, &record, summary, page, cursor, left).await
+            Ok(Resume::At(from)) => {
+                tracing::info!(job = %record.id, page = from.page, "resuming job");
+                drive_for(inner, live, &mut log, &record, *from, left).await
             }
         }
     };
@@ -335,11 +350,8 @@ async fn run(inner: &Arc<Inner>, live: &Arc<LiveJob>, mut record: JobRecord, fre
 enum Resume {
     /// The log already ends with a terminal event (the record is brought in line).
     Ended,
-    At {
-        summary: Summary,
-        page: u32,
-        cursor: Option<String>,
-    },
+    /// Carry on from here.
+    At(Box<From>),
 }
 
 /// Where a resumed job carries on: after its last logged event and its last stored page.
@@ -349,11 +361,19 @@ async fn resume_point(
     record: &JobRecord,
 ) -> Result<Resume, StoreError> {
     let mut last = None;
+    let (mut fetched_upto, mut classified_upto) = (0, 0);
     loop {
         let batch = inner.store.events(&record.id, log.seq, MAX_EVENTS).await?;
         let Some(tail) = batch.last() else { break };
         log.seq = tail.seq;
         last = Some(tail.event.clone());
+        for ev in &batch {
+            match ev.event {
+                Progress::PageFetched { page, .. } => fetched_upto = fetched_upto.max(page),
+                Progress::Classified { page, .. } => classified_upto = classified_upto.max(page),
+                _ => {}
+            }
+        }
     }
     if let Some(end) = last.filter(Progress::is_terminal) {
         let mut record = record.clone();
@@ -371,32 +391,47 @@ async fn resume_point(
         inner.store.put_job(&record).await?;
         return Ok(Resume::Ended);
     }
-    let pages = inner.store.pages(&record.id).await?;
+    let mut pages = inner.store.pages(&record.id).await?;
+    let pending = pages.pop_if(|p| p.page > classified_upto).map(|p| {
+        let fetched_logged = p.page <= fetched_upto;
+        (p, fetched_logged)
+    });
     let mut summary = Summary::default();
     for p in &pages {
         summary.merge(&p.totals);
     }
-    let (page, cursor) = match pages.last() {
-        Some(p) => (p.page, p.next_cursor.clone()),
-        None => (0, None),
+    let (page, cursor) = match (&pending, pages.last()) {
+        (Some((p, _)), _) => (p.page, p.next_cursor.clone()),
+        (None, Some(p)) => (p.page, p.next_cursor.clone()),
+        (None, None) => (0, None),
     };
-    Ok(Resume::At {
+    Ok(Resume::At(Box::new(From {
         summary,
         page,
         cursor,
-    })
+        pending,
+    })))
+}
+
+/// Where a run starts: after `page` (0: the first), from `cursor`, with `summary` so far.
+struct From {
+    /// Totals of the pages already logged `classified`.
+    summary: Summary,
+    /// The last stored page.
+    page: u32,
+    cursor: Option<String>,
+    /// The last stored page, when the log does not say so yet (the owner died between
+    /// storing it and logging it), and whether its `page_fetched` was logged.
+    pending: Option<(PageRecord, bool)>,
 }
 
 /// Runs the pages until the end, under the job's deadline and its supervisor.
-#[allow(clippy::too_many_arguments)]
 async fn drive_for(
     inner: &Arc<Inner>,
     live: &Arc<LiveJob>,
     log: &mut EventLog<'_>,
     record: &JobRecord,
-    summary: Summary,
-    page: u32,
-    cursor: Option<String>,
+    from: From,
     left: Duration,
 ) -> Stop {
     let id = &record.id;
@@ -412,7 +447,7 @@ async fn drive_for(
             })
             .await?;
         }
-        pages(inner, log, record, summary, page, cursor).await
+        pages(inner, log, record, from).await
     };
     let deadline = tokio::time::sleep(left);
     tokio::select! {
@@ -487,10 +522,36 @@ async fn pages(
     inner: &Arc<Inner>,
     log: &mut EventLog<'_>,
     record: &JobRecord,
-    mut summary: Summary,
-    mut page_no: u32,
-    mut cursor: Option<String>,
+    from: From,
 ) -> Result<Progress, Stop> {
+    let From {
+        mut summary,
+        page: mut page_no,
+        mut cursor,
+        pending,
+    } = from;
+    if let Some((rec, fetched_logged)) = pending {
+        // Stored by the dead owner, not logged yet: log it, never fetch it again.
+        let transactions = rec.totals.transactions as usize;
+        if !fetched_logged {
+            log.emit(Progress::PageFetched {
+                page: rec.page,
+                transactions,
+                via_retry: false,
+            })
+            .await?;
+        }
+        let outcome = PageOutcome {
+            transactions,
+            inserted: 0,
+            next_cursor: rec.next_cursor,
+            totals: rec.totals,
+        };
+        match finish_page(log, &mut summary, rec.page, outcome, record).await? {
+            Next::Page(c) => cursor = Some(c),
+            Next::Done(end) => return Ok(end),
+        }
+    }
     let request = &record.request;
     let job_id = &record.id;
     let partner = &inner.partners[&request.partner_id];
@@ -519,13 +580,48 @@ async fn pages(
             cursor: cursor.clone(),
         };
         // A resumed job's next page may still be on the retry queue, put there by the dead
-        // owner: then its result is awaited, not fetched a second time.
-        let requeue = std::mem::take(&mut resumed)
+        // owner: then its result is awaited, not fetched a second time. And a retry worker
+        // may have stored it since the checkpoints were read.
+        let first_after_resume = std::mem::take(&mut resumed);
+        let requeue = first_after_resume
             && inner
                 .queue
                 .is_queued(job_id, page_no)
                 .await
                 .unwrap_or(false);
+        let stored = if first_after_resume && !requeue {
+            inner
+                .store
+                .pages(job_id)
+                .await
+                .map_err(|e| fail(FailureReason::StoreError, e.to_string()))?
+                .into_iter()
+                .find(|p| p.page == page_no)
+        } else {
+            None
+        };
+        if let Some(rec) = stored {
+            let transactions = rec.totals.transactions as usize;
+            log.emit(Progress::PageFetched {
+                page: page_no,
+                transactions,
+                via_retry: true,
+            })
+            .await?;
+            let outcome = PageOutcome {
+                transactions,
+                inserted: 0,
+                next_cursor: rec.next_cursor,
+                totals: rec.totals,
+            };
+            match finish_page(log, &mut summary, page_no, outcome, record).await? {
+                Next::Page(c) => {
+                    cursor = Some(c);
+                    continue;
+                }
+                Next::Done(end) => return Ok(end),
+            }
+        }
         let a = if requeue {
             Attempt::Retry {
                 reason: crate::progress::WaitReason::PartnerBusy,
@@ -590,28 +686,48 @@ async fn pages(
             }
         };
         let _ = via_retry;
-        summary.merge(&outcome.totals);
-        log.emit(Progress::Classified {
-            page: page_no,
-            transactions: outcome.transactions,
-            inserted: outcome.inserted,
-            total: summary.transactions,
-        })
-        .await?;
-        match outcome.next_cursor {
-            Some(c) => cursor = Some(c),
-            None => {
-                summary.elapsed_ms = (Utc::now() - record.created_at)
-                    .to_std()
-                    .unwrap_or_default()
-                    .as_millis() as u64;
-                return Ok(Progress::Done {
-                    job_id: job_id.clone(),
-                    summary,
-                });
-            }
+        match finish_page(log, &mut summary, page_no, outcome, record).await? {
+            Next::Page(c) => cursor = Some(c),
+            Next::Done(end) => return Ok(end),
         }
     }
+}
+
+/// After a page: the next page's cursor, or the job's end.
+enum Next {
+    Page(String),
+    Done(Progress),
+}
+
+/// Adds a stored page to the job's summary and logs it.
+async fn finish_page(
+    log: &mut EventLog<'_>,
+    summary: &mut Summary,
+    page_no: u32,
+    outcome: PageOutcome,
+    record: &JobRecord,
+) -> Result<Next, Stop> {
+    summary.merge(&outcome.totals);
+    log.emit(Progress::Classified {
+        page: page_no,
+        transactions: outcome.transactions,
+        inserted: outcome.inserted,
+        total: summary.transactions,
+    })
+    .await?;
+    Ok(match outcome.next_cursor {
+        Some(c) => Next::Page(c),
+        None => {
+            summary.elapsed_ms = (Utc::now() - record.created_at)
+                .to_std()
+                .unwrap_or_default()
+                .as_millis() as u64;
+            Next::Done(Progress::Done {
+                job_id: record.id.clone(),
+                summary: summary.clone(),
+            })
+        }
+    })
 }
 
 /// Silence after which a waiting job asks the queue whether its call is still there.

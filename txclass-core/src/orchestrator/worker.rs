@@ -73,6 +73,22 @@ impl RetryWorker {
                 .await;
             return;
         };
+        // A task delivered again lost its consumer; the page may have been stored before the
+        // consumer died (store first, ack after): then it is not fetched a second time.
+        if d.deliveries > 1 {
+            if let Ok(pages) = inner.store.pages(&task.job_id).await {
+                if let Some(rec) = pages.into_iter().find(|p| p.page == task.page) {
+                    let outcome = crate::store::PageOutcome {
+                        transactions: rec.totals.transactions as usize,
+                        inserted: 0,
+                        next_cursor: rec.next_cursor,
+                        totals: rec.totals,
+                    };
+                    self.done(&d, outcome).await;
+                    return;
+                }
+            }
+        }
         let mut transitions = Vec::new();
         let a = attempt(
             inner,
@@ -95,18 +111,7 @@ impl RetryWorker {
                     to: task.request.to,
                 };
                 match process_page(inner, &task.job_id, &request, task.page, page, true).await {
-                    Ok(outcome) => {
-                        let msg = RetryMessage::Fetched {
-                            page: task.page,
-                            outcome,
-                        };
-                        if let Err(e) = inner.bus.publish(&task.job_id, msg).await {
-                            tracing::warn!(job = %task.job_id, error = %e, "could not publish retry result");
-                        }
-                        if let Err(e) = inner.queue.ack(&d).await {
-                            tracing::warn!(error = %e, "ack failed; the entry may be delivered again");
-                        }
-                    }
+                    Ok(outcome) => self.done(&d, outcome).await,
                     Err(e) => {
                         self.give_up(&d, FailureReason::StoreError, e.to_string())
                             .await
@@ -128,6 +133,21 @@ impl RetryWorker {
                 self.again(&d, t, reason, delay, called).await;
             }
             Attempt::GiveUp(reason, error) => self.give_up(&d, reason, error).await,
+        }
+    }
+
+    /// The page is stored: tell the job, then settle the entry.
+    async fn done(&self, d: &Delivery, outcome: crate::store::PageOutcome) {
+        let task = &d.task;
+        let msg = RetryMessage::Fetched {
+            page: task.page,
+            outcome,
+        };
+        if let Err(e) = self.inner.bus.publish(&task.job_id, msg).await {
+            tracing::warn!(job = %task.job_id, error = %e, "could not publish retry result");
+        }
+        if let Err(e) = self.inner.queue.ack(d).await {
+            tracing::warn!(error = %e, "ack failed; the entry may be delivered again");
         }
     }
 

@@ -13,7 +13,7 @@
 
 mod data;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
@@ -126,6 +126,13 @@ pub struct Stats {
     pub by_status: BTreeMap<u16, u64>,
     /// Highest `X-Fencing-Token` seen.
     pub max_fencing_token: u64,
+    /// Distinct pages (customer, window, cursor) answered with 200.
+    pub pages_served: u64,
+    /// Answers with 200 for a page that had been answered with 200 before: a client that
+    /// keeps its checkpoints fetches each page once.
+    pub pages_served_again: u64,
+    /// Up to 20 of the pages answered with 200 more than once, as `customer@offset`.
+    pub pages_served_again_sample: Vec<String>,
 }
 
 struct Shared {
@@ -137,6 +144,8 @@ struct Shared {
     in_flight: AtomicU32,
     max_concurrent: AtomicU32,
     served: AtomicU64,
+    /// 200 answers per page: (customer, from, to, offset).
+    page_fetches: Mutex<HashMap<(String, NaiveDate, NaiveDate, usize), u32>>,
     max_token: AtomicU64,
     by_status: Mutex<BTreeMap<u16, u64>>,
 }
@@ -221,6 +230,7 @@ impl Simulator {
             in_flight: AtomicU32::new(0),
             max_concurrent: AtomicU32::new(0),
             served: AtomicU64::new(0),
+            page_fetches: Mutex::new(HashMap::new()),
             max_token: AtomicU64::new(0),
             by_status: Mutex::new(BTreeMap::new()),
         });
@@ -291,6 +301,18 @@ struct TxParams {
 
 impl Shared {
     fn stats(&self) -> Stats {
+        let (pages_served, pages_served_again, pages_served_again_sample) = {
+            let fetches = self.page_fetches.lock().expect("stats lock");
+            let again = fetches.values().map(|n| u64::from(n - 1)).sum();
+            let mut sample: Vec<String> = fetches
+                .iter()
+                .filter(|(_, n)| **n > 1)
+                .map(|((c, _, _, offset), _)| format!("{c}@{offset}"))
+                .collect();
+            sample.sort();
+            sample.truncate(20);
+            (fetches.len() as u64, again, sample)
+        };
         Stats {
             requests: self.requests.load(Ordering::SeqCst),
             in_flight: self.in_flight.load(Ordering::SeqCst),
@@ -298,6 +320,9 @@ impl Shared {
             transactions_served: self.served.load(Ordering::SeqCst),
             by_status: self.by_status.lock().expect("stats lock").clone(),
             max_fencing_token: self.max_token.load(Ordering::SeqCst),
+            pages_served,
+            pages_served_again,
+            pages_served_again_sample,
         }
     }
 
@@ -308,6 +333,7 @@ impl Shared {
         self.served.store(0, Ordering::SeqCst);
         self.max_token.store(0, Ordering::SeqCst);
         self.by_status.lock().expect("stats lock").clear();
+        self.page_fetches.lock().expect("stats lock").clear();
     }
 
     async fn handle(&self, req: Request<Incoming>) -> Resp {
@@ -467,6 +493,12 @@ impl Shared {
         let transactions = all.get(offset..end).unwrap_or_default().to_vec();
         self.served
             .fetch_add(transactions.len() as u64, Ordering::SeqCst);
+        *self
+            .page_fetches
+            .lock()
+            .expect("stats lock")
+            .entry((customer.to_owned(), params.from, params.to, offset))
+            .or_default() += 1;
         json(
             StatusCode::OK,
             &Page {

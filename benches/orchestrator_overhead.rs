@@ -1,0 +1,75 @@
+//! What the orchestrator adds to a partner's own time: one job of 10,000 transactions in
+//! 100 pages from a partner that takes exactly 50 ms a page, one call at a time, on embedded
+//! defaults with a SQLite file store (every page stored with its checkpoint, every event
+//! written to the job's log before it is sent). Prints the job's wall time, the partner's
+//! time (pages × 50 ms) and the overhead in percent, for 5 runs.
+//!
+//! `cargo bench --bench orchestrator_overhead`
+
+use std::num::NonZeroU32;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use futures::StreamExt;
+use txclass::simulator::{Simulator, SimulatorConfig};
+use txclass::store::SqliteStore;
+use txclass::{ClassificationRequest, Orchestrator, PartnerConfig, Progress};
+
+const PAGE_MS: u64 = 50;
+const PAGE_SIZE: u32 = 100;
+
+fn main() {
+    if std::env::args().any(|a| a == "--list" || a == "--test") {
+        return; // `cargo test --all-targets` runs benches as tests: nothing to check here.
+    }
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let sim = Simulator::bind(
+            0,
+            SimulatorConfig {
+                latency_min: Duration::from_millis(PAGE_MS),
+                latency_max: Duration::from_millis(PAGE_MS),
+                // 10,000 transactions over the window below.
+                tx_per_day: 10_000.0 / 100.0,
+                max_page_size: PAGE_SIZE,
+                ..SimulatorConfig::instant()
+            },
+        )
+        .await
+        .unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let mut partner = PartnerConfig::new("bank", sim.url(), NonZeroU32::new(1).unwrap());
+        partner.page_size = NonZeroU32::new(PAGE_SIZE).unwrap();
+        let orch = Orchestrator::builder()
+            .partner(partner)
+            .store(Arc::new(
+                SqliteStore::open(dir.path().join("bench.db")).unwrap(),
+            ))
+            .build()
+            .unwrap();
+        println!("job | transactions | pages | wall | partner time | overhead");
+        for run in 1..=5 {
+            let request = ClassificationRequest {
+                customer_id: txclass::CustomerId::new(format!("overhead-{run}")),
+                partner_id: "bank".into(),
+                from: "2026-01-01".parse().unwrap(),
+                to: "2026-04-10".parse().unwrap(),
+            };
+            let started = Instant::now();
+            let events: Vec<Progress> = orch.submit(request).unwrap().collect().await;
+            let wall = started.elapsed();
+            let Some(Progress::Done { summary, .. }) = events.last() else {
+                panic!("job did not end done: {:?}", events.last());
+            };
+            let partner_time = Duration::from_millis(PAGE_MS * u64::from(summary.pages));
+            let overhead = (wall.as_secs_f64() / partner_time.as_secs_f64() - 1.0) * 100.0;
+            println!(
+                "{run} | {} | {} | {:.3} s | {:.3} s | {overhead:+.1} %",
+                summary.transactions,
+                summary.pages,
+                wall.as_secs_f64(),
+                partner_time.as_secs_f64()
+            );
+        }
+    });
+}
