@@ -49,17 +49,9 @@ pub struct ServerConfig {
     pub retry_workers: usize,
     /// Serve `GET /v1/bench/sse` (synthetic streams for the throughput benchmark).
     pub bench_routes: bool,
-    /// How long a job waits for a partner permit before its call goes on the retry queue, in
-    /// ms (default: the core's).
-    pub acquire_wait_ms: Option<u64>,
-    /// Deadline of one job, in ms (default: the core's).
-    pub job_deadline_ms: Option<u64>,
-    /// How long a job runs on after its last client went away, waiting for one to re-attach
-    /// with `Last-Event-ID`, in ms (default: the core's, 60 s).
-    pub reattach_window_ms: Option<u64>,
-    /// Lease on a running job: when its instance dies, another takes it over within about
-    /// this long, in ms (default: the core's, 10 s).
-    pub job_lease_ms: Option<u64>,
+    /// How jobs run: waits, deadline, re-attach window, leases (the core's
+    /// [`Settings`](txclass_core::Settings), as the `[jobs]` table).
+    pub jobs: txclass_core::Settings,
     /// Share limiter, retry queue, result bus and breaker state with other instances through
     /// this Redis (needs the `redis` feature). Absent: everything in this process.
     pub redis: Option<RedisSettings>,
@@ -79,10 +71,7 @@ impl Default for ServerConfig {
             max_header_bytes: 64 * 1024,
             retry_workers: 4,
             bench_routes: false,
-            acquire_wait_ms: None,
-            job_deadline_ms: None,
-            reattach_window_ms: None,
-            job_lease_ms: None,
+            jobs: txclass_core::Settings::default(),
             redis: None,
         }
     }
@@ -152,23 +141,9 @@ impl ServerConfig {
         }
     }
 
-    /// The orchestrator's settings: the core's defaults with this file's overrides.
+    /// The orchestrator's settings: the `[jobs]` table.
     pub fn core_settings(&self) -> txclass_core::Settings {
-        let mut s = txclass_core::Settings::default();
-        if let Some(ms) = self.acquire_wait_ms {
-            s.acquire_wait = Duration::from_millis(ms);
-        }
-        if let Some(ms) = self.job_deadline_ms {
-            s.job_deadline = Duration::from_millis(ms);
-        }
-        if let Some(ms) = self.reattach_window_ms {
-            s.reattach_window = Duration::from_millis(ms);
-        }
-        if let Some(ms) = self.job_lease_ms {
-            s.job_lease = Duration::from_millis(ms.max(30));
-            s.sweep_interval = (s.job_lease / 4).max(Duration::from_millis(10));
-        }
-        s
+        self.jobs.clone()
     }
 }
 
@@ -398,14 +373,26 @@ mod tests {
     }
 
     #[test]
+    fn the_jobs_table_is_the_cores_settings() {
+        let c: ServerConfig =
+            toml::from_str("[jobs]\nreattach_window_ms = 5000\nlease_ms = 3000").unwrap();
+        let s = c.core_settings();
+        assert_eq!(s.reattach_window, Duration::from_secs(5));
+        assert_eq!(s.job_lease, Duration::from_secs(3));
+        assert_eq!(
+            s.job_deadline,
+            txclass_core::Settings::default().job_deadline
+        );
+        assert!(toml::from_str::<ServerConfig>("[jobs]\nreattach_window = 5").is_err());
+    }
+
+    #[test]
     fn every_duration_key_ends_in_ms() {
-        let mut c = parse(&format!(
+        let c = parse(&format!(
             "{PARTNER}auth = {{ token_env = \"T\" }}\n[redis]\nurl = \"redis://h\"\n\
              [store]\nkind = \"elasticsearch\""
         ))
         .unwrap();
-        c.acquire_wait_ms = Some(1);
-        c.job_deadline_ms = Some(1);
         // Integer keys that are not durations; any other integer key must end in `_ms`.
         const NOT_DURATIONS: &[&str] = &[
             "body_limit",
@@ -422,6 +409,8 @@ mod tests {
             "batch_size",
             "bulk_concurrency",
             "shards",
+            "max_window_days",
+            "worker_concurrency",
         ];
         fn walk(v: &serde_json::Value, key: &str, bad: &mut Vec<String>) {
             match v {

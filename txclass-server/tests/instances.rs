@@ -137,14 +137,15 @@ async fn three_processes_on_one_redis_never_exceed_the_partner() {
 listen = "127.0.0.1:{port}"
 store_path = "{store}"
 retry_workers = 2
-acquire_wait_ms = 50
-job_deadline_ms = 240000
 [sandbox]
 enabled = false
 [redis]
 url = "{redis}"
 prefix = "{prefix}"
 lease_ms = 5000
+[jobs]
+acquire_wait_ms = 50
+deadline_ms = 240000
 [[partners]]
 id = "bank"
 base_url = "{sim}"

@@ -155,9 +155,6 @@ fn write_config(dir: &Path, i: usize, port: u16, redis: &str, prefix: &str, sim:
             r#"
 listen = "127.0.0.1:{port}"
 retry_workers = 2
-acquire_wait_ms = 50
-job_deadline_ms = 300000
-job_lease_ms = 3000
 grace_period_ms = 1000
 [store]
 kind = "elasticsearch"
@@ -171,6 +168,10 @@ prefix = "{prefix}"
 lease_ms = 3000
 claim_after_ms = 10000
 wait_for_ready_ms = 20000
+[jobs]
+acquire_wait_ms = 50
+deadline_ms = 300000
+lease_ms = 3000
 [[partners]]
 id = "bank"
 base_url = "{sim}"

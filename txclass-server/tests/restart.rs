@@ -85,9 +85,10 @@ fn write_config(
             r#"
 listen = "127.0.0.1:{port}"
 store_path = "{store}"
-job_deadline_ms = {deadline_ms}
 [sandbox]
 enabled = false
+[jobs]
+deadline_ms = {deadline_ms}
 [[partners]]
 id = "bank"
 base_url = "{sim}"

@@ -23,6 +23,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
+use serde::{Deserialize, Serialize};
 use tokio_util::task::TaskTracker;
 
 use crate::breaker::{CircuitBreaker, LocalBreaker};
@@ -37,27 +38,35 @@ use crate::queue::{LocalBus, LocalQueue, ResultBus, RetryQueue};
 use crate::store::{SqliteStore, Store};
 use crate::{Error, Progress, Result};
 
-/// Knobs of the orchestrator.
-#[derive(Clone, Debug)]
+/// Knobs of the orchestrator: the `[jobs]` table of the server's config file (every key
+/// optional; durations in `_ms`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct Settings {
     /// How long a job waits for a partner permit before it puts the call on the retry queue.
+    #[serde(rename = "acquire_wait_ms", with = "crate::partner::millis")]
     pub acquire_wait: Duration,
     /// A job that runs longer fails with `deadline_exceeded` (pages stored so far stay).
+    #[serde(rename = "deadline_ms", with = "crate::partner::millis")]
     pub job_deadline: Duration,
     /// Longest history window a request may ask, in days.
     pub max_window_days: u32,
     /// How long a retry worker blocks on the queue before it looks at its shutdown signal.
+    #[serde(rename = "worker_poll_ms", with = "crate::partner::millis")]
     pub worker_poll: Duration,
     /// Deliveries one retry worker handles at once.
     pub worker_concurrency: usize,
     /// A job runs on for this long after its last client went away, waiting for one to
     /// re-attach; then it is cancelled (jobs started detached are not).
+    #[serde(rename = "reattach_window_ms", with = "crate::partner::millis")]
     pub reattach_window: Duration,
     /// Lease on a running job: when its instance dies, another takes the job over within
     /// about this long (owners renew every third of it).
+    #[serde(rename = "lease_ms", with = "crate::partner::millis")]
     pub job_lease: Duration,
     /// How often an instance looks for running jobs without an owner to take over (and, at
     /// start, for the jobs a crash left running).
+    #[serde(rename = "sweep_interval_ms", with = "crate::partner::millis")]
     pub sweep_interval: Duration,
 }
 
