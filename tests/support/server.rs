@@ -152,19 +152,26 @@ impl TestServer {
         assert_eq!(res.headers()["content-type"], "text/event-stream");
         assert_eq!(res.headers()["cache-control"], "no-cache");
         assert_eq!(res.headers()["x-accel-buffering"], "no");
-        res.bytes_stream()
-            .eventsource()
-            .map(|r| {
-                let e = r.expect("well-formed SSE");
-                Ev {
-                    name: e.event,
-                    id: e.id,
-                    data: serde_json::from_str(&e.data).expect("data is JSON"),
-                }
-            })
-            .boxed()
+        events_of(res)
     }
+}
 
+/// The SSE events of a response.
+fn events_of(res: reqwest::Response) -> futures::stream::BoxStream<'static, Ev> {
+    res.bytes_stream()
+        .eventsource()
+        .map(|r| {
+            let e = r.expect("well-formed SSE");
+            Ev {
+                name: e.event,
+                id: e.id,
+                data: serde_json::from_str(&e.data).expect("data is JSON"),
+            }
+        })
+        .boxed()
+}
+
+impl TestServer {
     /// `GET /v1/classifications/{job}/events` with `Last-Event-ID: last` (when given).
     pub async fn reattach(&self, job: &str, last: Option<&str>) -> impl Stream<Item = Ev> + Unpin {
         let mut req = self
@@ -176,17 +183,7 @@ impl TestServer {
         let res = req.send().await.expect("request sent");
         assert_eq!(res.status(), 200, "{:?}", res.text().await);
         assert_eq!(res.headers()["content-type"], "text/event-stream");
-        res.bytes_stream()
-            .eventsource()
-            .map(|r| {
-                let e = r.expect("well-formed SSE");
-                Ev {
-                    name: e.event,
-                    id: e.id,
-                    data: serde_json::from_str(&e.data).expect("data is JSON"),
-                }
-            })
-            .boxed()
+        events_of(res)
     }
 
     /// POSTs a classification and collects its events to the end.

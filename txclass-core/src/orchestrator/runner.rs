@@ -330,7 +330,16 @@ async fn run(inner: &Arc<Inner>, live: &Arc<LiveJob>, mut record: JobRecord, fre
     if let Err(Stop::Lost) = log.emit(end.clone()).await {
         return;
     }
-    record.status = match end {
+    record.status = status_after(end);
+    record.updated_at = Utc::now();
+    if let Err(e) = inner.store.put_job(&record).await {
+        tracing::warn!(job = %record.id, error = %e, "could not save the job's final record");
+    }
+}
+
+/// The record's status after the job's terminal event.
+fn status_after(end: Progress) -> JobStatus {
+    match end {
         Progress::Done { summary, .. } => JobStatus::Done { summary },
         Progress::Failed {
             reason: FailureReason::Cancelled,
@@ -340,10 +349,6 @@ async fn run(inner: &Arc<Inner>, live: &Arc<LiveJob>, mut record: JobRecord, fre
             reason, message, ..
         } => JobStatus::Failed { reason, message },
         _ => JobStatus::Running,
-    };
-    record.updated_at = Utc::now();
-    if let Err(e) = inner.store.put_job(&record).await {
-        tracing::warn!(job = %record.id, error = %e, "could not save the job's final record");
     }
 }
 
@@ -377,17 +382,7 @@ async fn resume_point(
     }
     if let Some(end) = last.filter(Progress::is_terminal) {
         let mut record = record.clone();
-        record.status = match end {
-            Progress::Done { summary, .. } => JobStatus::Done { summary },
-            Progress::Failed {
-                reason: FailureReason::Cancelled,
-                ..
-            } => JobStatus::Cancelled,
-            Progress::Failed {
-                reason, message, ..
-            } => JobStatus::Failed { reason, message },
-            _ => JobStatus::Running,
-        };
+        record.status = status_after(end);
         inner.store.put_job(&record).await?;
         return Ok(Resume::Ended);
     }
@@ -541,13 +536,8 @@ async fn pages(
             })
             .await?;
         }
-        let outcome = PageOutcome {
-            transactions,
-            inserted: 0,
-            next_cursor: rec.next_cursor,
-            totals: rec.totals,
-        };
-        match finish_page(log, &mut summary, rec.page, outcome, record).await? {
+        let page = rec.page;
+        match finish_page(log, &mut summary, page, rec.into(), record).await? {
             Next::Page(c) => cursor = Some(c),
             Next::Done(end) => return Ok(end),
         }
@@ -608,13 +598,7 @@ async fn pages(
                 via_retry: true,
             })
             .await?;
-            let outcome = PageOutcome {
-                transactions,
-                inserted: 0,
-                next_cursor: rec.next_cursor,
-                totals: rec.totals,
-            };
-            match finish_page(log, &mut summary, page_no, outcome, record).await? {
+            match finish_page(log, &mut summary, page_no, rec.into(), record).await? {
                 Next::Page(c) => {
                     cursor = Some(c);
                     continue;

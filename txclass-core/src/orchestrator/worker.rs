@@ -78,13 +78,7 @@ impl RetryWorker {
         if d.deliveries > 1 {
             if let Ok(pages) = inner.store.pages(&task.job_id).await {
                 if let Some(rec) = pages.into_iter().find(|p| p.page == task.page) {
-                    let outcome = crate::store::PageOutcome {
-                        transactions: rec.totals.transactions as usize,
-                        inserted: 0,
-                        next_cursor: rec.next_cursor,
-                        totals: rec.totals,
-                    };
-                    self.done(&d, outcome).await;
+                    self.done(&d, rec.into()).await;
                     return;
                 }
             }

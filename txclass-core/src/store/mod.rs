@@ -137,6 +137,18 @@ pub struct PageOutcome {
     pub totals: Summary,
 }
 
+impl From<PageRecord> for PageOutcome {
+    /// A page stored earlier, told again (nothing new was inserted this time).
+    fn from(rec: PageRecord) -> Self {
+        PageOutcome {
+            transactions: rec.totals.transactions as usize,
+            inserted: 0,
+            next_cursor: rec.next_cursor,
+            totals: rec.totals,
+        }
+    }
+}
+
 /// One event of a job's log, numbered from 1 without gaps.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct LoggedEvent {
