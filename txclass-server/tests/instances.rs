@@ -6,60 +6,21 @@
 //! Needs the Redis of `scripts/redis.sh` (`TXCLASS_REDIS_URL`, default
 //! `redis://127.0.0.1:6399`); fails, never skips, when it is not there.
 
-use std::net::TcpListener as StdListener;
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use eventsource_stream::Eventsource;
 use futures::StreamExt;
 use txclass_core::simulator::{Simulator, SimulatorConfig};
 
+mod support;
+use support::{free_port, ServerProcess};
+
 const INSTANCES: usize = 3;
 const REQUESTS: usize = 500;
 const CAPACITY: u32 = 4;
 
-struct Instance {
-    child: Child,
-    url: String,
-}
-
-impl Drop for Instance {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 fn redis_url() -> String {
     std::env::var("TXCLASS_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6399".into())
-}
-
-fn free_port() -> u16 {
-    StdListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-async fn wait_ready(url: &str, child: &mut Child) {
-    let client = reqwest::Client::new();
-    let started = Instant::now();
-    loop {
-        if let Ok(r) = client.get(format!("{url}/healthz")).send().await {
-            if r.status().is_success() {
-                return;
-            }
-        }
-        if let Ok(Some(status)) = child.try_wait() {
-            panic!("txclass-server exited early with {status}");
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(60),
-            "{url} did not start"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
 }
 
 /// Runs one classification to its end; returns the last event's name.
@@ -162,22 +123,7 @@ max_backoff_ms = 500
             ),
         )
         .unwrap();
-        let child = Command::new(env!("CARGO_BIN_EXE_txclass-server"))
-            .arg("--config")
-            .arg(&config)
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::null())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .unwrap();
-        instances.push(Instance {
-            child,
-            url: format!("http://127.0.0.1:{port}"),
-        });
-    }
-    for inst in &mut instances {
-        let url = inst.url.clone();
-        wait_ready(&url, &mut inst.child).await;
+        instances.push(ServerProcess::start(&config, port, "/healthz").await);
     }
 
     let client = reqwest::Client::builder()

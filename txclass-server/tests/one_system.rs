@@ -16,7 +16,6 @@
 //! of `scripts/search-engine.sh` (`TXCLASS_ES_URL`); fails, never skips, without them.
 
 use std::collections::{HashMap, HashSet};
-use std::net::TcpListener as StdListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -29,20 +28,15 @@ use futures::StreamExt;
 use serde_json::Value;
 use txclass_core::simulator::{Simulator, SimulatorConfig, SimulatorHandle};
 
+mod support;
+use support::{free_port, ServerProcess};
+
 const INSTANCES: usize = 3;
 const REQUESTS: usize = 600;
 const CAPACITY: u32 = 4;
 const PAGE_SIZE: u32 = 10;
 const FROM: &str = "2026-01-01";
 const TO: &str = "2026-01-20";
-
-fn free_port() -> u16 {
-    StdListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 fn es_url() -> String {
     std::env::var("TXCLASS_ES_URL").unwrap_or_else(|_| "http://127.0.0.1:9200".into())
@@ -121,32 +115,6 @@ impl Drop for ScratchRedis {
     }
 }
 
-struct Instance {
-    child: Option<Child>,
-    url: String,
-}
-
-impl Drop for Instance {
-    fn drop(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-}
-
-impl Instance {
-    fn kill9(&mut self) {
-        let mut child = self.child.take().expect("running");
-        let ok = Command::new("kill")
-            .args(["-9", &child.id().to_string()])
-            .status()
-            .unwrap();
-        assert!(ok.success());
-        let _ = child.wait();
-    }
-}
-
 fn write_config(dir: &Path, i: usize, port: u16, redis: &str, prefix: &str, sim: &str) -> PathBuf {
     let config = dir.join(format!("server-{i}.toml"));
     std::fs::write(
@@ -194,51 +162,13 @@ async fn start_instances(
     redis: &str,
     prefix: &str,
     sim: &SimulatorHandle,
-) -> (tempfile::TempDir, Vec<Instance>) {
+) -> (tempfile::TempDir, Vec<ServerProcess>) {
     let dir = tempfile::tempdir().unwrap();
     let mut instances = Vec::new();
     for i in 0..INSTANCES {
         let port = free_port();
         let config = write_config(dir.path(), i, port, redis, prefix, &sim.url());
-        let child = Command::new(env!("CARGO_BIN_EXE_txclass-server"))
-            .arg("--config")
-            .arg(&config)
-            .env(
-                "RUST_LOG",
-                std::env::var("TXCLASS_TEST_SERVER_LOG").unwrap_or_else(|_| "warn".into()),
-            )
-            // The server logs to stdout: shown when asked for.
-            .stdout(match std::env::var_os("TXCLASS_TEST_SERVER_LOG") {
-                Some(_) => Stdio::inherit(),
-                None => Stdio::null(),
-            })
-            .stderr(Stdio::inherit())
-            .spawn()
-            .unwrap();
-        instances.push(Instance {
-            child: Some(child),
-            url: format!("http://127.0.0.1:{port}"),
-        });
-    }
-    let client = reqwest::Client::new();
-    for inst in &mut instances {
-        let started = Instant::now();
-        loop {
-            if let Ok(r) = client.get(format!("{}/readyz", inst.url)).send().await {
-                if r.status().is_success() {
-                    break;
-                }
-            }
-            if let Some(Ok(Some(status))) = inst.child.as_mut().map(Child::try_wait) {
-                panic!("txclass-server exited early with {status}");
-            }
-            assert!(
-                started.elapsed() < Duration::from_secs(90),
-                "{} not ready",
-                inst.url
-            );
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
+        instances.push(ServerProcess::start(&config, port, "/readyz").await);
     }
     (dir, instances)
 }

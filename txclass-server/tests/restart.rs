@@ -3,9 +3,7 @@
 //! stored page and ends `done`, or ends `failed: interrupted` when its deadline passed while
 //! the server was down. Real processes, a real file store, a real partner simulator.
 
-use std::net::TcpListener as StdListener;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use chrono::NaiveDate;
@@ -14,63 +12,14 @@ use futures::StreamExt;
 use serde_json::Value;
 use txclass_core::simulator::{Simulator, SimulatorConfig, SimulatorHandle};
 
+mod support;
+use support::{free_port, ServerProcess};
+
 const JOBS: usize = 40;
 const CAPACITY: u32 = 4;
 const PAGE_SIZE: u32 = 10;
 const FROM: &str = "2026-01-01";
 const TO: &str = "2026-02-28";
-
-struct Server {
-    child: Child,
-    url: String,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    StdListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-async fn start_server(config: &Path, port: u16) -> Server {
-    let child = Command::new(env!("CARGO_BIN_EXE_txclass-server"))
-        .arg("--config")
-        .arg(config)
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap();
-    let mut server = Server {
-        child,
-        url: format!("http://127.0.0.1:{port}"),
-    };
-    let client = reqwest::Client::new();
-    let started = Instant::now();
-    loop {
-        if let Ok(r) = client.get(format!("{}/healthz", server.url)).send().await {
-            if r.status().is_success() {
-                return server;
-            }
-        }
-        if let Ok(Some(status)) = server.child.try_wait() {
-            panic!("txclass-server exited early with {status}");
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(60),
-            "server did not start"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
 
 fn write_config(
     dir: &Path,
@@ -169,13 +118,6 @@ async fn replay(client: &reqwest::Client, base: &str, job: &str) -> Vec<(String,
         .expect("a finished job's log replays at once")
 }
 
-fn kill9(server: &mut Server) {
-    let pid = server.child.id().to_string();
-    let ok = Command::new("kill").args(["-9", &pid]).status().unwrap();
-    assert!(ok.success());
-    let _ = server.child.wait();
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn after_a_kill_9_and_a_restart_every_job_resumes_to_done() {
     let sim = simulator().await;
@@ -183,7 +125,7 @@ async fn after_a_kill_9_and_a_restart_every_job_resumes_to_done() {
     let port = free_port();
     let config = write_config(dir.path(), port, &sim, 600_000);
     let client = reqwest::Client::new();
-    let mut server = start_server(&config, port).await;
+    let mut server = ServerProcess::start(&config, port, "/healthz").await;
     let ids = submit_all(&client, &server.url).await;
     // Let the jobs get going, then kill the server in the middle of them.
     tokio::time::sleep(Duration::from_secs(3)).await;
@@ -194,7 +136,7 @@ async fn after_a_kill_9_and_a_restart_every_job_resumes_to_done() {
             running += 1;
         }
     }
-    kill9(&mut server);
+    server.kill9();
     assert!(
         running > JOBS / 2,
         "most jobs were running at the kill ({running})"
@@ -204,7 +146,7 @@ async fn after_a_kill_9_and_a_restart_every_job_resumes_to_done() {
         "some pages were fetched"
     );
 
-    let server = start_server(&config, port).await;
+    let server = ServerProcess::start(&config, port, "/healthz").await;
     let started = Instant::now();
     for id in &ids {
         loop {
@@ -285,13 +227,13 @@ async fn jobs_whose_deadline_passed_while_the_server_was_down_end_interrupted() 
     let port = free_port();
     let config = write_config(dir.path(), port, &sim, 4_000);
     let client = reqwest::Client::new();
-    let mut server = start_server(&config, port).await;
+    let mut server = ServerProcess::start(&config, port, "/healthz").await;
     let ids = submit_all(&client, &server.url).await;
     tokio::time::sleep(Duration::from_secs(1)).await;
-    kill9(&mut server);
+    server.kill9();
     // Down for longer than the jobs' deadline.
     tokio::time::sleep(Duration::from_secs(4)).await;
-    let server = start_server(&config, port).await;
+    let server = ServerProcess::start(&config, port, "/healthz").await;
     let started = Instant::now();
     let mut interrupted = 0;
     for id in &ids {
