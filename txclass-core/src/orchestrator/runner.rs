@@ -34,7 +34,7 @@ pub(crate) struct LiveJob {
     /// the store).
     log: Mutex<Vec<LoggedEvent>>,
     first_seq: AtomicU64,
-    /// The last logged seq; closed when the run ends.
+    /// The last logged seq; also changes (without a new seq) when the run ends here.
     last: watch::Sender<u64>,
     /// Stops the run (`DELETE`, shutdown).
     stop: CancellationToken,
@@ -620,7 +620,7 @@ async fn pages(
             log.circuit(&request.partner_id, transitions).await?;
             a
         };
-        let (outcome, via_retry) = match a {
+        let outcome = match a {
             Attempt::GiveUp(reason, message) => return Err(fail(reason, message)),
             Attempt::Page(page) => {
                 log.emit(Progress::PageFetched {
@@ -632,7 +632,7 @@ async fn pages(
                 let outcome = process_page(inner, job_id, request, page_no, page, false)
                     .await
                     .map_err(|e| fail(FailureReason::StoreError, e.to_string()))?;
-                (outcome, false)
+                outcome
             }
             Attempt::Retry {
                 reason,
@@ -666,10 +666,9 @@ async fn pages(
                     via_retry: true,
                 })
                 .await?;
-                (outcome, true)
+                outcome
             }
         };
-        let _ = via_retry;
         match finish_page(log, &mut summary, page_no, outcome, record).await? {
             Next::Page(c) => cursor = Some(c),
             Next::Done(end) => return Ok(end),
