@@ -4,6 +4,22 @@
 //! Calls that cannot be made now go on the [`RetryQueue`]; [`RetryWorker`]s (any number, in
 //! any instance sharing the queue) make them and route the outcome back to the waiting job
 //! through the [`ResultBus`].
+//!
+//! ## Jobs outlive their clients and their instance
+//!
+//! | file | what |
+//! |---|---|
+//! | `runner.rs` | a job's run, on its own task, owned through a lease ([`crate::lease`]); every event goes to the job's log in the store before anyone sees it; every page is stored with its checkpoint |
+//! | `job.rs` | [`Job`]: a client's view of a job's log, from any position, live, from any instance |
+//! | `call.rs` | the one guarded partner call (permit, breaker, verdict) and the one classify-and-store, used by the runner and the retry worker alike |
+//! | `worker.rs` | [`RetryWorker`] |
+//! | `queries.rs` | what the shells read (job pages, transactions, spending, partners) |
+//! | `readiness.rs` | `/readyz`: store and Redis checks |
+//!
+//! **Why a log in the store, not a broadcast?** A client that lost its stream may come back
+//! to another instance, and the instance that ran its job may be dead: only what every
+//! instance can read survives both. The running instance also keeps its job's events in
+//! memory for its local watchers, so the log is read back only on re-attach or take-over.
 
 mod backends;
 mod call;
