@@ -85,3 +85,24 @@ impl RedisSettings {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_display_url_never_carries_credentials() {
+        assert_eq!(
+            RedisSettings::display_url("redis://user:s3cret@10.0.0.5:6379/2"),
+            "redis://10.0.0.5:6379/2"
+        );
+        assert_eq!(
+            RedisSettings::display_url("redis://:s3cret@cache"),
+            "redis://cache"
+        );
+        assert_eq!(
+            RedisSettings::display_url("s3cret not a url"),
+            "redis (unparsable url)"
+        );
+    }
+}

@@ -164,3 +164,117 @@ impl Orchestrator {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    use std::sync::Arc;
+
+    use async_trait::async_trait;
+    use chrono::NaiveDate;
+
+    use super::*;
+    use crate::model::{ClassifiedTransaction, CustomerId, JobId, JobRecord};
+    use crate::store::{
+        MerchantRow, SpendingQuery, SpendingRow, Store, StoreError, TxPage, TxQuery, UpsertReport,
+    };
+
+    /// A store whose backend is down: every call fails, and pings are counted.
+    #[derive(Default)]
+    struct DownStore {
+        pings: AtomicU32,
+    }
+
+    fn down<T>() -> std::result::Result<T, StoreError> {
+        Err(StoreError::Unavailable("connection refused".into()))
+    }
+
+    #[async_trait]
+    impl Store for DownStore {
+        async fn upsert(
+            &self,
+            _: &[ClassifiedTransaction],
+        ) -> std::result::Result<UpsertReport, StoreError> {
+            down()
+        }
+        async fn put_job(&self, _: &JobRecord) -> std::result::Result<(), StoreError> {
+            down()
+        }
+        async fn get_job(&self, _: &JobId) -> std::result::Result<Option<JobRecord>, StoreError> {
+            down()
+        }
+        async fn transactions(&self, _: &TxQuery) -> std::result::Result<TxPage, StoreError> {
+            down()
+        }
+        async fn spending(
+            &self,
+            _: &SpendingQuery,
+        ) -> std::result::Result<Vec<SpendingRow>, StoreError> {
+            down()
+        }
+        async fn top_merchants(
+            &self,
+            _: &CustomerId,
+            _: Option<NaiveDate>,
+            _: Option<NaiveDate>,
+            _: u32,
+        ) -> std::result::Result<Vec<MerchantRow>, StoreError> {
+            down()
+        }
+        async fn count(&self, _: &CustomerId) -> std::result::Result<u64, StoreError> {
+            self.pings.fetch_add(1, Ordering::Relaxed);
+            down()
+        }
+    }
+
+    #[tokio::test]
+    async fn the_default_store_is_ready_and_there_is_no_redis_check() {
+        let o = Orchestrator::builder().build().unwrap();
+        let r = o.readiness().await;
+        assert!(r.is_ready(), "{r:?}");
+        assert_eq!(
+            r.checks,
+            [Check {
+                name: "store",
+                result: Ok(())
+            }]
+        );
+        assert_eq!(r.failures(), "");
+        o.wait_until_ready(Duration::ZERO).await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_store_that_does_not_answer_is_not_ready() {
+        let o = Orchestrator::builder()
+            .store(Arc::new(DownStore::default()))
+            .build()
+            .unwrap();
+        let r = o.readiness().await;
+        assert!(!r.is_ready());
+        assert_eq!(r.failures(), "store: store unavailable: connection refused");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn wait_until_ready_checks_again_until_the_wait_is_over() {
+        let store = Arc::new(DownStore::default());
+        let o = Orchestrator::builder()
+            .store(store.clone())
+            .build()
+            .unwrap();
+        let started = Instant::now();
+        let e = o
+            .wait_until_ready(Duration::from_millis(1000))
+            .await
+            .unwrap_err();
+        assert!(started.elapsed() >= Duration::from_millis(1000));
+        // One check at once, then one every 250 ms until the second 1000 ms.
+        assert_eq!(store.pings.load(Ordering::Relaxed), 5);
+        assert_eq!(
+            e.to_string(),
+            "not ready: store: store unavailable: connection refused"
+        );
+        store.pings.store(0, Ordering::Relaxed);
+        o.wait_until_ready(Duration::ZERO).await.unwrap_err();
+        assert_eq!(store.pings.load(Ordering::Relaxed), 1, "zero: one check");
+    }
+}
