@@ -103,25 +103,61 @@ impl RedisProbe {
     }
 }
 
+/// The store's check: its [`Store::ping`](crate::Store::ping) within [`CHECK_TIMEOUT`].
+async fn store_check(
+    ping: impl std::future::Future<Output = std::result::Result<(), crate::store::StoreError>>,
+) -> std::result::Result<(), String> {
+    match tokio::time::timeout(CHECK_TIMEOUT, ping).await {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(e)) => Err(e.to_string()),
+        Err(_) => Err(format!("no answer within {} ms", CHECK_TIMEOUT.as_millis())),
+    }
+}
+
+/// Runs `check` until it is ready or `wait` is over (see
+/// [`Orchestrator::wait_until_ready`]).
+async fn wait_until<F, Fut>(mut check: F, wait: Duration) -> Result<()>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Readiness>,
+{
+    let deadline = Instant::now() + wait;
+    let mut attempt = 1u32;
+    loop {
+        let readiness = check().await;
+        if readiness.is_ready() {
+            if attempt > 1 {
+                tracing::info!(attempt, "backends answer: ready");
+            }
+            return Ok(());
+        }
+        let failures = readiness.failures();
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Err(Error::NotReady { what: failures });
+        }
+        tracing::warn!(
+            attempt,
+            waiting_ms = left.as_millis() as u64,
+            "not ready yet, checking again: {failures}"
+        );
+        tokio::time::sleep(RETRY_EVERY.min(left)).await;
+        attempt += 1;
+    }
+}
+
 impl Orchestrator {
     /// Checks every backend a job needs, each within [`CHECK_TIMEOUT`]: the store
     /// ([`Store::ping`](crate::Store::ping)) and, when configured, Redis (`PING`).
     pub async fn readiness(&self) -> Readiness {
-        let store = self.inner.store.clone();
-        let store_check = async move {
-            match tokio::time::timeout(CHECK_TIMEOUT, store.ping()).await {
-                Ok(Ok(())) => Ok(()),
-                Ok(Err(e)) => Err(e.to_string()),
-                Err(_) => Err(format!("no answer within {} ms", CHECK_TIMEOUT.as_millis())),
-            }
-        };
         let redis_check = async {
             match &self.inner.redis_probe {
                 Some(probe) => Some(probe.ping().await),
                 None => None,
             }
         };
-        let (store_result, redis_result) = futures::join!(store_check, redis_check);
+        let (store_result, redis_result) =
+            futures::join!(store_check(self.inner.store.ping()), redis_check);
         let mut checks = vec![Check {
             name: "store",
             result: store_result,
@@ -139,91 +175,29 @@ impl Orchestrator {
     /// at most `wait` (zero: one check). Each failed attempt is logged; when time is up the
     /// error ([`Error::NotReady`]) names every backend that did not answer.
     pub async fn wait_until_ready(&self, wait: Duration) -> Result<()> {
-        let deadline = Instant::now() + wait;
-        let mut attempt = 1u32;
-        loop {
-            let readiness = self.readiness().await;
-            if readiness.is_ready() {
-                if attempt > 1 {
-                    tracing::info!(attempt, "backends answer: ready");
-                }
-                return Ok(());
-            }
-            let failures = readiness.failures();
-            let left = deadline.saturating_duration_since(Instant::now());
-            if left.is_zero() {
-                return Err(Error::NotReady { what: failures });
-            }
-            tracing::warn!(
-                attempt,
-                waiting_ms = left.as_millis() as u64,
-                "not ready yet, checking again: {failures}"
-            );
-            tokio::time::sleep(RETRY_EVERY.min(left)).await;
-            attempt += 1;
-        }
+        wait_until(|| self.readiness(), wait).await
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use std::sync::atomic::{AtomicU32, Ordering};
-    use std::sync::Arc;
-
-    use async_trait::async_trait;
-    use chrono::NaiveDate;
+    use std::cell::Cell;
 
     use super::*;
-    use crate::model::{ClassifiedTransaction, CustomerId, JobId, JobRecord};
-    use crate::store::{
-        MerchantRow, SpendingQuery, SpendingRow, Store, StoreError, TxPage, TxQuery, UpsertReport,
-    };
+    use crate::store::StoreError;
 
-    /// A store whose backend is down: every call fails, and pings are counted.
-    #[derive(Default)]
-    struct DownStore {
-        pings: AtomicU32,
-    }
-
-    fn down<T>() -> std::result::Result<T, StoreError> {
-        Err(StoreError::Unavailable("connection refused".into()))
-    }
-
-    #[async_trait]
-    impl Store for DownStore {
-        async fn upsert(
-            &self,
-            _: &[ClassifiedTransaction],
-        ) -> std::result::Result<UpsertReport, StoreError> {
-            down()
-        }
-        async fn put_job(&self, _: &JobRecord) -> std::result::Result<(), StoreError> {
-            down()
-        }
-        async fn get_job(&self, _: &JobId) -> std::result::Result<Option<JobRecord>, StoreError> {
-            down()
-        }
-        async fn transactions(&self, _: &TxQuery) -> std::result::Result<TxPage, StoreError> {
-            down()
-        }
-        async fn spending(
-            &self,
-            _: &SpendingQuery,
-        ) -> std::result::Result<Vec<SpendingRow>, StoreError> {
-            down()
-        }
-        async fn top_merchants(
-            &self,
-            _: &CustomerId,
-            _: Option<NaiveDate>,
-            _: Option<NaiveDate>,
-            _: u32,
-        ) -> std::result::Result<Vec<MerchantRow>, StoreError> {
-            down()
-        }
-        async fn count(&self, _: &CustomerId) -> std::result::Result<u64, StoreError> {
-            self.pings.fetch_add(1, Ordering::Relaxed);
-            down()
+    fn down() -> Readiness {
+        Readiness {
+            checks: vec![
+                Check {
+                    name: "store",
+                    result: Ok(()),
+                },
+                Check {
+                    name: "redis",
+                    result: Err("redis://h:1 is unreachable".into()),
+                },
+            ],
         }
     }
 
@@ -243,38 +217,67 @@ mod tests {
         o.wait_until_ready(Duration::ZERO).await.unwrap();
     }
 
-    #[tokio::test]
-    async fn a_store_that_does_not_answer_is_not_ready() {
-        let o = Orchestrator::builder()
-            .store(Arc::new(DownStore::default()))
-            .build()
-            .unwrap();
-        let r = o.readiness().await;
-        assert!(!r.is_ready());
-        assert_eq!(r.failures(), "store: store unavailable: connection refused");
+    #[tokio::test(start_paused = true)]
+    async fn a_store_that_fails_or_hangs_fails_its_check() {
+        let e = store_check(async { Err(StoreError::Unavailable("connection refused".into())) })
+            .await
+            .unwrap_err();
+        assert_eq!(e, "store unavailable: connection refused");
+        let e = store_check(std::future::pending()).await.unwrap_err();
+        assert_eq!(e, "no answer within 2000 ms");
+        assert_eq!(down().failures(), "redis: redis://h:1 is unreachable");
     }
 
     #[tokio::test(start_paused = true)]
-    async fn wait_until_ready_checks_again_until_the_wait_is_over() {
-        let store = Arc::new(DownStore::default());
-        let o = Orchestrator::builder()
-            .store(store.clone())
-            .build()
-            .unwrap();
+    async fn wait_until_checks_again_until_the_wait_is_over() {
+        let checks = Cell::new(0);
         let started = Instant::now();
-        let e = o
-            .wait_until_ready(Duration::from_millis(1000))
-            .await
-            .unwrap_err();
+        let e = wait_until(
+            || {
+                checks.set(checks.get() + 1);
+                async { down() }
+            },
+            Duration::from_millis(1000),
+        )
+        .await
+        .unwrap_err();
         assert!(started.elapsed() >= Duration::from_millis(1000));
-        // One check at once, then one every 250 ms until the second 1000 ms.
-        assert_eq!(store.pings.load(Ordering::Relaxed), 5);
+        // One check at once, then one every 250 ms until the 1000 ms are over.
+        assert_eq!(checks.get(), 5);
         assert_eq!(
             e.to_string(),
-            "not ready: store: store unavailable: connection refused"
+            "not ready: redis: redis://h:1 is unreachable"
         );
-        store.pings.store(0, Ordering::Relaxed);
-        o.wait_until_ready(Duration::ZERO).await.unwrap_err();
-        assert_eq!(store.pings.load(Ordering::Relaxed), 1, "zero: one check");
+
+        checks.set(0);
+        wait_until(
+            || {
+                checks.set(checks.get() + 1);
+                async { down() }
+            },
+            Duration::ZERO,
+        )
+        .await
+        .unwrap_err();
+        assert_eq!(checks.get(), 1, "zero: one check");
+
+        checks.set(0);
+        wait_until(
+            || {
+                checks.set(checks.get() + 1);
+                let ready = checks.get() == 3;
+                async move {
+                    if ready {
+                        Readiness { checks: Vec::new() }
+                    } else {
+                        down()
+                    }
+                }
+            },
+            Duration::from_secs(10),
+        )
+        .await
+        .unwrap();
+        assert_eq!(checks.get(), 3, "stops as soon as it is ready");
     }
 }
