@@ -37,8 +37,8 @@ pub struct ServerConfig {
     pub sandbox: SandboxConfig,
     /// Quiet time after which an SSE stream gets a `: keep-alive` comment, in ms.
     pub keep_alive_ms: u64,
-    /// After a shutdown signal, how long open streams may run before they are ended with
-    /// `failed: shutting_down`, in ms.
+    /// After a shutdown signal, how long open streams and running jobs may go on before the
+    /// jobs are handed over to other instances and the streams end, in ms.
     pub grace_period_ms: u64,
     /// Largest request body accepted, in bytes (larger: 413).
     pub body_limit: usize,

@@ -184,8 +184,11 @@ mod sandbox {
 }
 
 /// Serves HTTP/1.1 and HTTP/2 on `listener` until `shutdown` completes, then shuts down
-/// gracefully: stops accepting, lets open streams run for the grace period, ends the streams
-/// still open with `failed: shutting_down`, and stops the retry workers.
+/// gracefully: stops accepting and taking jobs over, lets open streams and running jobs go on
+/// for the grace period, then hands the jobs still running over (they stay `running` for
+/// another instance, or this one after a restart, to carry on from their last stored page),
+/// ends the open streams (clients re-attach with `Last-Event-ID`), and stops the retry
+/// workers.
 pub async fn run(
     listener: TcpListener,
     server: Server,
@@ -214,10 +217,12 @@ pub async fn run(
             worker.run(stop.cancelled_owned()).await;
         }));
     }
-    // Resumes the jobs a crash left running (here or on a dead instance).
+    // Resumes the jobs a crash left running (here or on a dead instance); stops at the
+    // shutdown signal, so a stopping instance takes no job over.
+    let stop_sweeper = CancellationToken::new();
     let sweeper = {
         let orchestrator = orchestrator.clone();
-        let stop = stop_workers.clone();
+        let stop = stop_sweeper.clone();
         tokio::spawn(async move { orchestrator.run_sweeper(stop.cancelled_owned()).await })
     };
 
@@ -262,6 +267,8 @@ pub async fn run(
     );
 
     app.closing.cancel();
+    stop_sweeper.cancel();
+    let _ = sweeper.await;
     let closed = graceful.shutdown();
     tokio::pin!(closed);
     let all_done = async {
@@ -269,15 +276,10 @@ pub async fn run(
         orchestrator.wait_idle().await;
     };
     if tokio::time::timeout(grace, all_done).await.is_err() {
-        tracing::info!("grace period over: ending open streams with failed: shutting_down");
+        tracing::info!("grace period over: handing running jobs over and ending open streams");
         app.abort.cancel();
         let stopped = async {
-            orchestrator
-                .stop_jobs(
-                    txclass_core::progress::FailureReason::ShuttingDown,
-                    "the server is shutting down; submit the job again later",
-                )
-                .await;
+            orchestrator.hand_over_jobs().await;
             (&mut closed).await;
         };
         if tokio::time::timeout(CLOSE_TIMEOUT, stopped).await.is_err() {
@@ -285,7 +287,6 @@ pub async fn run(
         }
     }
     stop_workers.cancel();
-    let _ = sweeper.await;
     for w in workers {
         let _ = w.await;
     }

@@ -32,8 +32,8 @@ use crate::sse::{SseBody, SseSource};
 pub(crate) struct App {
     pub(crate) orchestrator: Orchestrator,
     pub(crate) settings: HttpSettings,
-    /// Cancelled when the shutdown grace period is over: open streams end with
-    /// `failed: shutting_down`.
+    /// Cancelled when the shutdown grace period is over: open streams end (their jobs are
+    /// handed over).
     pub(crate) abort: CancellationToken,
     /// Cancelled at the shutdown signal: connections of the HTTP/1.1 fast path close when
     /// idle and serve no further requests (hyper's connections get `graceful_shutdown`).
@@ -769,11 +769,11 @@ impl SseSource for SyntheticJob {
         self.id.as_str()
     }
 
-    fn abort(self, reason: FailureReason, message: &str) -> Progress {
-        Progress::Failed {
+    fn at_shutdown(self) -> Option<Progress> {
+        Some(Progress::Failed {
             job_id: self.id,
-            reason,
-            message: message.to_owned(),
-        }
+            reason: FailureReason::ShuttingDown,
+            message: "the server is shutting down".to_owned(),
+        })
     }
 }

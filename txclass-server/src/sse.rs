@@ -13,7 +13,8 @@
 //! and a comment `: keep-alive` goes out whenever the stream has been quiet for the keep-alive
 //! interval, so proxies and clients do not time the connection out while a job waits for a
 //! partner. When the server's grace period after a shutdown signal is over, a stream that is
-//! still open is ended with a `failed` event whose reason is `shutting_down`.
+//! still open is ended: a job's without a terminal event (the job is handed over and the
+//! client re-attaches with `Last-Event-ID`), the benchmark's with `failed: shutting_down`.
 //!
 //! Why a hand-written [`Body`], not `StreamBody` over a combinator chain? The body is the hot
 //! path of the throughput benchmark: it drains every event that is ready into one frame (one
@@ -31,7 +32,6 @@ use futures::Stream;
 use hyper::body::{Body, Frame, SizeHint};
 use tokio::time::{Instant, Sleep};
 use tokio_util::sync::WaitForCancellationFutureOwned;
-use txclass_core::progress::FailureReason;
 use txclass_core::{Job, Progress};
 
 /// A burst of ready events is cut into frames of about this size.
@@ -50,8 +50,10 @@ pub trait SseSource: Stream<Item = Progress> + Send + Unpin + 'static {
     fn after(&self) -> u64 {
         0
     }
-    /// Stops the stream early; returns the `failed` event to send last.
-    fn abort(self, reason: FailureReason, message: &str) -> Progress;
+    /// The server stops before the stream's end: what to send last, if anything. `None`
+    /// ends the stream without a terminal event (the client re-attaches elsewhere with its
+    /// last event id).
+    fn at_shutdown(self) -> Option<Progress>;
 }
 
 impl SseSource for Job {
@@ -63,8 +65,11 @@ impl SseSource for Job {
         Job::after(self)
     }
 
-    fn abort(self, reason: FailureReason, message: &str) -> Progress {
-        Job::abort(self, reason, message)
+    fn at_shutdown(self) -> Option<Progress> {
+        // The job is not failed: it carries on on another instance (or this one after a
+        // restart), and the client re-attaches with `Last-Event-ID`.
+        self.hand_over();
+        None
     }
 }
 
@@ -99,7 +104,7 @@ pub struct SseBody<S> {
 
 impl<S: SseSource> SseBody<S> {
     /// Streams `source`, with a keep-alive comment after `keep_alive` of silence, until its
-    /// terminal event or until `abort` is cancelled (then a `failed: shutting_down` event).
+    /// terminal event or until `abort` is cancelled (then [`SseSource::at_shutdown`]).
     pub fn new(
         source: S,
         keep_alive: Duration,
@@ -169,11 +174,10 @@ impl<S: SseSource> Body for SseBody<S> {
                 .take()
                 .expect("source present while not finished");
             let job_id = source.job_id().to_owned();
-            let event = source.abort(
-                FailureReason::ShuttingDown,
-                "the server is shutting down; submit the job again later",
-            );
             this.finished = true;
+            let Some(event) = source.at_shutdown() else {
+                return Poll::Ready(None);
+            };
             this.seq += 1;
             let mut buf = BytesMut::new();
             encode_event(&mut buf, &job_id, this.seq, &event);
@@ -216,7 +220,7 @@ mod tests {
         );
         let failed = Progress::Failed {
             job_id: JobId::new("j-1"),
-            reason: FailureReason::ShuttingDown,
+            reason: txclass_core::progress::FailureReason::ShuttingDown,
             message: "line one\nline two".into(),
         };
         let mut buf = BytesMut::new();

@@ -64,6 +64,17 @@ impl Job {
     }
 }
 
+impl Job {
+    /// Hands the job over if it runs on this instance (see
+    /// [`Orchestrator::hand_over_jobs`](super::Orchestrator::hand_over_jobs)): it stops here
+    /// and carries on elsewhere; a client re-attaches with its last event id.
+    pub fn hand_over(self) {
+        if let Some(live) = self.inner.registry.get(&self.id) {
+            live.hand_over();
+        }
+    }
+}
+
 impl Stream for Job {
     type Item = Progress;
 

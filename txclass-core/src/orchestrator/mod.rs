@@ -270,6 +270,18 @@ impl Orchestrator {
         self.inner.runners.wait().await;
     }
 
+    /// Hands every job running on this instance over (a shutdown that should not fail them):
+    /// each run stops where it is without an end and gives its lease up, its record stays
+    /// `running`, and another instance's sweeper (or this process's after a restart) carries
+    /// it on from its last stored page. Waits for the runs to stop.
+    pub async fn hand_over_jobs(&self) {
+        for live in self.inner.registry.all() {
+            live.hand_over();
+        }
+        self.inner.runners.close();
+        self.inner.runners.wait().await;
+    }
+
     /// Waits until every job running on this instance has ended (tests, embedders).
     pub async fn wait_idle(&self) {
         while !self.inner.registry.all().is_empty() {

@@ -45,6 +45,9 @@ pub(crate) struct LiveJob {
     /// The run is over here (ended, or the job moved to another instance): watchers read
     /// what is left from the store.
     finished: std::sync::atomic::AtomicBool,
+    /// Stop without an end: the job stays `running` for another instance (or this one after
+    /// a restart) to take over.
+    handing_over: std::sync::atomic::AtomicBool,
 }
 
 impl LiveJob {
@@ -60,6 +63,7 @@ impl LiveJob {
             unwatched_since: Mutex::new(Some(Instant::now())),
             detached,
             finished: std::sync::atomic::AtomicBool::new(false),
+            handing_over: std::sync::atomic::AtomicBool::new(false),
         })
     }
 
@@ -79,6 +83,13 @@ impl LiveJob {
     /// Whether the run is over on this instance.
     pub(crate) fn finished(&self) -> bool {
         self.finished.load(Ordering::Acquire)
+    }
+
+    /// Stops the run without ending the job, and gives its lease up: another instance's
+    /// sweeper (or this process's after a restart) carries it on from its last stored page.
+    pub(crate) fn hand_over(&self) {
+        self.handing_over.store(true, Ordering::Release);
+        self.stop.cancel();
     }
 
     /// Marks the run over and wakes the watchers.
@@ -188,7 +199,7 @@ impl Registry {
 
 /// Why a run stopped before its terminal event.
 enum Stop {
-    /// Another instance owns the job now: stop without a word.
+    /// Another instance owns the job now, or will (handed over): stop without a word.
     Lost,
     /// End the job with this event.
     End(Progress),
@@ -322,7 +333,7 @@ async fn run(inner: &Arc<Inner>, live: &Arc<LiveJob>, mut record: JobRecord, fre
         }
     };
     let Stop::End(end) = stop else {
-        tracing::info!(job = %record.id, "job taken over by another instance; stopping here");
+        tracing::info!(job = %record.id, "job handed over or taken over; stopping here");
         return;
     };
     // The terminal event first, then the record: a watcher that saw the event and reads
@@ -479,6 +490,9 @@ async fn supervise(inner: &Inner, live: &LiveJob) -> Stop {
     loop {
         tokio::select! {
             () = live.stop.cancelled() => {
+                if live.handing_over.load(Ordering::Acquire) {
+                    return Stop::Lost;
+                }
                 let (reason, message) = live
                     .stop_reason
                     .lock()
