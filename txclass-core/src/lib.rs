@@ -10,6 +10,7 @@
 //! |---|---|
 //! | [`orchestrator`] | runs a job: pages → classify → store, as a `Stream` of [`Progress`] |
 //! | [`partner`] | the [`PartnerAdapter`] trait and the HTTP adapter |
+//! | [`lease`] | job ownership across instances: a lease per running job ([`lease::JobLeases`]) |
 //! | [`limiter`] | per-partner counting semaphore ([`Limiter`]); permits are drop guards |
 //! | [`breaker`] | per-partner [`CircuitBreaker`] |
 //! | [`config`] | reading config files (TOML / JSON) with errors that name the key's path |
