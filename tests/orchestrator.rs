@@ -369,3 +369,130 @@ async fn bad_requests_are_refused_before_any_work() {
     ));
     assert_eq!(r.sim.stats().requests, 0);
 }
+
+/// A dead owner's job, as its log and checkpoints left it: `events` logged, `pages` stored
+/// (page number, next cursor). Returns its id.
+async fn orphan(
+    r: &Rig,
+    customer: &str,
+    events: Vec<Progress>,
+    pages: &[(u32, Option<&str>)],
+) -> txclass::JobId {
+    use txclass::store::{LoggedEvent, PageRecord};
+    let store = r.orch.store();
+    let id = txclass::JobId::generate();
+    let now = chrono::Utc::now();
+    store
+        .put_job(&txclass::JobRecord {
+            id: id.clone(),
+            request: request(customer),
+            status: JobStatus::Running,
+            created_at: now,
+            updated_at: now,
+        })
+        .await
+        .unwrap();
+    for (i, event) in events.into_iter().enumerate() {
+        let event = match event {
+            Progress::Accepted { .. } => Progress::Accepted {
+                job_id: id.clone(),
+                partner_id: "bank".into(),
+                customer_id: customer.into(),
+                from: date("2026-01-01"),
+                to: date("2026-03-31"),
+            },
+            other => other,
+        };
+        let logged = LoggedEvent {
+            seq: i as u64 + 1,
+            event,
+        };
+        store.append_event(&id, &logged).await.unwrap();
+    }
+    for (page, next) in pages {
+        let mut totals = txclass::Summary {
+            transactions: 40,
+            pages: 1,
+            ..Default::default()
+        };
+        totals.total_out_minor = -100;
+        let rec = PageRecord {
+            job_id: id.clone(),
+            page: *page,
+            next_cursor: next.map(str::to_owned),
+            totals,
+        };
+        store.store_page(&rec, &[]).await.unwrap();
+    }
+    id
+}
+
+#[tokio::test]
+async fn a_dead_owners_job_whose_last_page_is_stored_ends_done_without_a_call() {
+    let r = rig(SimulatorConfig::instant(), 2, |_| {}).await;
+    let fetched = |page| Progress::PageFetched {
+        page,
+        transactions: 40,
+        via_retry: false,
+    };
+    let classified = |page, total| Progress::Classified {
+        page,
+        transactions: 40,
+        inserted: 40,
+        total,
+    };
+    let accepted = Progress::Accepted {
+        job_id: txclass::JobId::new("x"),
+        partner_id: "bank".into(),
+        customer_id: "x".into(),
+        from: date("2026-01-01"),
+        to: date("2026-03-31"),
+    };
+    // Died after logging its last page, before `done`.
+    let a = orphan(
+        &r,
+        "orphan-1",
+        vec![
+            accepted.clone(),
+            fetched(1),
+            classified(1, 40),
+            fetched(2),
+            classified(2, 80),
+        ],
+        &[(1, Some("40")), (2, None)],
+    )
+    .await;
+    // Died after storing its last page, before logging it.
+    let b = orphan(
+        &r,
+        "orphan-2",
+        vec![accepted, fetched(1), classified(1, 40), fetched(2)],
+        &[(1, Some("40")), (2, None)],
+    )
+    .await;
+    r.sim.reset_stats();
+    assert_eq!(r.orch.sweep().await.unwrap(), 2);
+    let rest_a: Vec<Progress> = r.orch.watch(&a, 5).await.unwrap().collect().await;
+    let rest_b: Vec<Progress> = r.orch.watch(&b, 4).await.unwrap().collect().await;
+    assert!(
+        matches!(&rest_a[..], [Progress::Done { summary, .. }] if summary.transactions == 80 && summary.pages == 2),
+        "{rest_a:?}"
+    );
+    assert!(
+        matches!(
+            &rest_b[..],
+            [Progress::Classified { page: 2, total: 80, .. }, Progress::Done { summary, .. }]
+                if summary.transactions == 80
+        ),
+        "{rest_b:?}"
+    );
+    assert_eq!(
+        r.sim.stats().requests,
+        0,
+        "no stored page was fetched again"
+    );
+    for id in [&a, &b] {
+        let rec = r.orch.job(id).await.unwrap().unwrap();
+        assert!(matches!(rec.status, JobStatus::Done { .. }), "{rec:?}");
+    }
+}

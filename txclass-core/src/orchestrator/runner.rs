@@ -556,6 +556,10 @@ async fn pages(
             Next::Done(end) => return Ok(end),
         }
     }
+    if page_no > 0 && cursor.is_none() {
+        // The last stored page was the partner's last: only `done` was missing.
+        return Ok(done(&mut summary, record));
+    }
     let request = &record.request;
     let job_id = &record.id;
     let partner = &inner.partners[&request.partner_id];
@@ -714,17 +718,20 @@ async fn finish_page(
     .await?;
     Ok(match outcome.next_cursor {
         Some(c) => Next::Page(c),
-        None => {
-            summary.elapsed_ms = (Utc::now() - record.created_at)
-                .to_std()
-                .unwrap_or_default()
-                .as_millis() as u64;
-            Next::Done(Progress::Done {
-                job_id: record.id.clone(),
-                summary: summary.clone(),
-            })
-        }
+        None => Next::Done(done(summary, record)),
     })
+}
+
+/// The job's `done` event, with its summary and wall time.
+fn done(summary: &mut Summary, record: &JobRecord) -> Progress {
+    summary.elapsed_ms = (Utc::now() - record.created_at)
+        .to_std()
+        .unwrap_or_default()
+        .as_millis() as u64;
+    Progress::Done {
+        job_id: record.id.clone(),
+        summary: summary.clone(),
+    }
 }
 
 /// Silence after which a waiting job asks the queue whether its call is still there.
