@@ -314,6 +314,7 @@ async fn run(inner: &Arc<Inner>, live: &Arc<LiveJob>, mut record: JobRecord, fre
                     page: 0,
                     cursor: None,
                     pending: None,
+                    resumed: false,
                 };
                 drive_for(inner, live, &mut log, &record, from, left).await
             }
@@ -416,6 +417,7 @@ async fn resume_point(
         page,
         cursor,
         pending,
+        resumed: true,
     })))
 }
 
@@ -429,6 +431,8 @@ struct From {
     /// The last stored page, when the log does not say so yet (the owner died between
     /// storing it and logging it), and whether its `page_fetched` was logged.
     pending: Option<(PageRecord, bool)>,
+    /// A job another run had before (its next page may be on the retry queue).
+    resumed: bool,
 }
 
 /// Runs the pages until the end, under the job's deadline and its supervisor.
@@ -538,6 +542,7 @@ async fn pages(
         page: mut page_no,
         mut cursor,
         pending,
+        resumed,
     } = from;
     if let Some((rec, fetched_logged)) = pending {
         // Stored by the dead owner, not logged yet: log it, never fetch it again.
@@ -578,7 +583,7 @@ async fn pages(
             message,
         })
     };
-    let mut resumed = log.seq > 1;
+    let mut resumed = resumed;
     loop {
         page_no += 1;
         let req = PageRequest {
