@@ -546,17 +546,8 @@ async fn pages(
     } = from;
     if let Some((rec, fetched_logged)) = pending {
         // Stored by the dead owner, not logged yet: log it, never fetch it again.
-        let transactions = rec.totals.transactions as usize;
-        if !fetched_logged {
-            log.emit(Progress::PageFetched {
-                page: rec.page,
-                transactions,
-                via_retry: false,
-            })
-            .await?;
-        }
-        let page = rec.page;
-        match finish_page(log, &mut summary, page, rec.into(), record).await? {
+        let fetched = (!fetched_logged).then_some(false);
+        match log_stored_page(log, &mut summary, rec, fetched, record).await? {
             Next::Page(c) => cursor = Some(c),
             Next::Done(end) => return Ok(end),
         }
@@ -614,14 +605,7 @@ async fn pages(
             None
         };
         if let Some(rec) = stored {
-            let transactions = rec.totals.transactions as usize;
-            log.emit(Progress::PageFetched {
-                page: page_no,
-                transactions,
-                via_retry: true,
-            })
-            .await?;
-            match finish_page(log, &mut summary, page_no, rec.into(), record).await? {
+            match log_stored_page(log, &mut summary, rec, Some(true), record).await? {
                 Next::Page(c) => {
                     cursor = Some(c);
                     continue;
@@ -652,10 +636,9 @@ async fn pages(
                     via_retry: false,
                 })
                 .await?;
-                let outcome = process_page(inner, job_id, request, page_no, page, false)
+                process_page(inner, job_id, request, page_no, page, false)
                     .await
-                    .map_err(|e| fail(FailureReason::StoreError, e.to_string()))?;
-                outcome
+                    .map_err(|e| fail(FailureReason::StoreError, e.to_string()))?
             }
             Attempt::Retry {
                 reason,
@@ -697,6 +680,27 @@ async fn pages(
             Next::Done(end) => return Ok(end),
         }
     }
+}
+
+/// Logs a page that is already stored (by a dead owner, or a retry worker) as if it had just
+/// come in: `page_fetched` (when `fetched` says with which `via_retry`), then `classified`.
+async fn log_stored_page(
+    log: &mut EventLog<'_>,
+    summary: &mut Summary,
+    rec: PageRecord,
+    fetched: Option<bool>,
+    record: &JobRecord,
+) -> Result<Next, Stop> {
+    let page = rec.page;
+    if let Some(via_retry) = fetched {
+        log.emit(Progress::PageFetched {
+            page,
+            transactions: rec.totals.transactions as usize,
+            via_retry,
+        })
+        .await?;
+    }
+    finish_page(log, summary, page, rec.into(), record).await
 }
 
 /// After a page: the next page's cursor, or the job's end.
