@@ -175,6 +175,32 @@ impl SqliteStore {
     }
 }
 
+impl SqliteStore {
+    /// The JSON `record` column of the rows `sql` selects with its one parameter, decoded. On
+    /// the writer connection: a record written a moment ago must be seen (a reader of a WAL
+    /// database may hold an older snapshot).
+    async fn json_records<T: serde::de::DeserializeOwned>(
+        &self,
+        sql: &'static str,
+        param: impl rusqlite::ToSql + Send + 'static,
+    ) -> Result<Vec<T>, StoreError> {
+        let rows: Vec<String> = self
+            .with(move |c| {
+                let mut q = c.prepare_cached(sql).map_err(backend)?;
+                let rows = q
+                    .query_map([param], |r| r.get(0))
+                    .map_err(backend)?
+                    .collect::<Result<Vec<_>, _>>()
+                    .map_err(backend);
+                rows
+            })
+            .await?;
+        rows.iter()
+            .map(|j| serde_json::from_str(j).map_err(backend))
+            .collect()
+    }
+}
+
 /// Adds the `merchant` and `words` columns to a database written before they existed, and
 /// fills them in.
 fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
@@ -352,23 +378,11 @@ impl Store for SqliteStore {
     }
 
     async fn pages(&self, job: &JobId) -> Result<Vec<PageRecord>, StoreError> {
-        let job = job.0.clone();
-        let rows: Vec<String> = self
-            .with(move |c| {
-                let mut q = c
-                    .prepare_cached("SELECT record FROM job_pages WHERE job_id = ?1 ORDER BY page")
-                    .map_err(backend)?;
-                let rows = q
-                    .query_map([job], |r| r.get(0))
-                    .map_err(backend)?
-                    .collect::<Result<Vec<_>, _>>()
-                    .map_err(backend);
-                rows
-            })
-            .await?;
-        rows.iter()
-            .map(|j| serde_json::from_str(j).map_err(backend))
-            .collect()
+        self.json_records(
+            "SELECT record FROM job_pages WHERE job_id = ?1 ORDER BY page",
+            job.0.clone(),
+        )
+        .await
     }
 
     async fn append_event(&self, job: &JobId, event: &LoggedEvent) -> Result<(), StoreError> {
@@ -432,28 +446,13 @@ impl Store for SqliteStore {
     }
 
     async fn running_jobs(&self, limit: u32) -> Result<Vec<JobRecord>, StoreError> {
-        // Oldest first by time, not by text: `12:00:02Z` sorts after `12:00:02.5Z` as text.
-        // `julianday` counts milliseconds, as Elasticsearch's `date` does; ties go by job id.
-        let rows: Vec<String> = self
-            .with(move |c| {
-                let mut q = c
-                    .prepare_cached(
-                        "SELECT record FROM jobs WHERE json_extract(record, '$.status') = 'running'
-                         ORDER BY julianday(json_extract(record, '$.created_at')), id
-                         LIMIT ?1",
-                    )
-                    .map_err(backend)?;
-                let rows = q
-                    .query_map([limit], |r| r.get(0))
-                    .map_err(backend)?
-                    .collect::<Result<Vec<_>, _>>()
-                    .map_err(backend);
-                rows
-            })
-            .await?;
-        rows.iter()
-            .map(|j| serde_json::from_str(j).map_err(backend))
-            .collect()
+        self.json_records(
+            "SELECT record FROM jobs WHERE json_extract(record, '$.status') = 'running'
+             ORDER BY julianday(json_extract(record, '$.created_at')), id
+             LIMIT ?1",
+            limit,
+        )
+        .await
     }
 
     async fn put_job(&self, job: &JobRecord) -> Result<(), StoreError> {
