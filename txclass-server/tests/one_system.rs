@@ -476,38 +476,28 @@ async fn a_kill_9_of_one_instance_loses_nothing() {
         "over-admission: {}",
         stats.max_concurrent
     );
-    // A page in flight at the kill was fetched but not stored; it is fetched once more. No
-    // other page is fetched twice.
-    if stats.pages_served_again > u64::from(CAPACITY) {
-        // Show how the first few came about: the customers' jobs' logs.
-        let client = reqwest::Client::new();
-        for key in stats.pages_served_again_sample.iter().take(3) {
-            let customer = key.split('@').next().unwrap();
-            let i: usize = customer.trim_start_matches("k-").parse().unwrap();
-            let o = &run.outcomes[i];
-            let res = client
-                .get(format!("{}/v1/classifications/{}/events", urls[1], o.job))
-                .send()
-                .await
-                .unwrap()
-                .text()
-                .await
-                .unwrap();
-            let names: Vec<&str> = res
-                .lines()
-                .filter(|l| l.starts_with("event:") || l.starts_with("data:"))
-                .collect();
-            eprintln!(
-                "{key}: job {} re-attached {}: {names:?}",
-                o.job, o.reattached
-            );
-        }
-    }
+    // A page in flight at the kill (fetched, not yet stored: classification or the store
+    // write still running) is fetched once more: by the job's next owner, or by the retry
+    // worker that takes over the dead instance's delivery. How many pages were in that window
+    // depends on the store's latency, not on the partner's cap; but it is bounded by the jobs
+    // the killed instance owned plus the deliveries its retry workers held (16), and no job
+    // fetches more than one page again, no page more than twice.
+    let orphaned = run.outcomes.iter().filter(|o| o.reattached > 0).count() as u64;
+    const WORKER_DELIVERIES: u64 = 16;
+    let sample = &stats.pages_served_again_sample;
+    let mut customers: Vec<&str> = sample
+        .iter()
+        .map(|key| key.split('@').next().unwrap())
+        .collect();
+    customers.sort_unstable();
+    customers.dedup();
+    let complete_sample = sample.len() < 20;
     assert!(
-        stats.pages_served_again <= u64::from(CAPACITY),
-        "{} pages fetched again: {:?}",
+        stats.pages_served_again <= orphaned + WORKER_DELIVERIES
+            && customers.len() == sample.len()
+            && (!complete_sample || sample.len() as u64 == stats.pages_served_again),
+        "{} pages fetched again ({orphaned} jobs lost their owner); sample: {sample:?}",
         stats.pages_served_again,
-        stats.pages_served_again_sample
     );
 }
 
