@@ -9,7 +9,7 @@ use std::num::NonZeroU32;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use txclass::limiter::{LimiterError, RedisLimiter};
+use txclass::limiter::{Feedback, LimiterError, LocalLimiter, Permit, RedisLimiter};
 use txclass::{Limiter, PartnerId};
 
 fn nz(n: u32) -> NonZeroU32 {
@@ -60,32 +60,99 @@ async fn capacity_holds_across_instances_and_tokens_grow() {
 }
 
 #[tokio::test]
-async fn a_waiter_gets_the_permit_released_by_another_instance() {
+async fn a_waiter_is_woken_by_a_release_on_another_instance() {
     support::connect().await;
     let prefix = support::unique("waiter");
     let p = PartnerId::from("bank");
     let a = limiter(&prefix, &p, 1, Duration::from_secs(10));
-    let b = Arc::new(limiter(&prefix, &p, 1, Duration::from_secs(10)));
+    // A backstop of 3 s: only the release's message can wake the waiter sooner.
+    let b = Arc::new(
+        RedisLimiter::builder(support::url())
+            .prefix(&prefix)
+            .poll(Duration::from_secs(3), Duration::from_secs(3))
+            .partner(p.clone(), nz(1))
+            .build()
+            .unwrap(),
+    );
     let held = a.acquire(&p, Duration::ZERO).await.unwrap().unwrap();
     let (b2, p2) = (b.clone(), p.clone());
     let waiter = tokio::spawn(async move {
-        let t = Instant::now();
-        let permit = b2.acquire(&p2, Duration::from_secs(5)).await.unwrap();
-        (permit.map(|p| p.fencing_token()), t.elapsed())
+        let permit = b2.acquire(&p2, Duration::from_secs(10)).await.unwrap();
+        (permit.map(|p| p.fencing_token()), Instant::now())
     });
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    // Let the waiter subscribe and make its first try.
+    tokio::time::sleep(Duration::from_millis(500)).await;
     let released_at = Instant::now();
-    drop(held);
-    let (token, waited) = waiter.await.unwrap();
+    held.finish(Feedback::Served);
+    let (token, got_at) = waiter.await.unwrap();
     assert!(token.is_some(), "waiter got the permit");
+    let after = got_at - released_at;
     assert!(
-        waited >= Duration::from_millis(250),
-        "it had to wait: {waited:?}"
+        after < Duration::from_millis(300),
+        "the release woke the waiter at once, not its 1.5-3 s backstop: {after:?}"
     );
+}
+
+/// Settles a permit's release (it runs on a spawned task) before the next step.
+async fn released(l: &RedisLimiter, p: &PartnerId, in_use: u32) {
+    let ok = support::eventually(Duration::from_secs(2), || async {
+        l.in_use(p).await.unwrap() == in_use
+    })
+    .await;
+    assert!(ok.is_some(), "release settled");
+}
+
+#[tokio::test]
+async fn the_shared_limit_follows_429s_as_the_local_one_does() {
+    support::connect().await;
+    let prefix = support::unique("adaptive");
+    let p = PartnerId::from("bank");
+    let a = limiter(&prefix, &p, 4, Duration::from_secs(10));
+    let b = limiter(&prefix, &p, 4, Duration::from_secs(10));
+    let local = LocalLimiter::new().with_partner(p.clone(), nz(4));
+    let mut trace = Vec::new();
+    // A round of four calls, all answered 429: one decrease (4 → 3), on both instances.
+    let shared: Vec<Permit> = vec![
+        a.acquire(&p, Duration::ZERO).await.unwrap().unwrap(),
+        b.acquire(&p, Duration::ZERO).await.unwrap().unwrap(),
+        a.acquire(&p, Duration::ZERO).await.unwrap().unwrap(),
+        b.acquire(&p, Duration::ZERO).await.unwrap().unwrap(),
+    ];
+    let mut mine = Vec::new();
+    for _ in 0..4 {
+        mine.push(local.acquire(&p, Duration::ZERO).await.unwrap().unwrap());
+    }
+    for (i, (s, l)) in shared.into_iter().zip(mine).enumerate() {
+        s.finish(Feedback::Overloaded);
+        l.finish(Feedback::Overloaded);
+        released(&a, &p, 3 - i as u32).await;
+        trace.push((a.limit(&p).await.unwrap(), local.limit(&p).await.unwrap()));
+    }
+    assert_eq!(b.limit(&p).await.unwrap(), 3);
     assert!(
-        released_at.elapsed() < Duration::from_millis(500),
-        "polling picked up the release quickly"
+        b.acquire(&p, Duration::ZERO).await.unwrap().is_some()
+            && a.acquire(&p, Duration::ZERO).await.unwrap().is_some()
+            && b.acquire(&p, Duration::ZERO).await.unwrap().is_some()
     );
+    // The permits above were dropped at once (no feedback); three free again.
+    released(&a, &p, 0).await;
+    // Served calls raise it back to the capacity, step for step with the local limiter.
+    for _ in 0..80 {
+        let s = a.acquire(&p, Duration::ZERO).await.unwrap().unwrap();
+        let l = local.acquire(&p, Duration::ZERO).await.unwrap().unwrap();
+        s.finish(Feedback::Served);
+        l.finish(Feedback::Served);
+        released(&a, &p, 0).await;
+        trace.push((a.limit(&p).await.unwrap(), local.limit(&p).await.unwrap()));
+    }
+    let differ: Vec<_> = trace
+        .iter()
+        .enumerate()
+        .filter(|(_, (r, l))| r != l)
+        .collect();
+    assert!(differ.is_empty(), "redis and local disagree: {differ:?}");
+    assert_eq!(trace.last().unwrap().0, 4, "back at the capacity");
+    assert!(trace.iter().any(|(r, _)| *r == 3));
 }
 
 #[tokio::test]

@@ -59,6 +59,8 @@ pub mod model;
 pub mod orchestrator;
 pub mod partner;
 pub mod progress;
+#[cfg(feature = "redis")]
+mod pubsub;
 pub mod queue;
 pub mod records;
 #[cfg(feature = "simulator")]

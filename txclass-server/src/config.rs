@@ -243,7 +243,8 @@ mod tests {
         let c = parse(blocks[0]).unwrap();
         assert_eq!(c.partners[0].capacity.get(), 10);
         assert_eq!(c.partners[0].timeout, Duration::from_secs(10));
-        assert_eq!(c.partners[0].circuit.minimum_calls.get(), 10);
+        assert_eq!(c.partners[0].circuit.minimum_calls.get(), 20);
+        assert_eq!(c.partners[0].adaptive.probe_after, 16);
         assert_eq!(c.partners[0].circuit.open_for, Duration::from_secs(5));
         assert_eq!(
             c.store_config().unwrap(),
@@ -411,6 +412,9 @@ mod tests {
             "shards",
             "max_window_days",
             "worker_concurrency",
+            "backoff_ratio",
+            "probe_after",
+            "min_limit",
         ];
         fn walk(v: &serde_json::Value, key: &str, bad: &mut Vec<String>) {
             match v {
@@ -447,7 +451,7 @@ mod tests {
             format!(
                 "invalid configuration: {}: partners[0].timout: unknown field `timout`, \
                  expected one of `id`, `base_url`, `auth`, `timeout_ms`, `page_size`, \
-                 `capacity`, `retry`, `circuit` (line 5)",
+                 `capacity`, `retry`, `circuit`, `adaptive` (line 5)",
                 path.display()
             )
         );

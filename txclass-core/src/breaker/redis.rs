@@ -33,7 +33,6 @@
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 
-use futures::StreamExt;
 use rand::Rng;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use tokio::sync::{mpsc, oneshot};
@@ -43,6 +42,7 @@ use super::{Transition, WindowSnapshot};
 use crate::clock::Clock;
 use crate::model::PartnerId;
 use crate::partner::CircuitPolicy;
+use crate::pubsub::{self, SubEvent};
 
 /// Why a shared breaker could not be started.
 #[derive(Debug, thiserror::Error)]
@@ -182,8 +182,8 @@ async fn share_open(conn: &mut ConnectionManager, keys: &Keys, wait: Duration) -
     }
 }
 
-/// Follows the other instances' verdicts until the breaker is dropped; reconnects with
-/// backoff and reads the key after every (re)subscription.
+/// Follows the other instances' verdicts until the breaker is dropped; reads the key after
+/// every (re)subscription.
 async fn subscribe_loop(
     client: redis::Client,
     mut conn: ConnectionManager,
@@ -191,30 +191,34 @@ async fn subscribe_loop(
     local: Weak<LocalBreaker>,
     mut stopped: oneshot::Receiver<()>,
 ) {
-    const FIRST_BACKOFF: Duration = Duration::from_millis(100);
-    let mut backoff = FIRST_BACKOFF;
+    let mut events = pubsub::follow(client, vec![keys.events.clone()]);
     loop {
-        let mut subscribed = false;
-        let session = async {
-            let mut pubsub = client.get_async_pubsub().await?;
-            pubsub.subscribe(&keys.events).await?;
-            subscribed = true;
-            // Subscribed first, then read: an open published in between is seen either way.
-            let pttl: i64 = redis::cmd("PTTL")
-                .arg(&keys.open)
-                .query_async(&mut conn)
-                .await?;
-            if pttl > 0 {
-                let Some(local) = local.upgrade() else {
-                    return Ok(());
-                };
-                local.force_open(Duration::from_millis(pttl as u64));
+        let event = tokio::select! {
+            _ = &mut stopped => return,
+            e = events.recv() => match e {
+                Some(e) => e,
+                None => return,
+            },
+        };
+        let Some(local) = local.upgrade() else {
+            return;
+        };
+        match event {
+            SubEvent::Subscribed => {
+                // Subscribed first, then read: an open published in between is seen either way.
+                let pttl: redis::RedisResult<i64> = redis::cmd("PTTL")
+                    .arg(&keys.open)
+                    .query_async(&mut conn)
+                    .await;
+                match pttl {
+                    Ok(ms) if ms > 0 => local.force_open(Duration::from_millis(ms as u64)),
+                    Ok(_) => {}
+                    Err(e) => {
+                        tracing::warn!(error = %e, "shared breaker could not read the open key")
+                    }
+                }
             }
-            let mut messages = pubsub.into_on_message();
-            while let Some(msg) = messages.next().await {
-                let Ok(payload) = msg.get_payload::<String>() else {
-                    continue;
-                };
+            SubEvent::Message { payload, .. } => {
                 let mut parts = payload.split(' ');
                 let (Some(from), Some(ms)) = (parts.next(), parts.next()) else {
                     continue;
@@ -223,33 +227,10 @@ async fn subscribe_loop(
                     continue;
                 }
                 let Ok(ms) = ms.parse::<u64>() else { continue };
-                let Some(local) = local.upgrade() else {
-                    return Ok(());
-                };
                 tracing::info!(key = %keys.open, open_ms = ms, "circuit opened by another instance");
                 local.force_open(Duration::from_millis(ms));
             }
-            Err::<(), redis::RedisError>(redis::RedisError::from((
-                redis::ErrorKind::Io,
-                "pub/sub connection closed",
-            )))
-        };
-        tokio::select! {
-            _ = &mut stopped => return,
-            r = session => match r {
-                Ok(()) => return,
-                Err(e) => tracing::warn!(error = %e, "shared breaker lost redis; working locally"),
-            },
         }
-        if subscribed {
-            // A session that worked: the next blip is a new one, not the same outage.
-            backoff = FIRST_BACKOFF;
-        }
-        tokio::select! {
-            _ = &mut stopped => return,
-            _ = tokio::time::sleep(backoff) => {}
-        }
-        backoff = (backoff * 2).min(Duration::from_secs(5));
     }
 }
 

@@ -1,10 +1,14 @@
 //! Partner rate limiting: a counting semaphore per partner, shared by every caller.
 //!
-//! Every partner call holds a [`Permit`]; dropping the permit (also when the task holding it
-//! is cancelled) gives the slot back. The embedded default is [`LocalLimiter`] (one process);
-//! [`RedisLimiter`] (feature `redis`) shares the count across instances, with leases and
-//! fencing tokens.
+//! Every partner call holds a [`Permit`]; [`Permit::finish`] gives the slot back with what
+//! the call said about the partner's load, and dropping the permit (also when the task
+//! holding it is cancelled) gives it back without a word. How many slots a partner has
+//! follows its pushback ([`adaptive`]): a `429` lowers it, served calls raise it again, never
+//! above the configured capacity. The embedded default is [`LocalLimiter`] (one process);
+//! [`RedisLimiter`] (feature `redis`) shares the count and the limit across instances, with
+//! leases and fencing tokens, and wakes waiters on every instance when a slot frees.
 
+pub mod adaptive;
 mod error;
 mod local;
 #[cfg(feature = "redis")]
@@ -12,6 +16,7 @@ mod redis;
 
 #[cfg(feature = "redis")]
 pub use self::redis::{RedisLimiter, RedisLimiterBuilder};
+pub use adaptive::{AdaptivePolicy, Feedback};
 pub use error::LimiterError;
 pub use local::LocalLimiter;
 
@@ -30,15 +35,16 @@ pub struct Permit {
     fencing_token: u64,
     /// For leased permits: cleared when the lease is known to be lost.
     lease: Option<Arc<AtomicBool>>,
-    release: Option<Box<dyn FnOnce() + Send + Sync>>,
+    release: Option<Box<dyn FnOnce(Option<Feedback>) + Send + Sync>>,
 }
 
 impl Permit {
-    /// A permit that runs `release` when dropped. For [`Limiter`] implementations.
+    /// A permit that runs `release` when finished (with the call's feedback) or dropped
+    /// (with none). For [`Limiter`] implementations.
     pub fn new(
         partner: PartnerId,
         fencing_token: u64,
-        release: impl FnOnce() + Send + Sync + 'static,
+        release: impl FnOnce(Option<Feedback>) + Send + Sync + 'static,
     ) -> Self {
         Self {
             partner,
@@ -61,6 +67,13 @@ impl Permit {
         match &self.lease {
             Some(held) => held.load(Ordering::Acquire),
             None => true,
+        }
+    }
+
+    /// Gives the slot back, telling the limiter how the partner took the call.
+    pub fn finish(mut self, feedback: Feedback) {
+        if let Some(release) = self.release.take() {
+            release(Some(feedback));
         }
     }
 
@@ -89,7 +102,7 @@ impl fmt::Debug for Permit {
 impl Drop for Permit {
     fn drop(&mut self) {
         if let Some(release) = self.release.take() {
-            release();
+            release(None);
         }
     }
 }
@@ -107,6 +120,9 @@ pub trait Limiter: Send + Sync + 'static {
 
     /// Permits currently held for `partner` (for status pages and tests).
     async fn in_use(&self, partner: &PartnerId) -> Result<u32, LimiterError>;
+
+    /// Calls `partner` is admitted at once right now: its capacity, or less after pushback.
+    async fn limit(&self, partner: &PartnerId) -> Result<u32, LimiterError>;
 }
 
 fn _obj_safe(_: Box<dyn Limiter>) {}

@@ -2,7 +2,7 @@
 //!
 //! ## Design
 //!
-//! Per partner, three keys under one hash tag (`{<prefix>:limiter:<partner>}`, so a Redis
+//! Per partner, four keys under one hash tag (`{<prefix>:limiter:<partner>}`, so a Redis
 //! Cluster keeps them in one slot, as a script needs):
 //!
 //! * `…:holders`, a sorted set: member = one permit, score = the end of its lease in
@@ -10,11 +10,14 @@
 //! * `…:fence`, a counter that only grows: each granted permit takes the next value as its
 //!   fencing token;
 //! * `…:epoch`, a hash: a random `id` of this generation of the state, and `until`, the end
-//!   of a quarantine (see "Redis coming back empty").
+//!   of a quarantine (see "Redis coming back empty");
+//! * `…:limit`, a hash: the adaptive limit every instance admits under, and the generation
+//!   of its last decrease ([`super::adaptive`]).
 //!
-//! Acquire is one `EVALSHA` (`acquire.lua`): drop the holders whose
-//! lease ran out, compare the count with the capacity, and if there is room take a token and
-//! add the holder. Release is one `EVALSHA` (`ZREM`). Every script runs through
+//! Acquire is one `EVALSHA` (`acquire.lua`): drop the holders whose lease ran out, compare
+//! the count with the adaptive limit, and if there is room take a token and add the holder.
+//! Release is one `EVALSHA` (`release.lua`): remove the holder, apply the call's feedback to
+//! the limit, and publish on `…:released` that a slot is free. Every script runs through
 //! [`redis::Script`]: `EVALSHA`, and on `NOSCRIPT` (a restarted Redis, `SCRIPT FLUSH`) the
 //! client loads the script and sends it again.
 //!
@@ -77,13 +80,18 @@
 //! the retry queue. Failing open would let every instance call at full capacity at once,
 //! which is exactly the overload this limiter exists to prevent.
 //!
-//! ## Waiting
+//! ## Waiting: woken by releases, not by polling
 //!
-//! A busy semaphore is polled with jittered exponential backoff (from `poll_min` to
-//! `poll_max`) until `max_wait`; a release made by this process wakes one of its own
-//! waiters at once (the longest-waiting: FIFO within a process). Waiters are not queued in
-//! Redis, so across instances the order is not FIFO; callers that must not wait use
-//! `max_wait = 0` and queue the call instead.
+//! Every limiter subscribes to its partners' `…:released` channels. A release anywhere
+//! publishes one message, and each instance wakes **one** of its waiters (the
+//! longest-waiting: FIFO within a process), which tries once: per freed slot, one try per
+//! instance that has a waiter, instead of every waiter polling. A release made by this
+//! process wakes its own waiter without the round trip. Pub/sub is at-most-once and a
+//! holder that dies frees its slot by lease expiry, without a message, so a waiter also
+//! tries again after a jittered backstop (`poll_min` doubling to `poll_max`, default 50 ms
+//! to 2 s), and every waiter wakes when the subscription is re-established. Waiters are not
+//! queued in Redis, so across instances the order is not FIFO; callers that must not wait
+//! use `max_wait = 0` and queue the call instead.
 
 use std::collections::HashMap;
 use std::num::NonZeroU32;
@@ -95,11 +103,13 @@ use async_trait::async_trait;
 use rand::Rng;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::Script;
-use tokio::sync::Notify;
+use tokio::sync::{mpsc, Notify};
 use tokio::time::Instant;
 
+use super::adaptive::{AdaptivePolicy, Feedback};
 use super::{Limiter, LimiterError, Permit};
 use crate::model::PartnerId;
+use crate::pubsub::{self, SubEvent};
 
 static ACQUIRE: &str = include_str!("acquire.lua");
 static RELEASE: &str = include_str!("release.lua");
@@ -116,7 +126,7 @@ pub struct RedisLimiterBuilder {
     connect_timeout: Duration,
     poll_min: Duration,
     poll_max: Duration,
-    partners: Vec<(PartnerId, NonZeroU32)>,
+    partners: Vec<(PartnerId, NonZeroU32, AdaptivePolicy)>,
 }
 
 impl RedisLimiterBuilder {
@@ -145,18 +155,29 @@ impl RedisLimiterBuilder {
         self
     }
 
-    /// Bounds of the polling backoff while the semaphore is busy (default 5 ms – 100 ms).
+    /// Bounds of the backstop while the semaphore is busy (default 50 ms – 2 s): a waiter
+    /// is woken by releases, and tries again after this even if it heard none.
     pub fn poll(mut self, min: Duration, max: Duration) -> Self {
         self.poll_min = min.max(Duration::from_millis(1));
         self.poll_max = max.max(self.poll_min);
         self
     }
 
-    /// Adds a partner with `capacity` concurrent calls across all instances (every instance
-    /// must configure the same capacity: each one admits while the shared count is below
-    /// its own figure).
-    pub fn partner(mut self, partner: impl Into<PartnerId>, capacity: NonZeroU32) -> Self {
-        self.partners.push((partner.into(), capacity));
+    /// Adds a partner with `capacity` concurrent calls across all instances, admitted
+    /// adaptively with the default [`AdaptivePolicy`] (every instance must configure the
+    /// same capacity: each one admits while the shared count is below its own figure).
+    pub fn partner(self, partner: impl Into<PartnerId>, capacity: NonZeroU32) -> Self {
+        self.partner_with(partner, capacity, AdaptivePolicy::default())
+    }
+
+    /// Adds a partner with `capacity` concurrent calls at most, admitted as `policy` says.
+    pub fn partner_with(
+        mut self,
+        partner: impl Into<PartnerId>,
+        capacity: NonZeroU32,
+        policy: AdaptivePolicy,
+    ) -> Self {
+        self.partners.push((partner.into(), capacity, policy));
         self
     }
 
@@ -179,16 +200,19 @@ impl RedisLimiterBuilder {
             .map_err(backend)?;
         let mut instance = [0u8; 8];
         rand::thread_rng().fill(&mut instance);
-        let partners = self
+        let partners: HashMap<PartnerId, Slot> = self
             .partners
             .into_iter()
-            .map(|(id, capacity)| {
+            .map(|(id, capacity, policy)| {
                 let tag = format!("{{{}:limiter:{}}}", self.prefix, sanitize(id.as_str()));
                 let slot = Slot {
                     capacity: capacity.get(),
+                    policy,
                     holders: format!("{tag}:holders"),
                     fence: format!("{tag}:fence"),
                     epoch: format!("{tag}:epoch"),
+                    limit: format!("{tag}:limit"),
+                    channel: format!("{tag}:released"),
                     seen_epoch: Mutex::new(String::new()),
                     released: Notify::new(),
                     held: Mutex::new(HashMap::new()),
@@ -196,6 +220,7 @@ impl RedisLimiterBuilder {
                 (id, slot)
             })
             .collect();
+        let channels = partners.values().map(|s| s.channel.clone()).collect();
         let inner = Arc::new(Inner {
             conn,
             lease: self.lease,
@@ -211,6 +236,8 @@ impl RedisLimiterBuilder {
             in_use: Script::new(IN_USE),
         });
         runtime.spawn(renew_loop(Arc::downgrade(&inner), self.lease / 3));
+        let releases = pubsub::follow(client, channels);
+        runtime.spawn(wake_loop(Arc::downgrade(&inner), releases));
         Ok(RedisLimiter { inner })
     }
 }
@@ -262,13 +289,18 @@ struct Inner {
 
 struct Slot {
     capacity: u32,
+    policy: AdaptivePolicy,
     holders: String,
     fence: String,
     epoch: String,
+    limit: String,
+    /// Where releases are announced.
+    channel: String,
     /// The epoch id this limiter saw last ("" before its first reply): a different one
     /// means Redis lost the state in between.
     seen_epoch: Mutex<String>,
-    /// Wakes one of this process's waiters when one of its permits is released.
+    /// Wakes one of this process's waiters when a permit is released (here, or on another
+    /// instance: announced on `channel`).
     released: Notify,
     /// Permits this process holds: member → lease state.
     held: Mutex<HashMap<String, Held>>,
@@ -292,8 +324,8 @@ impl RedisLimiter {
             lease: Duration::from_secs(15),
             response_timeout: Duration::from_secs(2),
             connect_timeout: Duration::from_secs(1),
-            poll_min: Duration::from_millis(5),
-            poll_max: Duration::from_millis(100),
+            poll_min: Duration::from_millis(50),
+            poll_max: Duration::from_secs(2),
             partners: Vec::new(),
         }
     }
@@ -346,11 +378,12 @@ impl RedisLimiter {
         };
         let seen = slot.seen_epoch().clone();
         let mut conn = inner.conn.clone();
-        let (token, epoch, _quarantine_ms): (u64, String, u64) = inner
+        let (token, epoch, _quarantine_ms, generation): (u64, String, u64, String) = inner
             .acquire
             .key(&slot.holders)
             .key(&slot.fence)
             .key(&slot.epoch)
+            .key(&slot.limit)
             .arg(slot.capacity)
             .arg(inner.lease.as_millis() as u64)
             .arg(&member)
@@ -381,8 +414,8 @@ impl RedisLimiter {
         let owner = inner.clone();
         let p = partner.clone();
         Ok(Some(
-            Permit::new(partner.clone(), token, move || {
-                owner.release_later(p, member)
+            Permit::new(partner.clone(), token, move |feedback| {
+                owner.release_later(p, member, feedback.map(|f| (f, generation)))
             })
             .with_lease(valid),
         ))
@@ -413,14 +446,21 @@ impl Drop for ReleaseOnDrop {
             inner.release_later(
                 std::mem::take(&mut self.partner),
                 std::mem::take(&mut self.member),
+                None,
             );
         }
     }
 }
 
 impl Inner {
-    /// Forgets the member here and releases it in Redis on the runtime (drop is sync).
-    fn release_later(self: Arc<Self>, partner: PartnerId, member: String) {
+    /// Forgets the member here and releases it in Redis on the runtime (drop is sync), with
+    /// the call's feedback and the limit generation it was admitted in.
+    fn release_later(
+        self: Arc<Self>,
+        partner: PartnerId,
+        member: String,
+        feedback: Option<(Feedback, String)>,
+    ) {
         if let Some(slot) = self.partners.get(&partner) {
             slot.held
                 .lock()
@@ -434,10 +474,26 @@ impl Inner {
                 return;
             };
             let mut conn = inner.conn.clone();
+            let (word, generation) = match &feedback {
+                None => ("", ""),
+                Some((Feedback::Served, g)) => ("served", g.as_str()),
+                Some((Feedback::Overloaded, g)) => ("overloaded", g.as_str()),
+            };
+            let (enabled, ratio, probe_after, floor) = slot.policy.script_args(slot.capacity);
             let r: Result<u32, _> = inner
                 .release
                 .key(&slot.holders)
+                .key(&slot.limit)
                 .arg(&member)
+                .arg(word)
+                .arg(generation)
+                .arg(slot.capacity)
+                .arg(enabled)
+                .arg(ratio)
+                .arg(probe_after)
+                .arg(floor)
+                .arg(&slot.channel)
+                .arg(&inner.instance)
                 .invoke_async(&mut conn)
                 .await;
             if let Err(e) = r {
@@ -502,6 +558,31 @@ impl Inner {
     }
 }
 
+/// Wakes one waiter per release announced by another instance, and every waiter when the
+/// subscription is (re-)established (releases may have gone unheard meanwhile).
+async fn wake_loop(inner: Weak<Inner>, mut releases: mpsc::Receiver<SubEvent>) {
+    while let Some(event) = releases.recv().await {
+        let Some(inner) = inner.upgrade() else {
+            return;
+        };
+        match event {
+            SubEvent::Subscribed => {
+                for slot in inner.partners.values() {
+                    slot.released.notify_waiters();
+                }
+            }
+            SubEvent::Message { channel, payload } => {
+                if payload == inner.instance {
+                    continue; // our own release already woke a waiter here
+                }
+                if let Some(slot) = inner.partners.values().find(|s| s.channel == channel) {
+                    slot.released.notify_one();
+                }
+            }
+        }
+    }
+}
+
 async fn renew_loop(inner: Weak<Inner>, period: Duration) {
     let mut tick = tokio::time::interval(period);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -558,5 +639,18 @@ impl Limiter for RedisLimiter {
             .invoke_async(&mut conn)
             .await
             .map_err(backend)
+    }
+
+    async fn limit(&self, partner: &PartnerId) -> Result<u32, LimiterError> {
+        let slot = self.slot(partner)?;
+        let mut conn = self.inner.conn.clone();
+        let limit: Option<f64> = redis::cmd("HGET")
+            .arg(&slot.limit)
+            .arg("limit")
+            .query_async(&mut conn)
+            .await
+            .map_err(backend)?;
+        let limit = limit.unwrap_or(f64::from(slot.capacity));
+        Ok(AdaptivePolicy::admitted(limit, slot.capacity))
     }
 }

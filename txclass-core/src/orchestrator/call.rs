@@ -8,6 +8,7 @@ use rand::Rng;
 
 use super::{Inner, Partner};
 use crate::breaker::{CallOutcome, FailureKind, Transition};
+use crate::limiter::Feedback;
 use crate::model::{ClassificationRequest, ClassifiedTransaction, JobId, Summary, Transaction};
 use crate::partner::{OnOpen, Page, PageRequest, PartnerError, RetryPolicy};
 use crate::progress::{FailureReason, WaitReason};
@@ -127,7 +128,14 @@ pub(crate) async fn attempt(
         Ok(r) => r,
         Err(_) => Err(PartnerError::Timeout { after: limit }),
     };
-    drop(permit);
+    // A 429 is the partner's pushback: it lowers the concurrency admitted (the limiter's
+    // decision); whether it also counts against the circuit is the breaker's `record` set
+    // (by default it does not).
+    match &result {
+        Ok(_) => permit.finish(Feedback::Served),
+        Err(e) if e.kind() == FailureKind::RateLimited => permit.finish(Feedback::Overloaded),
+        Err(_) => drop(permit),
+    }
     let outcome = match &result {
         Ok(_) => CallOutcome::Success,
         Err(e) => CallOutcome::Failure(e.kind()),

@@ -72,6 +72,11 @@ pub struct Settings {
     pub worker_poll: Duration,
     /// Deliveries one retry worker handles at once.
     pub worker_concurrency: usize,
+    /// How long a retry worker waits for a busy partner's permit before it puts the call
+    /// back on the queue. Waiting is cheap (a release wakes the waiter), re-queueing is not;
+    /// keep it well under the queue's `claim_after_ms`.
+    #[serde(rename = "worker_acquire_wait_ms", with = "crate::partner::millis")]
+    pub worker_acquire_wait: Duration,
     /// A job runs on for this long after its last client went away, waiting for one to
     /// re-attach; then it is cancelled (jobs started detached are not).
     #[serde(rename = "reattach_window_ms", with = "crate::partner::millis")]
@@ -94,6 +99,7 @@ impl Default for Settings {
             max_window_days: 3 * 366,
             worker_poll: Duration::from_millis(500),
             worker_concurrency: 16,
+            worker_acquire_wait: Duration::from_secs(5),
             reattach_window: Duration::from_secs(60),
             job_lease: Duration::from_secs(10),
             sweep_interval: Duration::from_secs(2),
@@ -357,7 +363,11 @@ impl OrchestratorBuilder {
                 .prefix(redis.prefix.clone())
                 .lease(redis.lease);
             for (config, _) in &self.partners {
-                limiter = limiter.partner(config.id.clone(), config.capacity);
+                limiter = limiter.partner_with(
+                    config.id.clone(),
+                    config.capacity,
+                    config.adaptive.clone(),
+                );
             }
             self.limiter = Some(Arc::new(limiter.build()?));
         }
@@ -533,7 +543,7 @@ impl OrchestratorBuilder {
             let breaker = self.breakers.get(&config.id).cloned().unwrap_or_else(|| {
                 Arc::new(LocalBreaker::new(config.circuit.clone(), clock.clone()))
             });
-            local = local.with_partner(config.id.clone(), config.capacity);
+            local = local.with_policy(config.id.clone(), config.capacity, config.adaptive.clone());
             partners.insert(
                 config.id.clone(),
                 Partner {

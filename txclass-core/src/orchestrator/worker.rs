@@ -89,7 +89,7 @@ impl RetryWorker {
             p,
             &task.request,
             task.attempts,
-            Duration::ZERO,
+            inner.settings.worker_acquire_wait,
             &mut transitions,
         )
         .await;

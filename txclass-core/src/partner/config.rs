@@ -6,6 +6,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use crate::breaker::FailureKind;
+use crate::limiter::AdaptivePolicy;
 use crate::model::PartnerId;
 
 /// A credential. `Debug` and `Display` print `***`, so it cannot leak through logs, errors
@@ -171,8 +172,11 @@ pub enum SlidingWindow {
 
 impl Default for SlidingWindow {
     fn default() -> Self {
+        // 50 calls: a partner failing 30 % of calls at random fills half a window of 50
+        // about once in 400 draws (one in 20 for a window of 20), so it keeps its traffic,
+        // while a partner that is down still opens the circuit within one window.
         SlidingWindow::CountBased {
-            calls: NonZeroU32::new(20).unwrap(),
+            calls: NonZeroU32::new(50).unwrap(),
         }
     }
 }
@@ -214,7 +218,7 @@ pub struct CircuitPolicy {
 }
 
 fn default_minimum_calls() -> NonZeroU32 {
-    NonZeroU32::new(5).unwrap()
+    NonZeroU32::new(20).unwrap()
 }
 fn default_failure_rate() -> Percent {
     Percent(50.0)
@@ -232,10 +236,12 @@ fn default_half_open_wait() -> Duration {
 impl Default for CircuitPolicy {
     fn default() -> Self {
         Self {
+            // Not `rate_limited`: a 429 is back-pressure, which the limiter answers by
+            // admitting fewer calls; opening the circuit on it would stop the partner
+            // altogether.
             record: [
                 FailureKind::Timeout,
                 FailureKind::ServerError,
-                FailureKind::RateLimited,
                 FailureKind::Unreachable,
             ]
             .into_iter()
@@ -246,7 +252,8 @@ impl Default for CircuitPolicy {
             slow_call_rate_threshold: default_slow_rate(),
             slow_call_duration: default_slow_call(),
             open_for: Duration::from_secs(5),
-            half_open_calls: NonZeroU32::new(1).unwrap(),
+            // One trial would reopen a partner failing 30 % of calls three times in ten.
+            half_open_calls: NonZeroU32::new(3).unwrap(),
             max_wait_in_half_open: default_half_open_wait(),
             on_open: OnOpen::Queue,
         }
@@ -279,6 +286,9 @@ pub struct PartnerConfig {
     /// Circuit breaker policy.
     #[serde(default)]
     pub circuit: CircuitPolicy,
+    /// How the concurrency admitted follows the partner's 429s, under `capacity`.
+    #[serde(default)]
+    pub adaptive: AdaptivePolicy,
 }
 
 fn default_timeout() -> Duration {
@@ -300,6 +310,7 @@ impl PartnerConfig {
             capacity,
             retry: RetryPolicy::default(),
             circuit: CircuitPolicy::default(),
+            adaptive: AdaptivePolicy::default(),
         }
     }
 }
