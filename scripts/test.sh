@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # The whole test suite, on a fresh machine: installs and starts what the tests need (a Redis
-# server from Debian's packages, a single-node OpenSearch built from Maven Central jars), runs
+# server and a three-master Redis Cluster from Debian's packages, a single-node OpenSearch built from Maven Central jars), runs
 # every test of the workspace with every feature, then stops the services.
 #
 # Usage: scripts/test.sh [extra args for cargo test]
-# Environment: TXCLASS_REDIS_PORT (default 6399), TXCLASS_SEARCH_PORT (default 9200).
+# Environment: TXCLASS_REDIS_PORT (default 6399), TXCLASS_REDIS_CLUSTER_PORT (default 7400,
+# and the next two), TXCLASS_SEARCH_PORT (default 9200).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -12,14 +13,19 @@ export TXCLASS_REDIS_PORT="${TXCLASS_REDIS_PORT:-6399}"
 export TXCLASS_REDIS_URL="${TXCLASS_REDIS_URL:-redis://127.0.0.1:$TXCLASS_REDIS_PORT}"
 export TXCLASS_SEARCH_PORT="${TXCLASS_SEARCH_PORT:-9200}"
 export TXCLASS_ES_URL="${TXCLASS_ES_URL:-http://127.0.0.1:$TXCLASS_SEARCH_PORT}"
+export TXCLASS_REDIS_CLUSTER_PORT="${TXCLASS_REDIS_CLUSTER_PORT:-7400}"
+c="$TXCLASS_REDIS_CLUSTER_PORT"
+export TXCLASS_REDIS_CLUSTER_URL="${TXCLASS_REDIS_CLUSTER_URL:-redis+cluster://127.0.0.1:$c,127.0.0.1:$((c + 1)),127.0.0.1:$((c + 2))}"
 
 stop_services() {
     scripts/search-engine.sh stop || true
+    scripts/redis-cluster.sh stop || true
     scripts/redis.sh stop || true
 }
 trap stop_services EXIT
 
 scripts/redis.sh start
+scripts/redis-cluster.sh start
 scripts/search-engine.sh start
 
 cargo test --workspace --all-targets --all-features "$@"

@@ -1,6 +1,7 @@
 //! Three orchestrator "instances" in one test process, each with its own Redis limiter,
 //! retry queue, result bus and shared breaker (own connections), sharing one Redis and one
-//! store, against the partner simulator. (The same proof across three server processes is
+//! store, against the partner simulator. Every proof runs twice: on one Redis server, and
+//! on a three-master Redis Cluster (`scripts/redis-cluster.sh`; `TXCLASS_REDIS_CLUSTER_URL`). (The same proof across three server processes is
 //! `txclass-server/tests/instances.rs`.)
 //!
 //! * Proof 1: 500 concurrent requests, simulator capacity C: the simulator never sees more
@@ -53,12 +54,12 @@ struct Cluster {
 }
 
 async fn cluster(
+    url: &str,
     sim: &SimulatorHandle,
     prefix: &str,
     capacity: u32,
     tune: impl Fn(&mut PartnerConfig),
 ) -> Cluster {
-    support::connect().await;
     let store: Arc<dyn Store> = Arc::new(SqliteStore::in_memory().unwrap());
     let mut partner = PartnerConfig::new("bank", sim.url(), NonZeroU32::new(capacity).unwrap());
     partner.timeout = Duration::from_millis(1000);
@@ -71,7 +72,7 @@ async fn cluster(
     let mut workers = Vec::new();
     let mut first_queue = None;
     for i in 0..3 {
-        let limiter = RedisLimiter::builder(support::url())
+        let limiter = RedisLimiter::builder(url)
             .prefix(prefix)
             .lease(Duration::from_secs(5))
             .partner(pid.clone(), partner.capacity)
@@ -79,7 +80,7 @@ async fn cluster(
             .unwrap();
         let queue = Arc::new(
             RedisQueue::new(
-                &support::url(),
+                url,
                 RedisQueueConfig {
                     prefix: prefix.into(),
                     claim_after: Duration::from_secs(10),
@@ -90,7 +91,7 @@ async fn cluster(
         );
         first_queue.get_or_insert_with(|| queue.clone());
         let bus = RedisBus::new(
-            &support::url(),
+            url,
             RedisBusConfig {
                 prefix: prefix.into(),
                 ..RedisBusConfig::default()
@@ -98,7 +99,7 @@ async fn cluster(
         )
         .unwrap();
         let breaker = RedisSharedBreaker::start(
-            &support::url(),
+            url,
             prefix,
             &pid,
             partner.circuit.clone(),
@@ -145,6 +146,45 @@ fn expected_ids(sim: &SimulatorHandle, customer: &str, to: &str) -> Vec<String> 
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn five_hundred_requests_on_three_instances_never_exceed_the_partner() {
+    support::connect().await;
+    five_hundred_requests(&support::url()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn five_hundred_requests_on_a_redis_cluster_never_exceed_the_partner() {
+    let mut nodes = support::connect_cluster().await;
+    let before = keys_per_node(&mut nodes).await;
+    five_hundred_requests(&support::cluster_url()).await;
+    // Keys are tagged per partner and per job, so the work spreads over the masters.
+    let after = keys_per_node(&mut nodes).await;
+    let grew = before.iter().zip(&after).filter(|(b, a)| a > b).count();
+    assert!(
+        grew >= 2,
+        "keys landed on one master only: {before:?} -> {after:?}"
+    );
+}
+
+async fn keys_per_node(nodes: &mut [redis::aio::MultiplexedConnection]) -> Vec<u64> {
+    let mut out = Vec::new();
+    for conn in nodes {
+        out.push(redis::cmd("DBSIZE").query_async(conn).await.unwrap());
+    }
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_outage_opens_every_circuit_queues_calls_and_loses_nothing() {
+    support::connect().await;
+    outage(&support::url()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn on_a_redis_cluster_an_outage_opens_every_circuit_and_loses_nothing() {
+    support::connect_cluster().await;
+    outage(&support::cluster_url()).await;
+}
+
+async fn five_hundred_requests(url: &str) {
     let capacity = 4;
     let sim = Simulator::bind(
         0,
@@ -158,7 +198,7 @@ async fn five_hundred_requests_on_three_instances_never_exceed_the_partner() {
     .await
     .unwrap();
     let prefix = support::unique("instances-load");
-    let c = cluster(&sim, &prefix, capacity, |_| {}).await;
+    let c = cluster(url, &sim, &prefix, capacity, |_| {}).await;
     let to = "2026-01-08";
     let jobs = (0..500).map(|i| {
         let orch = c.instances[i % 3].clone();
@@ -203,13 +243,12 @@ async fn five_hundred_requests_on_three_instances_never_exceed_the_partner() {
     assert_eq!(c.queue.pending().await.unwrap(), 0);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn an_outage_opens_every_circuit_queues_calls_and_loses_nothing() {
+async fn outage(url: &str) {
     let sim = Simulator::bind(0, SimulatorConfig::instant())
         .await
         .unwrap();
     let prefix = support::unique("instances-outage");
-    let c = cluster(&sim, &prefix, 3, |p| {
+    let c = cluster(url, &sim, &prefix, 3, |p| {
         p.retry.max_attempts = NonZeroU32::new(1000).unwrap();
         p.circuit.minimum_calls = NonZeroU32::new(3).unwrap();
         p.circuit.open_for = Duration::from_millis(300);

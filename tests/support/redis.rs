@@ -12,6 +12,44 @@ pub fn url() -> String {
     std::env::var("TXCLASS_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6399".into())
 }
 
+/// `TXCLASS_REDIS_CLUSTER_URL`, default the three masters of `scripts/redis-cluster.sh`.
+pub fn cluster_url() -> String {
+    std::env::var("TXCLASS_REDIS_CLUSTER_URL")
+        .unwrap_or_else(|_| "redis+cluster://127.0.0.1:7400,127.0.0.1:7401,127.0.0.1:7402".into())
+}
+
+/// A connection to each node of the test cluster; panics with instructions when one is down
+/// or the cluster is not ready.
+pub async fn connect_cluster() -> Vec<redis::aio::MultiplexedConnection> {
+    let url = cluster_url();
+    let hosts = url.trim_start_matches("redis+cluster://");
+    let mut conns = Vec::new();
+    for host in hosts.split(',') {
+        let fail = |e: String| -> ! {
+            panic!(
+                "Redis Cluster node {host} is unreachable or not ready ({e}). These tests need a \
+                 real cluster: run `scripts/redis-cluster.sh start` (or set TXCLASS_REDIS_CLUSTER_URL)."
+            )
+        };
+        let client =
+            redis::Client::open(format!("redis://{host}")).unwrap_or_else(|e| fail(e.to_string()));
+        let mut conn = client
+            .get_multiplexed_async_connection()
+            .await
+            .unwrap_or_else(|e| fail(e.to_string()));
+        let info: String = redis::cmd("CLUSTER")
+            .arg("INFO")
+            .query_async(&mut conn)
+            .await
+            .unwrap_or_else(|e| fail(e.to_string()));
+        if !info.contains("cluster_state:ok") {
+            fail("cluster_state is not ok".into());
+        }
+        conns.push(conn);
+    }
+    conns
+}
+
 /// A connection to the test Redis; panics with instructions when it is not running.
 pub async fn connect() -> redis::aio::MultiplexedConnection {
     let url = url();

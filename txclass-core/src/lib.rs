@@ -63,6 +63,8 @@ pub mod progress;
 mod pubsub;
 pub mod queue;
 pub mod records;
+#[cfg(feature = "redis")]
+mod redis_conn;
 #[cfg(feature = "simulator")]
 pub mod simulator;
 pub mod store;

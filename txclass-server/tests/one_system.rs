@@ -10,7 +10,9 @@
 //!   (counted at the simulator); the partner never sees more than 4 calls at once;
 //! - Redis shut down without saving for 5 s and started again empty: no job fails, the cap
 //!   holds, `/readyz` answers 503 while Redis is down, and the run ends within the fault-free
-//!   run's time + 15 s.
+//!   run's time + 15 s;
+//! - the same three processes on a three-master Redis Cluster (`scripts/redis-cluster.sh`,
+//!   `TXCLASS_REDIS_CLUSTER_URL`): every job done, each transaction stored once, the cap held.
 //!
 //! Needs `redis-server` on PATH (each test runs its own, on a free port) and the search engine
 //! of `scripts/search-engine.sh` (`TXCLASS_ES_URL`); fails, never skips, without them.
@@ -552,4 +554,53 @@ async fn redis_restarting_empty_mid_run_fails_no_job() {
         let res = client.get(format!("{url}/readyz")).send().await.unwrap();
         assert_eq!(res.status(), 200, "{url} is ready again");
     }
+}
+
+fn cluster_url() -> String {
+    std::env::var("TXCLASS_REDIS_CLUSTER_URL")
+        .unwrap_or_else(|_| "redis+cluster://127.0.0.1:7400,127.0.0.1:7401,127.0.0.1:7402".into())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn three_processes_on_a_redis_cluster_lose_nothing() {
+    let url = cluster_url();
+    let first = url
+        .trim_start_matches("redis+cluster://")
+        .split(',')
+        .next()
+        .unwrap();
+    let info = Command::new("redis-cli")
+        .args(["-u", &format!("redis://{first}"), "cluster", "info"])
+        .output()
+        .expect("redis-cli on PATH");
+    assert!(
+        String::from_utf8_lossy(&info.stdout).contains("cluster_state:ok"),
+        "the Redis Cluster at {url} is not ready: run scripts/redis-cluster.sh start \
+         (or set TXCLASS_REDIS_CLUSTER_URL)"
+    );
+    let sim = simulator().await;
+    let prefix = unique("cluster");
+    let (_dir, instances) = start_instances(&url, &prefix, &sim).await;
+    let urls = Arc::new(instances.iter().map(|i| i.url.clone()).collect::<Vec<_>>());
+    let dead = Arc::new(
+        (0..INSTANCES)
+            .map(|_| AtomicBool::new(false))
+            .collect::<Vec<_>>(),
+    );
+    let (run, pending) = run_all(urls.clone(), dead.clone(), "cl").await;
+    let run = finish(run, &pending, &urls).await;
+    report("Redis Cluster, 3 masters", &run, &sim);
+    assert_all_done(&run);
+    check_stored(&urls, &sim, "cl").await;
+    let stats = sim.stats();
+    assert!(
+        stats.max_concurrent <= CAPACITY,
+        "over-admission: {}",
+        stats.max_concurrent
+    );
+    assert_eq!(
+        stats.pages_served_again, 0,
+        "pages fetched twice: {:?}",
+        stats.pages_served_again_sample
+    );
 }

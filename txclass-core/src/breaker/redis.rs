@@ -33,8 +33,8 @@
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 
+use crate::redis_conn::{Conn, Target};
 use rand::Rng;
-use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use tokio::sync::{mpsc, oneshot};
 
 use super::{CallOutcome, CallPermit, CircuitBreaker, CircuitState, LocalBreaker, NotUntil};
@@ -85,14 +85,11 @@ impl RedisSharedBreaker {
         policy: CircuitPolicy,
         clock: Arc<dyn Clock>,
     ) -> Result<Self, SharedBreakerError> {
-        let client = redis::Client::open(url)
+        let target = Target::parse(url).map_err(SharedBreakerError::InvalidUrl)?;
+        let conn = target
+            .shared(Duration::from_secs(2), Duration::from_secs(1))
             .map_err(|e| SharedBreakerError::InvalidUrl(format!("{:?}", e.kind())))?;
-        let config = ConnectionManagerConfig::new()
-            .set_response_timeout(Some(Duration::from_secs(2)))
-            .set_connection_timeout(Some(Duration::from_secs(1)));
-        let conn = client
-            .get_connection_manager_lazy(config)
-            .map_err(|e| SharedBreakerError::InvalidUrl(format!("{:?}", e.kind())))?;
+        let client = target.pubsub_client();
         let tag = format!(
             "{{{prefix}:breaker:{}}}",
             partner.as_str().replace(['{', '}'], "_")
@@ -133,11 +130,7 @@ impl RedisSharedBreaker {
     }
 }
 
-async fn publish_loop(
-    mut rx: mpsc::UnboundedReceiver<Duration>,
-    mut conn: ConnectionManager,
-    keys: Arc<Keys>,
-) {
+async fn publish_loop(mut rx: mpsc::UnboundedReceiver<Duration>, mut conn: Conn, keys: Arc<Keys>) {
     while let Some(wait) = rx.recv().await {
         let opened = tokio::time::Instant::now();
         let mut backoff = Duration::from_millis(100);
@@ -155,7 +148,7 @@ async fn publish_loop(
 }
 
 /// Writes the open key and tells the others; false if Redis did not take it.
-async fn share_open(conn: &mut ConnectionManager, keys: &Keys, wait: Duration) -> bool {
+async fn share_open(conn: &mut Conn, keys: &Keys, wait: Duration) -> bool {
     let ms = wait.as_millis().max(1) as u64;
     let r: redis::RedisResult<()> = redis::pipe()
         .cmd("SET")
@@ -186,7 +179,7 @@ async fn share_open(conn: &mut ConnectionManager, keys: &Keys, wait: Duration) -
 /// every (re)subscription.
 async fn subscribe_loop(
     client: redis::Client,
-    mut conn: ConnectionManager,
+    mut conn: Conn,
     keys: Arc<Keys>,
     local: Weak<LocalBreaker>,
     mut stopped: oneshot::Receiver<()>,

@@ -16,8 +16,8 @@
 
 use std::time::Duration;
 
+use crate::redis_conn::{Conn, Target};
 use async_trait::async_trait;
-use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::{AsyncCommands, Script};
 
 use super::{JobLeases, LeaseError};
@@ -49,7 +49,7 @@ return 1
 
 /// Job leases shared by every instance through one Redis.
 pub struct RedisLeases {
-    conn: ConnectionManager,
+    conn: Conn,
     prefix: String,
     lease: Script,
     release: Script,
@@ -63,15 +63,9 @@ impl RedisLeases {
     /// Leases under `prefix` in the Redis at `url`. Connects lazily; must be called inside a
     /// tokio runtime.
     pub fn new(url: &str, prefix: &str) -> Result<Self, LeaseError> {
-        let client = redis::Client::open(url)
-            .map_err(|e| LeaseError(format!("invalid redis url ({:?})", e.kind())))?;
-        let config = ConnectionManagerConfig::new()
-            .set_response_timeout(Some(Duration::from_secs(2)))
-            .set_connection_timeout(Some(Duration::from_secs(1)))
-            .set_number_of_retries(1)
-            .set_max_delay(Duration::from_millis(200));
-        let conn = client
-            .get_connection_manager_lazy(config)
+        let conn = Target::parse(url)
+            .map_err(LeaseError)?
+            .shared(Duration::from_secs(2), Duration::from_secs(1))
             .map_err(backend)?;
         Ok(Self {
             conn,

@@ -88,20 +88,20 @@
 //! instance that has a waiter, instead of every waiter polling. A release made by this
 //! process wakes its own waiter without the round trip. Pub/sub is at-most-once and a
 //! holder that dies frees its slot by lease expiry, without a message, so a waiter also
-//! tries again after a jittered backstop (`poll_min` doubling to `poll_max`, default 50 ms
-//! to 2 s), and every waiter wakes when the subscription is re-established. Waiters are not
+//! tries again after a jittered backstop (`poll_min` doubling to `poll_max`, default 500 ms
+//! to 5 s), and every waiter wakes when the subscription is re-established. Waiters are not
 //! queued in Redis, so across instances the order is not FIFO; callers that must not wait
 //! use `max_wait = 0` and queue the call instead.
 
 use std::collections::HashMap;
 use std::num::NonZeroU32;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
+use crate::redis_conn::{Conn, Target};
 use async_trait::async_trait;
 use rand::Rng;
-use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::Script;
 use tokio::sync::{mpsc, Notify};
 use tokio::time::Instant;
@@ -155,7 +155,7 @@ impl RedisLimiterBuilder {
         self
     }
 
-    /// Bounds of the backstop while the semaphore is busy (default 50 ms – 2 s): a waiter
+    /// Bounds of the backstop while the semaphore is busy (default 500 ms – 5 s): a waiter
     /// is woken by releases, and tries again after this even if it heard none.
     pub fn poll(mut self, min: Duration, max: Duration) -> Self {
         self.poll_min = min.max(Duration::from_millis(1));
@@ -188,15 +188,9 @@ impl RedisLimiterBuilder {
         let runtime = tokio::runtime::Handle::try_current().map_err(|_| {
             LimiterError::Backend("redis limiter built outside a tokio runtime".into())
         })?;
-        let client = redis::Client::open(self.url.as_str())
-            .map_err(|e| LimiterError::Backend(format!("invalid redis url ({:?})", e.kind())))?;
-        let config = ConnectionManagerConfig::new()
-            .set_response_timeout(Some(self.response_timeout))
-            .set_connection_timeout(Some(self.connect_timeout))
-            .set_number_of_retries(1)
-            .set_max_delay(Duration::from_millis(200));
-        let conn = client
-            .get_connection_manager_lazy(config)
+        let target = Target::parse(&self.url).map_err(LimiterError::Backend)?;
+        let conn = target
+            .shared(self.response_timeout, self.connect_timeout)
             .map_err(backend)?;
         let mut instance = [0u8; 8];
         rand::thread_rng().fill(&mut instance);
@@ -214,6 +208,7 @@ impl RedisLimiterBuilder {
                     limit: format!("{tag}:limit"),
                     channel: format!("{tag}:released"),
                     seen_epoch: Mutex::new(String::new()),
+                    waiting: AtomicUsize::new(0),
                     released: Notify::new(),
                     held: Mutex::new(HashMap::new()),
                 };
@@ -236,7 +231,7 @@ impl RedisLimiterBuilder {
             in_use: Script::new(IN_USE),
         });
         runtime.spawn(renew_loop(Arc::downgrade(&inner), self.lease / 3));
-        let releases = pubsub::follow(client, channels);
+        let releases = pubsub::follow(target.pubsub_client(), channels);
         runtime.spawn(wake_loop(Arc::downgrade(&inner), releases));
         Ok(RedisLimiter { inner })
     }
@@ -271,7 +266,7 @@ impl std::fmt::Debug for RedisLimiter {
 struct Inner {
     /// Multiplexed: concurrent scripts are pipelined on one connection. No blocking command
     /// ever runs on it.
-    conn: ConnectionManager,
+    conn: Conn,
     lease: Duration,
     poll_min: Duration,
     poll_max: Duration,
@@ -299,6 +294,8 @@ struct Slot {
     /// The epoch id this limiter saw last ("" before its first reply): a different one
     /// means Redis lost the state in between.
     seen_epoch: Mutex<String>,
+    /// Calls of this process waiting for a permit.
+    waiting: AtomicUsize,
     /// Wakes one of this process's waiters when a permit is released (here, or on another
     /// instance: announced on `channel`).
     released: Notify,
@@ -324,8 +321,8 @@ impl RedisLimiter {
             lease: Duration::from_secs(15),
             response_timeout: Duration::from_secs(2),
             connect_timeout: Duration::from_secs(1),
-            poll_min: Duration::from_millis(50),
-            poll_max: Duration::from_secs(2),
+            poll_min: Duration::from_millis(500),
+            poll_max: Duration::from_secs(5),
             partners: Vec::new(),
         }
     }
@@ -425,6 +422,22 @@ impl RedisLimiter {
 impl Slot {
     fn seen_epoch(&self) -> std::sync::MutexGuard<'_, String> {
         self.seen_epoch.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// Counts a waiting call for as long as it lives (the wait may end by cancellation).
+struct Waiting<'a>(&'a AtomicUsize);
+
+impl<'a> Waiting<'a> {
+    fn enter(count: &'a AtomicUsize) -> Self {
+        count.fetch_add(1, Ordering::AcqRel);
+        Self(count)
+    }
+}
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
     }
 }
 
@@ -608,25 +621,35 @@ impl Limiter for RedisLimiter {
         let slot = self.slot(partner)?;
         let deadline = Instant::now() + max_wait;
         let mut backoff = self.inner.poll_min;
+        // No barging: while calls of this process wait, a newcomer queues behind them, so a
+        // release is handed to the longest waiter instead of lost to a fresh try (which
+        // would cost the woken waiter a failed script call).
+        let mut may_try = slot.waiting.load(Ordering::Acquire) == 0 || max_wait.is_zero();
+        let mut _queued = None;
         loop {
             // Listen before trying, so a release between the try and the wait wakes us.
             let released = slot.released.notified();
             tokio::pin!(released);
             released.as_mut().enable();
-            if let Some(permit) = self.try_once(partner).await? {
-                return Ok(Some(permit));
+            if may_try {
+                if let Some(permit) = self.try_once(partner).await? {
+                    return Ok(Some(permit));
+                }
             }
             let now = Instant::now();
             if now >= deadline {
                 return Ok(None);
             }
+            _queued.get_or_insert_with(|| Waiting::enter(&slot.waiting));
             let jittered = backoff.mul_f64(rand::thread_rng().gen_range(0.5..=1.0));
             let wait = jittered.min(deadline - now);
             tokio::select! {
                 _ = released => {}
-                _ = tokio::time::sleep(wait) => {}
+                _ = tokio::time::sleep(wait) => {
+                    backoff = (backoff * 2).min(self.inner.poll_max);
+                }
             }
-            backoff = (backoff * 2).min(self.inner.poll_max);
+            may_try = true;
         }
     }
 

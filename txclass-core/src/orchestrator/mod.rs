@@ -59,7 +59,8 @@ use crate::{Error, Progress, Result};
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Settings {
-    /// How long a job waits for a partner permit before it puts the call on the retry queue.
+    /// How long a job waits for a busy partner's permit (woken when one is released, after
+    /// telling its client `waiting_for_partner`) before it puts the call on the retry queue.
     #[serde(rename = "acquire_wait_ms", with = "crate::partner::millis")]
     pub acquire_wait: Duration,
     /// A job that runs longer fails with `deadline_exceeded` (pages stored so far stay).
@@ -94,7 +95,7 @@ pub struct Settings {
 impl Default for Settings {
     fn default() -> Self {
         Self {
-            acquire_wait: Duration::from_millis(250),
+            acquire_wait: Duration::from_secs(5),
             job_deadline: Duration::from_secs(600),
             max_window_days: 3 * 366,
             worker_poll: Duration::from_millis(500),

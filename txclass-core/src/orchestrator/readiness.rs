@@ -53,7 +53,7 @@ impl Readiness {
 /// opens a fresh connection, so it proves that a new connection can be made now.
 pub(crate) struct RedisProbe {
     #[cfg(feature = "redis")]
-    client: redis::Client,
+    target: crate::redis_conn::Target,
     /// The URL without credentials, for messages.
     display: String,
 }
@@ -62,24 +62,18 @@ impl RedisProbe {
     #[cfg(feature = "redis")]
     pub(crate) fn new(url: &str) -> Result<Self> {
         let display = super::RedisSettings::display_url(url);
-        let client = redis::Client::open(url).map_err(|e| Error::InvalidConfig {
-            what: format!("redis url {display} is not valid ({:?})", e.kind()),
+        let target = crate::redis_conn::Target::parse(url).map_err(|e| Error::InvalidConfig {
+            what: format!("redis url {display}: {e}"),
         })?;
-        Ok(Self { client, display })
+        Ok(Self { target, display })
     }
 
     /// `PING`, answered with `PONG` within [`CHECK_TIMEOUT`].
     async fn ping(&self) -> std::result::Result<(), String> {
         #[cfg(feature = "redis")]
         {
-            let config = redis::AsyncConnectionConfig::new()
-                .set_connection_timeout(Some(CHECK_TIMEOUT))
-                .set_response_timeout(Some(CHECK_TIMEOUT));
             let answer = tokio::time::timeout(CHECK_TIMEOUT, async {
-                let mut conn = self
-                    .client
-                    .get_multiplexed_async_connection_with_config(&config)
-                    .await?;
+                let mut conn = self.target.dedicated(Duration::ZERO).await?;
                 redis::cmd("PING").query_async::<String>(&mut conn).await
             })
             .await;

@@ -621,9 +621,21 @@ async fn pages(
                 error: None,
             }
         } else {
+            // A busy partner: say so, then wait here for a permit (a release wakes the
+            // wait; nothing polls) before handing the call to the retry queue.
             let mut transitions = Vec::new();
+            let mut a = attempt(inner, partner, &req, 0, Duration::ZERO, &mut transitions).await;
             let wait = inner.settings.acquire_wait;
-            let a = attempt(inner, partner, &req, 0, wait, &mut transitions).await;
+            if is_busy(&a) && !wait.is_zero() {
+                log.emit(Progress::WaitingForPartner {
+                    page: page_no,
+                    reason: crate::progress::WaitReason::PartnerBusy,
+                    attempt: 0,
+                    retry_in_ms: None,
+                })
+                .await?;
+                a = attempt(inner, partner, &req, 0, wait, &mut transitions).await;
+            }
             log.circuit(&request.partner_id, transitions).await?;
             a
         };
@@ -701,6 +713,17 @@ async fn log_stored_page(
         .await?;
     }
     finish_page(log, summary, page, rec.into(), record).await
+}
+
+/// The limiter had no permit (as opposed to a failed call or an open circuit).
+fn is_busy(a: &Attempt) -> bool {
+    matches!(
+        a,
+        Attempt::Retry {
+            reason: crate::progress::WaitReason::PartnerBusy,
+            ..
+        }
+    )
 }
 
 /// After a page: the next page's cursor, or the job's end.

@@ -1,15 +1,20 @@
 -- Take over one entry whose consumer has not settled it for min-idle ms (it died).
 -- KEYS[1] ready stream; ARGV[1] group, ARGV[2] consumer, ARGV[3] min idle (ms)
 -- Returns {id, {field, value, ...}, delivery count} or false.
-local cursor = '0-0'
-repeat
-  local r = redis.call('XAUTOCLAIM', KEYS[1], ARGV[1], ARGV[2], ARGV[3], cursor, 'COUNT', 1)
-  cursor = r[1]
-  for _, e in ipairs(r[2]) do
-    if type(e) == 'table' and e[2] then
-      local p = redis.call('XPENDING', KEYS[1], ARGV[1], e[1], e[1], 1)
-      return {e[1], e[2], p[1][4]}
-    end
+--
+-- XPENDING with IDLE finds the oldest such entry in one command, where XAUTOCLAIM with a
+-- small COUNT walks the whole pending list a few entries per call. An entry deleted from
+-- the stream meanwhile is dropped from the pending list by XCLAIM; the next one is tried.
+for _ = 1, 10 do
+  local p = redis.call('XPENDING', KEYS[1], ARGV[1], 'IDLE', ARGV[3], '-', '+', 1)
+  if #p == 0 then
+    return false
   end
-until cursor == '0-0'
+  local id = p[1][1]
+  local c = redis.call('XCLAIM', KEYS[1], ARGV[1], ARGV[2], ARGV[3], id)
+  if #c > 0 and type(c[1]) == 'table' and c[1][2] then
+    return {id, c[1][2], p[1][4] + 1}
+  end
+  redis.call('XACK', KEYS[1], ARGV[1], id)
+end
 return false

@@ -74,8 +74,9 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use futures::stream::{BoxStream, StreamExt};
-use redis::aio::{ConnectionManager, ConnectionManagerConfig, MultiplexedConnection};
-use redis::{AsyncConnectionConfig, Script};
+use redis::Script;
+
+use crate::redis_conn::{Conn, Target};
 use tokio::sync::Mutex;
 use tokio::time::Instant;
 
@@ -91,6 +92,18 @@ const GROUP: &str = "workers";
 /// Longest single `XREADGROUP BLOCK`: a delayed task that falls due while a consumer blocks
 /// waits at most this long to be promoted.
 const MAX_BLOCK: Duration = Duration::from_millis(1000);
+/// A task delayed by another instance is moved to the stream at most this late.
+const PROMOTE_EVERY: Duration = Duration::from_millis(250);
+/// How often a process looks for deliveries whose consumer died (at most).
+const CLAIM_EVERY: Duration = Duration::from_secs(1);
+
+/// See [`RedisQueue::promote_when_due`] and [`RedisQueue::claim_when_due`].
+#[derive(Default)]
+struct Sweeps {
+    promoted: Option<Instant>,
+    next_due: Option<Instant>,
+    claimed: Option<Instant>,
+}
 
 /// A stream entry: id and flat field/value list.
 type Entry = (String, Vec<String>);
@@ -112,33 +125,18 @@ fn task_field(job: &JobId, page: u32) -> String {
     format!("{}:{page}", job.as_str())
 }
 
-fn open_client(url: &str) -> Result<redis::Client, QueueError> {
-    redis::Client::open(url)
-        .map_err(|e| QueueError::Backend(format!("invalid redis url ({:?})", e.kind())))
-}
-
-fn manager(client: &redis::Client, timeout: Duration) -> Result<ConnectionManager, QueueError> {
-    let config = ConnectionManagerConfig::new()
-        .set_response_timeout(Some(timeout))
-        .set_connection_timeout(Some(Duration::from_secs(1)))
-        .set_number_of_retries(1)
-        .set_max_delay(Duration::from_millis(200));
-    client.get_connection_manager_lazy(config).map_err(backend)
+fn open(url: &str, timeout: Duration) -> Result<(Target, Conn), QueueError> {
+    let target = Target::parse(url).map_err(QueueError::Backend)?;
+    let conn = target
+        .shared(timeout, Duration::from_secs(1))
+        .map_err(backend)?;
+    Ok((target, conn))
 }
 
 /// A connection of its own for blocking reads: no other caller waits behind it, and its
 /// reply timeout covers the block.
-async fn blocking_connection(
-    client: &redis::Client,
-    longest_block: Duration,
-) -> Result<MultiplexedConnection, QueueError> {
-    let config = AsyncConnectionConfig::new()
-        .set_connection_timeout(Some(Duration::from_secs(1)))
-        .set_response_timeout(Some(longest_block + Duration::from_secs(2)));
-    client
-        .get_multiplexed_async_connection_with_config(&config)
-        .await
-        .map_err(backend)
+async fn blocking_connection(target: &Target, longest_block: Duration) -> Result<Conn, QueueError> {
+    target.dedicated(longest_block).await.map_err(backend)
 }
 
 /// Settings of a [`RedisQueue`].
@@ -167,14 +165,17 @@ impl Default for RedisQueueConfig {
 
 /// The [`RetryQueue`] on Redis Streams (see the module docs).
 pub struct RedisQueue {
-    client: redis::Client,
-    conn: ConnectionManager,
+    target: Target,
+    conn: Conn,
     config: RedisQueueConfig,
     keys: QueueKeys,
     /// One blocking connection per consumer name.
-    readers: Mutex<HashMap<String, Arc<Mutex<MultiplexedConnection>>>>,
+    readers: Mutex<HashMap<String, Arc<Mutex<Conn>>>>,
     /// The consumer group exists (checked once, again after `NOGROUP`).
     group_ready: AtomicBool,
+    /// When this process last moved due tasks and looked for orphaned deliveries: its
+    /// workers share these sweeps instead of each running them on every read.
+    sweeps: std::sync::Mutex<Sweeps>,
     schedule: Script,
     promote: Script,
     claim: Script,
@@ -204,11 +205,10 @@ impl RedisQueue {
     /// A queue on the Redis at `url`. Connects lazily; creates the consumer group on first
     /// use. Must be called inside a tokio runtime.
     pub fn new(url: &str, config: RedisQueueConfig) -> Result<Self, QueueError> {
-        let client = open_client(url)?;
-        let conn = manager(&client, config.response_timeout)?;
+        let (target, conn) = open(url, config.response_timeout)?;
         let tag = format!("{{{}:queue}}", config.prefix.replace(['{', '}'], "_"));
         Ok(Self {
-            client,
+            target,
             conn,
             keys: QueueKeys {
                 ready: format!("{tag}:ready"),
@@ -221,6 +221,7 @@ impl RedisQueue {
             config,
             readers: Mutex::new(HashMap::new()),
             group_ready: AtomicBool::new(false),
+            sweeps: std::sync::Mutex::new(Sweeps::default()),
             schedule: Script::new(SCHEDULE),
             promote: Script::new(PROMOTE),
             claim: Script::new(CLAIM),
@@ -262,18 +263,54 @@ impl RedisQueue {
         Ok(())
     }
 
-    async fn reader(
-        &self,
-        consumer: &str,
-    ) -> Result<Arc<Mutex<MultiplexedConnection>>, QueueError> {
+    async fn reader(&self, consumer: &str) -> Result<Arc<Mutex<Conn>>, QueueError> {
         let mut readers = self.readers.lock().await;
         if let Some(r) = readers.get(consumer) {
             return Ok(r.clone());
         }
-        let conn = blocking_connection(&self.client, MAX_BLOCK).await?;
+        let conn = blocking_connection(&self.target, MAX_BLOCK).await?;
         let r = Arc::new(Mutex::new(conn));
         readers.insert(consumer.to_owned(), r.clone());
         Ok(r)
+    }
+
+    fn sweeps(&self) -> std::sync::MutexGuard<'_, Sweeps> {
+        self.sweeps.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// [`Self::promote`] when a delayed task may be due (ours, as last seen, or another
+    /// instance's: at least every [`PROMOTE_EVERY`]); time until the next one is due.
+    async fn promote_when_due(&self) -> Result<Option<Duration>, QueueError> {
+        let now = Instant::now();
+        {
+            let s = self.sweeps();
+            let recent = s.promoted.is_some_and(|t| now - t < PROMOTE_EVERY);
+            let due = s.next_due.is_some_and(|t| t <= now);
+            if recent && !due {
+                return Ok(s.next_due.map(|t| t - now));
+            }
+        }
+        let next = self.promote().await?;
+        let mut s = self.sweeps();
+        s.promoted = Some(now);
+        s.next_due = next.map(|d| now + d);
+        Ok(next)
+    }
+
+    /// [`Self::claim`] at most every [`CLAIM_EVERY`] (or half of `claim_after`, if less)
+    /// while there is nothing to take over:
+    /// an entry is orphaned only after `claim_after` of silence anyway.
+    async fn claim_when_due(&self, consumer: &str) -> Result<Option<Delivery>, QueueError> {
+        let now = Instant::now();
+        let every = CLAIM_EVERY.min(self.config.claim_after / 2);
+        if self.sweeps().claimed.is_some_and(|t| now - t < every) {
+            return Ok(None);
+        }
+        let found = self.claim(consumer).await?;
+        if found.is_none() {
+            self.sweeps().claimed = Some(now);
+        }
+        Ok(found)
     }
 
     /// Moves due delayed tasks to the stream; ms until the next one is due.
@@ -471,8 +508,8 @@ impl RetryQueue for RedisQueue {
         self.ensure_group().await?;
         let deadline = Instant::now() + block;
         loop {
-            let next_due = self.promote().await?;
-            while let Some(d) = self.claim(consumer).await? {
+            let next_due = self.promote_when_due().await?;
+            while let Some(d) = self.claim_when_due(consumer).await? {
                 if d.deliveries <= self.config.max_deliveries {
                     tracing::info!(id = %d.id, deliveries = d.deliveries, consumer, "claimed a task whose consumer went silent");
                     return Ok(Some(d));
@@ -491,7 +528,7 @@ impl RetryQueue for RedisQueue {
             }
             let now = Instant::now();
             let left = deadline.saturating_duration_since(now);
-            let mut wait = left.min(MAX_BLOCK);
+            let mut wait = left.min(MAX_BLOCK).min(PROMOTE_EVERY);
             if let Some(due) = next_due {
                 wait = wait.min(due);
             }
@@ -619,8 +656,8 @@ impl Default for RedisBusConfig {
 /// 1` (one round trip still): when the stream is missing or its newest id is below the last
 /// one seen, the stream was lost and the subscriber reads the new one from its start.
 pub struct RedisBus {
-    client: redis::Client,
-    conn: ConnectionManager,
+    target: Target,
+    conn: Conn,
     config: RedisBusConfig,
 }
 
@@ -635,10 +672,9 @@ impl std::fmt::Debug for RedisBus {
 impl RedisBus {
     /// A bus on the Redis at `url`. Connects lazily; must be called inside a tokio runtime.
     pub fn new(url: &str, config: RedisBusConfig) -> Result<Self, QueueError> {
-        let client = open_client(url)?;
-        let conn = manager(&client, Duration::from_secs(2))?;
+        let (target, conn) = open(url, Duration::from_secs(2))?;
         Ok(Self {
-            client,
+            target,
             conn,
             config,
         })
@@ -695,14 +731,14 @@ impl ResultBus for RedisBus {
             .into_iter()
             .next()
             .map_or_else(|| "0-0".to_owned(), |(id, _)| id);
-        let client = self.client.clone();
+        let target = self.target.clone();
         let job = job.clone();
         let stream = async_stream::stream! {
-            let mut reader: Option<MultiplexedConnection> = None;
+            let mut reader: Option<Conn> = None;
             let mut backoff = Duration::from_millis(50);
             loop {
                 if reader.is_none() {
-                    match blocking_connection(&client, MAX_BLOCK).await {
+                    match blocking_connection(&target, MAX_BLOCK).await {
                         Ok(c) => reader = Some(c),
                         Err(e) => {
                             tracing::warn!(job = %job, error = %e, "result bus: cannot connect; retrying");
