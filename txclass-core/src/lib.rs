@@ -13,6 +13,7 @@
 //! | [`lease`] | job ownership across instances: a lease per running job ([`lease::JobLeases`]) |
 //! | [`limiter`] | per-partner counting semaphore ([`Limiter`]); permits are drop guards |
 //! | [`breaker`] | per-partner [`CircuitBreaker`] |
+//! | [`currency`] | ISO 4217 codes and minor units: decimal text ↔ integer minor units |
 //! | [`config`] | reading config files (TOML / JSON) with errors that name the key's path |
 //! | [`queue`] | [`RetryQueue`] and [`ResultBus`] for calls that cannot be made now |
 //! | [`classifier`] | the [`Classifier`] trait, features, the sparse trainer, the model file, metrics |
@@ -51,6 +52,7 @@ pub mod breaker;
 pub mod classifier;
 pub mod clock;
 pub mod config;
+pub mod currency;
 pub mod datagen;
 mod error;
 pub mod lease;
