@@ -19,7 +19,7 @@
 //! | [`classifier`] | the [`Classifier`] trait, features, the sparse trainer, the model file, metrics |
 //! | [`datagen`] | a seeded generator of labelled statement lines with a train / validation / test split |
 //! | [`store`] | the [`Store`] trait, the embedded SQLite store, and [`StoreConfig`](store::StoreConfig) |
-//! | [`records`] | CSV / NDJSON reading (with line-numbered errors) and writing |
+//! | [`records`] | reading CSV, NDJSON and bank statements (OFX, camt.053, MT940 with feature `formats`) without silent guesses; writing classified rows |
 //! | [`simulator`] | a partner simulator that behaves like a bank API (feature `simulator`) |
 //!
 //! ## Quick example
