@@ -1,28 +1,15 @@
 //! The `txclass` binary on temporary files, a temporary store and an in-process simulator.
 
 use std::io::{BufRead, BufReader, Write};
-use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use txclass_core::model::{Category, ClassifiedTransaction, Confidence, Prediction, Transaction};
 use txclass_core::simulator::{Simulator, SimulatorConfig};
 use txclass_core::store::{SqliteStore, Store};
 
-fn txclass(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_txclass"))
-        .args(args)
-        .output()
-        .expect("binary runs")
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
+mod support;
+use support::{csv_rows, stderr, stdout, txclass, write};
 
 const GOOD: &str = "id,date,description,amount,currency\n\
     t1,2026-01-02,SUPERMERCADO EXTRA SAO PAULO,-368.36,BRL\n\
@@ -42,17 +29,6 @@ const MIXED: &str = "date,description,amount\n\
     2026-01-07,ONLY TWO\n\
     2026-01-08,,-3\n\
     2026-01-09,FARMACIA DROGASIL,-45.20\n";
-
-fn write(dir: &Path, name: &str, body: &str) -> String {
-    let p = dir.join(name);
-    std::fs::write(&p, body).unwrap();
-    p.to_str().unwrap().to_owned()
-}
-
-fn csv_rows(path: &str) -> Vec<csv::StringRecord> {
-    let mut r = csv::Reader::from_path(path).unwrap();
-    r.records().map(|r| r.unwrap()).collect()
-}
 
 #[test]
 fn good_csv_keeps_every_row_and_adds_a_category() {

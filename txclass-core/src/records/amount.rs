@@ -227,6 +227,17 @@ impl AmountText {
                 shown()
             ));
         }
+        // Grouping marks split the units into groups of three (`1.234.567`): `12,00` in a
+        // file with a decimal point is a mistake, not 1200.
+        let mut groups = int.split(mark.other().char());
+        let first = groups.next().unwrap_or("");
+        let grouped = (1..=3).contains(&first.len()) && groups.all(|g| g.len() == 3);
+        if int.contains(mark.other().char()) && !grouped {
+            return Err(format!(
+                "amount {:?} does not fit the file's {mark}",
+                shown()
+            ));
+        }
         let int: String = int.chars().filter(|c| *c != mark.other().char()).collect();
         if !int.chars().all(|c| c.is_ascii_digit()) {
             return Err(format!(
