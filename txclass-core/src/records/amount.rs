@@ -278,12 +278,8 @@ impl AmountText {
 /// it names, if it names one.
 fn strip_currency(t: &str) -> (&str, Option<Currency>) {
     for (symbol, code) in SYMBOLS {
-        let named = code.and_then(Currency::from_code);
-        if let Some(rest) = t.strip_prefix(symbol) {
-            return (rest, named);
-        }
-        if let Some(rest) = t.strip_suffix(symbol) {
-            return (rest, named);
+        if let Some(rest) = t.strip_prefix(symbol).or_else(|| t.strip_suffix(symbol)) {
+            return (rest, code.and_then(Currency::from_code));
         }
     }
     let alpha_prefix = t

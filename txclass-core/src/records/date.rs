@@ -73,77 +73,15 @@ const NAMED_FORMATS: &[&str] = &["%d %b %Y", "%d-%b-%Y", "%d %B %Y", "%b %d, %Y"
 impl DateText {
     /// Splits `s` into numbers; refuses text that is no date in any order.
     pub fn parse(s: &str) -> Result<DateText, String> {
-        let invalid =
-            || format!("date {s:?} is not a date (YYYY-MM-DD, DD/MM/YYYY, MM/DD/YYYY, DD.MM.YYYY)");
         let t = s.trim();
-        for f in NAMED_FORMATS {
-            if let Ok(d) = NaiveDate::parse_from_str(t, f) {
-                return Ok(DateText::Known(d));
-            }
-        }
-        // A timestamp's date part: up to a space or a `T` that follows a digit.
-        let date_part = match t.find(' ') {
-            Some(i) => &t[..i],
-            None => t,
-        };
-        let date_part = match date_part.find('T') {
-            Some(i) if i > 0 => &date_part[..i],
-            _ => date_part,
-        };
-        if date_part.len() == 8 && date_part.bytes().all(|b| b.is_ascii_digit()) {
-            let n = |r: std::ops::Range<usize>| date_part[r].parse::<u32>().unwrap_or(0);
-            return NaiveDate::from_ymd_opt(n(0..4) as i32, n(4..6), n(6..8))
-                .map(DateText::Known)
-                .ok_or_else(invalid);
-        }
-        let sep = date_part
-            .chars()
-            .find(|c| matches!(c, '-' | '/' | '.'))
-            .ok_or_else(invalid)?;
-        let parts: Vec<&str> = date_part.split(sep).collect();
-        if parts.len() != 3
-            || parts
+        numeric(t).or_else(|e| {
+            NAMED_FORMATS
                 .iter()
-                .any(|p| p.is_empty() || p.len() > 4 || !p.bytes().all(|b| b.is_ascii_digit()))
-        {
-            return Err(invalid());
-        }
-        let num = |p: &str| p.parse::<u32>().map_err(|_| invalid());
-        if parts[0].len() == 4 {
-            return NaiveDate::from_ymd_opt(num(parts[0])? as i32, num(parts[1])?, num(parts[2])?)
+                .find_map(|f| NaiveDate::parse_from_str(t, f).ok())
                 .map(DateText::Known)
-                .ok_or_else(invalid);
-        }
-        if parts[0].len() > 2 || parts[1].len() > 2 {
-            return Err(invalid());
-        }
-        let year = match parts[2].len() {
-            4 => num(parts[2])? as i32,
-            // Two-digit years as POSIX `%y` reads them: 69–99 are 1969–1999, 00–68 2000–2068.
-            2 => {
-                let y = num(parts[2])? as i32;
-                if y >= 69 {
-                    1900 + y
-                } else {
-                    2000 + y
-                }
-            }
-            _ => return Err(invalid()),
-        };
-        let (a, b) = (num(parts[0])?, num(parts[1])?);
-        if sep == '.' {
-            // Dotted dates are day first wherever they are written (DE, AT, CH, PL, RU, …).
-            return NaiveDate::from_ymd_opt(year, b, a)
-                .map(DateText::Known)
-                .ok_or_else(invalid);
-        }
-        let text = DateText::YearLast { a, b, year };
-        if text.evidence() == OrderEvidence::Only(DateOrder::Ymd) {
-            return Err(invalid());
-        }
-        Ok(text)
+                .ok_or(e)
+        })
     }
-
     /// What this date says about the file's order (`Only(Ymd)` means it fits no order).
     pub fn evidence(&self) -> OrderEvidence {
         match *self {
@@ -185,6 +123,73 @@ impl DateText {
         };
         date.ok_or_else(|| format!("date {shown:?} is not a {order} date (the file's date order)"))
     }
+}
+
+/// All-numeric dates and timestamps (`2024-03-15`, `15/03/24`, `20240315`, `… 10:53:29`).
+fn numeric(t: &str) -> Result<DateText, String> {
+    let invalid =
+        || format!("date {t:?} is not a date (YYYY-MM-DD, DD/MM/YYYY, MM/DD/YYYY, DD.MM.YYYY)");
+    // A timestamp's date part: up to a space or a `T` that follows a digit.
+    let date_part = match t.find(' ') {
+        Some(i) => &t[..i],
+        None => t,
+    };
+    let date_part = match date_part.find('T') {
+        Some(i) if i > 0 => &date_part[..i],
+        _ => date_part,
+    };
+    if date_part.len() == 8 && date_part.bytes().all(|b| b.is_ascii_digit()) {
+        let n = |r: std::ops::Range<usize>| date_part[r].parse::<u32>().unwrap_or(0);
+        return NaiveDate::from_ymd_opt(n(0..4) as i32, n(4..6), n(6..8))
+            .map(DateText::Known)
+            .ok_or_else(invalid);
+    }
+    let sep = date_part
+        .chars()
+        .find(|c| matches!(c, '-' | '/' | '.'))
+        .ok_or_else(invalid)?;
+    let parts: Vec<&str> = date_part.split(sep).collect();
+    if parts.len() != 3
+        || parts
+            .iter()
+            .any(|p| p.is_empty() || p.len() > 4 || !p.bytes().all(|b| b.is_ascii_digit()))
+    {
+        return Err(invalid());
+    }
+    let num = |p: &str| p.parse::<u32>().map_err(|_| invalid());
+    if parts[0].len() == 4 {
+        return NaiveDate::from_ymd_opt(num(parts[0])? as i32, num(parts[1])?, num(parts[2])?)
+            .map(DateText::Known)
+            .ok_or_else(invalid);
+    }
+    if parts[0].len() > 2 || parts[1].len() > 2 {
+        return Err(invalid());
+    }
+    let year = match parts[2].len() {
+        4 => num(parts[2])? as i32,
+        // Two-digit years as POSIX `%y` reads them: 69–99 are 1969–1999, 00–68 2000–2068.
+        2 => {
+            let y = num(parts[2])? as i32;
+            if y >= 69 {
+                1900 + y
+            } else {
+                2000 + y
+            }
+        }
+        _ => return Err(invalid()),
+    };
+    let (a, b) = (num(parts[0])?, num(parts[1])?);
+    if sep == '.' {
+        // Dotted dates are day first wherever they are written (DE, AT, CH, PL, RU, …).
+        return NaiveDate::from_ymd_opt(year, b, a)
+            .map(DateText::Known)
+            .ok_or_else(invalid);
+    }
+    let text = DateText::YearLast { a, b, year };
+    if text.evidence() == OrderEvidence::Only(DateOrder::Ymd) {
+        return Err(invalid());
+    }
+    Ok(text)
 }
 
 #[cfg(test)]

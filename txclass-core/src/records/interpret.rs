@@ -178,7 +178,8 @@ impl<'a> Interpreter<'a> {
     }
 
     fn observe(&mut self, raw: &Raw) {
-        if let Some(t) = raw.get(Field::Date) {
+        let date_open = self.layout.date_order.value().is_none();
+        if let Some(t) = raw.get(Field::Date).filter(|_| date_open) {
             if let Ok(d) = DateText::parse(t) {
                 match d.evidence() {
                     OrderEvidence::Only(o) if o != DateOrder::Ymd => {
@@ -191,7 +192,7 @@ impl<'a> Interpreter<'a> {
                 }
             }
         }
-        if raw.json_numbers {
+        if raw.json_numbers || self.layout.decimal.value().is_some() {
             return;
         }
         for f in [Field::Amount, Field::Debit, Field::Credit] {
