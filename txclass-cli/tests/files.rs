@@ -350,9 +350,8 @@ fn train_and_eval_refuse_a_file_whose_every_row_is_refused() {
     assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
 }
 
-#[test]
-fn train_takes_mixed_case_labels_and_a_label_with_one_example() {
-    let dir = tempfile::tempdir().unwrap();
+/// 180 rows of two labels written in mixed case, and forty labels with one example each.
+fn training_rows() -> String {
     let mut body = String::from("Date,Description,Amount,Currency,Category\n");
     for i in 0..60 {
         let day = i % 28 + 1;
@@ -366,11 +365,17 @@ fn train_takes_mixed_case_labels_and_a_label_with_one_example() {
             "2024-01-{day:02},PADARIA {i},-{i}2.00,BRL,GROCERIES\n"
         ));
     }
-    // Forty labels with one example each: some of them fall in the calibration share.
+    // Some of the single examples fall in the share held out for calibration.
     for i in 0..40 {
         body.push_str(&format!("2024-02-01,SINGLE THING {i},-1.00,BRL,only{i}\n"));
     }
-    let data = write(dir.path(), "train.csv", &body);
+    body
+}
+
+#[test]
+fn train_takes_mixed_case_labels_and_a_label_with_one_example() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = write(dir.path(), "train.csv", &training_rows());
     let model = dir.path().join("m.bin");
     let o = txclass(&[
         "train",
@@ -386,4 +391,33 @@ fn train_takes_mixed_case_labels_and_a_label_with_one_example() {
         out.contains("(42 classes)"),
         "fuel, groceries and the 40 singles: {out}"
     );
+}
+
+#[test]
+fn train_names_the_file_of_a_bad_validation_row_and_exits_4() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = write(dir.path(), "train.csv", &training_rows());
+    let validation = write(
+        dir.path(),
+        "validation.csv",
+        "date,description,amount,currency,category\n2024-01-02,POSTO,-5.00,BRL,fuel\n2024-01-03,PADARIA,-1.00,XXX,groceries\n",
+    );
+    let model = dir.path().join("m.bin");
+    let o = txclass(&[
+        "train",
+        &data,
+        "--validation",
+        &validation,
+        "-o",
+        model.to_str().unwrap(),
+        "--max-iter",
+        "20",
+    ]);
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(4), "{err}");
+    assert!(
+        err.contains("validation.csv: line 3: currency \"XXX\" is not an ISO 4217 code"),
+        "{err}"
+    );
+    assert!(model.exists(), "the model is written before exit code 4");
 }

@@ -65,7 +65,7 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
     });
     let report = classifier::evaluate(&model, rows);
     let (counts, unknown) = (counts.into_inner(), unknown.into_inner());
-    counts.print_errors();
+    counts.print_errors(None);
     if let Some(e) = counts.stopped_at {
         return Err(Exit {
             code: STOPPED,

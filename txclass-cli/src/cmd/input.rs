@@ -211,13 +211,15 @@ pub struct Tally {
 pub const SHOWN_ERRORS: usize = 20;
 
 impl Tally {
-    /// Prints the refused rows kept, and how many more there were.
-    pub fn print_errors(&self) {
+    /// Prints the refused rows kept, and how many more there were; `file` names the file
+    /// when a command reads more than one.
+    pub fn print_errors(&self, file: Option<&Path>) {
+        let prefix = file.map(|f| format!("{}: ", shown(f))).unwrap_or_default();
         for e in &self.errors {
-            eprintln!("{}", show(e));
+            eprintln!("{prefix}{}", show(e));
         }
         if self.bad as usize > self.errors.len() {
-            eprintln!("… {} rows refused in all", self.bad);
+            eprintln!("{prefix}… {} rows refused in all", self.bad);
         }
     }
 }

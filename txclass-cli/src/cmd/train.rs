@@ -97,8 +97,11 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
     );
     drop(validation);
     let (data_tally, validation_tally) = (data_tally.into_inner(), validation_tally.into_inner());
-    data_tally.print_errors();
-    validation_tally.print_errors();
+    let several = args.validation.is_some();
+    data_tally.print_errors(several.then_some(args.data.as_path()));
+    if let Some(v) = &args.validation {
+        validation_tally.print_errors(Some(v));
+    }
     if let Some(e) = data_tally.stopped_at.or(validation_tally.stopped_at) {
         return Err(Exit {
             code: STOPPED,
