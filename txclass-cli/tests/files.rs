@@ -280,6 +280,24 @@ fn statements_classify_like_csv() {
     assert_eq!(rows[0][3], "REWE SAGT DANKE 14.03 12:01 REWE Markt GmbH");
     assert!(err.contains("line 10: amount is empty"), "{err}");
 
+    // An MT940 file named .txt is read as CSV by default: refused, with the flag to read it.
+    let dir = tempfile::tempdir().unwrap();
+    let sta = std::fs::read_to_string(fixture("statement.sta")).unwrap();
+    let txt = write(
+        dir.path(),
+        "statement.txt",
+        &sta[sta.find(":20:").unwrap()..],
+    );
+    let o = txclass(&["classify", &txt]);
+    assert_eq!(o.status.code(), Some(5), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("this is an MT940 statement, not CSV: pass --input-format mt940"),
+        "{}",
+        stderr(&o)
+    );
+    let o = txclass(&["classify", &txt, "--input-format", "mt940", "--quiet"]);
+    assert_eq!(o.status.code(), Some(4), "{}", stderr(&o));
+
     // The same file forced through another reader is refused as a whole.
     let (code, _, err) = classify("statement.sta", &["--input-format", "ofx"]);
     assert_eq!(code, Some(5), "{err}");

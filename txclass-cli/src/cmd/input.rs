@@ -166,6 +166,7 @@ pub fn hint(message: &str) -> String {
             "give the currency with --currency (e.g. --currency EUR)",
         )
         .replace("no default currency was given", "no --currency was given")
+        .replace("read it with format ", "pass --input-format ")
         .replace(
             "give the labels in a file of id and category",
             "give the labels with --labels FILE (columns id, category)",

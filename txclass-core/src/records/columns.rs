@@ -13,10 +13,15 @@ pub(crate) enum Field {
     Credit,
     Currency,
     Category,
+    /// A debit/credit indicator beside an unsigned amount (`Soll/Haben`, `Dr/Cr`).
+    Direction,
 }
 
+/// How many fields there are.
+pub(crate) const FIELDS: usize = 9;
+
 impl Field {
-    pub const ALL: [Field; 8] = [
+    pub const ALL: [Field; FIELDS] = [
         Field::Id,
         Field::Date,
         Field::Description,
@@ -25,6 +30,7 @@ impl Field {
         Field::Credit,
         Field::Currency,
         Field::Category,
+        Field::Direction,
     ];
 
     /// Header names that mean this field, normalised ([`normalise`]), best first.
@@ -125,8 +131,29 @@ impl Field {
                 "kategorie",
                 "class",
             ],
+            Field::Direction => &[
+                "dr/cr",
+                "cr/dr",
+                "debit/credit",
+                "credit/debit",
+                "d/c",
+                "c/d",
+                "soll/haben",
+                "s/h",
+                "credit debit indicator",
+                "cdtdbtind",
+            ],
         }
     }
+}
+
+/// The currency a header names in parentheses: `Amount (GBP)`, `Valor (R$)`.
+pub(crate) fn header_currency(header: &str) -> Option<crate::currency::Currency> {
+    let h = header.trim();
+    let inner = h.strip_suffix(')')?.rsplit_once('(')?.1.trim();
+    super::amount::AmountText::parse(&format!("{inner} 0"))
+        .ok()
+        .and_then(|a| a.currency)
 }
 
 /// A header name folded for matching: lower case, accents and a byte-order mark removed,
@@ -169,15 +196,18 @@ pub(crate) fn field_of(header: &str) -> Option<(Field, usize)> {
 /// Where each field is in a CSV record.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub(crate) struct ColumnMap {
-    index: [Option<usize>; 8],
+    index: [Option<usize>; FIELDS],
+    /// The currency the amount column's header names (`Amount (EUR)`).
+    pub currency: Option<crate::currency::Currency>,
 }
 
 impl ColumnMap {
     /// Maps a header row: for each field, the column whose name is its best alias (the
     /// leftmost on a tie); columns no field claims are ignored.
     pub fn from_headers<'h>(headers: impl IntoIterator<Item = &'h str>) -> ColumnMap {
-        let mut best: [Option<(usize, usize)>; 8] = [None; 8];
-        for (col, h) in headers.into_iter().enumerate() {
+        let headers: Vec<&str> = headers.into_iter().collect();
+        let mut best: [Option<(usize, usize)>; FIELDS] = [None; FIELDS];
+        for (col, h) in headers.iter().enumerate() {
             if let Some((f, rank)) = field_of(h) {
                 let slot = &mut best[f as usize];
                 if slot.is_none_or(|(r, _)| rank < r) {
@@ -185,9 +215,12 @@ impl ColumnMap {
                 }
             }
         }
-        ColumnMap {
-            index: best.map(|b| b.map(|(_, col)| col)),
-        }
+        let index = best.map(|b| b.map(|(_, col)| col));
+        let currency = [Field::Amount, Field::Debit, Field::Credit]
+            .iter()
+            .filter_map(|&f| index[f as usize])
+            .find_map(|col| headers.get(col).and_then(|h| header_currency(h)));
+        ColumnMap { index, currency }
     }
 
     /// The column of `f`.
@@ -231,6 +264,7 @@ mod tests {
             ),
             (Some(0), Some(1), Some(2))
         );
+        assert_eq!(m.currency.map(|c| c.code()), Some("BRL"));
         let m = ColumnMap::from_headers(["\u{feff}DATE", "Libellé", "Montant"]);
         assert!(m.missing().is_empty());
         let m = ColumnMap::from_headers(["Date", "Payee", "Reference", "Paid out", "Paid in"]);
@@ -240,6 +274,9 @@ mod tests {
             (Some(3), Some(4))
         );
         assert!(m.missing().is_empty());
+        let m = ColumnMap::from_headers(["Buchungstag", "Text", "Betrag (EUR)", "Soll/Haben"]);
+        assert_eq!(m.get(Field::Direction), Some(3));
+        assert_eq!(m.currency.map(|c| c.code()), Some("EUR"));
         let m = ColumnMap::from_headers(["Datum", "Verwendungszweck", "Saldo"]);
         assert_eq!(m.missing().len(), 1);
         assert!(m.missing()[0].starts_with("amount"));

@@ -96,6 +96,8 @@ pub(crate) struct Interpreter<'a> {
     source: RawSource<'a>,
     buffer: VecDeque<Result<Raw, RecordError>>,
     options: ReadOptions,
+    /// The currency the amount column's header names (`Amount (EUR)`).
+    header_currency: Option<Currency>,
     pub layout: Layout,
     exhausted: bool,
 }
@@ -107,11 +109,13 @@ impl<'a> Interpreter<'a> {
         options: &ReadOptions,
         delimiter: Option<String>,
         has_currency_column: bool,
+        header_currency: Option<Currency>,
     ) -> Result<Self, FileError> {
         let mut it = Interpreter {
             source,
             buffer: VecDeque::new(),
             options: options.clone(),
+            header_currency,
             layout: Layout {
                 delimiter,
                 date_order: options
@@ -140,6 +144,7 @@ impl<'a> Interpreter<'a> {
         let first_ok = it.buffer.iter().find_map(|r| r.as_ref().ok());
         if let Some(raw) = first_ok {
             let named = has_currency_column
+                || header_currency.is_some()
                 || raw.get(Field::Currency).is_some()
                 || [Field::Amount, Field::Debit, Field::Credit]
                     .iter()
@@ -236,7 +241,10 @@ impl<'a> Interpreter<'a> {
             raw.get(Field::Debit),
             raw.get(Field::Credit),
         ) {
-            (Some(a), _, _) => (a, None),
+            (Some(a), _, _) => match raw.get(Field::Direction) {
+                None => (a, None),
+                Some(d) => (a, Some(direction(d).map_err(err)?)),
+            },
             (None, Some(d), None) => (d, Some(true)),
             (None, None, Some(c)) => (c, Some(false)),
             (None, Some(d), Some(c)) => match (is_zero(d), is_zero(c)) {
@@ -266,9 +274,12 @@ impl<'a> Interpreter<'a> {
                 )))
             }
             (Some(c), _) | (None, Some(c)) => c,
-            (None, None) => self.options.currency.ok_or_else(|| {
-                err("no currency: the row has none and no default currency was given".into())
-            })?,
+            (None, None) => self
+                .header_currency
+                .or(self.options.currency)
+                .ok_or_else(|| {
+                    err("no currency: the row has none and no default currency was given".into())
+                })?,
         };
         let mark = if raw.json_numbers {
             DecimalMark::Dot
@@ -311,6 +322,18 @@ impl<'a> Interpreter<'a> {
             currency: currency.code().to_owned(),
         };
         Ok((tx, label))
+    }
+}
+
+/// A debit/credit indicator: `D`, `DR`, `Debit`, `S` (Soll), `-` take money out; `C`, `CR`,
+/// `Credit`, `H` (Haben), `+` bring it in.
+fn direction(s: &str) -> Result<bool, String> {
+    match s.trim().to_ascii_lowercase().chars().next() {
+        Some('d' | 's' | '-') => Ok(true),
+        Some('c' | 'h' | '+') => Ok(false),
+        _ => Err(format!(
+            "debit/credit indicator {s:?} is not D/DR/Debit/S or C/CR/Credit/H"
+        )),
     }
 }
 

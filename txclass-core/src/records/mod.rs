@@ -180,13 +180,18 @@ impl Iterator for Rows<'_> {
 /// decisions, and refuses a file that cannot be read as a whole. Rows without an `id` get
 /// `line-N`.
 pub fn open<'a, R: Read + 'a>(reader: R, options: &ReadOptions) -> Result<Rows<'a>, FileError> {
-    let (source, delimiter, has_currency) = match options.format {
+    let (source, delimiter, has_currency, header_currency) = match options.format {
         Format::Csv => {
             let (source, map, delimiter) = sources::csv(reader)?;
             let has_currency = map.get(columns::Field::Currency).is_some();
-            (source, Some(delimiter.to_string()), has_currency)
+            (
+                source,
+                Some(delimiter.to_string()),
+                has_currency,
+                map.currency,
+            )
         }
-        Format::Ndjson => (sources::ndjson(reader), None, false),
+        Format::Ndjson => (sources::ndjson(reader), None, false, None),
         #[cfg(feature = "formats")]
         Format::Ofx | Format::Camt053 | Format::Mt940 => {
             return formats::read(reader, options).map(Rows::list)
@@ -198,7 +203,8 @@ pub fn open<'a, R: Read + 'a>(reader: R, options: &ReadOptions) -> Result<Rows<'
             })
         }
     };
-    let table = interpret::Interpreter::open(source, options, delimiter, has_currency)?;
+    let table =
+        interpret::Interpreter::open(source, options, delimiter, has_currency, header_currency)?;
     Ok(Rows {
         inner: RowsInner::Table(table),
     })
@@ -552,6 +558,18 @@ mod tests {
         assert!(rows[0].as_ref().unwrap_err().message.contains("ISO 4217"));
         let (tx, _) = rows[1].as_ref().unwrap();
         assert_eq!((tx.amount_minor, tx.currency.as_str()), (500, "JPY"));
+    }
+
+    #[test]
+    fn german_export_with_a_debit_credit_indicator_and_the_currency_in_the_header() {
+        let de = "Buchungstag;Verwendungszweck;Betrag (EUR);Soll/Haben\n15.03.2024;REWE SAGT DANKE;54,21;S\n16.03.2024;GEHALT;2.500,00;H\n17.03.2024;X;1,00;?\n";
+        let rows = read(de, &ReadOptions::new(Format::Csv));
+        assert_eq!(
+            ok(&rows[..2]),
+            [("2024-03-15".into(), -5421), ("2024-03-16".into(), 250_000)]
+        );
+        assert_eq!(rows[0].as_ref().unwrap().0.currency, "EUR");
+        assert!(rows[2].as_ref().unwrap_err().message.contains("indicator"));
     }
 
     #[test]

@@ -7,14 +7,14 @@
 use std::fmt;
 use std::io::{BufRead, BufReader, Read};
 
-use super::columns::{field_of, ColumnMap, Field};
+use super::columns::{field_of, ColumnMap, Field, FIELDS};
 use super::{FileError, RecordError};
 
 /// One row's cells by field, as text.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub(crate) struct Raw {
     pub line: u64,
-    cells: [Option<String>; 8],
+    cells: [Option<String>; FIELDS],
     /// The amount cells are JSON numbers: always a decimal point, whatever the file's mark.
     pub json_numbers: bool,
 }
@@ -81,6 +81,30 @@ fn sniff(header: &[u8]) -> Delimiter {
     })
 }
 
+/// What a first line says a file is, when it is a bank statement and not a table.
+fn statement_kind(first: &str) -> Option<&'static str> {
+    let t = first.trim_start_matches('\u{feff}').trim_start();
+    if t.starts_with("OFXHEADER") || t.starts_with("<OFX") || t.starts_with("<?OFX") {
+        Some("an OFX statement")
+    } else if t.starts_with(":20:") || t.starts_with("{1:") {
+        Some("an MT940 statement")
+    } else if t.starts_with("<?xml") || t.starts_with("<Document") {
+        Some("an XML document (a camt.053 statement?)")
+    } else {
+        None
+    }
+}
+
+fn what_format(what: &str) -> &'static str {
+    if what.contains("OFX") {
+        "ofx"
+    } else if what.contains("MT940") {
+        "mt940"
+    } else {
+        "camt053"
+    }
+}
+
 /// A CSV file's rows, with the column map of its header; `Err` when the header lacks a
 /// required column.
 pub(crate) fn csv<'a, R: Read + 'a>(
@@ -102,6 +126,15 @@ pub(crate) fn csv<'a, R: Read + 'a>(
     };
     if first.iter().all(u8::is_ascii_whitespace) {
         return Err(FileError::Empty);
+    }
+    if let Some(what) = statement_kind(&text(&first)) {
+        return Err(FileError::Malformed {
+            line: 1 + skipped_lines,
+            message: format!(
+                "this is {what}, not CSV: read it with format {}",
+                what_format(what)
+            ),
+        });
     }
     let mut rdr = csv::ReaderBuilder::new()
         .delimiter(delimiter.0)
@@ -264,7 +297,7 @@ fn object(s: &str, line: u64) -> Result<Raw, RecordError> {
         line,
         ..Raw::default()
     };
-    let mut best: [Option<usize>; 8] = [None; 8];
+    let mut best: [Option<usize>; FIELDS] = [None; FIELDS];
     for (key, v) in map {
         let Some((f, rank)) = field_of(&key) else {
             continue;
@@ -322,6 +355,23 @@ mod tests {
         assert!(m.contains("no amount"), "{m}");
         assert!(m.contains("`;`-separated"), "{m}");
         assert!(m.contains("\"Datum\", \"Text\""), "{m}");
+    }
+
+    #[test]
+    fn a_statement_read_as_csv_says_what_it_is() {
+        for (first, format) in [
+            ("OFXHEADER:100\n", "ofx"),
+            (":20:STARTUMSE\n", "mt940"),
+            ("<?xml version=\"1.0\"?>\n", "camt053"),
+        ] {
+            let Err(FileError::Malformed { line: 1, message }) = csv(first.as_bytes()) else {
+                panic!("{first:?} was read as CSV")
+            };
+            assert!(
+                message.ends_with(&format!("read it with format {format}")),
+                "{message}"
+            );
+        }
     }
 
     #[test]
