@@ -1,7 +1,7 @@
 //! Reading transactions from files and writing classified ones back.
 //!
 //! Readers never guess silently. Headers are matched case-insensitively through the names
-//! banks use ([`columns`]); the CSV delimiter is sniffed and named in errors; a file's day/month
+//! banks use (`columns`); the CSV delimiter is sniffed and named in errors; a file's day/month
 //! order ([`DateOrder`]) and decimal mark ([`DecimalMark`]) are decided once for the whole
 //! file, from its unambiguous values or by the caller ([`ReadOptions`]); amounts become minor
 //! units of their currency ([`crate::currency`]), which comes from a column, the amount's text
@@ -18,7 +18,7 @@
 //! | module | what |
 //! |---|---|
 //! | `sources` | CSV (sniffed delimiter, Latin-1 fallback) and NDJSON as text cells by field |
-//! | [`columns`] | header names and their aliases |
+//! | `columns` | header names and their aliases |
 //! | `date`, `amount` | the text of dates and amounts, and what each says about the file |
 //! | `interpret` | the per-file decisions and the conversion to [`Transaction`]s |
 //! | `formats` | OFX/QFX, camt.053 and MT940 statements (feature `formats`) |
@@ -26,7 +26,7 @@
 
 mod amount;
 mod batch;
-pub mod columns;
+mod columns;
 mod date;
 mod error;
 #[cfg(feature = "formats")]

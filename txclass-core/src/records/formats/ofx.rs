@@ -123,6 +123,27 @@ mod tests {
     }
 
     #[test]
+    fn xml_entries_with_end_tags_and_an_entry_currency() {
+        let xml = r#"<?xml version="1.0" encoding="UTF-8"?>
+<?OFX OFXHEADER="200" VERSION="220" SECURITY="NONE" OLDFILEUID="NONE" NEWFILEUID="NONE"?>
+<OFX><CREDITCARDMSGSRSV1><CCSTMTTRNRS><CCSTMTRS><CURDEF>GBP</CURDEF>
+<BANKTRANLIST>
+<STMTTRN><TRNTYPE>DEBIT</TRNTYPE><DTPOSTED>20240301</DTPOSTED><TRNAMT>-20,00</TRNAMT>
+<FITID>X1</FITID><NAME>HOTEL PARIS</NAME><CURRENCY><CURRATE>1.17</CURRATE><CURSYM>EUR</CURSYM></CURRENCY></STMTTRN>
+<STMTTRN><TRNTYPE>DEBIT</TRNTYPE><DTPOSTED>20240302</DTPOSTED><TRNAMT>-3.10</TRNAMT><FITID>X2</FITID><NAME>TFL</NAME><MEMO/></STMTTRN>
+</BANKTRANLIST></CCSTMTRS></CCSTMTTRNRS></CREDITCARDMSGSRSV1></OFX>"#;
+        let e = entries(xml).unwrap();
+        assert_eq!(e.len(), 2);
+        assert_eq!(e[0].line, 5);
+        assert_eq!(
+            (e[0].amount.as_deref(), e[0].mark, e[0].currency.as_deref()),
+            (Some("-20,00"), Some(DecimalMark::Comma), Some("EUR"))
+        );
+        assert_eq!(e[1].currency.as_deref(), Some("GBP"));
+        assert_eq!(e[1].description, ["TFL"]);
+    }
+
+    #[test]
     fn not_ofx_is_refused() {
         assert!(matches!(
             entries("date,description\n"),
