@@ -15,8 +15,10 @@ use txclass_core::records::{
     classify_rows, ClassifyOptions, FileSummary, Format, OnError, RunEvent, Writer,
 };
 
-use super::input::{describe, is_std, show, shown, ErrorPolicy, InputArgs};
-use super::{money, probability, Exit, REFUSED, SKIPPED, STOPPED};
+use super::input::{
+    all_refused, describe, is_std, show, shown, some_refused, stopped, ErrorPolicy, InputArgs,
+};
+use super::{money, probability};
 
 /// Arguments of `txclass classify`.
 #[derive(Debug, Args)]
@@ -141,31 +143,16 @@ pub fn run(args: ClassifyArgs) -> anyhow::Result<()> {
     }
     let s = &run.summary;
     match run.stopped_at {
-        Some(e) => Err(Exit {
-            code: STOPPED,
-            message: format!(
-                "stopped at line {} (--on-error stop); the {} rows before it were written",
-                e.line, s.classified
-            ),
-        }
-        .into()),
-        None if s.classified == 0 && s.skipped > 0 => Err(Exit {
-            code: REFUSED,
-            message: format!(
-                "every row of {} was refused ({} rows); nothing was classified",
-                shown(&args.input),
-                s.skipped
-            ),
-        }
-        .into()),
-        None if s.skipped > 0 => Err(Exit {
-            code: SKIPPED,
-            message: format!(
-                "{} of {} rows were refused (named above) and not written",
-                s.skipped, s.rows_read
-            ),
-        }
-        .into()),
+        Some(e) => Err(stopped(
+            e.line,
+            &format!("the {} rows before it were written", s.classified),
+        )),
+        None if s.classified == 0 && s.skipped > 0 => Err(all_refused(
+            &args.input,
+            s.skipped,
+            "nothing was classified",
+        )),
+        None if s.skipped > 0 => Err(some_refused(s.skipped, Some(s.rows_read), "not written")),
         None => Ok(()),
     }
 }

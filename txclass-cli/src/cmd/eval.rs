@@ -9,8 +9,7 @@ use txclass_core::classifier::{self, LogisticModel};
 use txclass_core::records::labelled;
 use txclass_core::Classifier;
 
-use super::input::{read_labels, shown, tally, ErrorPolicy, InputArgs, Tally};
-use super::{Exit, REFUSED, SKIPPED, STOPPED};
+use super::input::{read_labels, some_refused, tally, ErrorPolicy, InputArgs, Tally};
 
 /// Evaluate a model on a labelled file: accuracy, macro-F1, per class, confusion,
 /// calibration.
@@ -66,27 +65,7 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
     let report = classifier::evaluate(&model, rows);
     let (counts, unknown) = (counts.into_inner(), unknown.into_inner());
     counts.print_errors(None);
-    if let Some(e) = counts.stopped_at {
-        return Err(Exit {
-            code: STOPPED,
-            message: format!(
-                "stopped at line {} (--on-error stop); nothing was scored",
-                e.line
-            ),
-        }
-        .into());
-    }
-    if counts.ok == 0 {
-        return Err(Exit {
-            code: REFUSED,
-            message: format!(
-                "every row of {} was refused ({} rows); nothing to evaluate",
-                shown(&args.data),
-                counts.bad
-            ),
-        }
-        .into());
-    }
+    counts.check(&args.data, "scored")?;
     for (label, (n, first)) in &unknown {
         eprintln!(
             "label {label:?} is not one of the model's labels: its {n} rows (first: {first}) are scored as misses"
@@ -173,12 +152,8 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
 
 /// Exit code 4 after the figures when rows were refused.
 fn skipped(rows: usize) -> anyhow::Result<()> {
-    if rows == 0 {
-        return Ok(());
+    match rows {
+        0 => Ok(()),
+        n => Err(some_refused(n as u64, None, "not scored")),
     }
-    Err(Exit {
-        code: SKIPPED,
-        message: format!("{rows} rows were refused (named above) and not scored"),
-    }
-    .into())
 }

@@ -17,7 +17,7 @@ use txclass_core::records::{
     Rows,
 };
 
-use super::{Exit, REFUSED};
+use super::{Exit, REFUSED, SKIPPED, STOPPED};
 
 /// How to read input files.
 #[derive(Debug, Clone, clap::Args)]
@@ -259,5 +259,51 @@ pub fn shown(path: &Path) -> String {
         "stdin".into()
     } else {
         path.display().to_string()
+    }
+}
+
+/// Exit 3: `--on-error stop` stopped at `line`; `then` says what became of the run.
+pub fn stopped(line: u64, then: &str) -> anyhow::Error {
+    Exit {
+        code: STOPPED,
+        message: format!("stopped at line {line} (--on-error stop); {then}"),
+    }
+    .into()
+}
+
+/// Exit 5: every row of `path` (`rows` of them) was refused; `then` says what did not run.
+pub fn all_refused(path: &Path, rows: u64, then: &str) -> anyhow::Error {
+    Exit {
+        code: REFUSED,
+        message: format!(
+            "every row of {} was refused ({rows} rows); {then}",
+            shown(path)
+        ),
+    }
+    .into()
+}
+
+/// Exit 4 after a finished run: `refused` of `read` rows were refused, and `then`.
+pub fn some_refused(refused: u64, read: Option<u64>, then: &str) -> anyhow::Error {
+    let of = read.map(|r| format!(" of {r}")).unwrap_or_default();
+    Exit {
+        code: SKIPPED,
+        message: format!("{refused}{of} rows were refused (named above) and {then}"),
+    }
+    .into()
+}
+
+impl Tally {
+    /// Exit 3 when the input stopped at a bad row, 5 when it gave no row; `done` is what
+    /// the command does ("trained", "scored").
+    pub fn check(&self, path: &Path, done: &str) -> anyhow::Result<()> {
+        let nothing = format!("nothing was {done}");
+        if let Some(e) = &self.stopped_at {
+            return Err(stopped(e.line, &nothing));
+        }
+        if self.ok == 0 {
+            return Err(all_refused(path, self.bad, &nothing));
+        }
+        Ok(())
     }
 }

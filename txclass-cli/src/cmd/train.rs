@@ -7,8 +7,7 @@ use std::path::PathBuf;
 use txclass_core::classifier::{self, ClassWeight, FeatureConfig, Thresholds, TrainConfig};
 use txclass_core::records::labelled;
 
-use super::input::{read_labels, shown, tally, ErrorPolicy, InputArgs, Tally};
-use super::{Exit, REFUSED, SKIPPED, STOPPED};
+use super::input::{read_labels, some_refused, tally, ErrorPolicy, InputArgs, Tally};
 
 /// Train a logistic-regression model from a labelled file (date, description, amount,
 /// category; or a bank statement with --labels).
@@ -102,27 +101,10 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
     if let Some(v) = &args.validation {
         validation_tally.print_errors(Some(v));
     }
-    if let Some(e) = data_tally.stopped_at.or(validation_tally.stopped_at) {
-        return Err(Exit {
-            code: STOPPED,
-            message: format!(
-                "stopped at line {} (--on-error stop); no model was written",
-                e.line
-            ),
-        }
-        .into());
+    if let Some(v) = &args.validation {
+        validation_tally.check(v, "trained")?;
     }
-    if data_tally.ok == 0 {
-        return Err(Exit {
-            code: REFUSED,
-            message: format!(
-                "every row of {} was refused ({} rows); nothing to train on",
-                shown(&args.data),
-                data_tally.bad
-            ),
-        }
-        .into());
-    }
+    data_tally.check(&args.data, "trained")?;
     let (model, report) = trained?;
     model.save(&args.output)?;
     let size = std::fs::metadata(&args.output)?.len();
@@ -162,14 +144,11 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
         txclass_core::Classifier::version(&model)
     );
     if report.skipped_rows > 0 {
-        return Err(Exit {
-            code: SKIPPED,
-            message: format!(
-                "{} rows were refused (named above) and not trained on",
-                report.skipped_rows
-            ),
-        }
-        .into());
+        return Err(some_refused(
+            report.skipped_rows as u64,
+            None,
+            "not trained on",
+        ));
     }
     Ok(())
 }
