@@ -173,6 +173,13 @@ fn ambiguous_files_are_refused_with_the_flag_that_decides_them() {
         out.contains("\"amount_minor\":1234") && out.contains("\"amount_minor\":125"),
         "{out}"
     );
+    let o = txclass(&["classify", &amounts, "--currency", "KWD", "-o", "/dev/null"]);
+    // Three decimals, whether the model puts both rows in one category or in two.
+    let err = stderr(&o);
+    assert!(
+        err.contains(" 1.359\n") || (err.contains(" 1.234\n") && err.contains(" 0.125\n")),
+        "{err}"
+    );
     let o = txclass(&["classify", &amounts, "--currency", "EUR", "--quiet"]);
     assert_eq!(
         o.status.code(),

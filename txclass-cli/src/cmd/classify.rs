@@ -18,7 +18,8 @@ use txclass_core::records::{
 use super::input::{
     all_refused, describe, is_std, show, shown, some_refused, stopped, ErrorPolicy, InputArgs,
 };
-use super::{money, probability};
+use super::probability;
+use txclass_core::currency::format_minor;
 
 /// Arguments of `txclass classify`.
 #[derive(Debug, Args)]
@@ -195,16 +196,28 @@ fn render_summary(s: &FileSummary) -> String {
         s.rows_per_second()
     );
     if !s.categories.is_empty() {
+        // Totals are money only in one currency; a file that mixes them gets counts only.
+        let total = match s.currency() {
+            Some(c) => format!("total {c}"),
+            None => format!(
+                "total (not summed: {})",
+                s.currencies.keys().cloned().collect::<Vec<_>>().join(", ")
+            ),
+        };
         out.push_str(&format!(
             "{:<16} {:>8} {:>16}\n",
-            "category", "count", "total"
+            "category", "count", total
         ));
         for (cat, t) in s.categories_by_count() {
+            let amount = s
+                .currency()
+                .map(|c| format_minor(t.amount_minor, c))
+                .unwrap_or_default();
             out.push_str(&format!(
                 "{:<16} {:>8} {:>16}\n",
                 cat.as_str(),
                 t.count,
-                money(t.amount_minor)
+                amount
             ));
         }
     }
