@@ -391,4 +391,17 @@ mod tests {
             .unwrap_err()
             .contains("out of range"));
     }
+
+    proptest::proptest! {
+        /// Whatever the amount and the currency's decimals, what the project writes reads
+        /// back to the same minor units, with either decimal mark.
+        #[test]
+        fn written_amounts_read_back(minor in -1_000_000_000_000_000i64..1_000_000_000_000_000, code in proptest::sample::select(vec!["JPY", "EUR", "KWD", "CLF"])) {
+            let c = Currency::from_code(code).unwrap();
+            let text = c.format_minor(minor);
+            proptest::prop_assert_eq!(AmountText::parse(&text).unwrap().to_minor(DecimalMark::Dot, c), Ok(minor));
+            let comma = text.replace('.', ",");
+            proptest::prop_assert_eq!(AmountText::parse(&comma).unwrap().to_minor(DecimalMark::Comma, c), Ok(minor));
+        }
+    }
 }

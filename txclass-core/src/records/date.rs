@@ -244,4 +244,28 @@ mod tests {
         let e = read("03/25/2024", Some(DateOrder::Dmy)).unwrap_err();
         assert!(e.contains("DD/MM/YYYY"), "{e}");
     }
+
+    proptest::proptest! {
+        /// Any date written day first or month first, four- or two-digit year, reads back
+        /// in its order; it is ambiguous exactly when day and month differ and both are ≤ 12.
+        #[test]
+        fn written_dates_read_back(days in 0i64..36_500) {
+            let date = d(1970, 1, 1) + chrono::Duration::days(days);
+            for (format, order) in [("%d/%m/%Y", DateOrder::Dmy), ("%m/%d/%Y", DateOrder::Mdy), ("%d-%m-%y", DateOrder::Dmy), ("%m/%d/%y", DateOrder::Mdy)] {
+                let text = date.format(format).to_string();
+                let year_ok = format.ends_with("%Y") || (1969..2069).contains(&chrono::Datelike::year(&date));
+                if year_ok {
+                    proptest::prop_assert_eq!(read(&text, Some(order)), Ok(date));
+                }
+                let (day, month) = (chrono::Datelike::day(&date), chrono::Datelike::month(&date));
+                let ambiguous = day != month && day <= 12;
+                proptest::prop_assert_eq!(
+                    DateText::parse(&text).unwrap().evidence() == OrderEvidence::Ambiguous,
+                    ambiguous
+                );
+            }
+            proptest::prop_assert_eq!(read(&date.format("%d.%m.%Y").to_string(), None), Ok(date));
+            proptest::prop_assert_eq!(read(&date.and_hms_opt(10, 53, 29).unwrap().format("%Y-%m-%d %H:%M:%S +0000").to_string(), None), Ok(date));
+        }
+    }
 }

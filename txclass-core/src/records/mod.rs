@@ -536,6 +536,31 @@ mod tests {
     }
 
     #[test]
+    fn ambiguity_past_the_lookahead_is_decided_later_or_reported_per_row() {
+        let mut data = String::from("date,description,amount\n");
+        for _ in 0..interpret::LOOKAHEAD {
+            data.push_str("2024-01-02,ISO,-1.00\n");
+        }
+        data.push_str("02/03/2024,A,-1.00\n03/04/2024,B,-1.00\n");
+        // Nothing decides: the file was opened, the two late rows are each refused.
+        let rows = read(&data, &csv_with("EUR"));
+        let late = &rows[interpret::LOOKAHEAD..];
+        assert!(late.iter().all(|r| r
+            .as_ref()
+            .unwrap_err()
+            .message
+            .contains("choose the date order")));
+        // A later row decides for the rows before it too.
+        data.push_str("25/04/2024,C,-1.00\n");
+        let rows = read(&data, &csv_with("EUR"));
+        let dates: Vec<_> = rows[interpret::LOOKAHEAD..]
+            .iter()
+            .map(|r| r.as_ref().unwrap().0.date.to_string())
+            .collect();
+        assert_eq!(dates, ["2024-03-02", "2024-04-03", "2024-04-25"]);
+    }
+
+    #[test]
     fn a_row_against_the_decision_is_bad_and_says_so() {
         let data = "date,description,amount\n25/03/2024,A,-1.00\n03/25/2024,B,-2.00\n";
         let rows = read(data, &csv_with("EUR"));
