@@ -62,7 +62,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         println!(
             "{} {:>10} {:<14} {}",
             tx.date,
-            txclass::records::format_amount(tx.amount_minor),
+            txclass::currency::format_minor(tx.amount_minor, &tx.currency),
             t.prediction.category.as_str(),
             tx.description
         );

@@ -5,7 +5,9 @@
 //! three lines: `pub mod x;` in `cmd/mod.rs`, a variant here, an arm in [`Command::run`].
 //!
 //! Exit codes: 0 ok; 1 runtime failure; 2 usage error (bad flags or values);
-//! 3 `classify --on-error stop` stopped on a bad row (rows before it were written).
+//! 3 `--on-error stop` stopped on a bad row (for `classify`, rows before it were written);
+//! 4 finished, but some rows were refused (each named on stderr); 5 the input was refused
+//! as a whole, or every row of it was.
 #![warn(missing_docs, rust_2018_idioms)]
 #![forbid(unsafe_code)]
 
@@ -23,7 +25,8 @@ use clap::{Parser, Subcommand};
     about,
     propagate_version = true,
     after_help = "Exit codes: 0 ok, 1 runtime failure, 2 usage error, \
-                  3 classify --on-error stop stopped on a bad row."
+                  3 --on-error stop stopped on a bad row, 4 finished but some rows were \
+                  refused, 5 the input was refused as a whole (or every row of it)."
 )]
 struct Cli {
     #[command(subcommand)]
@@ -32,7 +35,8 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Classify a CSV or NDJSON file of transactions into a CSV or NDJSON file.
+    /// Classify a file of transactions (CSV, NDJSON, OFX, camt.053, MT940) into a CSV or
+    /// NDJSON file.
     Classify(cmd::classify::ClassifyArgs),
     /// Query the store (transactions, spending per month, merchants): the embedded one, or
     /// the one a server config names (--config).
@@ -43,9 +47,9 @@ enum Command {
     Health(cmd::health::HealthArgs),
     /// Drive a partner API at a fixed concurrency and print its service-level figures.
     BenchPartner(cmd::bench_partner::BenchPartnerArgs),
-    /// Train a model from a labelled CSV.
+    /// Train a model from a labelled file.
     Train(cmd::train::TrainArgs),
-    /// Evaluate a model on a labelled CSV.
+    /// Evaluate a model on a labelled file.
     Eval(cmd::eval::EvalArgs),
     /// Generate labelled statement lines (train / validation / test).
     GenData(cmd::gen_data::GenDataArgs),

@@ -1,36 +1,24 @@
 //! The `txclass` binary on temporary files, a temporary store and an in-process simulator.
 
 use std::io::{BufRead, BufReader, Write};
-use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use txclass_core::model::{Category, ClassifiedTransaction, Confidence, Prediction, Transaction};
 use txclass_core::simulator::{Simulator, SimulatorConfig};
 use txclass_core::store::{SqliteStore, Store};
 
-fn txclass(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_txclass"))
-        .args(args)
-        .output()
-        .expect("binary runs")
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
+mod support;
+use support::{csv_rows, stderr, stdout, txclass, write};
 
 const GOOD: &str = "id,date,description,amount,currency\n\
     t1,2026-01-02,SUPERMERCADO EXTRA SAO PAULO,-368.36,BRL\n\
     t2,2026-01-03,UBER *TRIP,-23.10,BRL\n\
     t3,2026-01-05,NETFLIX.COM,-39.90,BRL\n\
-    t4,06/01/2026,SALARIO EMPRESA X,\"5.000,00\",BRL\n";
+    t4,2026-01-06,SALARIO EMPRESA X,5000.00,BRL\n";
 
-/// Lines 4, 6, 8 and 9 are bad: amount, date, field count, empty description.
+/// Lines 4, 6, 8 and 9 are bad: amount, date, field count, empty description. No currency
+/// column: read with `--currency BRL`.
 const MIXED: &str = "date,description,amount\n\
     2026-01-02,SUPERMERCADO EXTRA SAO PAULO,-368.36\n\
     2026-01-03,UBER *TRIP,-23.10\n\
@@ -41,17 +29,6 @@ const MIXED: &str = "date,description,amount\n\
     2026-01-07,ONLY TWO\n\
     2026-01-08,,-3\n\
     2026-01-09,FARMACIA DROGASIL,-45.20\n";
-
-fn write(dir: &Path, name: &str, body: &str) -> String {
-    let p = dir.join(name);
-    std::fs::write(&p, body).unwrap();
-    p.to_str().unwrap().to_owned()
-}
-
-fn csv_rows(path: &str) -> Vec<csv::StringRecord> {
-    let mut r = csv::Reader::from_path(path).unwrap();
-    r.records().map(|r| r.unwrap()).collect()
-}
 
 #[test]
 fn good_csv_keeps_every_row_and_adds_a_category() {
@@ -108,18 +85,40 @@ fn bad_rows_are_named_by_line_and_the_rest_classified() {
     let dir = tempfile::tempdir().unwrap();
     let input = write(dir.path(), "tx.csv", MIXED);
     let out = dir.path().join("out.csv");
-    let o = txclass(&["classify", &input, "-o", out.to_str().unwrap()]);
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let o = txclass(&[
+        "classify",
+        &input,
+        "-o",
+        out.to_str().unwrap(),
+        "--currency",
+        "BRL",
+    ]);
+    assert_eq!(
+        o.status.code(),
+        Some(4),
+        "skipped rows exit 4: {}",
+        stderr(&o)
+    );
     let err = stderr(&o);
     for expected in [
         "line 4: amount \"abc\" is not a number",
-        "line 6: date \"not-a-date\" is not YYYY-MM-DD or DD/MM/YYYY",
-        "line 8: expected 3 fields, found 2",
+        "line 6: date \"not-a-date\" is not a date",
+        "line 8: expected 3 fields (`,`-separated), found 2",
         "line 9: description is empty",
+        "error: 4 of 9 rows were refused",
     ] {
         assert!(err.contains(expected), "missing {expected:?} in {err}");
     }
-    assert_eq!(err.matches("line ").count(), 4, "{err}");
+    assert_eq!(
+        err.lines().filter(|l| l.starts_with("line ")).count(),
+        4,
+        "{err}"
+    );
+    assert_eq!(
+        &csv_rows(out.to_str().unwrap())[0][4],
+        "BRL",
+        "the --currency given"
+    );
     assert!(
         err.contains("rows read 9, classified 5, skipped 4"),
         "{err}"
@@ -143,6 +142,8 @@ fn stop_exits_3_at_the_first_bad_line_keeping_the_rows_before() {
         out.to_str().unwrap(),
         "--on-error",
         "stop",
+        "--currency",
+        "BRL",
     ]);
     assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
     let err = stderr(&o);
@@ -170,8 +171,15 @@ fn ndjson_in_and_out_by_extension() {
          {\"id\":\"c\",\"date\":\"2026-01-04\",\"description\":\"X\",\"amount\":\"lots\"}\n",
     );
     let out = dir.path().join("out.jsonl");
-    let o = txclass(&["classify", &input, "-o", out.to_str().unwrap()]);
-    assert!(o.status.success(), "{}", stderr(&o));
+    let o = txclass(&[
+        "classify",
+        &input,
+        "-o",
+        out.to_str().unwrap(),
+        "--currency",
+        "BRL",
+    ]);
+    assert_eq!(o.status.code(), Some(4), "{}", stderr(&o));
     assert!(stderr(&o).contains("line 3: amount \"lots\" is not a number"));
     let rows: Vec<serde_json::Value> = std::fs::read_to_string(&out)
         .unwrap()
@@ -632,7 +640,7 @@ fn a_closed_stdout_ends_the_run_quietly() {
         &format!("id,date,description,amount\n{rows}"),
     );
     let mut child = Command::new(env!("CARGO_BIN_EXE_txclass"))
-        .args(["classify", &input, "--quiet"])
+        .args(["classify", &input, "--quiet", "--currency", "BRL"])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()

@@ -13,12 +13,13 @@
 //! | [`lease`] | job ownership across instances: a lease per running job ([`lease::JobLeases`]) |
 //! | [`limiter`] | per-partner counting semaphore ([`Limiter`]); permits are drop guards |
 //! | [`breaker`] | per-partner [`CircuitBreaker`] |
+//! | [`currency`] | ISO 4217 codes and minor units: decimal text ↔ integer minor units |
 //! | [`config`] | reading config files (TOML / JSON) with errors that name the key's path |
 //! | [`queue`] | [`RetryQueue`] and [`ResultBus`] for calls that cannot be made now |
 //! | [`classifier`] | the [`Classifier`] trait, features, the sparse trainer, the model file, metrics |
 //! | [`datagen`] | a seeded generator of labelled statement lines with a train / validation / test split |
 //! | [`store`] | the [`Store`] trait, the embedded SQLite store, and [`StoreConfig`](store::StoreConfig) |
-//! | [`records`] | CSV / NDJSON reading (with line-numbered errors) and writing |
+//! | [`records`] | reading CSV, NDJSON and bank statements (OFX, camt.053, MT940 with feature `formats`) without silent guesses; writing classified rows |
 //! | [`simulator`] | a partner simulator that behaves like a bank API (feature `simulator`) |
 //!
 //! ## Quick example
@@ -51,6 +52,7 @@ pub mod breaker;
 pub mod classifier;
 pub mod clock;
 pub mod config;
+pub mod currency;
 pub mod datagen;
 mod error;
 pub mod lease;

@@ -1,7 +1,7 @@
 //! `txclass classify IN [-o OUT]`: classify a file of transactions.
 
 use std::fs::File;
-use std::io::{self, BufReader, BufWriter, IsTerminal, Read, Write};
+use std::io::{self, BufWriter, IsTerminal, Read, Write};
 use std::num::NonZeroUsize;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -12,25 +12,30 @@ use indicatif::{ProgressBar, ProgressStyle};
 use txclass_core::classifier::{self, Classifier};
 use txclass_core::clock::SystemClock;
 use txclass_core::records::{
-    classify_rows, read_rows, ClassifyOptions, FileSummary, Format, OnError, RunEvent, Writer,
+    classify_rows, ClassifyOptions, FileSummary, Format, OnError, RunEvent, Writer,
 };
 
-use super::{money, probability, Exit, STOPPED};
+use super::input::{
+    all_refused, describe, is_std, show, shown, some_refused, stopped, ErrorPolicy, InputArgs,
+};
+use super::probability;
+use txclass_core::currency::format_minor;
 
 /// Arguments of `txclass classify`.
 #[derive(Debug, Args)]
 pub struct ClassifyArgs {
-    /// Input file (`-` for stdin). Columns/fields: date, description, amount, and optionally
-    /// id, currency.
+    /// Input file (`-` for stdin). CSV/NDJSON columns: date, description, and amount (or
+    /// debit and credit), optionally id and currency; headers in any case, with common
+    /// aliases (Data, Fecha, Datum, Libellé, Memo, Payee, Valor, Montant, Betrag, …).
     pub input: PathBuf,
     /// Output file (`-` for stdout).
     #[arg(short, long, default_value = "-")]
     pub output: PathBuf,
-    /// Input format (default: from the extension; `.ndjson`/`.jsonl`/`.json` are NDJSON,
-    /// anything else and stdin CSV).
-    #[arg(long, value_enum)]
-    pub input_format: Option<FileFormat>,
-    /// Output format (default: from the extension; stdout gets the input's format).
+    /// How to read the input.
+    #[command(flatten)]
+    pub read: InputArgs,
+    /// Output format (default: from the extension; stdout gets NDJSON for NDJSON input and
+    /// CSV for the rest).
     #[arg(long, value_enum)]
     pub output_format: Option<FileFormat>,
     /// What to do with a bad row: report it and go on, or stop there (exit code 3).
@@ -68,47 +73,31 @@ impl From<FileFormat> for Format {
     }
 }
 
-/// `--on-error` values.
-#[derive(Clone, Copy, Debug, ValueEnum)]
-pub enum ErrorPolicy {
-    /// Report each bad row on stderr and classify the rest.
-    Skip,
-    /// Stop at the first bad row, keeping what was written before it.
-    Stop,
-}
-
-fn is_std(p: &Path) -> bool {
-    p.as_os_str() == "-"
-}
-
 /// Runs `txclass classify`.
 pub fn run(args: ClassifyArgs) -> anyhow::Result<()> {
-    let in_format = args.input_format.map(Format::from).unwrap_or_else(|| {
-        if is_std(&args.input) {
-            Format::Csv
-        } else {
-            Format::from_path(&args.input)
-        }
-    });
+    let in_format = args.read.format(&args.input);
     let out_format = args.output_format.map(Format::from).unwrap_or_else(|| {
         if is_std(&args.output) {
-            in_format
+            match in_format {
+                Format::Ndjson => Format::Ndjson,
+                _ => Format::Csv,
+            }
         } else {
-            Format::from_path(&args.output)
+            match Format::from_path(&args.output) {
+                Format::Ndjson => Format::Ndjson,
+                _ => Format::Csv,
+            }
         }
     });
 
     let model = load_model(args.model.as_deref(), args.uncertain_below)?;
 
-    let show = !args.quiet && io::stderr().is_terminal();
-    let bar = progress_bar(&args.input, show)?;
-    let input: Box<dyn Read> = if is_std(&args.input) {
-        Box::new(io::stdin().lock())
-    } else {
-        let f = File::open(&args.input)
-            .with_context(|| format!("cannot open {}", args.input.display()))?;
-        Box::new(BufReader::new(f))
-    };
+    let show_bar = !args.quiet && io::stderr().is_terminal();
+    let bar = progress_bar(&args.input, show_bar)?;
+    let wrap_bar = bar.clone();
+    let mut rows = args.read.open(&args.input, false, None, move |r| {
+        Box::new(wrap_bar.wrap_read(r)) as Box<dyn Read>
+    })?;
     let output: Box<dyn Write> = if is_std(&args.output) {
         Box::new(BufWriter::new(io::stdout().lock()))
     } else {
@@ -126,13 +115,13 @@ pub fn run(args: ClassifyArgs) -> anyhow::Result<()> {
     };
     let mut writer = Writer::new(output, out_format);
     let run = classify_rows(
-        read_rows(bar.wrap_read(input), in_format),
+        &mut rows,
         model.as_ref(),
         &mut writer,
         options,
         &SystemClock::new(),
         |event| match event {
-            RunEvent::BadRow(e) => bar.suspend(|| eprintln!("{e}")),
+            RunEvent::BadRow(e) => bar.suspend(|| eprintln!("{}", show(e))),
             RunEvent::Batch(s) => bar.set_message(format!("{} rows", s.rows_read)),
         },
     );
@@ -147,17 +136,24 @@ pub fn run(args: ClassifyArgs) -> anyhow::Result<()> {
     bar.finish_and_clear();
 
     if !args.quiet {
+        let layout = describe(rows.layout());
+        if !layout.is_empty() {
+            eprintln!("read {} as {layout}", shown(&args.input));
+        }
         eprint!("{}", render_summary(&run.summary));
     }
+    let s = &run.summary;
     match run.stopped_at {
-        Some(e) => Err(Exit {
-            code: STOPPED,
-            message: format!(
-                "stopped at line {} (--on-error stop); the {} rows before it were written",
-                e.line, run.summary.classified
-            ),
-        }
-        .into()),
+        Some(e) => Err(stopped(
+            e.line,
+            &format!("the {} rows before it were written", s.classified),
+        )),
+        None if s.classified == 0 && s.skipped > 0 => Err(all_refused(
+            &args.input,
+            s.skipped,
+            "nothing was classified",
+        )),
+        None if s.skipped > 0 => Err(some_refused(s.skipped, Some(s.rows_read), "not written")),
         None => Ok(()),
     }
 }
@@ -200,16 +196,28 @@ fn render_summary(s: &FileSummary) -> String {
         s.rows_per_second()
     );
     if !s.categories.is_empty() {
+        // Totals are money only in one currency; a file that mixes them gets counts only.
+        let total = match s.currency() {
+            Some(c) => format!("total {c}"),
+            None => format!(
+                "total (not summed: {})",
+                s.currencies.keys().cloned().collect::<Vec<_>>().join(", ")
+            ),
+        };
         out.push_str(&format!(
             "{:<16} {:>8} {:>16}\n",
-            "category", "count", "total"
+            "category", "count", total
         ));
         for (cat, t) in s.categories_by_count() {
+            let amount = s
+                .currency()
+                .map(|c| format_minor(t.amount_minor, c))
+                .unwrap_or_default();
             out.push_str(&format!(
                 "{:<16} {:>8} {:>16}\n",
                 cat.as_str(),
                 t.count,
-                money(t.amount_minor)
+                amount
             ));
         }
     }

@@ -1,19 +1,35 @@
-//! `txclass eval`: measures a model on a labelled CSV.
+//! `txclass eval`: measures a model on a labelled file.
 
-use std::fs::File;
-use std::io::BufReader;
+use std::cell::RefCell;
+use std::collections::{BTreeMap, HashSet};
+use std::io::Read;
 use std::path::PathBuf;
 
-use anyhow::Context;
 use txclass_core::classifier::{self, LogisticModel};
+use txclass_core::records::labelled;
+use txclass_core::Classifier;
 
-/// Evaluate a model on a labelled CSV: accuracy, macro-F1, per class, confusion, calibration.
+use super::input::{read_labels, some_refused, tally, ErrorPolicy, InputArgs, Tally};
+
+/// Evaluate a model on a labelled file: accuracy, macro-F1, per class, confusion,
+/// calibration.
 #[derive(Debug, clap::Args)]
 pub struct EvalArgs {
     /// Model file (from `txclass train`), or `bundled` for the model bundled with txclass.
     pub model: String,
-    /// Labelled CSV to evaluate on.
+    /// Labelled file to evaluate on (CSV, NDJSON, or with --labels OFX, camt.053, MT940).
     pub data: PathBuf,
+    /// How to read DATA.
+    #[command(flatten)]
+    pub read: InputArgs,
+    /// Labels by transaction id (a CSV with id and category columns), for rows whose file
+    /// has no category (bank statements).
+    #[arg(long, value_name = "FILE")]
+    pub labels: Option<PathBuf>,
+    /// What to do with a bad row: report it and evaluate the rest (exit code 4), or stop
+    /// without figures (exit code 3).
+    #[arg(long, value_enum, default_value_t = ErrorPolicy::Skip)]
+    pub on_error: ErrorPolicy,
     /// Print the figures as one JSON object instead of tables.
     #[arg(long)]
     pub json: bool,
@@ -26,17 +42,41 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
     } else {
         LogisticModel::load(args.model.as_ref())?
     };
-    let file =
-        File::open(&args.data).with_context(|| format!("cannot open {}", args.data.display()))?;
-    let report = classifier::evaluate(&model, classifier::labelled_csv(BufReader::new(file)));
-    let ev = &report.evaluation;
-    for e in &report.errors {
-        eprintln!("skipped {e}");
+    let labels = args.labels.as_deref().map(read_labels).transpose()?;
+    let rows = args
+        .read
+        .open(&args.data, true, labels, |r: Box<dyn Read>| r)?;
+    let counts = RefCell::new(Tally::default());
+    // Labels the model cannot give are scored (as misses) and reported, never silently.
+    let known: HashSet<String> = model.labels().iter().map(|c| c.0.clone()).collect();
+    let unknown: RefCell<BTreeMap<String, (u64, String)>> = RefCell::default();
+    let stop = matches!(args.on_error, ErrorPolicy::Stop);
+    let rows = tally(labelled(rows), &counts, stop).inspect(|r| {
+        if let Ok((tx, label)) = r {
+            if !known.contains(label) {
+                unknown
+                    .borrow_mut()
+                    .entry(label.clone())
+                    .or_insert_with(|| (0, tx.id.clone()))
+                    .0 += 1;
+            }
+        }
+    });
+    let report = classifier::evaluate(&model, rows);
+    let (counts, unknown) = (counts.into_inner(), unknown.into_inner());
+    counts.print_errors(None);
+    counts.check(&args.data, "scored")?;
+    for (label, (n, first)) in &unknown {
+        eprintln!(
+            "label {label:?} is not one of the model's labels: its {n} rows (first: {first}) are scored as misses"
+        );
     }
+    let ev = &report.evaluation;
     let rows_per_s = ev.rows as f64 / report.predict_seconds.max(1e-9);
     if args.json {
         let v = serde_json::json!({
             "rows": ev.rows, "skipped": report.skipped_rows,
+            "unknown_labels": unknown.iter().map(|(l, (n, _))| (l.clone(), *n)).collect::<BTreeMap<_, _>>(),
             "accuracy": ev.accuracy, "macro_f1": ev.macro_f1,
             "expected_calibration_error": ev.expected_calibration_error,
             "uncertain": ev.uncertain, "accuracy_when_certain": ev.accuracy_when_certain,
@@ -51,7 +91,7 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
             })).collect::<Vec<_>>(),
         });
         println!("{v}");
-        return Ok(());
+        return skipped(report.skipped_rows);
     }
     println!("rows: {} ({} skipped)", ev.rows, report.skipped_rows);
     println!("accuracy: {:.4}", ev.accuracy);
@@ -107,5 +147,13 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
         "expected calibration error: {:.4}",
         ev.expected_calibration_error
     );
-    Ok(())
+    skipped(report.skipped_rows)
+}
+
+/// Exit code 4 after the figures when rows were refused.
+fn skipped(rows: usize) -> anyhow::Result<()> {
+    match rows {
+        0 => Ok(()),
+        n => Err(some_refused(n as u64, None, "not scored")),
+    }
 }

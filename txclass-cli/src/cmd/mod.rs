@@ -5,6 +5,7 @@ pub mod classify;
 pub mod eval;
 pub mod gen_data;
 pub mod health;
+pub mod input;
 pub mod query;
 pub mod sim;
 pub mod train;
@@ -30,8 +31,14 @@ impl std::error::Error for Exit {}
 
 /// Exit code 2: a usage error found after parsing (a value clap could not check).
 pub const USAGE: u8 = 2;
-/// Exit code 3: `classify --on-error stop` stopped on a bad row.
+/// Exit code 3: `--on-error stop` stopped on a bad row.
 pub const STOPPED: u8 = 3;
+/// Exit code 4: the command finished, but some rows were refused (each named on stderr).
+pub const SKIPPED: u8 = 4;
+/// Exit code 5: the input was refused as a whole (a header without a required column,
+/// dates or amounts that read two ways with no flag to decide them, no currency, not the
+/// format it was read as), or every row of it was.
+pub const REFUSED: u8 = 5;
 
 /// The exit code of a failed run.
 pub fn exit_code(e: &anyhow::Error) -> u8 {

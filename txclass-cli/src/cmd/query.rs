@@ -134,7 +134,7 @@ pub fn run(args: QueryArgs) -> anyhow::Result<()> {
                             tx.date,
                             t.partner_id.as_str(),
                             t.prediction.category.as_str(),
-                            money(tx.amount_minor),
+                            txclass_core::currency::format_minor(tx.amount_minor, &tx.currency),
                             tx.description.chars().take(40).collect::<String>(),
                             tx.id
                         );

@@ -1,21 +1,35 @@
-//! `txclass train`: trains a model file from a labelled CSV.
+//! `txclass train`: trains a model file from a labelled file.
 
-use std::fs::File;
-use std::io::BufReader;
+use std::cell::RefCell;
+use std::io::Read;
 use std::path::PathBuf;
 
-use anyhow::Context;
 use txclass_core::classifier::{self, ClassWeight, FeatureConfig, Thresholds, TrainConfig};
+use txclass_core::records::labelled;
 
-/// Train a logistic-regression model from a labelled CSV (date,description,amount,category).
+use super::input::{read_labels, some_refused, tally, ErrorPolicy, InputArgs, Tally};
+
+/// Train a logistic-regression model from a labelled file (date, description, amount,
+/// category; or a bank statement with --labels).
 #[derive(Debug, clap::Args)]
 pub struct TrainArgs {
-    /// Labelled CSV to train on.
+    /// Labelled file to train on (CSV, NDJSON, or with --labels OFX, camt.053, MT940).
     pub data: PathBuf,
+    /// How to read DATA and --validation.
+    #[command(flatten)]
+    pub read: InputArgs,
+    /// Labels by transaction id (a CSV with id and category columns), for rows whose file
+    /// has no category (bank statements).
+    #[arg(long, value_name = "FILE")]
+    pub labels: Option<PathBuf>,
+    /// What to do with a bad row: report it and train on the rest (exit code 4), or stop
+    /// without training (exit code 3).
+    #[arg(long, value_enum, default_value_t = ErrorPolicy::Skip)]
+    pub on_error: ErrorPolicy,
     /// Where to write the model.
     #[arg(long, short = 'o', default_value = "model.bin")]
     pub output: PathBuf,
-    /// Labelled CSV to fit the probability calibration on (default: hold out 10 % of DATA).
+    /// Labelled file to fit the probability calibration on (default: hold out 10 % of DATA).
     #[arg(long)]
     pub validation: Option<PathBuf>,
     /// Hashed feature space: 2^BITS buckets.
@@ -59,31 +73,41 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
         },
         ..defaults
     };
-    let open = |p: &PathBuf| -> anyhow::Result<BufReader<File>> {
-        Ok(BufReader::new(
-            File::open(p).with_context(|| format!("cannot open {}", p.display()))?,
-        ))
-    };
-    let rows = classifier::labelled_csv(open(&args.data)?);
+    let labels = args.labels.as_deref().map(read_labels).transpose()?;
+    let stop = matches!(args.on_error, ErrorPolicy::Stop);
+    let no_bar = |r: Box<dyn Read>| r;
+    let data = args.read.open(&args.data, true, labels.clone(), no_bar)?;
+    let data_tally = RefCell::new(Tally::default());
+    let rows = tally(labelled(data), &data_tally, stop);
+    let validation_tally = RefCell::new(Tally::default());
     let mut validation = match &args.validation {
-        Some(p) => Some(classifier::labelled_csv(open(p)?)),
+        Some(p) => {
+            let v = args.read.open(p, true, labels, no_bar)?;
+            Some(tally(labelled(v), &validation_tally, stop))
+        }
         None => None,
     };
-    let (model, report) = classifier::train(
+    let trained = classifier::train(
         rows,
         validation
             .as_mut()
             .map(|v| v as &mut dyn Iterator<Item = _>),
         &config,
-    )?;
+    );
+    drop(validation);
+    let (data_tally, validation_tally) = (data_tally.into_inner(), validation_tally.into_inner());
+    let several = args.validation.is_some();
+    data_tally.print_errors(several.then_some(args.data.as_path()));
+    if let Some(v) = &args.validation {
+        validation_tally.print_errors(Some(v));
+    }
+    if let Some(v) = &args.validation {
+        validation_tally.check(v, "trained")?;
+    }
+    data_tally.check(&args.data, "trained")?;
+    let (model, report) = trained?;
     model.save(&args.output)?;
     let size = std::fs::metadata(&args.output)?.len();
-    for e in &report.errors {
-        eprintln!("skipped {e}");
-    }
-    if report.skipped_rows > report.errors.len() {
-        eprintln!("… {} rows skipped in all", report.skipped_rows);
-    }
     println!(
         "trained on {} rows ({} classes), calibrated on {} rows, {} skipped",
         report.train_rows,
@@ -119,5 +143,12 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
         size,
         txclass_core::Classifier::version(&model)
     );
+    if report.skipped_rows > 0 {
+        return Err(some_refused(
+            report.skipped_rows as u64,
+            None,
+            "not trained on",
+        ));
+    }
     Ok(())
 }

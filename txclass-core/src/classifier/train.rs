@@ -165,10 +165,14 @@ fn collect(
     for (n, r) in rows.into_iter().enumerate() {
         match r {
             Ok((tx, label)) => {
+                let known = c.labels.len();
                 let id = id_of(&label, &mut c);
+                // A label's first row always trains, so any label with one example is learnt.
+                let first_of_label = c.labels.len() > known;
                 f.featurize(&tx, &mut row);
-                let to_cal =
-                    hold_out && fnv1a(0x0ca1, &(n as u64).to_le_bytes()) % 1_000_000 < threshold;
+                let to_cal = hold_out
+                    && !first_of_label
+                    && fnv1a(0x0ca1, &(n as u64).to_le_bytes()) % 1_000_000 < threshold;
                 if to_cal {
                     c.cal_x.push(&row);
                     c.cal_y.push(id);

@@ -58,7 +58,7 @@ pub struct FileRun {
     pub stopped_at: Option<RecordError>,
 }
 
-/// Classifies `rows` (from [`read_rows`](super::read_rows)) in batches and writes each
+/// Classifies `rows` (from [`open`](super::open)) in batches and writes each
 /// classified row to `writer`, flushing it at the end, also when stopping on a bad row.
 ///
 /// Only writing can fail: bad rows are data, reported through `on_event` and in the result.
@@ -129,8 +129,9 @@ mod tests {
     use super::*;
     use crate::classifier::Thresholds;
     use crate::clock::ManualClock;
+    use crate::currency::Currency;
     use crate::model::{Category, Prediction};
-    use crate::records::{read_rows, Format};
+    use crate::records::{open, Format, ReadOptions};
 
     /// Labels by the first word of the description; counts batch calls.
     struct FirstWord(std::sync::Mutex<Vec<usize>>, Vec<Category>);
@@ -172,7 +173,14 @@ mod tests {
                 on_error,
             };
             classify_rows(
-                read_rows(DATA.as_bytes(), Format::Csv),
+                open(
+                    DATA.as_bytes(),
+                    &ReadOptions {
+                        currency: Currency::from_code("BRL"),
+                        ..ReadOptions::new(Format::Csv)
+                    },
+                )
+                .unwrap(),
                 &model,
                 &mut w,
                 options,

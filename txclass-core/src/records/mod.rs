@@ -1,224 +1,272 @@
-//! Reading transactions from files (CSV and NDJSON) and writing classified ones back.
+//! Reading transactions from files and writing classified ones back.
 //!
-//! Every bad row becomes a [`RecordError`] naming its line; the readers go on with the next
-//! row; [`classify_rows`] applies the caller's [`OnError`] policy (skip-and-report or stop)
-//! and totals the run in a [`FileSummary`].
+//! Readers never guess silently. Headers are matched case-insensitively through the names
+//! banks use (`columns`); the CSV delimiter is sniffed and named in errors; a file's day/month
+//! order ([`DateOrder`]) and decimal mark ([`DecimalMark`]) are decided once for the whole
+//! file, from its unambiguous values or by the caller ([`ReadOptions`]); amounts become minor
+//! units of their currency ([`crate::currency`]), which comes from a column, the amount's text
+//! or the caller, never from a default.
+//!
+//! Every bad row becomes a [`RecordError`] naming its line and the readers go on with the next
+//! row; a file that cannot be read as a whole (no amount column, every date ambiguous, no
+//! currency) is a [`FileError`] and no row of it is read. [`classify_rows`] applies the
+//! caller's [`OnError`] policy (skip-and-report or stop) and totals the run in a
+//! [`FileSummary`].
+//!
+//! ## Layout
+//!
+//! | module | what |
+//! |---|---|
+//! | `sources` | CSV (sniffed delimiter, Latin-1 fallback) and NDJSON as text cells by field |
+//! | `columns` | header names and their aliases |
+//! | `date`, `amount` | the text of dates and amounts, and what each says about the file |
+//! | `interpret` | the per-file decisions and the conversion to [`Transaction`]s |
+//! | `formats` | OFX/QFX, camt.053 and MT940 statements (feature `formats`) |
+//! | `batch`, `summary` | classifying a file's rows in batches, and the run's totals |
 
+mod amount;
 mod batch;
+mod columns;
+mod date;
+mod error;
+#[cfg(feature = "formats")]
+mod formats;
+mod interpret;
+mod sources;
 mod summary;
 
+pub use amount::DecimalMark;
 pub use batch::{classify_rows, ClassifyOptions, FileRun, OnError, RunEvent};
+pub use date::DateOrder;
+pub use error::{FileError, RecordError};
+pub use interpret::{Decided, Layout};
 pub use summary::FileSummary;
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::collections::HashMap;
+use std::io::{Read, Write};
+use std::sync::Arc;
 
 use chrono::NaiveDate;
-use serde::Deserialize;
-use thiserror::Error;
 
+use crate::currency::{format_minor, Currency};
 use crate::model::{ClassifiedTransaction, Prediction, Transaction};
-
-/// A row that could not be read.
-#[derive(Clone, Debug, Error, PartialEq, Eq)]
-#[error("line {line}: {message}")]
-pub struct RecordError {
-    /// 1-based line number in the file (the header is line 1 of a CSV).
-    pub line: u64,
-    /// What is wrong with it.
-    pub message: String,
-}
 
 /// File formats.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Format {
-    /// Comma-separated, with a header row.
+    /// Delimited text (`,`, `;`, tab or `|`, sniffed) with a header row.
     Csv,
     /// One JSON object per line.
     Ndjson,
+    /// OFX 1.x (SGML) or 2.x (XML) statement; QFX is OFX (feature `formats`).
+    Ofx,
+    /// ISO 20022 camt.053 bank-to-customer statement, XML (feature `formats`).
+    Camt053,
+    /// SWIFT MT940 customer statement (feature `formats`).
+    Mt940,
 }
 
 impl Format {
-    /// Guesses from a file name: `.ndjson`/`.jsonl`/`.json` are NDJSON, the rest CSV.
+    /// Guesses from a file name: `.ndjson`/`.jsonl`/`.json` are NDJSON, `.ofx`/`.qfx` OFX,
+    /// `.xml`/`.camt`/`.053` camt.053, `.sta`/`.mt940`/`.940` MT940, the rest CSV.
     pub fn from_path(path: &std::path::Path) -> Self {
-        match path.extension().and_then(|e| e.to_str()) {
+        let ext = path
+            .extension()
+            .and_then(|e| e.to_str())
+            .map(str::to_ascii_lowercase);
+        match ext.as_deref() {
             Some("ndjson" | "jsonl" | "json") => Format::Ndjson,
+            Some("ofx" | "qfx") => Format::Ofx,
+            Some("xml" | "camt" | "053") => Format::Camt053,
+            Some("sta" | "mt940" | "940") => Format::Mt940,
             _ => Format::Csv,
         }
     }
-}
 
-/// A row as written in a file: `amount` is decimal text in major units ("-12.34",
-/// "1.234,56" and "12,34" are read too), `date` is `YYYY-MM-DD` or `DD/MM/YYYY`.
-#[derive(Debug, Deserialize)]
-struct RawRow {
-    #[serde(default)]
-    id: Option<String>,
-    date: String,
-    description: String,
-    amount: serde_json::Value,
-    #[serde(default)]
-    currency: Option<String>,
-    #[serde(default, alias = "label")]
-    category: Option<String>,
-}
-
-/// Parses a decimal amount into minor units, accepting `.` or `,` as the decimal mark and
-/// the other as thousands separator.
-pub fn parse_amount(s: &str) -> Result<i64, String> {
-    let t = s.trim().replace(' ', "");
-    if t.is_empty() {
-        return Err("amount is empty".into());
-    }
-    let (neg, digits) = match t.strip_prefix('-') {
-        Some(rest) => (true, rest.to_owned()),
-        None => (false, t.trim_start_matches('+').to_owned()),
-    };
-    // The last separator is the decimal mark if 1 or 2 digits follow it.
-    let last_sep = digits.rfind(['.', ',']);
-    let (int_part, frac_part) = match last_sep {
-        Some(i) if digits.len() - i - 1 <= 2 && digits.len() - i - 1 > 0 => {
-            (&digits[..i], &digits[i + 1..])
+    /// The format's name as the CLI spells it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Format::Csv => "csv",
+            Format::Ndjson => "ndjson",
+            Format::Ofx => "ofx",
+            Format::Camt053 => "camt053",
+            Format::Mt940 => "mt940",
         }
-        _ => (&digits[..], ""),
-    };
-    let int_clean: String = int_part
-        .chars()
-        .filter(|c| *c != '.' && *c != ',')
-        .collect();
-    if int_clean.is_empty() && frac_part.is_empty()
-        || !int_clean.chars().all(|c| c.is_ascii_digit())
-        || !frac_part.chars().all(|c| c.is_ascii_digit())
-    {
-        return Err(format!("amount {s:?} is not a number"));
     }
-    let major: i64 = if int_clean.is_empty() {
-        0
-    } else {
-        int_clean
-            .parse()
-            .map_err(|_| format!("amount {s:?} is out of range"))?
-    };
-    let minor: i64 = match frac_part.len() {
-        0 => 0,
-        1 => frac_part.parse::<i64>().unwrap() * 10,
-        _ => frac_part.parse::<i64>().unwrap(),
-    };
-    let v = major
-        .checked_mul(100)
-        .and_then(|m| m.checked_add(minor))
-        .ok_or_else(|| format!("amount {s:?} is out of range"))?;
-    Ok(if neg { -v } else { v })
 }
 
-/// Parses `YYYY-MM-DD` or `DD/MM/YYYY`.
+/// How to read a file: its format and the decisions the caller takes instead of the file.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ReadOptions {
+    /// The file's format.
+    pub format: Format,
+    /// Day/month order of numeric dates; `None`: decided from the file.
+    pub date_order: Option<DateOrder>,
+    /// Decimal mark of amounts; `None`: decided from the file.
+    pub decimal: Option<DecimalMark>,
+    /// Currency of rows that name none; `None`: such rows are refused (a file with no
+    /// currency at all is refused as a whole).
+    pub currency: Option<Currency>,
+    /// A row without a category is a bad row (training and evaluation).
+    pub require_label: bool,
+    /// Labels by transaction id, for rows whose file gives none (bank statements carry no
+    /// category): see [`read_labels`].
+    pub labels: Option<Arc<HashMap<String, String>>>,
+}
+
+impl ReadOptions {
+    /// `format`, everything else decided from the file.
+    pub fn new(format: Format) -> Self {
+        Self {
+            format,
+            date_order: None,
+            decimal: None,
+            currency: None,
+            require_label: false,
+            labels: None,
+        }
+    }
+}
+
+/// A row with its label (if the file has a category), or the row's error.
+pub type Row = Result<(Transaction, Option<String>), RecordError>;
+
+/// The rows of a file, in order, and what the reader decided about it.
+pub struct Rows<'a> {
+    inner: RowsInner<'a>,
+}
+
+enum RowsInner<'a> {
+    Table(interpret::Interpreter<'a>),
+    List(std::vec::IntoIter<Row>, Layout),
+}
+
+impl Rows<'_> {
+    /// The delimiter, date order and decimal mark read so far (a decision can still be
+    /// found later in the file).
+    pub fn layout(&self) -> &Layout {
+        match &self.inner {
+            RowsInner::Table(t) => &t.layout,
+            RowsInner::List(_, l) => l,
+        }
+    }
+
+    fn list(rows: Vec<Row>) -> Self {
+        Rows {
+            inner: RowsInner::List(
+                rows.into_iter(),
+                Layout {
+                    delimiter: None,
+                    date_order: Decided::NotNeeded,
+                    decimal: Decided::NotNeeded,
+                },
+            ),
+        }
+    }
+}
+
+impl Iterator for Rows<'_> {
+    type Item = Row;
+
+    fn next(&mut self) -> Option<Row> {
+        match &mut self.inner {
+            RowsInner::Table(t) => t.next(),
+            RowsInner::List(l, _) => l.next(),
+        }
+    }
+}
+
+/// Opens a file of `options.format`: reads its header and enough rows to take its
+/// decisions, and refuses a file that cannot be read as a whole. Rows without an `id` get
+/// `line-N`.
+pub fn open<'a, R: Read + 'a>(reader: R, options: &ReadOptions) -> Result<Rows<'a>, FileError> {
+    let (source, delimiter, has_currency, header_currency) = match options.format {
+        Format::Csv => {
+            let (source, map, delimiter) = sources::csv(reader)?;
+            let has_currency = map.get(columns::Field::Currency).is_some();
+            (
+                source,
+                Some(delimiter.to_string()),
+                has_currency,
+                map.currency,
+            )
+        }
+        Format::Ndjson => (sources::ndjson(reader), None, false, None),
+        #[cfg(feature = "formats")]
+        Format::Ofx | Format::Camt053 | Format::Mt940 => {
+            return formats::read(reader, options).map(Rows::list)
+        }
+        #[cfg(not(feature = "formats"))]
+        format @ (Format::Ofx | Format::Camt053 | Format::Mt940) => {
+            return Err(FileError::NotBuilt {
+                format: format.name(),
+            })
+        }
+    };
+    let table =
+        interpret::Interpreter::open(source, options, delimiter, has_currency, header_currency)?;
+    Ok(Rows {
+        inner: RowsInner::Table(table),
+    })
+}
+
+/// Reads rows of `format`, everything decided from the file; a file that cannot be read as
+/// a whole gives one error row ([`open`] tells the two apart).
+pub fn read_rows<'a, R: Read + 'a>(reader: R, format: Format) -> Rows<'a> {
+    open(reader, &ReadOptions::new(format))
+        .unwrap_or_else(|e| Rows::list(vec![Err(e.into_record_error())]))
+}
+
+/// Reads labelled CSV rows (a category column is required), everything decided from the
+/// file; a file that cannot be read as a whole gives one error row.
+pub fn read_labelled<'a, R: Read + 'a>(
+    reader: R,
+) -> impl Iterator<Item = Result<(Transaction, String), RecordError>> + 'a {
+    let options = ReadOptions {
+        require_label: true,
+        ..ReadOptions::new(Format::Csv)
+    };
+    labelled(
+        open(reader, &options).unwrap_or_else(|e| Rows::list(vec![Err(e.into_record_error())])),
+    )
+}
+
+/// Labelled rows of rows opened with `require_label` (a row without a label is an error).
+pub fn labelled<'a>(
+    rows: Rows<'a>,
+) -> impl Iterator<Item = Result<(Transaction, String), RecordError>> + 'a {
+    rows.map(|r| {
+        let (tx, label) = r?;
+        // Rows opened with `require_label` carry the line of a missing label in their error.
+        label.map(|l| (tx, l)).ok_or(RecordError {
+            line: 0,
+            message: "category is empty".into(),
+        })
+    })
+}
+
+/// Reads a file of labels by transaction id (an `id` and a `category` column, any
+/// delimiter, any of their aliases), labels normalised ([`normalise_label`]).
+pub fn read_labels<R: Read>(reader: R) -> Result<HashMap<String, String>, FileError> {
+    sources::labels(reader)
+}
+
+/// A label as files write it, folded: trimmed, lower case, inner whitespace as one space
+/// (`" Groceries "` and `"GROCERIES"` are `"groceries"`).
+pub fn normalise_label(label: &str) -> String {
+    label
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .to_lowercase()
+}
+
+/// Parses a date given on a command line: `YYYY-MM-DD` or `DD/MM/YYYY`.
 pub fn parse_date(s: &str) -> Result<NaiveDate, String> {
     let s = s.trim();
     NaiveDate::parse_from_str(s, "%Y-%m-%d")
         .or_else(|_| NaiveDate::parse_from_str(s, "%d/%m/%Y"))
         .map_err(|_| format!("date {s:?} is not YYYY-MM-DD or DD/MM/YYYY"))
-}
-
-fn amount_of(v: &serde_json::Value) -> Result<i64, String> {
-    match v {
-        serde_json::Value::String(s) => parse_amount(s),
-        serde_json::Value::Number(n) => parse_amount(&n.to_string()),
-        other => Err(format!("amount {other} is not a number")),
-    }
-}
-
-fn convert(raw: RawRow, line: u64) -> Result<(Transaction, Option<String>), RecordError> {
-    let err = |message: String| RecordError { line, message };
-    if raw.description.trim().is_empty() {
-        return Err(err("description is empty".into()));
-    }
-    let tx = Transaction {
-        id: raw
-            .id
-            .filter(|s| !s.trim().is_empty())
-            .unwrap_or_else(|| format!("line-{line}")),
-        date: parse_date(&raw.date).map_err(err)?,
-        description: raw.description,
-        amount_minor: amount_of(&raw.amount).map_err(err)?,
-        currency: raw
-            .currency
-            .filter(|c| !c.is_empty())
-            .unwrap_or_else(|| "BRL".into()),
-    };
-    Ok((tx, raw.category.filter(|c| !c.trim().is_empty())))
-}
-
-/// A row with its label (if the file has a `category` column), or the row's error.
-pub type Row = Result<(Transaction, Option<String>), RecordError>;
-
-/// The rows of a file, in order.
-pub type Rows<'a> = Box<dyn Iterator<Item = Row> + 'a>;
-
-/// Reads rows of `format`; each item is a row or the error of one bad row.
-/// Rows without an `id` get `line-N`.
-pub fn read_rows<'a, R: Read + 'a>(reader: R, format: Format) -> Rows<'a> {
-    match format {
-        Format::Csv => {
-            let rdr = csv::ReaderBuilder::new()
-                .flexible(false)
-                .trim(csv::Trim::Headers)
-                .from_reader(reader);
-            // Records are counted from line 2 (the header is line 1); a record's own position,
-            // when the parser knows it, wins (quoted fields may span lines).
-            Box::new(rdr.into_deserialize::<RawRow>().enumerate().map(|(i, r)| {
-                let line = i as u64 + 2;
-                match r {
-                    Ok(raw) => convert(raw, line),
-                    Err(e) => Err(RecordError {
-                        line: e.position().map(|p| p.line()).unwrap_or(line),
-                        message: csv_message(&e),
-                    }),
-                }
-            }))
-        }
-        Format::Ndjson => Box::new(BufReader::new(reader).lines().enumerate().filter_map(
-            |(i, l)| {
-                let line = i as u64 + 1;
-                match l {
-                    Ok(s) if s.trim().is_empty() => None,
-                    Ok(s) => Some(
-                        serde_json::from_str::<RawRow>(&s)
-                            .map_err(|e| RecordError {
-                                line,
-                                message: e.to_string(),
-                            })
-                            .and_then(|raw| convert(raw, line)),
-                    ),
-                    Err(e) => Some(Err(RecordError {
-                        line,
-                        message: e.to_string(),
-                    })),
-                }
-            },
-        )),
-    }
-}
-
-fn csv_message(e: &csv::Error) -> String {
-    match e.kind() {
-        csv::ErrorKind::Deserialize { err, .. } => err.to_string(),
-        csv::ErrorKind::UnequalLengths {
-            expected_len, len, ..
-        } => format!("expected {expected_len} fields, found {len}"),
-        _ => e.to_string(),
-    }
-}
-
-/// Reads labelled rows (the `category` or `label` column is required).
-pub fn read_labelled<'a, R: Read + 'a>(
-    reader: R,
-) -> impl Iterator<Item = Result<(Transaction, String), RecordError>> + 'a {
-    read_rows(reader, Format::Csv).enumerate().map(|(i, r)| {
-        let (tx, label) = r?;
-        label.map(|l| (tx, l)).ok_or(RecordError {
-            line: i as u64 + 2,
-            message: "category is empty".into(),
-        })
-    })
 }
 
 /// Writes classified rows as CSV or NDJSON.
@@ -232,12 +280,16 @@ enum WriterKind<W: Write> {
 }
 
 impl<W: Write> Writer<W> {
-    /// A writer of `format` (the CSV header is written with the first row).
+    /// A writer of `format` (the CSV header is written with the first row); the bank
+    /// formats are written as CSV.
     pub fn new(out: W, format: Format) -> Self {
         Self {
             inner: match format {
-                Format::Csv => WriterKind::Csv(Box::new(csv::Writer::from_writer(out))),
                 Format::Ndjson => WriterKind::Ndjson(out),
+                // The bank formats are read, not written: their rows are written as CSV.
+                Format::Csv | Format::Ofx | Format::Camt053 | Format::Mt940 => {
+                    WriterKind::Csv(Box::new(csv::Writer::from_writer(out)))
+                }
             },
         }
     }
@@ -250,7 +302,7 @@ impl<W: Write> Writer<W> {
                     id: &tx.id,
                     date: tx.date,
                     description: &tx.description,
-                    amount: format_amount(tx.amount_minor),
+                    amount: format_minor(tx.amount_minor, &tx.currency),
                     currency: &tx.currency,
                     category: p.category.as_str(),
                     probability: format!("{:.4}", p.probability),
@@ -263,7 +315,7 @@ impl<W: Write> Writer<W> {
                     &mut *w,
                     &serde_json::json!({
                         "id": tx.id, "date": tx.date, "description": tx.description,
-                        "amount": format_amount(tx.amount_minor), "amount_minor": tx.amount_minor,
+                        "amount": format_minor(tx.amount_minor, &tx.currency), "amount_minor": tx.amount_minor,
                         "currency": tx.currency, "category": p.category,
                         "probability": p.probability, "confidence": p.confidence,
                         "uncertain": p.uncertain,
@@ -312,7 +364,8 @@ struct CsvOut<'a> {
     uncertain: bool,
 }
 
-/// Minor units as a decimal string with two places: `-1234` → `"-12.34"`.
+/// Minor units as a decimal string with two places: `-1234` → `"-12.34"` (for a
+/// currency with other minor units, [`Currency::format_minor`]).
 pub fn format_amount(minor: i64) -> String {
     let sign = if minor < 0 { "-" } else { "" };
     let a = minor.unsigned_abs();
@@ -323,40 +376,280 @@ pub fn format_amount(minor: i64) -> String {
 mod tests {
     use super::*;
 
-    #[test]
-    fn amounts() {
-        assert_eq!(parse_amount("-12.34"), Ok(-1234));
-        assert_eq!(parse_amount("1.234,56"), Ok(123456));
-        assert_eq!(parse_amount("1,234.5"), Ok(123450));
-        assert_eq!(parse_amount("12,34"), Ok(1234));
-        assert_eq!(parse_amount("1000"), Ok(100000));
-        assert_eq!(parse_amount("+7"), Ok(700));
-        assert!(parse_amount("abc").is_err());
-        assert!(parse_amount("").is_err());
-        assert_eq!(format_amount(-1234), "-12.34");
-        assert_eq!(format_amount(5), "0.05");
+    fn currency(code: &str) -> Option<Currency> {
+        Currency::from_code(code)
+    }
+
+    fn read(data: &str, options: &ReadOptions) -> Vec<Row> {
+        open(data.as_bytes(), options).unwrap().collect()
+    }
+
+    fn csv_with(currency_code: &str) -> ReadOptions {
+        ReadOptions {
+            currency: currency(currency_code),
+            ..ReadOptions::new(Format::Csv)
+        }
+    }
+
+    fn ok(rows: &[Row]) -> Vec<(String, i64)> {
+        rows.iter()
+            .map(|r| {
+                let (tx, _) = r.as_ref().unwrap();
+                (tx.date.to_string(), tx.amount_minor)
+            })
+            .collect()
     }
 
     #[test]
     fn bad_csv_rows_name_their_line_and_the_rest_go_through() {
         let data = "date,description,amount\n2026-01-02,PADARIA,-5.00\nnot-a-date,X,1\n2026-01-03,MERCADO,abc\n2026-01-04,\"POSTO\",-100\n2026-01-05,ONLY TWO\n";
-        let rows: Vec<_> = read_rows(data.as_bytes(), Format::Csv).collect();
+        let rows = read(data, &csv_with("BRL"));
         assert_eq!(rows.len(), 5);
         assert!(rows[0].is_ok());
         assert_eq!(rows[1].as_ref().unwrap_err().line, 3);
         assert_eq!(rows[2].as_ref().unwrap_err().line, 4);
         assert!(rows[2].as_ref().unwrap_err().message.contains("abc"));
         assert_eq!(rows[3].as_ref().unwrap().0.amount_minor, -10000);
+        assert_eq!(rows[3].as_ref().unwrap().0.currency, "BRL");
         assert_eq!(rows[4].as_ref().unwrap_err().line, 6);
     }
 
     #[test]
+    fn us_file_is_month_first_from_its_unambiguous_dates() {
+        // 05/03 is May 3 here: line 3 (03/25) can only be month-first.
+        let data = "Date,Description,Amount\n05/03/2024,STARBUCKS,($4.50)\n03/25/2024,PAYROLL,\"$1,234.56\"\n4/5/15,OLD,12.00-\n";
+        let mut rows = open(data.as_bytes(), &csv_with("USD")).unwrap();
+        assert_eq!(
+            rows.layout().date_order,
+            Decided::Found {
+                value: DateOrder::Mdy,
+                line: 3,
+                text: "03/25/2024".into()
+            }
+        );
+        let all: Vec<_> = rows.by_ref().collect();
+        assert_eq!(
+            ok(&all),
+            [
+                ("2024-05-03".into(), -450),
+                ("2024-03-25".into(), 123_456),
+                ("2015-04-05".into(), -1200)
+            ]
+        );
+    }
+
+    #[test]
+    fn uk_and_au_files_are_day_first_with_debit_and_credit_columns() {
+        let uk = "Date,Type,Description,Paid out,Paid in,Balance\n05/03/2024,DD,TESCO STORES,12.34,,100.00\n25/03/2024,BGC,SALARY,,2000.00,2100.00\n";
+        let rows = read(uk, &csv_with("GBP"));
+        assert_eq!(
+            ok(&rows),
+            [("2024-03-05".into(), -1234), ("2024-03-25".into(), 200_000)]
+        );
+        let au = "Date,Amount,Description,Balance\n13/02/2024,-45.10,WOOLWORTHS 1234 SYDNEY,+1000.00\n01/02/2024,+3000.00,SALARY,+1045.10\n";
+        let rows = read(au, &csv_with("AUD"));
+        assert_eq!(
+            ok(&rows),
+            [("2024-02-13".into(), -4510), ("2024-02-01".into(), 300_000)]
+        );
+    }
+
+    #[test]
+    fn semicolon_file_with_decimal_commas_and_the_currency_in_a_column() {
+        let fr = "Date;Libellé;Montant;Devise\n15.03.2024;CARTE X1234 MONOPRIX;-1.234,56;EUR\n16.03.2024;VIR SALAIRE;2 500,00;EUR\n17.03.2024;CB BOULANGERIE;-3,5;EUR\n";
+        let rows = open(fr.as_bytes(), &ReadOptions::new(Format::Csv)).unwrap();
+        assert_eq!(rows.layout().delimiter.as_deref(), Some("`;`-separated"));
+        let all: Vec<_> = rows.collect();
+        assert_eq!(
+            ok(&all),
+            [
+                ("2024-03-15".into(), -123_456),
+                ("2024-03-16".into(), 250_000),
+                ("2024-03-17".into(), -350)
+            ]
+        );
+        assert_eq!(all[0].as_ref().unwrap().0.currency, "EUR");
+    }
+
+    #[test]
+    fn brazilian_file_with_real_symbols_and_labels() {
+        let br = "Data,Descrição,Valor,Categoria\n15/01/2024,PIX ENVIADO,\"R$ -1.234,56\", Transfers \n03/01/2024,PADARIA,\"R$ -12,50\",GROCERIES\n";
+        let rows = read(br, &ReadOptions::new(Format::Csv));
+        let (tx, label) = rows[0].as_ref().unwrap();
+        assert_eq!((tx.amount_minor, tx.currency.as_str()), (-123_456, "BRL"));
+        assert_eq!(label.as_deref(), Some("transfers"));
+        assert_eq!(rows[1].as_ref().unwrap().1.as_deref(), Some("groceries"));
+    }
+
+    #[test]
+    fn every_date_ambiguous_refuses_the_file() {
+        let data = "date,description,amount\n02/01/2024,A,-1.00\n03/01/2024,B,-2.00\n";
+        let Err(e) = open(data.as_bytes(), &csv_with("EUR")) else {
+            panic!("an ambiguous file was read")
+        };
+        assert!(
+            matches!(e, FileError::AmbiguousDates { line: 2, .. }),
+            "{e}"
+        );
+        let given = ReadOptions {
+            date_order: Some(DateOrder::Mdy),
+            ..csv_with("EUR")
+        };
+        assert_eq!(ok(&read(data, &given))[0].0, "2024-02-01");
+    }
+
+    #[test]
+    fn ambiguous_amounts_are_decided_per_file_or_refused() {
+        // `1.234` alone reads two ways: refused, not read as 1234.00.
+        let data = "date,description,amount\n2024-01-02,A,1.234\n2024-01-03,B,-2.500\n";
+        let Err(e) = open(data.as_bytes(), &csv_with("EUR")) else {
+            panic!("an ambiguous file was read")
+        };
+        assert!(
+            matches!(e, FileError::AmbiguousDecimal { line: 2, .. }),
+            "{e}"
+        );
+        // A later `0,99` decides the decimal comma for the whole file, also for line 2.
+        let decided = format!("{data}2024-01-04,C,\"0,99\"\n");
+        assert_eq!(
+            ok(&read(&decided, &csv_with("EUR")))
+                .into_iter()
+                .map(|(_, a)| a)
+                .collect::<Vec<_>>(),
+            [123_400, -250_000, 99]
+        );
+        // `0.125` is a decimal point: fine in KWD, three decimals too many in EUR.
+        let kwd = "date,description,amount\n2024-01-02,A,0.125\n2024-01-03,B,1.234\n";
+        assert_eq!(ok(&read(kwd, &csv_with("KWD")))[1].1, 1234);
+        let eur = read(kwd, &csv_with("EUR"));
+        assert!(eur[0]
+            .as_ref()
+            .unwrap_err()
+            .message
+            .contains("3 decimal places"));
+        // The caller's mark wins.
+        let given = ReadOptions {
+            decimal: Some(DecimalMark::Dot),
+            ..csv_with("KWD")
+        };
+        assert_eq!(ok(&read(data, &given))[0].1, 1234);
+    }
+
+    #[test]
+    fn ambiguity_past_the_lookahead_is_decided_later_or_reported_per_row() {
+        let mut data = String::from("date,description,amount\n");
+        for _ in 0..interpret::LOOKAHEAD {
+            data.push_str("2024-01-02,ISO,-1.00\n");
+        }
+        data.push_str("02/03/2024,A,-1.00\n03/04/2024,B,-1.00\n");
+        // Nothing decides: the file was opened, the two late rows are each refused.
+        let rows = read(&data, &csv_with("EUR"));
+        let late = &rows[interpret::LOOKAHEAD..];
+        assert!(late.iter().all(|r| r
+            .as_ref()
+            .unwrap_err()
+            .message
+            .contains("choose the date order")));
+        // A later row decides for the rows before it too.
+        data.push_str("25/04/2024,C,-1.00\n");
+        let rows = read(&data, &csv_with("EUR"));
+        let dates: Vec<_> = rows[interpret::LOOKAHEAD..]
+            .iter()
+            .map(|r| r.as_ref().unwrap().0.date.to_string())
+            .collect();
+        assert_eq!(dates, ["2024-03-02", "2024-04-03", "2024-04-25"]);
+    }
+
+    #[test]
+    fn a_row_against_the_decision_is_bad_and_says_so() {
+        let data = "date,description,amount\n25/03/2024,A,-1.00\n03/25/2024,B,-2.00\n";
+        let rows = read(data, &csv_with("EUR"));
+        assert!(rows[0].is_ok());
+        let e = rows[1].as_ref().unwrap_err();
+        assert_eq!(e.line, 3);
+        assert!(e.message.contains("DD/MM/YYYY"), "{e}");
+    }
+
+    #[test]
+    fn no_currency_is_refused_not_defaulted() {
+        let data = "date,description,amount\n2024-01-02,A,-1.00\n";
+        let Err(e) = open(data.as_bytes(), &ReadOptions::new(Format::Csv)) else {
+            panic!("read without a currency")
+        };
+        assert!(matches!(e, FileError::NoCurrency { line: 2 }), "{e}");
+        let data =
+            "date,description,amount,currency\n2024-01-02,A,-1.00,XYZ\n2024-01-02,B,500,jpy\n";
+        let rows = read(data, &ReadOptions::new(Format::Csv));
+        assert!(rows[0].as_ref().unwrap_err().message.contains("ISO 4217"));
+        let (tx, _) = rows[1].as_ref().unwrap();
+        assert_eq!((tx.amount_minor, tx.currency.as_str()), (500, "JPY"));
+    }
+
+    #[test]
+    fn german_export_with_a_debit_credit_indicator_and_the_currency_in_the_header() {
+        let de = "Buchungstag;Verwendungszweck;Betrag (EUR);Soll/Haben\n15.03.2024;REWE SAGT DANKE;54,21;S\n16.03.2024;GEHALT;2.500,00;H\n17.03.2024;X;1,00;?\n";
+        let rows = read(de, &ReadOptions::new(Format::Csv));
+        assert_eq!(
+            ok(&rows[..2]),
+            [("2024-03-15".into(), -5421), ("2024-03-16".into(), 250_000)]
+        );
+        assert_eq!(rows[0].as_ref().unwrap().0.currency, "EUR");
+        assert!(rows[2].as_ref().unwrap_err().message.contains("indicator"));
+    }
+
+    #[test]
+    fn timestamps_and_case_insensitive_headers() {
+        let data = "DATE,DESCRIPTION,AMOUNT,CURRENCY\n2018-03-15 10:53:29 +0000,UBER,-12.34,usd\n";
+        let rows = read(data, &ReadOptions::new(Format::Csv));
+        assert_eq!(ok(&rows), [("2018-03-15".into(), -1234)]);
+    }
+
+    #[test]
     fn ndjson_rows() {
-        let data = "{\"date\":\"2026-01-02\",\"description\":\"UBER *TRIP\",\"amount\":-12.5}\n\n{bad}\n{\"id\":\"t9\",\"date\":\"02/01/2026\",\"description\":\"PIX\",\"amount\":\"10,00\"}\n";
-        let rows: Vec<_> = read_rows(data.as_bytes(), Format::Ndjson).collect();
+        let data = "{\"Date\":\"2026-01-02\",\"description\":\"UBER *TRIP\",\"amount\":-12.5}\n\n{bad}\n{\"id\":\"t9\",\"date\":\"02/01/2026\",\"description\":\"PIX\",\"amount\":\"10,00\"}\n";
+        let options = ReadOptions {
+            date_order: Some(DateOrder::Dmy),
+            ..csv_with("BRL")
+        };
+        let options = ReadOptions {
+            format: Format::Ndjson,
+            ..options
+        };
+        let rows = read(data, &options);
         assert_eq!(rows.len(), 3);
         assert_eq!(rows[0].as_ref().unwrap().0.amount_minor, -1250);
         assert_eq!(rows[1].as_ref().unwrap_err().line, 3);
         assert_eq!(rows[2].as_ref().unwrap().0.id, "t9");
+        assert_eq!(rows[2].as_ref().unwrap().0.amount_minor, 1000);
+    }
+
+    #[test]
+    fn labelled_rows_need_a_label_and_name_its_line() {
+        let data = "date,description,amount,currency,category\n2024-01-02,A,-1.00,EUR,Fuel\n2024-01-03,B,-1.00,EUR, \n";
+        let rows: Vec<_> = read_labelled(data.as_bytes()).collect();
+        assert_eq!(rows[0].as_ref().unwrap().1, "fuel");
+        assert_eq!(rows[1].as_ref().unwrap_err().line, 3);
+        let refused: Vec<_> = read_labelled("Date,Text\n".as_bytes()).collect();
+        assert_eq!(refused.len(), 1);
+        assert_eq!(refused[0].as_ref().unwrap_err().line, 1);
+    }
+
+    #[test]
+    fn amounts_are_written_in_their_currency() {
+        assert_eq!(format_amount(-1234), "-12.34");
+        assert_eq!(format_amount(5), "0.05");
+        let tx = Transaction {
+            id: "t".into(),
+            date: "2024-01-02".parse().unwrap(),
+            description: "X".into(),
+            amount_minor: -1234,
+            currency: "JPY".into(),
+        };
+        let p = crate::classifier::Thresholds::default()
+            .predict(&crate::model::Category::new("fuel"), 0.9);
+        let mut out = Vec::new();
+        Writer::new(&mut out, Format::Csv).write(&tx, &p).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert!(text.contains(",-1234,JPY,"), "{text}");
     }
 }

@@ -19,8 +19,11 @@ pub struct FileSummary {
     /// Classified rows whose probability fell under the uncertainty threshold (they are
     /// also counted under [`Category::UNCERTAIN`] in `categories`).
     pub uncertain: u64,
-    /// Count and signed total per category, as written.
+    /// Count and signed total per category, as written (minor units: the totals are
+    /// money only when the run saw one currency, see [`FileSummary::currency`]).
     pub categories: BTreeMap<Category, CategoryTotal>,
+    /// Classified rows per currency.
+    pub currencies: BTreeMap<String, u64>,
     /// Wall time of the run.
     #[serde(serialize_with = "as_millis")]
     pub elapsed: Duration,
@@ -38,6 +41,7 @@ impl FileSummary {
         if p.uncertain {
             self.uncertain += 1;
         }
+        *self.currencies.entry(tx.currency.clone()).or_default() += 1;
         let e = self.categories.entry(p.category.clone()).or_default();
         e.count += 1;
         e.amount_minor += tx.amount_minor;
@@ -47,6 +51,15 @@ impl FileSummary {
     pub fn record_skipped(&mut self) {
         self.rows_read += 1;
         self.skipped += 1;
+    }
+
+    /// The currency of every classified row, when they share one (the category totals
+    /// are then amounts of it).
+    pub fn currency(&self) -> Option<&str> {
+        match self.currencies.len() {
+            1 => self.currencies.keys().next().map(String::as_str),
+            _ => None,
+        }
     }
 
     /// Rows read per second of wall time (0 when no time has passed).
@@ -114,5 +127,10 @@ mod tests {
         assert_eq!(s.rows_per_second(), 0.0);
         s.elapsed = Duration::from_millis(2500);
         assert_eq!(s.rows_per_second(), 2.0);
+        assert_eq!(s.currency(), Some("BRL"));
+        let mut yen = tx(5);
+        yen.currency = "JPY".into();
+        s.record_classified(&yen, &pred("cash", false));
+        assert_eq!(s.currency(), None, "two currencies have no common total");
     }
 }

@@ -1,0 +1,172 @@
+//! ISO 4217 currencies and their minor units: the one table the project uses to turn a
+//! written amount into integer minor units and back (`JPY 1234` is 1234 minor units, `KWD
+//! 1.234` is 1234, `EUR 12.34` is 1234).
+//!
+//! ## Why a table, not "two decimals"
+//!
+//! Most currencies have two decimals, but the yen, the won or the CFA franc have none and the
+//! Kuwaiti dinar has three. Reading `0.125` as 12.5 cents of a euro, or `1234` yen as 12.34,
+//! silently changes money; every amount the project reads or prints goes through here.
+
+use std::fmt;
+
+/// An ISO 4217 currency: its code and how many decimal places its minor unit has.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Currency {
+    code: &'static str,
+    minor_units: u8,
+}
+
+/// Active ISO 4217 codes whose minor unit is not 1/100 (the rest of [`CODES`] has two
+/// decimals).
+const NOT_TWO: &[(&str, u8)] = &[
+    ("BHD", 3),
+    ("BIF", 0),
+    ("CLF", 4),
+    ("CLP", 0),
+    ("DJF", 0),
+    ("GNF", 0),
+    ("IQD", 3),
+    ("ISK", 0),
+    ("JOD", 3),
+    ("JPY", 0),
+    ("KMF", 0),
+    ("KRW", 0),
+    ("KWD", 3),
+    ("LYD", 3),
+    ("OMR", 3),
+    ("PYG", 0),
+    ("RWF", 0),
+    ("TND", 3),
+    ("UGX", 0),
+    ("UYI", 0),
+    ("UYW", 4),
+    ("VND", 0),
+    ("VUV", 0),
+    ("XAF", 0),
+    ("XOF", 0),
+    ("XPF", 0),
+];
+
+/// Active ISO 4217 codes of money (not precious metals, test or "no currency" codes).
+const CODES: &[&str] = &[
+    "AED", "AFN", "ALL", "AMD", "ANG", "AOA", "ARS", "AUD", "AWG", "AZN", "BAM", "BBD", "BDT",
+    "BGN", "BHD", "BIF", "BMD", "BND", "BOB", "BOV", "BRL", "BSD", "BTN", "BWP", "BYN", "BZD",
+    "CAD", "CDF", "CHE", "CHF", "CHW", "CLF", "CLP", "CNY", "COP", "COU", "CRC", "CUP", "CVE",
+    "CZK", "DJF", "DKK", "DOP", "DZD", "EGP", "ERN", "ETB", "EUR", "FJD", "FKP", "GBP", "GEL",
+    "GHS", "GIP", "GMD", "GNF", "GTQ", "GYD", "HKD", "HNL", "HTG", "HUF", "IDR", "ILS", "INR",
+    "IQD", "IRR", "ISK", "JMD", "JOD", "JPY", "KES", "KGS", "KHR", "KMF", "KPW", "KRW", "KWD",
+    "KYD", "KZT", "LAK", "LBP", "LKR", "LRD", "LSL", "LYD", "MAD", "MDL", "MGA", "MKD", "MMK",
+    "MNT", "MOP", "MRU", "MUR", "MVR", "MWK", "MXN", "MXV", "MYR", "MZN", "NAD", "NGN", "NIO",
+    "NOK", "NPR", "NZD", "OMR", "PAB", "PEN", "PGK", "PHP", "PKR", "PLN", "PYG", "QAR", "RON",
+    "RSD", "RUB", "RWF", "SAR", "SBD", "SCR", "SDG", "SEK", "SGD", "SHP", "SLE", "SOS", "SRD",
+    "SSP", "STN", "SVC", "SYP", "SZL", "THB", "TJS", "TMT", "TND", "TOP", "TRY", "TTD", "TWD",
+    "TZS", "UAH", "UGX", "USD", "USN", "UYI", "UYU", "UYW", "UZS", "VED", "VES", "VND", "VUV",
+    "WST", "XAF", "XCD", "XCG", "XOF", "XPF", "YER", "ZAR", "ZMW", "ZWG",
+];
+
+impl Currency {
+    /// The currency of an ISO 4217 code (`"eur"` and `" EUR "` too), or `None` for a code
+    /// that is not an active currency.
+    pub fn from_code(code: &str) -> Option<Currency> {
+        let code = code.trim();
+        if code.len() != 3 {
+            return None;
+        }
+        let upper = code.to_ascii_uppercase();
+        let i = CODES.binary_search(&upper.as_str()).ok()?;
+        let code = CODES[i];
+        let minor_units = NOT_TWO
+            .iter()
+            .find(|(c, _)| *c == code)
+            .map_or(2, |(_, n)| *n);
+        Some(Currency { code, minor_units })
+    }
+
+    /// The three-letter code, upper case.
+    pub fn code(&self) -> &'static str {
+        self.code
+    }
+
+    /// Decimal places of the minor unit (JPY 0, EUR 2, KWD 3).
+    pub fn minor_units(&self) -> u8 {
+        self.minor_units
+    }
+
+    /// Minor units in one major unit (JPY 1, EUR 100, KWD 1000).
+    pub fn scale(&self) -> i64 {
+        10i64.pow(u32::from(self.minor_units))
+    }
+
+    /// Minor units as decimal text in major units: `-1234` is `"-12.34"` in EUR, `"-1234"`
+    /// in JPY and `"-1.234"` in KWD.
+    pub fn format_minor(&self, minor: i64) -> String {
+        format_with(minor, self.minor_units)
+    }
+}
+
+impl fmt::Display for Currency {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.code)
+    }
+}
+
+impl std::str::FromStr for Currency {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Currency::from_code(s).ok_or_else(|| format!("{s:?} is not an ISO 4217 currency code"))
+    }
+}
+
+/// Minor units of `code` as decimal text (two places for a code the table does not know).
+pub fn format_minor(minor: i64, code: &str) -> String {
+    format_with(
+        minor,
+        Currency::from_code(code).map_or(2, |c| c.minor_units),
+    )
+}
+
+fn format_with(minor: i64, places: u8) -> String {
+    let sign = if minor < 0 { "-" } else { "" };
+    let a = minor.unsigned_abs();
+    if places == 0 {
+        return format!("{sign}{a}");
+    }
+    let scale = 10u64.pow(u32::from(places));
+    format!(
+        "{sign}{}.{:0width$}",
+        a / scale,
+        a % scale,
+        width = places as usize
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_are_sorted_for_the_binary_search() {
+        assert!(CODES.windows(2).all(|w| w[0] < w[1]));
+        assert!(NOT_TWO.iter().all(|(c, _)| CODES.contains(c)));
+    }
+
+    #[test]
+    fn minor_units_and_formatting() {
+        let jpy = Currency::from_code("jpy").unwrap();
+        let kwd = Currency::from_code(" KWD ").unwrap();
+        let eur: Currency = "EUR".parse().unwrap();
+        assert_eq!(
+            (jpy.minor_units(), eur.minor_units(), kwd.minor_units()),
+            (0, 2, 3)
+        );
+        assert_eq!(jpy.format_minor(-1234), "-1234");
+        assert_eq!(eur.format_minor(-1234), "-12.34");
+        assert_eq!(eur.format_minor(5), "0.05");
+        assert_eq!(kwd.format_minor(125), "0.125");
+        assert_eq!(format_minor(700, "???"), "7.00");
+        assert_eq!(Currency::from_code("ABC"), None);
+        assert_eq!(Currency::from_code("EURO"), None);
+    }
+}

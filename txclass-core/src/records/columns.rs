@@ -1,0 +1,284 @@
+//! Which column is which: headers are matched case-insensitively, without accents, and
+//! through the names banks use in English, Portuguese, Spanish, French and German
+//! (`Date`/`Data`/`Fecha`/`Datum`, `Libellé`, `Betrag`, `Paid out`/`Paid in`, …).
+
+/// A field the readers know.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub(crate) enum Field {
+    Id,
+    Date,
+    Description,
+    Amount,
+    Debit,
+    Credit,
+    Currency,
+    Category,
+    /// A debit/credit indicator beside an unsigned amount (`Soll/Haben`, `Dr/Cr`).
+    Direction,
+}
+
+/// How many fields there are.
+pub(crate) const FIELDS: usize = 9;
+
+impl Field {
+    pub const ALL: [Field; FIELDS] = [
+        Field::Id,
+        Field::Date,
+        Field::Description,
+        Field::Amount,
+        Field::Debit,
+        Field::Credit,
+        Field::Currency,
+        Field::Category,
+        Field::Direction,
+    ];
+
+    /// Header names that mean this field, normalised ([`normalise`]), best first.
+    fn aliases(self) -> &'static [&'static str] {
+        match self {
+            Field::Id => &["id", "transaction id", "txn id", "fitid"],
+            Field::Date => &[
+                "date",
+                "data",
+                "fecha",
+                "datum",
+                "transaction date",
+                "booking date",
+                "posting date",
+                "posted date",
+                "date posted",
+                "trans date",
+                "buchungstag",
+                "buchungsdatum",
+                "data lancamento",
+                "data movimento",
+                "date operation",
+                "fecha operacion",
+                "value date",
+                "valuta",
+            ],
+            Field::Description => &[
+                "description",
+                "descricao",
+                "descripcion",
+                "libelle",
+                "memo",
+                "payee",
+                "narrative",
+                "details",
+                "transaction description",
+                "transaction details",
+                "historico",
+                "lancamento",
+                "concepto",
+                "verwendungszweck",
+                "buchungstext",
+                "libelle operation",
+                "name",
+                "merchant",
+                "reference",
+                "text",
+            ],
+            Field::Amount => &[
+                "amount",
+                "valor",
+                "montant",
+                "betrag",
+                "importe",
+                "transaction amount",
+                "umsatz",
+                "value",
+            ],
+            Field::Debit => &[
+                "debit",
+                "debito",
+                "debit amount",
+                "paid out",
+                "money out",
+                "withdrawal",
+                "withdrawals",
+                "soll",
+                "cargo",
+                "saida",
+            ],
+            Field::Credit => &[
+                "credit",
+                "credito",
+                "credit amount",
+                "paid in",
+                "money in",
+                "deposit",
+                "deposits",
+                "haben",
+                "abono",
+                "entrada",
+            ],
+            Field::Currency => &[
+                "currency",
+                "moeda",
+                "devise",
+                "wahrung",
+                "waehrung",
+                "moneda",
+                "currency code",
+                "ccy",
+            ],
+            Field::Category => &[
+                "category",
+                "label",
+                "categoria",
+                "categorie",
+                "kategorie",
+                "class",
+            ],
+            Field::Direction => &[
+                "dr/cr",
+                "cr/dr",
+                "debit/credit",
+                "credit/debit",
+                "d/c",
+                "c/d",
+                "soll/haben",
+                "s/h",
+                "credit debit indicator",
+                "cdtdbtind",
+            ],
+        }
+    }
+}
+
+/// The currency a header names in parentheses: `Amount (GBP)`, `Valor (R$)`.
+pub(crate) fn header_currency(header: &str) -> Option<crate::currency::Currency> {
+    let h = header.trim();
+    let inner = h.strip_suffix(')')?.rsplit_once('(')?.1.trim();
+    super::amount::AmountText::parse(&format!("{inner} 0"))
+        .ok()
+        .and_then(|a| a.currency)
+}
+
+/// A header name folded for matching: lower case, accents and a byte-order mark removed,
+/// `_`/`-`/`.` as spaces, spaces collapsed, a trailing `(…)` dropped (`Amount (GBP)`).
+pub(crate) fn normalise(header: &str) -> String {
+    let mut s = header.trim_start_matches('\u{feff}').trim().to_lowercase();
+    if let Some(open) = s.rfind('(') {
+        if s.ends_with(')') && open > 0 {
+            s.truncate(open);
+        }
+    }
+    let folded: String = s
+        .chars()
+        .map(|c| match c {
+            'á' | 'à' | 'â' | 'ã' | 'ä' => 'a',
+            'é' | 'è' | 'ê' | 'ë' => 'e',
+            'í' | 'ì' | 'î' | 'ï' => 'i',
+            'ó' | 'ò' | 'ô' | 'õ' | 'ö' => 'o',
+            'ú' | 'ù' | 'û' | 'ü' => 'u',
+            'ç' => 'c',
+            'ñ' => 'n',
+            '_' | '-' | '.' | '\'' => ' ',
+            c => c,
+        })
+        .collect();
+    folded.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// The field a header name means, if any.
+pub(crate) fn field_of(header: &str) -> Option<(Field, usize)> {
+    let n = normalise(header);
+    Field::ALL.iter().find_map(|&f| {
+        f.aliases()
+            .iter()
+            .position(|a| *a == n)
+            .map(|rank| (f, rank))
+    })
+}
+
+/// Where each field is in a CSV record.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub(crate) struct ColumnMap {
+    index: [Option<usize>; FIELDS],
+    /// The currency the amount column's header names (`Amount (EUR)`).
+    pub currency: Option<crate::currency::Currency>,
+}
+
+impl ColumnMap {
+    /// Maps a header row: for each field, the column whose name is its best alias (the
+    /// leftmost on a tie); columns no field claims are ignored.
+    pub fn from_headers<'h>(headers: impl IntoIterator<Item = &'h str>) -> ColumnMap {
+        let headers: Vec<&str> = headers.into_iter().collect();
+        let mut best: [Option<(usize, usize)>; FIELDS] = [None; FIELDS];
+        for (col, h) in headers.iter().enumerate() {
+            if let Some((f, rank)) = field_of(h) {
+                let slot = &mut best[f as usize];
+                if slot.is_none_or(|(r, _)| rank < r) {
+                    *slot = Some((rank, col));
+                }
+            }
+        }
+        let index = best.map(|b| b.map(|(_, col)| col));
+        let currency = [Field::Amount, Field::Debit, Field::Credit]
+            .iter()
+            .filter_map(|&f| index[f as usize])
+            .find_map(|col| headers.get(col).and_then(|h| header_currency(h)));
+        ColumnMap { index, currency }
+    }
+
+    /// The column of `f`.
+    pub fn get(&self, f: Field) -> Option<usize> {
+        self.index[f as usize]
+    }
+
+    /// Required fields the header lacks: a date, a description, and an amount or a
+    /// debit/credit pair.
+    pub fn missing(&self) -> Vec<&'static str> {
+        let mut missing = Vec::new();
+        if self.get(Field::Date).is_none() {
+            missing.push("date (Date, Data, Fecha, Datum, Transaction Date, …)");
+        }
+        if self.get(Field::Description).is_none() {
+            missing
+                .push("description (Description, Descrição, Libellé, Memo, Payee, Narrative, …)");
+        }
+        if self.get(Field::Amount).is_none()
+            && self.get(Field::Debit).is_none()
+            && self.get(Field::Credit).is_none()
+        {
+            missing.push("amount (Amount, Valor, Montant, Betrag, or Debit and Credit columns)");
+        }
+        missing
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn headers_match_without_case_accents_or_units() {
+        let m = ColumnMap::from_headers(["Data", "Descrição", "Valor (R$)", "Saldo"]);
+        assert_eq!(
+            (
+                m.get(Field::Date),
+                m.get(Field::Description),
+                m.get(Field::Amount)
+            ),
+            (Some(0), Some(1), Some(2))
+        );
+        assert_eq!(m.currency.map(|c| c.code()), Some("BRL"));
+        let m = ColumnMap::from_headers(["\u{feff}DATE", "Libellé", "Montant"]);
+        assert!(m.missing().is_empty());
+        let m = ColumnMap::from_headers(["Date", "Payee", "Reference", "Paid out", "Paid in"]);
+        assert_eq!(m.get(Field::Description), Some(1), "the better alias wins");
+        assert_eq!(
+            (m.get(Field::Debit), m.get(Field::Credit)),
+            (Some(3), Some(4))
+        );
+        assert!(m.missing().is_empty());
+        let m = ColumnMap::from_headers(["Buchungstag", "Text", "Betrag (EUR)", "Soll/Haben"]);
+        assert_eq!(m.get(Field::Direction), Some(3));
+        assert_eq!(m.currency.map(|c| c.code()), Some("EUR"));
+        let m = ColumnMap::from_headers(["Datum", "Verwendungszweck", "Saldo"]);
+        assert_eq!(m.missing().len(), 1);
+        assert!(m.missing()[0].starts_with("amount"));
+    }
+}

@@ -1,0 +1,202 @@
+//! SWIFT MT940 customer statements: `:61:` statement lines with the `:86:` information that
+//! follows them, in the currency of the statement's opening balance (`:60F:`/`:60M:`).
+//!
+//! A field starts on a line beginning `:NN:` or `:NNa:` and runs on over the lines that do
+//! not; SWIFT block wrappers (`{1:…}{2:…}{4:` … `-}`) are skipped. German banks structure
+//! `:86:` in `?NN` subfields; then the remittance (`?20`–`?29`, `?60`–`?63`) and the
+//! counterparty's name (`?32`, `?33`) are the statement text.
+
+use chrono::{Datelike, NaiveDate};
+
+use super::Entry;
+use crate::records::amount::DecimalMark;
+use crate::records::FileError;
+
+/// The entries of an MT940 file, in order.
+pub(super) fn entries(text: &str) -> Result<Vec<Entry>, FileError> {
+    let mut fields: Vec<(u64, String, String)> = Vec::new();
+    for (i, raw) in text.lines().enumerate() {
+        let line = i as u64 + 1;
+        let mut l = raw.trim_end_matches('\r');
+        // `{1:F01…}{2:…}{4:` opens the text block; `-}` closes it.
+        if let Some(at) = l.find("{4:") {
+            l = &l[at + 3..];
+        }
+        if l.trim() == "-}" || l.trim() == "-" || l.starts_with("{5:") {
+            continue;
+        }
+        match tag_of(l) {
+            Some((tag, rest)) => fields.push((line, tag.to_owned(), rest.to_owned())),
+            None => {
+                if let Some((_, _, value)) = fields.last_mut() {
+                    value.push('\n');
+                    value.push_str(l);
+                }
+            }
+        }
+    }
+    if !fields.iter().any(|(_, t, _)| t == "20" || t == "61") {
+        return Err(FileError::Malformed {
+            line: 1,
+            message: "not an MT940 statement: no :20: or :61: field".into(),
+        });
+    }
+    let mut out: Vec<Entry> = Vec::new();
+    let mut currency: Option<String> = None;
+    let mut last_was_61 = false;
+    for (line, tag, value) in fields {
+        match tag.as_str() {
+            "60F" | "60M" => {
+                // D/C mark, YYMMDD, currency, amount: `C240301EUR1234,56`.
+                currency = value.get(7..10).map(str::to_owned);
+                last_was_61 = false;
+            }
+            "61" => {
+                out.push(statement_line(line, &value, currency.clone()));
+                last_was_61 = true;
+            }
+            "86" if last_was_61 => {
+                if let Some(e) = out.last_mut() {
+                    e.description.insert(0, information(&value));
+                }
+                last_was_61 = false;
+            }
+            _ => last_was_61 = false,
+        }
+    }
+    Ok(out)
+}
+
+/// `:61:` or `:28C:` at the start of a line: the tag and the rest.
+fn tag_of(l: &str) -> Option<(&str, &str)> {
+    let rest = l.strip_prefix(':')?;
+    let end = rest.find(':')?;
+    let tag = &rest[..end];
+    let ok = (2..=3).contains(&tag.len())
+        && tag[..2].bytes().all(|b| b.is_ascii_digit())
+        && tag[2..].bytes().all(|b| b.is_ascii_uppercase());
+    ok.then(|| (tag, &rest[end + 1..]))
+}
+
+/// A `:61:` statement line:
+/// `YYMMDD[MMDD](C|D|RC|RD)[funds code]amount(N|F|S)xxx customer-ref[//bank-ref][\ndetails]`.
+fn statement_line(line: u64, value: &str, currency: Option<String>) -> Entry {
+    let mut entry = Entry {
+        line,
+        currency,
+        mark: Some(DecimalMark::Comma),
+        ..Entry::default()
+    };
+    let (first, details) = value.split_once('\n').unwrap_or((value, ""));
+    let b = first.as_bytes();
+    let digits = |r: std::ops::Range<usize>| -> Option<u32> {
+        first
+            .get(r)
+            .filter(|s| s.bytes().all(|c| c.is_ascii_digit()))?
+            .parse()
+            .ok()
+    };
+    let value_date = match (digits(0..2), digits(2..4), digits(4..6)) {
+        (Some(y), Some(m), Some(d)) => NaiveDate::from_ymd_opt(2000 + y as i32, m, d),
+        _ => None,
+    };
+    let Some(value_date) = value_date else {
+        entry.date_error = Some(format!(
+            "statement line {first:?} does not start with a YYMMDD date"
+        ));
+        return entry;
+    };
+    let mut i = 6;
+    // The optional booking date, MMDD, in the value date's year or the one next to it.
+    entry.date = Some(value_date);
+    if let (Some(m), Some(d)) = (digits(6..8), digits(8..10)) {
+        let year = match (value_date.month() as i32) - (m as i32) {
+            diff if diff > 6 => value_date.year() + 1,
+            diff if diff < -6 => value_date.year() - 1,
+            _ => value_date.year(),
+        };
+        if let Some(booked) = NaiveDate::from_ymd_opt(year, m, d) {
+            entry.date = Some(booked);
+        }
+        i = 10;
+    }
+    let mark_len = match (b.get(i), b.get(i + 1)) {
+        (Some(b'R'), Some(b'C' | b'D')) => 2,
+        (Some(b'C' | b'D'), _) => 1,
+        _ => {
+            entry.date = None;
+            entry.date_error = Some(format!("statement line {first:?} has no C/D mark"));
+            return entry;
+        }
+    };
+    // RC (reversal of a credit) takes money out; RD (reversal of a debit) brings it back.
+    entry.debit = Some(matches!(&first[i..i + mark_len], "D" | "RC"));
+    i += mark_len;
+    if b.get(i).is_some_and(|c| c.is_ascii_alphabetic()) {
+        i += 1; // funds code: the third letter of the currency
+    }
+    let amount_len = first[i..]
+        .find(|c: char| !(c.is_ascii_digit() || c == ','))
+        .unwrap_or(first.len() - i);
+    entry.amount = Some(first[i..i + amount_len].to_owned());
+    i += amount_len;
+    // Transaction type (N/F/S + 3 characters), then references.
+    let refs = first.get(i + 4..).unwrap_or("");
+    let (customer, bank) = refs.split_once("//").unwrap_or((refs, ""));
+    let bank = bank.trim();
+    let customer = customer.trim();
+    entry.id = if !bank.is_empty() {
+        Some(bank.to_owned())
+    } else if !customer.is_empty() && customer != "NONREF" {
+        Some(customer.to_owned())
+    } else {
+        None
+    };
+    let details = details.trim();
+    if !details.is_empty() {
+        entry.description.push(details.to_owned());
+    }
+    entry
+}
+
+/// `:86:` as statement text: the remittance and name subfields of a structured field, or
+/// the free text with its line breaks as spaces.
+fn information(value: &str) -> String {
+    let flat: String = value.lines().collect::<Vec<_>>().join("");
+    if flat.contains("?20") || flat.contains("?32") {
+        let mut parts = Vec::new();
+        for sub in flat.split('?').skip(1) {
+            let (code, text) = sub.split_at(sub.len().min(2));
+            let keep = matches!(code.parse::<u32>(), Ok(20..=29 | 32 | 33 | 60..=63));
+            if keep && !text.trim().is_empty() {
+                parts.push(text.trim().to_owned());
+            }
+        }
+        return parts.join(" ");
+    }
+    value.lines().map(str::trim).collect::<Vec<_>>().join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn statement_lines_with_information() {
+        let sta = "{1:F01BANKDEFFXXXX0000000000}{2:O9401200240301BANKDEFFXXXX00000000002403011200N}{4:\n:20:STARTUMS\n:25:10020030/1234567\n:28C:1/1\n:60F:C240301EUR1000,00\n:61:2403010301DR12,34NDDTNONREF//B1\n:86:105?00LASTSCHRIFT?20EREF+123?21SVWZ+STROM MAERZ?32STADTWERKE\n?33MUENCHEN\n:61:240302CR2500,NTRFNONREF\n:86:GEHALT MAERZ\nACME GMBH\n:61:2403XX\n:62F:C240302EUR3487,66\n-}\n";
+        let e = entries(sta).unwrap();
+        assert_eq!(e.len(), 3);
+        assert_eq!(e[0].line, 6);
+        assert_eq!(e[0].amount.as_deref(), Some("12,34"));
+        assert_eq!((e[0].debit, e[0].id.as_deref()), (Some(true), Some("B1")));
+        assert_eq!(e[0].currency.as_deref(), Some("EUR"));
+        assert_eq!(
+            e[0].description,
+            ["EREF+123 SVWZ+STROM MAERZ STADTWERKE MUENCHEN"]
+        );
+        assert_eq!((e[1].debit, e[1].id.as_deref()), (Some(false), None));
+        assert_eq!(e[1].description, ["GEHALT MAERZ ACME GMBH"]);
+        assert_eq!(e[1].date.unwrap().to_string(), "2024-03-02");
+        assert!(e[2].date_error.is_some());
+    }
+}

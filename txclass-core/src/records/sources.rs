@@ -1,0 +1,388 @@
+//! CSV and NDJSON files as rows of named text cells ([`Raw`]), before any value is read.
+//!
+//! The CSV delimiter is sniffed from the header (`,`, `;`, tab or `|`, or an Excel `sep=`
+//! line) and named in errors; bytes that are not UTF-8 are read as Latin-1, the encoding
+//! of most older bank exports.
+
+use std::fmt;
+use std::io::{BufRead, BufReader, Read};
+
+use super::columns::{field_of, ColumnMap, Field, FIELDS};
+use super::{FileError, RecordError};
+
+/// One row's cells by field, as text.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Raw {
+    pub line: u64,
+    cells: [Option<String>; FIELDS],
+    /// The amount cells are JSON numbers: always a decimal point, whatever the file's mark.
+    pub json_numbers: bool,
+}
+
+impl Raw {
+    /// A field's text: trimmed, `None` when absent or blank.
+    pub fn get(&self, f: Field) -> Option<&str> {
+        self.cells[f as usize]
+            .as_deref()
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+    }
+
+    pub fn set(&mut self, f: Field, value: String) {
+        self.cells[f as usize] = Some(value);
+    }
+}
+
+/// The rows of a file.
+pub(crate) type RawSource<'a> = Box<dyn Iterator<Item = Result<Raw, RecordError>> + 'a>;
+
+/// A CSV delimiter, shown as people say it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Delimiter(pub u8);
+
+impl fmt::Display for Delimiter {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            b'\t' => f.write_str("tab-separated"),
+            d => write!(f, "`{}`-separated", d as char),
+        }
+    }
+}
+
+/// Text of a field: UTF-8, or Latin-1 when it is not.
+fn text(bytes: &[u8]) -> String {
+    match std::str::from_utf8(bytes) {
+        Ok(s) => s.to_owned(),
+        Err(_) => bytes.iter().map(|&b| b as char).collect(),
+    }
+}
+
+/// The delimiter of a header line: the candidate that splits it most (outside quotes).
+fn sniff(header: &[u8]) -> Delimiter {
+    let mut counts = [0usize; 4];
+    let candidates = [b',', b';', b'\t', b'|'];
+    let mut quoted = false;
+    for &b in header {
+        if b == b'"' {
+            quoted = !quoted;
+        } else if !quoted {
+            if let Some(i) = candidates.iter().position(|&c| c == b) {
+                counts[i] += 1;
+            }
+        }
+    }
+    let best = (0..4)
+        .max_by_key(|&i| (counts[i], std::cmp::Reverse(i)))
+        .unwrap_or(0);
+    Delimiter(if counts[best] == 0 {
+        b','
+    } else {
+        candidates[best]
+    })
+}
+
+/// What a first line says a file is, when it is a bank statement and not a table.
+fn statement_kind(first: &str) -> Option<&'static str> {
+    let t = first.trim_start_matches('\u{feff}').trim_start();
+    if t.starts_with("OFXHEADER") || t.starts_with("<OFX") || t.starts_with("<?OFX") {
+        Some("an OFX statement")
+    } else if t.starts_with(":20:") || t.starts_with("{1:") {
+        Some("an MT940 statement")
+    } else if t.starts_with("<?xml") || t.starts_with("<Document") {
+        Some("an XML document (a camt.053 statement?)")
+    } else {
+        None
+    }
+}
+
+fn what_format(what: &str) -> &'static str {
+    if what.contains("OFX") {
+        "ofx"
+    } else if what.contains("MT940") {
+        "mt940"
+    } else {
+        "camt053"
+    }
+}
+
+/// A CSV file's rows, with the column map of its header; `Err` when the header lacks a
+/// required column.
+pub(crate) fn csv<'a, R: Read + 'a>(
+    reader: R,
+) -> Result<(RawSource<'a>, ColumnMap, Delimiter), FileError> {
+    let mut reader = BufReader::new(reader);
+    let mut first = Vec::new();
+    reader.read_until(b'\n', &mut first)?;
+    let mut skipped_lines = 0;
+    let delimiter = match text(&first).trim().strip_prefix("sep=") {
+        Some(d) if d.len() == 1 => {
+            let d = Delimiter(d.as_bytes()[0]);
+            first.clear();
+            reader.read_until(b'\n', &mut first)?;
+            skipped_lines = 1;
+            d
+        }
+        _ => sniff(&first),
+    };
+    if first.iter().all(u8::is_ascii_whitespace) {
+        return Err(FileError::Empty);
+    }
+    if let Some(what) = statement_kind(&text(&first)) {
+        return Err(FileError::Malformed {
+            line: 1 + skipped_lines,
+            message: format!(
+                "this is {what}, not CSV: read it with format {}",
+                what_format(what)
+            ),
+        });
+    }
+    let mut rdr = csv::ReaderBuilder::new()
+        .delimiter(delimiter.0)
+        .flexible(true)
+        .has_headers(false)
+        .from_reader(std::io::Cursor::new(first).chain(reader));
+    let mut header = csv::ByteRecord::new();
+    match rdr.read_byte_record(&mut header) {
+        Ok(true) => {}
+        Ok(false) => return Err(FileError::Empty),
+        Err(e) => {
+            return Err(FileError::Malformed {
+                line: 1 + skipped_lines,
+                message: e.to_string(),
+            })
+        }
+    }
+    let names: Vec<String> = header.iter().map(|h| text(h).trim().to_owned()).collect();
+    let map = ColumnMap::from_headers(names.iter().map(String::as_str));
+    let missing = map.missing();
+    if !missing.is_empty() {
+        return Err(FileError::MissingColumns {
+            missing,
+            found: names,
+            delimiter: delimiter.to_string(),
+        });
+    }
+    let width = names.len();
+    let columns = map.clone();
+    let mut record = csv::ByteRecord::new();
+    let rows = std::iter::from_fn(move || loop {
+        let line_hint = rdr.position().line() + skipped_lines;
+        match rdr.read_byte_record(&mut record) {
+            Ok(false) => return None,
+            Ok(true) => {
+                let line = record.position().map_or(line_hint, |p| p.line()) + skipped_lines;
+                if record.len() == 1 && record[0].iter().all(u8::is_ascii_whitespace) {
+                    continue;
+                }
+                if record.len() != width {
+                    let mut message = format!(
+                        "expected {width} fields ({delimiter}), found {}",
+                        record.len()
+                    );
+                    if record.len() == 1 {
+                        if let Some(d) = [b',', b';', b'\t']
+                            .into_iter()
+                            .find(|&d| d != delimiter.0 && record[0].contains(&d))
+                        {
+                            message.push_str(&format!("; is this row {}?", Delimiter(d)));
+                        }
+                    }
+                    return Some(Err(RecordError { line, message }));
+                }
+                let mut raw = Raw {
+                    line,
+                    ..Raw::default()
+                };
+                for f in Field::ALL {
+                    if let Some(col) = columns.get(f) {
+                        raw.set(f, text(&record[col]));
+                    }
+                }
+                return Some(Ok(raw));
+            }
+            Err(e) => {
+                let line = e.position().map_or(line_hint, |p| p.line()) + skipped_lines;
+                return Some(Err(RecordError {
+                    line,
+                    message: e.to_string(),
+                }));
+            }
+        }
+    });
+    Ok((Box::new(rows), map, delimiter))
+}
+
+/// A file of labels by transaction id: a header with an id and a category column (any
+/// delimiter, any of their aliases), then one row per labelled transaction.
+pub(crate) fn labels<R: Read>(
+    reader: R,
+) -> Result<std::collections::HashMap<String, String>, FileError> {
+    let mut reader = BufReader::new(reader);
+    let mut first = Vec::new();
+    reader.read_until(b'\n', &mut first)?;
+    let delimiter = sniff(&first);
+    let mut rdr = csv::ReaderBuilder::new()
+        .delimiter(delimiter.0)
+        .flexible(true)
+        .from_reader(std::io::Cursor::new(first).chain(reader));
+    let malformed = |line: u64, message: String| FileError::Malformed { line, message };
+    let headers: Vec<String> = rdr
+        .byte_headers()
+        .map_err(|e| malformed(1, e.to_string()))?
+        .iter()
+        .map(text)
+        .collect();
+    let map = ColumnMap::from_headers(headers.iter().map(String::as_str));
+    let (Some(id), Some(category)) = (map.get(Field::Id), map.get(Field::Category)) else {
+        return Err(malformed(
+            1,
+            format!(
+                "a labels file needs an id and a category column; columns found ({delimiter}): {}",
+                headers.join(", ")
+            ),
+        ));
+    };
+    let mut out = std::collections::HashMap::new();
+    for r in rdr.byte_records() {
+        let r = r.map_err(|e| malformed(e.position().map_or(0, |p| p.line()), e.to_string()))?;
+        let line = r.position().map_or(0, |p| p.line());
+        let (Some(i), Some(c)) = (r.get(id), r.get(category)) else {
+            return Err(malformed(
+                line,
+                format!(
+                    "expected {} fields ({delimiter}), found {}",
+                    headers.len(),
+                    r.len()
+                ),
+            ));
+        };
+        let (i, c) = (text(i).trim().to_owned(), super::normalise_label(&text(c)));
+        if !i.is_empty() && !c.is_empty() {
+            out.insert(i, c);
+        }
+    }
+    Ok(out)
+}
+
+/// An NDJSON file's rows: one object a line, keys matched like CSV headers.
+pub(crate) fn ndjson<'a, R: Read + 'a>(reader: R) -> RawSource<'a> {
+    let mut lines = BufReader::new(reader).split(b'\n').enumerate();
+    Box::new(std::iter::from_fn(move || loop {
+        let (i, l) = lines.next()?;
+        let line = i as u64 + 1;
+        let bytes = match l {
+            Ok(b) => b,
+            Err(e) => {
+                return Some(Err(RecordError {
+                    line,
+                    message: e.to_string(),
+                }))
+            }
+        };
+        let s = text(&bytes);
+        if s.trim().is_empty() {
+            continue;
+        }
+        return Some(object(&s, line));
+    }))
+}
+
+fn object(s: &str, line: u64) -> Result<Raw, RecordError> {
+    let err = |message: String| RecordError { line, message };
+    let value: serde_json::Value = serde_json::from_str(s).map_err(|e| err(e.to_string()))?;
+    let serde_json::Value::Object(map) = value else {
+        return Err(err("expected a JSON object".into()));
+    };
+    let mut raw = Raw {
+        line,
+        ..Raw::default()
+    };
+    let mut best: [Option<usize>; FIELDS] = [None; FIELDS];
+    for (key, v) in map {
+        let Some((f, rank)) = field_of(&key) else {
+            continue;
+        };
+        if best[f as usize].is_some_and(|r| r <= rank) {
+            continue;
+        }
+        best[f as usize] = Some(rank);
+        let cell = match v {
+            serde_json::Value::Null => continue,
+            serde_json::Value::String(s) => s,
+            serde_json::Value::Number(n) => {
+                if matches!(f, Field::Amount | Field::Debit | Field::Credit) {
+                    raw.json_numbers = true;
+                }
+                n.to_string()
+            }
+            other => return Err(err(format!("{key} {other} is not text or a number"))),
+        };
+        raw.set(f, cell);
+    }
+    Ok(raw)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_delimiter_is_sniffed_and_named() {
+        assert_eq!(sniff(b"Date;Description;Amount\n"), Delimiter(b';'));
+        assert_eq!(sniff(b"\"a,b\";c;d"), Delimiter(b';'));
+        assert_eq!(sniff(b"date\tdesc\tamount"), Delimiter(b'\t'));
+        assert_eq!(sniff(b"date"), Delimiter(b','));
+        assert_eq!(Delimiter(b';').to_string(), "`;`-separated");
+        let data = "Date;Description;Amount\n2024-01-02;PADARIA;-5,00\n2024-01-03,MERCADO,-1\n";
+        let (rows, _, d) = csv(data.as_bytes()).unwrap();
+        assert_eq!(d, Delimiter(b';'));
+        let rows: Vec<_> = rows.collect();
+        assert_eq!(rows[0].as_ref().unwrap().get(Field::Amount), Some("-5,00"));
+        let e = rows[1].as_ref().unwrap_err();
+        assert_eq!(e.line, 3);
+        assert_eq!(
+            e.message,
+            "expected 3 fields (`;`-separated), found 1; is this row `,`-separated?"
+        );
+    }
+
+    #[test]
+    fn a_header_without_amount_is_refused_with_what_was_found() {
+        let Err(e) = csv("Datum;Text\n01.02.2024;X\n".as_bytes()) else {
+            panic!("read")
+        };
+        let m = e.to_string();
+        assert!(m.contains("no amount"), "{m}");
+        assert!(m.contains("`;`-separated"), "{m}");
+        assert!(m.contains("\"Datum\", \"Text\""), "{m}");
+    }
+
+    #[test]
+    fn a_statement_read_as_csv_says_what_it_is() {
+        for (first, format) in [
+            ("OFXHEADER:100\n", "ofx"),
+            (":20:STARTUMSE\n", "mt940"),
+            ("<?xml version=\"1.0\"?>\n", "camt053"),
+        ] {
+            let Err(FileError::Malformed { line: 1, message }) = csv(first.as_bytes()) else {
+                panic!("{first:?} was read as CSV")
+            };
+            assert!(
+                message.ends_with(&format!("read it with format {format}")),
+                "{message}"
+            );
+        }
+    }
+
+    #[test]
+    fn latin1_and_sep_lines() {
+        let mut data = b"sep=;\nData;Descri\xe7\xe3o;Valor\n01/02/2024;CAF\xc9;-3,50\n".to_vec();
+        data.extend_from_slice(b"\n");
+        let (rows, map, _) = csv(data.as_slice()).unwrap();
+        assert_eq!(map.get(Field::Description), Some(1));
+        let rows: Vec<_> = rows.collect();
+        assert_eq!(rows.len(), 1);
+        let r = rows[0].as_ref().unwrap();
+        assert_eq!((r.line, r.get(Field::Description)), (3, Some("CAFÉ")));
+    }
+}
