@@ -31,8 +31,9 @@
 //! At least once. A consumer reads with `XREADGROUP`; the entry stays in the group's
 //! pending list until the consumer settles it with one script (`settle.lua`): ack,
 //! reschedule (ack + re-add delayed, one step) or dead-letter. A consumer that dies leaves
-//! the entry pending; after `claim_after` of silence any other consumer takes it over with
-//! `XAUTOCLAIM`, which also bumps its delivery count. Settling checks that count, so the
+//! the entry pending; after `claim_after` of silence any other consumer takes it over
+//! (`claim.lua`: `XPENDING … IDLE` finds it, `XCLAIM` takes it and bumps its delivery
+//! count; each process looks at most once a second, its workers sharing the look). Settling checks that count, so the
 //! dead consumer (if it was only paused) cannot settle an entry that is no longer its own:
 //! it gets [`QueueError::NotPending`]. An entry delivered `max_deliveries` times without
 //! being settled (it crashes its consumers) is dead-lettered instead of delivered again.
@@ -47,7 +48,7 @@
 //!
 //! A Redis without persistence that restarts, or a failover to an empty replica, loses
 //! every key, the consumer group with them. Every command that needs the group
-//! (`XREADGROUP`, `XAUTOCLAIM` in `claim.lua`, `XPENDING` in `settle.lua`) may then fail
+//! (`XREADGROUP`, `XPENDING`/`XCLAIM` in `claim.lua`, `XPENDING` in `settle.lua`) may then fail
 //! with `NOGROUP`; the queue forgets that the group exists and creates it again (from the
 //! start of the stream, so tasks enqueued since are delivered). A delivery whose entry was
 //! lost is not pending any more: settling it is [`QueueError::NotPending`]. The tasks
