@@ -84,6 +84,7 @@ async fn cluster(
                 RedisQueueConfig {
                     prefix: prefix.into(),
                     claim_after: Duration::from_secs(10),
+                    partners: vec![pid.clone()],
                     ..RedisQueueConfig::default()
                 },
             )

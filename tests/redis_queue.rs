@@ -1,6 +1,7 @@
 //! The Redis Streams retry queue and the per-job result bus against a real Redis
 //! (`scripts/redis.sh start`; `TXCLASS_REDIS_URL`). Proof 4: a consumer killed mid-retry
-//! loses nothing; another one claims the task and finishes it.
+//! loses nothing; another one claims the task and finishes it. The lanes of several partners
+//! are also run on a Redis Cluster.
 
 #[path = "support/redis.rs"]
 mod support;
@@ -41,6 +42,7 @@ fn queue(prefix: &str, claim_after: Duration, max_deliveries: u32) -> RedisQueue
             prefix: prefix.into(),
             claim_after,
             max_deliveries,
+            partners: vec![PartnerId::from("bank")],
             ..RedisQueueConfig::default()
         },
     )
@@ -442,4 +444,74 @@ async fn a_killed_consumers_task_is_claimed_and_finished_by_another() {
     assert_eq!(heard, Some(done));
     assert_eq!(q.pending().await.unwrap(), 0);
     assert!(q.dead_letters().await.unwrap().is_empty());
+}
+
+/// One lane per partner, each in its own hash slot: on a three-master Redis Cluster
+/// (`scripts/redis-cluster.sh start`; `TXCLASS_REDIS_CLUSTER_URL`) tasks of three partners,
+/// due and delayed, enqueued by one instance are all delivered to a consumer of another,
+/// once each, and the partners' keys spread over more than one slot.
+#[tokio::test]
+async fn each_partner_has_its_own_lane_on_a_redis_cluster() {
+    let mut nodes = support::connect_cluster().await;
+    let prefix = support::unique("lanes");
+    let partners = [
+        PartnerId::from("bank"),
+        PartnerId::from("card-issuer"),
+        PartnerId::from("broker"),
+    ];
+    let open = || {
+        RedisQueue::new(
+            &support::cluster_url(),
+            RedisQueueConfig {
+                prefix: prefix.clone(),
+                partners: partners.to_vec(),
+                ..RedisQueueConfig::default()
+            },
+        )
+        .unwrap()
+    };
+    let (producer, consumer) = (open(), open());
+    let mut expected = std::collections::BTreeSet::new();
+    for p in &partners {
+        for page in 0..6 {
+            let mut t = task(&format!("job-{}", p.as_str()), page);
+            t.partner_id = p.clone();
+            let delay = if page % 2 == 0 { 0 } else { 80 };
+            producer
+                .enqueue(t, Duration::from_millis(delay))
+                .await
+                .unwrap();
+            expected.insert((p.as_str().to_owned(), page));
+        }
+    }
+    assert_eq!(producer.pending().await.unwrap(), 18);
+    let mut seen = std::collections::BTreeSet::new();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while seen.len() < expected.len() && Instant::now() < deadline {
+        if let Some(d) = consumer
+            .next("c1", Duration::from_millis(500))
+            .await
+            .unwrap()
+        {
+            assert!(
+                seen.insert((d.task.partner_id.as_str().to_owned(), d.task.page)),
+                "delivered twice: {:?}",
+                d.task
+            );
+            consumer.ack(&d).await.unwrap();
+        }
+    }
+    assert_eq!(seen, expected);
+    assert_eq!(consumer.pending().await.unwrap(), 0);
+    let mut slots = std::collections::BTreeSet::new();
+    for p in &partners {
+        let slot: u16 = redis::cmd("CLUSTER")
+            .arg("KEYSLOT")
+            .arg(format!("{{{prefix}:queue:{}}}:ready", p.as_str()))
+            .query_async(&mut nodes[0])
+            .await
+            .unwrap();
+        slots.insert(slot);
+    }
+    assert_eq!(slots.len(), 3, "one slot per partner");
 }

@@ -52,6 +52,7 @@ fn queue(redis: &ScratchRedis, claim_after: Duration) -> RedisQueue {
             prefix: "restart".into(),
             claim_after,
             max_deliveries: 3,
+            partners: vec![PartnerId::from("bank")],
             ..RedisQueueConfig::default()
         },
     )

@@ -139,6 +139,7 @@ async fn consume(args: &[String]) {
         &url,
         RedisQueueConfig {
             prefix,
+            partners: vec![PartnerId::from("bank")],
             ..RedisQueueConfig::default()
         },
     )

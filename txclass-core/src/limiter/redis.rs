@@ -88,8 +88,8 @@
 //! instance that has a waiter, instead of every waiter polling. A release made by this
 //! process wakes its own waiter without the round trip. Pub/sub is at-most-once and a
 //! holder that dies frees its slot by lease expiry, without a message, so a waiter also
-//! tries again after a jittered backstop (`poll_min` doubling to `poll_max`, default 500 ms
-//! to 5 s), and every waiter wakes when the subscription is re-established. Waiters are not
+//! tries again after a jittered backstop (`poll_min` doubling to `poll_max`, default 2 s
+//! to 5 s: a dead holder's slot comes back only when its lease runs out anyway), and every waiter wakes when the subscription is re-established. Waiters are not
 //! queued in Redis, so across instances the order is not FIFO; callers that must not wait
 //! use `max_wait = 0` and queue the call instead.
 
@@ -155,7 +155,7 @@ impl RedisLimiterBuilder {
         self
     }
 
-    /// Bounds of the backstop while the semaphore is busy (default 500 ms – 5 s): a waiter
+    /// Bounds of the backstop while the semaphore is busy (default 2 s – 5 s): a waiter
     /// is woken by releases, and tries again after this even if it heard none.
     pub fn poll(mut self, min: Duration, max: Duration) -> Self {
         self.poll_min = min.max(Duration::from_millis(1));
@@ -321,7 +321,7 @@ impl RedisLimiter {
             lease: Duration::from_secs(15),
             response_timeout: Duration::from_secs(2),
             connect_timeout: Duration::from_secs(1),
-            poll_min: Duration::from_millis(500),
+            poll_min: Duration::from_secs(2),
             poll_max: Duration::from_secs(5),
             partners: Vec::new(),
         }

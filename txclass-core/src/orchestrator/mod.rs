@@ -378,6 +378,7 @@ impl OrchestratorBuilder {
                 RedisQueueConfig {
                     prefix: redis.prefix.clone(),
                     claim_after: redis.claim_after,
+                    partners: self.partners.iter().map(|(c, _)| c.id.clone()).collect(),
                     ..RedisQueueConfig::default()
                 },
             )?;

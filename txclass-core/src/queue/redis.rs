@@ -2,8 +2,9 @@
 //!
 //! ## Retry queue layout
 //!
-//! All keys share the hash tag `{<prefix>:queue}` (scripts touch several; Redis Cluster needs
-//! them in one slot):
+//! One **lane** per partner: a stream and its companions, all under the hash tag
+//! `{<prefix>:queue:<partner>}` (scripts touch several keys; Redis Cluster needs them in one
+//! slot, and one slot per partner spreads the partners over a cluster's masters):
 //!
 //! * `…:ready`: a stream of due tasks, read by the consumer group `workers` (fields `task`,
 //!   the JSON [`RetryTask`], and `base`, the deliveries before this entry);
@@ -69,20 +70,19 @@
 //! with a reply timeout above the longest block.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
 use futures::stream::{BoxStream, StreamExt};
 use redis::Script;
-
-use crate::redis_conn::{Conn, Target};
 use tokio::sync::Mutex;
 use tokio::time::Instant;
 
 use super::{DeadLetter, Delivery, QueueError, ResultBus, RetryMessage, RetryQueue, RetryTask};
-use crate::model::JobId;
+use crate::model::{JobId, PartnerId};
+use crate::redis_conn::{Conn, Target};
 
 static SCHEDULE: &str = include_str!("schedule.lua");
 static PROMOTE: &str = include_str!("promote.lua");
@@ -151,6 +151,10 @@ pub struct RedisQueueConfig {
     pub max_deliveries: u32,
     /// Reply timeout of the non-blocking commands (default 2 s).
     pub response_timeout: Duration,
+    /// The partners whose lanes this queue's consumers read (every instance lists the same).
+    /// A partner this process enqueues for is added; one that only other instances enqueue
+    /// for must be listed, or this process never delivers its tasks.
+    pub partners: Vec<PartnerId>,
 }
 
 impl Default for RedisQueueConfig {
@@ -160,6 +164,7 @@ impl Default for RedisQueueConfig {
             claim_after: Duration::from_secs(60),
             max_deliveries: 10,
             response_timeout: Duration::from_secs(2),
+            partners: Vec::new(),
         }
     }
 }
@@ -169,14 +174,12 @@ pub struct RedisQueue {
     target: Target,
     conn: Conn,
     config: RedisQueueConfig,
-    keys: QueueKeys,
+    /// The partners' lanes, in the order they became known.
+    lanes: std::sync::RwLock<Vec<Arc<Lane>>>,
+    /// Which lane a consumer reads first next (turns, so no partner starves another).
+    turn: AtomicUsize,
     /// One blocking connection per consumer name.
     readers: Mutex<HashMap<String, Arc<Mutex<Conn>>>>,
-    /// The consumer group exists (checked once, again after `NOGROUP`).
-    group_ready: AtomicBool,
-    /// When this process last moved due tasks and looked for orphaned deliveries: its
-    /// workers share these sweeps instead of each running them on every read.
-    sweeps: std::sync::Mutex<Sweeps>,
     schedule: Script,
     promote: Script,
     claim: Script,
@@ -187,8 +190,43 @@ impl std::fmt::Debug for RedisQueue {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("RedisQueue")
             .field("config", &self.config)
-            .field("ready", &self.keys.ready)
             .finish()
+    }
+}
+
+/// One partner's keys and this process's state for them.
+struct Lane {
+    keys: QueueKeys,
+    /// The consumer group exists (checked once, again after `NOGROUP`).
+    group_ready: AtomicBool,
+    /// When this process last moved due tasks and looked for orphaned deliveries: its
+    /// workers share these sweeps instead of each running them on every read.
+    sweeps: std::sync::Mutex<Sweeps>,
+}
+
+impl Lane {
+    fn new(prefix: &str, partner: &PartnerId) -> Self {
+        let tag = format!(
+            "{{{}:queue:{}}}",
+            prefix.replace(['{', '}'], "_"),
+            partner.as_str().replace(['{', '}'], "_")
+        );
+        Self {
+            keys: QueueKeys {
+                ready: format!("{tag}:ready"),
+                delayed: format!("{tag}:delayed"),
+                payloads: format!("{tag}:payloads"),
+                uid: format!("{tag}:uid"),
+                dead: format!("{tag}:dead"),
+                tasks: format!("{tag}:tasks"),
+            },
+            group_ready: AtomicBool::new(false),
+            sweeps: std::sync::Mutex::new(Sweeps::default()),
+        }
+    }
+
+    fn sweeps(&self) -> std::sync::MutexGuard<'_, Sweeps> {
+        self.sweeps.lock().unwrap_or_else(|e| e.into_inner())
     }
 }
 
@@ -207,22 +245,18 @@ impl RedisQueue {
     /// use. Must be called inside a tokio runtime.
     pub fn new(url: &str, config: RedisQueueConfig) -> Result<Self, QueueError> {
         let (target, conn) = open(url, config.response_timeout)?;
-        let tag = format!("{{{}:queue}}", config.prefix.replace(['{', '}'], "_"));
+        let lanes = config
+            .partners
+            .iter()
+            .map(|p| Arc::new(Lane::new(&config.prefix, p)))
+            .collect();
         Ok(Self {
             target,
             conn,
-            keys: QueueKeys {
-                ready: format!("{tag}:ready"),
-                delayed: format!("{tag}:delayed"),
-                payloads: format!("{tag}:payloads"),
-                uid: format!("{tag}:uid"),
-                dead: format!("{tag}:dead"),
-                tasks: format!("{tag}:tasks"),
-            },
             config,
+            lanes: std::sync::RwLock::new(lanes),
+            turn: AtomicUsize::new(0),
             readers: Mutex::new(HashMap::new()),
-            group_ready: AtomicBool::new(false),
-            sweeps: std::sync::Mutex::new(Sweeps::default()),
             schedule: Script::new(SCHEDULE),
             promote: Script::new(PROMOTE),
             claim: Script::new(CLAIM),
@@ -236,20 +270,52 @@ impl RedisQueue {
     }
 
     /// A command answered `NOGROUP`: create the group again before the next read.
-    async fn recreate_group(&self) -> Result<(), QueueError> {
-        tracing::warn!(stream = %self.keys.ready, "consumer group gone (redis lost its data?); creating it again");
-        self.group_ready.store(false, Ordering::Release);
-        self.ensure_group().await
+    /// The lane of `partner` (added if this process did not know it).
+    fn lane(&self, partner: &PartnerId) -> Arc<Lane> {
+        let tag = Lane::new(&self.config.prefix, partner);
+        if let Some(l) = self
+            .lanes
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .find(|l| l.keys.ready == tag.keys.ready)
+        {
+            return l.clone();
+        }
+        let mut lanes = self.lanes.write().unwrap_or_else(|e| e.into_inner());
+        if let Some(l) = lanes.iter().find(|l| l.keys.ready == tag.keys.ready) {
+            return l.clone();
+        }
+        let lane = Arc::new(tag);
+        lanes.push(lane.clone());
+        lane
     }
 
-    async fn ensure_group(&self) -> Result<(), QueueError> {
-        if self.group_ready.load(Ordering::Acquire) {
+    /// Every lane, starting from the next one's turn.
+    fn lanes_in_turn(&self) -> Vec<Arc<Lane>> {
+        let mut lanes = self.lanes.read().unwrap_or_else(|e| e.into_inner()).clone();
+        if !lanes.is_empty() {
+            let first = self.turn.fetch_add(1, Ordering::Relaxed) % lanes.len();
+            lanes.rotate_left(first);
+        }
+        lanes
+    }
+
+    /// A command answered `NOGROUP`: create the group again before the next read.
+    async fn recreate_group(&self, lane: &Lane) -> Result<(), QueueError> {
+        tracing::warn!(stream = %lane.keys.ready, "consumer group gone (redis lost its data?); creating it again");
+        lane.group_ready.store(false, Ordering::Release);
+        self.ensure_group(lane).await
+    }
+
+    async fn ensure_group(&self, lane: &Lane) -> Result<(), QueueError> {
+        if lane.group_ready.load(Ordering::Acquire) {
             return Ok(());
         }
         let mut conn = self.conn.clone();
         let r: redis::RedisResult<()> = redis::cmd("XGROUP")
             .arg("CREATE")
-            .arg(&self.keys.ready)
+            .arg(&lane.keys.ready)
             .arg(GROUP)
             .arg("0")
             .arg("MKSTREAM")
@@ -260,7 +326,7 @@ impl RedisQueue {
             Err(e) if e.code() == Some("BUSYGROUP") => {}
             Err(e) => return Err(backend(e)),
         }
-        self.group_ready.store(true, Ordering::Release);
+        lane.group_ready.store(true, Ordering::Release);
         Ok(())
     }
 
@@ -275,24 +341,20 @@ impl RedisQueue {
         Ok(r)
     }
 
-    fn sweeps(&self) -> std::sync::MutexGuard<'_, Sweeps> {
-        self.sweeps.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
     /// [`Self::promote`] when a delayed task may be due (ours, as last seen, or another
     /// instance's: at least every [`PROMOTE_EVERY`]); time until the next one is due.
-    async fn promote_when_due(&self) -> Result<Option<Duration>, QueueError> {
+    async fn promote_when_due(&self, lane: &Lane) -> Result<Option<Duration>, QueueError> {
         let now = Instant::now();
         {
-            let s = self.sweeps();
+            let s = lane.sweeps();
             let recent = s.promoted.is_some_and(|t| now - t < PROMOTE_EVERY);
             let due = s.next_due.is_some_and(|t| t <= now);
             if recent && !due {
                 return Ok(s.next_due.map(|t| t - now));
             }
         }
-        let next = self.promote().await?;
-        let mut s = self.sweeps();
+        let next = self.promote(lane).await?;
+        let mut s = lane.sweeps();
         s.promoted = Some(now);
         s.next_due = next.map(|d| now + d);
         Ok(next)
@@ -301,27 +363,31 @@ impl RedisQueue {
     /// [`Self::claim`] at most every [`CLAIM_EVERY`] (or half of `claim_after`, if less)
     /// while there is nothing to take over:
     /// an entry is orphaned only after `claim_after` of silence anyway.
-    async fn claim_when_due(&self, consumer: &str) -> Result<Option<Delivery>, QueueError> {
+    async fn claim_when_due(
+        &self,
+        lane: &Lane,
+        consumer: &str,
+    ) -> Result<Option<Delivery>, QueueError> {
         let now = Instant::now();
         let every = CLAIM_EVERY.min(self.config.claim_after / 2);
-        if self.sweeps().claimed.is_some_and(|t| now - t < every) {
+        if lane.sweeps().claimed.is_some_and(|t| now - t < every) {
             return Ok(None);
         }
-        let found = self.claim(consumer).await?;
+        let found = self.claim(lane, consumer).await?;
         if found.is_none() {
-            self.sweeps().claimed = Some(now);
+            lane.sweeps().claimed = Some(now);
         }
         Ok(found)
     }
 
     /// Moves due delayed tasks to the stream; ms until the next one is due.
-    async fn promote(&self) -> Result<Option<Duration>, QueueError> {
+    async fn promote(&self, lane: &Lane) -> Result<Option<Duration>, QueueError> {
         let mut conn = self.conn.clone();
         let ms: i64 = self
             .promote
-            .key(&self.keys.ready)
-            .key(&self.keys.delayed)
-            .key(&self.keys.payloads)
+            .key(&lane.keys.ready)
+            .key(&lane.keys.delayed)
+            .key(&lane.keys.payloads)
             .arg(100)
             .invoke_async(&mut conn)
             .await
@@ -329,11 +395,11 @@ impl RedisQueue {
         Ok((ms >= 0).then(|| Duration::from_millis(ms as u64)))
     }
 
-    async fn claim(&self, consumer: &str) -> Result<Option<Delivery>, QueueError> {
+    async fn claim(&self, lane: &Lane, consumer: &str) -> Result<Option<Delivery>, QueueError> {
         let mut conn = self.conn.clone();
         let claimed: redis::RedisResult<Option<(String, Vec<String>, u32)>> = self
             .claim
-            .key(&self.keys.ready)
+            .key(&lane.keys.ready)
             .arg(GROUP)
             .arg(consumer)
             .arg(self.config.claim_after.as_millis() as u64)
@@ -342,7 +408,7 @@ impl RedisQueue {
         let claimed = match claimed {
             Ok(c) => c,
             Err(e) if is_nogroup(&e) => {
-                self.recreate_group().await?;
+                self.recreate_group(lane).await?;
                 return Ok(None);
             }
             Err(e) => return Err(backend(e)),
@@ -360,7 +426,12 @@ impl RedisQueue {
         }
     }
 
-    async fn read(&self, consumer: &str, block: Duration) -> Result<Option<Delivery>, QueueError> {
+    async fn read(
+        &self,
+        lane: &Lane,
+        consumer: &str,
+        block: Duration,
+    ) -> Result<Option<Delivery>, QueueError> {
         let reader = self.reader(consumer).await?;
         let mut conn = reader.lock().await;
         let reply: redis::RedisResult<ReadReply> = redis::cmd("XREADGROUP")
@@ -373,7 +444,7 @@ impl RedisQueue {
             // BLOCK 0 would wait for ever.
             .arg(block.as_millis().max(1) as u64)
             .arg("STREAMS")
-            .arg(&self.keys.ready)
+            .arg(&lane.keys.ready)
             .arg(">")
             .query_async(&mut *conn)
             .await;
@@ -381,7 +452,7 @@ impl RedisQueue {
             Ok(r) => r,
             Err(e) if is_nogroup(&e) => {
                 drop(conn);
-                self.recreate_group().await?;
+                self.recreate_group(lane).await?;
                 return Ok(None);
             }
             Err(e) => {
@@ -421,15 +492,16 @@ impl RedisQueue {
         };
         let old = task_field(&delivery.task.job_id, delivery.task.page);
         let new = task.map_or_else(String::new, |t| task_field(&t.job_id, t.page));
+        let lane = self.lane(&delivery.task.partner_id);
         let mut conn = self.conn.clone();
         let done: redis::RedisResult<u32> = self
             .settle
-            .key(&self.keys.ready)
-            .key(&self.keys.delayed)
-            .key(&self.keys.payloads)
-            .key(&self.keys.uid)
-            .key(&self.keys.dead)
-            .key(&self.keys.tasks)
+            .key(&lane.keys.ready)
+            .key(&lane.keys.delayed)
+            .key(&lane.keys.payloads)
+            .key(&lane.keys.uid)
+            .key(&lane.keys.dead)
+            .key(&lane.keys.tasks)
             .arg(GROUP)
             .arg(&delivery.id)
             .arg(delivery.deliveries)
@@ -445,7 +517,7 @@ impl RedisQueue {
             Ok(d) => d,
             Err(e) if is_nogroup(&e) => {
                 // The entry went with the group: it is no one's to settle any more.
-                self.group_ready.store(false, Ordering::Release);
+                lane.group_ready.store(false, Ordering::Release);
                 0
             }
             Err(e) => return Err(backend(e)),
@@ -489,13 +561,14 @@ fn decode_entry(fields: &[String]) -> Result<(RetryTask, u32), QueueError> {
 impl RetryQueue for RedisQueue {
     async fn enqueue(&self, task: RetryTask, delay: Duration) -> Result<String, QueueError> {
         let json = encode(&task)?;
+        let lane = self.lane(&task.partner_id);
         let mut conn = self.conn.clone();
         self.schedule
-            .key(&self.keys.ready)
-            .key(&self.keys.delayed)
-            .key(&self.keys.payloads)
-            .key(&self.keys.uid)
-            .key(&self.keys.tasks)
+            .key(&lane.keys.ready)
+            .key(&lane.keys.delayed)
+            .key(&lane.keys.payloads)
+            .key(&lane.keys.uid)
+            .key(&lane.keys.tasks)
             .arg(delay.as_millis() as u64)
             .arg(0)
             .arg(json)
@@ -506,25 +579,33 @@ impl RetryQueue for RedisQueue {
     }
 
     async fn next(&self, consumer: &str, block: Duration) -> Result<Option<Delivery>, QueueError> {
-        self.ensure_group().await?;
         let deadline = Instant::now() + block;
         loop {
-            let next_due = self.promote_when_due().await?;
-            while let Some(d) = self.claim_when_due(consumer).await? {
-                if d.deliveries <= self.config.max_deliveries {
-                    tracing::info!(id = %d.id, deliveries = d.deliveries, consumer, "claimed a task whose consumer went silent");
-                    return Ok(Some(d));
+            // Lanes are in different slots of a cluster, so each is read on its own, the
+            // first in turn first; the block is shared between them.
+            let lanes = self.lanes_in_turn();
+            let mut next_due: Option<Duration> = None;
+            for lane in &lanes {
+                self.ensure_group(lane).await?;
+                if let Some(due) = self.promote_when_due(lane).await? {
+                    next_due = Some(next_due.map_or(due, |d| d.min(due)));
                 }
-                let error = format!(
-                    "delivered {} times without being settled (its consumers crash)",
-                    d.deliveries
-                );
-                match self
-                    .settle(&d, "dead", Duration::ZERO, Some(&d.task), &error)
-                    .await
-                {
-                    Ok(()) | Err(QueueError::NotPending(_)) => {}
-                    Err(e) => return Err(e),
+                while let Some(d) = self.claim_when_due(lane, consumer).await? {
+                    if d.deliveries <= self.config.max_deliveries {
+                        tracing::info!(id = %d.id, deliveries = d.deliveries, consumer, "claimed a task whose consumer went silent");
+                        return Ok(Some(d));
+                    }
+                    let error = format!(
+                        "delivered {} times without being settled (its consumers crash)",
+                        d.deliveries
+                    );
+                    match self
+                        .settle(&d, "dead", Duration::ZERO, Some(&d.task), &error)
+                        .await
+                    {
+                        Ok(()) | Err(QueueError::NotPending(_)) => {}
+                        Err(e) => return Err(e),
+                    }
                 }
             }
             let now = Instant::now();
@@ -533,8 +614,15 @@ impl RetryQueue for RedisQueue {
             if let Some(due) = next_due {
                 wait = wait.min(due);
             }
-            if let Some(d) = self.read(consumer, wait).await? {
-                return Ok(Some(d));
+            if lanes.is_empty() {
+                // No partner known yet: nothing can be queued for this process to read.
+                tokio::time::sleep(wait).await;
+            }
+            let share = wait / lanes.len().max(1) as u32;
+            for lane in &lanes {
+                if let Some(d) = self.read(lane, consumer, share).await? {
+                    return Ok(Some(d));
+                }
             }
             if Instant::now() >= deadline {
                 return Ok(None);
@@ -567,46 +655,56 @@ impl RetryQueue for RedisQueue {
     }
 
     async fn pending(&self) -> Result<usize, QueueError> {
-        let mut conn = self.conn.clone();
-        let (ready, delayed): (usize, usize) = redis::pipe()
-            .cmd("XLEN")
-            .arg(&self.keys.ready)
-            .cmd("ZCARD")
-            .arg(&self.keys.delayed)
-            .query_async(&mut conn)
-            .await
-            .map_err(backend)?;
-        Ok(ready + delayed)
+        let mut total = 0;
+        for lane in self.lanes_in_turn() {
+            let mut conn = self.conn.clone();
+            let (ready, delayed): (usize, usize) = redis::pipe()
+                .cmd("XLEN")
+                .arg(&lane.keys.ready)
+                .cmd("ZCARD")
+                .arg(&lane.keys.delayed)
+                .query_async(&mut conn)
+                .await
+                .map_err(backend)?;
+            total += ready + delayed;
+        }
+        Ok(total)
     }
 
     async fn is_queued(&self, job: &JobId, page: u32) -> Result<bool, QueueError> {
-        let mut conn = self.conn.clone();
-        let count: Option<i64> = redis::cmd("HGET")
-            .arg(&self.keys.tasks)
-            .arg(task_field(job, page))
-            .query_async(&mut conn)
-            .await
-            .map_err(backend)?;
-        Ok(count.unwrap_or(0) > 0)
+        for lane in self.lanes_in_turn() {
+            let mut conn = self.conn.clone();
+            let count: Option<i64> = redis::cmd("HGET")
+                .arg(&lane.keys.tasks)
+                .arg(task_field(job, page))
+                .query_async(&mut conn)
+                .await
+                .map_err(backend)?;
+            if count.unwrap_or(0) > 0 {
+                return Ok(true);
+            }
+        }
+        Ok(false)
     }
 
     async fn dead_letters(&self) -> Result<Vec<DeadLetter>, QueueError> {
-        let mut conn = self.conn.clone();
-        let entries: Vec<Entry> = redis::cmd("XRANGE")
-            .arg(&self.keys.dead)
-            .arg("-")
-            .arg("+")
-            .query_async(&mut conn)
-            .await
-            .map_err(backend)?;
-        entries
-            .iter()
-            .map(|(_, fields)| {
+        let mut out = Vec::new();
+        for lane in self.lanes_in_turn() {
+            let mut conn = self.conn.clone();
+            let entries: Vec<Entry> = redis::cmd("XRANGE")
+                .arg(&lane.keys.dead)
+                .arg("-")
+                .arg("+")
+                .query_async(&mut conn)
+                .await
+                .map_err(backend)?;
+            for (_, fields) in &entries {
                 let (task, _) = decode_entry(fields)?;
                 let error = field(fields, "error").unwrap_or_default().to_owned();
-                Ok(DeadLetter { task, error })
-            })
-            .collect()
+                out.push(DeadLetter { task, error });
+            }
+        }
+        Ok(out)
     }
 }
 
