@@ -70,6 +70,7 @@ mod redis_conn;
 #[cfg(feature = "simulator")]
 pub mod simulator;
 pub mod store;
+mod sync;
 
 pub use breaker::CircuitBreaker;
 pub use classifier::Classifier;

@@ -5,6 +5,7 @@ use super::window::{Outcome, Window, WindowSnapshot};
 use super::{CallOutcome, CallPermit, CircuitBreaker, CircuitState, NotUntil, Transition};
 use crate::clock::Clock;
 use crate::partner::CircuitPolicy;
+use crate::sync::Lock;
 
 /// Called with the open duration whenever the breaker opens by its own verdict.
 pub(crate) type OpenHook = Box<dyn Fn(Duration) + Send + Sync>;
@@ -146,9 +147,7 @@ impl LocalBreaker {
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
-        // A panic while holding the lock cannot leave the counters half-updated in a way
-        // that matters more than losing the breaker, so recover the guard.
-        self.state.lock().unwrap_or_else(|e| e.into_inner())
+        self.state.locked()
     }
 
     fn exceeded(&self, s: &WindowSnapshot) -> bool {

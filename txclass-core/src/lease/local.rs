@@ -7,6 +7,7 @@ use tokio::time::Instant;
 
 use super::{JobLeases, LeaseError};
 use crate::model::JobId;
+use crate::sync::Lock;
 
 /// Leases of one process. After a restart nothing is held, so the sweeper resumes every job
 /// the store still calls `running`.
@@ -30,7 +31,7 @@ impl LocalLeases {
 
     fn state(&self) -> std::sync::MutexGuard<'_, State> {
         // A panic while holding this lock leaves maps that are still consistent.
-        self.state.lock().unwrap_or_else(|e| e.into_inner())
+        self.state.locked()
     }
 }
 

@@ -10,6 +10,7 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use super::adaptive::{AdaptivePolicy, Feedback, LimitState};
 use super::{Limiter, LimiterError, Permit};
 use crate::model::PartnerId;
+use crate::sync::Lock;
 
 /// The embedded limiter: a tokio semaphore per partner, in this process only.
 ///
@@ -87,7 +88,7 @@ impl LocalLimiter {
 
 impl Slot {
     fn state(&self) -> std::sync::MutexGuard<'_, Adaptive> {
-        self.state.lock().unwrap_or_else(|e| e.into_inner())
+        self.state.locked()
     }
 
     /// Gives `permit` back after a call admitted in `generation`, applying its feedback.

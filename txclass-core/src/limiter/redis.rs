@@ -110,6 +110,7 @@ use super::adaptive::{AdaptivePolicy, Feedback};
 use super::{Limiter, LimiterError, Permit};
 use crate::model::PartnerId;
 use crate::pubsub::{self, SubEvent};
+use crate::sync::Lock;
 
 static ACQUIRE: &str = include_str!("acquire.lua");
 static RELEASE: &str = include_str!("release.lua");
@@ -339,9 +340,10 @@ impl RedisLimiter {
 
     /// Permits this process holds for `partner` (all instances: [`Limiter::in_use`]).
     pub fn held_here(&self, partner: &PartnerId) -> usize {
-        self.inner.partners.get(partner).map_or(0, |s| {
-            s.held.lock().unwrap_or_else(|e| e.into_inner()).len()
-        })
+        self.inner
+            .partners
+            .get(partner)
+            .map_or(0, |s| s.held.locked().len())
     }
 
     /// Renews every lease this process holds now (the background task does this every
@@ -400,7 +402,7 @@ impl RedisLimiter {
             return Ok(None);
         }
         let valid = Arc::new(AtomicBool::new(true));
-        slot.held.lock().unwrap_or_else(|e| e.into_inner()).insert(
+        slot.held.locked().insert(
             member.clone(),
             Held {
                 valid: valid.clone(),
@@ -421,7 +423,7 @@ impl RedisLimiter {
 
 impl Slot {
     fn seen_epoch(&self) -> std::sync::MutexGuard<'_, String> {
-        self.seen_epoch.lock().unwrap_or_else(|e| e.into_inner())
+        self.seen_epoch.locked()
     }
 }
 
@@ -475,10 +477,7 @@ impl Inner {
         feedback: Option<(Feedback, String)>,
     ) {
         if let Some(slot) = self.partners.get(&partner) {
-            slot.held
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .remove(&member);
+            slot.held.locked().remove(&member);
         }
         let inner = self.clone();
         // If the runtime is gone the task never runs; the lease frees the slot.
@@ -521,7 +520,7 @@ impl Inner {
         let mut first_err = None;
         for slot in self.partners.values() {
             let members: Vec<(String, String)> = {
-                let held = slot.held.lock().unwrap_or_else(|e| e.into_inner());
+                let held = slot.held.locked();
                 held.iter()
                     .map(|(m, h)| (m.clone(), h.epoch.clone()))
                     .collect()
@@ -539,7 +538,7 @@ impl Inner {
             }
             let started = Instant::now();
             let r: Result<(Vec<String>, String), _> = call.invoke_async(&mut conn).await;
-            let mut held = slot.held.lock().unwrap_or_else(|e| e.into_inner());
+            let mut held = slot.held.locked();
             match r {
                 Ok((lost, epoch)) => {
                     for (m, _) in &members {

@@ -26,6 +26,7 @@ use crate::partner::PageRequest;
 use crate::progress::{FailureReason, Progress};
 use crate::queue::{RetryMessage, RetryTask};
 use crate::store::{LoggedEvent, PageOutcome, PageRecord, StoreError, MAX_EVENTS};
+use crate::sync::Lock;
 
 /// A job running on this instance, as its local watchers see it.
 pub(crate) struct LiveJob {
@@ -69,7 +70,7 @@ impl LiveJob {
 
     /// Events from `seq` on that are in memory, and the first seq memory holds.
     pub(crate) fn since(&self, seq: u64) -> (Vec<LoggedEvent>, u64) {
-        let log = self.log.lock().unwrap_or_else(|e| e.into_inner());
+        let log = self.log.locked();
         let first = self.first_seq.load(Ordering::Acquire);
         let skip = seq.saturating_sub(first) as usize;
         (log.iter().skip(skip).cloned().collect(), first)
@@ -101,16 +102,13 @@ impl LiveJob {
     /// Counts a watcher until the guard is dropped.
     pub(crate) fn watch(self: &Arc<Self>) -> WatchGuard {
         self.watchers.fetch_add(1, Ordering::AcqRel);
-        *self
-            .unwatched_since
-            .lock()
-            .unwrap_or_else(|e| e.into_inner()) = None;
+        *self.unwatched_since.locked() = None;
         WatchGuard(self.clone())
     }
 
     /// Asks the run to stop with `reason`.
     pub(crate) fn stop(&self, reason: FailureReason, message: String) {
-        let mut r = self.stop_reason.lock().unwrap_or_else(|e| e.into_inner());
+        let mut r = self.stop_reason.locked();
         r.get_or_insert((reason, message));
         self.stop.cancel();
     }
@@ -118,7 +116,7 @@ impl LiveJob {
     fn push(&self, ev: LoggedEvent) {
         let seq = ev.seq;
         {
-            let mut log = self.log.lock().unwrap_or_else(|e| e.into_inner());
+            let mut log = self.log.locked();
             if log.is_empty() {
                 self.first_seq.store(seq, Ordering::Release);
             }
@@ -132,10 +130,7 @@ impl LiveJob {
         if self.detached || self.watchers.load(Ordering::Acquire) > 0 {
             return false;
         }
-        let since = self
-            .unwatched_since
-            .lock()
-            .unwrap_or_else(|e| e.into_inner());
+        let since = self.unwatched_since.locked();
         since.is_some_and(|t| t.elapsed() >= window)
     }
 }
@@ -146,11 +141,7 @@ pub(crate) struct WatchGuard(Arc<LiveJob>);
 impl Drop for WatchGuard {
     fn drop(&mut self) {
         if self.0.watchers.fetch_sub(1, Ordering::AcqRel) == 1 {
-            *self
-                .0
-                .unwatched_since
-                .lock()
-                .unwrap_or_else(|e| e.into_inner()) = Some(Instant::now());
+            *self.0.unwatched_since.locked() = Some(Instant::now());
         }
     }
 }
@@ -163,15 +154,11 @@ pub(crate) struct Registry {
 
 impl Registry {
     pub(crate) fn get(&self, id: &JobId) -> Option<Arc<LiveJob>> {
-        self.jobs
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(id)
-            .cloned()
+        self.jobs.locked().get(id).cloned()
     }
 
     fn insert(&self, id: &JobId, detached: bool) -> Option<Arc<LiveJob>> {
-        let mut jobs = self.jobs.lock().unwrap_or_else(|e| e.into_inner());
+        let mut jobs = self.jobs.locked();
         if jobs.contains_key(id) {
             return None;
         }
@@ -181,19 +168,11 @@ impl Registry {
     }
 
     fn remove(&self, id: &JobId) {
-        self.jobs
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .remove(id);
+        self.jobs.locked().remove(id);
     }
 
     pub(crate) fn all(&self) -> Vec<Arc<LiveJob>> {
-        self.jobs
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .values()
-            .cloned()
-            .collect()
+        self.jobs.locked().values().cloned().collect()
     }
 }
 
@@ -499,8 +478,7 @@ async fn supervise(inner: &Inner, live: &LiveJob) -> Stop {
                 }
                 let (reason, message) = live
                     .stop_reason
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner())
+                    .locked()
                     .clone()
                     .unwrap_or((FailureReason::Cancelled, "cancelled".into()));
                 return Stop::End(Progress::Failed { job_id: live.id.clone(), reason, message });

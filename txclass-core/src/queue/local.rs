@@ -11,6 +11,7 @@ use tokio::time::Instant;
 
 use super::{DeadLetter, Delivery, QueueError, ResultBus, RetryMessage, RetryQueue, RetryTask};
 use crate::model::JobId;
+use crate::sync::Lock;
 
 /// The embedded retry queue: in this process, in memory, due-time ordered.
 #[derive(Debug, Default)]
@@ -77,7 +78,7 @@ impl LocalQueue {
 #[async_trait]
 impl RetryQueue for LocalQueue {
     async fn enqueue(&self, task: RetryTask, delay: Duration) -> Result<String, QueueError> {
-        let id = self.state.lock().expect("queue lock").push(task, 0, delay);
+        let id = self.state.locked().push(task, 0, delay);
         self.wake.notify_waiters();
         Ok(id.to_string())
     }
@@ -89,7 +90,7 @@ impl RetryQueue for LocalQueue {
             // is not missed.
             let notified = self.wake.notified();
             let next_due = {
-                let mut s = self.state.lock().expect("queue lock");
+                let mut s = self.state.locked();
                 match s.due.peek().copied() {
                     Some(Reverse((due, id))) if due <= Instant::now() => {
                         s.due.pop();
@@ -118,7 +119,7 @@ impl RetryQueue for LocalQueue {
     }
 
     async fn ack(&self, delivery: &Delivery) -> Result<(), QueueError> {
-        let mut s = self.state.lock().expect("queue lock");
+        let mut s = self.state.locked();
         s.settle(delivery).map(|_| ())
     }
 
@@ -129,7 +130,7 @@ impl RetryQueue for LocalQueue {
         delay: Duration,
     ) -> Result<(), QueueError> {
         {
-            let mut s = self.state.lock().expect("queue lock");
+            let mut s = self.state.locked();
             let (_, deliveries) = s.settle(delivery)?;
             // A settled delivery does not count: only the unsettled ones before it carry over.
             s.push(task, deliveries - 1, delay);
@@ -139,24 +140,24 @@ impl RetryQueue for LocalQueue {
     }
 
     async fn dead_letter(&self, delivery: &Delivery, error: String) -> Result<(), QueueError> {
-        let mut s = self.state.lock().expect("queue lock");
+        let mut s = self.state.locked();
         let (task, _) = s.settle(delivery)?;
         s.dead.push(DeadLetter { task, error });
         Ok(())
     }
 
     async fn pending(&self) -> Result<usize, QueueError> {
-        let s = self.state.lock().expect("queue lock");
+        let s = self.state.locked();
         Ok(s.waiting.len() + s.in_flight.len())
     }
 
     async fn is_queued(&self, job: &JobId, page: u32) -> Result<bool, QueueError> {
-        let s = self.state.lock().expect("queue lock");
+        let s = self.state.locked();
         Ok(s.pages.contains_key(&(job.clone(), page)))
     }
 
     async fn dead_letters(&self) -> Result<Vec<DeadLetter>, QueueError> {
-        Ok(self.state.lock().expect("queue lock").dead.clone())
+        Ok(self.state.locked().dead.clone())
     }
 }
 
@@ -183,7 +184,7 @@ impl LocalBus {
 #[async_trait]
 impl ResultBus for LocalBus {
     async fn publish(&self, job: &JobId, msg: RetryMessage) -> Result<(), QueueError> {
-        let mut jobs = self.jobs.lock().expect("bus lock");
+        let mut jobs = self.jobs.locked();
         if let Some(subs) = jobs.get_mut(job) {
             subs.retain(|tx| tx.unbounded_send(msg.clone()).is_ok());
             if subs.is_empty() {
@@ -195,7 +196,7 @@ impl ResultBus for LocalBus {
 
     async fn subscribe(&self, job: &JobId) -> Result<BoxStream<'static, RetryMessage>, QueueError> {
         let (tx, rx) = unbounded();
-        let mut jobs = self.jobs.lock().expect("bus lock");
+        let mut jobs = self.jobs.locked();
         jobs.retain(|_, subs| {
             subs.retain(|s| !s.is_closed());
             !subs.is_empty()

@@ -83,6 +83,7 @@ use tokio::time::Instant;
 use super::{DeadLetter, Delivery, QueueError, ResultBus, RetryMessage, RetryQueue, RetryTask};
 use crate::model::{JobId, PartnerId};
 use crate::redis_conn::{Conn, Target};
+use crate::sync::{Lock, ReadWrite};
 
 static SCHEDULE: &str = include_str!("schedule.lua");
 static PROMOTE: &str = include_str!("promote.lua");
@@ -226,7 +227,7 @@ impl Lane {
     }
 
     fn sweeps(&self) -> std::sync::MutexGuard<'_, Sweeps> {
-        self.sweeps.lock().unwrap_or_else(|e| e.into_inner())
+        self.sweeps.locked()
     }
 }
 
@@ -275,14 +276,13 @@ impl RedisQueue {
         let tag = Lane::new(&self.config.prefix, partner);
         if let Some(l) = self
             .lanes
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
+            .read_locked()
             .iter()
             .find(|l| l.keys.ready == tag.keys.ready)
         {
             return l.clone();
         }
-        let mut lanes = self.lanes.write().unwrap_or_else(|e| e.into_inner());
+        let mut lanes = self.lanes.write_locked();
         if let Some(l) = lanes.iter().find(|l| l.keys.ready == tag.keys.ready) {
             return l.clone();
         }
@@ -293,7 +293,7 @@ impl RedisQueue {
 
     /// Every lane, starting from the next one's turn.
     fn lanes_in_turn(&self) -> Vec<Arc<Lane>> {
-        let mut lanes = self.lanes.read().unwrap_or_else(|e| e.into_inner()).clone();
+        let mut lanes = self.lanes.read_locked().clone();
         if !lanes.is_empty() {
             let first = self.turn.fetch_add(1, Ordering::Relaxed) % lanes.len();
             lanes.rotate_left(first);

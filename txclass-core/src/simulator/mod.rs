@@ -35,6 +35,7 @@ use tokio::task::JoinHandle;
 
 use crate::model::Transaction;
 use crate::partner::{Page, Secret};
+use crate::sync::Lock;
 
 /// Failures the simulator injects. Rates are probabilities per call, in `[0, 1]`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -186,7 +187,7 @@ impl SimulatorHandle {
 
     /// Replaces the injected failures.
     pub fn set_faults(&self, faults: Faults) {
-        *self.shared.faults.lock().expect("faults lock") = faults;
+        *self.shared.faults.locked() = faults;
     }
 
     /// Zeroes the counters (not `in_flight`).
@@ -302,7 +303,7 @@ struct TxParams {
 impl Shared {
     fn stats(&self) -> Stats {
         let (pages_served, pages_served_again, pages_served_again_sample) = {
-            let fetches = self.page_fetches.lock().expect("stats lock");
+            let fetches = self.page_fetches.locked();
             let again = fetches.values().map(|n| u64::from(n - 1)).sum();
             let mut sample: Vec<String> = fetches
                 .iter()
@@ -318,7 +319,7 @@ impl Shared {
             in_flight: self.in_flight.load(Ordering::SeqCst),
             max_concurrent: self.max_concurrent.load(Ordering::SeqCst),
             transactions_served: self.served.load(Ordering::SeqCst),
-            by_status: self.by_status.lock().expect("stats lock").clone(),
+            by_status: self.by_status.locked().clone(),
             max_fencing_token: self.max_token.load(Ordering::SeqCst),
             pages_served,
             pages_served_again,
@@ -332,8 +333,8 @@ impl Shared {
             .store(self.in_flight.load(Ordering::SeqCst), Ordering::SeqCst);
         self.served.store(0, Ordering::SeqCst);
         self.max_token.store(0, Ordering::SeqCst);
-        self.by_status.lock().expect("stats lock").clear();
-        self.page_fetches.lock().expect("stats lock").clear();
+        self.by_status.locked().clear();
+        self.page_fetches.locked().clear();
     }
 
     async fn handle(&self, req: Request<Incoming>) -> Resp {
@@ -367,7 +368,7 @@ impl Shared {
             }
             (Method::PUT, ["admin", "faults"]) => match read_json::<Faults>(req).await {
                 Ok(f) => {
-                    *self.faults.lock().expect("faults lock") = f.clone();
+                    *self.faults.locked() = f.clone();
                     json(StatusCode::OK, &f)
                 }
                 Err(r) => r,
@@ -379,8 +380,7 @@ impl Shared {
                 let resp = self.transactions(&req, &customer).await;
                 *self
                     .by_status
-                    .lock()
-                    .expect("stats lock")
+                    .locked()
                     .entry(resp.status().as_u16())
                     .or_default() += 1;
                 resp
@@ -402,7 +402,7 @@ impl Shared {
         {
             self.max_token.fetch_max(token, Ordering::SeqCst);
         }
-        let faults = self.faults.lock().expect("faults lock").clone();
+        let faults = self.faults.locked().clone();
         let retry_after = faults.retry_after_secs.to_string();
         if let Some(cap) = self.config.capacity {
             if now > cap {
@@ -427,7 +427,7 @@ impl Shared {
         }
         // Draw everything random up front, under one short lock.
         let (latency, fail, unavailable, hang) = {
-            let mut rng = self.rng.lock().expect("rng lock");
+            let mut rng = self.rng.locked();
             let (lo, hi) = (
                 self.config.latency_min,
                 self.config.latency_max.max(self.config.latency_min),
@@ -495,8 +495,7 @@ impl Shared {
             .fetch_add(transactions.len() as u64, Ordering::SeqCst);
         *self
             .page_fetches
-            .lock()
-            .expect("stats lock")
+            .locked()
             .entry((customer.to_owned(), params.from, params.to, offset))
             .or_default() += 1;
         json(

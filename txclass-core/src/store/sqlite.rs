@@ -16,6 +16,7 @@ use crate::model::{
     Category, ClassifiedTransaction, Confidence, CustomerId, JobId, JobRecord, PartnerId,
     Prediction, Transaction,
 };
+use crate::sync::Lock;
 
 /// The embedded store: one SQLite file in WAL mode.
 ///
@@ -141,7 +142,9 @@ impl SqliteStore {
     ) -> Result<T, StoreError> {
         let conn = self.conn.clone();
         tokio::task::spawn_blocking(move || {
-            let mut c = conn.lock().map_err(|_| backend("store mutex poisoned"))?;
+            // A panic inside `f` rolled its transaction back as it unwound: the
+            // connection is fit for use whatever the poison says.
+            let mut c = conn.locked();
             f(&mut c)
         })
         .await
@@ -164,9 +167,7 @@ impl SqliteStore {
             let free = (0..n).find_map(|k| readers[(first + k) % n].try_lock().ok());
             let mut c = match free {
                 Some(c) => c,
-                None => readers[first % n]
-                    .lock()
-                    .map_err(|_| backend("store mutex poisoned"))?,
+                None => readers[first % n].locked(),
             };
             f(&mut c)
         })
