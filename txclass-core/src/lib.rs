@@ -48,6 +48,7 @@
 #![warn(missing_docs, rust_2018_idioms)]
 #![forbid(unsafe_code)]
 
+pub mod backoff;
 pub mod breaker;
 pub mod classifier;
 pub mod clock;

@@ -13,6 +13,8 @@ use std::time::Duration;
 use futures::StreamExt;
 use tokio::sync::mpsc;
 
+use crate::backoff::Backoff;
+
 /// What a subscription reports.
 #[derive(Debug)]
 pub(crate) enum SubEvent {
@@ -31,8 +33,7 @@ pub(crate) fn follow(client: redis::Client, channels: Vec<String>) -> mpsc::Rece
 }
 
 async fn run(client: redis::Client, channels: Vec<String>, tx: mpsc::Sender<SubEvent>) {
-    const FIRST_BACKOFF: Duration = Duration::from_millis(100);
-    let mut backoff = FIRST_BACKOFF;
+    let mut backoff = Backoff::new(Duration::from_millis(100), Duration::from_secs(5));
     loop {
         let mut subscribed = false;
         let session = async {
@@ -71,12 +72,11 @@ async fn run(client: redis::Client, channels: Vec<String>, tx: mpsc::Sender<SubE
         }
         if subscribed {
             // A session that worked: the next blip is a new one, not the same outage.
-            backoff = FIRST_BACKOFF;
+            backoff.reset();
         }
         tokio::select! {
             _ = tx.closed() => return,
-            _ = tokio::time::sleep(backoff) => {}
+            _ = tokio::time::sleep(backoff.next_delay()) => {}
         }
-        backoff = (backoff * 2).min(Duration::from_secs(5));
     }
 }

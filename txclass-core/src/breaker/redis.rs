@@ -39,6 +39,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use super::{CallOutcome, CallPermit, CircuitBreaker, CircuitState, LocalBreaker, NotUntil};
 use super::{Transition, WindowSnapshot};
+use crate::backoff::Backoff;
 use crate::clock::Clock;
 use crate::model::PartnerId;
 use crate::partner::CircuitPolicy;
@@ -133,7 +134,7 @@ impl RedisSharedBreaker {
 async fn publish_loop(mut rx: mpsc::UnboundedReceiver<Duration>, mut conn: Conn, keys: Arc<Keys>) {
     while let Some(wait) = rx.recv().await {
         let opened = tokio::time::Instant::now();
-        let mut backoff = Duration::from_millis(100);
+        let mut backoff = Backoff::new(Duration::from_millis(100), Duration::from_secs(2));
         // The time left, so a late write never holds the others open longer.
         while let Some(left) = wait.checked_sub(opened.elapsed()) {
             if share_open(&mut conn, &keys, left).await {
@@ -141,8 +142,7 @@ async fn publish_loop(mut rx: mpsc::UnboundedReceiver<Duration>, mut conn: Conn,
             }
             // The first command after a Redis restart fails while the connection is
             // re-established; the verdict still matters until its open period ends.
-            tokio::time::sleep(backoff).await;
-            backoff = (backoff * 2).min(Duration::from_secs(2));
+            tokio::time::sleep(backoff.next_delay()).await;
         }
     }
 }

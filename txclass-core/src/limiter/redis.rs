@@ -108,6 +108,7 @@ use tokio::time::Instant;
 
 use super::adaptive::{AdaptivePolicy, Feedback};
 use super::{Limiter, LimiterError, Permit};
+use crate::backoff::{Backoff, Jitter};
 use crate::model::PartnerId;
 use crate::pubsub::{self, SubEvent};
 use crate::sync::Lock;
@@ -619,7 +620,10 @@ impl Limiter for RedisLimiter {
     ) -> Result<Option<Permit>, LimiterError> {
         let slot = self.slot(partner)?;
         let deadline = Instant::now() + max_wait;
-        let mut backoff = self.inner.poll_min;
+        let backstop =
+            Backoff::new(self.inner.poll_min, self.inner.poll_max).with_jitter(Jitter::Equal);
+        // Backstops slept through so far (a wake-up by a release does not count).
+        let mut slept = 0;
         // No barging: while calls of this process wait, a newcomer queues behind them, so a
         // release is handed to the longest waiter instead of lost to a fresh try (which
         // would cost the woken waiter a failed script call).
@@ -640,12 +644,12 @@ impl Limiter for RedisLimiter {
                 return Ok(None);
             }
             _queued.get_or_insert_with(|| Waiting::enter(&slot.waiting));
-            let jittered = backoff.mul_f64(rand::thread_rng().gen_range(0.5..=1.0));
+            let jittered = backstop.draw(slept, rand::thread_rng().gen_range(0.0..=1.0));
             let wait = jittered.min(deadline - now);
             tokio::select! {
                 _ = released => {}
                 _ = tokio::time::sleep(wait) => {
-                    backoff = (backoff * 2).min(self.inner.poll_max);
+                    slept += 1;
                 }
             }
             may_try = true;

@@ -20,6 +20,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::call::{attempt, process_page, Attempt};
 use super::Inner;
+use crate::backoff::Backoff;
 use crate::breaker::Transition;
 use crate::model::{JobId, JobRecord, JobStatus, Summary};
 use crate::partner::PageRequest;
@@ -27,6 +28,9 @@ use crate::progress::{FailureReason, Progress};
 use crate::queue::{RetryMessage, RetryTask};
 use crate::store::{LoggedEvent, PageOutcome, PageRecord, StoreError, MAX_EVENTS};
 use crate::sync::Lock;
+
+/// Writes of one event to the log before the job fails with `store_error`.
+const EVENT_WRITE_ATTEMPTS: u32 = 5;
 
 /// A job running on this instance, as its local watchers see it.
 pub(crate) struct LiveJob {
@@ -224,14 +228,15 @@ impl EventLog<'_> {
             event,
         };
         let mut tries = 0;
+        let mut backoff = super::call::store_backoff();
         loop {
             tries += 1;
             match self.inner.store.append_event(&self.live.id, &logged).await {
                 Ok(()) => break,
                 Err(StoreError::Conflict(_)) => return Err(Stop::Lost),
-                Err(e) if tries < 5 => {
+                Err(e) if tries < EVENT_WRITE_ATTEMPTS => {
                     tracing::warn!(job = %self.live.id, error = %e, "event log write failed; trying again");
-                    tokio::time::sleep(Duration::from_millis(100 << tries)).await;
+                    tokio::time::sleep(backoff.next_delay()).await;
                 }
                 Err(e) => {
                     tracing::error!(job = %self.live.id, error = %e, "event log write failed");
@@ -750,14 +755,13 @@ const RECHECK: Duration = Duration::from_secs(3);
 /// Puts a call on the retry queue, trying again with backoff while the queue's backend is
 /// down (the job's deadline bounds the wait).
 async fn enqueue(inner: &Inner, task: &RetryTask, delay: Duration) -> Result<(), Stop> {
-    let mut pause = Duration::from_millis(100);
+    let mut pause = Backoff::new(Duration::from_millis(100), Duration::from_secs(2));
     loop {
         match inner.queue.enqueue(task.clone(), delay).await {
             Ok(_) => return Ok(()),
             Err(e) => {
                 tracing::warn!(job = %task.job_id, page = task.page, error = %e, "enqueue failed; trying again");
-                tokio::time::sleep(pause).await;
-                pause = (pause * 2).min(Duration::from_secs(2));
+                tokio::time::sleep(pause.next_delay()).await;
             }
         }
     }

@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use crate::backoff::{Backoff, Jitter};
 use crate::breaker::FailureKind;
 use crate::limiter::AdaptivePolicy;
 use crate::model::PartnerId;
@@ -100,14 +101,12 @@ impl Default for RetryPolicy {
 }
 
 impl RetryPolicy {
-    /// Backoff before attempt `attempt` (1-based count of attempts already made), full
-    /// jitter: uniform in `[0, min(max, base * 2^(attempt-1))]`.
-    pub fn backoff(&self, attempt: u32, jitter: f64) -> Duration {
-        let exp = self
-            .base_backoff
-            .saturating_mul(1u32 << attempt.saturating_sub(1).min(20));
-        let cap = exp.min(self.max_backoff);
-        cap.mul_f64(jitter.clamp(0.0, 1.0))
+    /// Backoff after `attempt` attempts (1-based) for a uniform draw `u` in `[0, 1]`, full
+    /// jitter: uniform in `[0, min(max, base × 2^(attempt-1))]`.
+    pub fn backoff(&self, attempt: u32, u: f64) -> Duration {
+        Backoff::new(self.base_backoff, self.max_backoff)
+            .with_jitter(Jitter::Full)
+            .draw(attempt.saturating_sub(1), u)
     }
 }
 

@@ -81,6 +81,7 @@ use tokio::sync::Mutex;
 use tokio::time::Instant;
 
 use super::{DeadLetter, Delivery, QueueError, ResultBus, RetryMessage, RetryQueue, RetryTask};
+use crate::backoff::Backoff;
 use crate::model::{JobId, PartnerId};
 use crate::redis_conn::{Conn, Target};
 use crate::sync::{Lock, ReadWrite};
@@ -834,15 +835,14 @@ impl ResultBus for RedisBus {
         let job = job.clone();
         let stream = async_stream::stream! {
             let mut reader: Option<Conn> = None;
-            let mut backoff = Duration::from_millis(50);
+            let mut backoff = Backoff::new(Duration::from_millis(50), Duration::from_secs(2));
             loop {
                 if reader.is_none() {
                     match blocking_connection(&target, MAX_BLOCK).await {
                         Ok(c) => reader = Some(c),
                         Err(e) => {
                             tracing::warn!(job = %job, error = %e, "result bus: cannot connect; retrying");
-                            tokio::time::sleep(backoff).await;
-                            backoff = (backoff * 2).min(Duration::from_secs(2));
+                            tokio::time::sleep(backoff.next_delay()).await;
                             continue;
                         }
                     }
@@ -867,7 +867,7 @@ impl ResultBus for RedisBus {
                     .await;
                 match reply {
                     Ok((newest, reply)) => {
-                        backoff = Duration::from_millis(50);
+                        backoff.reset();
                         let seen = parse_stream_id(&last_id);
                         let lost = seen > (0, 0)
                             && newest.first().is_none_or(|(id, _)| parse_stream_id(id) < seen);
@@ -887,8 +887,7 @@ impl ResultBus for RedisBus {
                     Err(e) => {
                         tracing::warn!(job = %job, error = %e, "result bus: read failed; resuming");
                         reader = None;
-                        tokio::time::sleep(backoff).await;
-                        backoff = (backoff * 2).min(Duration::from_secs(2));
+                        tokio::time::sleep(backoff.next_delay()).await;
                     }
                 }
             }

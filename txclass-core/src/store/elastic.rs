@@ -95,6 +95,7 @@ use super::{
     SpendingQuery, SpendingRow, Store, StoreError, TxPage, TxQuery, UpsertReport, MAX_EVENTS,
     MAX_PAGE, MAX_TOP_MERCHANTS,
 };
+use crate::backoff::Backoff;
 use crate::model::{
     Category, ClassifiedTransaction, Confidence, CustomerId, JobId, JobRecord, PartnerId,
     Prediction, Transaction,
@@ -854,19 +855,22 @@ impl ElasticStore {
     /// Runs `op` (given the attempt number, from 1) until it succeeds or fails with anything
     /// but [`StoreError::Unavailable`], waiting between attempts as `bulk_chunk` does: from
     /// `retry_backoff`, doubling up to 5 s, at most `max_attempts` attempts.
+    fn backoff(&self) -> Backoff {
+        Backoff::new(self.config.retry_backoff, Duration::from_secs(5))
+    }
+
     async fn retrying<T, F, Fut>(&self, mut op: F) -> Result<T, StoreError>
     where
         F: FnMut(u32) -> Fut,
         Fut: Future<Output = Result<T, StoreError>>,
     {
         let attempts = self.config.max_attempts.get();
-        let mut backoff = self.config.retry_backoff;
+        let mut backoff = self.backoff();
         let mut attempt = 1;
         loop {
             match op(attempt).await {
                 Err(StoreError::Unavailable(_)) if attempt < attempts => {
-                    tokio::time::sleep(backoff).await;
-                    backoff = (backoff * 2).min(Duration::from_secs(5));
+                    tokio::time::sleep(backoff.next_delay()).await;
                     attempt += 1;
                 }
                 Err(StoreError::Unavailable(why)) => {
@@ -1009,15 +1013,14 @@ impl ElasticStore {
                 format!("checkpoint {}", page_id(&p.job_id, p.page))
             }),
         };
-        let mut backoff = self.config.retry_backoff;
+        let mut backoff = self.backoff();
         let attempts = self.config.max_attempts.get();
         for attempt in 1..=attempts {
             if attempt > 1 {
                 self.counters
                     .retried_docs
                     .fetch_add(pending.len() as u64, Ordering::Relaxed);
-                tokio::time::sleep(backoff).await;
-                backoff = (backoff * 2).min(Duration::from_secs(5));
+                tokio::time::sleep(backoff.next_delay()).await;
             }
             let mut body = Vec::with_capacity(pending.len() * 2);
             for &i in &pending {
