@@ -1,0 +1,187 @@
+//! What the store writes: the document of each kind, its id, and the index it lives in
+//! (mappings and settings, versioned by the `*_MAPPING_VERSION` constants).
+
+use super::*;
+
+/// The document of one transaction. `tx_id` and `partner_id` are fields as well as parts of
+/// `_id`, for sorting and filtering.
+#[derive(Serialize, Deserialize)]
+pub(super) struct TxDoc {
+    pub(super) partner_id: String,
+    pub(super) customer_id: String,
+    pub(super) tx_id: String,
+    pub(super) date: NaiveDate,
+    pub(super) description: String,
+    pub(super) merchant: String,
+    pub(super) amount_minor: i64,
+    pub(super) currency: String,
+    pub(super) category: String,
+    pub(super) probability: f32,
+    pub(super) confidence: Confidence,
+    pub(super) uncertain: bool,
+}
+
+impl TxDoc {
+    pub(super) fn from_tx(ct: &ClassifiedTransaction) -> Self {
+        Self {
+            partner_id: ct.partner_id.0.clone(),
+            customer_id: ct.customer_id.0.clone(),
+            tx_id: ct.transaction.id.clone(),
+            date: ct.transaction.date,
+            description: ct.transaction.description.clone(),
+            merchant: merchant_of(&ct.transaction.description),
+            amount_minor: ct.transaction.amount_minor,
+            currency: ct.transaction.currency.clone(),
+            category: ct.prediction.category.0.clone(),
+            probability: ct.prediction.probability,
+            confidence: ct.prediction.confidence,
+            uncertain: ct.prediction.uncertain,
+        }
+    }
+
+    pub(super) fn into_tx(self) -> ClassifiedTransaction {
+        ClassifiedTransaction {
+            partner_id: PartnerId(self.partner_id),
+            customer_id: CustomerId(self.customer_id),
+            transaction: Transaction {
+                id: self.tx_id,
+                date: self.date,
+                description: self.description,
+                amount_minor: self.amount_minor,
+                currency: self.currency,
+            },
+            prediction: Prediction {
+                category: Category(self.category),
+                probability: self.probability,
+                confidence: self.confidence,
+                uncertain: self.uncertain,
+            },
+        }
+    }
+}
+
+/// `_id` of a transaction: `{len(partner)}:{partner}:{id}`, unambiguous whatever the ids
+/// contain.
+pub(super) fn doc_id(partner: &str, id: &str) -> String {
+    format!("{}:{partner}:{id}", partner.len())
+}
+
+/// Settings and mappings of a transactions index (version [`TX_MAPPING_VERSION`]).
+pub(super) fn tx_index_body(shards: u32) -> Value {
+    json!({
+        "settings": {
+            "number_of_shards": shards,
+            "number_of_replicas": 0,
+            "analysis": {
+                // The same words as `store::words`: runs of letters and digits, lower-cased.
+                "tokenizer": {
+                    "txclass_words": { "type": "pattern", "pattern": "[^\\p{L}\\p{N}]+" }
+                },
+                "analyzer": {
+                    "txclass_words": {
+                        "type": "custom",
+                        "tokenizer": "txclass_words",
+                        "filter": ["lowercase"]
+                    }
+                }
+            }
+        },
+        "mappings": {
+            "dynamic": "strict",
+            "_routing": { "required": true },
+            "properties": {
+                "partner_id": { "type": "keyword" },
+                "customer_id": { "type": "keyword" },
+                "tx_id": { "type": "keyword" },
+                "date": { "type": "date", "format": "strict_date" },
+                "description": {
+                    "type": "text",
+                    "analyzer": "txclass_words",
+                    "fields": { "raw": { "type": "keyword", "ignore_above": 1024 } }
+                },
+                "merchant": { "type": "keyword" },
+                "amount_minor": { "type": "long" },
+                "currency": { "type": "keyword" },
+                "category": { "type": "keyword" },
+                "probability": { "type": "float" },
+                "confidence": { "type": "keyword" },
+                "uncertain": { "type": "boolean" }
+            }
+        }
+    })
+}
+
+/// Settings and mappings of a jobs index (version [`JOB_MAPPING_VERSION`]): a few searchable
+/// fields, and the whole record kept in `_source` only.
+pub(super) fn job_index_body() -> Value {
+    json!({
+        "settings": { "number_of_shards": 1, "number_of_replicas": 0 },
+        "mappings": {
+            "dynamic": "strict",
+            "properties": {
+                "job_id": { "type": "keyword" },
+                "status": { "type": "keyword" },
+                "customer_id": { "type": "keyword" },
+                "partner_id": { "type": "keyword" },
+                "created_at": { "type": "date" },
+                "updated_at": { "type": "date" },
+                "record": { "type": "object", "enabled": false }
+            }
+        }
+    })
+}
+
+/// Settings and mappings of a job checkpoints index (version [`PAGE_MAPPING_VERSION`]): read
+/// by id only, so nothing but the job and page number is indexed.
+pub(super) fn page_index_body(shards: u32) -> Value {
+    json!({
+        "settings": { "number_of_shards": shards, "number_of_replicas": 0 },
+        "mappings": {
+            "dynamic": "strict",
+            "_routing": { "required": true },
+            "properties": {
+                "job_id": { "type": "keyword" },
+                "page": { "type": "long" },
+                "record": { "type": "object", "enabled": false }
+            }
+        }
+    })
+}
+
+/// Settings and mappings of an event log index (version [`EVENT_MAPPING_VERSION`]): read by
+/// id only, so nothing but the job and sequence number is indexed.
+pub(super) fn event_index_body(shards: u32) -> Value {
+    json!({
+        "settings": { "number_of_shards": shards, "number_of_replicas": 0 },
+        "mappings": {
+            "dynamic": "strict",
+            "_routing": { "required": true },
+            "properties": {
+                "job_id": { "type": "keyword" },
+                "seq": { "type": "long" },
+                "event": { "type": "object", "enabled": false }
+            }
+        }
+    })
+}
+
+/// `_id` of a job checkpoint: `{job}:{page}`. Unambiguous: the page number is the part after
+/// the last `:`.
+pub(super) fn page_id(job: &JobId, page: u32) -> String {
+    format!("{job}:{page}")
+}
+
+/// The document of a job checkpoint: the record itself kept in `_source` only.
+pub(super) fn page_doc(p: &PageRecord) -> Value {
+    json!({
+        "job_id": p.job_id.as_str(),
+        "page": p.page,
+        "record": p,
+    })
+}
+
+/// `_id` of a logged event: `{job}:{seq}` with `seq` zero-padded to 20 digits (any `u64`), so
+/// a job's ids also sort in log order.
+pub(super) fn event_id(job: &JobId, seq: u64) -> String {
+    format!("{job}:{seq:020}")
+}
