@@ -20,7 +20,8 @@ impl<T> Lock<T> for Mutex<T> {
     }
 }
 
-/// `read()` / `write()` under the core's poison policy.
+/// `read()` / `write()` under the core's poison policy (only the Redis parts use an `RwLock`).
+#[cfg_attr(not(feature = "redis"), allow(dead_code))]
 pub(crate) trait ReadWrite<T> {
     /// A read guard, poisoned or not.
     fn read_locked(&self) -> RwLockReadGuard<'_, T>;

@@ -51,7 +51,7 @@ use crate::model::{ClassificationRequest, JobId, JobRecord, JobStatus, PartnerId
 use crate::partner::{HttpPartner, PartnerAdapter, PartnerConfig};
 use crate::progress::FailureReason;
 use crate::queue::{LocalBus, LocalQueue, ResultBus, RetryQueue};
-use crate::store::{SqliteStore, Store};
+use crate::store::Store;
 use crate::{Error, Progress, Result};
 
 /// Knobs of the orchestrator: the `[jobs]` table of the server's config file (every key
@@ -487,7 +487,8 @@ impl OrchestratorBuilder {
         self
     }
 
-    /// The store (default: SQLite in memory; give a [`SqliteStore::open`] to keep data).
+    /// The store (default: SQLite in memory, or `MemoryStore` without the `sqlite` feature;
+    /// give a `SqliteStore::open` to keep data).
     pub fn store(mut self, store: Arc<dyn Store>) -> Self {
         self.store = Some(store);
         self
@@ -561,7 +562,10 @@ impl OrchestratorBuilder {
         };
         let store = match self.store {
             Some(s) => s,
-            None => Arc::new(SqliteStore::in_memory()?),
+            #[cfg(feature = "sqlite")]
+            None => Arc::new(crate::store::SqliteStore::in_memory()?),
+            #[cfg(not(feature = "sqlite"))]
+            None => Arc::new(crate::store::MemoryStore::new()),
         };
         Ok(Orchestrator {
             inner: Arc::new(Inner {

@@ -25,14 +25,14 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
-use super::{SqliteStore, Store, StoreError, DEFAULT_DB_PATH};
+use super::{Store, StoreError, DEFAULT_DB_PATH};
 
 /// Which store to open, and how. Deserialises from a `[store]` table whose `kind` (default
 /// `"sqlite"`) says which; a key of the other kind, or an unknown one, is refused.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case", try_from = "RawStore")]
 pub enum StoreConfig {
-    /// The embedded store ([`SqliteStore`]).
+    /// The embedded store (`SqliteStore`; `MemoryStore` for `":memory:"` without the `sqlite` feature).
     Sqlite {
         /// The database file (default `data/txclass.db`); `":memory:"` keeps everything in
         /// memory (and nothing after).
@@ -247,19 +247,35 @@ impl StoreConfig {
     /// [`StoreError::Unavailable`] when the engine does not answer.
     pub async fn open(&self) -> Result<Arc<dyn Store>, StoreError> {
         match self {
-            Self::Sqlite { path } if path.as_os_str() == ":memory:" => {
-                Ok(Arc::new(SqliteStore::in_memory()?))
-            }
-            Self::Sqlite { path } => {
-                let path = path.clone();
-                let store = tokio::task::spawn_blocking(move || SqliteStore::open(path))
-                    .await
-                    .map_err(|e| StoreError::Backend(e.to_string()))??;
-                Ok(Arc::new(store))
-            }
+            Self::Sqlite { path } => open_sqlite(path).await,
             Self::Elasticsearch(settings) => open_elastic(settings).await,
         }
     }
+}
+
+#[cfg(feature = "sqlite")]
+async fn open_sqlite(path: &Path) -> Result<Arc<dyn Store>, StoreError> {
+    use super::SqliteStore;
+    if path.as_os_str() == ":memory:" {
+        return Ok(Arc::new(SqliteStore::in_memory()?));
+    }
+    let path = path.to_path_buf();
+    let store = tokio::task::spawn_blocking(move || SqliteStore::open(path))
+        .await
+        .map_err(|e| StoreError::Backend(e.to_string()))??;
+    Ok(Arc::new(store))
+}
+
+/// Without SQLite, `":memory:"` is the in-memory store; a file cannot be opened.
+#[cfg(not(feature = "sqlite"))]
+async fn open_sqlite(path: &Path) -> Result<Arc<dyn Store>, StoreError> {
+    if path.as_os_str() == ":memory:" {
+        return Ok(Arc::new(super::MemoryStore::new()));
+    }
+    Err(StoreError::InvalidConfig(format!(
+        "the SQLite store {} needs txclass-core's `sqlite` feature, not built",
+        path.display()
+    )))
 }
 
 #[cfg(feature = "elasticsearch")]

@@ -1,7 +1,7 @@
 //! Persistence: classified transactions (idempotent by `(partner_id, id)`) and job records.
 //!
-//! The embedded default is [`SqliteStore`]; `ElasticStore` (feature `elasticsearch`) is the
-//! scaled one. Both answer the same queries the same way (one shared integration suite,
+//! The embedded default is `SqliteStore` (feature `sqlite`, on by default; without it,
+//! [`MemoryStore`]); `ElasticStore` (feature `elasticsearch`) is the scaled one. Both answer the same queries the same way (one shared integration suite,
 //! `tests/support/store_suite.rs`, runs against each); what they must agree on lives here:
 //!
 //! - order: newest first, ties broken by `partner_id` then transaction id, both descending
@@ -16,12 +16,16 @@ mod config;
 #[cfg(feature = "elasticsearch")]
 pub mod elastic;
 mod error;
+mod memory;
+#[cfg(feature = "sqlite")]
 mod sqlite;
 
 pub use config::{ElasticAuthSettings, ElasticSettings, StoreConfig, StoreKeys};
 #[cfg(feature = "elasticsearch")]
 pub use elastic::{ElasticAuth, ElasticConfig, ElasticStore, WriteVisibility};
 pub use error::StoreError;
+pub use memory::MemoryStore;
+#[cfg(feature = "sqlite")]
 pub use sqlite::SqliteStore;
 
 use async_trait::async_trait;
