@@ -34,6 +34,8 @@ use tokio::time::{Instant, Sleep};
 use tokio_util::sync::WaitForCancellationFutureOwned;
 use txclass_core::{Job, Progress};
 
+use crate::routes::SyntheticJob;
+
 /// A burst of ready events is cut into frames of about this size.
 const FRAME_TARGET: usize = 16 * 1024;
 
@@ -91,6 +93,17 @@ pub fn encode_event(buf: &mut BytesMut, job_id: &str, seq: u64, event: &Progress
         data
     );
 }
+
+/// The headers of every SSE response, after the status line (both transports).
+pub(crate) const SSE_HEADERS: [(&str, &str); 3] = [
+    ("content-type", "text/event-stream"),
+    ("cache-control", "no-cache"),
+    ("x-accel-buffering", "no"),
+];
+
+/// An SSE response body, whichever transport carries it: a job's stream, or the
+/// benchmark's synthetic one.
+pub(crate) type SseStream = http_body_util::Either<SseBody<Job>, SseBody<SyntheticJob>>;
 
 /// The body of an SSE response.
 pub struct SseBody<S> {
