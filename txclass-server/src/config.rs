@@ -43,7 +43,7 @@ pub struct ServerConfig {
     /// Largest request body accepted, in bytes (larger: 413).
     pub body_limit: usize,
     /// Largest HTTP/1.1 request head (request line and headers) accepted, in bytes (larger:
-    /// 431).
+    /// 431). With `http1_fast_path = false` it is at least 8192 (hyper's smallest buffer).
     pub max_header_bytes: usize,
     /// Retry workers taking calls off the retry queue.
     pub retry_workers: usize,

@@ -14,7 +14,15 @@
 //! Both transports answer every request the same (status, headers, JSON errors, SSE
 //! framing); `tests/http.rs` runs one conformance suite over each. The fast path exists for
 //! memory: an idle HTTP/1.1 SSE stream costs about 1.8 KB on it and about 20 KB through
-//! hyper (the figures and the reason are in [`h1_sse`]).
+//! hyper (the figures and the reason are in [`h1_sse`]). What differs with it off, all of
+//! it hyper's own behaviour:
+//!
+//! - a client that leaves an open stream is noticed at the next write (an event or the
+//!   keep-alive comment), not at once: the fast path watches the socket while it waits;
+//! - a head over the limit gets hyper's `431` with an empty body, not the JSON error, and
+//!   the limit is never under 8 KiB (hyper's smallest buffer);
+//! - after a `413` hyper reads and drops the refused body and keeps the connection; the
+//!   fast path does not read it and closes.
 //!
 //! ## Shutdown
 //!
