@@ -34,8 +34,6 @@ use tokio::time::{Instant, Sleep};
 use tokio_util::sync::WaitForCancellationFutureOwned;
 use txclass_core::{Job, Progress};
 
-use crate::routes::SyntheticJob;
-
 /// A burst of ready events is cut into frames of about this size.
 const FRAME_TARGET: usize = 16 * 1024;
 
@@ -100,10 +98,6 @@ pub(crate) const SSE_HEADERS: [(&str, &str); 3] = [
     ("cache-control", "no-cache"),
     ("x-accel-buffering", "no"),
 ];
-
-/// An SSE response body, whichever transport carries it: a job's stream, or the
-/// benchmark's synthetic one.
-pub(crate) type SseStream = http_body_util::Either<SseBody<Job>, SseBody<SyntheticJob>>;
 
 /// The body of an SSE response.
 pub struct SseBody<S> {

@@ -15,8 +15,9 @@ use txclass_core::{CustomerId, JobId, PartnerId, Progress, Summary};
 
 use super::bodies::parse_query;
 use super::App;
+use super::SseStream;
 use crate::error::ApiError;
-use crate::sse::{SseBody, SseSource, SseStream};
+use crate::sse::{SseBody, SseSource};
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]

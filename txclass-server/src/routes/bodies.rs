@@ -9,8 +9,9 @@ use hyper::body::Incoming;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
+use super::SseStream;
 use crate::error::ApiError;
-use crate::sse::{SseStream, SSE_HEADERS};
+use crate::sse::SSE_HEADERS;
 
 /// A response body: JSON, or an SSE stream.
 pub(crate) type ResBody = Either<Full<Bytes>, SseStream>;

@@ -12,8 +12,9 @@ use txclass_core::{ClassificationRequest, CustomerId, Job, JobId, PartnerId, Pro
 
 use super::bodies::{decode_json, json, page_limit, parse_query, read_body, sse_response, Res};
 use super::App;
+use super::SseStream;
 use crate::error::ApiError;
-use crate::sse::{SseBody, SseStream};
+use crate::sse::SseBody;
 
 impl App {
     /// `POST /v1/classifications`: SSE stream of the job, or 202 and a detached job when the

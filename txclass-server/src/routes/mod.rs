@@ -15,8 +15,6 @@ mod health;
 mod jobs;
 mod queries;
 
-pub(crate) use bench::SyntheticJob;
-
 use std::borrow::Cow;
 use std::sync::{Arc, Mutex};
 
@@ -29,13 +27,18 @@ use txclass_core::{CustomerId, JobId, Orchestrator, PartnerId};
 use self::bodies::{error_response, sse_response, Res, ResBody};
 use crate::config::HttpSettings;
 use crate::error::ApiError;
-use crate::sse::SseStream;
+use crate::sse::SseBody;
 use crate::transport::{Endpoint, Head, RequestBody};
+
+/// An SSE response body, whichever transport carries it: a job's stream, or the
+/// benchmark's synthetic one.
+pub(crate) type SseStream =
+    http_body_util::Either<SseBody<txclass_core::Job>, SseBody<bench::SyntheticJob>>;
 
 /// Shared by every connection.
 pub(crate) struct App {
-    pub(crate) orchestrator: Orchestrator,
-    pub(crate) settings: HttpSettings,
+    orchestrator: Orchestrator,
+    settings: HttpSettings,
     /// Cancelled when the shutdown grace period is over: open streams end (their jobs are
     /// handed over).
     end_streams: CancellationToken,
