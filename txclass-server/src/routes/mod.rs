@@ -6,7 +6,7 @@
 //! | [`jobs`] | `POST /v1/classifications`, `GET`/`DELETE /v1/classifications/{id}`, `GET …/{id}/events` |
 //! | [`queries`] | `GET /v1/customers/{id}/{transactions,spending,merchants}`, `GET /v1/partners[/{id}/health]` |
 //! | [`health`] | `GET /healthz`, `GET /readyz` |
-//! | [`bench`] | `GET /v1/bench/sse` (with `bench_routes` only) |
+//! | [`bench`](mod@bench) | `GET /v1/bench/sse` (with `bench_routes` only) |
 //! | [`bodies`] | JSON and SSE responses, request bodies and query strings, their 4xx |
 
 mod bench;
