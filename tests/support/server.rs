@@ -43,6 +43,24 @@ pub struct Options {
     pub reattach_window: Duration,
 }
 
+/// How the server carries HTTP/1.1: its own fast path for SSE responses, or hyper for
+/// every connection (`http1_fast_path`). HTTP/2 is hyper's either way.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Transport {
+    /// `http1_fast_path = true` (the default).
+    FastPath,
+    /// `http1_fast_path = false`.
+    Hyper,
+}
+
+impl Transport {
+    /// `opts`, served on this transport.
+    pub fn options(self, mut opts: Options) -> Options {
+        opts.http.http1_fast_path = self == Transport::FastPath;
+        opts
+    }
+}
+
 impl Default for Options {
     fn default() -> Self {
         Self {

@@ -10,8 +10,8 @@
 //! |---|---|
 //! | [`config`] | [`ServerConfig`] (TOML/JSON file, defaults) and [`HttpSettings`] |
 //! | [`sse`] | SSE framing of a progress stream, keep-alives, shutdown |
-//! | `routes` | routing and handlers (shared by both transports) |
-//! | `h1` | the HTTP/1.1 fast path for SSE responses; everything else goes to hyper |
+//! | `routes` | routing and handlers by role (jobs, queries, health, bench, bodies), shared by both transports |
+//! | `transport` | the accept loop, hyper, the HTTP/1.1 fast path for SSE responses (`http1_fast_path`), the shutdown drain |
 //! | [`error`] | [`Error`] (start/run) and [`ApiError`] (JSON error bodies) |
 //!
 //! ## Routes
@@ -43,10 +43,9 @@
 
 pub mod config;
 pub mod error;
-mod h1;
-mod readiness;
 mod routes;
 pub mod sse;
+mod transport;
 
 pub use config::{HttpSettings, SandboxConfig, ServerConfig};
 pub use error::{ApiError, Error, Result};
@@ -55,18 +54,11 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-use hyper_util::rt::{TokioExecutor, TokioTimer};
-use hyper_util::server::conn::auto;
-use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use txclass_core::Orchestrator;
 
 use crate::routes::App;
-
-/// How long connections may take to close after their streams were ended at the end of the
-/// grace period.
-const CLOSE_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// A server ready to [`run`]: the orchestrator, the HTTP settings, and what must live as
 /// long as the server (the sandbox partner).
@@ -200,14 +192,6 @@ pub async fn run(
         #[cfg(feature = "sandbox")]
             sandbox: _sandbox,
     } = server;
-    let grace = settings.grace_period;
-    let app = Arc::new(App {
-        orchestrator: orchestrator.clone(),
-        settings: settings.clone(),
-        abort: CancellationToken::new(),
-        closing: CancellationToken::new(),
-    });
-
     let stop_workers = CancellationToken::new();
     let mut workers = Vec::new();
     for i in 0..settings.retry_workers {
@@ -217,75 +201,9 @@ pub async fn run(
             worker.run(stop.cancelled_owned()).await;
         }));
     }
-    // Resumes the jobs a crash left running (here or on a dead instance); stops at the
-    // shutdown signal, so a stopping instance takes no job over.
-    let stop_sweeper = CancellationToken::new();
-    let sweeper = {
-        let orchestrator = orchestrator.clone();
-        let stop = stop_sweeper.clone();
-        tokio::spawn(async move { orchestrator.run_sweeper(stop.cancelled_owned()).await })
-    };
-
-    let mut builder = auto::Builder::new(TokioExecutor::new());
-    builder
-        .http1()
-        .timer(TokioTimer::new())
-        .header_read_timeout(h1::HEADER_READ_TIMEOUT)
-        .max_buf_size(settings.max_header_bytes.max(8192));
-    builder.http2().timer(TokioTimer::new());
-    let shared = Arc::new(h1::Shared {
-        app: app.clone(),
-        hyper: builder,
-    });
-    let graceful = GracefulShutdown::new();
-    let local = listener.local_addr()?;
-    tracing::info!(addr = %local, "listening");
-
-    tokio::pin!(shutdown);
-    loop {
-        let (stream, _peer) = tokio::select! {
-            _ = &mut shutdown => break,
-            accepted = listener.accept() => match accepted {
-                Ok(s) => s,
-                Err(e) => {
-                    // Out of file descriptors and the like: wait a little, keep serving.
-                    tracing::warn!(error = %e, "accept failed");
-                    tokio::time::sleep(Duration::from_millis(20)).await;
-                    continue;
-                }
-            },
-        };
-        let _ = stream.set_nodelay(true);
-        // Every connection starts on the HTTP/1.1 fast path, which hands it to hyper unless
-        // it asks for an SSE stream; the watcher makes `graceful.shutdown()` wait for it.
-        tokio::spawn(h1::serve(stream, shared.clone(), graceful.watcher()));
-    }
-    drop(listener);
-    tracing::info!(
-        grace_ms = grace.as_millis() as u64,
-        "shutting down: no new connections; open streams may finish"
-    );
-
-    app.closing.cancel();
-    stop_sweeper.cancel();
-    let _ = sweeper.await;
-    let closed = graceful.shutdown();
-    tokio::pin!(closed);
-    let all_done = async {
-        (&mut closed).await;
-        orchestrator.wait_idle().await;
-    };
-    if tokio::time::timeout(grace, all_done).await.is_err() {
-        tracing::info!("grace period over: handing running jobs over and ending open streams");
-        app.abort.cancel();
-        let stopped = async {
-            orchestrator.hand_over_jobs().await;
-            (&mut closed).await;
-        };
-        if tokio::time::timeout(CLOSE_TIMEOUT, stopped).await.is_err() {
-            tracing::warn!("some connections did not close in time");
-        }
-    }
+    let app = Arc::new(App::new(orchestrator, settings.clone()));
+    app.start_sweeper();
+    transport::serve(listener, app, &settings, shutdown).await?;
     stop_workers.cancel();
     for w in workers {
         let _ = w.await;

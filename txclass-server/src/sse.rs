@@ -92,6 +92,13 @@ pub fn encode_event(buf: &mut BytesMut, job_id: &str, seq: u64, event: &Progress
     );
 }
 
+/// The headers of every SSE response, after the status line (both transports).
+pub(crate) const SSE_HEADERS: [(&str, &str); 3] = [
+    ("content-type", "text/event-stream"),
+    ("cache-control", "no-cache"),
+    ("x-accel-buffering", "no"),
+];
+
 /// The body of an SSE response.
 pub struct SseBody<S> {
     source: Option<S>,

@@ -1,35 +1,33 @@
-//! The HTTP/1.1 fast path for SSE responses, over raw TCP: keep-alive and pipelining after a
-//! stream, heads split across writes, limits (431, 413), JSON errors, `Expect:
-//! 100-continue`, a client leaving mid-stream, and shutdown of idle connections.
-
-mod support;
+//! HTTP/1.1 on the wire, over raw TCP: keep-alive and pipelining after a stream, heads
+//! split across writes, the head limit (431), JSON errors on a connection that lives on,
+//! and shutdown of idle connections.
 
 use std::time::Duration;
 
 use serde_json::Value;
-use support::server::{eventually, start, Options, TestServer};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
-use txclass::simulator::SimulatorConfig;
 use txclass_server::HttpSettings;
+
+use crate::support::server::{start, Options, TestServer, Transport};
 
 /// A response read off the wire.
 #[derive(Debug)]
-struct Raw {
-    status: u16,
+pub(super) struct Raw {
+    pub(super) status: u16,
     head: String,
-    body: Vec<u8>,
+    pub(super) body: Vec<u8>,
 }
 
 impl Raw {
-    fn header(&self, name: &str) -> Option<&str> {
+    pub(super) fn header(&self, name: &str) -> Option<&str> {
         self.head.lines().skip(1).find_map(|l| {
             let (n, v) = l.split_once(':')?;
             n.eq_ignore_ascii_case(name).then(|| v.trim())
         })
     }
 
-    fn json(&self) -> Value {
+    pub(super) fn json(&self) -> Value {
         serde_json::from_slice(&self.body).unwrap_or_else(|e| panic!("{e}: {self:?}"))
     }
 
@@ -38,7 +36,7 @@ impl Raw {
     }
 
     /// SSE event names in the body.
-    fn events(&self) -> Vec<String> {
+    pub(super) fn events(&self) -> Vec<String> {
         self.text()
             .lines()
             .filter_map(|l| l.strip_prefix("event: ").map(str::to_owned))
@@ -47,13 +45,13 @@ impl Raw {
 }
 
 /// A raw HTTP/1.1 connection with its own read buffer.
-struct Conn {
+pub(super) struct Conn {
     tcp: TcpStream,
     buf: Vec<u8>,
 }
 
 impl Conn {
-    async fn open(s: &TestServer) -> Self {
+    pub(super) async fn open(s: &TestServer) -> Self {
         let tcp = TcpStream::connect(s.base.trim_start_matches("http://"))
             .await
             .unwrap();
@@ -64,7 +62,7 @@ impl Conn {
         }
     }
 
-    async fn send(&mut self, bytes: &[u8]) {
+    pub(super) async fn send(&mut self, bytes: &[u8]) {
         self.tcp.write_all(bytes).await.unwrap();
     }
 
@@ -101,7 +99,7 @@ impl Conn {
     }
 
     /// Reads the response head only.
-    async fn head(&mut self) -> (u16, String) {
+    pub(super) async fn head(&mut self) -> (u16, String) {
         let end = self.until(b"\r\n\r\n").await;
         let head = String::from_utf8(self.buf.drain(..end + 4).collect()).unwrap();
         let status = head[9..12].parse().unwrap();
@@ -109,7 +107,7 @@ impl Conn {
     }
 
     /// Reads one whole response (Content-Length or chunked).
-    async fn response(&mut self) -> Raw {
+    pub(super) async fn response(&mut self) -> Raw {
         let (status, head) = self.head().await;
         let mut raw = Raw {
             status,
@@ -136,7 +134,7 @@ impl Conn {
     }
 
     /// True once the server has closed the connection (EOF), within a few seconds.
-    async fn closed(&mut self) -> bool {
+    pub(super) async fn closed(&mut self) -> bool {
         let mut chunk = [0u8; 1024];
         matches!(
             tokio::time::timeout(Duration::from_secs(5), self.tcp.read(&mut chunk)).await,
@@ -145,7 +143,7 @@ impl Conn {
     }
 }
 
-fn submit(body: &str, extra: &str) -> Vec<u8> {
+pub(super) fn submit(body: &str, extra: &str) -> Vec<u8> {
     format!(
         "POST /v1/classifications HTTP/1.1\r\nhost: test\r\ncontent-type: application/json\r\n\
          content-length: {}\r\n{extra}\r\n{body}",
@@ -154,11 +152,11 @@ fn submit(body: &str, extra: &str) -> Vec<u8> {
     .into_bytes()
 }
 
-fn job_body(customer: &str) -> String {
+pub(super) fn job_body(customer: &str) -> String {
     TestServer::body(customer).to_string()
 }
 
-const HEALTHZ: &[u8] = b"GET /healthz HTTP/1.1\r\nhost: test\r\n\r\n";
+pub(super) const HEALTHZ: &[u8] = b"GET /healthz HTTP/1.1\r\nhost: test\r\n\r\n";
 
 fn bench_options() -> Options {
     Options {
@@ -171,9 +169,8 @@ fn bench_options() -> Options {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_connection_serves_more_requests_after_a_stream() {
-    let s = start(bench_options()).await;
+pub async fn the_connection_serves_more_requests_after_a_stream(t: Transport) {
+    let s = start(t.options(bench_options())).await;
     let mut c = Conn::open(&s).await;
     c.send(&submit(&job_body("k-1"), "")).await;
     let res = c.response().await;
@@ -219,9 +216,8 @@ async fn the_connection_serves_more_requests_after_a_stream() {
     s.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_head_split_across_writes_is_read_whole() {
-    let s = start(Options::default()).await;
+pub async fn a_head_split_across_writes_is_read_whole(t: Transport) {
+    let s = start(t.options(Options::default())).await;
     let mut c = Conn::open(&s).await;
     let request = submit(&job_body("k-2"), "x-filler: abcdefghijklmnopqrstuvwxyz\r\n");
     for piece in request.chunks(7) {
@@ -235,87 +231,37 @@ async fn a_head_split_across_writes_is_read_whole() {
     s.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_oversized_head_is_a_431() {
-    let s = start(Options {
+/// The limit is above 8 KiB: hyper's buffer, which holds the head on its transport, is
+/// never smaller.
+pub async fn an_oversized_head_is_a_431(t: Transport) {
+    let s = start(t.options(Options {
         http: HttpSettings {
-            max_header_bytes: 4096,
+            max_header_bytes: 16 * 1024,
             ..HttpSettings::default()
         },
         ..Options::default()
-    })
+    }))
     .await;
     let mut c = Conn::open(&s).await;
-    let pad = format!("x-pad: {}\r\n", "p".repeat(8000));
+    let pad = format!("x-pad: {}\r\n", "p".repeat(20_000));
     c.send(&submit(&job_body("k-3"), &pad)).await;
     let res = c.response().await;
     assert_eq!(res.status, 431, "{res:?}");
-    assert_eq!(res.json()["error"]["code"], "header_too_large");
+    if t == Transport::FastPath {
+        // hyper answers a head over its buffer itself, with an empty body.
+        assert_eq!(res.json()["error"]["code"], "header_too_large");
+    }
     assert!(c.closed().await);
     // Just under the limit is fine.
     let mut c = Conn::open(&s).await;
-    let pad = format!("x-pad: {}\r\n", "p".repeat(3000));
+    let pad = format!("x-pad: {}\r\n", "p".repeat(12_000));
     c.send(&submit(&job_body("k-3"), &pad)).await;
     assert_eq!(c.response().await.status, 200);
     s.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_body_over_the_limit_is_a_413_even_before_it_is_sent() {
-    let s = start(Options {
-        http: HttpSettings {
-            body_limit: 1024,
-            ..HttpSettings::default()
-        },
-        ..Options::default()
-    })
-    .await;
-    let big = format!("{{\"customer_id\":\"{}\"}}", "c".repeat(4096));
-    let mut c = Conn::open(&s).await;
-    c.send(&submit(&big, "")).await;
-    let res = c.response().await;
-    assert_eq!(res.status, 413, "{res:?}");
-    assert_eq!(res.header("content-type"), Some("application/json"));
-    assert_eq!(res.json()["error"]["code"], "payload_too_large");
-    assert!(c.closed().await);
-
-    // With `Expect: 100-continue` the 413 comes without a `100 Continue` and no body sent.
-    let mut c = Conn::open(&s).await;
-    c.send(
-        format!(
-            "POST /v1/classifications HTTP/1.1\r\nhost: t\r\ncontent-length: {}\r\n\
-             expect: 100-continue\r\n\r\n",
-            big.len()
-        )
-        .as_bytes(),
-    )
-    .await;
-    assert_eq!(c.response().await.status, 413);
-
-    // Under the limit, `100 Continue` first, then the stream.
-    let body = job_body("k-4");
-    let mut c = Conn::open(&s).await;
-    c.send(
-        format!(
-            "POST /v1/classifications HTTP/1.1\r\nhost: t\r\ncontent-length: {}\r\n\
-             expect: 100-continue\r\n\r\n",
-            body.len()
-        )
-        .as_bytes(),
-    )
-    .await;
-    let (status, _) = c.head().await;
-    assert_eq!(status, 100);
-    c.send(body.as_bytes()).await;
-    let res = c.response().await;
-    assert_eq!(res.status, 200, "{res:?}");
-    assert_eq!(res.events().last().map(String::as_str), Some("done"));
-    s.stop().await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn bad_bodies_get_the_same_json_errors_and_the_connection_lives_on() {
-    let s = start(Options::default()).await;
+pub async fn bad_bodies_get_the_same_json_errors_and_the_connection_lives_on(t: Transport) {
+    let s = start(t.options(Options::default())).await;
     let mut c = Conn::open(&s).await;
     c.send(&submit("{\"customer_id\": ", "")).await;
     let res = c.response().await;
@@ -353,52 +299,8 @@ async fn bad_bodies_get_the_same_json_errors_and_the_connection_lives_on() {
     s.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_client_that_leaves_mid_stream_and_does_not_return_frees_its_permits() {
-    let s = start(Options {
-        sim: SimulatorConfig {
-            latency_min: Duration::from_millis(150),
-            latency_max: Duration::from_millis(150),
-            ..SimulatorConfig::instant()
-        },
-        reattach_window: Duration::from_millis(300),
-        ..Options::default()
-    })
-    .await;
-    let mut c = Conn::open(&s).await;
-    c.send(&submit(&job_body("k-6"), "")).await;
-    let (status, _) = c.head().await;
-    assert_eq!(status, 200);
-    let at = c.until(b"\n\n").await;
-    let first = String::from_utf8_lossy(&c.buf[..at]).into_owned();
-    let data = first
-        .lines()
-        .find_map(|l| l.strip_prefix("data: "))
-        .expect("accepted has data");
-    let job = serde_json::from_str::<Value>(data).unwrap()["job_id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    assert!(eventually(5, || async { s.in_use().await == 1 }).await);
-    drop(c);
-    // Nobody re-attaches within the window: the job is cancelled and its permits return.
-    assert!(
-        eventually(5, || async {
-            s.get(&format!("/v1/classifications/{job}")).await.1["job"]["status"] == "cancelled"
-        })
-        .await,
-        "the job is recorded cancelled"
-    );
-    assert!(
-        eventually(5, || async { s.in_use().await == 0 }).await,
-        "permits came back"
-    );
-    s.stop().await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn shutdown_closes_idle_fast_path_connections() {
-    let mut s = start(bench_options()).await;
+pub async fn shutdown_closes_idle_connections(t: Transport) {
+    let mut s = start(t.options(bench_options())).await;
     let mut idle = Conn::open(&s).await;
     idle.send(b"GET /v1/bench/sse?events=2 HTTP/1.1\r\nhost: t\r\n\r\n")
         .await;

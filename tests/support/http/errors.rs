@@ -1,10 +1,10 @@
 //! Bad requests get JSON errors with the right status and, where one is at fault, the field.
 
-mod support;
-
 use serde_json::{json, Value};
-use support::server::{start, Options, TestServer};
 use txclass_server::HttpSettings;
+
+use super::wire::{job_body, submit, Conn, HEALTHZ};
+use crate::support::server::{start, Options, TestServer, Transport};
 
 async fn post(s: &TestServer, body: impl Into<reqwest::Body>) -> (u16, Value) {
     let res = s
@@ -26,9 +26,8 @@ fn error(v: &Value) -> (&str, Option<&str>) {
     (e["code"].as_str().unwrap(), e["field"].as_str())
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn invalid_fields_are_named() {
-    let s = start(Options::default()).await;
+pub async fn invalid_fields_are_named(t: Transport) {
+    let s = start(t.options(Options::default())).await;
     let base = TestServer::body("c-1");
     let with = |k: &str, v: Value| {
         let mut b = base.clone();
@@ -65,9 +64,8 @@ async fn invalid_fields_are_named() {
     s.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn malformed_json_is_a_400() {
-    let s = start(Options::default()).await;
+pub async fn malformed_json_is_a_400(t: Transport) {
+    let s = start(t.options(Options::default())).await;
     for body in [
         "{\"customer_id\": ",
         "not json",
@@ -81,9 +79,8 @@ async fn malformed_json_is_a_400() {
     s.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn unknown_partner_is_a_404() {
-    let s = start(Options::default()).await;
+pub async fn unknown_partner_is_a_404(t: Transport) {
+    let s = start(t.options(Options::default())).await;
     let mut body = TestServer::body("c-1");
     body["partner_id"] = json!("nobank");
     let (status, v) = post(&s, body.to_string()).await;
@@ -94,15 +91,15 @@ async fn unknown_partner_is_a_404() {
     s.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_body_over_the_limit_is_a_413() {
-    let s = start(Options {
+/// A body over the limit: declared, chunked, not yet sent, or behind `Expect: 100-continue`.
+pub async fn a_body_over_the_limit_is_a_413(t: Transport) {
+    let s = start(t.options(Options {
         http: HttpSettings {
             body_limit: 1024,
             ..HttpSettings::default()
         },
         ..Options::default()
-    })
+    }))
     .await;
     let mut body = TestServer::body("c-1");
     body["pad"] = json!("x".repeat(4096));
@@ -114,6 +111,55 @@ async fn a_body_over_the_limit_is_a_413() {
         futures::stream::iter((0..8).map(|_| Ok::<_, std::io::Error>(bytes_of(&"y".repeat(512)))));
     let (status, v) = post(&s, reqwest::Body::wrap_stream(chunks)).await;
     assert_eq!(status, 413, "{v}");
+
+    // Over raw TCP: the answer comes before the body is read, then the server closes.
+    let big = format!("{{\"customer_id\":\"{}\"}}", "c".repeat(4096));
+    let mut c = Conn::open(&s).await;
+    c.send(&submit(&big, "")).await;
+    let res = c.response().await;
+    assert_eq!(res.status, 413, "{res:?}");
+    assert_eq!(res.header("content-type"), Some("application/json"));
+    assert_eq!(res.json()["error"]["code"], "payload_too_large");
+    if t == Transport::FastPath {
+        // The fast path does not read a refused body: it closes (after a linger). hyper
+        // reads it and keeps the connection.
+        assert!(c.closed().await);
+    } else {
+        c.send(HEALTHZ).await;
+        assert_eq!(c.response().await.status, 200);
+    }
+
+    // With `Expect: 100-continue` the 413 comes without a `100 Continue` and no body sent.
+    let mut c = Conn::open(&s).await;
+    c.send(
+        format!(
+            "POST /v1/classifications HTTP/1.1\r\nhost: t\r\ncontent-length: {}\r\n\
+             expect: 100-continue\r\n\r\n",
+            big.len()
+        )
+        .as_bytes(),
+    )
+    .await;
+    assert_eq!(c.response().await.status, 413);
+
+    // Under the limit, `100 Continue` first, then the stream.
+    let body = job_body("k-4");
+    let mut c = Conn::open(&s).await;
+    c.send(
+        format!(
+            "POST /v1/classifications HTTP/1.1\r\nhost: t\r\ncontent-length: {}\r\n\
+             expect: 100-continue\r\n\r\n",
+            body.len()
+        )
+        .as_bytes(),
+    )
+    .await;
+    let (status, _) = c.head().await;
+    assert_eq!(status, 100);
+    c.send(body.as_bytes()).await;
+    let res = c.response().await;
+    assert_eq!(res.status, 200, "{res:?}");
+    assert_eq!(res.events().last().map(String::as_str), Some("done"));
     s.stop().await;
 }
 
@@ -121,9 +167,8 @@ fn bytes_of(s: &str) -> Vec<u8> {
     s.as_bytes().to_vec()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn wrong_method_and_unknown_routes() {
-    let s = start(Options::default()).await;
+pub async fn wrong_method_and_unknown_routes(t: Transport) {
+    let s = start(t.options(Options::default())).await;
     let res = s
         .client
         .get(s.url("/v1/classifications"))
@@ -152,9 +197,8 @@ async fn wrong_method_and_unknown_routes() {
     s.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn bad_query_parameters_are_named() {
-    let s = start(Options::default()).await;
+pub async fn bad_query_parameters_are_named(t: Transport) {
+    let s = start(t.options(Options::default())).await;
     for (path, field) in [
         ("/v1/customers/c/transactions?limit=abc", "limit"),
         ("/v1/customers/c/transactions?limit=0", "limit"),

@@ -1,20 +1,18 @@
-//! The server end to end: a real partner simulator, the server on a loopback port, and an
-//! SSE client (`eventsource-stream` over reqwest) reading the stream as a browser would.
-
-mod support;
+//! Jobs end to end: a real partner simulator, the server on a loopback port, and an SSE
+//! client (`eventsource-stream` over reqwest) reading the stream as a browser would.
 
 use std::time::Duration;
 
 use futures::StreamExt;
-use support::server::{
-    check_framing, eventually, names, start, Ev, Options, TestServer, PAGE_SIZE,
-};
 use txclass::simulator::SimulatorConfig;
 use txclass_server::HttpSettings;
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_job_streams_its_progress_and_stores_each_transaction_once() {
-    let s = start(Options::default()).await;
+use crate::support::server::{
+    check_framing, eventually, names, start, Ev, Options, TestServer, Transport, PAGE_SIZE,
+};
+
+pub async fn a_job_streams_its_progress_and_stores_each_transaction_once(t: Transport) {
+    let s = start(t.options(Options::default())).await;
     let events = s.run_job("c-1").await;
     let job = check_framing(&events);
     let expected = s.expected_ids("c-1");
@@ -86,14 +84,15 @@ async fn a_job_streams_its_progress_and_stores_each_transaction_once() {
     s.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_read_endpoints_report_what_was_stored() {
-    let s = start(Options::default()).await;
+pub async fn the_read_endpoints_report_what_was_stored(t: Transport) {
+    let s = start(t.options(Options::default())).await;
     let events = s.run_job("c-2").await;
     assert_eq!(events.last().unwrap().name, "done");
-    let expected = s
-        .sim
-        .transactions("c-2", support::server::from(), support::server::to());
+    let expected = s.sim.transactions(
+        "c-2",
+        crate::support::server::from(),
+        crate::support::server::to(),
+    );
 
     let (status, spending) = s
         .get("/v1/customers/c-2/spending?from=2026-01-01&to=2026-03-31&interval=month")
@@ -175,9 +174,8 @@ async fn the_read_endpoints_report_what_was_stored() {
     s.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn months_ask_for_the_last_months_up_to_today() {
-    let s = start(Options::default()).await;
+pub async fn months_ask_for_the_last_months_up_to_today(t: Transport) {
+    let s = start(t.options(Options::default())).await;
     let stream = s
         .stream(&serde_json::json!({"customer_id": "c-3", "partner_id": "bank", "months": 2}))
         .await;
@@ -191,9 +189,8 @@ async fn months_ask_for_the_last_months_up_to_today() {
     s.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn async_mode_answers_202_and_the_job_runs_to_its_end() {
-    let s = start(Options::default()).await;
+pub async fn async_mode_answers_202_and_the_job_runs_to_its_end(t: Transport) {
+    let s = start(t.options(Options::default())).await;
     for (header, query) in [(Some("respond-async"), ""), (None, "?mode=async")] {
         let mut req = s
             .client
@@ -234,13 +231,21 @@ fn seq_of(id: &str) -> u64 {
     id.rsplit_once(':').unwrap().1.parse().unwrap()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_client_that_leaves_and_does_not_come_back_cancels_its_job_after_the_window() {
-    let s = start(Options {
+pub async fn a_client_that_leaves_and_does_not_come_back_cancels_its_job_after_the_window(
+    t: Transport,
+) {
+    let s = start(t.options(Options {
         sim: slow_partner(),
         reattach_window: Duration::from_millis(400),
+        // hyper notices a client that left only when it next writes to it: a keep-alive
+        // comment at the latest (the fast path watches the socket).
+        http: HttpSettings {
+            keep_alive: Duration::from_millis(100),
+            retry_workers: 2,
+            ..HttpSettings::default()
+        },
         ..Options::default()
-    })
+    }))
     .await;
     let mut stream = s.stream(&TestServer::body("c-5")).await;
     let first = stream.next().await.unwrap();
@@ -268,12 +273,11 @@ async fn a_client_that_leaves_and_does_not_come_back_cancels_its_job_after_the_w
     s.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_client_that_reattaches_with_last_event_id_misses_nothing() {
-    let s = start(Options {
+pub async fn a_client_that_reattaches_with_last_event_id_misses_nothing(t: Transport) {
+    let s = start(t.options(Options {
         sim: slow_partner(),
         ..Options::default()
-    })
+    }))
     .await;
     let mut stream = s.stream(&TestServer::body("c-6")).await;
     let mut seen = Vec::new();
@@ -306,12 +310,11 @@ async fn a_client_that_reattaches_with_last_event_id_misses_nothing() {
     s.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn delete_cancels_a_running_job_at_once() {
-    let s = start(Options {
+pub async fn delete_cancels_a_running_job_at_once(t: Transport) {
+    let s = start(t.options(Options {
         sim: slow_partner(),
         ..Options::default()
-    })
+    }))
     .await;
     let mut stream = s.stream(&TestServer::body("c-7")).await;
     let first = stream.next().await.unwrap();
@@ -358,9 +361,8 @@ async fn delete_cancels_a_running_job_at_once() {
     s.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_quiet_stream_gets_keep_alive_comments() {
-    let s = start(Options {
+pub async fn a_quiet_stream_gets_keep_alive_comments(t: Transport) {
+    let s = start(t.options(Options {
         sim: SimulatorConfig {
             latency_min: Duration::from_millis(300),
             latency_max: Duration::from_millis(300),
@@ -372,7 +374,7 @@ async fn a_quiet_stream_gets_keep_alive_comments() {
             ..HttpSettings::default()
         },
         ..Options::default()
-    })
+    }))
     .await;
     let res = s
         .client
@@ -397,10 +399,11 @@ async fn a_quiet_stream_gets_keep_alive_comments() {
     s.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn shutdown_hands_long_jobs_over_and_they_carry_on_from_their_last_stored_page() {
+pub async fn shutdown_hands_long_jobs_over_and_they_carry_on_from_their_last_stored_page(
+    t: Transport,
+) {
     // Slow partner: the job cannot finish within the grace period.
-    let mut s = start(Options {
+    let mut s = start(t.options(Options {
         sim: SimulatorConfig {
             latency_min: Duration::from_millis(250),
             latency_max: Duration::from_millis(250),
@@ -412,7 +415,7 @@ async fn shutdown_hands_long_jobs_over_and_they_carry_on_from_their_last_stored_
             ..HttpSettings::default()
         },
         ..Options::default()
-    })
+    }))
     .await;
     let mut stream = s.stream(&TestServer::body("c-8")).await;
     let first = stream.next().await.unwrap();
@@ -476,9 +479,8 @@ async fn shutdown_hands_long_jobs_over_and_they_carry_on_from_their_last_stored_
     assert!(s.client.get(s.url("/healthz")).send().await.is_err());
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_stream_that_ends_within_the_grace_period_ends_done() {
-    let mut s = start(Options {
+pub async fn a_stream_that_ends_within_the_grace_period_ends_done(t: Transport) {
+    let mut s = start(t.options(Options {
         sim: SimulatorConfig {
             latency_min: Duration::from_millis(30),
             latency_max: Duration::from_millis(30),
@@ -490,7 +492,7 @@ async fn a_stream_that_ends_within_the_grace_period_ends_done() {
             ..HttpSettings::default()
         },
         ..Options::default()
-    })
+    }))
     .await;
     let mut stream = s.stream(&TestServer::body("c-8")).await;
     let first = stream.next().await.unwrap();
@@ -504,9 +506,8 @@ async fn a_stream_that_ends_within_the_grace_period_ends_done() {
     assert_eq!(s.stored_ids_direct("c-8").await, s.expected_ids("c-8"));
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn http2_clients_get_the_same_stream() {
-    let s = start(Options::default()).await;
+pub async fn http2_clients_get_the_same_stream(t: Transport) {
+    let s = start(t.options(Options::default())).await;
     let h2 = reqwest::Client::builder()
         .http2_prior_knowledge()
         .build()
@@ -532,15 +533,16 @@ async fn http2_clients_get_the_same_stream() {
     s.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn customer_ids_with_spaces_slashes_and_accents_round_trip() {
-    let s = start(Options::default()).await;
+pub async fn customer_ids_with_spaces_slashes_and_accents_round_trip(t: Transport) {
+    let s = start(t.options(Options::default())).await;
     let customer = "joão silva/1";
     let events = s.run_job(customer).await;
     assert_eq!(events.last().unwrap().name, "done");
-    let expected = s
-        .sim
-        .transactions(customer, support::server::from(), support::server::to());
+    let expected = s.sim.transactions(
+        customer,
+        crate::support::server::from(),
+        crate::support::server::to(),
+    );
     assert!(!expected.is_empty());
     let (status, page) = s
         .get("/v1/customers/jo%C3%A3o%20silva%2F1/transactions?limit=1000")

@@ -2,11 +2,11 @@
 //!
 //! Every accepted connection starts here. Its first request head is read into a small buffer
 //! (1 KiB, grown only as needed, at most [`HttpSettings::max_header_bytes`], then 431) and
-//! parsed with `httparse`. An SSE request (`POST /v1/classifications` without async mode,
-//! `GET /v1/bench/sse` when enabled) is served here: the body is read by `Content-Length`,
-//! the same [`App`] code as on the hyper path validates it, starts the job and frames its
-//! events ([`SseStream`] over [`crate::sse`]), and this module writes the status line, the
-//! headers and the frames as chunks. Anything else (an HTTP/2 preface, any other route, a
+//! parsed with `httparse`. A request the application answers with an SSE stream
+//! ([`Endpoint::sse_request`]: `POST /v1/classifications` without async mode, `GET
+//! /v1/bench/sse` when enabled) is served here: the body is read by `Content-Length`, the
+//! application opens the stream from it ([`Endpoint::open_sse`], the same code as on the hyper
+//! path), and this module writes the status line, the headers and the frames as chunks. Anything else (an HTTP/2 preface, any other route, a
 //! chunked request body, an upgrade, HTTP/1.0, a head `httparse` refuses) is handed to
 //! hyper's `auto::Builder` with a [`Rewind`] that first replays the bytes already read; so
 //! is the connection's next request once hyper has it. After an SSE response the connection
@@ -19,7 +19,7 @@
 //!
 //! ## Why a hand-written HTTP/1.1 path for SSE, not hyper's?
 //!
-//! Issue 2 asks for 15,000 open SSE streams at ≤ 4 KB of server memory each. Over HTTP/2
+//! The server must hold 15,000 open SSE streams at ≤ 4 KB of server memory each. Over HTTP/2
 //! hyper holds one at 1.9 KB, but over HTTP/1.1 it was 20.3 KB: hyper's HTTP/1 connection
 //! keeps an 8 KiB read buffer (`INIT_BUFFER_SIZE`) and an 8 KiB header write buffer for its
 //! whole life, and hyper 1 has no setting to shrink them (`max_buf_size` is at least
@@ -34,7 +34,7 @@
 //! | 100-event streams on 100 connections (wrk, 5 s runs alternated) | 1.41–1.92M events/s | 1.43–2.32M events/s |
 //! | real job waiting on a slow partner (5,000 streams) | 28,128 B | 9,683 B |
 //!
-//! (The issue's goal is ≤ 4 KB and ≥ 470k events/s; the machine is shared, so throughput
+//! (The requirement is ≤ 4 KB and ≥ 470k events/s; the machine is shared, so throughput
 //! varies by run more than between the two. The real-job row is
 //! `sandbox.latency_*_ms = 600000`, capacity 64, `benches/hold_streams.py --post`; 8,423 B
 //! at 15,000 streams. Its ~7 KB over a synthetic stream is what the core and the in-process
@@ -44,11 +44,9 @@
 //! route, chunked request bodies, upgrades, answers to malformed requests) stays hyper's,
 //! through [`Rewind`].
 //!
+//! It can be turned off (`http1_fast_path = false`): every connection then goes to hyper.
+//!
 //! [`HttpSettings::max_header_bytes`]: crate::HttpSettings::max_header_bytes
-
-mod rewind;
-
-pub(crate) use rewind::Rewind;
 
 use std::cell::RefCell;
 use std::future::poll_fn;
@@ -61,18 +59,15 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use bytes::Bytes;
 use http::{Method, StatusCode};
 use hyper::body::Body;
-use hyper_util::rt::{TokioExecutor, TokioIo};
-use hyper_util::server::conn::auto;
+use hyper_util::rt::TokioIo;
 use hyper_util::server::graceful::Watcher;
 use tokio::io::{AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 
+use super::rewind::Rewind;
+use super::{serve_hyper, Endpoint, Head, RequestBody, Shared, HEADER_READ_TIMEOUT};
 use crate::error::ApiError;
-use crate::routes::{too_large, wants_async, App, AppService, Route, SseStream, SSE_HEADERS};
-
-/// How long a client may take to send a request head (or an SSE request's body); hyper's
-/// `header_read_timeout` is set to the same.
-pub(crate) const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
+use crate::sse::SSE_HEADERS;
 
 /// The first read of a head goes into a buffer of this size.
 const FIRST_READ: usize = 1024;
@@ -91,51 +86,49 @@ const IDLE_WRITE_BUF: usize = 0;
 const LINGER: Duration = Duration::from_secs(1);
 const LINGER_BYTES: usize = 256 * 1024;
 
-/// What every connection task needs.
-pub(crate) struct Shared {
-    pub(crate) app: Arc<App>,
-    pub(crate) hyper: auto::Builder<TokioExecutor>,
-}
-
 /// An SSE request whose head was read.
-struct SseRequest {
+struct SseRequest<R> {
     /// Bytes of the head.
     head_len: usize,
     /// The client asked to close after the response.
     close: bool,
-    kind: SseKind,
-}
-
-enum SseKind {
-    Submit { length: u64, expect_continue: bool },
-    Bench { query: String },
+    /// The application's request.
+    request: R,
+    /// `Content-Length` (0 when absent), for a request whose body is read.
+    length: u64,
+    /// `Expect: 100-continue`.
+    expect_continue: bool,
 }
 
 /// What parsing the buffered bytes gave.
-enum Parsed {
+enum Parsed<R> {
     /// A head has not fully arrived.
     Partial,
     /// For hyper.
     Hyper,
     /// For this path.
-    Sse(SseRequest),
+    Sse(SseRequest<R>),
 }
 
 /// What the connection does next.
-enum Next {
+enum Next<R> {
     Close,
     Hyper,
     HeadTooLarge,
-    Sse(SseRequest),
+    Sse(SseRequest<R>),
 }
 
 /// Serves one connection: SSE requests here, everything else (and the rest of the
 /// connection) through hyper.
-pub(crate) async fn serve(mut stream: TcpStream, shared: Arc<Shared>, watcher: Watcher) {
+pub(crate) async fn serve<E: Endpoint>(
+    mut stream: TcpStream,
+    shared: Arc<Shared<E>>,
+    watcher: Watcher,
+) {
     // Bytes read and not yet consumed: the start of the next request.
     let mut buf: Vec<u8> = Vec::new();
     loop {
-        match next_request(&mut stream, &mut buf, &shared.app).await {
+        match next_request(&mut stream, &mut buf, &shared).await {
             Next::Close => return,
             Next::Hyper => break,
             Next::HeadTooLarge => {
@@ -144,39 +137,36 @@ pub(crate) async fn serve(mut stream: TcpStream, shared: Arc<Shared>, watcher: W
                     "header_too_large",
                     format!(
                         "the request head is larger than {} bytes",
-                        shared.app.settings.max_header_bytes
+                        shared.max_header_bytes
                     ),
                 );
                 let _ = stream.write_all(&error_bytes(&e, true)).await;
                 linger(&mut stream).await;
                 return;
             }
-            Next::Sse(req) => match serve_sse(&mut stream, &mut buf, &shared.app, req).await {
+            Next::Sse(req) => match serve_sse(&mut stream, &mut buf, &shared, req).await {
                 Ok(true) => continue,
                 Ok(false) | Err(_) => return,
             },
         }
     }
     let io = TokioIo::new(Rewind::new(buf, stream));
-    let conn = shared
-        .hyper
-        .serve_connection(io, AppService(shared.app.clone()))
-        .into_owned();
-    // Boxed: the fast path's own state stays small for the connections that never get here.
-    if let Err(e) = Box::pin(watcher.watch(conn)).await {
-        tracing::debug!(error = %e, "connection ended with an error");
-    }
+    serve_hyper(io, shared, watcher).await;
 }
 
 /// Reads until `buf` holds a whole request head (or the client leaves, or the server stops
 /// while the connection is idle).
-async fn next_request(stream: &mut TcpStream, buf: &mut Vec<u8>, app: &App) -> Next {
-    let limit = app.settings.max_header_bytes.max(FIRST_READ);
+async fn next_request<E: Endpoint>(
+    stream: &mut TcpStream,
+    buf: &mut Vec<u8>,
+    shared: &Shared<E>,
+) -> Next<E::SseRequest> {
+    let limit = shared.max_header_bytes.max(FIRST_READ);
     let deadline = tokio::time::sleep(HEADER_READ_TIMEOUT);
     tokio::pin!(deadline);
     loop {
         if !buf.is_empty() {
-            match parse_head(buf, app) {
+            match parse_head(buf, &*shared.endpoint) {
                 Parsed::Partial if buf.len() >= limit => return Next::HeadTooLarge,
                 Parsed::Partial => {}
                 Parsed::Hyper => return Next::Hyper,
@@ -186,7 +176,7 @@ async fn next_request(stream: &mut TcpStream, buf: &mut Vec<u8>, app: &App) -> N
             // Idle: no buffer until the client sends something, and the server may close.
             tokio::select! {
                 ready = stream.readable() => if ready.is_err() { return Next::Close },
-                _ = app.closing.cancelled() => return Next::Close,
+                _ = shared.closing.cancelled() => return Next::Close,
                 _ = &mut deadline => return Next::Close,
             }
             buf.reserve_exact(FIRST_READ);
@@ -214,7 +204,7 @@ async fn next_request(stream: &mut TcpStream, buf: &mut Vec<u8>, app: &App) -> N
 }
 
 /// Parses the head at the start of `buf` and decides who serves it.
-fn parse_head(buf: &[u8], app: &App) -> Parsed {
+fn parse_head<E: Endpoint>(buf: &[u8], endpoint: &E) -> Parsed<E::SseRequest> {
     if buf.starts_with(b"PRI ") {
         // The HTTP/2 preface.
         return Parsed::Hyper;
@@ -237,10 +227,6 @@ fn parse_head(buf: &[u8], app: &App) -> Parsed {
     if !path.starts_with('/') {
         return Parsed::Hyper;
     }
-    let route = match app.route_of(&method, path) {
-        Ok(route @ (Route::Submit | Route::BenchSse)) => route,
-        _ => return Parsed::Hyper,
-    };
     let mut length: Option<u64> = None;
     let mut close = false;
     let mut expect_continue = false;
@@ -274,34 +260,24 @@ fn parse_head(buf: &[u8], app: &App) -> Parsed {
             expect_continue = true;
         }
     }
-    let kind = match route {
-        Route::Submit => {
-            let prefer = req
-                .headers
-                .iter()
-                .filter(|h| h.name.eq_ignore_ascii_case("prefer"))
-                .map(|h| h.value);
-            if !matches!(wants_async(prefer, query), Ok(false)) {
-                return Parsed::Hyper;
-            }
-            SseKind::Submit {
-                length: length.unwrap_or(0),
-                expect_continue,
-            }
-        }
-        _ => {
-            if length.unwrap_or(0) != 0 || expect_continue {
-                return Parsed::Hyper;
-            }
-            SseKind::Bench {
-                query: query.to_owned(),
-            }
-        }
+    let head = Head {
+        method: &method,
+        path,
+        query,
+        headers: req.headers,
     };
+    let Some((request, body)) = endpoint.sse_request(&head) else {
+        return Parsed::Hyper;
+    };
+    if body == RequestBody::None && (length.unwrap_or(0) != 0 || expect_continue) {
+        return Parsed::Hyper;
+    }
     Parsed::Sse(SseRequest {
         head_len,
         close,
-        kind,
+        request,
+        length: length.unwrap_or(0),
+        expect_continue,
     })
 }
 
@@ -316,42 +292,31 @@ fn parse_length(value: &[u8]) -> Option<u64> {
 
 /// Serves one SSE request whose head is at the start of `buf`. `Ok(true)`: the connection
 /// may serve another request.
-async fn serve_sse(
+async fn serve_sse<E: Endpoint>(
     stream: &mut TcpStream,
     buf: &mut Vec<u8>,
-    app: &App,
-    req: SseRequest,
+    shared: &Shared<E>,
+    req: SseRequest<E::SseRequest>,
 ) -> io::Result<bool> {
     buf.drain(..req.head_len);
-    let started = match req.kind {
-        SseKind::Bench { query } => app.bench_stream(&query),
-        SseKind::Submit {
-            length,
-            expect_continue,
-        } => {
-            let limit = app.settings.body_limit;
-            if length > limit as u64 {
-                stream
-                    .write_all(&error_bytes(&too_large(limit), true))
-                    .await?;
-                linger(stream).await;
-                return Ok(false);
-            }
-            let length = length as usize;
-            if expect_continue && buf.len() < length {
-                stream.write_all(b"HTTP/1.1 100 Continue\r\n\r\n").await?;
-            }
-            if !read_body(stream, buf, length).await? {
-                return Ok(false);
-            }
-            let started = app
-                .start_job(&buf[..length], false)
-                .map(|job| app.job_stream(job));
-            buf.drain(..length);
-            started
-        }
-    };
-    let keep_alive = !req.close && !app.closing.is_cancelled();
+    let limit = shared.body_limit;
+    if req.length > limit as u64 {
+        stream
+            .write_all(&error_bytes(&ApiError::payload_too_large(limit), true))
+            .await?;
+        linger(stream).await;
+        return Ok(false);
+    }
+    let length = req.length as usize;
+    if req.expect_continue && buf.len() < length {
+        stream.write_all(b"HTTP/1.1 100 Continue\r\n\r\n").await?;
+    }
+    if !read_body(stream, buf, length).await? {
+        return Ok(false);
+    }
+    let started = shared.endpoint.open_sse(req.request, &buf[..length]);
+    buf.drain(..length);
+    let keep_alive = !req.close && !shared.closing.is_cancelled();
     let mut body = match started {
         Ok(body) => body,
         Err(e) => {
@@ -376,10 +341,10 @@ async fn serve_sse(
         push_header(&mut out, "connection", b"close");
     }
     out.extend_from_slice(b"\r\n");
-    let limit = app.settings.max_header_bytes.max(FIRST_READ);
+    let limit = shared.max_header_bytes.max(FIRST_READ);
     stream_body(stream, &mut body, out, buf, limit).await?;
     drop(body);
-    Ok(keep_alive && !app.closing.is_cancelled())
+    Ok(keep_alive && !shared.closing.is_cancelled())
 }
 
 /// Reads until `buf` holds `length` bytes. `Ok(false)`: the client left (or was too slow).
@@ -405,13 +370,16 @@ async fn read_body(stream: &mut TcpStream, buf: &mut Vec<u8>, length: usize) -> 
 /// Writes `out` (the response head), then the body's frames as chunks, then the terminating
 /// chunk. Returns an error when the client leaves or the socket fails; dropping the body
 /// then cancels its job.
-async fn stream_body(
+async fn stream_body<B>(
     stream: &mut TcpStream,
-    body: &mut SseStream,
+    body: &mut B,
     mut out: Vec<u8>,
     pending: &mut Vec<u8>,
     pending_limit: usize,
-) -> io::Result<()> {
+) -> io::Result<()>
+where
+    B: Body<Data = Bytes, Error: Into<super::BoxError>> + Unpin,
+{
     let mut written = 0;
     let mut finished = false;
     let mut watch_reads = true;
@@ -436,7 +404,7 @@ async fn stream_body(
                         push_chunk(&mut out, &data);
                     }
                 }
-                Poll::Ready(Some(Err(never))) => match never {},
+                Poll::Ready(Some(Err(e))) => return Poll::Ready(Err(io::Error::other(e.into()))),
                 Poll::Ready(None) => {
                     out.extend_from_slice(b"0\r\n\r\n");
                     finished = true;
@@ -617,16 +585,9 @@ mod size {
             .unwrap();
         let (stream, _) = listener.accept().await.unwrap();
         let orchestrator = txclass_core::Orchestrator::builder().build().unwrap();
-        let app = Arc::new(App {
-            orchestrator,
-            settings: crate::HttpSettings::default(),
-            abort: Default::default(),
-            closing: Default::default(),
-        });
-        let shared = Arc::new(Shared {
-            app,
-            hyper: auto::Builder::new(TokioExecutor::new()),
-        });
+        let settings = crate::HttpSettings::default();
+        let app = Arc::new(crate::routes::App::new(orchestrator, settings.clone()));
+        let shared = Arc::new(Shared::new(app, &settings));
         let graceful = hyper_util::server::graceful::GracefulShutdown::new();
         let task = serve(stream, shared, graceful.watcher());
         let size = std::mem::size_of_val(&task);

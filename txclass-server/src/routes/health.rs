@@ -1,4 +1,5 @@
-//! `GET /readyz`: the core's [`readiness`](txclass_core::Orchestrator::readiness) as JSON.
+//! `GET /healthz` (liveness: the process answers) and `GET /readyz`: the core's
+//! [`readiness`](txclass_core::Orchestrator::readiness) as JSON.
 //!
 //! `200 {"status": "ready", "checks": {"store": {"status": "ok"}, "redis": {…}}}` when every
 //! backend answers, else `503` with `"status": "not_ready"` and the failed check's
@@ -9,8 +10,21 @@ use http::StatusCode;
 use serde_json::{json, Map, Value};
 use txclass_core::Orchestrator;
 
+use super::bodies::{json, Res};
+
+/// `GET /healthz`.
+pub(super) fn healthz() -> Res {
+    json(StatusCode::OK, &json!({"status": "ok"}))
+}
+
+/// `GET /readyz`.
+pub(super) async fn readyz(orchestrator: &Orchestrator) -> Res {
+    let (status, body) = readiness(orchestrator).await;
+    json(status, &body)
+}
+
 /// The status and body of `GET /readyz`.
-pub(crate) async fn readyz(orchestrator: &Orchestrator) -> (StatusCode, Value) {
+async fn readiness(orchestrator: &Orchestrator) -> (StatusCode, Value) {
     let readiness = orchestrator.readiness().await;
     let checks: Map<String, Value> = readiness
         .checks

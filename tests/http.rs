@@ -1,0 +1,54 @@
+//! The server's HTTP conformance suite (`support::http`) over both transports: every case
+//! runs once on the HTTP/1.1 fast path and once with every connection through hyper.
+
+mod support;
+
+use support::http::{errors, jobs, wire};
+use support::server::Transport;
+
+/// For each `module::case`, a test module `case` with `fast_path` and `hyper` tests.
+macro_rules! on_both_transports {
+    ($($module:ident :: $case:ident),* $(,)?) => {
+        $(
+            mod $case {
+                use super::*;
+
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn fast_path() {
+                    $module::$case(Transport::FastPath).await;
+                }
+
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn hyper() {
+                    $module::$case(Transport::Hyper).await;
+                }
+            }
+        )*
+    };
+}
+
+on_both_transports! {
+    jobs::a_job_streams_its_progress_and_stores_each_transaction_once,
+    jobs::the_read_endpoints_report_what_was_stored,
+    jobs::months_ask_for_the_last_months_up_to_today,
+    jobs::async_mode_answers_202_and_the_job_runs_to_its_end,
+    jobs::a_client_that_leaves_and_does_not_come_back_cancels_its_job_after_the_window,
+    jobs::a_client_that_reattaches_with_last_event_id_misses_nothing,
+    jobs::delete_cancels_a_running_job_at_once,
+    jobs::a_quiet_stream_gets_keep_alive_comments,
+    jobs::shutdown_hands_long_jobs_over_and_they_carry_on_from_their_last_stored_page,
+    jobs::a_stream_that_ends_within_the_grace_period_ends_done,
+    jobs::http2_clients_get_the_same_stream,
+    jobs::customer_ids_with_spaces_slashes_and_accents_round_trip,
+    errors::invalid_fields_are_named,
+    errors::malformed_json_is_a_400,
+    errors::unknown_partner_is_a_404,
+    errors::a_body_over_the_limit_is_a_413,
+    errors::wrong_method_and_unknown_routes,
+    errors::bad_query_parameters_are_named,
+    wire::the_connection_serves_more_requests_after_a_stream,
+    wire::a_head_split_across_writes_is_read_whole,
+    wire::an_oversized_head_is_a_431,
+    wire::bad_bodies_get_the_same_json_errors_and_the_connection_lives_on,
+    wire::shutdown_closes_idle_connections,
+}

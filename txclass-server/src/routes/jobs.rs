@@ -1,0 +1,231 @@
+//! The job routes: submit (`POST /v1/classifications`, SSE or `202`), the record and its
+//! transactions, cancel, and the events of a running or ended job.
+
+use chrono::NaiveDate;
+use futures::StreamExt;
+use http::header::{HeaderValue, LOCATION};
+use http::{Request, StatusCode};
+use http_body_util::Either;
+use hyper::body::Incoming;
+use serde::Deserialize;
+use txclass_core::{ClassificationRequest, CustomerId, Job, JobId, PartnerId, Progress};
+
+use super::bodies::{decode_json, json, page_limit, parse_query, read_body, sse_response, Res};
+use super::App;
+use super::SseStream;
+use crate::error::ApiError;
+use crate::sse::SseBody;
+
+impl App {
+    /// `POST /v1/classifications`: SSE stream of the job, or 202 and a detached job when the
+    /// client prefers an asynchronous answer.
+    pub(super) async fn submit(
+        &self,
+        req: Request<Incoming>,
+        query: &str,
+    ) -> Result<Res, ApiError> {
+        let respond_async = wants_async(
+            req.headers()
+                .get_all("prefer")
+                .iter()
+                .map(HeaderValue::as_bytes),
+            query,
+        )?;
+        let body = read_body(req, self.settings.body_limit).await?;
+        let mut job = self.start_job(&body, respond_async)?;
+        if !respond_async {
+            return Ok(sse_response(self.job_stream(job)));
+        }
+        // Run the job up to its first event, so its record exists before the client polls.
+        let id = job.id().clone();
+        match job.next().await {
+            Some(Progress::Accepted { .. }) => {}
+            Some(Progress::Failed { message, .. }) => {
+                return Err(ApiError::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "internal",
+                    message,
+                ))
+            }
+            other => {
+                return Err(ApiError::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "internal",
+                    format!("job started with {other:?}"),
+                ))
+            }
+        }
+        // The job runs on without a watcher (it was started detached).
+        drop(job);
+        let status_url = format!("/v1/classifications/{id}");
+        let mut res = json(
+            StatusCode::ACCEPTED,
+            &serde_json::json!({"job_id": id, "status_url": status_url}),
+        );
+        if let Ok(v) = HeaderValue::from_str(&status_url) {
+            res.headers_mut().insert(LOCATION, v);
+        }
+        Ok(res)
+    }
+
+    /// Validates the body of `POST /v1/classifications` and submits the job (both
+    /// transports; the caller has read the body within the limit).
+    pub(super) fn start_job(&self, body: &[u8], detached: bool) -> Result<Job, ApiError> {
+        let body: SubmitBody = decode_json(body)?;
+        let request = ClassificationRequest::with_window(
+            body.customer_id,
+            body.partner_id,
+            body.from,
+            body.to,
+            body.months,
+            chrono::Utc::now().date_naive(),
+        )?;
+        if detached {
+            Ok(self.orchestrator.submit_detached(request)?)
+        } else {
+            Ok(self.orchestrator.submit(request)?)
+        }
+    }
+
+    /// The SSE body of a job.
+    pub(super) fn job_stream(&self, job: Job) -> SseStream {
+        Either::Left(SseBody::new(
+            job,
+            self.settings.keep_alive,
+            self.end_streams.clone(),
+        ))
+    }
+
+    /// `GET /v1/classifications/{id}`: the record and a page of the job's transactions.
+    pub(super) async fn job(&self, id: JobId, query: &str) -> Result<Res, ApiError> {
+        let params: PageParams = parse_query(query)?;
+        let (record, page) = self
+            .orchestrator
+            .job_page(&id, params.cursor, page_limit(params.limit)?)
+            .await?
+            .ok_or_else(|| unknown_job(&id))?;
+        Ok(json(
+            StatusCode::OK,
+            &serde_json::json!({
+                "job": record,
+                "transactions": page.items,
+                "next_cursor": page.next_cursor,
+            }),
+        ))
+    }
+
+    /// `DELETE /v1/classifications/{id}`: cancels the job wherever it runs; 202 while it
+    /// was running, 200 with its record when it had already ended.
+    pub(super) async fn cancel(&self, id: JobId) -> Result<Res, ApiError> {
+        let record = self
+            .orchestrator
+            .cancel(&id)
+            .await?
+            .ok_or_else(|| unknown_job(&id))?;
+        let status = match record.status {
+            txclass_core::JobStatus::Running => StatusCode::ACCEPTED,
+            _ => StatusCode::OK,
+        };
+        Ok(json(status, &serde_json::json!({"job": record})))
+    }
+
+    /// `GET /v1/classifications/{id}/events`: the job's log after the client's last event
+    /// id, then live until the job ends.
+    pub(super) async fn events(
+        &self,
+        id: JobId,
+        req: &Request<Incoming>,
+        query: &str,
+    ) -> Result<Res, ApiError> {
+        let after = last_event_id(req, query)?;
+        let job = self.orchestrator.watch(&id, after).await?;
+        Ok(sse_response(self.job_stream(job)))
+    }
+}
+
+fn unknown_job(id: &JobId) -> ApiError {
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        "unknown_job",
+        format!("unknown job {id}"),
+    )
+}
+
+/// Whether a submission asks for an asynchronous answer (202): `Prefer: respond-async`, or
+/// `?mode=async`.
+pub(super) fn wants_async<'h>(
+    prefer: impl Iterator<Item = &'h [u8]>,
+    query: &str,
+) -> Result<bool, ApiError> {
+    let by_header = prefer
+        .filter_map(|v| std::str::from_utf8(v).ok())
+        .flat_map(|v| v.split(','))
+        .any(|p| p.trim().eq_ignore_ascii_case("respond-async"));
+    Ok(by_header || parse_query::<ModeParams>(query)?.mode.as_deref() == Some("async"))
+}
+
+/// The log position a re-attaching client has seen: the `Last-Event-ID` header (or the
+/// `last_event_id` query parameter, for clients that cannot set headers), `<job_id>:<seq>`
+/// as the events carry it, or a bare `<seq>`; 0 when absent.
+fn last_event_id(req: &Request<Incoming>, query: &str) -> Result<u64, ApiError> {
+    let header = req
+        .headers()
+        .get("last-event-id")
+        .map(|v| v.to_str().map(str::to_owned));
+    let raw = match header {
+        Some(Ok(v)) => Some(v),
+        Some(Err(_)) => {
+            return Err(ApiError::invalid(
+                "Last-Event-ID",
+                "must be visible ASCII".to_owned(),
+            ))
+        }
+        None => parse_query::<EventsParams>(query)?.last_event_id,
+    };
+    let Some(raw) = raw.filter(|r| !r.trim().is_empty()) else {
+        return Ok(0);
+    };
+    let seq = raw.rsplit_once(':').map_or(raw.as_str(), |(_, s)| s);
+    seq.trim().parse().map_err(|_| {
+        ApiError::invalid(
+            "Last-Event-ID",
+            format!("{raw:?} is not an event id (<job_id>:<number>)"),
+        )
+    })
+}
+
+/// Body of `POST /v1/classifications`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SubmitBody {
+    customer_id: CustomerId,
+    partner_id: PartnerId,
+    #[serde(default)]
+    from: Option<NaiveDate>,
+    #[serde(default)]
+    to: Option<NaiveDate>,
+    #[serde(default)]
+    months: Option<u32>,
+}
+
+#[derive(Deserialize)]
+struct ModeParams {
+    #[serde(default)]
+    mode: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PageParams {
+    #[serde(default)]
+    cursor: Option<String>,
+    #[serde(default)]
+    limit: Option<u32>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct EventsParams {
+    #[serde(default)]
+    last_event_id: Option<String>,
+}
