@@ -4,11 +4,13 @@
 //! Every call to a partner is made while holding a [`Permit`] of the
 //! partner's semaphore; the adapter receives it so it can forward the permit's fencing token.
 
+#[cfg(feature = "workbench")]
 pub mod bench;
 mod config;
 mod error;
 mod http;
 
+#[cfg(feature = "workbench")]
 pub use bench::{bench_partner, BenchConfig, BenchReport};
 pub(crate) use config::millis;
 pub use config::{
