@@ -11,8 +11,8 @@
 //! - Redis shut down without saving for 5 s and started again empty: no job fails, the cap
 //!   holds, `/readyz` answers 503 while Redis is down, and the run ends within the fault-free
 //!   run's time + 15 s;
-//! - the same three processes on a three-master Redis Cluster (`scripts/redis-cluster.sh`,
-//!   `TXCLASS_REDIS_CLUSTER_URL`): every job done, each transaction stored once, the cap held.
+//! - the kill -9 again with the three processes on a three-master Redis Cluster
+//!   (`scripts/redis-cluster.sh`, `TXCLASS_REDIS_CLUSTER_URL`), with the same checks.
 //!
 //! Needs `redis-server` on PATH (each test runs its own, on a free port) and the search engine
 //! of `scripts/search-engine.sh` (`TXCLASS_ES_URL`); fails, never skips, without them.
@@ -450,28 +450,34 @@ fn assert_all_done(run: &Run) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_kill_9_of_one_instance_loses_nothing() {
     let redis = ScratchRedis::start();
+    kill_9_mid_run(&redis.url(), "k").await;
+}
+
+/// 600 jobs on three processes sharing the Redis at `redis_url`; one process is killed at
+/// 10 s. Customers are named `<tag>-<n>`.
+async fn kill_9_mid_run(redis_url: &str, tag: &str) {
     let sim = simulator().await;
     let prefix = unique("kill9");
-    let (_dir, mut instances) = start_instances(&redis.url(), &prefix, &sim).await;
+    let (_dir, mut instances) = start_instances(redis_url, &prefix, &sim).await;
     let urls = Arc::new(instances.iter().map(|i| i.url.clone()).collect::<Vec<_>>());
     let dead = Arc::new(
         (0..INSTANCES)
             .map(|_| AtomicBool::new(false))
             .collect::<Vec<_>>(),
     );
-    let (run, pending) = run_all(urls.clone(), dead.clone(), "k").await;
+    let (run, pending) = run_all(urls.clone(), dead.clone(), tag).await;
     tokio::time::sleep(Duration::from_secs(10)).await;
     dead[0].store(true, Ordering::SeqCst);
     instances[0].kill9();
     let run = finish(run, &pending, &urls[1..]).await;
-    report("kill -9 at 10 s", &run, &sim);
+    report(&format!("kill -9 at 10 s ({redis_url})"), &run, &sim);
     assert_all_done(&run);
     assert!(
         run.outcomes.iter().any(|o| o.reattached > 0),
         "the kill hit running jobs (else the test proved nothing)"
     );
     let live: Vec<String> = urls[1..].to_vec();
-    check_stored(&live, &sim, "k").await;
+    check_stored(&live, &sim, tag).await;
     let stats = sim.stats();
     assert!(
         stats.max_concurrent <= CAPACITY,
@@ -562,7 +568,7 @@ fn cluster_url() -> String {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn three_processes_on_a_redis_cluster_lose_nothing() {
+async fn a_kill_9_on_a_redis_cluster_loses_nothing() {
     let url = cluster_url();
     let first = url
         .trim_start_matches("redis+cluster://")
@@ -578,29 +584,5 @@ async fn three_processes_on_a_redis_cluster_lose_nothing() {
         "the Redis Cluster at {url} is not ready: run scripts/redis-cluster.sh start \
          (or set TXCLASS_REDIS_CLUSTER_URL)"
     );
-    let sim = simulator().await;
-    let prefix = unique("cluster");
-    let (_dir, instances) = start_instances(&url, &prefix, &sim).await;
-    let urls = Arc::new(instances.iter().map(|i| i.url.clone()).collect::<Vec<_>>());
-    let dead = Arc::new(
-        (0..INSTANCES)
-            .map(|_| AtomicBool::new(false))
-            .collect::<Vec<_>>(),
-    );
-    let (run, pending) = run_all(urls.clone(), dead.clone(), "cl").await;
-    let run = finish(run, &pending, &urls).await;
-    report("Redis Cluster, 3 masters", &run, &sim);
-    assert_all_done(&run);
-    check_stored(&urls, &sim, "cl").await;
-    let stats = sim.stats();
-    assert!(
-        stats.max_concurrent <= CAPACITY,
-        "over-admission: {}",
-        stats.max_concurrent
-    );
-    assert_eq!(
-        stats.pages_served_again, 0,
-        "pages fetched twice: {:?}",
-        stats.pages_served_again_sample
-    );
+    kill_9_mid_run(&url, "kc").await;
 }
