@@ -16,7 +16,7 @@
 //! | [`config`] | reading config files (TOML / JSON) with errors that name the key's path |
 //! | [`queue`] | [`RetryQueue`] and [`ResultBus`] for calls that cannot be made now |
 //! | [`classifier`] | the [`Classifier`] trait, features, the sparse trainer, the model file, metrics |
-//! | [`datagen`] | a seeded generator of labelled statement lines with a train / validation / test split |
+//! | `datagen` | seeded generators of labelled statement lines (the synthetic one and the real-brand corpus) with train / validation / test splits (feature `datagen`) |
 //! | [`store`] | the [`Store`] trait, the embedded SQLite store, and [`StoreConfig`](store::StoreConfig) |
 //! | [`records`] | CSV / NDJSON reading (with line-numbered errors) and writing |
 //! | [`simulator`] | a partner simulator that behaves like a bank API (feature `simulator`) |
@@ -51,6 +51,7 @@ pub mod breaker;
 pub mod classifier;
 pub mod clock;
 pub mod config;
+#[cfg(feature = "datagen")]
 pub mod datagen;
 mod error;
 pub mod lease;

@@ -30,6 +30,7 @@
 //! Rows are split by count: `validation_fraction` and `test_fraction` of `rows` (10 % and
 //! 20 % by default), the rest train. The same seed gives the same files, byte for byte.
 
+pub mod corpus;
 mod vocab;
 
 use chrono::NaiveDate;
