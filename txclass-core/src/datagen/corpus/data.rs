@@ -525,7 +525,7 @@ pub(crate) fn company_suffixes(lang: Lang) -> &'static [&'static str] {
 }
 
 /// Brands of categories without OSM places (or with too few in it): streaming and software,
-/// airlines and booking sites, utilities and telecom operators. Held out by brand like the
+/// ride-hailing and rail apps, airlines and booking sites, utilities and telecom operators. Held out by brand like the
 /// others.
 pub(crate) fn extra_brands(category: &str) -> &'static [&'static str] {
     match category {
@@ -580,6 +580,32 @@ pub(crate) fn extra_brands(category: &str) -> &'static [&'static str] {
             "ZOOM.US",
             "CANVA",
             "ICLOUD STORAGE",
+        ],
+        "transport" => &[
+            "UBER *TRIP",
+            "LYFT *RIDE",
+            "99APP *99POP",
+            "CABIFY",
+            "BOLT.EU",
+            "FREENOW",
+            "BLABLACAR",
+            "LIME*RIDE",
+            "TIER MOBILITY",
+            "VOI TECHNOLOGY",
+            "DIDI",
+            "INDRIVER",
+            "GETAROUND",
+            "SHARE NOW",
+            "CITI BIKE",
+            "EZPASS",
+            "SEM PARAR",
+            "CONECTCAR",
+            "TFL TRAVEL CH",
+            "RENFE",
+            "SNCF CONNECT",
+            "DB VERTRIEB",
+            "TRENITALIA",
+            "AMTRAK",
         ],
         "travel" => &[
             "LATAM AIRLINES",

@@ -12,12 +12,12 @@
 //! MOREAU`, `PADARIA SANTOS`). `scripts/corpus-data.py` regenerates both from pinned package
 //! versions; `data/corpus/NOTICE.md` keeps their licences. Categories that have no OSM place
 //! (subscriptions, airlines, most utilities and telecom operators) add short lists of their
-//! own ([`data`]), and lines without a brand (transfers, income, rent, fees, taxes, cash) are
+//! own (`data.rs`), and lines without a brand (transfers, income, rent, fees, taxes, cash) are
 //! written from per-language templates with people's and companies' names.
 //!
 //! ## How lines are printed
 //!
-//! [`render`]: the 22/25-character merchant field of the card networks and its truncation,
+//! `render.rs`: the 22/25-character merchant field of the card networks and its truncation,
 //! city, state or country codes, store numbers, payment-processor prefixes (`SQ *`,
 //! `PAYPAL *`, `SUMUP *`, `PAG*`, `MP*`, `IZ *`, `ZTL*`, …), bank-rail prefixes (`COMPRA
 //! CARTAO`, `POS`, `CB`, `KARTENZAHLUNG`, `EFTPOS`, `PRLV SEPA`, `DIRECT DEBIT`, PIX, TED, `VIR`,
@@ -34,7 +34,7 @@
 //!   quarter of the other countries of purchases abroad) appear only in test rows; New
 //!   Zealand, Colombia, Luxembourg and Switzerland only in validation rows.
 //! - **Templates and prefix families.** Each layout, processor prefix, bank-rail prefix and
-//!   fixed text of a brandless line is marked in [`render`]; test-only ones (e.g. `EFTPOS`,
+//!   fixed text of a brandless line is marked in `render.rs`; test-only ones (e.g. `EFTPOS`,
 //!   `CHECKCARD`, `IZ *`, `TST*`, neobank title case, `VIREMENT EN VOTRE FAVEUR`,
 //!   `INTERAC E-TRANSFER`) never appear in training.
 //!
