@@ -382,6 +382,12 @@ fn amount_minor<R: Rng>(rng: &mut R, spec: &Spec, country: &Country) -> i64 {
     } else {
         local
     };
+    // Chilean pesos have no minor unit (ISO 4217): whole pesos only.
+    let major = if country.currency == "CLP" {
+        major.round().max(1.0)
+    } else {
+        major
+    };
     ((major * 100.0).round() as i64).max(1)
 }
 
