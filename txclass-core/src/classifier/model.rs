@@ -4,10 +4,11 @@
 //!
 //! ## Scoring
 //!
-//! `z = bias + Σ text weights` are the text's logits and `p_text = softmax(z)`. With a
-//! context stage, `s = z + u · Σ context weights + context bias`, where `u = 1 − max p_text`
-//! ([`ContextMode::Gated`]) or `u = 1` ([`ContextMode::Always`], kept for the ablation);
-//! without one `s = z`. Probabilities are `softmax(s / T)`.
+//! `z = bias + Σ text weights` are the text's logits and `p_text = softmax(z / T_text)`, with
+//! `T_text` fitted on held-out rows so that `p_text` says how often the text alone is right.
+//! With a context stage, `s = z + u · Σ context weights + context bias`, where
+//! `u = 1 − max p_text` ([`ContextMode::Gated`]) or `u = 1` ([`ContextMode::Always`], kept for
+//! the ablation); without one `s = z`. Probabilities are `softmax(s / T)`.
 //!
 //! ## File format (version 2), all little-endian
 //!
@@ -24,7 +25,7 @@
 //! | 4 | `r`, number of stored buckets |
 //! | r × (4 + 4k) | bucket index (`u32`) and its `k` weights (`f32`) |
 //! | 1 | context mode: 0 none, 1 gated, 2 always |
-//! | 4 × k + 4 × k × [`CONTEXT_DIM`] | if a context stage: its bias, then its weights bucket by bucket |
+//! | 4 + 4 × k + 4 × k × [`CONTEXT_DIM`] | if a context stage: `T_text`, its bias, then its weights bucket by bucket |
 //! | 8 | FNV-1a 64 of everything before |
 //!
 //! Why our own layout, not bincode or postcard: the model is one flat table of `f32`, so a
@@ -75,6 +76,8 @@ impl std::str::FromStr for ContextMode {
 #[derive(Clone, Debug, PartialEq)]
 pub(crate) struct Context {
     pub mode: ContextMode,
+    /// `T_text`: the text's logits over it give `p_text`.
+    pub text_temperature: f32,
     /// `k` values.
     pub bias: Vec<f32>,
     /// `CONTEXT_DIM × k`, the `k` weights of a bucket adjacent.
@@ -156,6 +159,7 @@ impl LogisticModel {
     pub(crate) fn with_context(
         mut self,
         mode: ContextMode,
+        text_temperature: f32,
         bias: Vec<f32>,
         weights: Vec<f32>,
     ) -> crate::Result<Self> {
@@ -163,8 +167,14 @@ impl LogisticModel {
         if bias.len() != k || weights.len() != CONTEXT_DIM * k {
             return Err(Error::Model("context weights do not match labels".into()));
         }
+        if !(text_temperature.is_finite() && text_temperature > 0.0) {
+            return Err(Error::Model(format!(
+                "text temperature {text_temperature} is not positive"
+            )));
+        }
         self.context = (mode != ContextMode::Off).then_some(Context {
             mode,
+            text_temperature,
             bias,
             weights,
         });
@@ -240,7 +250,7 @@ impl LogisticModel {
         let Some(c) = &self.context else { return };
         let k = z.len();
         let u = match c.mode {
-            ContextMode::Gated => 1.0 - max_softmax(z),
+            ContextMode::Gated => 1.0 - max_softmax(z, 1.0 / c.text_temperature),
             _ => 1.0,
         };
         for &b in context {
@@ -268,15 +278,20 @@ impl LogisticModel {
         out
     }
 
-    /// `p_text`: probabilities of the text alone (no context, no temperature), the figure
-    /// that decides how much the context counts.
+    /// `p_text`: probabilities of the text alone (no context; over `T_text`, or the model's
+    /// temperature without a context stage), the figure that decides how much the context
+    /// counts.
     pub fn text_probabilities(&self, tx: &Transaction) -> Vec<f32> {
         let mut f = Featurizer::new(self.features);
         let mut row = SparseRow::default();
         f.featurize(tx, &mut row);
         let mut out = vec![0.0; self.labels.len()];
         self.text_logits(&row, &mut out);
-        softmax_in_place(&mut out, 1.0);
+        let t = self
+            .context
+            .as_ref()
+            .map_or(self.temperature, |c| c.text_temperature);
+        softmax_in_place(&mut out, 1.0 / t);
         out
     }
 
@@ -341,6 +356,7 @@ impl LogisticModel {
                     ContextMode::Gated => 1,
                     ContextMode::Always => 2,
                 });
+                out.extend_from_slice(&c.text_temperature.to_le_bytes());
                 for v in c.bias.iter().chain(&c.weights) {
                     out.extend_from_slice(&v.to_le_bytes());
                 }
@@ -411,8 +427,9 @@ impl LogisticModel {
             2 => ContextMode::Always,
             m => return Err(bad(&format!("context mode {m}"))),
         };
-        let (mut c_bias, mut c_weights) = (Vec::new(), Vec::new());
+        let (mut c_bias, mut c_weights, mut text_t) = (Vec::new(), Vec::new(), 1.0);
         if mode != ContextMode::Off {
+            text_t = r.f32()?;
             c_bias = (0..k).map(|_| r.f32()).collect::<crate::Result<Vec<_>>>()?;
             c_weights = (0..CONTEXT_DIM * k)
                 .map(|_| r.f32())
@@ -425,7 +442,7 @@ impl LogisticModel {
         if mode == ContextMode::Off {
             Ok(model)
         } else {
-            model.with_context(mode, c_bias, c_weights)
+            model.with_context(mode, text_t, c_bias, c_weights)
         }
     }
 
@@ -454,10 +471,10 @@ fn softmax_in_place(x: &mut [f32], inv_t: f32) {
     x.iter_mut().for_each(|o| *o /= sum);
 }
 
-/// The largest probability of `softmax(z)`.
-fn max_softmax(z: &[f32]) -> f32 {
+/// The largest probability of `softmax(z · inv_t)`.
+fn max_softmax(z: &[f32], inv_t: f32) -> f32 {
     let max = z.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-    1.0 / z.iter().map(|&v| (v - max).exp()).sum::<f32>()
+    1.0 / z.iter().map(|&v| ((v - max) * inv_t).exp()).sum::<f32>()
 }
 
 fn argmax(p: &[f32]) -> (usize, f32) {
@@ -570,10 +587,10 @@ mod tests {
         let base = model(w).unwrap();
         let gated = base
             .clone()
-            .with_context(ContextMode::Gated, vec![0.0, 0.0], ctx.clone())
+            .with_context(ContextMode::Gated, 1.0, vec![0.0, 0.0], ctx.clone())
             .unwrap();
         let always = base
-            .with_context(ContextMode::Always, vec![0.0, 0.0], ctx)
+            .with_context(ContextMode::Always, 1.0, vec![0.0, 0.0], ctx)
             .unwrap();
         let sure = SparseRow {
             indices: vec![10],

@@ -345,8 +345,9 @@ pub fn train(
     let uncalibrated = if stage_rows.is_empty() {
         uncalibrated
     } else {
-        let (bias, weights) = fit_context(&uncalibrated, &c, &stage_rows, config, &class_weights)?;
-        uncalibrated.with_context(config.context, bias, weights)?
+        let (bias, weights, text_t) =
+            fit_context(&uncalibrated, &c, &stage_rows, config, &class_weights)?;
+        uncalibrated.with_context(config.context, text_t, bias, weights)?
     };
     let temperature = fit_temperature(&uncalibrated, &c, &tail_rows);
     let mut model = uncalibrated.with_temperature(temperature)?;
@@ -389,14 +390,15 @@ fn cal_row(c: &Collected, i: usize, row: &mut SparseRow, ctx: &mut Vec<u32>) {
 
 /// Fits the context stage on calibration rows `rows`: logistic regression on the context
 /// buckets (value `u` = how unsure the text is, or 1 ungated) with the text's logits as a
-/// fixed offset. Returns its bias and `CONTEXT_DIM × k` weights.
+/// fixed offset. Returns its bias, `CONTEXT_DIM × k` weights and the text temperature the
+/// gate uses.
 fn fit_context(
     model: &LogisticModel,
     c: &Collected,
     rows: &[usize],
     config: &TrainConfig,
     class_weights: &[f64],
-) -> crate::Result<(Vec<f32>, Vec<f32>)> {
+) -> crate::Result<(Vec<f32>, Vec<f32>, f32)> {
     use super::Classifier;
     let k = model.labels().len();
     let mut x = Csr::new();
@@ -405,13 +407,27 @@ fn fit_context(
     let (mut row, mut ctx) = (SparseRow::default(), Vec::new());
     let mut z = vec![0.0f32; k];
     let mut crow = SparseRow::default();
+    // The text's own temperature on these rows: the trained text weights are surer of
+    // themselves than they are right on new merchants, and the gate should know how sure
+    // the text really is.
     for &i in rows {
         cal_row(c, i, &mut row, &mut ctx);
         model.text_logits(&row, &mut z);
+        offset.extend_from_slice(&z);
+        y.push(c.cal_y[i]);
+    }
+    let text_temperature = temperature_of(&offset, &y, k);
+    for (n, &i) in rows.iter().enumerate() {
+        cal_row(c, i, &mut row, &mut ctx);
+        let z = &offset[n * k..n * k + k];
         let u = match config.context {
             ContextMode::Gated => {
                 let max = z.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-                1.0 - 1.0 / z.iter().map(|&v| (v - max).exp()).sum::<f32>()
+                let sum: f32 = z
+                    .iter()
+                    .map(|&v| ((v - max) / text_temperature).exp())
+                    .sum();
+                1.0 - 1.0 / sum
             }
             _ => 1.0,
         };
@@ -419,8 +435,6 @@ fn fit_context(
         crow.indices.extend_from_slice(&ctx);
         crow.values.resize(ctx.len(), u);
         x.push(&crow);
-        y.push(c.cal_y[i]);
-        offset.extend_from_slice(&z);
     }
     let objective = Objective {
         x: &x,
@@ -441,7 +455,7 @@ fn fit_context(
         .iter()
         .map(|&b| b as f32)
         .collect();
-    Ok((bias, weights))
+    Ok((bias, weights, text_temperature))
 }
 
 /// The final scores `s` (before the temperature) of calibration rows `rows`, `k` per row.
@@ -506,9 +520,14 @@ fn fit_temperature(model: &LogisticModel, c: &Collected, rows: &[usize]) -> f32 
         return 1.0;
     }
     use super::Classifier;
-    let k = model.labels().len();
     let logits = scores(model, c, rows);
     let y: Vec<u32> = rows.iter().map(|&i| c.cal_y[i]).collect();
+    temperature_of(&logits, &y, model.labels().len())
+}
+
+/// The temperature in `[0.05, 20]` that minimises the mean NLL of `softmax(logits / T)`
+/// against `y` (`k` logits per row).
+fn temperature_of(logits: &[f32], y: &[u32], k: usize) -> f32 {
     let nll = |log_t: f64| -> f64 {
         let inv = (-log_t).exp();
         let mut total = 0.0;
