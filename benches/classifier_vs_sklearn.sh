@@ -21,15 +21,16 @@
 # OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE unset (they slow a current numpy; see the machine notes)
 # and with BLAS limited to one thread; the kernel it ran is printed.
 #
-# Last run (2026-12-01, 2 shared cores at load average 5-7, scikit-learn 1.9.1, numpy 2.4.6,
-# OpenBLAS SkylakeX; BIG_ROWS=0), brand-held-out test.csv, 11,132 rows:
-#   1. predict CSV->labels, rows/s (1 core)     318,670 vs 31,555       10.10x
-#   2. training time, 70,000 rows, s              27.84 vs 161.54        5.80x
+# Last run (2026-12-01, 2 shared cores, scikit-learn 1.9.1, numpy 2.4.6, OpenBLAS SkylakeX;
+# BIG_ROWS=0), brand-held-out test.csv, 11,132 rows:
+#   1. predict CSV->labels, rows/s (1 core)     505,952 vs 39,511       12.81x
+#      (at load average 5-7 an earlier run gave 318,670 vs 31,555, 10.10x)
+#   2. training time, 70,000 rows, s              17.54 vs 128.68        7.34x
 #   3. test accuracy / macro-F1          0.7327 / 0.7585 vs 0.7281 / 0.7638  (+0.46 / -0.53 pt)
-#      bundled model                     0.7318 / 0.7524
+#      bundled model                     0.7525 / 0.7770
 #   4. model size, bytes                      6,109,562 vs 75,646,674   12.38x
-#   5. bundled: 70.1 % flagged uncertain, 0.9955 right among the rest; ECE 0.0243
-#   6. confident lines changing at -50.00 / -47.31 / -1000.00: 0.01 / 0.01 / 0.02 %
+#   5. bundled: 53.2 % flagged uncertain, 0.9847 right among the rest; ECE 0.0260
+#   6. confident lines changing at -50.00 / -47.31 / -1000.00: 0.00 / 0.01 / 0.00 %
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

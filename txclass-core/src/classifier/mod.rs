@@ -18,7 +18,7 @@
 //!
 //! The bundled model (`data/bundled.model`, from the real-brand corpus, see
 //! [`BUNDLED_MODEL_COMMAND`]) is committed (4.4 MB: `2^16` buckets, 18 labels, a gated
-//! context stage) and loaded with `include_bytes!`. Training it takes about 25 s in a
+//! context stage) and loaded with `include_bytes!`. Training it takes about 30 s in a
 //! release build (140,000 rows, 100 L-BFGS iterations) and far longer in a debug build,
 //! which every test binary that builds an orchestrator would pay; well over the 1 s budget
 //! for training at first use. A committed file also makes the default model identical on
@@ -131,7 +131,7 @@ fn _obj_safe(_: Box<dyn Classifier>) {}
 const BUNDLED: &[u8] = include_bytes!("../../data/bundled.model");
 
 /// How `data/bundled.model` is made (from the workspace root).
-pub const BUNDLED_MODEL_COMMAND: &str = "txclass gen-data --seed 7 --rows 200000 --out-dir target/bundled-data && txclass train target/bundled-data/train.csv --validation target/bundled-data/validation.csv --dim-bits 16 --target-accuracy 0.97 -o txclass-core/data/bundled.model";
+pub const BUNDLED_MODEL_COMMAND: &str = "txclass gen-data --seed 7 --rows 200000 --out-dir target/bundled-data && txclass train target/bundled-data/train.csv --validation target/bundled-data/validation.csv --dim-bits 16 --class-weight none --target-accuracy 0.97 -o txclass-core/data/bundled.model";
 
 /// The bundled model as its concrete type.
 pub fn bundled_model() -> crate::Result<LogisticModel> {
