@@ -6,7 +6,9 @@ log2 bucket, weekday and day of month as extra tokens, and LogisticRegression(lb
 same L2 strength and class weighting as txclass (C = 1 / (l2 * n)).
 
 Usage:
-  sklearn_side.py train-eval TRAIN.csv TEST.csv --l2 L2 --model-out PATH   -> one JSON line
+  sklearn_side.py train-eval TRAIN.csv TEST.csv --l2 L2 --model-out PATH [--speed FILE]
+                                                                          -> one JSON line
+      (--speed: throughput is the best of three timed passes over FILE instead of one over TEST)
   sklearn_side.py train-only TRAIN.csv --l2 L2                              -> one JSON line
 """
 import argparse
@@ -71,6 +73,7 @@ def main():
     p.add_argument("test", nargs="?")
     p.add_argument("--l2", type=float, required=True)
     p.add_argument("--model-out")
+    p.add_argument("--speed")
     a = p.parse_args()
     import warnings
 
@@ -90,6 +93,14 @@ def main():
                 accuracy=accuracy_score(y, pred),
                 macro_f1=f1_score(y, pred, average="macro"),
             )
+            if a.speed:
+                best = float("inf")
+                for _ in range(3):
+                    t0 = time.perf_counter()
+                    texts, metas, _ = read(a.speed)
+                    model.predict(featurize(texts, metas))
+                    best = min(best, time.perf_counter() - t0)
+                out.update(speed_rows=len(texts), rows_per_second=len(texts) / best)
             with open(a.model_out, "wb") as f:
                 pickle.dump(model, f, protocol=pickle.HIGHEST_PROTOCOL)
             out["model_bytes"] = os.path.getsize(a.model_out)

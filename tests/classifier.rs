@@ -1,11 +1,13 @@
-//! The classifier: bundled model, sparse trainer vs the linfa reference, model files,
-//! thresholds, evaluation on generated data with unseen merchants.
+//! The classifier: bundled model on brands it never saw, amounts that must not overturn
+//! confident text, sparse trainer vs the linfa reference, model files, thresholds,
+//! evaluation on generated data with unseen merchants.
 
 use proptest::prelude::*;
 use txclass::classifier::{
-    self, evaluate, train, train_reference, ClassWeight, FeatureConfig, LogisticModel, Thresholds,
-    TrainConfig,
+    self, evaluate, train, train_reference, ClassWeight, ContextMode, FeatureConfig, LogisticModel,
+    Thresholds, TrainConfig,
 };
+use txclass::datagen::corpus::{self, CorpusConfig, CorpusRow};
 use txclass::datagen::{self, GenConfig, LabelledRow, Split};
 use txclass::{Category, Classifier, Transaction};
 
@@ -27,8 +29,18 @@ fn rows_of(rows: &[(Split, LabelledRow)], split: Split) -> Vec<Row> {
         .collect()
 }
 
+/// Rows of the real-brand corpus from another seed than the bundled model's (7).
+fn corpus_rows(seed: u64, rows: usize) -> Vec<CorpusRow> {
+    corpus::generate(&CorpusConfig {
+        seed,
+        rows,
+        ..CorpusConfig::default()
+    })
+    .unwrap()
+}
+
 #[test]
-fn bundled_model_is_the_production_model_and_generalises_to_unseen_merchants() {
+fn bundled_model_is_the_production_model_and_generalises_to_brands_it_never_saw() {
     let model = classifier::bundled_model().unwrap();
     assert_eq!(model.labels().len(), 18);
     assert!(
@@ -38,60 +50,123 @@ fn bundled_model_is_the_production_model_and_generalises_to_unseen_merchants() {
         "{}",
         model.version()
     );
-    assert_eq!(model.features().dim_bits, 14);
+    assert_eq!(model.features().dim_bits, 16);
+    assert_eq!(model.context_mode(), ContextMode::Gated);
     let dynamic = classifier::bundled().unwrap();
     assert_eq!(dynamic.version(), model.version());
 
-    // Another seed than the bundled model's (7): other held-out merchants.
-    let rows = generated(1234, 10_000);
-    let test = rows_of(&rows, Split::Test);
-    let unseen: Vec<Row> = rows
+    // The brand-held-out test rows: merchants the bundled model never trained on (every seed
+    // holds out the same ones), countries and layouts it did.
+    let rows = corpus_rows(1234, 30_000);
+    let test: Vec<Row> = rows
         .iter()
-        .filter(|(s, r)| *s == Split::Test && r.unseen_merchant)
-        .map(|(_, r)| Ok((r.transaction.clone(), r.category.to_owned())))
+        .filter(|r| r.split == Split::Test && !r.held_country && !r.held_template)
+        .map(|r| Ok((r.row.transaction.clone(), r.row.category.to_owned())))
         .collect();
-    let all = evaluate(&model, test).evaluation;
-    let new_merchants = evaluate(&model, unseen).evaluation;
-    assert!(all.accuracy > 0.88, "accuracy {}", all.accuracy);
-    assert!(all.macro_f1 > 0.88, "macro-F1 {}", all.macro_f1);
-    assert!(
-        new_merchants.accuracy > 0.8,
-        "unseen-merchant accuracy {}",
-        new_merchants.accuracy
+    assert!(test.len() > 2_500, "{} rows", test.len());
+    let ev = evaluate(&model, test).evaluation;
+    eprintln!(
+        "bundled model, brand-held-out: accuracy {:.4}, macro-F1 {:.4}, ECE {:.4}, uncertain {:.1} %, accuracy of the rest {:.4}",
+        ev.accuracy,
+        ev.macro_f1,
+        ev.expected_calibration_error,
+        100.0 * ev.uncertain as f64 / ev.rows as f64,
+        ev.accuracy_when_certain
     );
-    // Calibrated: the mean top probability is close to the accuracy.
+    assert!(ev.accuracy > 0.68, "accuracy {}", ev.accuracy);
+    assert!(ev.macro_f1 > 0.68, "macro-F1 {}", ev.macro_f1);
+    // The threshold was fitted on held-out brands for 97 % right among the rows it keeps.
     assert!(
-        all.expected_calibration_error < 0.06,
+        ev.accuracy_when_certain > 0.95,
+        "accuracy when certain {}",
+        ev.accuracy_when_certain
+    );
+    assert!(ev.uncertain < ev.rows, "everything flagged");
+    assert!(
+        ev.expected_calibration_error < 0.12,
         "ECE {}",
-        all.expected_calibration_error
+        ev.expected_calibration_error
     );
 }
 
 #[test]
 fn typical_lines_get_the_expected_category() {
     let model = classifier::bundled_model().unwrap();
-    let tx = |d: &str, a: i64| Transaction {
+    let tx = |d: &str, a: i64, currency: &str| Transaction {
         id: "x".into(),
         date: "2026-03-05".parse().unwrap(),
         description: d.into(),
         amount_minor: a,
-        currency: "BRL".into(),
+        currency: currency.into(),
     };
-    for (line, amount, want) in [
+    for (line, amount, currency, want) in [
         (
             "COMPRA CARTAO SUPERMERCADO EXTRA SAO PAULO",
             -15_000,
+            "BRL",
             "groceries",
         ),
-        ("UBER *TRIP HELP.UBER.COM", -2_350, "transport"),
-        ("PIX ENVIADO JOAO SILVA", -50_000, "transfers"),
-        ("NETFLIX.COM", -5_590, "subscriptions"),
-        ("POSTO IPIRANGA 0042", -20_000, "fuel"),
-        ("SAQUE 24H BANCO24HORAS", -20_000, "cash"),
+        // A round amount does not make a hotel a cash withdrawal.
+        ("HILTON HOTELS", -5_000, "USD", "travel"),
+        ("CB CARREFOUR MARKET 12/03", -4_731, "EUR", "groceries"),
+        ("PIX ENVIADO JOAO SILVA", -50_000, "BRL", "transfers"),
+        ("SPOTIFY", -2_190, "BRL", "subscriptions"),
+        ("POSTO IPIRANGA 0042", -20_000, "BRL", "fuel"),
+        ("SAQUE 24H BANCO24HORAS", -20_000, "BRL", "cash"),
+        ("RETRAIT DAB PARIS", -5_000, "EUR", "cash"),
+        ("VIR SEPA LOYER MARTIN", -85_000, "EUR", "rent"),
+        ("PRLV SEPA DGFIP IMPOT", -30_000, "EUR", "taxes"),
+        ("TED RECEBIDA ACME LTDA", 850_000, "BRL", "income"),
     ] {
-        let p = model.predict(&tx(line, amount));
-        assert_eq!(p.category.as_str(), want, "{line}: {p:?}");
-        assert!(!p.uncertain);
+        // The most likely label (a `PIX ENVIADO` to a person may also be the rent: the
+        // model may flag it uncertain, but its best guess is the transfer).
+        let t = tx(line, amount, currency);
+        let (best, p) = model.best(std::slice::from_ref(&t))[0];
+        assert_eq!(model.labels()[best].as_str(), want, "{line}: p {p}");
+    }
+}
+
+/// Where the text is sure (p_text ≥ 0.9), setting the amount to −50.00, −47.31 or −1000.00
+/// changes the category of at most 1 % of the lines.
+#[test]
+fn amounts_do_not_overturn_confident_text() {
+    let model = classifier::bundled_model().unwrap();
+    let rows = corpus_rows(99, 20_000);
+    let sure: Vec<Transaction> = rows
+        .iter()
+        .map(|r| r.row.transaction.clone())
+        .filter(|tx| {
+            let p = model.text_probabilities(tx);
+            p.iter().copied().fold(0.0f32, f32::max) >= 0.9
+        })
+        .collect();
+    assert!(sure.len() > 5_000, "{} confident lines", sure.len());
+    let before: Vec<usize> = model.best(&sure).into_iter().map(|(i, _)| i).collect();
+    for amount in [-5_000, -4_731, -100_000] {
+        let moved: Vec<Transaction> = sure
+            .iter()
+            .map(|tx| Transaction {
+                amount_minor: amount,
+                ..tx.clone()
+            })
+            .collect();
+        let after = model.best(&moved);
+        let changed = before
+            .iter()
+            .zip(&after)
+            .filter(|(b, (a, _))| *b != a)
+            .count();
+        eprintln!(
+            "amount {:.2}: {changed} of {} confident lines change category ({:.2} %)",
+            amount as f64 / 100.0,
+            sure.len(),
+            100.0 * changed as f64 / sure.len() as f64
+        );
+        assert!(
+            changed * 100 <= sure.len(),
+            "amount {amount}: {changed} of {} change",
+            sure.len()
+        );
     }
 }
 
@@ -116,6 +191,7 @@ fn sparse_trainer_agrees_with_the_linfa_reference_on_a_small_dense_problem() {
         threads: 2,
         calibration_fraction: 0.0,
         thresholds: Thresholds::default(),
+        ..TrainConfig::default()
     };
     let (sparse, report) = train(train_rows.iter().cloned().map(Ok), None, &config).unwrap();
     assert_eq!(report.temperature, 1.0);

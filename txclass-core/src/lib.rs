@@ -18,7 +18,7 @@
 //! | [`config`] | reading config files (TOML / JSON) with errors that name the key's path |
 //! | [`queue`] | [`RetryQueue`] and [`ResultBus`] for calls that cannot be made now |
 //! | [`classifier`] | the [`Classifier`] trait, features, the sparse trainer, the model file, metrics |
-//! | [`datagen`] | a seeded generator of labelled statement lines with a train / validation / test split |
+//! | `datagen` | seeded generators of labelled statement lines (the synthetic one and the real-brand corpus) with train / validation / test splits (feature `datagen`) |
 //! | [`store`] | the [`Store`] trait, the embedded SQLite store, and [`StoreConfig`](store::StoreConfig) |
 //! | [`records`] | reading CSV, NDJSON and bank statements (OFX, camt.053, MT940 with feature `formats`) without silent guesses; writing classified rows |
 //! | [`simulator`] | a partner simulator that behaves like a bank API (feature `simulator`) |
@@ -58,6 +58,7 @@ pub mod classifier;
 pub mod clock;
 pub mod config;
 pub mod currency;
+#[cfg(feature = "datagen")]
 pub mod datagen;
 mod error;
 pub mod lease;

@@ -89,6 +89,10 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
                 "low": b.low, "high": b.high, "count": b.count,
                 "mean_probability": b.mean_probability, "accuracy": b.accuracy,
             })).collect::<Vec<_>>(),
+            "uncertain_below": model.thresholds().uncertain_below,
+            "coverage_curve": ev.coverage_curve.iter().map(|c| serde_json::json!({
+                "coverage": c.coverage, "threshold": c.threshold, "accuracy": c.accuracy,
+            })).collect::<Vec<_>>(),
         });
         println!("{v}");
         return skipped(report.skipped_rows);
@@ -147,6 +151,16 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
         "expected calibration error: {:.4}",
         ev.expected_calibration_error
     );
+    println!("\ncoverage / accuracy (keep the rows the model is surest of)");
+    println!("{:>8} {:>10} {:>9}", "coverage", "threshold", "accuracy");
+    for c in &ev.coverage_curve {
+        println!(
+            "{:>7.1}% {:>10.4} {:>9.4}",
+            100.0 * c.coverage,
+            c.threshold,
+            c.accuracy
+        );
+    }
     skipped(report.skipped_rows)
 }
 

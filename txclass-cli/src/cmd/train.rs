@@ -4,7 +4,9 @@ use std::cell::RefCell;
 use std::io::Read;
 use std::path::PathBuf;
 
-use txclass_core::classifier::{self, ClassWeight, FeatureConfig, Thresholds, TrainConfig};
+use txclass_core::classifier::{
+    self, ClassWeight, ContextMode, FeatureConfig, Thresholds, TrainConfig,
+};
 use txclass_core::records::labelled;
 
 use super::input::{read_labels, some_refused, tally, ErrorPolicy, InputArgs, Tally};
@@ -51,8 +53,15 @@ pub struct TrainArgs {
     #[arg(long, default_value_t = TrainConfig::default().calibration_fraction)]
     pub calibration_fraction: f64,
     /// Below this probability a prediction is marked uncertain.
-    #[arg(long, default_value_t = Thresholds::default().uncertain_below)]
+    #[arg(long, default_value_t = Thresholds::default().uncertain_below, conflicts_with = "target_accuracy")]
     pub uncertain_below: f32,
+    /// Fit the uncertainty threshold on the validation rows instead: predictions left
+    /// certain are right this often there (e.g. 0.97).
+    #[arg(long)]
+    pub target_accuracy: Option<f64>,
+    /// How amount, date and rail count: gated (as much as the text is unsure), always, off.
+    #[arg(long, default_value = "gated")]
+    pub context: String,
 }
 
 /// Runs the command.
@@ -71,6 +80,8 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
             uncertain_below: args.uncertain_below,
             ..Thresholds::default()
         },
+        context: args.context.parse::<ContextMode>()?,
+        target_accuracy: args.target_accuracy,
         ..defaults
     };
     let labels = args.labels.as_deref().map(read_labels).transpose()?;
@@ -130,7 +141,10 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
             "iteration limit"
         }
     );
-    println!("temperature: {:.3}", report.temperature);
+    println!(
+        "context: {:?}, fitted on {} rows; temperature {:.3}, uncertain below {:.4}",
+        config.context, report.context_rows, report.temperature, report.uncertain_below
+    );
     println!(
         "time: featurize {:.2} s, optimise {:.2} s, total {:.2} s",
         report.featurize_seconds,

@@ -33,6 +33,18 @@ pub struct CalibrationBin {
     pub accuracy: f64,
 }
 
+/// One point of the coverage / accuracy curve: keep the `coverage` share of rows the model is
+/// surest of (flag the rest uncertain); those kept are right `accuracy` of the time.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CoveragePoint {
+    /// Share of rows kept (not flagged).
+    pub coverage: f64,
+    /// The lowest top probability among the kept rows.
+    pub threshold: f32,
+    /// Accuracy over the kept rows.
+    pub accuracy: f64,
+}
+
 /// The result of an evaluation.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Evaluation {
@@ -57,6 +69,8 @@ pub struct Evaluation {
     pub uncertain: u64,
     /// Accuracy over the rows not marked uncertain.
     pub accuracy_when_certain: f64,
+    /// Coverage 50 %, 55 %, …, 100 % and the accuracy over the rows kept at each.
+    pub coverage_curve: Vec<CoveragePoint>,
 }
 
 /// Accumulates (truth, prediction) pairs; [`finish`](Self::finish) computes the figures.
@@ -172,6 +186,27 @@ impl Evaluator {
             .map(|b| b.count as f64 * (b.accuracy - b.mean_probability).abs())
             .sum::<f64>()
             / (rows.max(1) as f64);
+        let mut by_p = self.probs.clone();
+        by_p.sort_by(|a, b| b.0.total_cmp(&a.0));
+        let mut coverage_curve = Vec::new();
+        if !by_p.is_empty() {
+            let mut right = 0u64;
+            let mut next = 10usize; // twentieths: 10/20 = 50 %
+            for (n, &(p, ok)) in by_p.iter().enumerate() {
+                right += u64::from(ok);
+                let kept = n + 1;
+                if kept * 20 >= next * by_p.len() {
+                    coverage_curve.push(CoveragePoint {
+                        coverage: kept as f64 / by_p.len() as f64,
+                        threshold: p,
+                        accuracy: right as f64 / kept as f64,
+                    });
+                    while next <= 20 && kept * 20 >= next * by_p.len() {
+                        next += 1;
+                    }
+                }
+            }
+        }
         Evaluation {
             rows,
             accuracy: ratio(right, rows),
@@ -183,6 +218,7 @@ impl Evaluator {
             expected_calibration_error: ece,
             uncertain: self.uncertain,
             accuracy_when_certain: ratio(self.certain_right, rows - self.uncertain),
+            coverage_curve,
         }
     }
 }
@@ -224,6 +260,12 @@ mod tests {
         assert_eq!(ev.calibration[9].count, 2);
         assert_eq!(ev.calibration[8].count, 1);
         assert_eq!(ev.calibration.iter().map(|b| b.count).sum::<u64>(), 5);
+        // Sorted by probability: 0.95 ✓, 0.9 ✓, 0.85 ✓, 0.55 ✗, 0.3 ✗.
+        let at = |c: f64| ev.coverage_curve.iter().find(|p| p.coverage >= c).unwrap();
+        assert_eq!(at(0.6).threshold, 0.85);
+        assert!((at(0.6).accuracy - 1.0).abs() < 1e-12);
+        assert!((at(1.0).accuracy - 0.6).abs() < 1e-12);
+        assert_eq!(ev.coverage_curve.last().unwrap().coverage, 1.0);
     }
 
     #[test]

@@ -1,7 +1,16 @@
-//! The production model: hashed features, one weight row per bucket, softmax with a fitted
+//! The production model: hashed text features, one weight row per bucket; a context stage
+//! (amount, date, rail) that counts as much as the text is unsure; softmax with a fitted
 //! temperature; and its file format.
 //!
-//! ## File format (version 1), all little-endian
+//! ## Scoring
+//!
+//! `z = bias + Σ text weights` are the text's logits and `p_text = softmax(z / T_text)`, with
+//! `T_text` fitted on held-out rows so that `p_text` says how often the text alone is right.
+//! With a context stage, `s = z + u · Σ context weights + context bias`, where
+//! `u = 1 − max p_text` ([`ContextMode::Gated`]) or `u = 1` ([`ContextMode::Always`], kept for
+//! the ablation); without one `s = z`. Probabilities are `softmax(s / T)`.
+//!
+//! ## File format (version 2), all little-endian
 //!
 //! | bytes | what |
 //! |---|---|
@@ -15,6 +24,8 @@
 //! | 4 × k | intercepts (`f32`) |
 //! | 4 | `r`, number of stored buckets |
 //! | r × (4 + 4k) | bucket index (`u32`) and its `k` weights (`f32`) |
+//! | 1 | context mode: 0 none, 1 gated, 2 always |
+//! | 4 + 4 × k + 4 × k × [`CONTEXT_DIM`] | if a context stage: `T_text`, its bias, then its weights bucket by bucket |
 //! | 8 | FNV-1a 64 of everything before |
 //!
 //! Why our own layout, not bincode or postcard: the model is one flat table of `f32`, so a
@@ -27,13 +38,51 @@
 
 use std::path::Path;
 
-use super::features::{fnv1a, FeatureConfig, Featurizer, SparseRow, FEATURE_VERSION};
+use super::features::{fnv1a, FeatureConfig, Featurizer, SparseRow, CONTEXT_DIM, FEATURE_VERSION};
 use super::{Classifier, Thresholds};
 use crate::model::{Category, Prediction, Transaction};
 use crate::Error;
 
 const MAGIC: &[u8; 8] = b"TXCLSMDL";
-const FORMAT_VERSION: u32 = 1;
+const FORMAT_VERSION: u32 = 2;
+
+/// How the context (amount, date, rail) enters the score.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum ContextMode {
+    /// Not at all: the text alone.
+    Off,
+    /// Scaled by how unsure the text is (`1 − max p_text`): the shipped model.
+    #[default]
+    Gated,
+    /// At full weight whatever the text says (for the ablation).
+    Always,
+}
+
+impl std::str::FromStr for ContextMode {
+    type Err = Error;
+    fn from_str(s: &str) -> crate::Result<Self> {
+        match s {
+            "off" => Ok(Self::Off),
+            "gated" => Ok(Self::Gated),
+            "always" => Ok(Self::Always),
+            other => Err(Error::InvalidConfig {
+                what: format!("context mode {other:?} is not off, gated or always"),
+            }),
+        }
+    }
+}
+
+/// The context stage's weights.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct Context {
+    pub mode: ContextMode,
+    /// `T_text`: the text's logits over it give `p_text`.
+    pub text_temperature: f32,
+    /// `k` values.
+    pub bias: Vec<f32>,
+    /// `CONTEXT_DIM × k`, the `k` weights of a bucket adjacent.
+    pub weights: Vec<f32>,
+}
 
 /// Multinomial logistic regression over hashed features (see the module docs).
 #[derive(Clone, Debug, PartialEq)]
@@ -52,6 +101,8 @@ pub struct LogisticModel {
     bias: Vec<f32>,
     /// Logits are divided by it before the softmax (fitted on held-out rows).
     temperature: f32,
+    /// The context stage, if any.
+    context: Option<Context>,
     thresholds: Thresholds,
     version: String,
 }
@@ -97,10 +148,42 @@ impl LogisticModel {
             rows,
             bias,
             temperature,
+            context: None,
             thresholds,
             version: String::new(),
         };
         Ok(model.sealed())
+    }
+
+    /// The same model with a context stage (`bias`: `k` values, `weights`: `CONTEXT_DIM × k`).
+    pub(crate) fn with_context(
+        mut self,
+        mode: ContextMode,
+        text_temperature: f32,
+        bias: Vec<f32>,
+        weights: Vec<f32>,
+    ) -> crate::Result<Self> {
+        let k = self.labels.len();
+        if bias.len() != k || weights.len() != CONTEXT_DIM * k {
+            return Err(Error::Model("context weights do not match labels".into()));
+        }
+        if !(text_temperature.is_finite() && text_temperature > 0.0) {
+            return Err(Error::Model(format!(
+                "text temperature {text_temperature} is not positive"
+            )));
+        }
+        self.context = (mode != ContextMode::Off).then_some(Context {
+            mode,
+            text_temperature,
+            bias,
+            weights,
+        });
+        Ok(self.sealed())
+    }
+
+    /// How the context enters the score.
+    pub fn context_mode(&self) -> ContextMode {
+        self.context.as_ref().map_or(ContextMode::Off, |c| c.mode)
     }
 
     /// The same model with another softmax temperature.
@@ -150,9 +233,8 @@ impl LogisticModel {
         self.rows.len() / self.labels.len() - 1
     }
 
-    /// Probabilities of every label (in [`labels`](Classifier::labels) order) for a featurized
-    /// row, written into `out` (length `k`).
-    pub fn probabilities_of_row(&self, row: &SparseRow, out: &mut [f32]) {
+    /// The text's logits `z` for a featurized row, written into `out` (length `k`).
+    pub fn text_logits(&self, row: &SparseRow, out: &mut [f32]) {
         let k = self.labels.len();
         out.copy_from_slice(&self.bias);
         for (&j, &v) in row.indices.iter().zip(&row.values) {
@@ -160,14 +242,30 @@ impl LogisticModel {
             let w = &self.rows[s * k..s * k + k];
             out.iter_mut().zip(w).for_each(|(o, w)| *o += v * w);
         }
-        let inv_t = 1.0 / self.temperature;
-        let max = out.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-        let mut sum = 0.0;
-        for o in out.iter_mut() {
-            *o = ((*o - max) * inv_t).exp();
-            sum += *o;
+    }
+
+    /// Adds the context stage to text logits `z` (in place): the final scores `s` before the
+    /// temperature. `context`: the row's context buckets.
+    pub(crate) fn add_context(&self, context: &[u32], z: &mut [f32]) {
+        let Some(c) = &self.context else { return };
+        let k = z.len();
+        let u = match c.mode {
+            ContextMode::Gated => 1.0 - max_softmax(z, 1.0 / c.text_temperature),
+            _ => 1.0,
+        };
+        for &b in context {
+            let w = &c.weights[b as usize * k..b as usize * k + k];
+            z.iter_mut().zip(w).for_each(|(o, w)| *o += u * w);
         }
-        out.iter_mut().for_each(|o| *o /= sum);
+        z.iter_mut().zip(&c.bias).for_each(|(o, b)| *o += b);
+    }
+
+    /// Probabilities of every label (in [`labels`](Classifier::labels) order) for a featurized
+    /// row and its context buckets, written into `out` (length `k`).
+    pub fn probabilities_of_row(&self, row: &SparseRow, context: &[u32], out: &mut [f32]) {
+        self.text_logits(row, out);
+        self.add_context(context, out);
+        softmax_in_place(out, 1.0 / self.temperature);
     }
 
     /// Probabilities of every label for `tx`.
@@ -176,7 +274,24 @@ impl LogisticModel {
         let mut row = SparseRow::default();
         f.featurize(tx, &mut row);
         let mut out = vec![0.0; self.labels.len()];
-        self.probabilities_of_row(&row, &mut out);
+        self.probabilities_of_row(&row, f.context(), &mut out);
+        out
+    }
+
+    /// `p_text`: probabilities of the text alone (no context; over `T_text`, or the model's
+    /// temperature without a context stage), the figure that decides how much the context
+    /// counts.
+    pub fn text_probabilities(&self, tx: &Transaction) -> Vec<f32> {
+        let mut f = Featurizer::new(self.features);
+        let mut row = SparseRow::default();
+        f.featurize(tx, &mut row);
+        let mut out = vec![0.0; self.labels.len()];
+        self.text_logits(&row, &mut out);
+        let t = self
+            .context
+            .as_ref()
+            .map_or(self.temperature, |c| c.text_temperature);
+        softmax_in_place(&mut out, 1.0 / t);
         out
     }
 
@@ -189,7 +304,7 @@ impl LogisticModel {
         txs.iter()
             .map(|tx| {
                 f.featurize(tx, &mut row);
-                self.probabilities_of_row(&row, &mut probs);
+                self.probabilities_of_row(&row, f.context(), &mut probs);
                 argmax(&probs)
             })
             .collect()
@@ -232,6 +347,20 @@ impl LogisticModel {
             out.extend_from_slice(&(i as u32).to_le_bytes());
             r.iter()
                 .for_each(|w| out.extend_from_slice(&w.to_le_bytes()));
+        }
+        match &self.context {
+            None => out.push(0),
+            Some(c) => {
+                out.push(match c.mode {
+                    ContextMode::Off => 0,
+                    ContextMode::Gated => 1,
+                    ContextMode::Always => 2,
+                });
+                out.extend_from_slice(&c.text_temperature.to_le_bytes());
+                for v in c.bias.iter().chain(&c.weights) {
+                    out.extend_from_slice(&v.to_le_bytes());
+                }
+            }
         }
         let sum = fnv1a(0, &out);
         out.extend_from_slice(&sum.to_le_bytes());
@@ -292,10 +421,29 @@ impl LogisticModel {
                 *w = r.f32()?;
             }
         }
+        let mode = match r.u8()? {
+            0 => ContextMode::Off,
+            1 => ContextMode::Gated,
+            2 => ContextMode::Always,
+            m => return Err(bad(&format!("context mode {m}"))),
+        };
+        let (mut c_bias, mut c_weights, mut text_t) = (Vec::new(), Vec::new(), 1.0);
+        if mode != ContextMode::Off {
+            text_t = r.f32()?;
+            c_bias = (0..k).map(|_| r.f32()).collect::<crate::Result<Vec<_>>>()?;
+            c_weights = (0..CONTEXT_DIM * k)
+                .map(|_| r.f32())
+                .collect::<crate::Result<Vec<_>>>()?;
+        }
         if r.at != body.len() {
             return Err(bad("trailing bytes"));
         }
-        Self::from_parts(features, labels, weights, bias, temperature, thresholds)
+        let model = Self::from_parts(features, labels, weights, bias, temperature, thresholds)?;
+        if mode == ContextMode::Off {
+            Ok(model)
+        } else {
+            model.with_context(mode, text_t, c_bias, c_weights)
+        }
     }
 
     /// Writes the model to `path`.
@@ -310,6 +458,23 @@ impl LogisticModel {
             .map_err(|e| Error::Model(format!("cannot read {}: {e}", path.display())))?;
         Self::from_bytes(&bytes)
     }
+}
+
+/// `softmax(x · inv_t)` in place.
+fn softmax_in_place(x: &mut [f32], inv_t: f32) {
+    let max = x.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    let mut sum = 0.0;
+    for o in x.iter_mut() {
+        *o = ((*o - max) * inv_t).exp();
+        sum += *o;
+    }
+    x.iter_mut().for_each(|o| *o /= sum);
+}
+
+/// The largest probability of `softmax(z · inv_t)`.
+fn max_softmax(z: &[f32], inv_t: f32) -> f32 {
+    let max = z.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    1.0 / z.iter().map(|&v| ((v - max) * inv_t).exp()).sum::<f32>()
 }
 
 fn argmax(p: &[f32]) -> (usize, f32) {
@@ -394,10 +559,10 @@ mod tests {
         let m = model(w).unwrap();
         assert_eq!(m.used_buckets(), 2);
         let bytes = m.to_bytes();
-        // header + labels + bias + count + 2 × (index + 2 weights) + checksum
+        // header + labels + bias + count + 2 × (index + 2 weights) + context mode + checksum
         assert_eq!(
             bytes.len(),
-            8 + 4 + 4 + 1 + 4 + 16 + 2 * 3 + 8 + 4 + 2 * 12 + 8
+            8 + 4 + 4 + 1 + 4 + 16 + 2 * 3 + 8 + 4 + 2 * 12 + 1 + 8
         );
         let back = LogisticModel::from_bytes(&bytes).unwrap();
         assert_eq!(back, m);
@@ -406,10 +571,52 @@ mod tests {
             values: vec![1.0, 1.0],
         };
         let mut p = [0.0f32; 2];
-        back.probabilities_of_row(&row, &mut p);
+        back.probabilities_of_row(&row, &[], &mut p);
         // logits a: 0.5 + 1 = 1.5, b: -0.5 - 2 = -2.5; divided by T = 1.5.
         let want = 1.0 / (1.0 + ((-2.5f32 - 1.5) / 1.5).exp());
         assert!((p[0] - want).abs() < 1e-6 && (p[0] + p[1] - 1.0).abs() < 1e-6);
+    }
+
+    #[test]
+    fn the_context_counts_as_much_as_the_text_is_unsure_and_round_trips() {
+        // Bucket 10 says "a" firmly; bucket 20 says nothing. Context bucket 3 pushes "b" by 4.
+        let mut w = vec![0.0f32; 256 * 2];
+        w[10 * 2] = 6.0;
+        let mut ctx = vec![0.0f32; CONTEXT_DIM * 2];
+        ctx[3 * 2 + 1] = 4.0;
+        let base = model(w).unwrap();
+        let gated = base
+            .clone()
+            .with_context(ContextMode::Gated, 1.0, vec![0.0, 0.0], ctx.clone())
+            .unwrap();
+        let always = base
+            .with_context(ContextMode::Always, 1.0, vec![0.0, 0.0], ctx)
+            .unwrap();
+        let sure = SparseRow {
+            indices: vec![10],
+            values: vec![1.0],
+        };
+        let weak = SparseRow {
+            indices: vec![20],
+            values: vec![1.0],
+        };
+        let p = |m: &LogisticModel, row: &SparseRow| {
+            let mut p = [0.0f32; 2];
+            m.probabilities_of_row(row, &[3], &mut p);
+            p
+        };
+        // Sure text (bias 0.5 + 6 vs -0.5: p_text ≈ 0.999): the gate keeps "a"; ungated, the
+        // context would cut its margin from 7 to 3.
+        assert!(p(&gated, &sure)[0] > 0.99, "{:?}", p(&gated, &sure));
+        assert!(p(&always, &sure)[0] < p(&gated, &sure)[0]);
+        // Weak text (margin 1: p_text ≈ 0.73): the context moves it by 4 × 0.27 ≈ 1.08 → "b".
+        assert!(p(&gated, &weak)[1] > 0.5, "{:?}", p(&gated, &weak));
+        for m in [&gated, &always] {
+            let back = LogisticModel::from_bytes(&m.to_bytes()).unwrap();
+            assert_eq!(&back, m);
+            assert_eq!(back.context_mode(), m.context_mode());
+        }
+        assert_ne!(gated.version(), always.version());
     }
 
     #[test]

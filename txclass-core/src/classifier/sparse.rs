@@ -118,6 +118,9 @@ pub(crate) struct Objective<'a> {
     pub l2: f64,
     /// Threads for a pass.
     pub threads: usize,
+    /// Fixed logits added to each row's scores (`rows × k`), for a stage fitted on top of
+    /// another model's output.
+    pub offset: Option<&'a [f32]>,
 }
 
 impl Objective<'_> {
@@ -179,6 +182,11 @@ impl Objective<'_> {
         for i in a..b {
             let (idx, val) = self.x.row(i);
             z.copy_from_slice(bias);
+            if let Some(o) = self.offset {
+                z.iter_mut()
+                    .zip(&o[i * k..i * k + k])
+                    .for_each(|(z, &o)| *z += f64::from(o));
+            }
             for (&j, &v) in idx.iter().zip(val) {
                 let row = &w[j as usize * k..j as usize * k + k];
                 let v = f64::from(v);
@@ -335,7 +343,14 @@ mod tests {
     fn gradient_matches_finite_differences_with_any_thread_count() {
         let (x, y) = tiny();
         let cw = [1.0, 0.5, 2.0];
-        for threads in [1, 3] {
+        // Fixed logits of a first stage, 3 per row: the gradient is the same formula.
+        let offset: Vec<f32> = (0..12).map(|i| (i as f32 * 0.71).cos() * 2.0).collect();
+        for (threads, offset) in [
+            (1, None),
+            (3, None),
+            (1, Some(&offset[..])),
+            (3, Some(&offset[..])),
+        ] {
             let obj = Objective {
                 x: &x,
                 y: &y,
@@ -344,6 +359,7 @@ mod tests {
                 m: 3,
                 l2: 0.1,
                 threads,
+                offset,
             };
             let p: Vec<f64> = (0..obj.n_params())
                 .map(|i| (i as f64 * 0.37).sin())

@@ -1,11 +1,21 @@
 //! Training a [`LogisticModel`] from labelled rows: featurize while reading, hold out a
-//! calibration slice, optimise on sparse rows, fit the softmax temperature.
+//! calibration slice, optimise the text weights on sparse rows, then on the calibration
+//! rows fit the context stage (one half) and the softmax temperature and the uncertainty
+//! threshold (the other half).
+//!
+//! ## Why the context stage is fitted on the calibration rows
+//!
+//! The context must learn how much to add where the *text is weak*; on the training rows the
+//! text weights have seen every merchant and are sure of nearly all of them, so the context
+//! would learn nothing useful there (or, ungated, learn to override). Calibration rows — at
+//! best from merchants, countries and layouts the training rows do not have, as
+//! `txclass gen-data` writes them — show the text as unsure as it will be on new data.
 
 use std::collections::HashMap;
 use std::time::Instant;
 
-use super::features::{fnv1a, FeatureConfig, Featurizer, SparseRow};
-use super::model::LogisticModel;
+use super::features::{fnv1a, FeatureConfig, Featurizer, SparseRow, CONTEXT_DIM};
+use super::model::{ContextMode, LogisticModel};
 use super::sparse::{minimise, Csr, Objective, Optimisation};
 use super::Thresholds;
 use crate::model::{Category, Transaction};
@@ -56,6 +66,14 @@ pub struct TrainConfig {
     pub calibration_fraction: f64,
     /// Bands and the uncertainty threshold, saved with the model.
     pub thresholds: Thresholds,
+    /// How amount, date and rail enter the score (see [`ContextMode`]).
+    pub context: ContextMode,
+    /// L2 strength of the context stage.
+    pub context_l2: f64,
+    /// When set, the uncertainty threshold is fitted on calibration rows: the lowest
+    /// probability at which the predictions at or above it are right this often (e.g.
+    /// 0.97). `thresholds.uncertain_below` is then ignored.
+    pub target_accuracy: Option<f64>,
 }
 
 impl Default for TrainConfig {
@@ -69,6 +87,9 @@ impl Default for TrainConfig {
             threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
             calibration_fraction: 0.1,
             thresholds: Thresholds::default(),
+            context: ContextMode::default(),
+            context_l2: 1e-4,
+            target_accuracy: None,
         }
     }
 }
@@ -87,6 +108,17 @@ impl TrainConfig {
                 "calibration fraction must be in [0, 0.9), got {}",
                 self.calibration_fraction
             ));
+        }
+        if !(self.context_l2.is_finite() && self.context_l2 >= 0.0) {
+            return bad(format!(
+                "context l2 must be non-negative, got {}",
+                self.context_l2
+            ));
+        }
+        if let Some(t) = self.target_accuracy {
+            if !(0.0..=1.0).contains(&t) {
+                return bad(format!("target accuracy must be in [0, 1], got {t}"));
+            }
         }
         if self.max_iterations == 0 || self.threads == 0 {
             return bad("max_iterations and threads must be positive".into());
@@ -116,6 +148,10 @@ pub struct TrainReport {
     pub optimisation: Optimisation,
     /// Fitted softmax temperature.
     pub temperature: f32,
+    /// Calibration rows the context stage was fitted on (0 without one).
+    pub context_rows: usize,
+    /// The uncertainty threshold saved with the model (fitted when a target accuracy is set).
+    pub uncertain_below: f32,
     /// Seconds spent reading and featurizing.
     pub featurize_seconds: f64,
     /// Seconds spent optimising (and calibrating).
@@ -127,6 +163,8 @@ struct Collected {
     x: Csr,
     y: Vec<u32>,
     cal_x: Csr,
+    /// Context buckets of the calibration rows (value 1).
+    cal_ctx: Csr,
     cal_y: Vec<u32>,
     labels: Vec<String>,
     skipped: usize,
@@ -140,11 +178,18 @@ fn collect(
 ) -> Collected {
     let mut f = Featurizer::new(config.features);
     let mut row = SparseRow::default();
+    let mut ctx = SparseRow::default();
+    let context_row = |f: &Featurizer, ctx: &mut SparseRow| {
+        ctx.clear();
+        ctx.indices.extend_from_slice(f.context());
+        ctx.values.resize(ctx.indices.len(), 1.0);
+    };
     let mut ids: HashMap<String, u32> = HashMap::new();
     let mut c = Collected {
         x: Csr::new(),
         y: Vec::new(),
         cal_x: Csr::new(),
+        cal_ctx: Csr::new(),
         cal_y: Vec::new(),
         labels: Vec::new(),
         skipped: 0,
@@ -174,7 +219,9 @@ fn collect(
                     && !first_of_label
                     && fnv1a(0x0ca1, &(n as u64).to_le_bytes()) % 1_000_000 < threshold;
                 if to_cal {
+                    context_row(&f, &mut ctx);
                     c.cal_x.push(&row);
+                    c.cal_ctx.push(&ctx);
                     c.cal_y.push(id);
                 } else {
                     c.x.push(&row);
@@ -196,7 +243,9 @@ fn collect(
                     // Labels only seen in calibration rows cannot be learnt; drop those rows.
                     if let Some(&id) = ids.get(label.trim()) {
                         f.featurize(&tx, &mut row);
+                        context_row(&f, &mut ctx);
                         c.cal_x.push(&row);
+                        c.cal_ctx.push(&ctx);
                         c.cal_y.push(id);
                     }
                 }
@@ -268,6 +317,7 @@ pub fn train(
         m,
         l2: config.l2,
         threads: config.threads,
+        offset: None,
     };
     let (params, optimisation) = minimise(objective, config.max_iterations, config.tolerance)?;
 
@@ -288,8 +338,31 @@ pub fn train(
         1.0,
         config.thresholds,
     )?;
-    let temperature = fit_temperature(&uncalibrated, &c.cal_x, &c.cal_y);
-    let model = uncalibrated.with_temperature(temperature)?;
+    // Calibration rows: even ones fit the context stage, odd ones the temperature and the
+    // threshold (all of them when there is no context stage).
+    let n_cal = c.cal_y.len();
+    let (stage_rows, tail_rows): (Vec<usize>, Vec<usize>) = if config.context == ContextMode::Off {
+        (Vec::new(), (0..n_cal).collect())
+    } else {
+        (0..n_cal).partition(|i| i % 2 == 0)
+    };
+    let uncalibrated = if stage_rows.is_empty() {
+        uncalibrated
+    } else {
+        let (bias, weights, text_t) =
+            fit_context(&uncalibrated, &c, &stage_rows, config, &class_weights)?;
+        uncalibrated.with_context(config.context, text_t, bias, weights)?
+    };
+    let temperature = fit_temperature(&uncalibrated, &c, &tail_rows);
+    let mut model = uncalibrated.with_temperature(temperature)?;
+    if let Some(target) = config.target_accuracy {
+        let t = fit_threshold(&model, &c, &tail_rows, target);
+        let thresholds = Thresholds {
+            uncertain_below: t,
+            ..model.thresholds()
+        };
+        model = model.with_thresholds(thresholds)?;
+    }
     let report = TrainReport {
         train_rows: c.y.len(),
         calibration_rows: c.cal_y.len(),
@@ -300,34 +373,165 @@ pub fn train(
         nnz: c.x.nnz(),
         optimisation,
         temperature,
+        context_rows: stage_rows.len(),
+        uncertain_below: model.thresholds().uncertain_below,
         featurize_seconds,
         optimise_seconds: started.elapsed().as_secs_f64(),
     };
     Ok((model, report))
 }
 
+/// A calibration row's text features and context buckets.
+fn cal_row(c: &Collected, i: usize, row: &mut SparseRow, ctx: &mut Vec<u32>) {
+    let (idx, val) = c.cal_x.row(i);
+    row.indices.clear();
+    row.values.clear();
+    row.indices.extend_from_slice(idx);
+    row.values.extend_from_slice(val);
+    ctx.clear();
+    ctx.extend_from_slice(c.cal_ctx.row(i).0);
+}
+
+/// Fits the context stage on calibration rows `rows`: logistic regression on the context
+/// buckets (value `u` = how unsure the text is, or 1 ungated) with the text's logits as a
+/// fixed offset. Returns its bias, `CONTEXT_DIM × k` weights and the text temperature the
+/// gate uses.
+fn fit_context(
+    model: &LogisticModel,
+    c: &Collected,
+    rows: &[usize],
+    config: &TrainConfig,
+    class_weights: &[f64],
+) -> crate::Result<(Vec<f32>, Vec<f32>, f32)> {
+    use super::Classifier;
+    let k = model.labels().len();
+    let mut x = Csr::new();
+    let mut y = Vec::with_capacity(rows.len());
+    let mut offset = Vec::with_capacity(rows.len() * k);
+    let (mut row, mut ctx) = (SparseRow::default(), Vec::new());
+    let mut z = vec![0.0f32; k];
+    let mut crow = SparseRow::default();
+    // The text's own temperature on these rows: the trained text weights are surer of
+    // themselves than they are right on new merchants, and the gate should know how sure
+    // the text really is.
+    for &i in rows {
+        cal_row(c, i, &mut row, &mut ctx);
+        model.text_logits(&row, &mut z);
+        offset.extend_from_slice(&z);
+        y.push(c.cal_y[i]);
+    }
+    let text_temperature = temperature_of(&offset, &y, k);
+    for (n, &i) in rows.iter().enumerate() {
+        cal_row(c, i, &mut row, &mut ctx);
+        let z = &offset[n * k..n * k + k];
+        let u = match config.context {
+            ContextMode::Gated => {
+                let max = z.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+                let sum: f32 = z
+                    .iter()
+                    .map(|&v| ((v - max) / text_temperature).exp())
+                    .sum();
+                1.0 - 1.0 / sum
+            }
+            _ => 1.0,
+        };
+        crow.clear();
+        crow.indices.extend_from_slice(&ctx);
+        crow.values.resize(ctx.len(), u);
+        x.push(&crow);
+    }
+    let objective = Objective {
+        x: &x,
+        y: &y,
+        class_weights,
+        k,
+        m: CONTEXT_DIM,
+        l2: config.context_l2,
+        threads: config.threads,
+        offset: Some(&offset),
+    };
+    let (params, _) = minimise(objective, 200, config.tolerance)?;
+    let weights = params[..CONTEXT_DIM * k]
+        .iter()
+        .map(|&w| w as f32)
+        .collect();
+    let bias = params[CONTEXT_DIM * k..]
+        .iter()
+        .map(|&b| b as f32)
+        .collect();
+    Ok((bias, weights, text_temperature))
+}
+
+/// The final scores `s` (before the temperature) of calibration rows `rows`, `k` per row.
+fn scores(model: &LogisticModel, c: &Collected, rows: &[usize]) -> Vec<f32> {
+    use super::Classifier;
+    let k = model.labels().len();
+    let mut out = vec![0.0f32; rows.len() * k];
+    let (mut row, mut ctx) = (SparseRow::default(), Vec::new());
+    for (n, &i) in rows.iter().enumerate() {
+        cal_row(c, i, &mut row, &mut ctx);
+        let z = &mut out[n * k..n * k + k];
+        model.text_logits(&row, z);
+        model.add_context(&ctx, z);
+    }
+    out
+}
+
+/// The lowest threshold `t` such that the predictions of calibration rows `rows` whose top
+/// probability is at least `t` are right at least `target` of the time (1 when none is).
+fn fit_threshold(model: &LogisticModel, c: &Collected, rows: &[usize], target: f64) -> f32 {
+    use super::Classifier;
+    let k = model.labels().len();
+    let (mut row, mut ctx) = (SparseRow::default(), Vec::new());
+    let mut p = vec![0.0f32; k];
+    let mut by_p: Vec<(f32, bool)> = rows
+        .iter()
+        .map(|&i| {
+            cal_row(c, i, &mut row, &mut ctx);
+            model.probabilities_of_row(&row, &ctx, &mut p);
+            let (best, prob) =
+                p.iter().enumerate().fold(
+                    (0, f32::NEG_INFINITY),
+                    |a, (j, &v)| if v > a.1 { (j, v) } else { a },
+                );
+            (prob, best as u32 == c.cal_y[i])
+        })
+        .collect();
+    accuracy_threshold(&mut by_p, target)
+}
+
+/// The lowest `t` among the probabilities such that the rows with probability `>= t` are
+/// right at least `target` of the time; 1 when no `t` is.
+pub(crate) fn accuracy_threshold(by_p: &mut [(f32, bool)], target: f64) -> f32 {
+    by_p.sort_by(|a, b| b.0.total_cmp(&a.0));
+    let mut right = 0usize;
+    let mut best = 1.0f32;
+    for (n, &(p, ok)) in by_p.iter().enumerate() {
+        right += usize::from(ok);
+        let next_differs = by_p.get(n + 1).is_none_or(|q| q.0 < p);
+        if next_differs && right as f64 >= target * (n + 1) as f64 {
+            best = p;
+        }
+    }
+    best
+}
+
 /// The temperature `T` in `[0.05, 20]` that minimises the mean negative log-likelihood of
-/// `softmax(z / T)` on the calibration rows (golden-section search on `ln T`; the NLL is
+/// `softmax(s / T)` on calibration rows `rows` (golden-section search on `ln T`; the NLL is
 /// convex in `1/T`). 1 when there are no rows.
-fn fit_temperature(model: &LogisticModel, x: &Csr, y: &[u32]) -> f32 {
-    if y.is_empty() {
+fn fit_temperature(model: &LogisticModel, c: &Collected, rows: &[usize]) -> f32 {
+    if rows.is_empty() {
         return 1.0;
     }
     use super::Classifier;
-    let k = model.labels().len();
-    // Logits at T = 1: log-probabilities are logits up to a per-row constant.
-    let mut logits = vec![0.0f32; y.len() * k];
-    let mut row = SparseRow::default();
-    for i in 0..y.len() {
-        let (idx, val) = x.row(i);
-        row.indices.clear();
-        row.values.clear();
-        row.indices.extend_from_slice(idx);
-        row.values.extend_from_slice(val);
-        let out = &mut logits[i * k..i * k + k];
-        model.probabilities_of_row(&row, out);
-        out.iter_mut().for_each(|p| *p = p.max(1e-30).ln());
-    }
+    let logits = scores(model, c, rows);
+    let y: Vec<u32> = rows.iter().map(|&i| c.cal_y[i]).collect();
+    temperature_of(&logits, &y, model.labels().len())
+}
+
+/// The temperature in `[0.05, 20]` that minimises the mean NLL of `softmax(logits / T)`
+/// against `y` (`k` logits per row).
+fn temperature_of(logits: &[f32], y: &[u32], k: usize) -> f32 {
     let nll = |log_t: f64| -> f64 {
         let inv = (-log_t).exp();
         let mut total = 0.0;
@@ -360,4 +564,28 @@ fn fit_temperature(model: &LogisticModel, x: &Csr, y: &[u32]) -> f32 {
         }
     }
     (((a + b) / 2.0).exp()) as f32
+}
+
+#[cfg(test)]
+mod tests {
+    use super::accuracy_threshold;
+
+    #[test]
+    fn the_threshold_is_the_lowest_that_keeps_the_target_accuracy() {
+        let mut rows = vec![
+            (0.99, true),
+            (0.95, true),
+            (0.9, true),
+            (0.8, false),
+            (0.7, true),
+            (0.6, false),
+        ];
+        // At 0.7: 4 right of 5 (0.8); at 0.9: 3 of 3.
+        assert_eq!(accuracy_threshold(&mut rows, 0.8), 0.7);
+        assert_eq!(accuracy_threshold(&mut rows, 0.85), 0.9);
+        assert_eq!(accuracy_threshold(&mut rows, 0.0), 0.6);
+        // Ties are kept or flagged together.
+        let mut tied = vec![(0.9, true), (0.9, false), (0.5, true)];
+        assert_eq!(accuracy_threshold(&mut tied, 0.9), 1.0);
+    }
 }

@@ -30,6 +30,7 @@
 //! Rows are split by count: `validation_fraction` and `test_fraction` of `rows` (10 % and
 //! 20 % by default), the rest train. The same seed gives the same files, byte for byte.
 
+pub mod corpus;
 mod vocab;
 
 use chrono::NaiveDate;
@@ -576,7 +577,7 @@ pub fn write_csv<'a, W: std::io::Write>(
             t.id.as_str(),
             &t.date.format("%Y-%m-%d").to_string(),
             &t.description,
-            &crate::records::format_amount(t.amount_minor),
+            &amount_text(t),
             &t.currency,
             r.category,
         ])
@@ -584,6 +585,15 @@ pub fn write_csv<'a, W: std::io::Write>(
     }
     w.flush()?;
     Ok(())
+}
+
+/// The amount as a statement prints it: currencies without a minor unit (ISO 4217: CLP,
+/// JPY, …) in whole units, the others with two decimals.
+fn amount_text(t: &Transaction) -> String {
+    match t.currency.as_str() {
+        "CLP" | "JPY" | "KRW" | "ISK" | "PYG" | "VND" => format!("{}", t.amount_minor / 100),
+        _ => crate::records::format_amount(t.amount_minor),
+    }
 }
 
 #[cfg(test)]

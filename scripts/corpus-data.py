@@ -1,0 +1,144 @@
+#!/usr/bin/env python3
+"""Derives the real-brand corpus files in txclass-core/data/corpus/ from two pinned npm packages.
+
+    scripts/corpus-data.py            # downloads the tarballs into target/corpus-src/ if missing
+
+Inputs (pinned; `npm pack` fetches them, nothing is read at test time):
+  name-suggestion-index@8.0.20260918       BSD-3-Clause  real brands with OpenStreetMap tags
+  @openstreetmap/id-tagging-schema@7.2.0   ISC           preset names in en, pt-BR, es, fr, de
+
+Outputs (committed; the generator embeds them):
+  brands.tsv   category, OSM tag path, brand as printed (Latin script), its countries
+  kinds.tsv    category, OSM tag path, language, the preset's name (the kind of business) in it
+  NOTICE.md    both licences
+
+tag-map.tsv (beside the outputs) is the one table that maps OSM tags to our categories.
+Only the standard library is used; the output is sorted, so the same inputs give the same bytes.
+"""
+import json
+import os
+import re
+import subprocess
+import sys
+import tarfile
+import unicodedata
+
+NSI = ("name-suggestion-index", "8.0.20260918", "name-suggestion-index-8.0.20260918.tgz")
+ITS = ("@openstreetmap/id-tagging-schema", "7.2.0", "openstreetmap-id-tagging-schema-7.2.0.tgz")
+ROOT = os.path.normpath(os.path.join(os.path.dirname(__file__), ".."))
+SRC = os.path.join(ROOT, "target", "corpus-src")
+OUT = os.path.join(ROOT, "txclass-core", "data", "corpus")
+LANGS = ["en", "pt-BR", "es", "fr", "de"]
+MAX_COUNTRIES = 12
+
+
+def tarball(pkg):
+    name, version, file = pkg
+    path = os.path.join(SRC, file)
+    if not os.path.exists(path):
+        os.makedirs(SRC, exist_ok=True)
+        subprocess.run(["npm", "pack", f"{name}@{version}"], cwd=SRC, check=True,
+                       stdout=subprocess.DEVNULL)
+    return tarfile.open(path)
+
+
+def member(tar, path):
+    return tar.extractfile(tar.getmember("package/" + path)).read().decode("utf-8")
+
+
+def latin(s):
+    """The name folded to printable ASCII, or None when it is not in Latin script."""
+    folded = unicodedata.normalize("NFKD", s)
+    out = "".join(c for c in folded if not unicodedata.combining(c))
+    out = out.replace("ß", "ss").replace("Æ", "AE").replace("æ", "ae").replace("Ø", "O")
+    out = out.replace("ø", "o").replace("Œ", "OE").replace("œ", "oe").replace("ł", "l")
+    out = out.replace("Ł", "L").replace("’", "'").replace("–", "-").replace("&amp;", "&")
+    out = re.sub(r"\s*\([^)]*\)", "", out).strip()  # "Metro Transit (Minnesota)": a note
+    if not out or any(ord(c) > 126 or ord(c) < 32 for c in out):
+        return None
+    if sum(c.isalpha() for c in out) < 2:
+        return None
+    return out.strip()
+
+
+def countries(item):
+    out = []
+    for loc in item.get("locationSet", {}).get("include", []):
+        if not isinstance(loc, str):
+            continue  # a point with a radius: no country to name
+        code = loc.split(".")[0].split("-")[0].lower()
+        if code and code not in out:
+            out.append(code)
+    return out[:MAX_COUNTRIES] or ["001"]
+
+
+def main():
+    tag_map = []
+    with open(os.path.join(OUT, "tag-map.tsv"), encoding="utf-8") as f:
+        for line in f:
+            if line.strip() and not line.startswith("#"):
+                path, category = line.rstrip("\n").split("\t")
+                tag_map.append((path, category))
+    nsi = json.loads(member(tarball(NSI), "dist/json/nsi.min.json"))["nsi"]
+    brands = set()
+    for path, category in tag_map:
+        for item in nsi.get(path, {}).get("items", []):
+            tags = item.get("tags", {})
+            for cand in [tags.get("brand"), item.get("displayName"), tags.get("brand:en"),
+                         tags.get("name:en"), tags.get("network"), tags.get("operator")]:
+                name = cand and latin(cand)
+                if name:
+                    break
+            if not name or "\t" in name:
+                continue
+            brands.add((category, path, name, ",".join(countries(item))))
+    # One row per brand. A name under tags of two categories (`Caltex` is `amenity=fuel` and
+    # `shop=convenience`) says nothing certain about either, so it is left out; under two tags
+    # of one category it keeps its first.
+    cats = {}
+    for row in brands:
+        cats.setdefault(row[2].upper(), set()).add(row[0])
+    seen = set()
+    rows = []
+    for row in sorted(brands):
+        key = row[2].upper()
+        if key not in seen and len(cats[key]) == 1:
+            seen.add(key)
+            rows.append(row)
+    with open(os.path.join(OUT, "brands.tsv"), "w", encoding="utf-8") as f:
+        f.write("# category\ttag\tbrand\tcountries  (from name-suggestion-index "
+                f"{NSI[1]}, BSD-3-Clause: see NOTICE.md)\n")
+        for r in rows:
+            f.write("\t".join(r) + "\n")
+
+    its = tarball(ITS)
+    kinds = set()
+    for lang in LANGS:
+        tr = json.loads(member(its, f"dist/translations/{lang}.min.json"))[lang]
+        presets = tr.get("presets", {}).get("presets", {})
+        for path, category in tag_map:
+            key = "/".join(path.split("/")[1:])  # brands/shop/supermarket -> shop/supermarket
+            p = presets.get(key)
+            if not p:
+                continue
+            for word in [p.get("name")]:
+                w = word and latin(word)
+                if w and len(w) <= 24 and "\t" not in w:
+                    kinds.add((category, key, lang, w))
+    with open(os.path.join(OUT, "kinds.tsv"), "w", encoding="utf-8") as f:
+        f.write("# category\ttag\tlanguage\tkind  (from @openstreetmap/id-tagging-schema "
+                f"{ITS[1]}, ISC: see NOTICE.md)\n")
+        for r in sorted(kinds):
+            f.write("\t".join(r) + "\n")
+
+    with open(os.path.join(OUT, "NOTICE.md"), "w", encoding="utf-8") as f:
+        f.write("# Notices of the real-brand corpus\n\n")
+        f.write(f"`brands.tsv` is derived from name-suggestion-index {NSI[1]}:\n\n")
+        f.write(member(tarball(NSI), "LICENSE.md").strip() + "\n\n")
+        f.write(f"`kinds.tsv` is derived from @openstreetmap/id-tagging-schema {ITS[1]}:\n\n")
+        f.write(member(its, "LICENSE.md").strip() + "\n")
+    print(f"brands.tsv: {len(rows)} brands; kinds.tsv: {len(kinds)} kinds", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,749 @@
+//! The real-brand corpus: statement lines of real merchants of many countries, rendered the
+//! way banks and card networks print them, with a test split the model cannot have learnt.
+//!
+//! ## Where the merchants come from
+//!
+//! `data/corpus/brands.tsv` holds 13,000 real brands with their countries, derived from
+//! [name-suggestion-index](https://github.com/osmlab/name-suggestion-index) (BSD-3-Clause)
+//! through `data/corpus/tag-map.tsv`, the one table that maps OpenStreetMap tags
+//! (`shop=supermarket`, `amenity=fuel`, …) to our categories; `data/corpus/kinds.tsv` holds
+//! the names of those kinds of business in en, pt-BR, es, fr and de from
+//! `@openstreetmap/id-tagging-schema` (ISC), which compose local merchants (`BOULANGERIE
+//! MOREAU`, `PADARIA SANTOS`). `scripts/corpus-data.py` regenerates both from pinned package
+//! versions; `data/corpus/NOTICE.md` keeps their licences. Categories that have no OSM place
+//! (subscriptions, airlines, most utilities and telecom operators) add short lists of their
+//! own (`data.rs`), and lines without a brand (transfers, income, rent, fees, taxes, cash) are
+//! written from per-language templates with people's and companies' names.
+//!
+//! ## How lines are printed
+//!
+//! `render.rs`: the 22/25-character merchant field of the card networks and its truncation,
+//! city, state or country codes, store numbers, payment-processor prefixes (`SQ *`,
+//! `PAYPAL *`, `SUMUP *`, `PAG*`, `MP*`, `IZ *`, `ZTL*`, …), bank-rail prefixes (`COMPRA
+//! CARTAO`, `POS`, `CB`, `KARTENZAHLUNG`, `EFTPOS`, `PRLV SEPA`, `DIRECT DEBIT`, PIX, TED, `VIR`,
+//! `FASTER PAYMENT`, …), German girocard lines, purchases abroad, refunds, mixed case.
+//!
+//! ## What the test holds out
+//!
+//! - **Brands.** Every brand (and every composed merchant, person and employer) belongs to
+//!   one split by a hash of its name with a fixed salt, *not* the seed: 20 % test, 15 %
+//!   validation, 65 % train. Test rows of a brand category only name test brands, so the
+//!   test measures brands never seen in training, and models trained from any seed share
+//!   the same held-out brands.
+//! - **Countries.** Australia, Portugal, Argentina, Chile, Belgium and Austria (and a
+//!   quarter of the other countries of purchases abroad) appear only in test rows; New
+//!   Zealand, Colombia, Luxembourg and Switzerland only in validation rows.
+//! - **Templates and prefix families.** Each layout, processor prefix, bank-rail prefix and
+//!   fixed text of a brandless line is marked in `render.rs`; test-only ones (e.g. `EFTPOS`,
+//!   `CHECKCARD`, `IZ *`, `TST*`, neobank title case, `VIREMENT EN VOTRE FAVEUR`,
+//!   `INTERAC E-TRANSFER`) never appear in training.
+//!
+//! Every test row names a merchant, person or employer never seen in training; half of them
+//! are otherwise like training rows (the *brand-held-out* split, `test.csv` of
+//! `txclass gen-data`), a quarter come from a held-out country (`test_country.csv`) and a
+//! quarter are printed with held-out layouts, prefixes or templates (`test_template.csv`).
+//!
+//! Validation rows follow the same rules with their own brands, countries and templates, so
+//! a calibration fitted on them has seen what novelty does to the model's confidence.
+//! [`CorpusRow`] says for each row whether its country and its template were held out.
+
+mod data;
+mod render;
+
+use std::collections::HashMap;
+
+use chrono::NaiveDate;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+use super::{LabelledRow, Split};
+use crate::classifier::features::fnv1a;
+use crate::model::{Category, Transaction};
+use data::{Country, Held, Lang, COUNTRIES};
+use render::Place;
+
+pub(crate) type Part = Split;
+
+impl Split {
+    /// The held-out mark that only this split may print.
+    pub(crate) fn held(self) -> Held {
+        match self {
+            Split::Train => Held::No,
+            Split::Validation => Held::Validation,
+            Split::Test => Held::Test,
+        }
+    }
+}
+
+/// The built-in label equal to `s`, as a `'static` string.
+fn static_label(s: &str) -> Option<&'static str> {
+    Category::BUILTIN.iter().copied().find(|l| *l == s)
+}
+
+/// Corpus settings.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CorpusConfig {
+    /// Seed: same seed, same rows (the held-out brands do not depend on it).
+    pub seed: u64,
+    /// Total rows over the three splits.
+    pub rows: usize,
+    /// Share of rows in the validation split.
+    pub validation_fraction: f64,
+    /// Share of rows in the test split.
+    pub test_fraction: f64,
+    /// Share of brand-category rows written for a composed local merchant instead of a
+    /// brand of the index.
+    pub composed_share: f64,
+    /// Share of brand-category rows bought abroad (merchant of another country).
+    pub abroad_share: f64,
+}
+
+impl Default for CorpusConfig {
+    fn default() -> Self {
+        Self {
+            seed: 42,
+            rows: 100_000,
+            validation_fraction: 0.15,
+            test_fraction: 0.2,
+            composed_share: 0.3,
+            abroad_share: 0.08,
+        }
+    }
+}
+
+/// One row of the corpus and what about it is new to the model.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CorpusRow {
+    /// Its split.
+    pub split: Split,
+    /// The line, its label and its merchant (`unseen_merchant`: the merchant or
+    /// counterparty belongs to a split other than train).
+    pub row: LabelledRow,
+    /// Lower-case country code of the bank (or of the merchant, for purchases abroad).
+    pub country: String,
+    /// The statement's language (`pt-BR`, `en`, `es`, `fr`, `de`).
+    pub language: &'static str,
+    /// The country is never in training rows.
+    pub held_country: bool,
+    /// The layout, a prefix family or the template is never in training rows.
+    pub held_template: bool,
+    /// The layout and prefix families the line was printed with.
+    pub family: String,
+}
+
+/// The split a merchant, person or employer name belongs to: a hash of the upper-cased name
+/// with a fixed salt, so that every seed holds out the same ones.
+pub fn name_split(name: &str) -> Split {
+    let key: String = name
+        .to_uppercase()
+        .chars()
+        .filter(|c| c.is_alphanumeric())
+        .collect();
+    match fnv1a(0x7478_636c_6173_7321, key.as_bytes()) % 100 {
+        0..20 => Split::Test,
+        20..35 => Split::Validation,
+        _ => Split::Train,
+    }
+}
+
+/// What a validation or test row has that training rows do not, besides its merchant.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Novelty {
+    Merchant,
+    Country,
+    Template,
+}
+
+/// How a category's lines are written.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Kind {
+    /// Card purchases at brands.
+    Card,
+    /// Bills by direct debit, or card purchases, at brands.
+    Bill,
+    Transfer,
+    Income,
+    Rent,
+    /// Fixed texts (fees, taxes, cash).
+    Fixed,
+}
+
+struct Spec {
+    label: &'static str,
+    weight: f64,
+    kind: Kind,
+    /// Median amount in BRL and log-normal spread.
+    median: f64,
+    sigma: f64,
+    /// Share of round amounts.
+    round: f64,
+}
+
+const SPECS: &[Spec] = &[
+    spec("groceries", 12.0, Kind::Card, 120.0, 0.9, 0.05),
+    spec("restaurants", 11.0, Kind::Card, 45.0, 0.7, 0.05),
+    spec("transport", 7.0, Kind::Card, 25.0, 0.8, 0.08),
+    spec("fuel", 5.0, Kind::Card, 180.0, 0.4, 0.3),
+    spec("rent", 2.0, Kind::Rent, 2200.0, 0.4, 0.85),
+    spec("utilities", 4.0, Kind::Bill, 180.0, 0.6, 0.03),
+    spec("telecom", 3.0, Kind::Bill, 110.0, 0.4, 0.05),
+    spec("health", 5.0, Kind::Card, 90.0, 0.9, 0.05),
+    spec("education", 2.5, Kind::Card, 700.0, 0.8, 0.15),
+    spec("entertainment", 4.0, Kind::Card, 70.0, 0.7, 0.08),
+    spec("subscriptions", 5.0, Kind::Bill, 40.0, 0.6, 0.03),
+    spec("travel", 4.0, Kind::Card, 900.0, 0.9, 0.05),
+    spec("shopping", 11.0, Kind::Card, 150.0, 1.0, 0.05),
+    spec("transfers", 9.0, Kind::Transfer, 300.0, 1.2, 0.4),
+    spec("income", 3.0, Kind::Income, 5500.0, 0.5, 0.25),
+    spec("fees", 3.0, Kind::Fixed, 25.0, 0.8, 0.05),
+    spec("taxes", 1.5, Kind::Fixed, 600.0, 1.0, 0.1),
+    spec("cash", 3.0, Kind::Fixed, 200.0, 0.6, 1.0),
+];
+
+const fn spec(
+    label: &'static str,
+    weight: f64,
+    kind: Kind,
+    median: f64,
+    sigma: f64,
+    round: f64,
+) -> Spec {
+    Spec {
+        label,
+        weight,
+        kind,
+        median,
+        sigma,
+        round,
+    }
+}
+
+/// The countries a region code of the index stands for.
+fn region(code: &str) -> &'static [&'static str] {
+    match code {
+        "150" => &["pt", "gb", "ie", "es", "fr", "be", "lu", "de", "at", "ch"],
+        "eu" => &["pt", "ie", "es", "fr", "be", "lu", "de", "at"],
+        "419" => &["br", "mx", "co", "ar", "cl"],
+        "019" => &["us", "ca", "mx", "br", "co", "ar", "cl"],
+        "021" | "003" => &["us", "ca", "mx"],
+        "009" | "053" => &["au", "nz"],
+        _ => &[],
+    }
+}
+
+/// Whether a country code outside [`COUNTRIES`] (a purchase abroad) is held out.
+fn abroad_held(code: &str) -> Held {
+    match fnv1a(0x6162_726f_6164, code.as_bytes()) % 4 {
+        0 => Held::Test,
+        1 => Held::Validation,
+        _ => Held::No,
+    }
+}
+
+fn allowed(held: Held, split: Split) -> bool {
+    held == Held::No || held == split.held()
+}
+
+struct Merchants {
+    /// (name, countries) of every brand of every category.
+    brands: Vec<(&'static str, &'static str, Vec<&'static str>)>,
+    /// (category, country, split) → brand indices.
+    by_place: HashMap<(&'static str, &'static str, Split), Vec<usize>>,
+    /// (category, split) → (brand index, country code abroad).
+    abroad: HashMap<(&'static str, Split), Vec<(usize, &'static str)>>,
+}
+
+/// The merchant index, built once per process (parsing and indexing 12,500 brands is most of
+/// the cost of a small corpus).
+fn merchants() -> &'static Merchants {
+    static INDEX: std::sync::OnceLock<Merchants> = std::sync::OnceLock::new();
+    INDEX.get_or_init(build_merchants)
+}
+
+fn build_merchants() -> Merchants {
+    let mut brands: Vec<(&'static str, &'static str, Vec<&'static str>)> = data::brands()
+        .into_iter()
+        .map(|b| (b.category, b.name, b.countries))
+        .collect();
+    for s in SPECS {
+        for name in data::extra_brands(s.label) {
+            brands.push((s.label, name, vec!["001"]));
+        }
+    }
+    let mut by_place: HashMap<_, Vec<usize>> = HashMap::new();
+    let mut abroad: HashMap<_, Vec<(usize, &'static str)>> = HashMap::new();
+    for (i, (cat, name, countries)) in brands.iter().enumerate() {
+        let split = name_split(name);
+        let mut places: Vec<&'static str> = Vec::new();
+        for &c in countries {
+            if c == "001" {
+                places.extend(COUNTRIES.iter().map(|k| k.code));
+            } else if COUNTRIES.iter().any(|k| k.code == c) {
+                places.push(c);
+            } else if !region(c).is_empty() {
+                places.extend(region(c));
+            } else if c.len() == 2 && allowed(abroad_held(c), split) {
+                abroad.entry((*cat, split)).or_default().push((i, c));
+            }
+        }
+        places.sort_unstable();
+        places.dedup();
+        for p in places {
+            by_place.entry((*cat, p, split)).or_default().push(i);
+        }
+    }
+    Merchants {
+        brands,
+        by_place,
+        abroad,
+    }
+}
+
+fn pick<'a, R: Rng>(rng: &mut R, xs: &[&'a str]) -> &'a str {
+    xs[rng.gen_range(0..xs.len())]
+}
+
+/// A name drawn by `make` that belongs to `split` (a few tries; the last one is kept).
+fn name_in<R: Rng>(rng: &mut R, split: Split, mut make: impl FnMut(&mut R) -> String) -> String {
+    let mut name = make(rng);
+    for _ in 0..60 {
+        if name_split(&name) == split {
+            break;
+        }
+        name = make(rng);
+    }
+    name
+}
+
+fn person<R: Rng>(rng: &mut R, lang: Lang) -> String {
+    let (first, last) = data::names(lang);
+    if rng.gen_bool(0.5) {
+        format!(
+            "{} {} {}",
+            pick(rng, first),
+            pick(rng, last),
+            pick(rng, last)
+        )
+    } else {
+        format!("{} {}", pick(rng, first), pick(rng, last))
+    }
+}
+
+fn company<R: Rng>(rng: &mut R, lang: Lang) -> String {
+    let (first, last) = data::names(lang);
+    let base = match rng.gen_range(0..3) {
+        0 => format!("{} {}", pick(rng, last), pick(rng, last)),
+        1 => format!("{} {}", pick(rng, first), pick(rng, last)),
+        _ => pick(rng, last).to_owned(),
+    };
+    format!("{base} {}", pick(rng, data::company_suffixes(lang)))
+}
+
+/// A local merchant named after its kind of business and its owner.
+fn composed<R: Rng>(rng: &mut R, category: &str, lang: Lang) -> Option<String> {
+    let kinds = data::kinds(category, lang);
+    if kinds.is_empty() {
+        return None;
+    }
+    let kind = pick(rng, &kinds).to_uppercase();
+    let (first, last) = data::names(lang);
+    let owner = if rng.gen_bool(0.5) {
+        pick(rng, last).to_owned()
+    } else {
+        format!("{} {}", pick(rng, first), pick(rng, last))
+    };
+    Some(match (lang, rng.gen_range(0..3)) {
+        (Lang::En, 0) => format!("{owner}'S {kind}"),
+        (Lang::En, _) | (Lang::De, 0) => format!("{owner} {kind}"),
+        _ => format!("{kind} {owner}"),
+    })
+}
+
+fn amount_minor<R: Rng>(rng: &mut R, spec: &Spec, country: &Country) -> i64 {
+    // Log-normal via Box-Muller.
+    let (u1, u2): (f64, f64) = (rng.gen_range(1e-12..1.0), rng.gen());
+    let z = (-2.0 * u1.ln()).sqrt() * (2.0 * std::f64::consts::PI * u2).cos();
+    let local = spec.median * (spec.sigma * z).exp() * country.per_brl;
+    let scale = if country.per_brl > 100.0 {
+        1000.0
+    } else if country.per_brl > 2.0 {
+        10.0
+    } else {
+        1.0
+    };
+    let major = if spec.label == "cash" {
+        let notes = [20.0, 40.0, 50.0, 60.0, 100.0, 150.0, 200.0, 300.0, 500.0];
+        let near = notes
+            .iter()
+            .copied()
+            .min_by(|a, b| {
+                ((a * scale) - local)
+                    .abs()
+                    .total_cmp(&((b * scale) - local).abs())
+            })
+            .unwrap_or(100.0);
+        near * scale
+    } else if rng.gen_bool(spec.round) {
+        let unit = if local > 500.0 * scale { 50.0 } else { 10.0 } * scale;
+        ((local / unit).round().max(1.0)) * unit
+    } else {
+        local
+    };
+    // Chilean pesos have no minor unit (ISO 4217): whole pesos only.
+    let major = if country.currency == "CLP" {
+        major.round().max(1.0)
+    } else {
+        major
+    };
+    ((major * 100.0).round() as i64).max(1)
+}
+
+fn date<R: Rng>(rng: &mut R, kind: Kind) -> NaiveDate {
+    let year = rng.gen_range(2025..=2026);
+    let month = rng.gen_range(1..=12);
+    let day = match kind {
+        Kind::Rent => rng.gen_range(1..=10),
+        Kind::Income if rng.gen_bool(0.6) => rng.gen_range(1..=7),
+        Kind::Income => rng.gen_range(25..=28),
+        Kind::Bill => rng.gen_range(5..=20),
+        _ => rng.gen_range(1..=28),
+    };
+    NaiveDate::from_ymd_opt(year, month, day).expect("valid date")
+}
+
+/// A country for a row of `split`: one held out for it when `held` (and there is one).
+fn country_for<R: Rng>(rng: &mut R, split: Split, held: bool) -> &'static Country {
+    let held_ones: Vec<&Country> = COUNTRIES
+        .iter()
+        .filter(|c| c.held != Held::No && c.held == split.held())
+        .collect();
+    let pool: Vec<&Country> = if held && !held_ones.is_empty() {
+        held_ones
+    } else {
+        COUNTRIES.iter().filter(|c| c.held == Held::No).collect()
+    };
+    let total: f64 = pool.iter().map(|c| c.weight).sum();
+    let mut x = rng.gen_range(0.0..total);
+    for c in &pool {
+        if x < c.weight {
+            return c;
+        }
+        x -= c.weight;
+    }
+    pool[pool.len() - 1]
+}
+
+/// Generates `config.rows` rows split into train, validation and test (see the module docs).
+pub fn generate(config: &CorpusConfig) -> crate::Result<Vec<CorpusRow>> {
+    let f = |v: f64| (0.0..=1.0).contains(&v);
+    if !(f(config.validation_fraction)
+        && f(config.test_fraction)
+        && config.validation_fraction + config.test_fraction < 1.0
+        && f(config.composed_share)
+        && f(config.abroad_share))
+    {
+        return Err(crate::Error::InvalidConfig {
+            what: format!("corpus fractions out of range: {config:?}"),
+        });
+    }
+    let m = merchants();
+    let mut rng = ChaCha8Rng::seed_from_u64(config.seed);
+    let total_weight: f64 = SPECS.iter().map(|s| s.weight).sum();
+    let n_val = (config.rows as f64 * config.validation_fraction).round() as usize;
+    let n_test = (config.rows as f64 * config.test_fraction).round() as usize;
+    let n_train = config.rows.saturating_sub(n_val + n_test);
+    let mut out = Vec::with_capacity(config.rows);
+    for (split, n) in [
+        (Split::Train, n_train),
+        (Split::Validation, n_val),
+        (Split::Test, n_test),
+    ] {
+        for i in 0..n {
+            let mut x = rng.gen_range(0.0..total_weight);
+            let mut si = 0;
+            while x >= SPECS[si].weight && si + 1 < SPECS.len() {
+                x -= SPECS[si].weight;
+                si += 1;
+            }
+            let spec = &SPECS[si];
+            // What is new in a validation or test row besides its merchant: nothing (half of
+            // them), its country, or its layout, prefixes and template.
+            let novelty = match split {
+                Split::Train => Novelty::Merchant,
+                _ => match rng.gen_range(0..4) {
+                    0 | 1 => Novelty::Merchant,
+                    2 => Novelty::Country,
+                    _ => Novelty::Template,
+                },
+            };
+            let country = country_for(&mut rng, split, novelty == Novelty::Country);
+            // Templates are drawn as for training unless they are what is new.
+            let split_templates = if novelty == Novelty::Template {
+                split
+            } else {
+                Split::Train
+            };
+            let lang = country.lang;
+            let mut place = Place {
+                country,
+                abroad: None,
+            };
+            let mut held_country = country.held != Held::No;
+            let mut incoming = false;
+            let (merchant, (text, family, held_template)) = match spec.kind {
+                Kind::Card | Kind::Bill => {
+                    let abroad = m.abroad.get(&(spec.label, split)).filter(|v| !v.is_empty());
+                    let local = m.by_place.get(&(spec.label, country.code, split));
+                    let name = match (abroad, local) {
+                        (Some(v), _) if rng.gen_bool(config.abroad_share) => {
+                            let mut pick = v[rng.gen_range(0..v.len())];
+                            for _ in 0..20 {
+                                if (abroad_held(pick.1) != Held::No)
+                                    == (novelty == Novelty::Country)
+                                {
+                                    break;
+                                }
+                                pick = v[rng.gen_range(0..v.len())];
+                            }
+                            let (b, code) = pick;
+                            place.abroad = Some(code);
+                            held_country = abroad_held(code) != Held::No;
+                            m.brands[b].1.to_owned()
+                        }
+                        (_, Some(v)) if !v.is_empty() && !rng.gen_bool(config.composed_share) => {
+                            m.brands[v[rng.gen_range(0..v.len())]].1.to_owned()
+                        }
+                        _ => match composed(&mut rng, spec.label, lang) {
+                            Some(_) => name_in(&mut rng, split, |r| {
+                                composed(r, spec.label, lang).unwrap_or_default()
+                            }),
+                            None => {
+                                let v = m
+                                    .by_place
+                                    .get(&(spec.label, "br", split))
+                                    .filter(|v| !v.is_empty())
+                                    .ok_or_else(|| crate::Error::InvalidConfig {
+                                        what: format!("no merchants for {}", spec.label),
+                                    })?;
+                                m.brands[v[rng.gen_range(0..v.len())]].1.to_owned()
+                            }
+                        },
+                    };
+                    let as_bill = spec.kind == Kind::Bill
+                        && place.abroad.is_none()
+                        && rng.gen_bool(if spec.label == "subscriptions" {
+                            0.4
+                        } else {
+                            0.7
+                        });
+                    let rendered = if as_bill {
+                        render::bill(&mut rng, split_templates, &name, lang)
+                    } else {
+                        render::card(&mut rng, split_templates, &name, &place)
+                    };
+                    (name, rendered)
+                }
+                Kind::Transfer | Kind::Income | Kind::Rent => {
+                    incoming = match spec.kind {
+                        Kind::Transfer => rng.gen_bool(0.45),
+                        Kind::Income => true,
+                        _ => false,
+                    };
+                    let who = match spec.kind {
+                        Kind::Income if rng.gen_bool(0.2) => {
+                            // Employers are also brands: a supermarket chain pays wages.
+                            let v: Vec<usize> = ["groceries", "shopping", "restaurants"]
+                                .iter()
+                                .filter_map(|c| m.by_place.get(&(*c, country.code, split)))
+                                .flatten()
+                                .copied()
+                                .collect();
+                            if v.is_empty() {
+                                name_in(&mut rng, split, |r| company(r, lang))
+                            } else {
+                                m.brands[v[rng.gen_range(0..v.len())]].1.to_uppercase()
+                            }
+                        }
+                        Kind::Income => name_in(&mut rng, split, |r| company(r, lang)),
+                        Kind::Rent if rng.gen_bool(0.3) => {
+                            name_in(&mut rng, split, |r| company(r, lang))
+                        }
+                        _ => name_in(&mut rng, split, |r| person(r, lang)),
+                    };
+                    let r = render::no_brand(
+                        &mut rng,
+                        split_templates,
+                        spec.label,
+                        &who,
+                        incoming,
+                        &place,
+                    );
+                    (who, r)
+                }
+                Kind::Fixed => {
+                    let r =
+                        render::no_brand(&mut rng, split_templates, spec.label, "", false, &place);
+                    (String::new(), r)
+                }
+            };
+            let mut text = text;
+            let mut amount = amount_minor(&mut rng, spec, country);
+            if !incoming {
+                amount = -amount;
+            }
+            if matches!(spec.kind, Kind::Card) && rng.gen_bool(0.02) {
+                amount = -amount;
+                let word = match lang {
+                    Lang::PtBr => "ESTORNO",
+                    Lang::En => "REFUND",
+                    Lang::Es => "DEVOLUCION",
+                    Lang::Fr => "REMBOURSEMENT",
+                    Lang::De => "GUTSCHRIFT",
+                };
+                text = format!("{word} {text}");
+            }
+            if rng.gen_bool(0.05) {
+                text = format!("{text} ****{:04}", rng.gen_range(0..10000));
+            }
+            if rng.gen_bool(0.04) {
+                text = text.to_lowercase();
+            }
+            let unseen = !merchant.is_empty() && name_split(&merchant) != Split::Train;
+            let language = lang.code();
+            out.push(CorpusRow {
+                split,
+                row: LabelledRow {
+                    transaction: Transaction {
+                        id: format!("{}-{i}", split.name()),
+                        date: date(&mut rng, spec.kind),
+                        description: text,
+                        amount_minor: amount,
+                        currency: country.currency.to_owned(),
+                    },
+                    category: spec.label,
+                    unseen_merchant: unseen,
+                    merchant,
+                },
+                country: place.abroad.unwrap_or(country.code).to_owned(),
+                language,
+                held_country,
+                held_template,
+                family: format!("{language}:{family}"),
+            });
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashSet;
+
+    fn rows(seed: u64) -> Vec<CorpusRow> {
+        generate(&CorpusConfig {
+            seed,
+            rows: 10_000,
+            ..CorpusConfig::default()
+        })
+        .unwrap()
+    }
+
+    #[test]
+    fn same_seed_same_rows_and_every_category_and_language() {
+        let a = rows(1);
+        assert_eq!(a, rows(1));
+        assert_ne!(a, rows(2));
+        let cats: HashSet<&str> = a.iter().map(|r| r.row.category).collect();
+        assert_eq!(cats.len(), 18);
+        let langs: HashSet<&str> = a.iter().map(|r| r.language).collect();
+        assert_eq!(langs.len(), 5);
+        let n = |s: Split| a.iter().filter(|r| r.split == s).count();
+        assert_eq!(
+            (n(Split::Train), n(Split::Validation), n(Split::Test)),
+            (6_500, 1_500, 2_000)
+        );
+    }
+
+    #[test]
+    fn test_brands_countries_and_templates_never_appear_in_training() {
+        let a = rows(3);
+        let of = |s: Split| a.iter().filter(move |r| r.split == s);
+        let train_merchants: HashSet<&str> = of(Split::Train)
+            .map(|r| r.row.merchant.as_str())
+            .filter(|m| !m.is_empty())
+            .collect();
+        let test_merchants: HashSet<&str> = of(Split::Test)
+            .map(|r| r.row.merchant.as_str())
+            .filter(|m| !m.is_empty())
+            .collect();
+        assert!(test_merchants.len() > 300, "{}", test_merchants.len());
+        assert!(train_merchants.is_disjoint(&test_merchants));
+        // Another seed holds out the same brands.
+        let b = rows(4);
+        assert!(b
+            .iter()
+            .filter(|r| r.split == Split::Train)
+            .all(|r| !test_merchants.contains(r.row.merchant.as_str())));
+        let train_families: HashSet<&str> = of(Split::Train).map(|r| r.family.as_str()).collect();
+        let test_only: Vec<&CorpusRow> = of(Split::Test).filter(|r| r.held_template).collect();
+        let n_test = of(Split::Test).count();
+        assert!(
+            test_only.len() * 7 > n_test,
+            "{} of {n_test}",
+            test_only.len()
+        );
+        for r in &test_only {
+            assert!(
+                !train_families.contains(r.family.as_str()),
+                "{:?} {:?}",
+                r.family,
+                r.row.transaction.description
+            );
+        }
+        let train_countries: HashSet<&str> = of(Split::Train).map(|r| r.country.as_str()).collect();
+        let held_countries: Vec<&CorpusRow> = of(Split::Test).filter(|r| r.held_country).collect();
+        assert!(held_countries.len() * 5 > n_test);
+        assert!(held_countries
+            .iter()
+            .all(|r| !train_countries.contains(r.country.as_str())));
+        assert!(of(Split::Train).all(|r| !r.held_country && !r.held_template));
+    }
+
+    #[test]
+    fn lines_look_like_statements() {
+        let a = rows(5);
+        let text: Vec<&str> = a
+            .iter()
+            .map(|r| r.row.transaction.description.as_str())
+            .collect();
+        for needle in [
+            "PIX",
+            "TED",
+            "SEPA",
+            "VIR ",
+            "PRLV",
+            "CB ",
+            "FASTER PAYMENT",
+            "DIRECT DEBIT",
+            "POS ",
+            "EFTPOS",
+            "SQ *",
+            "PAYPAL *",
+            "SUMUP *",
+            "IZ *",
+            "PAG*",
+            "MP*",
+            "ZTL*",
+            "KARTENZAHLUNG",
+        ] {
+            assert!(
+                text.iter().any(|t| t.contains(needle)),
+                "no line contains {needle:?}"
+            );
+        }
+        assert!(a
+            .iter()
+            .all(|r| !r.row.transaction.description.trim().is_empty()));
+    }
+}
