@@ -35,6 +35,7 @@ use argmin::solver::quasinewton::LBFGS;
 use ndarray::Array1;
 
 use super::features::SparseRow;
+use crate::sync::Lock;
 use crate::Error;
 
 /// A compressed-sparse-row matrix of `f32` values with `u32` column indices.
@@ -233,7 +234,7 @@ impl CostFunction for Problem<'_> {
         let (loss, grad) = self
             .objective
             .loss_grad(p.as_slice().expect("contiguous parameters"));
-        *self.last.lock().expect("cache lock") = Some((p.clone(), Array1::from(grad)));
+        *self.last.locked() = Some((p.clone(), Array1::from(grad)));
         Ok(loss)
     }
 }
@@ -243,7 +244,7 @@ impl Gradient for Problem<'_> {
     type Gradient = Array1<f64>;
 
     fn gradient(&self, p: &Self::Param) -> Result<Array1<f64>, argmin::core::Error> {
-        if let Some((at, grad)) = self.last.lock().expect("cache lock").as_ref() {
+        if let Some((at, grad)) = self.last.locked().as_ref() {
             if at == p {
                 return Ok(grad.clone());
             }
