@@ -12,7 +12,7 @@
 //! | `train` | [`train()`]: rows → [`LogisticModel`] + [`TrainReport`] |
 //! | `model` | [`LogisticModel`]: prediction and the model file format |
 //! | [`metrics`] | [`Evaluator`]: accuracy, macro-F1, per class, confusion, calibration |
-//! | `reference` | [`train_reference`]: the same model fitted by linfa-logistic (dense) |
+//! | `reference` | `train_reference`: the same model fitted by linfa-logistic (dense; feature `workbench`) |
 //!
 //! ## Why a bundled file, not training at first use
 //!
@@ -29,6 +29,7 @@
 pub mod features;
 pub mod metrics;
 mod model;
+#[cfg(feature = "workbench")]
 mod reference;
 pub mod sparse;
 mod train;
@@ -36,6 +37,7 @@ mod train;
 pub use features::{FeatureConfig, Featurizer, SparseRow, CONTEXT_DIM, FEATURE_VERSION};
 pub use metrics::{CalibrationBin, ClassMetrics, CoveragePoint, Evaluation, Evaluator};
 pub use model::{ContextMode, LogisticModel};
+#[cfg(feature = "workbench")]
 pub use reference::train_reference;
 pub use sparse::Optimisation;
 pub use train::{train, ClassWeight, TrainConfig, TrainReport};
