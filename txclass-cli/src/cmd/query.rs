@@ -58,8 +58,8 @@ pub enum Query {
         /// The cursor printed after the previous page.
         #[arg(long)]
         cursor: Option<String>,
-        /// Page size (1–1000).
-        #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u32).range(1..=1000))]
+        /// Page size (1 to the store's largest page, 1000).
+        #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u32).range(1..=i64::from(txclass_core::store::MAX_PAGE)))]
         limit: u32,
     },
     /// Spend per month per category of a customer.
@@ -85,8 +85,8 @@ pub enum Query {
         /// To this date (inclusive).
         #[arg(long, value_parser = parse_date)]
         to: Option<NaiveDate>,
-        /// How many (1–1000).
-        #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..=1000))]
+        /// How many (1 to the store's most, 1000).
+        #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..=i64::from(txclass_core::store::MAX_TOP_MERCHANTS)))]
         limit: u32,
     },
 }

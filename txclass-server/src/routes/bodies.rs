@@ -113,12 +113,14 @@ pub(super) fn parse_query<T: DeserializeOwned>(query: &str) -> Result<T, ApiErro
 
 /// A page size: 100 when absent, 1 to 1000.
 pub(super) fn page_limit(limit: Option<u32>) -> Result<u32, ApiError> {
+    // The store's own ceiling: one page-size limit for the whole project.
+    use txclass_core::store::MAX_PAGE;
     match limit {
         None => Ok(100),
-        Some(n @ 1..=1000) => Ok(n),
+        Some(n) if (1..=MAX_PAGE).contains(&n) => Ok(n),
         Some(n) => Err(ApiError::invalid(
             "limit",
-            format!("{n} is out of range (1 to 1000)"),
+            format!("{n} is out of range (1 to {MAX_PAGE})"),
         )),
     }
 }
