@@ -198,6 +198,7 @@ impl std::fmt::Debug for RedisQueue {
 
 /// One partner's keys and this process's state for them.
 struct Lane {
+    partner: PartnerId,
     keys: QueueKeys,
     /// The consumer group exists (checked once, again after `NOGROUP`).
     group_ready: AtomicBool,
@@ -214,6 +215,7 @@ impl Lane {
             partner.as_str().replace(['{', '}'], "_")
         );
         Self {
+            partner: partner.clone(),
             keys: QueueKeys {
                 ready: format!("{tag}:ready"),
                 delayed: format!("{tag}:delayed"),
@@ -274,20 +276,19 @@ impl RedisQueue {
     /// A command answered `NOGROUP`: create the group again before the next read.
     /// The lane of `partner` (added if this process did not know it).
     fn lane(&self, partner: &PartnerId) -> Arc<Lane> {
-        let tag = Lane::new(&self.config.prefix, partner);
         if let Some(l) = self
             .lanes
             .read_locked()
             .iter()
-            .find(|l| l.keys.ready == tag.keys.ready)
+            .find(|l| l.partner == *partner)
         {
             return l.clone();
         }
         let mut lanes = self.lanes.write_locked();
-        if let Some(l) = lanes.iter().find(|l| l.keys.ready == tag.keys.ready) {
+        if let Some(l) = lanes.iter().find(|l| l.partner == *partner) {
             return l.clone();
         }
-        let lane = Arc::new(tag);
+        let lane = Arc::new(Lane::new(&self.config.prefix, partner));
         lanes.push(lane.clone());
         lane
     }
