@@ -60,3 +60,18 @@ pub enum Error {
 
 /// `Result` with the crate's [`Error`](enum@Error).
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl From<crate::model::InvalidRequest> for Error {
+    fn from(e: crate::model::InvalidRequest) -> Self {
+        Error::InvalidRequest {
+            field: e.field,
+            message: e.message,
+        }
+    }
+}
+
+impl From<crate::partner::SetupError> for Error {
+    fn from(e: crate::partner::SetupError) -> Self {
+        Error::InvalidConfig { what: e.what }
+    }
+}

@@ -195,6 +195,16 @@ pub struct ClassificationRequest {
     pub to: NaiveDate,
 }
 
+/// A request whose shape is wrong: which field, and what is wrong with it.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("invalid request: {field}: {message}")]
+pub struct InvalidRequest {
+    /// The offending field.
+    pub field: &'static str,
+    /// What is wrong with it.
+    pub message: String,
+}
+
 impl ClassificationRequest {
     /// A request whose window is given either as dates (`from` and `to`) or as the last
     /// `months` months up to `today` (both ends inclusive; `from` is the same day `months`
@@ -207,8 +217,8 @@ impl ClassificationRequest {
         to: Option<NaiveDate>,
         months: Option<u32>,
         today: NaiveDate,
-    ) -> crate::Result<Self> {
-        let invalid = |field: &'static str, message: &str| crate::Error::InvalidRequest {
+    ) -> Result<Self, InvalidRequest> {
+        let invalid = |field: &'static str, message: &str| InvalidRequest {
             field,
             message: message.to_owned(),
         };
@@ -301,6 +311,35 @@ impl Summary {
     }
 }
 
+/// Why a job failed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FailureReason {
+    /// The partner refused the request for good (4xx that is not retried, e.g. unknown customer).
+    PartnerRejected,
+    /// The partner kept failing until the retry queue gave up (dead-lettered).
+    PartnerUnavailable,
+    /// The partner's circuit is open and its policy rejects instead of queueing.
+    CircuitOpen,
+    /// The job ran past its deadline.
+    DeadlineExceeded,
+    /// The store failed.
+    StoreError,
+    /// The rate limiter's backend failed (fail-closed policy).
+    LimiterError,
+    /// The retry queue's backend failed.
+    QueueError,
+    /// The partner sent something we could not read.
+    BadPartnerData,
+    /// The server is shutting down.
+    ShuttingDown,
+    /// The job's instance stopped (crash, restart) and the job's deadline passed before any
+    /// instance could resume it.
+    Interrupted,
+    /// Cancelled (`DELETE`, or no client re-attached within the re-attach window).
+    Cancelled,
+}
+
 /// Where a job is.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "status", rename_all = "snake_case")]
@@ -315,7 +354,7 @@ pub enum JobStatus {
     /// Stopped on an error.
     Failed {
         /// Machine-readable reason.
-        reason: crate::progress::FailureReason,
+        reason: FailureReason,
         /// Human-readable detail (never carries secrets).
         message: String,
     },
@@ -351,7 +390,7 @@ mod tests {
         from: Option<&str>,
         to: Option<&str>,
         months: Option<u32>,
-    ) -> crate::Result<(NaiveDate, NaiveDate)> {
+    ) -> Result<(NaiveDate, NaiveDate), InvalidRequest> {
         ClassificationRequest::with_window(
             "c".into(),
             "p".into(),
@@ -363,9 +402,9 @@ mod tests {
         .map(|r| (r.from, r.to))
     }
 
-    fn field(r: crate::Result<(NaiveDate, NaiveDate)>) -> &'static str {
+    fn field(r: Result<(NaiveDate, NaiveDate), InvalidRequest>) -> &'static str {
         match r {
-            Err(crate::Error::InvalidRequest { field, .. }) => field,
+            Err(InvalidRequest { field, .. }) => field,
             other => panic!("expected an invalid request, got {other:?}"),
         }
     }

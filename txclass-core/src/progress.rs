@@ -7,6 +7,9 @@ use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
 use crate::breaker::CircuitState;
+/// Why a job failed: it belongs to the job's status ([`JobStatus`](crate::model::JobStatus)),
+/// and is named here too, where the `failed` event carries it.
+pub use crate::model::FailureReason;
 use crate::model::{CustomerId, JobId, PartnerId, Summary};
 
 /// One step of a job.
@@ -129,33 +132,4 @@ pub enum WaitReason {
     Unreachable,
     /// The partner's circuit is open.
     CircuitOpen,
-}
-
-/// Why a job failed.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum FailureReason {
-    /// The partner refused the request for good (4xx that is not retried, e.g. unknown customer).
-    PartnerRejected,
-    /// The partner kept failing until the retry queue gave up (dead-lettered).
-    PartnerUnavailable,
-    /// The partner's circuit is open and its policy rejects instead of queueing.
-    CircuitOpen,
-    /// The job ran past its deadline.
-    DeadlineExceeded,
-    /// The store failed.
-    StoreError,
-    /// The rate limiter's backend failed (fail-closed policy).
-    LimiterError,
-    /// The retry queue's backend failed.
-    QueueError,
-    /// The partner sent something we could not read.
-    BadPartnerData,
-    /// The server is shutting down.
-    ShuttingDown,
-    /// The job's instance stopped (crash, restart) and the job's deadline passed before any
-    /// instance could resume it.
-    Interrupted,
-    /// Cancelled (`DELETE`, or no client re-attached within the re-attach window).
-    Cancelled,
 }

@@ -103,13 +103,12 @@ impl PartnerArgs {
             token: None,
             token_env: Some(var.clone()),
         });
-        HttpPartner::new(&config).map_err(|e| match e {
-            txclass_core::Error::InvalidConfig { .. } => Exit {
+        HttpPartner::new(&config).map_err(|e| {
+            Exit {
                 code: USAGE,
-                message: e.to_string(),
+                message: txclass_core::Error::from(e).to_string(),
             }
-            .into(),
-            other => other.into(),
+            .into()
         })
     }
 }

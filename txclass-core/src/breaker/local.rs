@@ -2,9 +2,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use super::window::{Outcome, Window, WindowSnapshot};
+use super::CircuitPolicy;
 use super::{CallOutcome, CallPermit, CircuitBreaker, CircuitState, NotUntil, Transition};
 use crate::clock::Clock;
-use crate::partner::CircuitPolicy;
 use crate::sync::Lock;
 
 /// Called with the open duration whenever the breaker opens by its own verdict.
@@ -284,8 +284,8 @@ mod tests {
 
     use super::*;
     use crate::breaker::FailureKind;
+    use crate::breaker::{Percent, SlidingWindow};
     use crate::clock::ManualClock;
-    use crate::partner::{Percent, SlidingWindow};
 
     fn policy() -> CircuitPolicy {
         CircuitPolicy {

@@ -8,6 +8,7 @@
 //! [`RedisSharedBreaker`] shares the open state between instances.
 
 mod local;
+mod policy;
 #[cfg(feature = "redis")]
 mod redis;
 mod window;
@@ -15,6 +16,7 @@ mod window;
 #[cfg(feature = "redis")]
 pub use self::redis::{RedisSharedBreaker, SharedBreakerError};
 pub use local::LocalBreaker;
+pub use policy::{CircuitPolicy, OnOpen, Percent, SlidingWindow};
 pub use window::WindowSnapshot;
 
 use std::time::Duration;

@@ -37,12 +37,12 @@ use crate::redis_conn::{Conn, Target};
 use rand::Rng;
 use tokio::sync::{mpsc, oneshot};
 
+use super::CircuitPolicy;
 use super::{CallOutcome, CallPermit, CircuitBreaker, CircuitState, LocalBreaker, NotUntil};
 use super::{Transition, WindowSnapshot};
 use crate::backoff::Backoff;
 use crate::clock::Clock;
 use crate::model::PartnerId;
-use crate::partner::CircuitPolicy;
 use crate::pubsub::{self, SubEvent};
 
 /// Why a shared breaker could not be started.

@@ -5,7 +5,7 @@
 use std::collections::VecDeque;
 use std::time::Duration;
 
-use crate::partner::SlidingWindow;
+use super::SlidingWindow;
 
 /// Totals of the calls in a window.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::partner::millis;
+use crate::config::millis;
 
 /// Where the shared Redis is and how the instances use it. Every instance that serves the
 /// same partners must use the same `url` and `prefix` (and the same partner capacities).

@@ -61,34 +61,34 @@ use crate::{Error, Progress, Result};
 pub struct Settings {
     /// How long a job waits for a busy partner's permit (woken when one is released, after
     /// telling its client `waiting_for_partner`) before it puts the call on the retry queue.
-    #[serde(rename = "acquire_wait_ms", with = "crate::partner::millis")]
+    #[serde(rename = "acquire_wait_ms", with = "crate::config::millis")]
     pub acquire_wait: Duration,
     /// A job that runs longer fails with `deadline_exceeded` (pages stored so far stay).
-    #[serde(rename = "deadline_ms", with = "crate::partner::millis")]
+    #[serde(rename = "deadline_ms", with = "crate::config::millis")]
     pub job_deadline: Duration,
     /// Longest history window a request may ask, in days.
     pub max_window_days: u32,
     /// How long a retry worker blocks on the queue before it looks at its shutdown signal.
-    #[serde(rename = "worker_poll_ms", with = "crate::partner::millis")]
+    #[serde(rename = "worker_poll_ms", with = "crate::config::millis")]
     pub worker_poll: Duration,
     /// Deliveries one retry worker handles at once.
     pub worker_concurrency: usize,
     /// How long a retry worker waits for a busy partner's permit before it puts the call
     /// back on the queue. Waiting is cheap (a release wakes the waiter), re-queueing is not;
     /// keep it well under the queue's `claim_after_ms`.
-    #[serde(rename = "worker_acquire_wait_ms", with = "crate::partner::millis")]
+    #[serde(rename = "worker_acquire_wait_ms", with = "crate::config::millis")]
     pub worker_acquire_wait: Duration,
     /// A job runs on for this long after its last client went away, waiting for one to
     /// re-attach; then it is cancelled (jobs started detached are not).
-    #[serde(rename = "reattach_window_ms", with = "crate::partner::millis")]
+    #[serde(rename = "reattach_window_ms", with = "crate::config::millis")]
     pub reattach_window: Duration,
     /// Lease on a running job: when its instance dies, another takes the job over within
     /// about this long (owners renew every third of it).
-    #[serde(rename = "lease_ms", with = "crate::partner::millis")]
+    #[serde(rename = "lease_ms", with = "crate::config::millis")]
     pub job_lease: Duration,
     /// How often an instance looks for running jobs without an owner to take over (and, at
     /// start, for the jobs a crash left running).
-    #[serde(rename = "sweep_interval_ms", with = "crate::partner::millis")]
+    #[serde(rename = "sweep_interval_ms", with = "crate::config::millis")]
     pub sweep_interval: Duration,
 }
 

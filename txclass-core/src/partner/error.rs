@@ -68,3 +68,12 @@ impl PartnerError {
         }
     }
 }
+
+/// A partner's configuration cannot make an adapter (a bad URL, a missing token variable).
+/// The message names the partner and the key, never a secret.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{what}")]
+pub struct SetupError {
+    /// What is wrong.
+    pub what: String,
+}

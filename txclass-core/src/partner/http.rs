@@ -4,10 +4,9 @@ use async_trait::async_trait;
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue, RETRY_AFTER};
 use reqwest::StatusCode;
 
-use super::{Health, Page, PageRequest, PartnerAdapter, PartnerConfig, PartnerError};
+use super::{Health, Page, PageRequest, PartnerAdapter, PartnerConfig, PartnerError, SetupError};
 use crate::limiter::Permit;
 use crate::model::PartnerId;
-use crate::Error;
 
 /// A partner reached over HTTP/JSON.
 ///
@@ -28,7 +27,7 @@ pub struct HttpPartner {
 impl HttpPartner {
     /// Builds the adapter: reads the token (from the config or its environment variable) into
     /// a sensitive default header, so it is sent on every call and never printed.
-    pub fn new(config: &PartnerConfig) -> crate::Result<Self> {
+    pub fn new(config: &PartnerConfig) -> Result<Self, SetupError> {
         Self::with_client(config, reqwest::Client::builder())
     }
 
@@ -36,8 +35,8 @@ impl HttpPartner {
     pub fn with_client(
         config: &PartnerConfig,
         builder: reqwest::ClientBuilder,
-    ) -> crate::Result<Self> {
-        let mut base = reqwest::Url::parse(&config.base_url).map_err(|e| Error::InvalidConfig {
+    ) -> Result<Self, SetupError> {
+        let mut base = reqwest::Url::parse(&config.base_url).map_err(|e| SetupError {
             what: format!("partner {}: base_url: {e}", config.id),
         })?;
         if !base.path().ends_with('/') {
@@ -48,25 +47,24 @@ impl HttpPartner {
         if let Some(auth) = &config.auth {
             let token = match (&auth.token, &auth.token_env) {
                 (Some(t), _) => t.expose().to_owned(),
-                (None, Some(var)) => std::env::var(var).map_err(|_| Error::InvalidConfig {
+                (None, Some(var)) => std::env::var(var).map_err(|_| SetupError {
                     what: format!(
                         "partner {}: environment variable {var} (its token) is not set",
                         config.id
                     ),
                 })?,
                 (None, None) => {
-                    return Err(Error::InvalidConfig {
+                    return Err(SetupError {
                         what: format!("partner {}: auth needs token or token_env", config.id),
                     })
                 }
             };
-            let name =
-                HeaderName::try_from(auth.header.as_str()).map_err(|_| Error::InvalidConfig {
-                    what: format!("partner {}: bad auth header name", config.id),
-                })?;
+            let name = HeaderName::try_from(auth.header.as_str()).map_err(|_| SetupError {
+                what: format!("partner {}: bad auth header name", config.id),
+            })?;
             let mut value =
                 HeaderValue::try_from(format!("{}{}", auth.prefix, token)).map_err(|_| {
-                    Error::InvalidConfig {
+                    SetupError {
                         what: format!("partner {}: token is not a valid header value", config.id),
                     }
                 })?;
@@ -78,7 +76,7 @@ impl HttpPartner {
             .timeout(config.timeout)
             .connect_timeout(config.timeout.min(Duration::from_secs(5)))
             .build()
-            .map_err(|e| Error::InvalidConfig {
+            .map_err(|e| SetupError {
                 what: format!("partner {}: http client: {}", config.id, e.without_url()),
             })?;
         Ok(Self {

@@ -10,13 +10,13 @@ mod config;
 mod error;
 mod http;
 
+/// The circuit's policy belongs to the breaker; named here too, next to the rest of a
+/// partner's configuration.
+pub use crate::breaker::{CircuitPolicy, OnOpen, Percent, SlidingWindow};
 #[cfg(feature = "workbench")]
 pub use bench::{bench_partner, BenchConfig, BenchReport};
-pub(crate) use config::millis;
-pub use config::{
-    AuthConfig, CircuitPolicy, OnOpen, PartnerConfig, Percent, RetryPolicy, Secret, SlidingWindow,
-};
-pub use error::PartnerError;
+pub use config::{AuthConfig, PartnerConfig, RetryPolicy, Secret};
+pub use error::{PartnerError, SetupError};
 pub use http::HttpPartner;
 
 use std::time::Duration;

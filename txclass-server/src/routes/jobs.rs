@@ -79,7 +79,8 @@ impl App {
             body.to,
             body.months,
             chrono::Utc::now().date_naive(),
-        )?;
+        )
+        .map_err(txclass_core::Error::from)?;
         if detached {
             Ok(self.orchestrator.submit_detached(request)?)
         } else {
