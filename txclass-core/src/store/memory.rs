@@ -11,9 +11,9 @@ use async_trait::async_trait;
 use chrono::NaiveDate;
 
 use super::{
-    decode_cursor, encode_cursor, merchant_of, words, LoggedEvent, MerchantRow, PageRecord,
-    SpendingQuery, SpendingRow, Store, StoreError, TxPage, TxQuery, UpsertReport, MAX_EVENTS,
-    MAX_PAGE, MAX_TOP_MERCHANTS,
+    decode_cursor, merchant_of, words, LoggedEvent, MerchantRow, PageRecord, SpendingQuery,
+    SpendingRow, Store, StoreError, TxPage, TxQuery, UpsertReport, MAX_EVENTS, MAX_PAGE,
+    MAX_TOP_MERCHANTS,
 };
 use crate::model::{Category, ClassifiedTransaction, CustomerId, JobId, JobRecord, JobStatus};
 use crate::sync::Lock;
@@ -186,7 +186,7 @@ impl Store for MemoryStore {
             .unwrap_or_default();
         let limit = q.limit.clamp(1, MAX_PAGE) as usize;
         let st = self.state.locked();
-        let mut items: Vec<ClassifiedTransaction> = st
+        let items: Vec<ClassifiedTransaction> = st
             .between(&q.customer_id, q.from, q.to)
             .rev()
             .filter(|ct| {
@@ -208,15 +208,7 @@ impl Store for MemoryStore {
             .take(limit + 1)
             .cloned()
             .collect();
-        let next_cursor = if items.len() > limit {
-            items.truncate(limit);
-            items.last().map(|l| {
-                encode_cursor(l.transaction.date, l.partner_id.as_str(), &l.transaction.id)
-            })
-        } else {
-            None
-        };
-        Ok(TxPage { items, next_cursor })
+        Ok(TxPage::from_overfetch(items, limit))
     }
 
     async fn spending(&self, q: &SpendingQuery) -> Result<Vec<SpendingRow>, StoreError> {

@@ -76,6 +76,22 @@ pub struct TxPage {
     pub next_cursor: Option<String>,
 }
 
+impl TxPage {
+    /// The page from `items` read one past `limit` (newest first): the extra item, if any,
+    /// only says that another page follows, whose cursor is the last item kept.
+    pub(crate) fn from_overfetch(mut items: Vec<ClassifiedTransaction>, limit: usize) -> Self {
+        let next_cursor = if items.len() > limit {
+            items.truncate(limit);
+            items.last().map(|l| {
+                encode_cursor(l.transaction.date, l.partner_id.as_str(), &l.transaction.id)
+            })
+        } else {
+            None
+        };
+        TxPage { items, next_cursor }
+    }
+}
+
 /// Spend per category per month of one customer.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct SpendingQuery {

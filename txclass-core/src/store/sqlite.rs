@@ -8,9 +8,9 @@ use rusqlite::{params, Connection, OpenFlags, OptionalExtension};
 use chrono::NaiveDate;
 
 use super::{
-    decode_cursor, encode_cursor, merchant_of, words, LoggedEvent, MerchantRow, PageRecord,
-    SpendingQuery, SpendingRow, Store, StoreError, TxPage, TxQuery, UpsertReport, MAX_EVENTS,
-    MAX_PAGE, MAX_TOP_MERCHANTS,
+    decode_cursor, merchant_of, words, LoggedEvent, MerchantRow, PageRecord, SpendingQuery,
+    SpendingRow, Store, StoreError, TxPage, TxQuery, UpsertReport, MAX_EVENTS, MAX_PAGE,
+    MAX_TOP_MERCHANTS,
 };
 use crate::model::{
     Category, ClassifiedTransaction, Confidence, CustomerId, JobId, JobRecord, PartnerId,
@@ -524,20 +524,12 @@ impl Store for SqliteStore {
             sql.push_str(" ORDER BY date DESC, partner_id DESC, id DESC LIMIT ?");
             args.push((limit + 1).into());
             let mut stmt = c.prepare_cached(&sql).map_err(backend)?;
-            let mut items = stmt
+            let items = stmt
                 .query_map(rusqlite::params_from_iter(args), row_to_tx)
                 .map_err(backend)?
                 .collect::<Result<Vec<_>, _>>()
                 .map_err(backend)?;
-            let next_cursor = if items.len() as i64 > limit {
-                items.truncate(limit as usize);
-                items.last().map(|l| {
-                    encode_cursor(l.transaction.date, l.partner_id.as_str(), &l.transaction.id)
-                })
-            } else {
-                None
-            };
-            Ok(TxPage { items, next_cursor })
+            Ok(TxPage::from_overfetch(items, limit as usize))
         })
         .await
     }

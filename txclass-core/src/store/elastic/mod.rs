@@ -103,9 +103,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 use super::{
-    decode_cursor, encode_cursor, merchant_of, words, LoggedEvent, MerchantRow, PageRecord,
-    SpendingQuery, SpendingRow, Store, StoreError, TxPage, TxQuery, UpsertReport, MAX_EVENTS,
-    MAX_PAGE, MAX_TOP_MERCHANTS,
+    decode_cursor, merchant_of, words, LoggedEvent, MerchantRow, PageRecord, SpendingQuery,
+    SpendingRow, Store, StoreError, TxPage, TxQuery, UpsertReport, MAX_EVENTS, MAX_PAGE,
+    MAX_TOP_MERCHANTS,
 };
 use crate::backoff::Backoff;
 use crate::model::{
@@ -530,7 +530,7 @@ impl Store for ElasticStore {
             .as_array()
             .map(Vec::as_slice)
             .unwrap_or(&[]);
-        let mut items = hits
+        let items = hits
             .iter()
             .map(|h| {
                 serde_json::from_value::<TxDoc>(h["_source"].clone())
@@ -538,15 +538,7 @@ impl Store for ElasticStore {
                     .map_err(|e| backend(format!("stored transaction does not decode: {e}")))
             })
             .collect::<Result<Vec<_>, _>>()?;
-        let next_cursor = if items.len() > limit {
-            items.truncate(limit);
-            items.last().map(|l| {
-                encode_cursor(l.transaction.date, l.partner_id.as_str(), &l.transaction.id)
-            })
-        } else {
-            None
-        };
-        Ok(TxPage { items, next_cursor })
+        Ok(TxPage::from_overfetch(items, limit))
     }
 
     async fn spending(&self, q: &SpendingQuery) -> Result<Vec<SpendingRow>, StoreError> {
