@@ -193,7 +193,15 @@ fn sparse_trainer_agrees_with_the_linfa_reference_on_a_small_dense_problem() {
         thresholds: Thresholds::default(),
         ..TrainConfig::default()
     };
-    let (sparse, report) = train(train_rows.iter().cloned().map(Ok), None, &config).unwrap();
+    let (sparse, report) = train(
+        train_rows
+            .iter()
+            .cloned()
+            .map(Ok::<_, std::convert::Infallible>),
+        None,
+        &config,
+    )
+    .unwrap();
     assert_eq!(report.temperature, 1.0);
     assert_eq!(sparse.labels(), reference.labels());
     let mut max_diff = 0.0f32;
@@ -232,7 +240,12 @@ fn train_save_load_and_evaluate_a_users_own_csv() {
         max_iterations: 60,
         ..TrainConfig::default()
     };
-    let (model, report) = train(classifier::labelled_csv(text.as_bytes()), None, &config).unwrap();
+    let (model, report) = train(
+        txclass::records::read_labelled(text.as_bytes()),
+        None,
+        &config,
+    )
+    .unwrap();
     assert_eq!(report.skipped_rows, 1);
     assert!(report.errors[0].to_string().contains("line"));
     assert_eq!(report.train_rows + report.calibration_rows, 2_800);

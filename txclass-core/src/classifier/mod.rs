@@ -42,12 +42,10 @@ pub use reference::train_reference;
 pub use sparse::Optimisation;
 pub use train::{train, ClassWeight, TrainConfig, TrainReport};
 
-use std::io::Read;
 use std::sync::Arc;
 use std::time::Instant;
 
 use crate::model::{Category, Confidence, Prediction, Transaction};
-use crate::records::RecordError;
 
 /// Where probabilities become bands and when a guess becomes "uncertain".
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -176,12 +174,9 @@ pub fn load_with(
     Ok(Arc::new(model))
 }
 
-/// Reads labelled CSV rows.
-pub fn labelled_csv<'a, R: Read + 'a>(
-    reader: R,
-) -> impl Iterator<Item = Result<(Transaction, String), RecordError>> + 'a {
-    crate::records::read_labelled(reader)
-}
+/// A transaction and its label, or why a row of the input could not be read (in the words
+/// of whatever read it: training and evaluation take rows, reading files is `records`').
+pub type LabelledRow<E> = Result<(Transaction, String), E>;
 
 /// An evaluation and how it went.
 #[derive(Clone, Debug)]
@@ -190,17 +185,17 @@ pub struct EvalReport {
     pub evaluation: Evaluation,
     /// Rows that could not be read.
     pub skipped_rows: usize,
-    /// The first errors of skipped rows (up to 20).
-    pub errors: Vec<RecordError>,
+    /// The first errors of skipped rows (up to 20), as their reader worded them.
+    pub errors: Vec<String>,
     /// Seconds from the first row read to the last label predicted (reading and parsing
     /// included: the end-to-end prediction time).
     pub predict_seconds: f64,
 }
 
 /// Evaluates `model` on labelled rows: predicts in batches, compares with the labels.
-pub fn evaluate(
+pub fn evaluate<E: std::fmt::Display>(
     model: &LogisticModel,
-    rows: impl IntoIterator<Item = Result<(Transaction, String), RecordError>>,
+    rows: impl IntoIterator<Item = LabelledRow<E>>,
 ) -> EvalReport {
     const BATCH: usize = 4096;
     let started = Instant::now();
@@ -226,7 +221,7 @@ pub fn evaluate(
             Err(e) => {
                 skipped += 1;
                 if errors.len() < 20 {
-                    errors.push(e);
+                    errors.push(e.to_string());
                 }
             }
         }

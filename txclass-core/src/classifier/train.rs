@@ -12,14 +12,14 @@
 //! `txclass gen-data` writes them — show the text as unsure as it will be on new data.
 
 use std::collections::HashMap;
+use std::fmt::Display;
 use std::time::Instant;
 
 use super::features::{fnv1a, FeatureConfig, Featurizer, SparseRow, CONTEXT_DIM};
 use super::model::{ContextMode, LogisticModel};
 use super::sparse::{minimise, Csr, Objective, Optimisation};
-use super::Thresholds;
-use crate::model::{Category, Transaction};
-use crate::records::RecordError;
+use super::{LabelledRow, Thresholds};
+use crate::model::Category;
 use crate::Error;
 
 /// How rows of each class weigh in the loss.
@@ -136,8 +136,8 @@ pub struct TrainReport {
     pub calibration_rows: usize,
     /// Rows skipped because they could not be read (first ones kept in `errors`).
     pub skipped_rows: usize,
-    /// The first errors of skipped rows (up to 20).
-    pub errors: Vec<RecordError>,
+    /// The first errors of skipped rows (up to 20), as their reader worded them.
+    pub errors: Vec<String>,
     /// Rows per label, in label order.
     pub class_counts: Vec<(Category, usize)>,
     /// Buckets that occur in the training rows (the optimised parameters are this × labels).
@@ -168,12 +168,12 @@ struct Collected {
     cal_y: Vec<u32>,
     labels: Vec<String>,
     skipped: usize,
-    errors: Vec<RecordError>,
+    errors: Vec<String>,
 }
 
-fn collect(
-    rows: impl IntoIterator<Item = Result<(Transaction, String), RecordError>>,
-    calibration: Option<&mut dyn Iterator<Item = Result<(Transaction, String), RecordError>>>,
+fn collect<E: Display>(
+    rows: impl IntoIterator<Item = LabelledRow<E>>,
+    calibration: Option<&mut dyn Iterator<Item = LabelledRow<E>>>,
     config: &TrainConfig,
 ) -> Collected {
     let mut f = Featurizer::new(config.features);
@@ -231,7 +231,7 @@ fn collect(
             Err(e) => {
                 c.skipped += 1;
                 if c.errors.len() < 20 {
-                    c.errors.push(e);
+                    c.errors.push(e.to_string());
                 }
             }
         }
@@ -252,7 +252,7 @@ fn collect(
                 Err(e) => {
                     c.skipped += 1;
                     if c.errors.len() < 20 {
-                        c.errors.push(e);
+                        c.errors.push(e.to_string());
                     }
                 }
             }
@@ -264,9 +264,9 @@ fn collect(
 /// Trains on labelled rows (bad rows are counted and skipped). Calibration rows, when
 /// given, fit the temperature; otherwise `config.calibration_fraction` of `rows` is held out
 /// for it.
-pub fn train(
-    rows: impl IntoIterator<Item = Result<(Transaction, String), RecordError>>,
-    calibration: Option<&mut dyn Iterator<Item = Result<(Transaction, String), RecordError>>>,
+pub fn train<E: Display>(
+    rows: impl IntoIterator<Item = LabelledRow<E>>,
+    calibration: Option<&mut dyn Iterator<Item = LabelledRow<E>>>,
     config: &TrainConfig,
 ) -> crate::Result<(LogisticModel, TrainReport)> {
     config.validate()?;
