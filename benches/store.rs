@@ -22,7 +22,7 @@ use std::time::{Duration, Instant};
 
 use chrono::NaiveDate;
 use rand::{Rng, SeedableRng};
-use txclass::model::{
+use txclass::domain::{
     Category, ClassifiedTransaction, Confidence, CustomerId, PartnerId, Prediction, Transaction,
 };
 use txclass::store::{SqliteStore, Store, TxQuery};

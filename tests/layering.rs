@@ -24,7 +24,7 @@ fn module_of(name: &str) -> &str {
         "CircuitBreaker" => "breaker",
         "PartnerAdapter" | "PartnerConfig" => "partner",
         "ResultBus" | "RetryQueue" => "queue",
-        n if n.starts_with(char::is_uppercase) => "model",
+        n if n.starts_with(char::is_uppercase) => "domain",
         n => n,
     }
 }

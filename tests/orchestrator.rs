@@ -12,7 +12,7 @@ use chrono::NaiveDate;
 use futures::StreamExt;
 use store_ids::stored_ids;
 use txclass::breaker::CircuitState;
-use txclass::model::JobStatus;
+use txclass::domain::JobStatus;
 use txclass::progress::{FailureReason, WaitReason};
 use txclass::simulator::{Faults, Simulator, SimulatorConfig, SimulatorHandle};
 use txclass::store::SqliteStore;

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use chrono::NaiveDate;
 use futures::StreamExt;
-use txclass::model::{CustomerId, JobId, PartnerId};
+use txclass::domain::{CustomerId, JobId, PartnerId};
 use txclass::partner::PageRequest;
 use txclass::progress::WaitReason;
 use txclass::queue::{

@@ -18,8 +18,8 @@ use txclass::breaker::{
     CallOutcome, CircuitBreaker, CircuitState, FailureKind, RedisSharedBreaker,
 };
 use txclass::clock::SystemClock;
+use txclass::domain::{CustomerId, JobId, PartnerId};
 use txclass::limiter::RedisLimiter;
-use txclass::model::{CustomerId, JobId, PartnerId};
 use txclass::partner::{CircuitPolicy, PageRequest};
 use txclass::progress::WaitReason;
 use txclass::queue::{

@@ -414,8 +414,8 @@ async fn an_older_index_version_is_migrated_behind_the_alias() {
 async fn a_checkpoint_whose_rows_failed_is_taken_back() {
     let s = store("ckpt-back").await;
     let txs = suite::dataset("c-ckpt-back", 20);
-    let job = txclass::model::JobId::new("job-back");
-    let mut totals = txclass::model::Summary::default();
+    let job = txclass::domain::JobId::new("job-back");
+    let mut totals = txclass::domain::Summary::default();
     totals.add(&txs);
     let page = txclass::store::PageRecord {
         job_id: job.clone(),
@@ -550,14 +550,14 @@ async fn jobs_of_mapping_version_1_are_migrated() {
 async fn checkpoints_are_read_without_a_refresh() {
     let s = connect(config("ckpt-eventual").with_visibility(WriteVisibility::Eventual)).await;
     no_refresh(&s, s.pages_alias()).await;
-    let job = txclass::model::JobId::new("job-eventual");
+    let job = txclass::domain::JobId::new("job-eventual");
     let txs = suite::dataset("c-ckpt-eventual", 5);
     for n in 1..=3 {
         let page = txclass::store::PageRecord {
             job_id: job.clone(),
             page: n,
             next_cursor: (n < 3).then(|| format!("after-{n}")),
-            totals: txclass::model::Summary::default(),
+            totals: txclass::domain::Summary::default(),
         };
         s.store_page(&page, &txs).await.unwrap();
         let pages = s.pages(&job).await.unwrap();

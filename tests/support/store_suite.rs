@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, HashSet};
 use std::future::Future;
 
 use chrono::{DateTime, NaiveDate, Utc};
-use txclass::model::{
+use txclass::domain::{
     Category, ClassificationRequest, ClassifiedTransaction, Confidence, CustomerId, JobId,
     JobRecord, JobStatus, PartnerId, Prediction, Summary, Transaction,
 };

@@ -4,7 +4,7 @@ use std::io::{BufRead, BufReader, Write};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use txclass_core::model::{Category, ClassifiedTransaction, Confidence, Prediction, Transaction};
+use txclass_core::domain::{Category, ClassifiedTransaction, Confidence, Prediction, Transaction};
 use txclass_core::simulator::{Simulator, SimulatorConfig};
 use txclass_core::store::{SqliteStore, Store};
 

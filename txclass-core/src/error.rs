@@ -2,8 +2,8 @@
 
 use thiserror::Error;
 
+use crate::domain::PartnerId;
 use crate::limiter::LimiterError;
-use crate::model::PartnerId;
 use crate::queue::QueueError;
 use crate::store::StoreError;
 
@@ -29,7 +29,7 @@ pub enum Error {
     UnknownPartner(PartnerId),
     /// No job has this id.
     #[error("unknown job {0}")]
-    UnknownJob(crate::model::JobId),
+    UnknownJob(crate::domain::JobId),
     /// The job-lease backend failed.
     #[error(transparent)]
     Lease(#[from] crate::lease::LeaseError),
@@ -61,8 +61,8 @@ pub enum Error {
 /// `Result` with the crate's [`Error`](enum@Error).
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
-impl From<crate::model::InvalidRequest> for Error {
-    fn from(e: crate::model::InvalidRequest) -> Self {
+impl From<crate::domain::InvalidRequest> for Error {
+    fn from(e: crate::domain::InvalidRequest) -> Self {
         Error::InvalidRequest {
             field: e.field,
             message: e.message,

@@ -8,6 +8,7 @@
 //!
 //! | module | what |
 //! |---|---|
+//! | [`domain`] | the ground floor every module shares: transactions, categories, predictions, requests, job records |
 //! | [`orchestrator`] | runs a job: pages → classify → store, as a `Stream` of [`Progress`] |
 //! | [`partner`] | the [`PartnerAdapter`] trait and the HTTP adapter |
 //! | [`lease`] | job ownership across instances: a lease per running job ([`lease::JobLeases`]) |
@@ -60,10 +61,10 @@ pub mod config;
 pub mod currency;
 #[cfg(feature = "datagen")]
 pub mod datagen;
+pub mod domain;
 mod error;
 pub mod lease;
 pub mod limiter;
-pub mod model;
 pub mod orchestrator;
 pub mod partner;
 pub mod progress;
@@ -80,12 +81,12 @@ mod sync;
 
 pub use breaker::CircuitBreaker;
 pub use classifier::Classifier;
-pub use error::{Error, Result};
-pub use limiter::{Limiter, Permit};
-pub use model::{
+pub use domain::{
     Category, ClassificationRequest, ClassifiedTransaction, CustomerId, JobId, JobRecord,
     JobStatus, PartnerId, Prediction, Summary, Transaction,
 };
+pub use error::{Error, Result};
+pub use limiter::{Limiter, Permit};
 pub use orchestrator::{Job, Orchestrator, OrchestratorBuilder, Settings};
 pub use partner::{PartnerAdapter, PartnerConfig};
 pub use progress::Progress;

@@ -7,10 +7,10 @@ use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
 use crate::breaker::CircuitState;
-/// Why a job failed: it belongs to the job's status ([`JobStatus`](crate::model::JobStatus)),
+/// Why a job failed: it belongs to the job's status ([`JobStatus`](crate::domain::JobStatus)),
 /// and is named here too, where the `failed` event carries it.
-pub use crate::model::FailureReason;
-use crate::model::{CustomerId, JobId, PartnerId, Summary};
+pub use crate::domain::FailureReason;
+use crate::domain::{CustomerId, JobId, PartnerId, Summary};
 
 /// One step of a job.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

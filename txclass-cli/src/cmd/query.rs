@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use chrono::NaiveDate;
 use clap::{Args, Subcommand};
-use txclass_core::model::{Category, CustomerId, PartnerId};
+use txclass_core::domain::{Category, CustomerId, PartnerId};
 use txclass_core::store::{
     SpendingQuery, Store, StoreConfig, StoreError, StoreKeys, TxQuery, DEFAULT_DB_PATH,
 };

@@ -42,7 +42,7 @@ use super::{CallOutcome, CallPermit, CircuitBreaker, CircuitState, LocalBreaker,
 use super::{Transition, WindowSnapshot};
 use crate::backoff::Backoff;
 use crate::clock::Clock;
-use crate::model::PartnerId;
+use crate::domain::PartnerId;
 use crate::pubsub::{self, SubEvent};
 
 /// Why a shared breaker could not be started.

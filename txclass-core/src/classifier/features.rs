@@ -43,7 +43,7 @@
 
 use chrono::Datelike;
 
-use crate::model::Transaction;
+use crate::domain::Transaction;
 
 /// Version of the feature pipeline. Bump it whenever any output of [`Featurizer`] changes
 /// for some input; models saved with another version will not load.

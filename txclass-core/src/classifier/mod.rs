@@ -45,7 +45,7 @@ pub use train::{train, ClassWeight, TrainConfig, TrainReport};
 use std::sync::Arc;
 use std::time::Instant;
 
-use crate::model::{Category, Confidence, Prediction, Transaction};
+use crate::domain::{Category, Confidence, Prediction, Transaction};
 
 /// Where probabilities become bands and when a guess becomes "uncertain".
 #[derive(Clone, Copy, Debug, PartialEq)]

@@ -40,7 +40,7 @@ use std::path::Path;
 
 use super::features::{fnv1a, FeatureConfig, Featurizer, SparseRow, CONTEXT_DIM, FEATURE_VERSION};
 use super::{Classifier, Thresholds};
-use crate::model::{Category, Prediction, Transaction};
+use crate::domain::{Category, Prediction, Transaction};
 use crate::Error;
 
 const MAGIC: &[u8; 8] = b"TXCLSMDL";

@@ -16,7 +16,7 @@ use ndarray::{Array1, Array2};
 use super::features::{FeatureConfig, Featurizer, SparseRow};
 use super::model::LogisticModel;
 use super::Thresholds;
-use crate::model::{Category, Transaction};
+use crate::domain::{Category, Transaction};
 use crate::Error;
 
 /// Trains with linfa-logistic on dense features (small problems only: the matrix is

@@ -19,7 +19,7 @@ use super::features::{fnv1a, FeatureConfig, Featurizer, SparseRow, CONTEXT_DIM};
 use super::model::{ContextMode, LogisticModel};
 use super::sparse::{minimise, Csr, Objective, Optimisation};
 use super::{LabelledRow, Thresholds};
-use crate::model::Category;
+use crate::domain::Category;
 use crate::Error;
 
 /// How rows of each class weigh in the loss.

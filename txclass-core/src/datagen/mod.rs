@@ -38,7 +38,7 @@ use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-use crate::model::Transaction;
+use crate::domain::Transaction;
 use vocab::{Kind, Spec, SPECS};
 
 /// Generator settings.

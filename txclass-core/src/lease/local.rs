@@ -6,7 +6,7 @@ use async_trait::async_trait;
 use tokio::time::Instant;
 
 use super::{JobLeases, LeaseError};
-use crate::model::JobId;
+use crate::domain::JobId;
 use crate::sync::Lock;
 
 /// Leases of one process. After a restart nothing is held, so the sweeper resumes every job

@@ -29,7 +29,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use thiserror::Error;
 
-use crate::model::JobId;
+use crate::domain::JobId;
 
 /// The lease backend failed (unreachable, timed out): not a verdict, try again later.
 #[derive(Debug, Error)]

@@ -21,7 +21,7 @@ use async_trait::async_trait;
 use redis::{AsyncCommands, Script};
 
 use super::{JobLeases, LeaseError};
-use crate::model::JobId;
+use crate::domain::JobId;
 
 /// `KEYS`: lease, epoch, quarantine. `ARGV`: owner, ttl ms, mode (`acquire` | `renew`).
 /// Returns 1 when `owner` holds the lease afterwards.

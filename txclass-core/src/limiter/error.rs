@@ -1,6 +1,6 @@
 use thiserror::Error;
 
-use crate::model::PartnerId;
+use crate::domain::PartnerId;
 
 /// Why a permit could not be had (a busy semaphore is not an error: it is `Ok(None)`).
 #[derive(Debug, Error)]

@@ -9,7 +9,7 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use super::adaptive::{AdaptivePolicy, Feedback, LimitState};
 use super::{Limiter, LimiterError, Permit};
-use crate::model::PartnerId;
+use crate::domain::PartnerId;
 use crate::sync::Lock;
 
 /// The embedded limiter: a tokio semaphore per partner, in this process only.

@@ -27,7 +27,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 
-use crate::model::PartnerId;
+use crate::domain::PartnerId;
 
 /// A slot of a partner's semaphore. Dropping it releases the slot.
 pub struct Permit {

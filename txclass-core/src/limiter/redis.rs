@@ -109,7 +109,7 @@ use tokio::time::Instant;
 use super::adaptive::{AdaptivePolicy, Feedback};
 use super::{Limiter, LimiterError, Permit};
 use crate::backoff::{Backoff, Jitter};
-use crate::model::PartnerId;
+use crate::domain::PartnerId;
 use crate::pubsub::{self, SubEvent};
 use crate::sync::Lock;
 

@@ -9,7 +9,7 @@ use tokio::sync::watch;
 
 use super::runner::{LiveJob, WatchGuard};
 use super::Inner;
-use crate::model::JobId;
+use crate::domain::JobId;
 use crate::progress::{FailureReason, Progress};
 use crate::store::{LoggedEvent, MAX_EVENTS};
 

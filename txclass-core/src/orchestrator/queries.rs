@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use super::Orchestrator;
 use crate::breaker::CircuitState;
-use crate::model::{CustomerId, JobId, JobRecord, PartnerId};
+use crate::domain::{CustomerId, JobId, JobRecord, PartnerId};
 use crate::partner::Health;
 use crate::store::{MerchantRow, SpendingQuery, SpendingRow, TxPage, TxQuery};
 use crate::{Error, Result};

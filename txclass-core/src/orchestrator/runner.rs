@@ -22,7 +22,7 @@ use super::call::{attempt, process_page, Attempt};
 use super::Inner;
 use crate::backoff::Backoff;
 use crate::breaker::Transition;
-use crate::model::{JobId, JobRecord, JobStatus, Summary};
+use crate::domain::{JobId, JobRecord, JobStatus, Summary};
 use crate::partner::PageRequest;
 use crate::progress::{FailureReason, Progress};
 use crate::queue::{RetryMessage, RetryTask};
@@ -255,7 +255,7 @@ impl EventLog<'_> {
 
     async fn circuit(
         &mut self,
-        partner: &crate::model::PartnerId,
+        partner: &crate::domain::PartnerId,
         ts: Vec<Transition>,
     ) -> Result<(), Stop> {
         for t in ts {

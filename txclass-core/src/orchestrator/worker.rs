@@ -8,7 +8,7 @@ use tokio::task::JoinSet;
 use super::call::{attempt, process_page, Attempt};
 use super::Inner;
 use crate::breaker::Transition;
-use crate::model::ClassificationRequest;
+use crate::domain::ClassificationRequest;
 use crate::progress::{FailureReason, WaitReason};
 use crate::queue::{Delivery, RetryMessage, RetryTask};
 

@@ -17,8 +17,8 @@ use tokio::task::JoinSet;
 use tokio::time::Instant;
 
 use super::{PageRequest, PartnerAdapter, PartnerError};
+use crate::domain::CustomerId;
 use crate::limiter::{Limiter, LimiterError};
-use crate::model::CustomerId;
 
 /// What to ask of the partner, how hard and for how long.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -285,8 +285,8 @@ pub async fn bench_partner(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::{PartnerId, Transaction};
     use crate::limiter::{LocalLimiter, Permit};
-    use crate::model::{PartnerId, Transaction};
     use crate::partner::{Health, Page};
     use async_trait::async_trait;
     use std::num::NonZeroU32;

@@ -8,8 +8,8 @@ use serde::{Deserialize, Serialize};
 use crate::backoff::{Backoff, Jitter};
 use crate::breaker::{CircuitPolicy, FailureKind};
 use crate::config::millis;
+use crate::domain::PartnerId;
 use crate::limiter::AdaptivePolicy;
-use crate::model::PartnerId;
 
 /// A credential. `Debug` and `Display` print `***`, so it cannot leak through logs, errors
 /// or events; only [`Secret::expose`] reads it.

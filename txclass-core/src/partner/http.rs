@@ -5,8 +5,8 @@ use reqwest::header::{HeaderMap, HeaderName, HeaderValue, RETRY_AFTER};
 use reqwest::StatusCode;
 
 use super::{Health, Page, PageRequest, PartnerAdapter, PartnerConfig, PartnerError, SetupError};
+use crate::domain::PartnerId;
 use crate::limiter::Permit;
-use crate::model::PartnerId;
 
 /// A partner reached over HTTP/JSON.
 ///

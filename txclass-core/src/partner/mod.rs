@@ -25,8 +25,8 @@ use async_trait::async_trait;
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
+use crate::domain::{CustomerId, PartnerId, Transaction};
 use crate::limiter::Permit;
-use crate::model::{CustomerId, PartnerId, Transaction};
 
 /// One page to fetch.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

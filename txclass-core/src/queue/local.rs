@@ -10,7 +10,7 @@ use tokio::sync::Notify;
 use tokio::time::Instant;
 
 use super::{DeadLetter, Delivery, QueueError, ResultBus, RetryMessage, RetryQueue, RetryTask};
-use crate::model::JobId;
+use crate::domain::JobId;
 use crate::sync::Lock;
 
 /// The embedded retry queue: in this process, in memory, due-time ordered.
@@ -211,7 +211,7 @@ mod tests {
     use chrono::NaiveDate;
 
     use super::*;
-    use crate::model::{CustomerId, PartnerId};
+    use crate::domain::{CustomerId, PartnerId};
     use crate::partner::PageRequest;
     use crate::progress::WaitReason;
 

@@ -25,7 +25,7 @@ use futures::stream::BoxStream;
 use serde::{Deserialize, Serialize};
 
 use crate::breaker::CircuitState;
-use crate::model::{JobId, PartnerId};
+use crate::domain::{JobId, PartnerId};
 use crate::partner::PageRequest;
 use crate::progress::{FailureReason, WaitReason};
 use crate::store::PageOutcome;

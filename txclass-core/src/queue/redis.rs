@@ -82,7 +82,7 @@ use tokio::time::Instant;
 
 use super::{DeadLetter, Delivery, QueueError, ResultBus, RetryMessage, RetryQueue, RetryTask};
 use crate::backoff::Backoff;
-use crate::model::{JobId, PartnerId};
+use crate::domain::{JobId, PartnerId};
 use crate::redis_conn::{Conn, Target};
 use crate::sync::{Lock, ReadWrite};
 

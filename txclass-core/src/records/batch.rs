@@ -6,7 +6,7 @@ use std::num::NonZeroUsize;
 use super::{FileSummary, RecordError, Writer};
 use crate::classifier::Classifier;
 use crate::clock::Clock;
-use crate::model::Transaction;
+use crate::domain::Transaction;
 
 /// What to do with a bad row.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -130,7 +130,7 @@ mod tests {
     use crate::classifier::Thresholds;
     use crate::clock::ManualClock;
     use crate::currency::Currency;
-    use crate::model::{Category, Prediction};
+    use crate::domain::{Category, Prediction};
     use crate::records::{open, Format, ReadOptions};
 
     /// Labels by the first word of the description; counts batch calls.

@@ -17,7 +17,7 @@ use super::date::{DateOrder, DateText, OrderEvidence};
 use super::sources::{Raw, RawSource};
 use super::{normalise_label, FileError, ReadOptions, RecordError, Row};
 use crate::currency::Currency;
-use crate::model::Transaction;
+use crate::domain::Transaction;
 
 /// Rows read before [`super::open`] returns, so that a file that cannot be decided is
 /// refused before any row is used.

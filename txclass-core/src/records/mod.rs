@@ -49,7 +49,7 @@ use std::sync::Arc;
 use chrono::NaiveDate;
 
 use crate::currency::{format_minor, Currency};
-use crate::model::{ClassifiedTransaction, Prediction, Transaction};
+use crate::domain::{ClassifiedTransaction, Prediction, Transaction};
 
 /// File formats.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -646,7 +646,7 @@ mod tests {
             currency: "JPY".into(),
         };
         let p = crate::classifier::Thresholds::default()
-            .predict(&crate::model::Category::new("fuel"), 0.9);
+            .predict(&crate::domain::Category::new("fuel"), 0.9);
         let mut out = Vec::new();
         Writer::new(&mut out, Format::Csv).write(&tx, &p).unwrap();
         let text = String::from_utf8(out).unwrap();

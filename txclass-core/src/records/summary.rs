@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use crate::model::{Category, CategoryTotal, Prediction, Transaction};
+use crate::domain::{Category, CategoryTotal, Prediction, Transaction};
 
 /// What a run over a file did.
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
@@ -83,7 +83,7 @@ impl FileSummary {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::Confidence;
+    use crate::domain::Confidence;
 
     fn tx(amount_minor: i64) -> Transaction {
         Transaction {

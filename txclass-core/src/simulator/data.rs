@@ -5,7 +5,7 @@ use chrono::NaiveDate;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
-use crate::model::Transaction;
+use crate::domain::Transaction;
 
 /// (merchant, min amount, max amount in minor units; negative is money out)
 struct Kind {

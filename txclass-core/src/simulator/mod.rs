@@ -33,7 +33,7 @@ use serde::{Deserialize, Serialize};
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
-use crate::model::Transaction;
+use crate::domain::Transaction;
 use crate::partner::{Page, Secret};
 use crate::sync::Lock;
 

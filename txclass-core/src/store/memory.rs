@@ -15,7 +15,7 @@ use super::{
     SpendingRow, Store, StoreError, TxPage, TxQuery, UpsertReport, MAX_EVENTS, MAX_PAGE,
     MAX_TOP_MERCHANTS,
 };
-use crate::model::{Category, ClassifiedTransaction, CustomerId, JobId, JobRecord, JobStatus};
+use crate::domain::{Category, ClassifiedTransaction, CustomerId, JobId, JobRecord, JobStatus};
 use crate::sync::Lock;
 
 /// A transaction's place in its customer's order: date, then partner, then id (all

@@ -32,7 +32,7 @@ use async_trait::async_trait;
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
-use crate::model::{
+use crate::domain::{
     Category, ClassifiedTransaction, CustomerId, JobId, JobRecord, PartnerId, Summary,
 };
 use crate::progress::Progress;

@@ -12,7 +12,7 @@ use super::{
     SpendingRow, Store, StoreError, TxPage, TxQuery, UpsertReport, MAX_EVENTS, MAX_PAGE,
     MAX_TOP_MERCHANTS,
 };
-use crate::model::{
+use crate::domain::{
     Category, ClassifiedTransaction, Confidence, CustomerId, JobId, JobRecord, PartnerId,
     Prediction, Transaction,
 };

@@ -58,7 +58,7 @@ use rand_chacha::ChaCha8Rng;
 
 use super::{LabelledRow, Split};
 use crate::classifier::features::fnv1a;
-use crate::model::{Category, Transaction};
+use crate::domain::{Category, Transaction};
 use data::{Country, Held, Lang, COUNTRIES};
 use render::Place;
 

@@ -32,7 +32,7 @@ use chrono::NaiveDate;
 use super::amount::{AmountText, DecimalMark};
 use super::{FileError, Format, ReadOptions, RecordError, Row};
 use crate::currency::Currency;
-use crate::model::Transaction;
+use crate::domain::Transaction;
 
 /// Reads a whole statement file of `options.format`.
 pub(super) fn read<R: Read>(mut reader: R, options: &ReadOptions) -> Result<Vec<Row>, FileError> {

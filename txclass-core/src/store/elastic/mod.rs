@@ -108,7 +108,7 @@ use super::{
     MAX_TOP_MERCHANTS,
 };
 use crate::backoff::Backoff;
-use crate::model::{
+use crate::domain::{
     Category, ClassifiedTransaction, Confidence, CustomerId, JobId, JobRecord, PartnerId,
     Prediction, Transaction,
 };
