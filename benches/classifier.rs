@@ -3,10 +3,10 @@
 //! scikit-learn is `benches/classifier_vs_sklearn.sh`).
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use txclass::classifier::{self, Featurizer, SparseRow};
-use txclass::datagen::{self, GenConfig, Split};
-use txclass::records::{read_rows, Format};
-use txclass::{Classifier, Transaction};
+use txclass_suite::classifier::{self, Featurizer, SparseRow};
+use txclass_suite::datagen::{self, GenConfig, Split};
+use txclass_suite::records::{read_rows, Format};
+use txclass_suite::{Classifier, Transaction};
 
 fn bench(c: &mut Criterion) {
     let model = classifier::bundled_model().expect("bundled model");

@@ -12,11 +12,11 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use futures::StreamExt;
-use txclass::limiter::{Limiter, LocalLimiter};
-use txclass::partner::{HttpPartner, PageRequest, PartnerAdapter};
-use txclass::simulator::{Simulator, SimulatorConfig};
-use txclass::store::SqliteStore;
-use txclass::{ClassificationRequest, Orchestrator, PartnerConfig, Progress};
+use txclass_suite::limiter::{Limiter, LocalLimiter};
+use txclass_suite::partner::{HttpPartner, PageRequest, PartnerAdapter};
+use txclass_suite::simulator::{Simulator, SimulatorConfig};
+use txclass_suite::store::SqliteStore;
+use txclass_suite::{ClassificationRequest, Orchestrator, PartnerConfig, Progress};
 
 const PAGE_MS: u64 = 50;
 const PAGE_SIZE: u32 = 100;
@@ -55,7 +55,7 @@ fn main() {
         println!("run | transactions | pages | bare adapter loop | job | overhead");
         for run in 1..=5 {
             let request = ClassificationRequest {
-                customer_id: txclass::CustomerId::new(format!("overhead-{run}")),
+                customer_id: txclass_suite::CustomerId::new(format!("overhead-{run}")),
                 partner_id: "bank".into(),
                 from: "2026-01-01".parse().unwrap(),
                 to: "2026-04-10".parse().unwrap(),

@@ -11,10 +11,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use txclass::limiter::{Limiter, LocalLimiter};
-use txclass::partner::{HttpPartner, PageRequest, PartnerAdapter};
-use txclass::simulator::{Simulator, SimulatorConfig};
-use txclass::PartnerConfig;
+use txclass_suite::limiter::{Limiter, LocalLimiter};
+use txclass_suite::partner::{HttpPartner, PageRequest, PartnerAdapter};
+use txclass_suite::simulator::{Simulator, SimulatorConfig};
+use txclass_suite::PartnerConfig;
 
 fn bench(c: &mut Criterion) {
     let rt = tokio::runtime::Runtime::new().unwrap();

@@ -24,12 +24,14 @@ use std::time::{Duration, Instant};
 use chrono::NaiveDate;
 use futures::StreamExt;
 use tokio::sync::oneshot;
-use txclass::breaker::CircuitState;
-use txclass::orchestrator::RedisSettings;
-use txclass::progress::FailureReason;
-use txclass::simulator::{Faults, Simulator, SimulatorConfig, SimulatorHandle};
-use txclass::store::SqliteStore;
-use txclass::{ClassificationRequest, Orchestrator, PartnerConfig, PartnerId, Progress, Settings};
+use txclass_suite::breaker::CircuitState;
+use txclass_suite::orchestrator::RedisSettings;
+use txclass_suite::progress::FailureReason;
+use txclass_suite::simulator::{Faults, Simulator, SimulatorConfig, SimulatorHandle};
+use txclass_suite::store::SqliteStore;
+use txclass_suite::{
+    ClassificationRequest, Orchestrator, PartnerConfig, PartnerId, Progress, Settings,
+};
 
 fn url() -> String {
     std::env::var("TXCLASS_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6399".into())

@@ -17,8 +17,8 @@ use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use txclass::limiter::{Feedback, RedisLimiter};
-use txclass::{Limiter, PartnerId};
+use txclass_suite::limiter::{Feedback, RedisLimiter};
+use txclass_suite::{Limiter, PartnerId};
 
 fn url() -> String {
     std::env::var("TXCLASS_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6399".into())

@@ -22,10 +22,10 @@ use std::time::{Duration, Instant};
 
 use chrono::NaiveDate;
 use rand::{Rng, SeedableRng};
-use txclass::domain::{
+use txclass_suite::domain::{
     Category, ClassifiedTransaction, Confidence, CustomerId, PartnerId, Prediction, Transaction,
 };
-use txclass::store::{SqliteStore, Store, TxQuery};
+use txclass_suite::store::{SqliteStore, Store, TxQuery};
 
 /// Transactions in the query database.
 const QUERY_DB_ROWS: usize = 1_000_000;
@@ -287,7 +287,7 @@ async fn queries_while_ingesting(path: &std::path::Path, queries: usize) {
 #[cfg(feature = "elasticsearch")]
 async fn elastic_ingest() {
     use std::num::NonZeroUsize;
-    use txclass::store::{ElasticConfig, ElasticStore, WriteVisibility};
+    use txclass_suite::store::{ElasticConfig, ElasticStore, WriteVisibility};
 
     let url = std::env::var("TXCLASS_ES_URL").unwrap_or_else(|_| "http://127.0.0.1:9200".into());
     let n = env_usize("TXCLASS_BENCH_ES_INGEST", 100_000);

@@ -9,9 +9,9 @@ use std::num::NonZeroU32;
 use std::sync::Arc;
 
 use futures::StreamExt;
-use txclass::simulator::{Simulator, SimulatorConfig};
-use txclass::store::{SpendingQuery, SqliteStore, Store, TxQuery};
-use txclass::{ClassificationRequest, Orchestrator, PartnerConfig};
+use txclass_core::simulator::{Simulator, SimulatorConfig};
+use txclass_core::store::{SpendingQuery, SqliteStore, Store, TxQuery};
+use txclass_core::{ClassificationRequest, Orchestrator, PartnerConfig};
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -62,7 +62,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         println!(
             "{} {:>10} {:<14} {}",
             tx.date,
-            txclass::currency::format_minor(tx.amount_minor, &tx.currency),
+            txclass_core::currency::format_minor(tx.amount_minor, &tx.currency),
             t.prediction.category.as_str(),
             tx.description
         );
@@ -75,7 +75,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         })
         .await?;
     for row in spending.iter().filter(|r| r.month == "2026-01") {
-        let total = txclass::records::format_amount(row.amount_minor);
+        let total = txclass_core::records::format_amount(row.amount_minor);
         println!(
             "{} {:<14} {:>3} {:>10}",
             row.month,

@@ -14,11 +14,11 @@ use std::time::Duration;
 
 use proptest::prelude::*;
 use proptest::test_runner::FileFailurePersistence;
-use txclass::breaker::{
+use txclass_suite::breaker::{
     CallOutcome, CallPermit, CircuitBreaker, CircuitState, FailureKind, LocalBreaker, Transition,
 };
-use txclass::clock::ManualClock;
-use txclass::partner::{CircuitPolicy, Percent, SlidingWindow};
+use txclass_suite::clock::ManualClock;
+use txclass_suite::partner::{CircuitPolicy, Percent, SlidingWindow};
 
 const KINDS: [FailureKind; 6] = [
     FailureKind::Timeout,
@@ -318,7 +318,7 @@ trait NowDuration {
 
 impl NowDuration for ManualClock {
     fn now_duration(&self) -> Duration {
-        txclass::clock::Clock::now(self)
+        txclass_suite::clock::Clock::now(self)
     }
 }
 
@@ -357,8 +357,8 @@ mod support;
 #[cfg(feature = "redis")]
 mod shared {
     use super::*;
-    use txclass::breaker::RedisSharedBreaker;
-    use txclass::PartnerId;
+    use txclass_suite::breaker::RedisSharedBreaker;
+    use txclass_suite::PartnerId;
 
     /// Opening on one instance opens every instance's circuit (and a late starter's).
     #[tokio::test]

@@ -3,13 +3,13 @@
 //! evaluation on generated data with unseen merchants.
 
 use proptest::prelude::*;
-use txclass::classifier::{
+use txclass_suite::classifier::{
     self, evaluate, train, train_reference, ClassWeight, ContextMode, FeatureConfig, LogisticModel,
     Thresholds, TrainConfig,
 };
-use txclass::datagen::corpus::{self, CorpusConfig, CorpusRow};
-use txclass::datagen::{self, GenConfig, LabelledRow, Split};
-use txclass::{Category, Classifier, Transaction};
+use txclass_suite::datagen::corpus::{self, CorpusConfig, CorpusRow};
+use txclass_suite::datagen::{self, GenConfig, LabelledRow, Split};
+use txclass_suite::{Category, Classifier, Transaction};
 
 fn generated(seed: u64, rows: usize) -> Vec<(Split, LabelledRow)> {
     datagen::generate(&GenConfig {
@@ -20,7 +20,7 @@ fn generated(seed: u64, rows: usize) -> Vec<(Split, LabelledRow)> {
     .unwrap()
 }
 
-type Row = Result<(Transaction, String), txclass::records::RecordError>;
+type Row = Result<(Transaction, String), txclass_suite::records::RecordError>;
 
 fn rows_of(rows: &[(Split, LabelledRow)], split: Split) -> Vec<Row> {
     rows.iter()
@@ -241,7 +241,7 @@ fn train_save_load_and_evaluate_a_users_own_csv() {
         ..TrainConfig::default()
     };
     let (model, report) = train(
-        txclass::records::read_labelled(text.as_bytes()),
+        txclass_suite::records::read_labelled(text.as_bytes()),
         None,
         &config,
     )

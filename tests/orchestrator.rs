@@ -11,12 +11,12 @@ mod store_ids;
 use chrono::NaiveDate;
 use futures::StreamExt;
 use store_ids::stored_ids;
-use txclass::breaker::CircuitState;
-use txclass::domain::JobStatus;
-use txclass::progress::{FailureReason, WaitReason};
-use txclass::simulator::{Faults, Simulator, SimulatorConfig, SimulatorHandle};
-use txclass::store::SqliteStore;
-use txclass::{ClassificationRequest, Orchestrator, PartnerConfig, Progress, Settings};
+use txclass_suite::breaker::CircuitState;
+use txclass_suite::domain::JobStatus;
+use txclass_suite::progress::{FailureReason, WaitReason};
+use txclass_suite::simulator::{Faults, Simulator, SimulatorConfig, SimulatorHandle};
+use txclass_suite::store::SqliteStore;
+use txclass_suite::{ClassificationRequest, Orchestrator, PartnerConfig, Progress, Settings};
 
 fn date(s: &str) -> NaiveDate {
     s.parse().unwrap()
@@ -359,13 +359,13 @@ async fn bad_requests_are_refused_before_any_work() {
     req.partner_id = "nope".into();
     assert!(matches!(
         r.orch.submit(req),
-        Err(txclass::Error::UnknownPartner(_))
+        Err(txclass_suite::Error::UnknownPartner(_))
     ));
     let mut req = request("c");
     req.from = date("2026-05-01");
     assert!(matches!(
         r.orch.submit(req),
-        Err(txclass::Error::InvalidRequest { field: "from", .. })
+        Err(txclass_suite::Error::InvalidRequest { field: "from", .. })
     ));
     assert_eq!(r.sim.stats().requests, 0);
 }
@@ -377,13 +377,13 @@ async fn orphan(
     customer: &str,
     events: Vec<Progress>,
     pages: &[(u32, Option<&str>)],
-) -> txclass::JobId {
-    use txclass::store::{LoggedEvent, PageRecord};
+) -> txclass_suite::JobId {
+    use txclass_suite::store::{LoggedEvent, PageRecord};
     let store = r.orch.store();
-    let id = txclass::JobId::generate();
+    let id = txclass_suite::JobId::generate();
     let now = chrono::Utc::now();
     store
-        .put_job(&txclass::JobRecord {
+        .put_job(&txclass_suite::JobRecord {
             id: id.clone(),
             request: request(customer),
             status: JobStatus::Running,
@@ -410,7 +410,7 @@ async fn orphan(
         store.append_event(&id, &logged).await.unwrap();
     }
     for (page, next) in pages {
-        let mut totals = txclass::Summary {
+        let mut totals = txclass_suite::Summary {
             transactions: 40,
             pages: 1,
             ..Default::default()
@@ -442,7 +442,7 @@ async fn a_dead_owners_job_whose_last_page_is_stored_ends_done_without_a_call() 
         total,
     };
     let accepted = Progress::Accepted {
-        job_id: txclass::JobId::new("x"),
+        job_id: txclass_suite::JobId::new("x"),
         partner_id: "bank".into(),
         customer_id: "x".into(),
         from: date("2026-01-01"),

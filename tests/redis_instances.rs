@@ -22,13 +22,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::NaiveDate;
-use txclass::breaker::{CircuitState, RedisSharedBreaker};
-use txclass::clock::SystemClock;
-use txclass::limiter::RedisLimiter;
-use txclass::queue::{RedisBus, RedisBusConfig, RedisQueue, RedisQueueConfig};
-use txclass::simulator::{Simulator, SimulatorConfig, SimulatorHandle};
-use txclass::store::SqliteStore;
-use txclass::{
+use txclass_suite::breaker::{CircuitState, RedisSharedBreaker};
+use txclass_suite::clock::SystemClock;
+use txclass_suite::limiter::RedisLimiter;
+use txclass_suite::queue::{RedisBus, RedisBusConfig, RedisQueue, RedisQueueConfig};
+use txclass_suite::simulator::{Simulator, SimulatorConfig, SimulatorHandle};
+use txclass_suite::store::SqliteStore;
+use txclass_suite::{
     ClassificationRequest, Orchestrator, PartnerConfig, PartnerId, Progress, RetryQueue, Settings,
     Store,
 };

@@ -9,8 +9,8 @@ use std::num::NonZeroU32;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use txclass::limiter::{Feedback, LimiterError, LocalLimiter, Permit, RedisLimiter};
-use txclass::{Limiter, PartnerId};
+use txclass_suite::limiter::{Feedback, LimiterError, LocalLimiter, Permit, RedisLimiter};
+use txclass_suite::{Limiter, PartnerId};
 
 fn nz(n: u32) -> NonZeroU32 {
     NonZeroU32::new(n).unwrap()

@@ -10,13 +10,13 @@ use std::time::{Duration, Instant};
 
 use chrono::NaiveDate;
 use futures::StreamExt;
-use txclass::domain::{CustomerId, JobId, PartnerId};
-use txclass::partner::PageRequest;
-use txclass::progress::WaitReason;
-use txclass::queue::{
+use txclass_suite::domain::{CustomerId, JobId, PartnerId};
+use txclass_suite::partner::PageRequest;
+use txclass_suite::progress::WaitReason;
+use txclass_suite::queue::{
     QueueError, RedisBus, RedisBusConfig, RedisQueue, RedisQueueConfig, RetryMessage, RetryTask,
 };
-use txclass::{ResultBus, RetryQueue};
+use txclass_suite::{ResultBus, RetryQueue};
 
 fn task(job: &str, page: u32) -> RetryTask {
     RetryTask {
@@ -356,7 +356,7 @@ async fn the_bus_routes_results_across_instances_and_keeps_them() {
 fn gave_up(page: u32) -> RetryMessage {
     RetryMessage::GaveUp {
         page,
-        reason: txclass::progress::FailureReason::PartnerUnavailable,
+        reason: txclass_suite::progress::FailureReason::PartnerUnavailable,
         error: "test".into(),
     }
 }
@@ -419,7 +419,7 @@ async fn a_killed_consumers_task_is_claimed_and_finished_by_another() {
     // Finish it as the retry worker does: publish the result, then ack.
     let done = RetryMessage::Fetched {
         page: 4,
-        outcome: txclass::store::PageOutcome {
+        outcome: txclass_suite::store::PageOutcome {
             transactions: 0,
             inserted: 0,
             next_cursor: None,

@@ -14,19 +14,19 @@ use std::time::Duration;
 use chrono::NaiveDate;
 use futures::StreamExt;
 use support::ScratchRedis;
-use txclass::breaker::{
+use txclass_suite::breaker::{
     CallOutcome, CircuitBreaker, CircuitState, FailureKind, RedisSharedBreaker,
 };
-use txclass::clock::SystemClock;
-use txclass::domain::{CustomerId, JobId, PartnerId};
-use txclass::limiter::RedisLimiter;
-use txclass::partner::{CircuitPolicy, PageRequest};
-use txclass::progress::WaitReason;
-use txclass::queue::{
+use txclass_suite::clock::SystemClock;
+use txclass_suite::domain::{CustomerId, JobId, PartnerId};
+use txclass_suite::limiter::RedisLimiter;
+use txclass_suite::partner::{CircuitPolicy, PageRequest};
+use txclass_suite::progress::WaitReason;
+use txclass_suite::queue::{
     Delivery, QueueError, RedisBus, RedisBusConfig, RedisQueue, RedisQueueConfig, RetryMessage,
     RetryTask,
 };
-use txclass::{Limiter, ResultBus, RetryQueue};
+use txclass_suite::{Limiter, ResultBus, RetryQueue};
 
 fn task(job: &str, page: u32) -> RetryTask {
     RetryTask {
@@ -343,7 +343,7 @@ fn bus(redis: &ScratchRedis) -> RedisBus {
 fn gave_up(page: u32) -> RetryMessage {
     RetryMessage::GaveUp {
         page,
-        reason: txclass::progress::FailureReason::PartnerUnavailable,
+        reason: txclass_suite::progress::FailureReason::PartnerUnavailable,
         error: "test".into(),
     }
 }

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use futures::StreamExt;
 use support::server::{check_framing, eventually, names, start, Options, TestServer};
-use txclass::simulator::{Faults, SimulatorConfig};
+use txclass_suite::simulator::{Faults, SimulatorConfig};
 
 fn waits(events: &[support::server::Ev], reason: &str) -> usize {
     events

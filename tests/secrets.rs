@@ -4,10 +4,10 @@ use std::io::Write;
 use std::num::NonZeroU32;
 use std::sync::{Arc, Mutex};
 
-use txclass::partner::{AuthConfig, Secret};
-use txclass::progress::FailureReason;
-use txclass::simulator::{Simulator, SimulatorConfig};
-use txclass::{ClassificationRequest, Orchestrator, PartnerConfig, Progress};
+use txclass_suite::partner::{AuthConfig, Secret};
+use txclass_suite::progress::FailureReason;
+use txclass_suite::simulator::{Simulator, SimulatorConfig};
+use txclass_suite::{ClassificationRequest, Orchestrator, PartnerConfig, Progress};
 
 const TOKEN: &str = "tok-9f8e7d6c5b4a-super-secret";
 

@@ -21,12 +21,12 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 use support::store_suite as suite;
-use txclass::store::elastic::elasticsearch::indices::{
+use txclass_suite::store::elastic::elasticsearch::indices::{
     IndicesCreateParts, IndicesGetAliasParts, IndicesGetMappingParts, IndicesPutSettingsParts,
 };
-use txclass::store::elastic::elasticsearch::params::Refresh;
-use txclass::store::elastic::elasticsearch::IndexParts;
-use txclass::store::{
+use txclass_suite::store::elastic::elasticsearch::params::Refresh;
+use txclass_suite::store::elastic::elasticsearch::IndexParts;
+use txclass_suite::store::{
     ElasticConfig, ElasticStore, Store, StoreError, TxQuery, UpsertReport, WriteVisibility,
 };
 
@@ -292,14 +292,17 @@ async fn mapping_and_alias_are_created() {
     assert_eq!(p["date"]["type"], "date");
     // The other indexes, each behind its alias at its current version.
     for (alias, version) in [
-        (s.jobs_alias(), txclass::store::elastic::JOB_MAPPING_VERSION),
+        (
+            s.jobs_alias(),
+            txclass_suite::store::elastic::JOB_MAPPING_VERSION,
+        ),
         (
             s.pages_alias(),
-            txclass::store::elastic::PAGE_MAPPING_VERSION,
+            txclass_suite::store::elastic::PAGE_MAPPING_VERSION,
         ),
         (
             s.events_alias(),
-            txclass::store::elastic::EVENT_MAPPING_VERSION,
+            txclass_suite::store::elastic::EVENT_MAPPING_VERSION,
         ),
     ] {
         let resp = s
@@ -399,7 +402,11 @@ async fn an_older_index_version_is_migrated_behind_the_alias() {
     s.delete_indexes().await.unwrap();
     let resp = client
         .indices()
-        .delete(txclass::store::elastic::elasticsearch::indices::IndicesDeleteParts::Index(&[&old]))
+        .delete(
+            txclass_suite::store::elastic::elasticsearch::indices::IndicesDeleteParts::Index(&[
+                &old,
+            ]),
+        )
         .send()
         .await
         .unwrap();
@@ -414,10 +421,10 @@ async fn an_older_index_version_is_migrated_behind_the_alias() {
 async fn a_checkpoint_whose_rows_failed_is_taken_back() {
     let s = store("ckpt-back").await;
     let txs = suite::dataset("c-ckpt-back", 20);
-    let job = txclass::domain::JobId::new("job-back");
-    let mut totals = txclass::domain::Summary::default();
+    let job = txclass_suite::domain::JobId::new("job-back");
+    let mut totals = txclass_suite::domain::Summary::default();
     totals.add(&txs);
-    let page = txclass::store::PageRecord {
+    let page = txclass_suite::store::PageRecord {
         job_id: job.clone(),
         page: 1,
         next_cursor: Some("next".into()),
@@ -516,9 +523,7 @@ async fn jobs_of_mapping_version_1_are_migrated() {
     let indexes: Vec<&String> = behind.as_object().unwrap().keys().collect();
     assert_eq!(indexes, [&format!("{alias}-v2")], "alias moved to v2 only");
     let resp = client
-        .get(txclass::store::elastic::elasticsearch::GetParts::IndexId(
-            &alias, "old-a",
-        ))
+        .get(txclass_suite::store::elastic::elasticsearch::GetParts::IndexId(&alias, "old-a"))
         .send()
         .await
         .unwrap();
@@ -536,7 +541,11 @@ async fn jobs_of_mapping_version_1_are_migrated() {
     s.delete_indexes().await.unwrap();
     let resp = client
         .indices()
-        .delete(txclass::store::elastic::elasticsearch::indices::IndicesDeleteParts::Index(&[&old]))
+        .delete(
+            txclass_suite::store::elastic::elasticsearch::indices::IndicesDeleteParts::Index(&[
+                &old,
+            ]),
+        )
         .send()
         .await
         .unwrap();
@@ -550,14 +559,14 @@ async fn jobs_of_mapping_version_1_are_migrated() {
 async fn checkpoints_are_read_without_a_refresh() {
     let s = connect(config("ckpt-eventual").with_visibility(WriteVisibility::Eventual)).await;
     no_refresh(&s, s.pages_alias()).await;
-    let job = txclass::domain::JobId::new("job-eventual");
+    let job = txclass_suite::domain::JobId::new("job-eventual");
     let txs = suite::dataset("c-ckpt-eventual", 5);
     for n in 1..=3 {
-        let page = txclass::store::PageRecord {
+        let page = txclass_suite::store::PageRecord {
             job_id: job.clone(),
             page: n,
             next_cursor: (n < 3).then(|| format!("after-{n}")),
-            totals: txclass::domain::Summary::default(),
+            totals: txclass_suite::domain::Summary::default(),
         };
         s.store_page(&page, &txs).await.unwrap();
         let pages = s.pages(&job).await.unwrap();
@@ -571,7 +580,7 @@ async fn checkpoints_are_read_without_a_refresh() {
 /// the store the server and `txclass query --config` use, with this file's prefix.
 #[tokio::test]
 async fn a_store_config_of_kind_elasticsearch_opens_the_engine() {
-    use txclass::store::{StoreConfig, StoreKeys};
+    use txclass_suite::store::{StoreConfig, StoreKeys};
 
     let prefix = unique_prefix("storeconfig");
     let text = format!(
@@ -579,7 +588,7 @@ async fn a_store_config_of_kind_elasticsearch_opens_the_engine() {
          index_prefix = \"{prefix}\"\nrequest_timeout_ms = 10000\n",
         url()
     );
-    let keys: StoreKeys = txclass::config::from_toml_str("server.toml", &text).unwrap();
+    let keys: StoreKeys = txclass_suite::config::from_toml_str("server.toml", &text).unwrap();
     let config = keys.resolve().unwrap();
     assert!(
         matches!(config, StoreConfig::Elasticsearch(_)),
@@ -619,7 +628,7 @@ async fn a_server_on_an_elasticsearch_store_is_ready() {
          index_prefix = \"{prefix}\"\n",
         url()
     );
-    let config: ServerConfig = txclass::config::from_toml_str("server.toml", &text).unwrap();
+    let config: ServerConfig = txclass_suite::config::from_toml_str("server.toml", &text).unwrap();
     let server = Server::from_config(&config).await.unwrap_or_else(|e| {
         panic!(
             "{e}: no Elasticsearch-compatible engine at {}; start one with \

@@ -4,7 +4,7 @@
 mod support;
 
 use support::store_suite as suite;
-use txclass::store::MemoryStore;
+use txclass_suite::store::MemoryStore;
 
 macro_rules! suite_test {
     ($name:ident $(, $arg:expr)*) => {

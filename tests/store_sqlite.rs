@@ -4,7 +4,7 @@
 mod support;
 
 use support::store_suite as suite;
-use txclass::store::{SqliteStore, Store};
+use txclass_suite::store::{SqliteStore, Store};
 
 fn store() -> SqliteStore {
     SqliteStore::in_memory().expect("in-memory sqlite")
@@ -61,7 +61,7 @@ async fn data_survives_reopening_the_file() {
     let s = SqliteStore::open(&path).unwrap();
     let got = suite::all_pages(
         &s,
-        &txclass::store::TxQuery {
+        &txclass_suite::store::TxQuery {
             customer_id: "cust-file".into(),
             limit: 20,
             ..Default::default()
@@ -95,7 +95,7 @@ async fn a_file_from_the_first_schema_is_migrated() {
     }
     let s = SqliteStore::open(&path).unwrap();
     let page = s
-        .transactions(&txclass::store::TxQuery {
+        .transactions(&txclass_suite::store::TxQuery {
             customer_id: "c1".into(),
             text: Some("padaria".into()),
             limit: 10,

@@ -16,9 +16,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use txclass::limiter::RedisLimiter;
-use txclass::queue::{RedisQueue, RedisQueueConfig};
-use txclass::{Limiter, PartnerId, RetryQueue};
+use txclass_suite::limiter::RedisLimiter;
+use txclass_suite::queue::{RedisQueue, RedisQueueConfig};
+use txclass_suite::{Limiter, PartnerId, RetryQueue};
 
 fn arg<T: std::str::FromStr>(args: &[String], i: usize, what: &str) -> T {
     args.get(i)

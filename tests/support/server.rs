@@ -10,10 +10,10 @@ use futures::{Stream, StreamExt};
 use serde_json::Value;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
-use txclass::simulator::{Simulator, SimulatorConfig, SimulatorHandle};
-use txclass::store::SqliteStore;
-use txclass::{Orchestrator, PartnerConfig, Settings};
 use txclass_server::{run, HttpSettings, Server};
+use txclass_suite::simulator::{Simulator, SimulatorConfig, SimulatorHandle};
+use txclass_suite::store::SqliteStore;
+use txclass_suite::{Orchestrator, PartnerConfig, Settings};
 
 /// The partner id the test server knows the simulator as.
 pub const PARTNER: &str = "bank";

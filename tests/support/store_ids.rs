@@ -1,6 +1,6 @@
 //! Reading back what a store holds for a customer.
 
-use txclass::store::{Store, TxQuery};
+use txclass_suite::store::{Store, TxQuery};
 
 /// Every stored transaction id of `customer`, over all pages, sorted.
 pub async fn stored_ids(store: &dyn Store, customer: &str) -> Vec<String> {

@@ -8,13 +8,13 @@ use std::collections::{BTreeMap, HashSet};
 use std::future::Future;
 
 use chrono::{DateTime, NaiveDate, Utc};
-use txclass::domain::{
+use txclass_suite::domain::{
     Category, ClassificationRequest, ClassifiedTransaction, Confidence, CustomerId, JobId,
     JobRecord, JobStatus, PartnerId, Prediction, Summary, Transaction,
 };
-use txclass::progress::FailureReason;
-use txclass::progress::Progress;
-use txclass::store::{
+use txclass_suite::progress::FailureReason;
+use txclass_suite::progress::Progress;
+use txclass_suite::store::{
     merchant_of, LoggedEvent, MerchantRow, PageRecord, SpendingQuery, SpendingRow, Store,
     StoreError, TxQuery, UpsertReport, MAX_EVENTS,
 };

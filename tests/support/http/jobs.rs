@@ -4,8 +4,8 @@
 use std::time::Duration;
 
 use futures::StreamExt;
-use txclass::simulator::SimulatorConfig;
 use txclass_server::HttpSettings;
+use txclass_suite::simulator::SimulatorConfig;
 
 use crate::support::server::{
     check_framing, eventually, names, start, Ev, Options, TestServer, Transport, PAGE_SIZE,
@@ -441,21 +441,21 @@ pub async fn shutdown_hands_long_jobs_over_and_they_carry_on_from_their_last_sto
     assert!(started.elapsed() >= Duration::from_millis(500));
     s.join().await;
     assert_eq!(s.in_use().await, 0);
-    let id = txclass::JobId::new(job.as_str());
+    let id = txclass_suite::JobId::new(job.as_str());
     let rec = s.orch.job(&id).await.unwrap().unwrap();
-    assert_eq!(rec.status, txclass::JobStatus::Running, "{rec:?}");
+    assert_eq!(rec.status, txclass_suite::JobStatus::Running, "{rec:?}");
     // Another instance (here: the same store's orchestrator, as after a restart) takes it
     // over; the client's re-attachment from its last id misses nothing and ends `done`.
     assert_eq!(s.orch.sweep().await.unwrap(), 1);
     let seen = all.len() as u64;
-    let rest: Vec<txclass::Progress> = tokio::time::timeout(
+    let rest: Vec<txclass_suite::Progress> = tokio::time::timeout(
         Duration::from_secs(30),
         s.orch.watch(&id, seen).await.unwrap().collect::<Vec<_>>(),
     )
     .await
     .expect("the job ends");
     assert!(
-        matches!(rest.last(), Some(txclass::Progress::Done { .. })),
+        matches!(rest.last(), Some(txclass_suite::Progress::Done { .. })),
         "{rest:?}"
     );
     let mut classified: Vec<u64> = all
@@ -463,7 +463,7 @@ pub async fn shutdown_hands_long_jobs_over_and_they_carry_on_from_their_last_sto
         .filter(|e| e.name == "classified")
         .map(|e| e.data["page"].as_u64().unwrap())
         .chain(rest.iter().filter_map(|e| match e {
-            txclass::Progress::Classified { page, .. } => Some(u64::from(*page)),
+            txclass_suite::Progress::Classified { page, .. } => Some(u64::from(*page)),
             _ => None,
         }))
         .collect();
