@@ -10,7 +10,7 @@
 #
 # Tests read TXCLASS_REDIS_CLUSTER_URL (redis+cluster://127.0.0.1:7400,127.0.0.1:7401,...)
 # and fail when the cluster is down. Installs redis-server and redis-tools like
-# scripts/redis.sh.
+# scripts/redis.sh (scripts/redis-common.sh).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -21,6 +21,9 @@ STATE="${TXCLASS_REDIS_CLUSTER_DIR:-$ROOT/target/redis-cluster-$BASE}"
 
 log() { echo "redis-cluster: $*" >&2; }
 
+# shellcheck source=scripts/redis-common.sh
+source "$ROOT/scripts/redis-common.sh"
+
 ping() { redis-cli -h 127.0.0.1 -p "$1" ping 2>/dev/null | grep -q PONG; }
 
 cluster_ok() {
@@ -28,16 +31,7 @@ cluster_ok() {
 }
 
 start() {
-    if ! command -v redis-server >/dev/null 2>&1 || ! command -v redis-cli >/dev/null 2>&1; then
-        if [[ $(id -u) -eq 0 ]] && command -v apt-get >/dev/null 2>&1; then
-            log "installing redis-server and redis-tools with apt-get"
-            apt-get update -qq
-            DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server redis-tools >/dev/null
-        else
-            log "need redis-server and redis-cli on PATH: apt-get install redis-server redis-tools"
-            exit 1
-        fi
-    fi
+    ensure_redis_tools
     if cluster_ok; then
         log "already running on ports ${PORTS[*]}"
         return
@@ -83,20 +77,7 @@ start() {
 stop() {
     local any=0
     for port in "${PORTS[@]}"; do
-        local pidfile="$STATE/$port/redis.pid"
-        [[ -f "$pidfile" ]] || continue
-        local pid
-        pid="$(cat "$pidfile")"
-        if [[ -n "$pid" ]] && kill -0 "$pid" 2>/dev/null; then
-            kill "$pid"
-            for _ in $(seq 1 50); do
-                kill -0 "$pid" 2>/dev/null || break
-                sleep 0.1
-            done
-            kill -0 "$pid" 2>/dev/null && kill -9 "$pid"
-            any=1
-        fi
-        rm -f "$pidfile"
+        stop_pidfile "$STATE/$port/redis.pid" && any=1
     done
     if [[ $any -eq 1 ]]; then log "stopped (ports ${PORTS[*]})"; else log "not running"; fi
 }

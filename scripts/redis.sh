@@ -21,20 +21,8 @@ LOG="$STATE/redis.log"
 
 log() { echo "redis: $*" >&2; }
 
-ensure_tools() {
-    if command -v redis-server >/dev/null 2>&1 && command -v redis-cli >/dev/null 2>&1 \
-        && command -v redis-benchmark >/dev/null 2>&1; then
-        return
-    fi
-    if [[ $(id -u) -eq 0 ]] && command -v apt-get >/dev/null 2>&1; then
-        log "installing redis-server and redis-tools with apt-get"
-        apt-get update -qq
-        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server redis-tools >/dev/null
-    else
-        log "need redis-server, redis-cli and redis-benchmark on PATH: apt-get install redis-server redis-tools"
-        exit 1
-    fi
-}
+# shellcheck source=scripts/redis-common.sh
+source "$ROOT/scripts/redis-common.sh"
 
 ping() { redis-cli -h 127.0.0.1 -p "$PORT" ping 2>/dev/null | grep -q PONG; }
 
@@ -46,7 +34,7 @@ running_pid() {
 }
 
 start() {
-    ensure_tools
+    ensure_redis_tools
     if pid="$(running_pid)"; then
         log "already running (pid $pid, port $PORT)"
         return
@@ -74,21 +62,13 @@ start() {
 }
 
 stop() {
-    if pid="$(running_pid)"; then
-        kill "$pid"
-        for _ in $(seq 1 50); do
-            kill -0 "$pid" 2>/dev/null || break
-            sleep 0.1
-        done
-        if kill -0 "$pid" 2>/dev/null; then
-            log "pid $pid did not stop; sending SIGKILL"
-            kill -9 "$pid"
-        fi
+    local pid
+    pid="$(running_pid)" || pid="?"
+    if stop_pidfile "$PIDFILE"; then
         log "stopped (pid $pid)"
     else
         log "not running"
     fi
-    rm -f "$PIDFILE"
 }
 
 status() {
