@@ -484,6 +484,31 @@ fn render<R: Rng>(rng: &mut R, spec: &Spec, m: &Merchant) -> (String, i64) {
     (text, out_sign * amount)
 }
 
+/// How many rows each split gets: validation and test by their fractions (rounded), train
+/// the rest. Both generators split this way.
+fn split_sizes(rows: usize, validation: f64, test: f64) -> [(Split, usize); 3] {
+    let n_val = (rows as f64 * validation).round() as usize;
+    let n_test = (rows as f64 * test).round() as usize;
+    [
+        (Split::Train, rows.saturating_sub(n_val + n_test)),
+        (Split::Validation, n_val),
+        (Split::Test, n_test),
+    ]
+}
+
+/// The index of an item drawn with probability proportional to its `weight` (one draw of
+/// `rng`; the last item takes any rounding remainder).
+fn pick_weighted<T>(rng: &mut impl Rng, items: &[T], weight: impl Fn(&T) -> f64) -> usize {
+    let total: f64 = items.iter().map(&weight).sum();
+    let mut x = rng.gen_range(0.0..total);
+    let mut i = 0;
+    while x >= weight(&items[i]) && i + 1 < items.len() {
+        x -= weight(&items[i]);
+        i += 1;
+    }
+    i
+}
+
 /// Generates `config.rows` rows split into train, validation and test (see the module docs).
 pub fn generate(config: &GenConfig) -> crate::Result<Vec<(Split, LabelledRow)>> {
     let bad = |what: String| Err(crate::Error::InvalidConfig { what });
@@ -500,23 +525,14 @@ pub fn generate(config: &GenConfig) -> crate::Result<Vec<(Split, LabelledRow)>> 
     }
     let mut rng = ChaCha8Rng::seed_from_u64(config.seed);
     let u = universe(&mut rng, config);
-    let total_weight: f64 = SPECS.iter().map(|s| s.weight).sum();
-    let n_val = (config.rows as f64 * config.validation_fraction).round() as usize;
-    let n_test = (config.rows as f64 * config.test_fraction).round() as usize;
-    let n_train = config.rows.saturating_sub(n_val + n_test);
     let mut out = Vec::with_capacity(config.rows);
-    for (split, n) in [
-        (Split::Train, n_train),
-        (Split::Validation, n_val),
-        (Split::Test, n_test),
-    ] {
+    for (split, n) in split_sizes(
+        config.rows,
+        config.validation_fraction,
+        config.test_fraction,
+    ) {
         for i in 0..n {
-            let mut x = rng.gen_range(0.0..total_weight);
-            let mut ci = 0;
-            while x >= SPECS[ci].weight && ci + 1 < SPECS.len() {
-                x -= SPECS[ci].weight;
-                ci += 1;
-            }
+            let ci = pick_weighted(&mut rng, SPECS, |s| s.weight);
             let spec = &SPECS[ci];
             let pool = match split {
                 Split::Train => &u.seen[ci][..0],

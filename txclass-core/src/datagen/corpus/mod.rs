@@ -56,7 +56,7 @@ use chrono::NaiveDate;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-use super::{LabelledRow, Split};
+use super::{pick_weighted, split_sizes, LabelledRow, Split};
 use crate::classifier::features::fnv1a;
 use crate::domain::{Category, Transaction};
 use data::{Country, Held, Lang, COUNTRIES};
@@ -448,23 +448,14 @@ pub fn generate(config: &CorpusConfig) -> crate::Result<Vec<CorpusRow>> {
     }
     let m = merchants();
     let mut rng = ChaCha8Rng::seed_from_u64(config.seed);
-    let total_weight: f64 = SPECS.iter().map(|s| s.weight).sum();
-    let n_val = (config.rows as f64 * config.validation_fraction).round() as usize;
-    let n_test = (config.rows as f64 * config.test_fraction).round() as usize;
-    let n_train = config.rows.saturating_sub(n_val + n_test);
     let mut out = Vec::with_capacity(config.rows);
-    for (split, n) in [
-        (Split::Train, n_train),
-        (Split::Validation, n_val),
-        (Split::Test, n_test),
-    ] {
+    for (split, n) in split_sizes(
+        config.rows,
+        config.validation_fraction,
+        config.test_fraction,
+    ) {
         for i in 0..n {
-            let mut x = rng.gen_range(0.0..total_weight);
-            let mut si = 0;
-            while x >= SPECS[si].weight && si + 1 < SPECS.len() {
-                x -= SPECS[si].weight;
-                si += 1;
-            }
+            let si = pick_weighted(&mut rng, SPECS, |s| s.weight);
             let spec = &SPECS[si];
             // What is new in a validation or test row besides its merchant: nothing (half of
             // them), its country, or its layout, prefixes and template.
