@@ -2,7 +2,7 @@
 //! progress, then query what was stored. Runs offline against an in-process simulator:
 //!
 //! ```text
-//! cargo run --example embed
+//! cargo run -p txclass-examples --example embed
 //! ```
 
 use std::num::NonZeroU32;

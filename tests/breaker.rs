@@ -17,8 +17,8 @@ use proptest::test_runner::FileFailurePersistence;
 use txclass_suite::breaker::{
     CallOutcome, CallPermit, CircuitBreaker, CircuitState, FailureKind, LocalBreaker, Transition,
 };
+use txclass_suite::breaker::{CircuitPolicy, Percent, SlidingWindow};
 use txclass_suite::clock::ManualClock;
-use txclass_suite::partner::{CircuitPolicy, Percent, SlidingWindow};
 
 const KINDS: [FailureKind; 6] = [
     FailureKind::Timeout,

@@ -16,13 +16,15 @@ const KNOWN: &[&[&str]] = &[];
 fn module_of(name: &str) -> &str {
     match name {
         "Error" | "Result" => "error",
-        "Orchestrator" | "Job" | "OrchestratorBuilder" | "Settings" => "orchestrator",
+        "Orchestrator" | "Job" | "OrchestratorBuilder" | "Settings" | "PartnerConfig" => {
+            "orchestrator"
+        }
         "Store" => "store",
         "Progress" => "progress",
         "Classifier" => "classifier",
         "Limiter" | "Permit" => "limiter",
         "CircuitBreaker" => "breaker",
-        "PartnerAdapter" | "PartnerConfig" => "partner",
+        "PartnerAdapter" => "partner",
         "ResultBus" | "RetryQueue" => "queue",
         n if n.starts_with(char::is_uppercase) => "domain",
         n => n,

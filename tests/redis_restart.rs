@@ -14,13 +14,14 @@ use std::time::Duration;
 use chrono::NaiveDate;
 use futures::StreamExt;
 use support::ScratchRedis;
+use txclass_suite::breaker::CircuitPolicy;
 use txclass_suite::breaker::{
     CallOutcome, CircuitBreaker, CircuitState, FailureKind, RedisSharedBreaker,
 };
 use txclass_suite::clock::SystemClock;
 use txclass_suite::domain::{CustomerId, JobId, PartnerId};
 use txclass_suite::limiter::RedisLimiter;
-use txclass_suite::partner::{CircuitPolicy, PageRequest};
+use txclass_suite::partner::PageRequest;
 use txclass_suite::progress::WaitReason;
 use txclass_suite::queue::{
     Delivery, QueueError, RedisBus, RedisBusConfig, RedisQueue, RedisQueueConfig, RetryMessage,

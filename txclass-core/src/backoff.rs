@@ -18,6 +18,8 @@ pub enum Jitter {
     /// Uniform in `[0, d]`.
     Full,
     /// Uniform in `[d/2, d]`.
+    // Drawn by the Redis limiter's polling, which exists with the `redis` feature.
+    #[cfg_attr(not(feature = "redis"), allow(dead_code))]
     Equal,
 }
 
@@ -73,6 +75,8 @@ impl Backoff {
     }
 
     /// Starts again from `first` (after a success).
+    // Used by the Redis parts' reconnect loops (the `redis` feature).
+    #[cfg_attr(not(feature = "redis"), allow(dead_code))]
     pub fn reset(&mut self) {
         self.tries = 0;
     }

@@ -11,11 +11,10 @@
 //! | [`domain`] | the ground floor every module shares: transactions, categories, predictions, requests, job records |
 //! | [`orchestrator`] | runs a job: pages → classify → store, as a `Stream` of [`Progress`] |
 //! | [`partner`] | the [`PartnerAdapter`] trait and the HTTP adapter |
-//! | [`lease`] | job ownership across instances: a lease per running job ([`lease::JobLeases`]) |
 //! | [`limiter`] | per-partner counting semaphore ([`Limiter`]) under an adaptive limit that follows the partner's 429s; permits are drop guards |
 //! | [`breaker`] | per-partner [`CircuitBreaker`] |
+//! | [`lease`] | job ownership across instances: a lease per running job ([`lease::JobLeases`]) |
 //! | [`currency`] | ISO 4217 codes and minor units: decimal text ↔ integer minor units |
-//! | [`backoff`] | the one backoff: doubling delays with no, full or equal jitter |
 //! | [`config`] | reading config files (TOML / JSON) with errors that name the key's path |
 //! | [`queue`] | [`RetryQueue`] and [`ResultBus`] for calls that cannot be made now |
 //! | [`classifier`] | the [`Classifier`] trait, features, the sparse trainer, the model file, metrics |
@@ -24,9 +23,11 @@
 //! | [`records`] | reading CSV, NDJSON and bank statements (OFX, camt.053, MT940 with feature `formats`) without silent guesses; writing classified rows |
 //! | [`simulator`] | a partner simulator that behaves like a bank API (feature `simulator`) |
 //!
-//! Private: `sync` (the one lock-poison policy), and with feature `redis`, `redis_conn`
-//! (one way to reach a Redis server or cluster) and `pubsub` (a subscription that outlives
-//! Redis blips).
+//! Private: `sync` (the one lock-poison policy), `backoff` (the one backoff: doubling delays
+//! with no, full or equal jitter), and with feature `redis`,
+//! `redis_conn` (one way to reach a Redis server or cluster) and `pubsub` (a subscription
+//! that outlives Redis blips).
+//!
 //! ## Quick example
 //!
 //! ```no_run
@@ -53,7 +54,7 @@
 #![warn(missing_docs, rust_2018_idioms)]
 #![forbid(unsafe_code)]
 
-pub mod backoff;
+pub(crate) mod backoff;
 pub mod breaker;
 pub mod classifier;
 pub mod clock;
@@ -87,8 +88,8 @@ pub use domain::{
 };
 pub use error::{Error, Result};
 pub use limiter::{Limiter, Permit};
-pub use orchestrator::{Job, Orchestrator, OrchestratorBuilder, Settings};
-pub use partner::{PartnerAdapter, PartnerConfig};
+pub use orchestrator::{Job, Orchestrator, OrchestratorBuilder, PartnerConfig, Settings};
+pub use partner::PartnerAdapter;
 pub use progress::Progress;
 pub use queue::{ResultBus, RetryQueue};
 pub use store::Store;

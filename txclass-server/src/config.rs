@@ -372,12 +372,12 @@ mod tests {
         .unwrap();
         let p = &c.partners[0];
         assert_eq!(p.retry.max_attempts.get(), 5);
-        let retry_defaults = txclass_core::partner::RetryPolicy::default();
+        let retry_defaults = txclass_core::orchestrator::RetryPolicy::default();
         assert_eq!(p.retry.retry_on, retry_defaults.retry_on);
         assert_eq!(p.retry.base_backoff, retry_defaults.base_backoff);
         assert_eq!(p.retry.max_backoff, retry_defaults.max_backoff);
         assert_eq!(p.circuit.open_for, Duration::from_millis(100));
-        let circuit = txclass_core::partner::CircuitPolicy {
+        let circuit = txclass_core::breaker::CircuitPolicy {
             open_for: Duration::from_millis(100),
             ..Default::default()
         };

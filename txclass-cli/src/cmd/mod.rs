@@ -93,7 +93,8 @@ impl PartnerArgs {
         capacity: std::num::NonZeroU32,
         page_size: std::num::NonZeroU32,
     ) -> anyhow::Result<txclass_core::partner::HttpPartner> {
-        use txclass_core::partner::{AuthConfig, HttpPartner, PartnerConfig};
+        use txclass_core::partner::{AuthConfig, HttpPartner};
+        use txclass_core::PartnerConfig;
         let mut config = PartnerConfig::new("partner", &self.url, capacity);
         config.timeout = std::time::Duration::from_millis(self.timeout_ms);
         config.page_size = page_size;

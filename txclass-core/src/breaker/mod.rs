@@ -19,6 +19,10 @@ pub use local::LocalBreaker;
 pub use policy::{CircuitPolicy, OnOpen, Percent, SlidingWindow};
 pub use window::WindowSnapshot;
 
+/// The breaker judges calls by the partner's failure kinds, which live with the error they
+/// classify.
+pub use crate::partner::FailureKind;
+
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
@@ -33,24 +37,6 @@ pub enum CircuitState {
     Open,
     /// A few trial calls decide whether to close or open again.
     HalfOpen,
-}
-
-/// How a partner call failed, as breakers and retry policies see it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum FailureKind {
-    /// No answer in time (or 408/504).
-    Timeout,
-    /// 5xx.
-    ServerError,
-    /// 429.
-    RateLimited,
-    /// Other 4xx.
-    ClientError,
-    /// Connection failed.
-    Unreachable,
-    /// Unreadable answer.
-    BadData,
 }
 
 /// What happened to a call that went through the breaker.

@@ -15,7 +15,7 @@
 //!    (padded with a space at both ends, like scikit-learn's `char_wb`), hashed with 64-bit
 //!    FNV-1a into `2^dim_bits` buckets and counted; the word features and the character
 //!    features are each scaled to unit L2 norm (else the many n-grams drown the few words).
-//! 4. **Context** ([`Featurizer::context`], its own space of [`CONTEXT_DIM`] buckets):
+//! 4. **Context** ([`Featurizer::context`], its own space of `CONTEXT_DIM` (1,024) buckets):
 //!    direction (in / out), `log2` magnitude of the amount in rough US dollars, how round it
 //!    is, part of the month, weekday, and the rail crossed with direction, magnitude and
 //!    roundness (a round `PIX` out is more often rent than a `PIX` of 47.31).
@@ -50,7 +50,7 @@ use crate::domain::Transaction;
 pub const FEATURE_VERSION: u32 = 3;
 
 /// Buckets of the context space (amount, date, rail): few features, so a small dense table.
-pub const CONTEXT_DIM: usize = 1 << 10;
+pub(crate) const CONTEXT_DIM: usize = 1 << 10;
 
 /// Tokens that start a line and name the payment rail, not the merchant.
 const RAILS: &[&str] = &[
@@ -151,7 +151,7 @@ const FNV_PRIME: u64 = 0x0000_0100_0000_01b3;
 
 /// 64-bit FNV-1a of `bytes`, started from `seed` mixed into the offset basis.
 #[inline]
-pub fn fnv1a(seed: u64, bytes: &[u8]) -> u64 {
+pub(crate) fn fnv1a(seed: u64, bytes: &[u8]) -> u64 {
     let mut h = FNV_OFFSET ^ seed;
     for &b in bytes {
         h ^= u64::from(b);

@@ -34,7 +34,7 @@ mod reference;
 pub mod sparse;
 mod train;
 
-pub use features::{FeatureConfig, Featurizer, SparseRow, CONTEXT_DIM, FEATURE_VERSION};
+pub use features::{FeatureConfig, Featurizer, SparseRow, FEATURE_VERSION};
 pub use metrics::{CalibrationBin, ClassMetrics, CoveragePoint, Evaluation, Evaluator};
 pub use model::{ContextMode, LogisticModel};
 #[cfg(feature = "workbench")]

@@ -1,6 +1,6 @@
 //! The production trainer: multinomial logistic regression on sparse rows with L-BFGS.
 //!
-//! Rows are kept in a compressed-sparse-row matrix ([`Csr`]); the objective is
+//! Rows are kept in a compressed-sparse-row matrix (`Csr`); the objective is
 //!
 //! ```text
 //! f(W, b) = (1 / S) Σᵢ sᵢ · −log softmax(W·xᵢ + b)[yᵢ]  +  (λ / 2) ‖W‖²     (S = Σᵢ sᵢ)
@@ -40,7 +40,7 @@ use crate::Error;
 
 /// A compressed-sparse-row matrix of `f32` values with `u32` column indices.
 #[derive(Clone, Debug, Default)]
-pub struct Csr {
+pub(crate) struct Csr {
     indptr: Vec<usize>,
     indices: Vec<u32>,
     values: Vec<f32>,

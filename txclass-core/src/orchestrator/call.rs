@@ -6,12 +6,14 @@ use std::time::Duration;
 
 use rand::Rng;
 
+use super::RetryPolicy;
 use super::{Inner, Partner};
 use crate::backoff::Backoff;
+use crate::breaker::OnOpen;
 use crate::breaker::{CallOutcome, FailureKind, Transition};
 use crate::domain::{ClassificationRequest, ClassifiedTransaction, JobId, Summary, Transaction};
 use crate::limiter::Feedback;
-use crate::partner::{OnOpen, Page, PageRequest, PartnerError, RetryPolicy};
+use crate::partner::{Page, PageRequest, PartnerError};
 use crate::progress::{FailureReason, WaitReason};
 use crate::store::{PageOutcome, PageRecord, StoreError};
 

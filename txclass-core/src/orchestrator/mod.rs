@@ -24,6 +24,7 @@
 mod backends;
 mod call;
 mod job;
+mod partner_config;
 mod queries;
 mod readiness;
 mod runner;
@@ -31,8 +32,9 @@ mod worker;
 
 pub use backends::RedisSettings;
 pub use job::Job;
+pub use partner_config::{PartnerConfig, RetryPolicy};
 pub use queries::PartnerStatus;
-pub use readiness::{Check, Readiness, CHECK_TIMEOUT};
+pub use readiness::{Check, Readiness};
 pub use worker::RetryWorker;
 
 use std::collections::BTreeMap;
@@ -48,7 +50,7 @@ use crate::clock::{Clock, SystemClock};
 use crate::domain::{ClassificationRequest, JobId, JobRecord, JobStatus, PartnerId};
 use crate::lease::{JobLeases, LocalLeases};
 use crate::limiter::{Limiter, LocalLimiter};
-use crate::partner::{HttpPartner, PartnerAdapter, PartnerConfig};
+use crate::partner::{HttpPartner, PartnerAdapter};
 use crate::progress::FailureReason;
 use crate::queue::{LocalBus, LocalQueue, ResultBus, RetryQueue};
 use crate::store::Store;

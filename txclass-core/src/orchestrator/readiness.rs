@@ -12,7 +12,7 @@ use crate::{Error, Result};
 
 /// How long one check may take before it counts as failed: a probe must answer quickly
 /// even when a backend hangs.
-pub const CHECK_TIMEOUT: Duration = Duration::from_secs(2);
+pub(crate) const CHECK_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// Pause between attempts while [`Orchestrator::wait_until_ready`] waits.
 const RETRY_EVERY: Duration = Duration::from_millis(250);
@@ -141,7 +141,7 @@ where
 }
 
 impl Orchestrator {
-    /// Checks every backend a job needs, each within [`CHECK_TIMEOUT`]: the store
+    /// Checks every backend a job needs, each within `CHECK_TIMEOUT` (2 s): the store
     /// ([`Store::ping`](crate::Store::ping)) and, when configured, Redis (`PING`).
     pub async fn readiness(&self) -> Readiness {
         let redis_check = async {

@@ -2,7 +2,26 @@ use std::time::Duration;
 
 use thiserror::Error;
 
-use crate::breaker::FailureKind;
+use serde::{Deserialize, Serialize};
+
+/// How a partner call failed, as breakers and retry policies see it: the kind of a
+/// [`PartnerError`] ([`PartnerError::kind`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FailureKind {
+    /// No answer in time (or 408/504).
+    Timeout,
+    /// 5xx.
+    ServerError,
+    /// 429.
+    RateLimited,
+    /// Other 4xx.
+    ClientError,
+    /// Connection failed.
+    Unreachable,
+    /// Unreadable answer.
+    BadData,
+}
 
 /// How a partner call failed. Messages never carry credentials or full URLs.
 #[derive(Clone, Debug, Error, PartialEq, Eq)]

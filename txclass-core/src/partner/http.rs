@@ -4,7 +4,7 @@ use async_trait::async_trait;
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue, RETRY_AFTER};
 use reqwest::StatusCode;
 
-use super::{Health, Page, PageRequest, PartnerAdapter, PartnerConfig, PartnerError, SetupError};
+use super::{Endpoint, Health, Page, PageRequest, PartnerAdapter, PartnerError, SetupError};
 use crate::domain::PartnerId;
 use crate::limiter::Permit;
 
@@ -27,16 +27,17 @@ pub struct HttpPartner {
 impl HttpPartner {
     /// Builds the adapter: reads the token (from the config or its environment variable) into
     /// a sensitive default header, so it is sent on every call and never printed.
-    pub fn new(config: &PartnerConfig) -> Result<Self, SetupError> {
+    pub fn new<'a>(config: impl Into<Endpoint<'a>>) -> Result<Self, SetupError> {
         Self::with_client(config, reqwest::Client::builder())
     }
 
     /// Like [`HttpPartner::new`], from a client builder the caller tuned (pool size, proxy).
-    pub fn with_client(
-        config: &PartnerConfig,
+    pub fn with_client<'a>(
+        config: impl Into<Endpoint<'a>>,
         builder: reqwest::ClientBuilder,
     ) -> Result<Self, SetupError> {
-        let mut base = reqwest::Url::parse(&config.base_url).map_err(|e| SetupError {
+        let config: Endpoint<'a> = config.into();
+        let mut base = reqwest::Url::parse(config.base_url).map_err(|e| SetupError {
             what: format!("partner {}: base_url: {e}", config.id),
         })?;
         if !base.path().ends_with('/') {
@@ -44,7 +45,7 @@ impl HttpPartner {
             base.set_path(&p);
         }
         let mut headers = HeaderMap::new();
-        if let Some(auth) = &config.auth {
+        if let Some(auth) = config.auth {
             let token = match (&auth.token, &auth.token_env) {
                 (Some(t), _) => t.expose().to_owned(),
                 (None, Some(var)) => std::env::var(var).map_err(|_| SetupError {

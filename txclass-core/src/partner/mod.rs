@@ -10,13 +10,10 @@ mod config;
 mod error;
 mod http;
 
-/// The circuit's policy belongs to the breaker; named here too, next to the rest of a
-/// partner's configuration.
-pub use crate::breaker::{CircuitPolicy, OnOpen, Percent, SlidingWindow};
 #[cfg(feature = "workbench")]
 pub use bench::{bench_partner, BenchConfig, BenchReport};
-pub use config::{AuthConfig, PartnerConfig, RetryPolicy, Secret};
-pub use error::{PartnerError, SetupError};
+pub use config::{AuthConfig, Endpoint, Secret};
+pub use error::{FailureKind, PartnerError, SetupError};
 pub use http::HttpPartner;
 
 use std::time::Duration;

@@ -170,7 +170,7 @@ impl RetryQueue for LocalQueue {
 /// message slots up front, about 5 KB per waiting job; `futures`' allocates per message,
 /// and thousands of jobs wait at once on a busy partner.
 #[derive(Debug, Default)]
-pub struct LocalBus {
+pub(crate) struct LocalBus {
     jobs: Mutex<HashMap<JobId, Vec<UnboundedSender<RetryMessage>>>>,
 }
 

@@ -16,7 +16,8 @@ mod redis;
 #[cfg(feature = "redis")]
 pub use self::redis::{RedisBus, RedisBusConfig, RedisQueue, RedisQueueConfig};
 pub use error::QueueError;
-pub use local::{LocalBus, LocalQueue};
+pub(crate) use local::LocalBus;
+pub use local::LocalQueue;
 
 use std::time::Duration;
 

@@ -246,14 +246,14 @@ pub fn labelled<'a>(
 }
 
 /// Reads a file of labels by transaction id (an `id` and a `category` column, any
-/// delimiter, any of their aliases), labels normalised ([`normalise_label`]).
+/// delimiter, any of their aliases), labels normalised (trimmed, lower case, inner whitespace as one space).
 pub fn read_labels<R: Read>(reader: R) -> Result<HashMap<String, String>, FileError> {
     sources::labels(reader)
 }
 
 /// A label as files write it, folded: trimmed, lower case, inner whitespace as one space
 /// (`" Groceries "` and `"GROCERIES"` are `"groceries"`).
-pub fn normalise_label(label: &str) -> String {
+pub(crate) fn normalise_label(label: &str) -> String {
     label
         .split_whitespace()
         .collect::<Vec<_>>()

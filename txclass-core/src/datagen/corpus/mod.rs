@@ -133,7 +133,7 @@ pub struct CorpusRow {
 
 /// The split a merchant, person or employer name belongs to: a hash of the upper-cased name
 /// with a fixed salt, so that every seed holds out the same ones.
-pub fn name_split(name: &str) -> Split {
+pub(crate) fn name_split(name: &str) -> Split {
     let key: String = name
         .to_uppercase()
         .chars()
