@@ -75,7 +75,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         })
         .await?;
     for row in spending.iter().filter(|r| r.month == "2026-01") {
-        let total = txclass_core::records::format_amount(row.amount_minor);
+        // The simulated bank keeps its customers' accounts in BRL.
+        let total = txclass_core::currency::format_minor(row.amount_minor, "BRL");
         println!(
             "{} {:<14} {:>3} {:>10}",
             row.month,

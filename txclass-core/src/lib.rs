@@ -20,7 +20,7 @@
 //! | [`classifier`] | the [`Classifier`] trait, features, the sparse trainer, the model file, metrics |
 //! | `datagen` | seeded generators of labelled statement lines (the synthetic one and the real-brand corpus) with train / validation / test splits (feature `datagen`) |
 //! | [`store`] | the [`Store`] trait, the embedded SQLite store, and [`StoreConfig`](store::StoreConfig) |
-//! | [`records`] | reading CSV, NDJSON and bank statements (OFX, camt.053, MT940 with feature `formats`) without silent guesses; writing classified rows |
+//! | `records` | reading CSV, NDJSON and bank statements (OFX, camt.053, MT940 with feature `formats`) without silent guesses; writing classified rows (feature `files`) |
 //! | [`simulator`] | a partner simulator that behaves like a bank API (feature `simulator`) |
 //!
 //! Private: `sync` (the one lock-poison policy), `backoff` (the one backoff: doubling delays
@@ -72,6 +72,7 @@ pub mod progress;
 #[cfg(feature = "redis")]
 mod pubsub;
 pub mod queue;
+#[cfg(feature = "files")]
 pub mod records;
 #[cfg(feature = "redis")]
 mod redis_conn;
