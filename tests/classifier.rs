@@ -126,6 +126,82 @@ fn typical_lines_get_the_expected_category() {
     }
 }
 
+/// An explanation is exact: for the best label and the runner-up, bias + every feature's
+/// contribution is the score, the probabilities are the model's, and the prediction is
+/// `predict`'s. Its features are named from the line (words, pairs, n-grams, rails, context),
+/// never by bucket.
+#[test]
+fn explanations_add_up_to_the_score_and_name_what_the_line_contains() {
+    let model = classifier::bundled_model().unwrap();
+    for row in corpus_rows(99, 500) {
+        let tx = &row.row.transaction;
+        let e = model.explain(tx, 5);
+        let p = model.probabilities(tx);
+        let (best, _) = model.best(std::slice::from_ref(tx))[0];
+        assert_eq!(
+            e.classes[0].category,
+            model.labels()[best],
+            "{}",
+            tx.description
+        );
+        assert_eq!(e.prediction, model.predict(tx));
+        assert_eq!(e.classes.len(), 2);
+        assert!(e.classes[0].probability >= e.classes[1].probability);
+        for c in &e.classes {
+            let i = model
+                .labels()
+                .iter()
+                .position(|l| *l == c.category)
+                .unwrap();
+            assert!((c.probability - p[i]).abs() < 1e-4, "{}", tx.description);
+            let sum = c.bias + c.top.iter().map(|f| f.contribution).sum::<f32>() + c.rest;
+            assert!(
+                (sum - c.score).abs() <= 1e-3 * (1.0 + c.score.abs()),
+                "{}: {sum} vs {}",
+                tx.description,
+                c.score
+            );
+            assert!(c.top.len() <= 5);
+            assert!(c
+                .top
+                .windows(2)
+                .all(|w| w[0].contribution >= w[1].contribution));
+            let (words, rails) = classifier::features::normalise(&tx.description);
+            for f in &c.top {
+                let quoted = |prefix: &str| {
+                    f.feature
+                        .strip_prefix(prefix)
+                        .map(|rest| rest.trim_matches('"').to_owned())
+                };
+                if let Some(w) = quoted("word ") {
+                    assert!(words.contains(&w), "{} not in {words:?}", f.feature);
+                } else if let Some(r) = quoted("rail ") {
+                    assert!(rails.contains(&r), "{} not in {rails:?}", f.feature);
+                } else if let Some(pair) = quoted("words ") {
+                    assert!(words.join(" ").contains(&pair), "{}", f.feature);
+                } else if let Some(chars) = quoted("chars ") {
+                    let padded = format!("_{}_", words.join("_"));
+                    assert!(padded.contains(&chars), "{} not in {padded}", f.feature);
+                } else {
+                    assert!(f.feature.starts_with("context: "), "{}", f.feature);
+                }
+            }
+        }
+    }
+    // The merchant's own word carries a bakery line.
+    let line = Transaction {
+        id: "x".into(),
+        date: "2026-03-05".parse().unwrap(),
+        description: "PAG*PADARIA REAL SP".into(),
+        amount_minor: -1_250,
+        currency: "BRL".into(),
+    };
+    let e = model.explain(&line, 5);
+    println!("{}", serde_json::to_string_pretty(&e).unwrap());
+    assert_eq!(e.classes[0].category.as_str(), "groceries", "{e:?}");
+    assert_eq!(e.classes[0].top[0].feature, "word \"padaria\"", "{e:?}");
+}
+
 /// Where the text is sure (p_text ≥ 0.9), setting the amount to −50.00, −47.31 or −1000.00
 /// changes the category of at most 1 % of the lines.
 #[test]

@@ -51,6 +51,8 @@ enum Command {
     Train(cmd::train::TrainArgs),
     /// Evaluate a model on a labelled file.
     Eval(cmd::eval::EvalArgs),
+    /// Explain why the model gives a line its category.
+    Explain(cmd::explain::ExplainArgs),
     /// Generate labelled statement lines (train / validation / test).
     GenData(cmd::gen_data::GenDataArgs),
 }
@@ -65,6 +67,7 @@ impl Command {
             Command::BenchPartner(a) => cmd::bench_partner::run(a),
             Command::Train(a) => cmd::train::run(a),
             Command::Eval(a) => cmd::eval::run(a),
+            Command::Explain(a) => cmd::explain::run(a),
             Command::GenData(a) => cmd::gen_data::run(a),
         }
     }

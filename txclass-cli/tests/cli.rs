@@ -270,6 +270,53 @@ fn uncertain_below_moves_rows_to_uncertain() {
 }
 
 #[test]
+fn explain_names_the_words_behind_a_category() {
+    let o = txclass(&[
+        "explain",
+        "PAG*PADARIA REAL SP",
+        "--amount",
+        "-12.50",
+        "--currency",
+        "BRL",
+        "--date",
+        "2026-03-05",
+        "--top",
+        "3",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = stdout(&o);
+    assert!(out.contains("→ groceries"), "{out}");
+    assert!(out.contains("word \"padaria\""), "{out}");
+    assert!(out.contains("runner-up: "), "{out}");
+
+    let o = txclass(&[
+        "explain",
+        "HILTON HOTELS",
+        "--amount",
+        "-50",
+        "--currency",
+        "USD",
+        "--json",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let e: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(e["prediction"]["category"], "travel", "{e}");
+    assert_eq!(e["classes"].as_array().unwrap().len(), 2);
+    assert_eq!(e["classes"][0]["top"].as_array().unwrap().len(), 8);
+
+    // An amount with more decimals than its currency has is refused, not rounded.
+    let o = txclass(&["explain", "X", "--amount", "1.234", "--currency", "EUR"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("EUR has 2"), "{}", stderr(&o));
+    let o = txclass(&["explain", "X", "--amount", "1", "--currency", "XYZ"]);
+    assert!(
+        stderr(&o).contains("not an ISO 4217 code"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+#[test]
 fn usage_errors_exit_2_and_runtime_errors_exit_1() {
     let o = txclass(&["classify", "x.csv", "--on-error", "maybe"]);
     assert_eq!(o.status.code(), Some(2));

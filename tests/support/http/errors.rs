@@ -205,6 +205,7 @@ pub async fn bad_query_parameters_are_named(t: Transport) {
         ("/v1/customers/c/transactions?from=2026-02-30", "from"),
         ("/v1/customers/c/transactions?cursor=garbage", "cursor"),
         ("/v1/customers/c/transactions?colour=red", "colour"),
+        ("/v1/customers/c/transactions?explain=maybe", "explain"),
         ("/v1/customers/c/spending?interval=week", "interval"),
         ("/v1/customers/c/merchants?limit=0", "limit"),
         ("/v1/customers/c/merchants?limit=x", "limit"),

@@ -153,6 +153,40 @@ pub async fn the_read_endpoints_report_what_was_stored(t: Transport) {
     assert!(!items.is_empty());
     assert!(items.iter().all(|t| t["category"] == category));
 
+    // Explanations: the model's reasons for each stored transaction, agreeing with what
+    // was stored, named by what the line contains.
+    let (status, explained) = s
+        .get("/v1/customers/c-2/transactions?explain=true&limit=20")
+        .await;
+    assert_eq!(status, 200, "{explained}");
+    let items = explained["items"].as_array().unwrap();
+    assert_eq!(items.len(), 20);
+    for item in items {
+        let e = &item["explanation"];
+        assert_eq!(e["prediction"]["category"], item["category"], "{item}");
+        let best = &e["classes"][0];
+        let features = best["top"].as_array().unwrap();
+        assert!(!features.is_empty(), "{item}");
+        assert!(features.iter().all(|f| {
+            let name = f["feature"].as_str().unwrap();
+            ["word ", "words ", "chars ", "rail ", "context: "]
+                .iter()
+                .any(|p| name.starts_with(p))
+        }));
+        let sum = best["bias"].as_f64().unwrap()
+            + best["rest"].as_f64().unwrap()
+            + features
+                .iter()
+                .map(|f| f["contribution"].as_f64().unwrap())
+                .sum::<f64>();
+        assert!(
+            (sum - best["score"].as_f64().unwrap()).abs() < 1e-2,
+            "{item}"
+        );
+    }
+    let (_, plain) = s.get("/v1/customers/c-2/transactions?limit=1").await;
+    assert!(plain["items"][0].get("explanation").is_none());
+
     let (status, partners) = s.get("/v1/partners").await;
     assert_eq!(status, 200);
     let p = &partners["partners"][0];

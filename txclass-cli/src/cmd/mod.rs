@@ -3,6 +3,7 @@
 pub mod bench_partner;
 pub mod classify;
 pub mod eval;
+pub mod explain;
 pub mod gen_data;
 pub mod health;
 pub mod input;

@@ -193,7 +193,7 @@ pub fn normalise(description: &str) -> (Vec<String>, Vec<String>) {
     let mut spans = Vec::new();
     tokens_into(description, &mut buf, &mut spans);
     let all: Vec<&str> = spans.iter().map(|&(a, b)| &buf[a..b]).collect();
-    let start = rail_count(&all);
+    let start = rail_count(all.iter().copied(), all.len());
     (
         all[start..].iter().map(|s| s.to_string()).collect(),
         all[..start].iter().map(|s| s.to_string()).collect(),
@@ -246,12 +246,9 @@ fn tokens_into(description: &str, buf: &mut String, spans: &mut Vec<(usize, usiz
 
 /// How many leading tokens are payment-rail words (at most all but one: a line that is only
 /// rail words, like `PIX ENVIADO`, keeps its last word as text).
-fn rail_count<S: AsRef<str>>(tokens: &[S]) -> usize {
-    let n = tokens
-        .iter()
-        .take_while(|t| RAILS.contains(&t.as_ref()))
-        .count();
-    n.min(tokens.len().saturating_sub(1))
+fn rail_count<'a>(tokens: impl Iterator<Item = &'a str>, len: usize) -> usize {
+    let n = tokens.take_while(|t| RAILS.contains(t)).count();
+    n.min(len.saturating_sub(1))
 }
 
 /// Sorts `raw` bucket hits, counts them, and appends `(bucket, count / norm)` to `out`.
@@ -335,64 +332,42 @@ impl Featurizer {
         self.config
     }
 
-    #[inline]
-    fn bucket(&self, h: u64) -> u32 {
-        (mix(h) & self.mask) as u32
-    }
-
     /// Writes the text features of `tx` into `out` (cleared first) and keeps its context
     /// features for [`context`](Self::context).
     pub fn featurize(&mut self, tx: &Transaction, out: &mut SparseRow) {
         out.clear();
-        self.raw.clear();
-        self.raw_chars.clear();
-        self.pairs.clear();
-        tokens_into(&tx.description, &mut self.buf, &mut self.spans);
-        let rails = {
-            let n = self
-                .spans
-                .iter()
-                .take_while(|&&(a, b)| RAILS.contains(&&self.buf[a..b]))
-                .count();
-            n.min(self.spans.len().saturating_sub(1))
-        };
+        let Self {
+            mask,
+            buf,
+            spans,
+            padded,
+            raw,
+            raw_chars,
+            pairs,
+            context,
+            ..
+        } = self;
+        raw.clear();
+        raw_chars.clear();
+        pairs.clear();
+        tokens_into(&tx.description, buf, spans);
+        let rails = rail_count(spans.iter().map(|&(a, b)| &buf[a..b]), spans.len());
 
         // Text features: counted, then scaled to unit norm.
-        let mut prev: Option<u64> = None;
-        for i in rails..self.spans.len() {
-            let (a, b) = self.spans[i];
-            let word = &self.buf.as_bytes()[a..b];
-            let hw = fnv1a(SEED_WORD, word);
-            self.raw.push(self.bucket(hw));
-            if let Some(p) = prev {
-                self.raw
-                    .push(self.bucket(hw ^ p.rotate_left(17) ^ SEED_BIGRAM));
-            }
-            prev = Some(hw);
-            self.padded.clear();
-            self.padded.push(b' ');
-            self.padded.extend_from_slice(word);
-            self.padded.push(b' ');
-            let p = &self.padded;
-            for s in 0..p.len().saturating_sub(2) {
-                let mut h = FNV_OFFSET ^ SEED_CHAR;
-                for &byte in &p[s..s + 3] {
-                    h = (h ^ u64::from(byte)).wrapping_mul(FNV_PRIME);
-                }
-                let b3 = (mix(h) & self.mask) as u32;
-                self.raw_chars.push(b3);
-                if s + 4 <= p.len() {
-                    let h4 = (h ^ u64::from(p[s + 3])).wrapping_mul(FNV_PRIME);
-                    self.raw_chars.push((mix(h4 ^ 4) & self.mask) as u32);
-                }
-            }
-        }
+        text_hits(
+            buf,
+            &spans[rails..],
+            *mask,
+            padded,
+            |b, _| raw.push(b),
+            |b, _| raw_chars.push(b),
+        );
         // Words and character n-grams are counted and scaled to unit norm each, so that
         // the many n-grams of a line do not drown its few words.
-        counted_unit(&mut self.raw, &mut self.pairs);
-        counted_unit(&mut self.raw_chars, &mut self.pairs);
-        self.pairs.sort_unstable_by_key(|p| p.0);
-        for &(idx, v) in &self.pairs {
+        counted_unit(raw, pairs);
+        counted_unit(raw_chars, pairs);
+        pairs.sort_unstable_by_key(|p| p.0);
+        for &(idx, v) in pairs.iter() {
             if out.indices.last() == Some(&idx) {
                 *out.values.last_mut().expect("value of the last index") += v;
             } else {
@@ -402,8 +377,7 @@ impl Featurizer {
         }
 
         // Rails are text too (a `PIX` is often a transfer): one feature each, value 1.
-        for &(a, b) in self.spans[..rails].iter().take(4) {
-            let idx = self.bucket(fnv1a(SEED_META ^ 1, &self.buf.as_bytes()[a..b]));
+        rail_hits(buf, &spans[..rails], *mask, |idx, _| {
             match out.indices.binary_search(&idx) {
                 Ok(pos) => out.values[pos] += 1.0,
                 Err(pos) => {
@@ -411,13 +385,164 @@ impl Featurizer {
                     out.values.insert(pos, 1.0);
                 }
             }
-        }
-        let rail = self.spans[..rails]
-            .first()
-            .map_or(&b""[..], |&(a, b)| &self.buf.as_bytes()[a..b]);
-        let rail = fnv1a(SEED_META ^ 7, rail);
-        context_into(tx, rail, &mut self.context);
+        });
+        let rail = first_rail(buf, &spans[..rails]);
+        context_into(tx, fnv1a(SEED_META ^ 7, rail), context);
     }
+
+    /// The features of `tx` by name, for explaining a prediction: each text feature (a word,
+    /// a pair of words, a character n-gram, a rail) with its bucket and its value, and each
+    /// context feature with its bucket (value 1). For every bucket the values of its named
+    /// text features add up to the value [`featurize`](Self::featurize) gives it, so weights
+    /// times values give exact contributions.
+    pub fn named(&mut self, tx: &Transaction) -> NamedFeatures {
+        let mut buf = String::new();
+        let mut spans = Vec::new();
+        tokens_into(&tx.description, &mut buf, &mut spans);
+        let rails = rail_count(spans.iter().map(|&(a, b)| &buf[a..b]), spans.len());
+        let mut words: Vec<(u32, String)> = Vec::new();
+        let mut chars: Vec<(u32, String)> = Vec::new();
+        text_hits(
+            &buf,
+            &spans[rails..],
+            self.mask,
+            &mut self.padded,
+            |b, g| words.push((b, g.to_string())),
+            |b, g| chars.push((b, g.to_string())),
+        );
+        let mut text = Vec::new();
+        for group in [words, chars] {
+            // Each hit adds 1 / norm to its bucket, the norm being that of the group's
+            // bucket counts (as `counted_unit` computes it).
+            let mut counts: Vec<u32> = group.iter().map(|h| h.0).collect();
+            counts.sort_unstable();
+            let mut sum_sq = 0.0f32;
+            for run in counts.chunk_by(|a, b| a == b) {
+                sum_sq += (run.len() * run.len()) as f32;
+            }
+            let unit = 1.0 / sum_sq.sqrt();
+            for (bucket, name) in group {
+                push_named(&mut text, name, bucket, unit);
+            }
+        }
+        rail_hits(&buf, &spans[..rails], self.mask, |b, g| {
+            push_named(&mut text, g.to_string(), b, 1.0)
+        });
+        let rail = first_rail(&buf, &spans[..rails]);
+        let parts = ContextParts::of(tx);
+        let mut context: Vec<(String, u32)> = Vec::new();
+        let keys = parts.keys(fnv1a(SEED_META ^ 7, rail));
+        for (key, name) in keys
+            .into_iter()
+            .zip(parts.names(&String::from_utf8_lossy(rail)))
+        {
+            // Two features in one bucket count once (as `context_into` dedups): one name.
+            let bucket = context_bucket(key);
+            match context.iter_mut().find(|c| c.1 == bucket) {
+                Some(c) => c.0 = format!("{} + {name}", c.0),
+                None => context.push((name, bucket)),
+            }
+        }
+        NamedFeatures { text, context }
+    }
+}
+
+/// A line's features by name ([`Featurizer::named`]).
+#[derive(Clone, Debug, PartialEq)]
+pub struct NamedFeatures {
+    /// Text features: name, bucket, value.
+    pub text: Vec<(String, u32, f32)>,
+    /// Context features: name, bucket in the context space (value 1).
+    pub context: Vec<(String, u32)>,
+}
+
+/// Adds `value` to the feature `name` (a word seen twice is one feature of twice the value).
+fn push_named(out: &mut Vec<(String, u32, f32)>, name: String, bucket: u32, value: f32) {
+    match out.iter_mut().find(|f| f.0 == name) {
+        Some(f) => f.2 += value,
+        None => out.push((name, bucket, value)),
+    }
+}
+
+/// A text feature's source: what a hashed hit was made from.
+#[derive(Clone, Copy, Debug)]
+enum Gram<'a> {
+    Word(&'a [u8]),
+    Pair(&'a [u8], &'a [u8]),
+    Chars(&'a [u8]),
+    Rail(&'a [u8]),
+}
+
+impl std::fmt::Display for Gram<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let s = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+        match self {
+            Gram::Word(w) => write!(f, "word \"{}\"", s(w)),
+            Gram::Pair(a, b) => write!(f, "words \"{} {}\"", s(a), s(b)),
+            // The padding spaces at a word's ends shown as `_`.
+            Gram::Chars(c) => write!(f, "chars \"{}\"", s(c).replace(' ', "_")),
+            Gram::Rail(r) => write!(f, "rail \"{}\"", s(r)),
+        }
+    }
+}
+
+/// The hashed text hits of the merchant tokens `spans` of `buf`, each with the text it came
+/// from: every word and pair of adjacent words to `on_word`, every character 3- and 4-gram
+/// of each space-padded word to `on_chars`. The one place the text's hashing is written:
+/// [`Featurizer::featurize`] counts the buckets, [`Featurizer::named`] names them.
+#[inline]
+fn text_hits(
+    buf: &str,
+    spans: &[(usize, usize)],
+    mask: u64,
+    padded: &mut Vec<u8>,
+    mut on_word: impl FnMut(u32, Gram<'_>),
+    mut on_chars: impl FnMut(u32, Gram<'_>),
+) {
+    let bytes = buf.as_bytes();
+    let mut prev: Option<(u64, &[u8])> = None;
+    for &(a, b) in spans {
+        let word = &bytes[a..b];
+        let hw = fnv1a(SEED_WORD, word);
+        on_word((mix(hw) & mask) as u32, Gram::Word(word));
+        if let Some((p, pw)) = prev {
+            let h = hw ^ p.rotate_left(17) ^ SEED_BIGRAM;
+            on_word((mix(h) & mask) as u32, Gram::Pair(pw, word));
+        }
+        prev = Some((hw, word));
+        padded.clear();
+        padded.push(b' ');
+        padded.extend_from_slice(word);
+        padded.push(b' ');
+        let p = &padded[..];
+        for s in 0..p.len().saturating_sub(2) {
+            let mut h = FNV_OFFSET ^ SEED_CHAR;
+            for &byte in &p[s..s + 3] {
+                h = (h ^ u64::from(byte)).wrapping_mul(FNV_PRIME);
+            }
+            on_chars((mix(h) & mask) as u32, Gram::Chars(&p[s..s + 3]));
+            if s + 4 <= p.len() {
+                let h4 = (h ^ u64::from(p[s + 3])).wrapping_mul(FNV_PRIME);
+                on_chars((mix(h4 ^ 4) & mask) as u32, Gram::Chars(&p[s..s + 4]));
+            }
+        }
+    }
+}
+
+/// The rail hits of the rail tokens `spans` of `buf` (the first four).
+#[inline]
+fn rail_hits(buf: &str, spans: &[(usize, usize)], mask: u64, mut on: impl FnMut(u32, Gram<'_>)) {
+    for &(a, b) in spans.iter().take(4) {
+        let w = &buf.as_bytes()[a..b];
+        on((mix(fnv1a(SEED_META ^ 1, w)) & mask) as u32, Gram::Rail(w));
+    }
+}
+
+/// The first rail word (empty when the line has none), which the context crosses with.
+fn first_rail<'a>(buf: &'a str, rails: &[(usize, usize)]) -> &'a [u8] {
+    rails
+        .first()
+        .map_or(&b""[..], |&(a, b)| &buf.as_bytes()[a..b])
 }
 
 /// Rough US dollars per unit of a few currencies, for the order of magnitude of an amount
@@ -449,49 +574,136 @@ fn usd_per_unit(currency: &str) -> f64 {
 /// The context buckets of `tx` whose first rail word hashes to `rail`.
 fn context_into(tx: &Transaction, rail: u64, out: &mut Vec<u32>) {
     out.clear();
-    let amount = tx.amount_minor;
-    let dir: u64 = match amount.signum() {
-        -1 => 0,
-        0 => 1,
-        _ => 2,
-    };
-    let usd = amount.unsigned_abs() as f64 / 100.0 * usd_per_unit(tx.currency.trim());
-    let magnitude = (usd + 1.0).log2().floor().clamp(0.0, 24.0) as u64;
-    let minor = amount.unsigned_abs();
-    let round: u64 = if minor == 0 || !minor.is_multiple_of(100) {
-        0
-    } else if minor.is_multiple_of(10_000) {
-        3
-    } else if minor.is_multiple_of(1_000) {
-        2
-    } else {
-        1
-    };
-    let day = u64::from(tx.date.day());
-    let month_part = match day {
-        1..=5 => 0,
-        6..=10 => 1,
-        11..=20 => 2,
-        21..=25 => 3,
-        _ => 4,
-    };
-    let weekday = u64::from(tx.date.weekday().num_days_from_monday());
-    let mask = (CONTEXT_DIM - 1) as u64;
-    let features: [(u64, u64); 8] = [
-        (1, dir),
-        (2, dir << 8 | magnitude),
-        (3, dir << 8 | round),
-        (4, dir << 8 | month_part),
-        (5, weekday),
-        (6, rail ^ (dir << 8 | magnitude)),
-        (7, rail ^ (dir << 8 | round) << 16),
-        (8, rail ^ (dir << 8 | month_part) << 24),
-    ];
-    for (kind, value) in features {
-        out.push((mix(fnv1a(SEED_META ^ kind << 32, &value.to_le_bytes())) & mask) as u32);
-    }
+    out.extend(ContextParts::of(tx).keys(rail).map(context_bucket));
     out.sort_unstable();
     out.dedup();
+}
+
+/// A context feature's bucket, from its kind and value.
+fn context_bucket((kind, value): (u64, u64)) -> u32 {
+    let mask = (CONTEXT_DIM - 1) as u64;
+    (mix(fnv1a(SEED_META ^ kind << 32, &value.to_le_bytes())) & mask) as u32
+}
+
+/// What the context stage sees of a transaction.
+struct ContextParts {
+    /// 0 out, 1 zero, 2 in.
+    dir: u64,
+    /// `floor(log2(rough USD + 1))`, 0..=24.
+    magnitude: u64,
+    /// 0 not round, 1 whole units, 2 tens, 3 hundreds.
+    round: u64,
+    /// Days 1–5, 6–10, 11–20, 21–25, 26–31: 0..=4.
+    month_part: u64,
+    /// Monday 0 .. Sunday 6.
+    weekday: u64,
+}
+
+impl ContextParts {
+    fn of(tx: &Transaction) -> Self {
+        let amount = tx.amount_minor;
+        let dir: u64 = match amount.signum() {
+            -1 => 0,
+            0 => 1,
+            _ => 2,
+        };
+        let usd = amount.unsigned_abs() as f64 / 100.0 * usd_per_unit(tx.currency.trim());
+        let magnitude = (usd + 1.0).log2().floor().clamp(0.0, 24.0) as u64;
+        let minor = amount.unsigned_abs();
+        let round: u64 = if minor == 0 || !minor.is_multiple_of(100) {
+            0
+        } else if minor.is_multiple_of(10_000) {
+            3
+        } else if minor.is_multiple_of(1_000) {
+            2
+        } else {
+            1
+        };
+        let month_part = match tx.date.day() {
+            1..=5 => 0,
+            6..=10 => 1,
+            11..=20 => 2,
+            21..=25 => 3,
+            _ => 4,
+        };
+        let weekday = u64::from(tx.date.weekday().num_days_from_monday());
+        Self {
+            dir,
+            magnitude,
+            round,
+            month_part,
+            weekday,
+        }
+    }
+
+    /// The eight features' (kind, value) keys, crossed with the hash of the first rail word.
+    fn keys(&self, rail: u64) -> [(u64, u64); 8] {
+        let Self {
+            dir,
+            magnitude,
+            round,
+            month_part,
+            weekday,
+        } = *self;
+        [
+            (1, dir),
+            (2, dir << 8 | magnitude),
+            (3, dir << 8 | round),
+            (4, dir << 8 | month_part),
+            (5, weekday),
+            (6, rail ^ (dir << 8 | magnitude)),
+            (7, rail ^ (dir << 8 | round) << 16),
+            (8, rail ^ (dir << 8 | month_part) << 24),
+        ]
+    }
+
+    /// The eight features' names, in the order of [`keys`](Self::keys).
+    fn names(&self, rail: &str) -> [String; 8] {
+        let dir = ["money out", "zero amount", "money in"][self.dir as usize];
+        let m = self.magnitude as u32;
+        let size = format!(
+            "about {}-{} USD",
+            2u64.pow(m).saturating_sub(1),
+            2u64.pow(m + 1).saturating_sub(1)
+        );
+        let round = [
+            "not a whole amount",
+            "whole units",
+            "round to tens",
+            "round to hundreds",
+        ][self.round as usize];
+        let days = [
+            "days 1-5",
+            "days 6-10",
+            "days 11-20",
+            "days 21-25",
+            "days 26-31",
+        ][self.month_part as usize];
+        let weekday = [
+            "Monday",
+            "Tuesday",
+            "Wednesday",
+            "Thursday",
+            "Friday",
+            "Saturday",
+            "Sunday",
+        ][self.weekday as usize];
+        let rail = if rail.is_empty() {
+            "no rail".to_owned()
+        } else {
+            format!("rail \"{rail}\"")
+        };
+        [
+            format!("context: {dir}"),
+            format!("context: {dir}, {size}"),
+            format!("context: {dir}, {round}"),
+            format!("context: {dir}, {days} of the month"),
+            format!("context: {weekday}"),
+            format!("context: {rail}, {dir}, {size}"),
+            format!("context: {rail}, {dir}, {round}"),
+            format!("context: {rail}, {dir}, {days} of the month"),
+        ]
+    }
 }
 
 #[cfg(test)]

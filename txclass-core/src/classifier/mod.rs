@@ -26,6 +26,7 @@
 //! ones), so it can be measured on them; the price is that it does not know those brands
 //! (`NETFLIX.COM`, `UBER *TRIP`, `LIDL`, `TESCO` among them) by name.
 
+pub mod explain;
 pub mod features;
 pub mod metrics;
 mod model;
@@ -34,7 +35,8 @@ mod reference;
 pub mod sparse;
 mod train;
 
-pub use features::{FeatureConfig, Featurizer, SparseRow, FEATURE_VERSION};
+pub use explain::{ClassScore, Contribution, Explanation};
+pub use features::{FeatureConfig, Featurizer, NamedFeatures, SparseRow, FEATURE_VERSION};
 pub use metrics::{CalibrationBin, ClassMetrics, CoveragePoint, Evaluation, Evaluator};
 pub use model::{ContextMode, LogisticModel};
 #[cfg(feature = "workbench")]
@@ -122,6 +124,13 @@ pub trait Classifier: Send + Sync + 'static {
     /// Classifies many; implementations may do better than one at a time.
     fn predict_batch(&self, txs: &[Transaction]) -> Vec<Prediction> {
         txs.iter().map(|t| self.predict(t)).collect()
+    }
+
+    /// Why `tx` gets its label: the most likely label and the runner-up, each with its `top`
+    /// largest feature contributions. `None` for a classifier that cannot say.
+    fn explain(&self, tx: &Transaction, top: usize) -> Option<Explanation> {
+        let _ = (tx, top);
+        None
     }
 }
 

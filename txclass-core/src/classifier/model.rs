@@ -38,6 +38,7 @@
 
 use std::path::Path;
 
+use super::explain::{ClassScore, Contribution, Explanation};
 use super::features::{fnv1a, FeatureConfig, Featurizer, SparseRow, CONTEXT_DIM, FEATURE_VERSION};
 use super::{Classifier, Thresholds};
 use crate::domain::{Category, Prediction, Transaction};
@@ -295,6 +296,85 @@ impl LogisticModel {
         out
     }
 
+    /// Why `tx` gets its label: the most likely label and the runner-up, each with its `top`
+    /// largest feature contributions (see [`explain`](super::explain)).
+    pub fn explain(&self, tx: &Transaction, top: usize) -> Explanation {
+        let k = self.labels.len();
+        let named = Featurizer::new(self.features).named(tx);
+        let weights = |bucket: u32| {
+            let s = self.slot[bucket as usize] as usize;
+            &self.rows[s * k..s * k + k]
+        };
+        let mut scores = self.bias.clone();
+        for (_, bucket, value) in &named.text {
+            let w = weights(*bucket);
+            scores.iter_mut().zip(w).for_each(|(o, w)| *o += value * w);
+        }
+        let (gate, context) = match &self.context {
+            Some(c) => {
+                let u = match c.mode {
+                    ContextMode::Gated => 1.0 - max_softmax(&scores, 1.0 / c.text_temperature),
+                    _ => 1.0,
+                };
+                (u, Some(c))
+            }
+            None => (0.0, None),
+        };
+        let context_weights = |c: &Context, bucket: u32| -> Vec<f32> {
+            c.weights[bucket as usize * k..][..k].to_vec()
+        };
+        if let Some(c) = context {
+            for (_, bucket) in &named.context {
+                let w = context_weights(c, *bucket);
+                scores.iter_mut().zip(&w).for_each(|(o, w)| *o += gate * w);
+            }
+            scores.iter_mut().zip(&c.bias).for_each(|(o, b)| *o += b);
+        }
+        // The probabilities and the prediction are `predict`'s own (the scores above are the
+        // same sums in another order, equal to rounding).
+        let probabilities = self.probabilities(tx);
+        let mut order: Vec<usize> = (0..k).collect();
+        order.sort_by(|&a, &b| probabilities[b].total_cmp(&probabilities[a]));
+        let classes = order
+            .iter()
+            .take(2)
+            .map(|&class| {
+                let mut all: Vec<Contribution> = named
+                    .text
+                    .iter()
+                    .map(|(name, bucket, value)| Contribution {
+                        feature: name.clone(),
+                        contribution: value * weights(*bucket)[class],
+                    })
+                    .collect();
+                let mut bias = self.bias[class];
+                if let Some(c) = context {
+                    all.extend(named.context.iter().map(|(name, bucket)| Contribution {
+                        feature: name.clone(),
+                        contribution: gate * context_weights(c, *bucket)[class],
+                    }));
+                    bias += c.bias[class];
+                }
+                ClassScore::new(
+                    self.labels[class].clone(),
+                    probabilities[class],
+                    scores[class],
+                    bias,
+                    all,
+                    top,
+                )
+            })
+            .collect();
+        let best = order[0];
+        Explanation {
+            prediction: self
+                .thresholds
+                .predict(&self.labels[best], probabilities[best]),
+            context_weight: if context.is_some() { gate } else { 0.0 },
+            classes,
+        }
+    }
+
     /// The most likely label's index and probability for each transaction (no threshold
     /// applied): what evaluation measures.
     pub fn best(&self, txs: &[Transaction]) -> Vec<(usize, f32)> {
@@ -526,6 +606,10 @@ impl Classifier for LogisticModel {
     fn predict(&self, tx: &Transaction) -> Prediction {
         let (i, p) = argmax(&self.probabilities(tx));
         self.thresholds.predict(&self.labels[i], p)
+    }
+
+    fn explain(&self, tx: &Transaction, top: usize) -> Option<Explanation> {
+        Some(LogisticModel::explain(self, tx, top))
     }
 
     fn predict_batch(&self, txs: &[Transaction]) -> Vec<Prediction> {

@@ -364,6 +364,13 @@ struct CsvOut<'a> {
     uncertain: bool,
 }
 
+/// An amount typed by a person (`-12.50`, `1,234.56`, `(12.34)`, `EUR 5.00`, `12.34-`) in minor
+/// units of `currency`, the point read as the decimal mark: what a command-line flag takes.
+/// Refuses more decimals than the currency has (`0.125` EUR).
+pub fn parse_amount(text: &str, currency: Currency) -> Result<i64, String> {
+    amount::AmountText::parse(text)?.to_minor(DecimalMark::Dot, currency)
+}
+
 /// Minor units as a decimal string with two places: `-1234` → `"-12.34"` (for a
 /// currency with other minor units, [`Currency::format_minor`]).
 pub fn format_amount(minor: i64) -> String {

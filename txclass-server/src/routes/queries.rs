@@ -3,9 +3,10 @@
 
 use chrono::NaiveDate;
 use http::StatusCode;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
+use txclass_core::classifier::Explanation;
 use txclass_core::store::{SpendingQuery, TxQuery};
-use txclass_core::{Category, CustomerId, PartnerId};
+use txclass_core::{Category, ClassifiedTransaction, CustomerId, PartnerId};
 
 use super::bodies::{json, page_limit, parse_query, Res};
 use super::App;
@@ -32,7 +33,24 @@ impl App {
                 limit: page_limit(p.limit)?,
             })
             .await?;
-        Ok(json(StatusCode::OK, &page))
+        if !p.explain {
+            return Ok(json(StatusCode::OK, &page));
+        }
+        // Each transaction with why the model gives its text that category (the current
+        // model: a transaction stored by an older one carries that one's answer).
+        let classifier = self.orchestrator.classifier();
+        let items: Vec<Explained<'_>> = page
+            .items
+            .iter()
+            .map(|item| Explained {
+                item,
+                explanation: classifier.explain(&item.transaction, EXPLAIN_TOP),
+            })
+            .collect();
+        Ok(json(
+            StatusCode::OK,
+            &serde_json::json!({"items": items, "next_cursor": page.next_cursor}),
+        ))
     }
 
     /// `GET /v1/customers/{id}/spending`.
@@ -132,6 +150,20 @@ struct TxParams {
     cursor: Option<String>,
     #[serde(default)]
     limit: Option<u32>,
+    /// Adds each transaction's explanation (`explain=true`).
+    #[serde(default)]
+    explain: bool,
+}
+
+/// Features shown per category in an explanation.
+const EXPLAIN_TOP: usize = 5;
+
+/// A stored transaction and, with `explain=true`, why the model gives it its category.
+#[derive(Serialize)]
+struct Explained<'a> {
+    #[serde(flatten)]
+    item: &'a ClassifiedTransaction,
+    explanation: Option<Explanation>,
 }
 
 #[derive(Deserialize)]
