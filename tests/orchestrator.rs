@@ -415,7 +415,15 @@ async fn orphan(
             pages: 1,
             ..Default::default()
         };
-        totals.total_out_minor = -100;
+        totals.currencies.insert(
+            "BRL".into(),
+            txclass_suite::domain::CurrencyTotal {
+                minor_units: Some(2),
+                count: 40,
+                in_minor: 0,
+                out_minor: -100,
+            },
+        );
         let rec = PageRecord {
             job_id: id.clone(),
             page: *page,

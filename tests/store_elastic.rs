@@ -90,6 +90,7 @@ suite_test!(filters);
 suite_test!(pagination);
 suite_test!(spending);
 suite_test!(top_merchants);
+suite_test!(rules);
 suite_test!(job_records);
 
 /// Turns off periodic refreshes of the index behind `alias`: what is read from it afterwards

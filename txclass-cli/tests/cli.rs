@@ -298,12 +298,7 @@ fn stored(id: &str, date: &str, desc: &str, amount_minor: i64, cat: &str) -> Cla
             amount_minor,
             currency: "BRL".into(),
         },
-        prediction: Prediction {
-            category: Category::new(cat),
-            probability: 0.9,
-            confidence: Confidence::High,
-            uncertain: false,
-        },
+        prediction: Prediction::from_model(Category::new(cat), 0.9, Confidence::High, false),
     }
 }
 

@@ -41,6 +41,25 @@ pub enum Error {
         /// What is wrong with it.
         message: String,
     },
+    /// A rule cannot be used (which rule, which field).
+    #[error(transparent)]
+    InvalidRule(#[from] crate::rules::RuleError),
+    /// No rule has this id.
+    #[error("unknown rule {0}")]
+    UnknownRule(String),
+    /// A rule with this id exists already.
+    #[error("rule {0} exists")]
+    RuleExists(String),
+    /// A request carries more rows than it may.
+    #[error("{field}: {got} rows, at most {limit} per request")]
+    TooManyRows {
+        /// The field holding the rows.
+        field: &'static str,
+        /// Rows sent.
+        got: usize,
+        /// Rows allowed.
+        limit: usize,
+    },
     /// A model could not be trained, loaded or saved.
     #[error("model: {0}")]
     Model(String),

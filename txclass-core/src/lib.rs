@@ -62,6 +62,7 @@ pub mod currency;
 #[cfg(feature = "datagen")]
 pub mod datagen;
 pub mod domain;
+pub mod enrich;
 mod error;
 pub mod lease;
 pub mod limiter;
@@ -74,6 +75,7 @@ pub mod queue;
 pub mod records;
 #[cfg(feature = "redis")]
 mod redis_conn;
+pub mod rules;
 #[cfg(feature = "simulator")]
 pub mod simulator;
 pub mod store;

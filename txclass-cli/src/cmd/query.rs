@@ -158,16 +158,17 @@ pub fn run(args: QueryArgs) -> anyhow::Result<()> {
                     }
                 } else {
                     println!(
-                        "{:<8} {:<16} {:>6} {:>14}",
-                        "month", "category", "count", "total"
+                        "{:<8} {:<16} {:<8} {:>6} {:>14}",
+                        "month", "category", "currency", "count", "total"
                     );
                     for r in &rows {
                         println!(
-                            "{:<8} {:<16} {:>6} {:>14}",
+                            "{:<8} {:<16} {:<8} {:>6} {:>14}",
                             r.month,
                             r.category.as_str(),
+                            r.currency,
                             r.count,
-                            money(r.amount_minor)
+                            txclass_core::currency::format_minor(r.amount_minor, &r.currency)
                         );
                     }
                 }

@@ -95,16 +95,12 @@ impl Thresholds {
             Confidence::Low
         };
         let uncertain = probability < self.uncertain_below;
-        Prediction {
-            category: if uncertain {
-                Category::new(Category::UNCERTAIN)
-            } else {
-                best.clone()
-            },
-            probability,
-            confidence,
-            uncertain,
-        }
+        let category = if uncertain {
+            Category::new(Category::UNCERTAIN)
+        } else {
+            best.clone()
+        };
+        Prediction::from_model(category, probability, confidence, uncertain)
     }
 }
 

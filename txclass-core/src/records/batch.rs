@@ -7,6 +7,7 @@ use super::{FileSummary, RecordError, Writer};
 use crate::classifier::Classifier;
 use crate::clock::Clock;
 use crate::domain::Transaction;
+use crate::rules::RuleSet;
 
 /// What to do with a bad row.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -58,13 +59,15 @@ pub struct FileRun {
     pub stopped_at: Option<RecordError>,
 }
 
-/// Classifies `rows` (from [`open`](super::open)) in batches and writes each
+/// Classifies `rows` (from [`open`](super::open)) in batches, through `rules` and the
+/// model ([`RuleSet::classify`], the one classification path), and writes each
 /// classified row to `writer`, flushing it at the end, also when stopping on a bad row.
 ///
 /// Only writing can fail: bad rows are data, reported through `on_event` and in the result.
 pub fn classify_rows<W, I>(
     rows: I,
     classifier: &dyn Classifier,
+    rules: &RuleSet,
     writer: &mut Writer<W>,
     options: ClassifyOptions,
     clock: &dyn Clock,
@@ -86,7 +89,7 @@ where
         if batch.is_empty() {
             return Ok(());
         }
-        let predictions = classifier.predict_batch(batch);
+        let predictions = rules.classify(classifier, batch, None);
         for (tx, p) in batch.iter().zip(&predictions) {
             writer.write(tx, p)?;
             summary.record_classified(tx, p);
@@ -182,6 +185,7 @@ mod tests {
                 )
                 .unwrap(),
                 &model,
+                &RuleSet::empty(),
                 &mut w,
                 options,
                 &clock,
@@ -210,7 +214,10 @@ mod tests {
             (s.rows_read, s.classified, s.skipped, s.uncertain),
             (5, 4, 1, 1)
         );
-        assert_eq!(s.categories[&Category::new("fuel")].amount_minor, -650);
+        assert_eq!(
+            s.categories[&Category::new("fuel")].amounts_minor["BRL"],
+            -650
+        );
         assert_eq!(s.categories[&Category::new("uncertain")].count, 1);
         assert_eq!(s.elapsed, std::time::Duration::from_secs(1));
     }

@@ -33,9 +33,10 @@ use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
 use crate::domain::{
-    Category, ClassifiedTransaction, CustomerId, JobId, JobRecord, PartnerId, Summary,
+    Category, ClassifiedTransaction, CustomerId, JobId, JobRecord, PartnerId, Prediction, Summary,
 };
 use crate::progress::Progress;
+use crate::rules::{Rule, RuleScope};
 
 /// What an upsert did.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -103,13 +104,16 @@ pub struct SpendingQuery {
     pub to: Option<NaiveDate>,
 }
 
-/// One cell of the spending table.
+/// One cell of the spending table: one month, category and currency (amounts of different
+/// currencies are never added).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SpendingRow {
     /// `YYYY-MM`.
     pub month: String,
     /// The category.
     pub category: Category,
+    /// ISO 4217 code of `amount_minor`.
+    pub currency: String,
     /// Number of transactions.
     pub count: u64,
     /// Sum of signed amounts, minor units.
@@ -187,6 +191,18 @@ pub const MAX_PAGE: u32 = 1000;
 /// Largest `n` [`Store::top_merchants`] answers.
 pub const MAX_TOP_MERCHANTS: u32 = 1000;
 
+/// Which rules [`Store::rules`] lists.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RuleFilter {
+    /// Every rule.
+    All,
+    /// The rules a job of this customer runs: the global ones and the customer's own.
+    AppliesTo(CustomerId),
+}
+
+/// Largest number of rules [`Store::rules`] returns.
+pub const MAX_RULES: usize = 10_000;
+
 /// Where classified transactions and jobs live.
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
@@ -235,7 +251,7 @@ pub trait Store: Send + Sync + 'static {
     /// A page of a customer's transactions.
     async fn transactions(&self, q: &TxQuery) -> Result<TxPage, StoreError>;
 
-    /// Spend per category per month.
+    /// Spend per month, category and currency, in that order.
     async fn spending(&self, q: &SpendingQuery) -> Result<Vec<SpendingRow>, StoreError>;
 
     /// The `n` merchants ([`merchant_of`]) a customer spent most with between `from` and `to`
@@ -248,6 +264,22 @@ pub trait Store: Send + Sync + 'static {
         to: Option<NaiveDate>,
         n: u32,
     ) -> Result<Vec<MerchantRow>, StoreError>;
+
+    /// Stores a new rule; fails with [`StoreError::Conflict`] when its id is taken.
+    async fn create_rule(&self, rule: &Rule) -> Result<(), StoreError>;
+
+    /// Stores a rule, replacing the one with its id if there is one.
+    async fn put_rule(&self, rule: &Rule) -> Result<(), StoreError>;
+
+    /// The rule with this id.
+    async fn get_rule(&self, id: &str) -> Result<Option<Rule>, StoreError>;
+
+    /// Deletes a rule; `false` when there was none with this id.
+    async fn delete_rule(&self, id: &str) -> Result<bool, StoreError>;
+
+    /// Rules by id (ascending), at most [`MAX_RULES`]; seen at once by every instance
+    /// after a write returns.
+    async fn rules(&self, filter: &RuleFilter) -> Result<Vec<Rule>, StoreError>;
 
     /// Number of stored transactions of a customer (all partners).
     async fn count(&self, customer: &CustomerId) -> Result<u64, StoreError>;
@@ -327,6 +359,25 @@ pub fn merchant_of(description: &str) -> String {
         "UNKNOWN".to_owned()
     } else {
         merchant.join(" ")
+    }
+}
+
+/// The clean merchant name of a classified transaction: the one a rule set, else
+/// [`merchant_of`] its description. What every store groups [`Store::top_merchants`] by.
+pub fn merchant_name(description: &str, p: &Prediction) -> String {
+    match &p.merchant {
+        Some(m) => m.clone(),
+        None => merchant_of(description),
+    }
+}
+
+impl RuleFilter {
+    /// Whether a rule of `scope` is listed.
+    pub fn admits(&self, scope: &RuleScope) -> bool {
+        match self {
+            RuleFilter::All => true,
+            RuleFilter::AppliesTo(c) => scope.applies_to(Some(c)),
+        }
     }
 }
 
