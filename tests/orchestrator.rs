@@ -127,6 +127,133 @@ async fn happy_path_streams_in_order_and_stores_each_transaction_once() {
     assert_eq!(stored_ids(r.orch.store().as_ref(), "c-1").await, expected);
 }
 
+/// Rules apply to every page, the ones the retry worker fetched and stored too: a pre rule
+/// on money in, a post rule on what the model called groceries, and another customer's rule
+/// that must not apply.
+#[tokio::test]
+async fn rules_apply_to_pages_fetched_directly_and_through_the_retry_queue() {
+    use txclass_suite::domain::Source;
+    use txclass_suite::rules::{Action, Conditions, Rule, RuleScope, Sign, Stage};
+    use txclass_suite::store::TxQuery;
+    use txclass_suite::Category;
+
+    let sim = SimulatorConfig {
+        faults: Faults {
+            error_rate: 0.3,
+            unavailable_rate: 0.0,
+            timeout_rate: 0.0,
+            hang_ms: 0,
+            retry_after_secs: 0,
+        },
+        ..SimulatorConfig::instant()
+    };
+    let r = rig(sim, 4, |p| {
+        p.retry.max_attempts = NonZeroU32::new(50).unwrap();
+        p.circuit.minimum_calls = NonZeroU32::new(50).unwrap();
+    })
+    .await;
+    let rule = |id: &str, stage, scope, conditions, category: &str| Rule {
+        id: id.into(),
+        scope,
+        stage,
+        order: 0,
+        conditions,
+        action: Action {
+            category: Some(Category::new(category)),
+            ..Action::default()
+        },
+        stop_processing: false,
+    };
+    let money_in = rule(
+        "money-in",
+        Stage::Pre,
+        RuleScope::Global,
+        Conditions {
+            sign: Some(Sign::In),
+            ..Conditions::default()
+        },
+        "money-in",
+    );
+    let shops = rule(
+        "shops",
+        Stage::Post,
+        RuleScope::Global,
+        Conditions {
+            category: Some(Category::new("groceries")),
+            ..Conditions::default()
+        },
+        "shops",
+    );
+    let elsewhere = rule(
+        "elsewhere",
+        Stage::Pre,
+        RuleScope::Customer {
+            customer_id: "someone-else".into(),
+        },
+        Conditions {
+            sign: Some(Sign::Out),
+            ..Conditions::default()
+        },
+        "elsewhere",
+    );
+    for x in [money_in, shops, elsewhere] {
+        r.orch.create_rule(x).await.unwrap();
+    }
+    let mut via_retry = 0;
+    for i in 0..3 {
+        let c = format!("rules-{i}");
+        let events = r.orch.run_to_end(request(&c)).await.unwrap();
+        assert!(
+            matches!(events.last(), Some(Progress::Done { .. })),
+            "{:?}",
+            events.last()
+        );
+        via_retry += events
+            .iter()
+            .filter(|e| {
+                matches!(
+                    e,
+                    Progress::PageFetched {
+                        via_retry: true,
+                        ..
+                    }
+                )
+            })
+            .count();
+        let page = r
+            .orch
+            .transactions(&TxQuery {
+                customer_id: c.as_str().into(),
+                limit: 1000,
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        assert!(page.next_cursor.is_none());
+        assert_eq!(page.items.len(), expected_ids(&r.sim, &c).len());
+        let (mut ins, mut shops) = (0, 0);
+        for t in &page.items {
+            let p = &t.prediction;
+            if t.transaction.amount_minor >= 0 {
+                assert_eq!(p.source, Source::Rule("money-in".into()), "{t:?}");
+                assert_eq!(p.category.as_str(), "money-in");
+                ins += 1;
+            } else if p.source == Source::Rule("shops".into()) {
+                assert_eq!(p.category.as_str(), "shops");
+                shops += 1;
+            } else {
+                assert_eq!(p.source, Source::Model, "{t:?}");
+                assert!(
+                    !["groceries", "elsewhere"].contains(&p.category.as_str()),
+                    "{t:?}"
+                );
+            }
+        }
+        assert!(ins > 0 && shops > 0, "{ins} in, {shops} shops");
+    }
+    assert!(via_retry > 0, "some pages went through the retry worker");
+}
+
 #[tokio::test]
 async fn partner_failures_go_through_the_retry_queue_and_nothing_is_lost() {
     let sim = SimulatorConfig {

@@ -1,6 +1,8 @@
 //! The data the components exchange: transactions, categories, predictions, requests and
 //! job records.
 
+pub mod rule;
+
 use std::collections::BTreeMap;
 use std::fmt;
 

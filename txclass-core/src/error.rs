@@ -41,9 +41,16 @@ pub enum Error {
         /// What is wrong with it.
         message: String,
     },
-    /// A rule cannot be used (which rule, which field).
-    #[error(transparent)]
-    InvalidRule(#[from] crate::rules::RuleError),
+    /// A rule cannot be used (a [`RuleError`](crate::rules::RuleError)'s parts).
+    #[error("rule {rule}: {field}: {message}")]
+    InvalidRule {
+        /// The rule's id, or where it is.
+        rule: String,
+        /// The field at fault, as a path (`conditions.description_matches`).
+        field: String,
+        /// What is wrong with it.
+        message: String,
+    },
     /// No rule has this id.
     #[error("unknown rule {0}")]
     UnknownRule(String),
@@ -83,6 +90,16 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 impl From<crate::domain::InvalidRequest> for Error {
     fn from(e: crate::domain::InvalidRequest) -> Self {
         Error::InvalidRequest {
+            field: e.field,
+            message: e.message,
+        }
+    }
+}
+
+impl From<crate::domain::rule::RuleError> for Error {
+    fn from(e: crate::domain::rule::RuleError) -> Self {
+        Error::InvalidRule {
+            rule: e.rule,
             field: e.field,
             message: e.message,
         }

@@ -131,7 +131,7 @@ impl From<txclass_core::Error> for ApiError {
                 "unknown_job",
                 format!("unknown job {j}"),
             ),
-            E::InvalidRule(e) => ApiError::invalid(e.field, e.message),
+            E::InvalidRule { field, message, .. } => ApiError::invalid(field, message),
             E::UnknownRule(id) => ApiError::new(
                 StatusCode::NOT_FOUND,
                 "unknown_rule",

@@ -130,32 +130,11 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::classifier::Thresholds;
+    use crate::classifier::FirstWord;
     use crate::clock::ManualClock;
     use crate::currency::Currency;
-    use crate::domain::{Category, Prediction};
+    use crate::domain::Category;
     use crate::records::{open, Format, ReadOptions};
-
-    /// Labels by the first word of the description; counts batch calls.
-    struct FirstWord(std::sync::Mutex<Vec<usize>>, Vec<Category>);
-
-    impl Classifier for FirstWord {
-        fn labels(&self) -> &[Category] {
-            &self.1
-        }
-        fn version(&self) -> &str {
-            "first-word"
-        }
-        fn predict(&self, tx: &Transaction) -> Prediction {
-            let word = tx.description.split_whitespace().next().unwrap_or("");
-            let p = if word == "MAYBE" { 0.2 } else { 0.9 };
-            Thresholds::default().predict(&Category::new(word.to_lowercase()), p)
-        }
-        fn predict_batch(&self, txs: &[Transaction]) -> Vec<Prediction> {
-            self.0.lock().unwrap().push(txs.len());
-            txs.iter().map(|t| self.predict(t)).collect()
-        }
-    }
 
     const DATA: &str = "date,description,amount\n\
         2026-01-02,FUEL A,-5.00\n\
@@ -165,7 +144,7 @@ mod tests {
         2026-01-06,CASH Z,-3\n";
 
     fn run(on_error: OnError) -> (FileRun, String, Vec<usize>, Vec<u64>) {
-        let model = FirstWord(Default::default(), vec![]);
+        let model = FirstWord::default();
         let mut out = Vec::new();
         let mut bad = Vec::new();
         let clock = ManualClock::new();
@@ -198,7 +177,7 @@ mod tests {
             )
             .unwrap()
         };
-        let batches = model.0.into_inner().unwrap();
+        let batches = model.batches.into_inner().unwrap();
         (run, String::from_utf8(out).unwrap(), batches, bad)
     }
 

@@ -9,7 +9,7 @@ use super::{Rule, RuleError, Sign, Stage};
 use crate::classifier::Classifier;
 use crate::currency::Currency;
 use crate::domain::{Category, Confidence, PartnerId, Prediction, Source, Transaction};
-use crate::store::merchant_of;
+use crate::merchant::merchant_of;
 
 /// Most memory one compiled regular expression may take (the `regex` crate's size limit):
 /// a rule from an API client cannot make the server build a huge automaton.
@@ -362,33 +362,11 @@ impl RuleSet {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::classifier::Thresholds;
+    use crate::classifier::FirstWord;
     use crate::rules::{Action, Conditions, RuleScope};
-    use std::sync::Mutex;
-
-    /// Labels by the first word; records how many transactions each batch had.
-    struct FirstWord(Mutex<Vec<usize>>);
-
-    impl Classifier for FirstWord {
-        fn labels(&self) -> &[Category] {
-            &[]
-        }
-        fn version(&self) -> &str {
-            "first-word"
-        }
-        fn predict(&self, tx: &Transaction) -> Prediction {
-            let word = tx.description.split_whitespace().next().unwrap_or("");
-            let p = if word == "MAYBE" { 0.2 } else { 0.9 };
-            Thresholds::default().predict(&Category::new(word.to_lowercase()), p)
-        }
-        fn predict_batch(&self, txs: &[Transaction]) -> Vec<Prediction> {
-            self.0.lock().unwrap().push(txs.len());
-            txs.iter().map(|t| self.predict(t)).collect()
-        }
-    }
 
     fn model() -> FirstWord {
-        FirstWord(Mutex::new(Vec::new()))
+        FirstWord::default()
     }
 
     fn tx(description: &str, amount_minor: i64, currency: &str) -> Transaction {
@@ -439,7 +417,7 @@ mod tests {
         assert_eq!(out[1].category.as_str(), "fuel");
         assert_eq!(out[1].source, Source::Model);
         assert_eq!(
-            *m.0.lock().unwrap(),
+            *m.batches.lock().unwrap(),
             [1],
             "only the row no rule took went to the model"
         );

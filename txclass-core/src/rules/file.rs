@@ -80,6 +80,23 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_readme_example_is_a_valid_rules_file() {
+        let readme = include_str!("../../../README.md");
+        let block = readme
+            .split("```toml rules.toml\n")
+            .nth(1)
+            .and_then(|b| b.split("```").next())
+            .expect("the README shows a rules file");
+        let set = parse_rules("README.md", block).unwrap();
+        let ids: Vec<&str> = set.rules().map(|r| r.id.as_str()).collect();
+        assert_eq!(
+            ids,
+            ["uber", "rent", "unsure-fuel"],
+            "pre by order, then post"
+        );
+    }
+
+    #[test]
     fn errors_name_the_rule_and_field() {
         let e = parse_rules(
             "r.toml",

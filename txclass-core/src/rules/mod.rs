@@ -27,22 +27,19 @@
 //!
 //! | module | what |
 //! |---|---|
-//! | `rule` | [`Rule`] and its parts, [`Rule::validate`] |
+//! | `crate::domain::rule` | [`Rule`] and its parts, [`Rule::validate`], [`RuleError`] (data, below the store) |
 //! | `engine` | [`RuleSet`]: compiled rules, [`RuleSet::classify`], [`RuleSet::trace`] |
 //! | `file` | the TOML rules file |
-//! | `error` | [`RuleError`]: which rule, which field |
 
 mod engine;
-mod error;
 mod file;
-mod rule;
 
-pub use engine::{RuleSet, Trace};
-pub use error::RuleError;
-pub use file::{load_rules, parse_rules, RulesFileError};
-pub use rule::{
-    valid_id, Action, Conditions, Decimal, Rule, RuleScope, Sign, Stage, MAX_PATTERN, MAX_TEXT,
+pub use crate::domain::rule::{
+    valid_id, Action, Conditions, Decimal, Rule, RuleError, RuleScope, Sign, Stage, MAX_PATTERN,
+    MAX_TEXT,
 };
+pub use engine::{RuleSet, Trace};
+pub use file::{load_rules, parse_rules, RulesFileError};
 
 /// A new rule id, for a rule created without one.
 pub fn new_id() -> String {

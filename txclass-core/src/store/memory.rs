@@ -15,8 +15,8 @@ use super::{
     SpendingQuery, SpendingRow, Store, StoreError, TxPage, TxQuery, UpsertReport, MAX_EVENTS,
     MAX_PAGE, MAX_RULES, MAX_TOP_MERCHANTS,
 };
+use crate::domain::rule::Rule;
 use crate::domain::{Category, ClassifiedTransaction, CustomerId, JobId, JobRecord, JobStatus};
-use crate::rules::Rule;
 use crate::sync::Lock;
 
 /// A transaction's place in its customer's order: date, then partner, then id (all

@@ -20,6 +20,9 @@ mod memory;
 #[cfg(feature = "sqlite")]
 mod sqlite;
 
+/// The merchant of a description (one home: [`crate::merchant`]), re-exported where the
+/// stores' queries use it.
+pub use crate::merchant::{merchant_name, merchant_of};
 pub use config::{ElasticAuthSettings, ElasticSettings, StoreConfig, StoreKeys};
 #[cfg(feature = "elasticsearch")]
 pub use elastic::{ElasticAuth, ElasticConfig, ElasticStore, WriteVisibility};
@@ -32,11 +35,11 @@ use async_trait::async_trait;
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
+use crate::domain::rule::{Rule, RuleScope};
 use crate::domain::{
-    Category, ClassifiedTransaction, CustomerId, JobId, JobRecord, PartnerId, Prediction, Summary,
+    Category, ClassifiedTransaction, CustomerId, JobId, JobRecord, PartnerId, Summary,
 };
 use crate::progress::Progress;
-use crate::rules::{Rule, RuleScope};
 
 /// What an upsert did.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -307,70 +310,6 @@ pub fn words(text: &str) -> impl Iterator<Item = String> + '_ {
         .map(str::to_lowercase)
 }
 
-/// Leading words of a statement text that name the payment, not the payee.
-const NOT_MERCHANT: &[&str] = &[
-    "COMPRA",
-    "CARTAO",
-    "CARTÃO",
-    "CARD",
-    "DEBITO",
-    "DÉBITO",
-    "DEBIT",
-    "CREDITO",
-    "CRÉDITO",
-    "CREDIT",
-    "PIX",
-    "ENVIADO",
-    "RECEBIDO",
-    "TED",
-    "DOC",
-    "PAG",
-    "PAGTO",
-    "PAGAMENTO",
-    "POS",
-    "PURCHASE",
-    "SQ",
-    "PAYPAL",
-    "MP",
-    "TRANSF",
-    "TRANSFERENCIA",
-    "TRANSFERÊNCIA",
-    "DE",
-    "EM",
-];
-
-/// The merchant a description names, for [`Store::top_merchants`]: upper-cased, cut into
-/// words at anything but letters and digits, without words that contain a digit (card
-/// numbers, dates, terminal ids) and without leading payment words (`COMPRA CARTAO PAG*`),
-/// at most three words. `"COMPRA CARTAO PAG*PADARIA SAO PAULO 0412"` → `"PADARIA SAO PAULO"`.
-/// A description with nothing left gives `"UNKNOWN"`.
-///
-/// Why so simple: it runs on every stored transaction in both stores and must give the same
-/// answer in both; a merchant database would be a product of its own.
-pub fn merchant_of(description: &str) -> String {
-    let upper = description.to_uppercase();
-    let merchant: Vec<&str> = upper
-        .split(|c: char| !c.is_alphanumeric())
-        .filter(|w| !w.is_empty() && !w.chars().any(|c| c.is_numeric()))
-        .skip_while(|w| NOT_MERCHANT.contains(w))
-        .take(3)
-        .collect();
-    if merchant.is_empty() {
-        "UNKNOWN".to_owned()
-    } else {
-        merchant.join(" ")
-    }
-}
-
-/// The clean merchant name of a classified transaction: the one a rule set, else
-/// [`merchant_of`] its description. What every store groups [`Store::top_merchants`] by.
-pub fn merchant_name(description: &str, p: &Prediction) -> String {
-    match &p.merchant {
-        Some(m) => m.clone(),
-        None => merchant_of(description),
-    }
-}
-
 impl RuleFilter {
     /// Whether a rule of `scope` is listed.
     pub fn admits(&self, scope: &RuleScope) -> bool {
@@ -408,22 +347,6 @@ pub(crate) fn decode_cursor(c: &str) -> Result<(NaiveDate, String, String), Stor
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn merchant_strips_payment_words_and_numbers() {
-        assert_eq!(
-            merchant_of("COMPRA CARTAO PAG*PADARIA SAO PAULO 0412"),
-            "PADARIA SAO PAULO"
-        );
-        assert_eq!(merchant_of("Pix enviado Joao 123"), "JOAO");
-        assert_eq!(
-            merchant_of("uber *trip 4821 help.uber.com"),
-            "UBER TRIP HELP"
-        );
-        assert_eq!(merchant_of("NETFLIX.COM"), "NETFLIX COM");
-        assert_eq!(merchant_of("12/03 4821"), "UNKNOWN");
-        assert_eq!(merchant_of(""), "UNKNOWN");
-    }
 
     #[test]
     fn words_are_lowercase_alphanumeric_runs() {

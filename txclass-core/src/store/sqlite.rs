@@ -12,11 +12,11 @@ use super::{
     RuleFilter, SpendingQuery, SpendingRow, Store, StoreError, TxPage, TxQuery, UpsertReport,
     MAX_EVENTS, MAX_PAGE, MAX_RULES, MAX_TOP_MERCHANTS,
 };
+use crate::domain::rule::{Rule, RuleScope};
 use crate::domain::{
     Category, ClassifiedTransaction, Confidence, CustomerId, JobId, JobRecord, PartnerId,
     Prediction, Transaction,
 };
-use crate::rules::{Rule, RuleScope};
 use crate::sync::Lock;
 
 /// The embedded store: one SQLite file in WAL mode.
@@ -192,13 +192,22 @@ impl SqliteStore {
     async fn json_records<T: serde::de::DeserializeOwned>(
         &self,
         sql: &'static str,
-        param: impl rusqlite::ToSql + Send + 'static,
+        param: impl Into<rusqlite::types::Value>,
+    ) -> Result<Vec<T>, StoreError> {
+        self.json_records_of(sql, vec![param.into()]).await
+    }
+
+    /// [`json_records`](Self::json_records) with any number of parameters.
+    async fn json_records_of<T: serde::de::DeserializeOwned>(
+        &self,
+        sql: &'static str,
+        params: Vec<rusqlite::types::Value>,
     ) -> Result<Vec<T>, StoreError> {
         let rows: Vec<String> = self
             .with(move |c| {
                 let mut q = c.prepare_cached(sql).map_err(backend)?;
                 let rows = q
-                    .query_map([param], |r| r.get(0))
+                    .query_map(rusqlite::params_from_iter(params), |r| r.get(0))
                     .map_err(backend)?
                     .collect::<Result<Vec<_>, _>>()
                     .map_err(backend);
@@ -720,21 +729,7 @@ impl Store for SqliteStore {
                  ORDER BY id LIMIT ?1"
             }
         };
-        // On the writer: a rule written a moment ago must be seen.
-        let rows: Vec<String> = self
-            .with(move |c| {
-                let mut q = c.prepare_cached(sql).map_err(backend)?;
-                let rows = q
-                    .query_map(rusqlite::params_from_iter(args), |r| r.get(0))
-                    .map_err(backend)?
-                    .collect::<Result<Vec<_>, _>>()
-                    .map_err(backend);
-                rows
-            })
-            .await?;
-        rows.iter()
-            .map(|j| serde_json::from_str(j).map_err(backend))
-            .collect()
+        self.json_records_of(sql, args).await
     }
 
     async fn count(&self, customer: &CustomerId) -> Result<u64, StoreError> {

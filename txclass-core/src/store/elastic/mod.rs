@@ -108,12 +108,12 @@ use super::{
     MAX_PAGE, MAX_RULES, MAX_TOP_MERCHANTS,
 };
 use crate::backoff::Backoff;
+use crate::domain::rule::{Rule, RuleScope};
 use crate::domain::{
     Category, ClassifiedTransaction, Confidence, CustomerId, JobId, JobRecord, PartnerId,
     Prediction, Source, Transaction,
 };
 use crate::partner::Secret;
-use crate::rules::{Rule, RuleScope};
 
 /// Mapping version of the transactions index: bump it when `tx_index_body` changes.
 ///
@@ -200,6 +200,23 @@ fn short(body: &str) -> &str {
         Some((i, _)) => &body[..i],
         None => body,
     }
+}
+
+/// The `record` of each hit of a search answer, decoded; `what` names them in errors.
+fn records_of<T: serde::de::DeserializeOwned>(
+    res: &Value,
+    what: &str,
+) -> Result<Vec<T>, StoreError> {
+    let hits = res["hits"]["hits"]
+        .as_array()
+        .map(Vec::as_slice)
+        .unwrap_or(&[]);
+    hits.iter()
+        .map(|h| {
+            serde_json::from_value(h["_source"]["record"].clone())
+                .map_err(|e| backend(format!("{what} does not decode: {e}")))
+        })
+        .collect()
 }
 
 /// The JSON body of a successful response, or the error the status means.
@@ -315,6 +332,32 @@ impl ElasticStore {
     /// The alias job event logs are read and written through.
     pub fn events_alias(&self) -> &str {
         &self.event_alias
+    }
+
+    /// The `record` of the document `id` behind `alias` (a realtime get), decoded; `what`
+    /// names it in errors.
+    async fn get_record<T: serde::de::DeserializeOwned>(
+        &self,
+        alias: &str,
+        id: &str,
+        what: &str,
+    ) -> Result<Option<T>, StoreError> {
+        let resp = self
+            .client
+            .get(GetParts::IndexId(alias, id))
+            .send()
+            .await
+            .map_err(unavailable)?;
+        if resp.status_code() == StatusCode::NOT_FOUND {
+            return Ok(None);
+        }
+        let body = json_of(&format!("get {what}"), resp).await?;
+        if body["found"] != json!(true) {
+            return Ok(None);
+        }
+        serde_json::from_value(body["_source"]["record"].clone())
+            .map(Some)
+            .map_err(|e| backend(format!("{what} {id} does not decode: {e}")))
     }
 
     /// The alias rules are read and written through.
@@ -465,16 +508,7 @@ impl Store for ElasticStore {
                 json_of("running jobs", resp).await
             })
             .await?;
-        let hits = res["hits"]["hits"]
-            .as_array()
-            .map(Vec::as_slice)
-            .unwrap_or(&[]);
-        hits.iter()
-            .map(|h| {
-                serde_json::from_value(h["_source"]["record"].clone())
-                    .map_err(|e| backend(format!("job record does not decode: {e}")))
-            })
-            .collect()
+        records_of(&res, "job record")
     }
 
     async fn put_job(&self, job: &JobRecord) -> Result<(), StoreError> {
@@ -499,22 +533,7 @@ impl Store for ElasticStore {
     }
 
     async fn get_job(&self, id: &JobId) -> Result<Option<JobRecord>, StoreError> {
-        let resp = self
-            .client
-            .get(GetParts::IndexId(&self.job_alias, id.as_str()))
-            .send()
-            .await
-            .map_err(unavailable)?;
-        if resp.status_code() == StatusCode::NOT_FOUND {
-            return Ok(None);
-        }
-        let body = json_of("get job", resp).await?;
-        if body["found"] != json!(true) {
-            return Ok(None);
-        }
-        serde_json::from_value(body["_source"]["record"].clone())
-            .map(Some)
-            .map_err(|e| backend(format!("job {id} does not decode: {e}")))
+        self.get_record(&self.job_alias, id.as_str(), "job").await
     }
 
     async fn transactions(&self, q: &TxQuery) -> Result<TxPage, StoreError> {
@@ -686,22 +705,7 @@ impl Store for ElasticStore {
     }
 
     async fn get_rule(&self, id: &str) -> Result<Option<Rule>, StoreError> {
-        let resp = self
-            .client
-            .get(GetParts::IndexId(&self.rule_alias, id))
-            .send()
-            .await
-            .map_err(unavailable)?;
-        if resp.status_code() == StatusCode::NOT_FOUND {
-            return Ok(None);
-        }
-        let body = json_of("get rule", resp).await?;
-        if body["found"] != json!(true) {
-            return Ok(None);
-        }
-        serde_json::from_value(body["_source"]["record"].clone())
-            .map(Some)
-            .map_err(|e| backend(format!("rule {id} does not decode: {e}")))
+        self.get_record(&self.rule_alias, id, "rule").await
     }
 
     async fn delete_rule(&self, id: &str) -> Result<bool, StoreError> {
@@ -744,16 +748,7 @@ impl Store for ElasticStore {
             .await
             .map_err(unavailable)?;
         let res = json_of("rules", resp).await?;
-        let hits = res["hits"]["hits"]
-            .as_array()
-            .map(Vec::as_slice)
-            .unwrap_or(&[]);
-        hits.iter()
-            .map(|h| {
-                serde_json::from_value(h["_source"]["record"].clone())
-                    .map_err(|e| backend(format!("rule does not decode: {e}")))
-            })
-            .collect()
+        records_of(&res, "rule")
     }
 
     async fn count(&self, customer: &CustomerId) -> Result<u64, StoreError> {

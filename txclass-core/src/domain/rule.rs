@@ -1,13 +1,42 @@
 //! What a rule is: conditions, an action, its stage, order and scope. Plain data, checked
-//! by [`Rule::validate`] and turned into a matcher by [`RuleSet`](super::RuleSet).
+//! by [`Rule::validate`] and turned into a matcher by [`RuleSet`](crate::rules::RuleSet)
+//! (here, below the store that keeps rules and the engine that runs them).
 
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use super::RuleError;
+use thiserror::Error;
+
+use super::{Category, CustomerId, PartnerId};
 use crate::currency::Currency;
-use crate::domain::{Category, CustomerId, PartnerId};
+
+/// A rule that cannot be used: which rule, which field, what is wrong.
+#[derive(Clone, Debug, PartialEq, Eq, Error)]
+#[error("rule {rule}: {field}: {message}")]
+pub struct RuleError {
+    /// The rule's id, or where it is when it has none yet (`rules[2]` in a file, `body` in a
+    /// request).
+    pub rule: String,
+    /// The field at fault, as a path: `conditions.description_matches`, `action.category`.
+    pub field: String,
+    /// What is wrong with it.
+    pub message: String,
+}
+
+impl RuleError {
+    pub(crate) fn new(
+        rule: impl Into<String>,
+        field: impl Into<String>,
+        message: impl Into<String>,
+    ) -> Self {
+        Self {
+            rule: rule.into(),
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+}
 
 /// Longest rule id, category, merchant name or text condition.
 pub const MAX_TEXT: usize = 200;
@@ -90,7 +119,7 @@ pub struct Conditions {
     /// case-insensitive unless it says `(?-i)`; unanchored).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description_matches: Option<String>,
-    /// The merchant named by the description ([`merchant_of`](crate::store::merchant_of))
+    /// The merchant named by the description ([`merchant_of`](crate::merchant::merchant_of))
     /// is this one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub merchant_is: Option<String>,
@@ -270,7 +299,7 @@ pub fn valid_id(id: &str) -> bool {
 
 impl Rule {
     /// Checks everything but the regular expression's syntax (which
-    /// [`RuleSet::compile`](super::RuleSet::compile) checks by compiling it) and returns
+    /// [`RuleSet::compile`](crate::rules::RuleSet::compile) checks by compiling it) and returns
     /// the rule normalised (currency codes upper-cased). `where_` names the rule in errors
     /// when it has no id yet.
     pub fn validate(mut self, where_: &str) -> Result<Rule, RuleError> {
