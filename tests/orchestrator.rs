@@ -254,6 +254,53 @@ async fn rules_apply_to_pages_fetched_directly_and_through_the_retry_queue() {
     assert!(via_retry > 0, "some pages went through the retry worker");
 }
 
+/// A partner page whose transaction names no currency is refused (`bad_partner_data`,
+/// naming the field), never read as reais: the code decides what the minor units mean.
+#[tokio::test]
+async fn a_transaction_without_a_currency_is_bad_partner_data() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let body = r#"{"transactions":[{"id":"t1","date":"2026-01-05","description":"PADARIA","amount_minor":-1500}],"next_cursor":null}"#;
+    tokio::spawn(async move {
+        loop {
+            let Ok((mut conn, _)) = listener.accept().await else {
+                return;
+            };
+            tokio::spawn(async move {
+                let mut head = Vec::new();
+                let mut buf = [0u8; 1024];
+                while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match conn.read(&mut buf).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => head.extend_from_slice(&buf[..n]),
+                    }
+                }
+                let res = format!(
+                    "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+                let _ = conn.write_all(res.as_bytes()).await;
+            });
+        }
+    });
+    let orch = Orchestrator::builder()
+        .partner(PartnerConfig::new("bank", url, NonZeroU32::new(2).unwrap()))
+        .store(Arc::new(SqliteStore::in_memory().unwrap()))
+        .build()
+        .unwrap();
+    let events = orch.run_to_end(request("c-1")).await.unwrap();
+    match events.last() {
+        Some(Progress::Failed {
+            reason: FailureReason::BadPartnerData,
+            message,
+            ..
+        }) => assert!(message.contains("currency"), "{message}"),
+        other => panic!("expected bad_partner_data, got {other:?}"),
+    }
+}
+
 #[tokio::test]
 async fn partner_failures_go_through_the_retry_queue_and_nothing_is_lost() {
     let sim = SimulatorConfig {
