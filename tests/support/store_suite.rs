@@ -548,7 +548,7 @@ pub async fn top_merchants(store: &dyn Store) {
     store.upsert(&txs).await.expect("upsert");
 
     let expect = |from: Option<NaiveDate>, to: Option<NaiveDate>, n: usize| {
-        let mut m: BTreeMap<String, (u64, i64)> = BTreeMap::new();
+        let mut m: BTreeMap<(String, String), (u64, i64)> = BTreeMap::new();
         for t in txs.iter().filter(|t| t.customer_id.as_str() == c) {
             let date = t.transaction.date;
             if t.transaction.amount_minor >= 0
@@ -558,20 +558,32 @@ pub async fn top_merchants(store: &dyn Store) {
                 continue;
             }
             let e = m
-                .entry(merchant_name(&t.transaction.description, &t.prediction))
+                .entry((
+                    merchant_name(&t.transaction.description, &t.prediction),
+                    t.transaction.currency.clone(),
+                ))
                 .or_default();
             e.0 += 1;
             e.1 += t.transaction.amount_minor;
         }
         let mut rows: Vec<MerchantRow> = m
             .into_iter()
-            .map(|(merchant, (count, amount_minor))| MerchantRow {
-                merchant,
-                count,
-                amount_minor,
-            })
+            .map(
+                |((merchant, currency), (count, amount_minor))| MerchantRow {
+                    merchant,
+                    currency,
+                    count,
+                    amount_minor,
+                },
+            )
             .collect();
-        rows.sort_by(|a, b| (a.amount_minor, &a.merchant).cmp(&(b.amount_minor, &b.merchant)));
+        rows.sort_by(|a, b| {
+            (a.amount_minor, &a.merchant, &a.currency).cmp(&(
+                b.amount_minor,
+                &b.merchant,
+                &b.currency,
+            ))
+        });
         rows.truncate(n);
         rows
     };
@@ -589,6 +601,14 @@ pub async fn top_merchants(store: &dyn Store) {
         all.iter().any(|r| r.merchant == "Padaria Boa"),
         "a rule's merchant name groups its rows: {all:?}"
     );
+    let padaria: Vec<&str> = all
+        .iter()
+        .filter(|r| r.merchant == "PADARIA SAO PAULO")
+        .map(|r| r.currency.as_str())
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    assert_eq!(padaria, ["BRL", "EUR"], "one row per currency: {all:?}");
     assert!(
         all.iter().all(|r| r.merchant != "SALARIO ACME LTDA"),
         "income is not spend"

@@ -58,11 +58,6 @@ pub fn parse_date(s: &str) -> Result<chrono::NaiveDate, String> {
     txclass_core::records::parse_date(s)
 }
 
-/// A money amount in minor units as the core prints it (`-1234` → `-12.34`).
-pub fn money(minor: i64) -> String {
-    txclass_core::records::format_amount(minor)
-}
-
 /// Parses a probability in `[0, 1]` for clap.
 pub fn probability(s: &str) -> Result<f32, String> {
     let p: f32 = s.parse().map_err(|_| format!("{s:?} is not a number"))?;

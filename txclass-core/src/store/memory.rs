@@ -251,11 +251,14 @@ impl Store for MemoryStore {
         n: u32,
     ) -> Result<Vec<MerchantRow>, StoreError> {
         let st = self.state.locked();
-        let mut by_merchant: HashMap<String, (u64, i64)> = HashMap::new();
+        let mut by_merchant: HashMap<(String, String), (u64, i64)> = HashMap::new();
         for ct in st.between(customer, from, to) {
             if ct.transaction.amount_minor < 0 {
                 let m = by_merchant
-                    .entry(merchant_name(&ct.transaction.description, &ct.prediction))
+                    .entry((
+                        merchant_name(&ct.transaction.description, &ct.prediction),
+                        ct.transaction.currency.clone(),
+                    ))
                     .or_default();
                 m.0 += 1;
                 m.1 += ct.transaction.amount_minor;
@@ -263,13 +266,22 @@ impl Store for MemoryStore {
         }
         let mut rows: Vec<MerchantRow> = by_merchant
             .into_iter()
-            .map(|(merchant, (count, amount_minor))| MerchantRow {
-                merchant,
-                count,
-                amount_minor,
-            })
+            .map(
+                |((merchant, currency), (count, amount_minor))| MerchantRow {
+                    merchant,
+                    currency,
+                    count,
+                    amount_minor,
+                },
+            )
             .collect();
-        rows.sort_by(|a, b| (a.amount_minor, &a.merchant).cmp(&(b.amount_minor, &b.merchant)));
+        rows.sort_by(|a, b| {
+            (a.amount_minor, &a.merchant, &a.currency).cmp(&(
+                b.amount_minor,
+                &b.merchant,
+                &b.currency,
+            ))
+        });
         rows.truncate(n.min(MAX_TOP_MERCHANTS) as usize);
         Ok(rows)
     }

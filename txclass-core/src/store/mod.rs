@@ -123,11 +123,14 @@ pub struct SpendingRow {
     pub amount_minor: i64,
 }
 
-/// One merchant of [`Store::top_merchants`].
+/// One merchant of [`Store::top_merchants`], in one currency (a merchant paid in two
+/// currencies has two rows: amounts of different currencies are never added).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MerchantRow {
-    /// [`merchant_of`] the descriptions.
+    /// [`merchant_name`] of the transactions.
     pub merchant: String,
+    /// ISO 4217 code of `amount_minor`.
+    pub currency: String,
     /// Number of outgoing transactions.
     pub count: u64,
     /// Sum of their (negative) amounts, minor units.
@@ -257,9 +260,10 @@ pub trait Store: Send + Sync + 'static {
     /// Spend per month, category and currency, in that order.
     async fn spending(&self, q: &SpendingQuery) -> Result<Vec<SpendingRow>, StoreError>;
 
-    /// The `n` merchants ([`merchant_of`]) a customer spent most with between `from` and `to`
-    /// (inclusive): outgoing transactions only (`amount_minor < 0`), largest spend first, ties
-    /// by name. `n` is capped at [`MAX_TOP_MERCHANTS`].
+    /// The `n` merchants ([`merchant_name`]) a customer spent most with between `from` and
+    /// `to` (inclusive), one row per merchant and currency: outgoing transactions only
+    /// (`amount_minor < 0`), largest spend first (compared as minor units), ties by name, then
+    /// currency. `n` is capped at [`MAX_TOP_MERCHANTS`].
     async fn top_merchants(
         &self,
         customer: &CustomerId,

@@ -646,18 +646,20 @@ impl Store for SqliteStore {
         self.read(move |c| {
             let mut stmt = c
                 .prepare_cached(
-                    "SELECT merchant, count(*), sum(amount_minor) AS spent
+                    "SELECT merchant, currency, count(*), sum(amount_minor) AS spent
                      FROM transactions
                      WHERE customer_id = ?1 AND date >= ?2 AND date <= ?3 AND amount_minor < 0
-                     GROUP BY merchant ORDER BY spent ASC, merchant ASC LIMIT ?4",
+                     GROUP BY merchant, currency
+                     ORDER BY spent ASC, merchant ASC, currency ASC LIMIT ?4",
                 )
                 .map_err(backend)?;
             let rows = stmt
                 .query_map(params![customer, from, to, n], |r| {
                     Ok(MerchantRow {
                         merchant: r.get(0)?,
-                        count: r.get::<_, i64>(1)? as u64,
-                        amount_minor: r.get(2)?,
+                        currency: r.get(1)?,
+                        count: r.get::<_, i64>(2)? as u64,
+                        amount_minor: r.get(3)?,
                     })
                 })
                 .map_err(backend)?

@@ -651,9 +651,11 @@ impl Store for ElasticStore {
             "size": 0,
             "track_total_hits": false,
             "query": { "bool": { "filter": filter } },
+            // One bucket per merchant and currency (`multi_terms`: OpenSearch 2.1+,
+            // Elasticsearch 7.12+), so no sum crosses currencies.
             "aggs": { "merchants": {
-                "terms": {
-                    "field": "merchant",
+                "multi_terms": {
+                    "terms": [ { "field": "merchant" }, { "field": "currency" } ],
                     "size": n,
                     "order": [ { "spent": "asc" }, { "_key": "asc" } ]
                 },
@@ -668,7 +670,8 @@ impl Store for ElasticStore {
         Ok(buckets
             .iter()
             .map(|b| MerchantRow {
-                merchant: b["key"].as_str().unwrap_or_default().to_owned(),
+                merchant: b["key"][0].as_str().unwrap_or_default().to_owned(),
+                currency: b["key"][1].as_str().unwrap_or_default().to_owned(),
                 count: b["doc_count"].as_u64().unwrap_or(0),
                 amount_minor: b["spent"]["value"].as_f64().unwrap_or(0.0).round() as i64,
             })
