@@ -74,12 +74,12 @@ fn transaction(i: usize, customers: usize, rng: &mut impl Rng) -> ClassifiedTran
             },
             currency: "BRL".into(),
         },
-        prediction: Prediction {
-            category: Category::new(category),
-            probability: rng.gen_range(0.3..1.0),
-            confidence: Confidence::High,
-            uncertain: false,
-        },
+        prediction: Prediction::from_model(
+            Category::new(category),
+            rng.gen_range(0.3..1.0),
+            Confidence::High,
+            false,
+        ),
     }
 }
 

@@ -75,8 +75,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         })
         .await?;
     for row in spending.iter().filter(|r| r.month == "2026-01") {
-        // The simulated bank keeps its customers' accounts in BRL.
-        let total = txclass_core::currency::format_minor(row.amount_minor, "BRL");
+        // Spending rows are per currency: amounts of different currencies are never added.
+        let total = format!(
+            "{} {}",
+            txclass_core::currency::format_minor(row.amount_minor, &row.currency),
+            row.currency
+        );
         println!(
             "{} {:<14} {:>3} {:>10}",
             row.month,

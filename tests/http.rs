@@ -3,7 +3,7 @@
 
 mod support;
 
-use support::http::{errors, jobs, wire};
+use support::http::{errors, jobs, rules, wire};
 use support::server::Transport;
 
 /// For each `module::case`, a test module `case` with `fast_path` and `hyper` tests.
@@ -51,4 +51,7 @@ on_both_transports! {
     wire::an_oversized_head_is_a_431,
     wire::bad_bodies_get_the_same_json_errors_and_the_connection_lives_on,
     wire::shutdown_closes_idle_connections,
+    rules::rules_crud_round_trips_and_names_bad_fields,
+    rules::a_jobs_transactions_record_the_rule_that_classified_them,
+    rules::enrich_classifies_rows_and_names_bad_ones,
 }

@@ -127,6 +127,180 @@ async fn happy_path_streams_in_order_and_stores_each_transaction_once() {
     assert_eq!(stored_ids(r.orch.store().as_ref(), "c-1").await, expected);
 }
 
+/// Rules apply to every page, the ones the retry worker fetched and stored too: a pre rule
+/// on money in, a post rule on what the model called groceries, and another customer's rule
+/// that must not apply.
+#[tokio::test]
+async fn rules_apply_to_pages_fetched_directly_and_through_the_retry_queue() {
+    use txclass_suite::domain::Source;
+    use txclass_suite::rules::{Action, Conditions, Rule, RuleScope, Sign, Stage};
+    use txclass_suite::store::TxQuery;
+    use txclass_suite::Category;
+
+    let sim = SimulatorConfig {
+        faults: Faults {
+            error_rate: 0.3,
+            unavailable_rate: 0.0,
+            timeout_rate: 0.0,
+            hang_ms: 0,
+            retry_after_secs: 0,
+        },
+        ..SimulatorConfig::instant()
+    };
+    let r = rig(sim, 4, |p| {
+        p.retry.max_attempts = NonZeroU32::new(50).unwrap();
+        p.circuit.minimum_calls = NonZeroU32::new(50).unwrap();
+    })
+    .await;
+    let rule = |id: &str, stage, scope, conditions, category: &str| Rule {
+        id: id.into(),
+        scope,
+        stage,
+        order: 0,
+        conditions,
+        action: Action {
+            category: Some(Category::new(category)),
+            ..Action::default()
+        },
+        stop_processing: false,
+    };
+    let money_in = rule(
+        "money-in",
+        Stage::Pre,
+        RuleScope::Global,
+        Conditions {
+            sign: Some(Sign::In),
+            ..Conditions::default()
+        },
+        "money-in",
+    );
+    let shops = rule(
+        "shops",
+        Stage::Post,
+        RuleScope::Global,
+        Conditions {
+            category: Some(Category::new("groceries")),
+            ..Conditions::default()
+        },
+        "shops",
+    );
+    let elsewhere = rule(
+        "elsewhere",
+        Stage::Pre,
+        RuleScope::Customer {
+            customer_id: "someone-else".into(),
+        },
+        Conditions {
+            sign: Some(Sign::Out),
+            ..Conditions::default()
+        },
+        "elsewhere",
+    );
+    for x in [money_in, shops, elsewhere] {
+        r.orch.create_rule(x).await.unwrap();
+    }
+    let mut via_retry = 0;
+    for i in 0..3 {
+        let c = format!("rules-{i}");
+        let events = r.orch.run_to_end(request(&c)).await.unwrap();
+        assert!(
+            matches!(events.last(), Some(Progress::Done { .. })),
+            "{:?}",
+            events.last()
+        );
+        via_retry += events
+            .iter()
+            .filter(|e| {
+                matches!(
+                    e,
+                    Progress::PageFetched {
+                        via_retry: true,
+                        ..
+                    }
+                )
+            })
+            .count();
+        let page = r
+            .orch
+            .transactions(&TxQuery {
+                customer_id: c.as_str().into(),
+                limit: 1000,
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        assert!(page.next_cursor.is_none());
+        assert_eq!(page.items.len(), expected_ids(&r.sim, &c).len());
+        let (mut ins, mut shops) = (0, 0);
+        for t in &page.items {
+            let p = &t.prediction;
+            if t.transaction.amount_minor >= 0 {
+                assert_eq!(p.source, Source::Rule("money-in".into()), "{t:?}");
+                assert_eq!(p.category.as_str(), "money-in");
+                ins += 1;
+            } else if p.source == Source::Rule("shops".into()) {
+                assert_eq!(p.category.as_str(), "shops");
+                shops += 1;
+            } else {
+                assert_eq!(p.source, Source::Model, "{t:?}");
+                assert!(
+                    !["groceries", "elsewhere"].contains(&p.category.as_str()),
+                    "{t:?}"
+                );
+            }
+        }
+        assert!(ins > 0 && shops > 0, "{ins} in, {shops} shops");
+    }
+    assert!(via_retry > 0, "some pages went through the retry worker");
+}
+
+/// A partner page whose transaction names no currency is refused (`bad_partner_data`,
+/// naming the field), never read as reais: the code decides what the minor units mean.
+#[tokio::test]
+async fn a_transaction_without_a_currency_is_bad_partner_data() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let body = r#"{"transactions":[{"id":"t1","date":"2026-01-05","description":"PADARIA","amount_minor":-1500}],"next_cursor":null}"#;
+    tokio::spawn(async move {
+        loop {
+            let Ok((mut conn, _)) = listener.accept().await else {
+                return;
+            };
+            tokio::spawn(async move {
+                let mut head = Vec::new();
+                let mut buf = [0u8; 1024];
+                while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match conn.read(&mut buf).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => head.extend_from_slice(&buf[..n]),
+                    }
+                }
+                let res = format!(
+                    "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+                let _ = conn.write_all(res.as_bytes()).await;
+            });
+        }
+    });
+    let orch = Orchestrator::builder()
+        .partner(PartnerConfig::new("bank", url, NonZeroU32::new(2).unwrap()))
+        .store(Arc::new(SqliteStore::in_memory().unwrap()))
+        .build()
+        .unwrap();
+    let events = orch.run_to_end(request("c-1")).await.unwrap();
+    match events.last() {
+        Some(Progress::Failed {
+            reason: FailureReason::BadPartnerData,
+            message,
+            ..
+        }) => assert!(message.contains("currency"), "{message}"),
+        other => panic!("expected bad_partner_data, got {other:?}"),
+    }
+}
+
 #[tokio::test]
 async fn partner_failures_go_through_the_retry_queue_and_nothing_is_lost() {
     let sim = SimulatorConfig {
@@ -415,7 +589,15 @@ async fn orphan(
             pages: 1,
             ..Default::default()
         };
-        totals.total_out_minor = -100;
+        totals.currencies.insert(
+            "BRL".into(),
+            txclass_suite::domain::CurrencyTotal {
+                minor_units: Some(2),
+                count: 40,
+                in_minor: 0,
+                out_minor: -100,
+            },
+        );
         let rec = PageRecord {
             job_id: id.clone(),
             page: *page,

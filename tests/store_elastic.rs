@@ -25,7 +25,7 @@ use txclass_suite::store::elastic::elasticsearch::indices::{
     IndicesCreateParts, IndicesGetAliasParts, IndicesGetMappingParts, IndicesPutSettingsParts,
 };
 use txclass_suite::store::elastic::elasticsearch::params::Refresh;
-use txclass_suite::store::elastic::elasticsearch::IndexParts;
+use txclass_suite::store::elastic::elasticsearch::{IndexParts, SearchParts};
 use txclass_suite::store::{
     ElasticConfig, ElasticStore, Store, StoreError, TxQuery, UpsertReport, WriteVisibility,
 };
@@ -90,6 +90,7 @@ suite_test!(filters);
 suite_test!(pagination);
 suite_test!(spending);
 suite_test!(top_merchants);
+suite_test!(rules);
 suite_test!(job_records);
 
 /// Turns off periodic refreshes of the index behind `alias`: what is read from it afterwards
@@ -274,7 +275,14 @@ async fn mapping_and_alias_are_created() {
         .unwrap();
     let body: Value = resp.json().await.unwrap();
     let (index, m) = body.as_object().unwrap().iter().next().unwrap();
-    assert_eq!(*index, format!("{}-v1", s.transactions_alias()));
+    assert_eq!(
+        *index,
+        format!(
+            "{}-v{}",
+            s.transactions_alias(),
+            txclass_suite::store::elastic::TX_MAPPING_VERSION
+        )
+    );
     let p = &m["mappings"]["properties"];
     for keyword in [
         "partner_id",
@@ -283,6 +291,9 @@ async fn mapping_and_alias_are_created() {
         "category",
         "merchant",
         "currency",
+        "source",
+        "sub_category",
+        "rule_merchant",
     ] {
         assert_eq!(p[keyword]["type"], "keyword", "{keyword}");
     }
@@ -303,6 +314,10 @@ async fn mapping_and_alias_are_created() {
         (
             s.events_alias(),
             txclass_suite::store::elastic::EVENT_MAPPING_VERSION,
+        ),
+        (
+            s.rules_alias(),
+            txclass_suite::store::elastic::RULE_MAPPING_VERSION,
         ),
     ] {
         let resp = s
@@ -347,7 +362,12 @@ async fn an_older_index_version_is_migrated_behind_the_alias() {
         .await
         .unwrap();
     assert!(resp.status_code().is_success(), "{:?}", resp.text().await);
-    let t = &suite::dataset("c-old", 1)[0];
+    let mut t = suite::dataset("c-old", 1).remove(0);
+    // Written before rules existed: every category was the model's.
+    t.prediction.source = txclass_suite::domain::Source::Model;
+    t.prediction.sub_category = None;
+    t.prediction.merchant = None;
+    let t = &t;
     // The store's `_id` scheme: `{len(partner)}:{partner}:{id}`.
     let id = format!(
         "{}:{}:{}",
@@ -381,7 +401,12 @@ async fn an_older_index_version_is_migrated_behind_the_alias() {
         .unwrap();
     let behind: Value = resp.json().await.unwrap();
     let indexes: Vec<&String> = behind.as_object().unwrap().keys().collect();
-    assert_eq!(indexes, [&format!("{alias}-v1")], "alias moved to v1 only");
+    let current = txclass_suite::store::elastic::TX_MAPPING_VERSION;
+    assert_eq!(
+        indexes,
+        [&format!("{alias}-v{current}")],
+        "alias moved to the current version only"
+    );
     let page = s
         .transactions(&TxQuery {
             customer_id: "c-old".into(),
@@ -395,6 +420,19 @@ async fn an_older_index_version_is_migrated_behind_the_alias() {
         page.items,
         vec![t.clone()],
         "the old document, found by the new analyzer"
+    );
+    // The copy says where its category came from.
+    let resp = client
+        .search(SearchParts::Index(&[&alias]))
+        .body(json!({ "query": { "term": { "source": "model" } } }))
+        .send()
+        .await
+        .unwrap();
+    let found: Value = resp.json().await.unwrap();
+    assert_eq!(
+        found["hits"]["hits"].as_array().unwrap().len(),
+        1,
+        "{found}"
     );
     // The new version takes the same document as an update, not a duplicate.
     assert_eq!(s.upsert(std::slice::from_ref(t)).await.unwrap().updated, 1);

@@ -44,6 +44,7 @@ suite_test!(filters);
 suite_test!(pagination);
 suite_test!(spending);
 suite_test!(top_merchants);
+suite_test!(rules);
 suite_test!(job_records);
 suite_test!(job_checkpoints);
 suite_test!(event_log);
@@ -108,4 +109,49 @@ async fn a_file_from_the_first_schema_is_migrated() {
     assert_eq!(top.len(), 1);
     assert_eq!(top[0].merchant, "PADARIA SAO PAULO");
     assert_eq!(top[0].amount_minor, -1500);
+}
+
+/// A file written before rules existed gets the `source`, `sub_category` and
+/// `rule_merchant` columns on open: its rows read back as the model's, and new rows keep
+/// what a rule set.
+#[tokio::test]
+async fn a_file_from_before_rules_is_migrated() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("old.db");
+    {
+        let c = rusqlite::Connection::open(&path).unwrap();
+        c.execute_batch(
+            "CREATE TABLE transactions (
+                partner_id TEXT NOT NULL, id TEXT NOT NULL, customer_id TEXT NOT NULL,
+                date TEXT NOT NULL, description TEXT NOT NULL, amount_minor INTEGER NOT NULL,
+                currency TEXT NOT NULL, category TEXT NOT NULL, probability REAL NOT NULL,
+                confidence TEXT NOT NULL, uncertain INTEGER NOT NULL,
+                merchant TEXT NOT NULL DEFAULT '', words TEXT NOT NULL DEFAULT '',
+                PRIMARY KEY (partner_id, id));
+             INSERT INTO transactions VALUES ('bank','t1','c1','2026-01-02',
+                'COMPRA CARTAO PAG*PADARIA SAO PAULO',-1500,'BRL','groceries',0.9,'high',0,
+                'PADARIA SAO PAULO',' compra cartao pag padaria sao paulo ');",
+        )
+        .unwrap();
+    }
+    let s = SqliteStore::open(&path).unwrap();
+    let q = txclass_suite::store::TxQuery {
+        customer_id: "c1".into(),
+        limit: 10,
+        ..Default::default()
+    };
+    let page = s.transactions(&q).await.unwrap();
+    assert_eq!(page.items.len(), 1);
+    let old = &page.items[0];
+    assert_eq!(old.prediction.source, txclass_suite::domain::Source::Model);
+    assert_eq!(old.prediction.sub_category, None);
+    let mut by_rule = old.clone();
+    by_rule.transaction.id = "t2".into();
+    by_rule.prediction.source = txclass_suite::domain::Source::Rule("r".into());
+    by_rule.prediction.merchant = Some("Padaria".into());
+    s.upsert(&[by_rule.clone()]).await.unwrap();
+    drop(s);
+    let s = SqliteStore::open(&path).unwrap();
+    let page = s.transactions(&q).await.unwrap();
+    assert_eq!(page.items, [by_rule, old.clone()]);
 }

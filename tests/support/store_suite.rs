@@ -10,13 +10,14 @@ use std::future::Future;
 use chrono::{DateTime, NaiveDate, Utc};
 use txclass_suite::domain::{
     Category, ClassificationRequest, ClassifiedTransaction, Confidence, CustomerId, JobId,
-    JobRecord, JobStatus, PartnerId, Prediction, Summary, Transaction,
+    JobRecord, JobStatus, PartnerId, Prediction, Source, Summary, Transaction,
 };
 use txclass_suite::progress::FailureReason;
 use txclass_suite::progress::Progress;
+use txclass_suite::rules::{Action, Conditions, Rule, RuleScope, Sign, Stage};
 use txclass_suite::store::{
-    merchant_of, LoggedEvent, MerchantRow, PageRecord, SpendingQuery, SpendingRow, Store,
-    StoreError, TxQuery, UpsertReport, MAX_EVENTS,
+    merchant_name, LoggedEvent, MerchantRow, PageRecord, RuleFilter, SpendingQuery, SpendingRow,
+    Store, StoreError, TxQuery, UpsertReport, MAX_EVENTS,
 };
 
 /// `YYYY-MM-DD` → date.
@@ -44,12 +45,7 @@ pub fn tx(
             amount_minor,
             currency: "BRL".into(),
         },
-        prediction: Prediction {
-            category: Category::new(category),
-            probability: 0.87,
-            confidence: Confidence::High,
-            uncertain: false,
-        },
+        prediction: Prediction::from_model(Category::new(category), 0.87, Confidence::High, false),
     }
 }
 
@@ -93,6 +89,16 @@ pub fn dataset(customer: &str, n: usize) -> Vec<ClassifiedTransaction> {
                 CATEGORIES[k],
             );
             t.prediction.probability = (i % 100) as f32 / 100.0;
+            // Some money in another currency (never added to the reais), and some rows a
+            // rule classified: their source, sub-category and clean merchant name are kept.
+            if i % 11 == 0 {
+                t.transaction.currency = "EUR".into();
+            }
+            if i % 13 == 0 {
+                t.prediction.source = Source::Rule("fix-7".into());
+                t.prediction.sub_category = Some(Category::new("bakery"));
+                t.prediction.merchant = Some("Padaria Boa".into());
+            }
             t
         })
         .collect()
@@ -216,6 +222,19 @@ pub async fn upsert_is_idempotent(store: &dyn Store) {
 
     assert_eq!(store.upsert(&[]).await.unwrap(), UpsertReport::default());
     assert_eq!(store.count(&CustomerId::new("nobody")).await.unwrap(), 0);
+
+    // What set the category is part of the row: a rule's answer replaces the model's.
+    let mut by_rule = got.items[0].clone();
+    assert_eq!(by_rule.prediction.source, Source::Model);
+    by_rule.prediction.source = Source::Rule("r-1".into());
+    by_rule.prediction.sub_category = Some(Category::new("bakery"));
+    by_rule.prediction.merchant = Some("Padaria Boa".into());
+    store.upsert(&[by_rule.clone()]).await.unwrap();
+    let got = store.transactions(&query(c, 100)).await.unwrap();
+    assert_eq!(
+        got.items[0], by_rule,
+        "source, sub-category and merchant stored"
+    );
 }
 
 /// One upsert bigger than any bulk batch: every document counted once, all stored.
@@ -445,7 +464,7 @@ pub async fn spending(store: &dyn Store) {
     store.upsert(&txs).await.expect("upsert");
 
     let expect = |from: Option<NaiveDate>, to: Option<NaiveDate>| {
-        let mut cells: BTreeMap<(String, String), (u64, i64)> = BTreeMap::new();
+        let mut cells: BTreeMap<(String, String, String), (u64, i64)> = BTreeMap::new();
         for t in txs.iter().filter(|t| t.customer_id.as_str() == c) {
             let date = t.transaction.date;
             if from.is_some_and(|f| date < f) || to.is_some_and(|x| date > x) {
@@ -455,6 +474,7 @@ pub async fn spending(store: &dyn Store) {
                 .entry((
                     date.format("%Y-%m").to_string(),
                     t.prediction.category.0.clone(),
+                    t.transaction.currency.clone(),
                 ))
                 .or_default();
             e.0 += 1;
@@ -462,12 +482,15 @@ pub async fn spending(store: &dyn Store) {
         }
         cells
             .into_iter()
-            .map(|((month, category), (count, amount_minor))| SpendingRow {
-                month,
-                category: Category(category),
-                count,
-                amount_minor,
-            })
+            .map(
+                |((month, category, currency), (count, amount_minor))| SpendingRow {
+                    month,
+                    category: Category(category),
+                    currency,
+                    count,
+                    amount_minor,
+                },
+            )
             .collect::<Vec<_>>()
     };
     for (from, to) in [
@@ -525,7 +548,7 @@ pub async fn top_merchants(store: &dyn Store) {
     store.upsert(&txs).await.expect("upsert");
 
     let expect = |from: Option<NaiveDate>, to: Option<NaiveDate>, n: usize| {
-        let mut m: BTreeMap<String, (u64, i64)> = BTreeMap::new();
+        let mut m: BTreeMap<(String, String), (u64, i64)> = BTreeMap::new();
         for t in txs.iter().filter(|t| t.customer_id.as_str() == c) {
             let date = t.transaction.date;
             if t.transaction.amount_minor >= 0
@@ -535,20 +558,32 @@ pub async fn top_merchants(store: &dyn Store) {
                 continue;
             }
             let e = m
-                .entry(merchant_of(&t.transaction.description))
+                .entry((
+                    merchant_name(&t.transaction.description, &t.prediction),
+                    t.transaction.currency.clone(),
+                ))
                 .or_default();
             e.0 += 1;
             e.1 += t.transaction.amount_minor;
         }
         let mut rows: Vec<MerchantRow> = m
             .into_iter()
-            .map(|(merchant, (count, amount_minor))| MerchantRow {
-                merchant,
-                count,
-                amount_minor,
-            })
+            .map(
+                |((merchant, currency), (count, amount_minor))| MerchantRow {
+                    merchant,
+                    currency,
+                    count,
+                    amount_minor,
+                },
+            )
             .collect();
-        rows.sort_by(|a, b| (a.amount_minor, &a.merchant).cmp(&(b.amount_minor, &b.merchant)));
+        rows.sort_by(|a, b| {
+            (a.amount_minor, &a.merchant, &a.currency).cmp(&(
+                b.amount_minor,
+                &b.merchant,
+                &b.currency,
+            ))
+        });
         rows.truncate(n);
         rows
     };
@@ -562,6 +597,18 @@ pub async fn top_merchants(store: &dyn Store) {
         all.iter().any(|r| r.merchant == "PADARIA SAO PAULO"),
         "{all:?}"
     );
+    assert!(
+        all.iter().any(|r| r.merchant == "Padaria Boa"),
+        "a rule's merchant name groups its rows: {all:?}"
+    );
+    let padaria: Vec<&str> = all
+        .iter()
+        .filter(|r| r.merchant == "PADARIA SAO PAULO")
+        .map(|r| r.currency.as_str())
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    assert_eq!(padaria, ["BRL", "EUR"], "one row per currency: {all:?}");
     assert!(
         all.iter().all(|r| r.merchant != "SALARIO ACME LTDA"),
         "income is not spend"
@@ -591,6 +638,72 @@ pub async fn top_merchants(store: &dyn Store) {
         .await
         .unwrap()
         .is_empty());
+}
+
+fn rule(id: &str, scope: RuleScope) -> Rule {
+    Rule {
+        id: id.into(),
+        scope,
+        stage: Stage::Pre,
+        order: 3,
+        conditions: Conditions {
+            description_matches: Some(r"padaria\s+\w+".into()),
+            amount_max: Some("-1.50".parse().unwrap()),
+            sign: Some(Sign::Out),
+            ..Conditions::default()
+        },
+        action: Action {
+            category: Some(Category::new("groceries")),
+            sub_category: Some(Category::new("bakery")),
+            merchant: Some("Padaria".into()),
+        },
+        stop_processing: true,
+    }
+}
+
+/// Rules: create (an id once), read back exactly, list all or those a customer's jobs run
+/// (global and theirs) by id, replace, delete.
+pub async fn rules(store: &dyn Store) {
+    let customer = |c: &str| RuleScope::Customer {
+        customer_id: CustomerId::new(c),
+    };
+    let a = rule("r-a", RuleScope::Global);
+    let b = rule("r-b", customer("c-1"));
+    let c = rule("r-c", customer("c-2"));
+    for r in [&c, &a, &b] {
+        store.create_rule(r).await.expect("create");
+    }
+    assert!(matches!(
+        store.create_rule(&a).await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert_eq!(store.get_rule("r-b").await.unwrap().as_ref(), Some(&b));
+    assert_eq!(store.get_rule("nope").await.unwrap(), None);
+    let ids = |rules: Vec<Rule>| rules.into_iter().map(|r| r.id).collect::<Vec<_>>();
+    assert_eq!(
+        ids(store.rules(&RuleFilter::All).await.unwrap()),
+        ["r-a", "r-b", "r-c"]
+    );
+    let for_c1 = RuleFilter::AppliesTo(CustomerId::new("c-1"));
+    assert_eq!(store.rules(&for_c1).await.unwrap(), [a.clone(), b.clone()]);
+    let for_nobody = RuleFilter::AppliesTo(CustomerId::new("c-9"));
+    assert_eq!(ids(store.rules(&for_nobody).await.unwrap()), ["r-a"]);
+
+    // Replacing moves the rule to another customer.
+    let mut moved = b.clone();
+    moved.scope = customer("c-2");
+    moved.order = 1;
+    store.put_rule(&moved).await.unwrap();
+    assert_eq!(store.get_rule("r-b").await.unwrap(), Some(moved));
+    assert_eq!(ids(store.rules(&for_c1).await.unwrap()), ["r-a"]);
+
+    assert!(store.delete_rule("r-a").await.unwrap());
+    assert!(!store.delete_rule("r-a").await.unwrap());
+    assert_eq!(store.get_rule("r-a").await.unwrap(), None);
+    assert_eq!(
+        ids(store.rules(&RuleFilter::All).await.unwrap()),
+        ["r-b", "r-c"]
+    );
 }
 
 fn job(id: &str, status: JobStatus) -> JobRecord {

@@ -41,6 +41,8 @@ enum Command {
     /// Query the store (transactions, spending per month, merchants): the embedded one, or
     /// the one a server config names (--config).
     Query(cmd::query::QueryArgs),
+    /// Check a rules file, or test one statement line against it (which rule fires).
+    Rules(cmd::rules::RulesArgs),
     /// Run the partner simulator (a fake bank API) until Ctrl-C.
     Sim(cmd::sim::SimArgs),
     /// Call a partner's /health and print its status and latency.
@@ -62,6 +64,7 @@ impl Command {
         match self {
             Command::Classify(a) => cmd::classify::run(a),
             Command::Query(a) => cmd::query::run(a),
+            Command::Rules(a) => cmd::rules::run(a),
             Command::Sim(a) => cmd::sim::run(a),
             Command::Health(a) => cmd::health::run(a),
             Command::BenchPartner(a) => cmd::bench_partner::run(a),

@@ -51,7 +51,10 @@ fn good_csv_keeps_every_row_and_adds_a_category() {
             "category",
             "probability",
             "confidence",
-            "uncertain"
+            "uncertain",
+            "sub_category",
+            "merchant",
+            "source"
         ]
     );
     let rows = csv_rows(out.to_str().unwrap());
@@ -70,6 +73,8 @@ fn good_csv_keeps_every_row_and_adds_a_category() {
     }
     assert_eq!(&rows[0][5], "groceries");
     assert_eq!(&rows[3][5], "income");
+    // No rules: the model decided every row.
+    assert!(rows.iter().all(|r| &r[11] == "model"), "{rows:?}");
 
     let err = stderr(&o);
     assert!(
@@ -345,12 +350,7 @@ fn stored(id: &str, date: &str, desc: &str, amount_minor: i64, cat: &str) -> Cla
             amount_minor,
             currency: "BRL".into(),
         },
-        prediction: Prediction {
-            category: Category::new(cat),
-            probability: 0.9,
-            confidence: Confidence::High,
-            uncertain: false,
-        },
+        prediction: Prediction::from_model(Category::new(cat), 0.9, Confidence::High, false),
     }
 }
 

@@ -1,6 +1,8 @@
 //! The data the components exchange: transactions, categories, predictions, requests and
 //! job records.
 
+pub mod rule;
+
 use std::collections::BTreeMap;
 use std::fmt;
 
@@ -122,13 +124,10 @@ pub struct Transaction {
     /// Signed amount in minor units (cents): negative is money out. Integers, never floats,
     /// so totals are exact.
     pub amount_minor: i64,
-    /// ISO 4217 code.
-    #[serde(default = "default_currency")]
+    /// ISO 4217 code. Required: a transaction without one is refused when it is read (a
+    /// partner page, an enrich row, a file row), never given a currency by default, since
+    /// the code decides what the minor units mean.
     pub currency: String,
-}
-
-fn default_currency() -> String {
-    "BRL".to_owned()
 }
 
 /// How sure the classifier is.
@@ -165,6 +164,84 @@ pub struct Prediction {
     pub confidence: Confidence,
     /// Set when the probability is under the configured threshold: a human should look.
     pub uncertain: bool,
+    /// The sub-category, when a rule set one (the model gives none yet).
+    #[serde(default)]
+    pub sub_category: Option<Category>,
+    /// A clean merchant name a rule set; `None` when no rule did (the stores then use
+    /// [`merchant_of`](crate::store::merchant_of) the description).
+    #[serde(default)]
+    pub merchant: Option<String>,
+    /// What decided the category: the model or a rule.
+    #[serde(default)]
+    pub source: Source,
+}
+
+impl Prediction {
+    /// A model's answer: no sub-category, no merchant, source [`Source::Model`].
+    pub fn from_model(
+        category: Category,
+        probability: f32,
+        confidence: Confidence,
+        uncertain: bool,
+    ) -> Self {
+        Self {
+            category,
+            probability,
+            confidence,
+            uncertain,
+            sub_category: None,
+            merchant: None,
+            source: Source::Model,
+        }
+    }
+}
+
+/// What decided a transaction's category, stored with it: `"model"` or `"rule:<id>"`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+pub enum Source {
+    /// The classifier.
+    #[default]
+    Model,
+    /// The rule with this id.
+    Rule(String),
+}
+
+impl fmt::Display for Source {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Source::Model => f.write_str("model"),
+            Source::Rule(id) => write!(f, "rule:{id}"),
+        }
+    }
+}
+
+impl std::str::FromStr for Source {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "model" => Ok(Source::Model),
+            _ => match s.strip_prefix("rule:") {
+                Some(id) if !id.is_empty() => Ok(Source::Rule(id.to_owned())),
+                _ => Err(format!(
+                    "{s:?} is not a source (\"model\" or \"rule:<id>\")"
+                )),
+            },
+        }
+    }
+}
+
+impl Serialize for Source {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for Source {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        s.parse().map_err(serde::de::Error::custom)
+    }
 }
 
 /// A transaction with its classification, as stored.
@@ -249,13 +326,30 @@ impl ClassificationRequest {
     }
 }
 
-/// Totals for one category in a job's summary.
+/// Totals for one category in a job's summary: a count over every currency, and money per
+/// currency (amounts of different currencies are never added).
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct CategoryTotal {
     /// Number of transactions.
     pub count: u64,
-    /// Sum of the signed amounts, minor units.
-    pub amount_minor: i64,
+    /// Sum of the signed amounts per ISO 4217 code, minor units of that currency.
+    #[serde(default)]
+    pub amounts_minor: BTreeMap<String, i64>,
+}
+
+/// Money of one currency in a job's summary.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct CurrencyTotal {
+    /// Decimal places of the currency's minor unit (ISO 4217: JPY 0, EUR 2, KWD 3), so a
+    /// client can print `in_minor` without a table of its own; absent for a code the table
+    /// does not know.
+    pub minor_units: Option<u8>,
+    /// Transactions in this currency.
+    pub count: u64,
+    /// Sum of money in (positive amounts), minor units.
+    pub in_minor: i64,
+    /// Sum of money out (negative amounts), minor units.
+    pub out_minor: i64,
 }
 
 /// What a finished job produced.
@@ -267,12 +361,11 @@ pub struct Summary {
     pub pages: u32,
     /// Partner calls that went through the retry queue.
     pub retried_calls: u32,
-    /// Per-category count and total.
+    /// Per-category count, and totals per currency.
     pub categories: BTreeMap<Category, CategoryTotal>,
-    /// Sum of money in (positive amounts), minor units.
-    pub total_in_minor: i64,
-    /// Sum of money out (negative amounts), minor units.
-    pub total_out_minor: i64,
+    /// Money in and out per ISO 4217 code: totals are per currency, never across.
+    #[serde(default)]
+    pub currencies: BTreeMap<String, CurrencyTotal>,
     /// Wall time of the job in milliseconds.
     pub elapsed_ms: u64,
 }
@@ -281,19 +374,31 @@ impl Summary {
     /// Adds classified transactions to the totals.
     pub fn add(&mut self, txs: &[ClassifiedTransaction]) {
         for t in txs {
+            let tx = &t.transaction;
             self.transactions += 1;
             let e = self
                 .categories
                 .entry(t.prediction.category.clone())
                 .or_default();
             e.count += 1;
-            e.amount_minor += t.transaction.amount_minor;
-            if t.transaction.amount_minor >= 0 {
-                self.total_in_minor += t.transaction.amount_minor;
+            *e.amounts_minor.entry(tx.currency.clone()).or_default() += tx.amount_minor;
+            let c = self.currency_entry(&tx.currency);
+            c.count += 1;
+            if tx.amount_minor >= 0 {
+                c.in_minor += tx.amount_minor;
             } else {
-                self.total_out_minor += t.transaction.amount_minor;
+                c.out_minor += tx.amount_minor;
             }
         }
+    }
+
+    fn currency_entry(&mut self, code: &str) -> &mut CurrencyTotal {
+        self.currencies
+            .entry(code.to_owned())
+            .or_insert_with(|| CurrencyTotal {
+                minor_units: crate::currency::Currency::from_code(code).map(|c| c.minor_units()),
+                ..CurrencyTotal::default()
+            })
     }
 
     /// Adds another summary's counts and totals (a page's, to a job's); keeps `elapsed_ms`.
@@ -304,10 +409,16 @@ impl Summary {
         for (category, t) in &other.categories {
             let e = self.categories.entry(category.clone()).or_default();
             e.count += t.count;
-            e.amount_minor += t.amount_minor;
+            for (code, amount) in &t.amounts_minor {
+                *e.amounts_minor.entry(code.clone()).or_default() += amount;
+            }
         }
-        self.total_in_minor += other.total_in_minor;
-        self.total_out_minor += other.total_out_minor;
+        for (code, t) in &other.currencies {
+            let c = self.currency_entry(code);
+            c.count += t.count;
+            c.in_minor += t.in_minor;
+            c.out_minor += t.out_minor;
+        }
     }
 }
 
@@ -381,6 +492,72 @@ pub struct JobRecord {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn classified(amount_minor: i64, currency: &str, category: &str) -> ClassifiedTransaction {
+        ClassifiedTransaction {
+            partner_id: "p".into(),
+            customer_id: "c".into(),
+            transaction: Transaction {
+                id: format!("{amount_minor}{currency}{category}"),
+                date: d("2026-01-01"),
+                description: "x".into(),
+                amount_minor,
+                currency: currency.into(),
+            },
+            prediction: Prediction::from_model(
+                Category::new(category),
+                0.9,
+                Confidence::High,
+                false,
+            ),
+        }
+    }
+
+    #[test]
+    fn summaries_never_add_different_currencies() {
+        let mut a = Summary::default();
+        a.add(&[
+            classified(-1000, "BRL", "fuel"),
+            classified(-500, "JPY", "fuel"),
+            classified(2000, "BRL", "income"),
+        ]);
+        let mut b = Summary::default();
+        b.add(&[classified(-7, "JPY", "fuel"), classified(-1, "KWD", "fees")]);
+        a.merge(&b);
+        assert_eq!(a.transactions, 5);
+        let fuel = &a.categories[&Category::new("fuel")];
+        assert_eq!(fuel.count, 3);
+        assert_eq!(
+            fuel.amounts_minor,
+            BTreeMap::from([("BRL".to_owned(), -1000), ("JPY".to_owned(), -507)])
+        );
+        let brl = &a.currencies["BRL"];
+        assert_eq!((brl.count, brl.in_minor, brl.out_minor), (2, 2000, -1000));
+        assert_eq!(brl.minor_units, Some(2));
+        assert_eq!(a.currencies["JPY"].minor_units, Some(0));
+        assert_eq!(a.currencies["JPY"].out_minor, -507);
+        assert_eq!(a.currencies["KWD"].minor_units, Some(3));
+    }
+
+    #[test]
+    fn a_transaction_without_currency_is_refused() {
+        let e = serde_json::from_str::<Transaction>(
+            r#"{"id":"1","date":"2026-01-01","description":"x","amount_minor":1}"#,
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("currency"), "{e}");
+    }
+
+    #[test]
+    fn sources_read_back_what_they_print() {
+        for s in [Source::Model, Source::Rule("r-1:x".into())] {
+            let json = serde_json::to_string(&s).unwrap();
+            assert_eq!(serde_json::from_str::<Source>(&json).unwrap(), s);
+        }
+        assert_eq!(Source::Rule("a".into()).to_string(), "rule:a");
+        assert!("rule:".parse::<Source>().is_err());
+        assert!("human".parse::<Source>().is_err());
+    }
 
     fn d(s: &str) -> NaiveDate {
         s.parse().unwrap()

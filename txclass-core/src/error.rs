@@ -41,6 +41,32 @@ pub enum Error {
         /// What is wrong with it.
         message: String,
     },
+    /// A rule cannot be used (a [`RuleError`](crate::rules::RuleError)'s parts).
+    #[error("rule {rule}: {field}: {message}")]
+    InvalidRule {
+        /// The rule's id, or where it is.
+        rule: String,
+        /// The field at fault, as a path (`conditions.description_matches`).
+        field: String,
+        /// What is wrong with it.
+        message: String,
+    },
+    /// No rule has this id.
+    #[error("unknown rule {0}")]
+    UnknownRule(String),
+    /// A rule with this id exists already.
+    #[error("rule {0} exists")]
+    RuleExists(String),
+    /// A request carries more rows than it may.
+    #[error("{field}: {got} rows, at most {limit} per request")]
+    TooManyRows {
+        /// The field holding the rows.
+        field: &'static str,
+        /// Rows sent.
+        got: usize,
+        /// Rows allowed.
+        limit: usize,
+    },
     /// A model could not be trained, loaded or saved.
     #[error("model: {0}")]
     Model(String),
@@ -64,6 +90,16 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 impl From<crate::domain::InvalidRequest> for Error {
     fn from(e: crate::domain::InvalidRequest) -> Self {
         Error::InvalidRequest {
+            field: e.field,
+            message: e.message,
+        }
+    }
+}
+
+impl From<crate::domain::rule::RuleError> for Error {
+    fn from(e: crate::domain::rule::RuleError) -> Self {
+        Error::InvalidRule {
+            rule: e.rule,
             field: e.field,
             message: e.message,
         }

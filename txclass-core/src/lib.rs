@@ -19,6 +19,9 @@
 //! | [`queue`] | [`RetryQueue`] and [`ResultBus`] for calls that cannot be made now |
 //! | [`classifier`] | the [`Classifier`] trait, features, the sparse trainer, the model file, metrics |
 //! | `datagen` | seeded generators of labelled statement lines (the synthetic one and the real-brand corpus) with train / validation / test splits (feature `datagen`) |
+//! | [`merchant`] | the merchant a statement line names, or the clean name a rule gave |
+//! | [`rules`] | rules that override the model (pre/post stages, order, `stop_processing`) and [`rules::RuleSet::classify`], the one classification path |
+//! | [`enrich`] | classifying transactions a client already holds (`POST /v1/enrich`), row by row |
 //! | [`store`] | the [`Store`] trait, the embedded SQLite store, and [`StoreConfig`](store::StoreConfig) |
 //! | `records` | reading CSV, NDJSON and bank statements (OFX, camt.053, MT940 with feature `formats`) without silent guesses; writing classified rows (feature `files`) |
 //! | [`simulator`] | a partner simulator that behaves like a bank API (feature `simulator`) |
@@ -63,9 +66,11 @@ pub mod currency;
 #[cfg(feature = "datagen")]
 pub mod datagen;
 pub mod domain;
+pub mod enrich;
 mod error;
 pub mod lease;
 pub mod limiter;
+pub mod merchant;
 pub mod orchestrator;
 pub mod partner;
 pub mod progress;
@@ -76,6 +81,7 @@ pub mod queue;
 pub mod records;
 #[cfg(feature = "redis")]
 mod redis_conn;
+pub mod rules;
 #[cfg(feature = "simulator")]
 pub mod simulator;
 pub mod store;

@@ -131,6 +131,25 @@ impl From<txclass_core::Error> for ApiError {
                 "unknown_job",
                 format!("unknown job {j}"),
             ),
+            E::InvalidRule { field, message, .. } => ApiError::invalid(field, message),
+            E::UnknownRule(id) => ApiError::new(
+                StatusCode::NOT_FOUND,
+                "unknown_rule",
+                format!("unknown rule {id}"),
+            ),
+            E::RuleExists(id) => ApiError::new(
+                StatusCode::CONFLICT,
+                "rule_exists",
+                format!("rule {id} exists (PUT /v1/rules/{id} replaces it)"),
+            ),
+            E::TooManyRows { field, got, limit } => ApiError {
+                field: Some(field.to_owned()),
+                ..ApiError::new(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "too_many_rows",
+                    format!("{got} rows, at most {limit} per request"),
+                )
+            },
             other => internal(other),
         }
     }

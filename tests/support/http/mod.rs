@@ -7,4 +7,5 @@
 
 pub mod errors;
 pub mod jobs;
+pub mod rules;
 pub mod wire;

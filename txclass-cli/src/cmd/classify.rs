@@ -19,7 +19,9 @@ use super::input::{
     all_refused, describe, is_std, show, shown, some_refused, stopped, ErrorPolicy, InputArgs,
 };
 use super::probability;
+use super::{Exit, USAGE};
 use txclass_core::currency::format_minor;
+use txclass_core::rules::{load_rules, RuleSet};
 
 /// Arguments of `txclass classify`.
 #[derive(Debug, Args)]
@@ -44,6 +46,10 @@ pub struct ClassifyArgs {
     /// A trained model file (default: the bundled model).
     #[arg(long, value_name = "PATH")]
     pub model: Option<PathBuf>,
+    /// A rules file (TOML, `[[rules]]`): its pre rules win over the model, its post rules
+    /// adjust the model's output; each row's `source` says which decided.
+    #[arg(long, value_name = "PATH")]
+    pub rules: Option<PathBuf>,
     /// Predictions less likely than this are labelled `uncertain`.
     #[arg(long, default_value_t = 0.35, value_parser = probability)]
     pub uncertain_below: f32,
@@ -91,6 +97,7 @@ pub fn run(args: ClassifyArgs) -> anyhow::Result<()> {
     });
 
     let model = load_model(args.model.as_deref(), args.uncertain_below)?;
+    let rules = load_rule_file(args.rules.as_deref())?;
 
     let show_bar = !args.quiet && io::stderr().is_terminal();
     let bar = progress_bar(&args.input, show_bar)?;
@@ -117,6 +124,7 @@ pub fn run(args: ClassifyArgs) -> anyhow::Result<()> {
     let run = classify_rows(
         &mut rows,
         model.as_ref(),
+        &rules,
         &mut writer,
         options,
         &SystemClock::new(),
@@ -158,8 +166,25 @@ pub fn run(args: ClassifyArgs) -> anyhow::Result<()> {
     }
 }
 
-fn load_model(path: Option<&Path>, uncertain_below: f32) -> anyhow::Result<Arc<dyn Classifier>> {
+pub(crate) fn load_model(
+    path: Option<&Path>,
+    uncertain_below: f32,
+) -> anyhow::Result<Arc<dyn Classifier>> {
     Ok(classifier::load_with(path, Some(uncertain_below))?)
+}
+
+/// The rules of `--rules FILE` (none without the flag); a bad file is a usage error.
+pub(crate) fn load_rule_file(path: Option<&Path>) -> anyhow::Result<RuleSet> {
+    match path {
+        None => Ok(RuleSet::empty()),
+        Some(p) => load_rules(p).map_err(|e| {
+            Exit {
+                code: USAGE,
+                message: e.to_string(),
+            }
+            .into()
+        }),
+    }
 }
 
 /// A byte-position bar for a file, a spinner for stdin; hidden when `show` is false.
@@ -196,29 +221,24 @@ fn render_summary(s: &FileSummary) -> String {
         s.rows_per_second()
     );
     if !s.categories.is_empty() {
-        // Totals are money only in one currency; a file that mixes them gets counts only.
-        let total = match s.currency() {
-            Some(c) => format!("total {c}"),
-            None => format!(
-                "total (not summed: {})",
-                s.currencies.keys().cloned().collect::<Vec<_>>().join(", ")
-            ),
-        };
-        out.push_str(&format!(
-            "{:<16} {:>8} {:>16}\n",
-            "category", "count", total
-        ));
+        // One total column per currency: amounts of different currencies are never added.
+        let codes: Vec<&String> = s.currencies.keys().collect();
+        out.push_str(&format!("{:<16} {:>8}", "category", "count"));
+        for c in &codes {
+            out.push_str(&format!(" {:>16}", format!("total {c}")));
+        }
+        out.push('\n');
         for (cat, t) in s.categories_by_count() {
-            let amount = s
-                .currency()
-                .map(|c| format_minor(t.amount_minor, c))
-                .unwrap_or_default();
-            out.push_str(&format!(
-                "{:<16} {:>8} {:>16}\n",
-                cat.as_str(),
-                t.count,
-                amount
-            ));
+            out.push_str(&format!("{:<16} {:>8}", cat.as_str(), t.count));
+            for c in &codes {
+                let amount = t
+                    .amounts_minor
+                    .get(*c)
+                    .map(|m| format_minor(*m, c))
+                    .unwrap_or_default();
+                out.push_str(&format!(" {amount:>16}"));
+            }
+            out.push('\n');
         }
     }
     out

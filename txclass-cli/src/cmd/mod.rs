@@ -8,6 +8,7 @@ pub mod gen_data;
 pub mod health;
 pub mod input;
 pub mod query;
+pub mod rules;
 pub mod sim;
 pub mod train;
 
@@ -56,11 +57,6 @@ pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
 /// Parses `YYYY-MM-DD` or `DD/MM/YYYY` (the core's date rule) for clap.
 pub fn parse_date(s: &str) -> Result<chrono::NaiveDate, String> {
     txclass_core::records::parse_date(s)
-}
-
-/// A money amount in minor units as the core prints it (`-1234` → `-12.34`).
-pub fn money(minor: i64) -> String {
-    txclass_core::records::format_amount(minor)
 }
 
 /// Parses a probability in `[0, 1]` for clap.

@@ -10,7 +10,7 @@ use txclass_core::store::{
     SpendingQuery, Store, StoreConfig, StoreError, StoreKeys, TxQuery, DEFAULT_DB_PATH,
 };
 
-use super::{money, parse_date, runtime, Exit, USAGE};
+use super::{parse_date, runtime, Exit, USAGE};
 
 /// Arguments of `txclass query`.
 #[derive(Debug, Args)]
@@ -158,16 +158,17 @@ pub fn run(args: QueryArgs) -> anyhow::Result<()> {
                     }
                 } else {
                     println!(
-                        "{:<8} {:<16} {:>6} {:>14}",
-                        "month", "category", "count", "total"
+                        "{:<8} {:<16} {:<8} {:>6} {:>14}",
+                        "month", "category", "currency", "count", "total"
                     );
                     for r in &rows {
                         println!(
-                            "{:<8} {:<16} {:>6} {:>14}",
+                            "{:<8} {:<16} {:<8} {:>6} {:>14}",
                             r.month,
                             r.category.as_str(),
+                            r.currency,
                             r.count,
-                            money(r.amount_minor)
+                            txclass_core::currency::format_minor(r.amount_minor, &r.currency)
                         );
                     }
                 }
@@ -186,13 +187,17 @@ pub fn run(args: QueryArgs) -> anyhow::Result<()> {
                         println!("{}", serde_json::to_string(r)?);
                     }
                 } else {
-                    println!("{:<32} {:>6} {:>14}", "merchant", "count", "total");
+                    println!(
+                        "{:<32} {:<8} {:>6} {:>14}",
+                        "merchant", "currency", "count", "total"
+                    );
                     for r in &rows {
                         println!(
-                            "{:<32} {:>6} {:>14}",
+                            "{:<32} {:<8} {:>6} {:>14}",
                             r.merchant,
+                            r.currency,
                             r.count,
-                            money(r.amount_minor)
+                            txclass_core::currency::format_minor(r.amount_minor, &r.currency)
                         );
                     }
                 }

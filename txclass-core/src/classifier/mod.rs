@@ -97,16 +97,12 @@ impl Thresholds {
             Confidence::Low
         };
         let uncertain = probability < self.uncertain_below;
-        Prediction {
-            category: if uncertain {
-                Category::new(Category::UNCERTAIN)
-            } else {
-                best.clone()
-            },
-            probability,
-            confidence,
-            uncertain,
-        }
+        let category = if uncertain {
+            Category::new(Category::UNCERTAIN)
+        } else {
+            best.clone()
+        };
+        Prediction::from_model(category, probability, confidence, uncertain)
     }
 }
 
@@ -135,6 +131,34 @@ pub trait Classifier: Send + Sync + 'static {
 }
 
 fn _obj_safe(_: Box<dyn Classifier>) {}
+
+/// A test model: labels a transaction by the first word of its description (probability 0.9,
+/// or 0.2 for `MAYBE`, which the default thresholds call uncertain) and records how many
+/// transactions each batch call had.
+#[cfg(test)]
+#[derive(Default)]
+pub(crate) struct FirstWord {
+    pub(crate) batches: std::sync::Mutex<Vec<usize>>,
+}
+
+#[cfg(test)]
+impl Classifier for FirstWord {
+    fn labels(&self) -> &[Category] {
+        &[]
+    }
+    fn version(&self) -> &str {
+        "first-word"
+    }
+    fn predict(&self, tx: &Transaction) -> Prediction {
+        let word = tx.description.split_whitespace().next().unwrap_or("");
+        let p = if word == "MAYBE" { 0.2 } else { 0.9 };
+        Thresholds::default().predict(&Category::new(word.to_lowercase()), p)
+    }
+    fn predict_batch(&self, txs: &[Transaction]) -> Vec<Prediction> {
+        self.batches.lock().unwrap().push(txs.len());
+        txs.iter().map(|t| self.predict(t)).collect()
+    }
+}
 
 /// The bundled model file.
 const BUNDLED: &[u8] = include_bytes!("../../data/bundled.model");

@@ -15,6 +15,7 @@ use crate::domain::{ClassificationRequest, ClassifiedTransaction, JobId, Summary
 use crate::limiter::Feedback;
 use crate::partner::{Page, PageRequest, PartnerError};
 use crate::progress::{FailureReason, WaitReason};
+use crate::rules::RuleSet;
 use crate::store::{PageOutcome, PageRecord, StoreError};
 
 /// What one attempt at a page came to.
@@ -152,10 +153,11 @@ pub(crate) async fn attempt(
 
 fn classify(
     inner: &Inner,
+    rules: &RuleSet,
     request: &ClassificationRequest,
     txs: Vec<Transaction>,
 ) -> Vec<ClassifiedTransaction> {
-    let predictions = inner.classifier.predict_batch(&txs);
+    let predictions = rules.classify(inner.classifier.as_ref(), &txs, Some(&request.partner_id));
     txs.into_iter()
         .zip(predictions)
         .map(|(transaction, prediction)| ClassifiedTransaction {
@@ -175,17 +177,20 @@ pub(crate) fn store_backoff() -> Backoff {
     Backoff::new(Duration::from_millis(200), Duration::from_secs(2))
 }
 
-/// Classifies a fetched page and stores it with the job's checkpoint for it (the only
-/// classify-and-store). A failed write is tried again a few times with a short backoff.
+/// Classifies a fetched page (through the job's `rules` and the model) and stores it with
+/// the job's checkpoint for it (the only classify-and-store). A failed write is tried again a
+/// few times with a short backoff.
+#[allow(clippy::too_many_arguments)]
 pub(crate) async fn process_page(
     inner: &Inner,
+    rules: &RuleSet,
     job_id: &JobId,
     request: &ClassificationRequest,
     page_no: u32,
     page: Page,
     via_retry: bool,
 ) -> Result<PageOutcome, StoreError> {
-    let classified = classify(inner, request, page.transactions);
+    let classified = classify(inner, rules, request, page.transactions);
     let mut totals = Summary::default();
     totals.add(&classified);
     totals.pages = 1;

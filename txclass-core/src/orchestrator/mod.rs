@@ -14,6 +14,7 @@
 //! | `call.rs` | the one guarded partner call (permit, breaker, verdict) and the one classify-and-store, used by the runner and the retry worker alike |
 //! | `worker.rs` | [`RetryWorker`] |
 //! | `queries.rs` | what the shells read (job pages, transactions, spending, partners) |
+//! | `rules.rs` | rules CRUD, the compiled rules a job runs, enrich calls |
 //! | `readiness.rs` | `/readyz`: store and Redis checks |
 //!
 //! **Why a log in the store, not a broadcast?** A client that lost its stream may come back
@@ -27,6 +28,7 @@ mod job;
 mod partner_config;
 mod queries;
 mod readiness;
+mod rules;
 mod runner;
 mod worker;
 

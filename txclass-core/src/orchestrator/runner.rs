@@ -557,6 +557,11 @@ async fn pages(
             message,
         })
     };
+    // The job's rules, compiled once for all its pages.
+    let rules = inner
+        .rules_for(Some(&request.customer_id))
+        .await
+        .map_err(|e| fail(FailureReason::StoreError, e.to_string()))?;
     let mut resumed = resumed;
     loop {
         page_no += 1;
@@ -631,7 +636,7 @@ async fn pages(
                     via_retry: false,
                 })
                 .await?;
-                process_page(inner, job_id, request, page_no, page, false)
+                process_page(inner, &rules, job_id, request, page_no, page, false)
                     .await
                     .map_err(|e| fail(FailureReason::StoreError, e.to_string()))?
             }

@@ -1,5 +1,6 @@
+use std::collections::HashMap;
 use std::future::Future;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokio::sync::Semaphore;
@@ -8,9 +9,11 @@ use tokio::task::JoinSet;
 use super::call::{attempt, process_page, Attempt};
 use super::Inner;
 use crate::breaker::Transition;
-use crate::domain::ClassificationRequest;
+use crate::domain::{ClassificationRequest, CustomerId, JobId};
 use crate::progress::{FailureReason, WaitReason};
 use crate::queue::{Delivery, RetryMessage, RetryTask};
+use crate::rules::RuleSet;
+use crate::sync::Lock;
 
 /// Takes due calls off the retry queue and makes them: permit first (the queue never
 /// exceeds a partner either), then the breaker, then the call; on success classifies and
@@ -18,11 +21,40 @@ use crate::queue::{Delivery, RetryMessage, RetryTask};
 pub struct RetryWorker {
     inner: Arc<Inner>,
     consumer: String,
+    /// The compiled rules of the jobs whose calls this worker made: a job's rules are read
+    /// and compiled once here, not for each of its pages.
+    rules: Mutex<HashMap<JobId, Arc<RuleSet>>>,
 }
+
+/// Jobs whose rules a worker keeps; past this the cache starts over (a job whose entry was
+/// dropped reads its rules again).
+const RULE_CACHE_JOBS: usize = 1024;
 
 impl RetryWorker {
     pub(crate) fn new(inner: Arc<Inner>, consumer: String) -> Self {
-        Self { inner, consumer }
+        Self {
+            inner,
+            consumer,
+            rules: Mutex::default(),
+        }
+    }
+
+    /// The rules of `job` (of `customer`), compiled once per job.
+    async fn job_rules(
+        &self,
+        job: &JobId,
+        customer: &CustomerId,
+    ) -> Result<Arc<RuleSet>, crate::store::StoreError> {
+        if let Some(set) = self.rules.locked().get(job) {
+            return Ok(set.clone());
+        }
+        let set = self.inner.rules_for(Some(customer)).await?;
+        let mut cache = self.rules.locked();
+        if cache.len() >= RULE_CACHE_JOBS {
+            cache.clear();
+        }
+        cache.insert(job.clone(), set.clone());
+        Ok(set)
     }
 
     /// Works until `shutdown` completes; calls in progress are finished first. Up to
@@ -104,7 +136,14 @@ impl RetryWorker {
                     from: task.request.from,
                     to: task.request.to,
                 };
-                match process_page(inner, &task.job_id, &request, task.page, page, true).await {
+                let stored = match self.job_rules(&task.job_id, &request.customer_id).await {
+                    Ok(rules) => {
+                        process_page(inner, &rules, &task.job_id, &request, task.page, page, true)
+                            .await
+                    }
+                    Err(e) => Err(e),
+                };
+                match stored {
                     Ok(outcome) => self.done(&d, outcome).await,
                     Err(e) => {
                         self.give_up(&d, FailureReason::StoreError, e.to_string())

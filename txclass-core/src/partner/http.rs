@@ -149,7 +149,13 @@ impl PartnerAdapter for HttpPartner {
             .map_err(|e| self.map_transport(e))?;
         let status = resp.status();
         if status.is_success() {
-            return resp.json::<Page>().await.map_err(|e| self.map_transport(e));
+            // Decoded here rather than by reqwest, whose error hides serde's: the job's
+            // `bad_partner_data` message names what is wrong and where (`missing field
+            // `currency` at line 1 column 93`).
+            let body = resp.bytes().await.map_err(|e| self.map_transport(e))?;
+            return serde_json::from_slice::<Page>(&body).map_err(|e| PartnerError::Decode {
+                message: format!("page does not decode: {e}"),
+            });
         }
         Err(match status {
             StatusCode::TOO_MANY_REQUESTS => PartnerError::RateLimited {

@@ -7,6 +7,7 @@ use super::{FileSummary, RecordError, Writer};
 use crate::classifier::Classifier;
 use crate::clock::Clock;
 use crate::domain::Transaction;
+use crate::rules::RuleSet;
 
 /// What to do with a bad row.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -58,13 +59,15 @@ pub struct FileRun {
     pub stopped_at: Option<RecordError>,
 }
 
-/// Classifies `rows` (from [`open`](super::open)) in batches and writes each
+/// Classifies `rows` (from [`open`](super::open)) in batches, through `rules` and the
+/// model ([`RuleSet::classify`], the one classification path), and writes each
 /// classified row to `writer`, flushing it at the end, also when stopping on a bad row.
 ///
 /// Only writing can fail: bad rows are data, reported through `on_event` and in the result.
 pub fn classify_rows<W, I>(
     rows: I,
     classifier: &dyn Classifier,
+    rules: &RuleSet,
     writer: &mut Writer<W>,
     options: ClassifyOptions,
     clock: &dyn Clock,
@@ -86,7 +89,7 @@ where
         if batch.is_empty() {
             return Ok(());
         }
-        let predictions = classifier.predict_batch(batch);
+        let predictions = rules.classify(classifier, batch, None);
         for (tx, p) in batch.iter().zip(&predictions) {
             writer.write(tx, p)?;
             summary.record_classified(tx, p);
@@ -127,32 +130,11 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::classifier::Thresholds;
+    use crate::classifier::FirstWord;
     use crate::clock::ManualClock;
     use crate::currency::Currency;
-    use crate::domain::{Category, Prediction};
+    use crate::domain::Category;
     use crate::records::{open, Format, ReadOptions};
-
-    /// Labels by the first word of the description; counts batch calls.
-    struct FirstWord(std::sync::Mutex<Vec<usize>>, Vec<Category>);
-
-    impl Classifier for FirstWord {
-        fn labels(&self) -> &[Category] {
-            &self.1
-        }
-        fn version(&self) -> &str {
-            "first-word"
-        }
-        fn predict(&self, tx: &Transaction) -> Prediction {
-            let word = tx.description.split_whitespace().next().unwrap_or("");
-            let p = if word == "MAYBE" { 0.2 } else { 0.9 };
-            Thresholds::default().predict(&Category::new(word.to_lowercase()), p)
-        }
-        fn predict_batch(&self, txs: &[Transaction]) -> Vec<Prediction> {
-            self.0.lock().unwrap().push(txs.len());
-            txs.iter().map(|t| self.predict(t)).collect()
-        }
-    }
 
     const DATA: &str = "date,description,amount\n\
         2026-01-02,FUEL A,-5.00\n\
@@ -162,7 +144,7 @@ mod tests {
         2026-01-06,CASH Z,-3\n";
 
     fn run(on_error: OnError) -> (FileRun, String, Vec<usize>, Vec<u64>) {
-        let model = FirstWord(Default::default(), vec![]);
+        let model = FirstWord::default();
         let mut out = Vec::new();
         let mut bad = Vec::new();
         let clock = ManualClock::new();
@@ -182,6 +164,7 @@ mod tests {
                 )
                 .unwrap(),
                 &model,
+                &RuleSet::empty(),
                 &mut w,
                 options,
                 &clock,
@@ -194,7 +177,7 @@ mod tests {
             )
             .unwrap()
         };
-        let batches = model.0.into_inner().unwrap();
+        let batches = model.batches.into_inner().unwrap();
         (run, String::from_utf8(out).unwrap(), batches, bad)
     }
 
@@ -210,7 +193,10 @@ mod tests {
             (s.rows_read, s.classified, s.skipped, s.uncertain),
             (5, 4, 1, 1)
         );
-        assert_eq!(s.categories[&Category::new("fuel")].amount_minor, -650);
+        assert_eq!(
+            s.categories[&Category::new("fuel")].amounts_minor["BRL"],
+            -650
+        );
         assert_eq!(s.categories[&Category::new("uncertain")].count, 1);
         assert_eq!(s.elapsed, std::time::Duration::from_secs(1));
     }

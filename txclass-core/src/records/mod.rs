@@ -49,7 +49,8 @@ use std::sync::Arc;
 use chrono::NaiveDate;
 
 use crate::currency::{format_minor, Currency};
-use crate::domain::{ClassifiedTransaction, Prediction, Transaction};
+use crate::domain::{Category, ClassifiedTransaction, Prediction, Transaction};
+use crate::store::merchant_name;
 
 /// File formats.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -269,6 +270,13 @@ pub fn parse_date(s: &str) -> Result<NaiveDate, String> {
         .map_err(|_| format!("date {s:?} is not YYYY-MM-DD or DD/MM/YYYY"))
 }
 
+/// An amount written with a decimal point (`-12.50`, `1,234.50`) in minor units of
+/// `currency`; refuses more decimals than the currency has. What the enrich API and `txclass
+/// rules test --amount` read amounts with.
+pub fn amount_minor(text: &str, currency: Currency) -> Result<i64, String> {
+    amount::AmountText::parse(text)?.to_minor(DecimalMark::Dot, currency)
+}
+
 /// Writes classified rows as CSV or NDJSON.
 pub struct Writer<W: Write> {
     inner: WriterKind<W>,
@@ -308,6 +316,9 @@ impl<W: Write> Writer<W> {
                     probability: format!("{:.4}", p.probability),
                     confidence: p.confidence.as_str(),
                     uncertain: p.uncertain,
+                    sub_category: p.sub_category.as_ref().map_or("", Category::as_str),
+                    merchant: &merchant_name(&tx.description, p),
+                    source: p.source.to_string(),
                 })
                 .map_err(csv_to_io),
             WriterKind::Ndjson(w) => {
@@ -318,7 +329,8 @@ impl<W: Write> Writer<W> {
                         "amount": format_minor(tx.amount_minor, &tx.currency), "amount_minor": tx.amount_minor,
                         "currency": tx.currency, "category": p.category,
                         "probability": p.probability, "confidence": p.confidence,
-                        "uncertain": p.uncertain,
+                        "uncertain": p.uncertain, "sub_category": p.sub_category,
+                        "merchant": merchant_name(&tx.description, p), "source": p.source,
                     }),
                 )?;
                 w.write_all(b"\n")
@@ -362,6 +374,9 @@ struct CsvOut<'a> {
     probability: String,
     confidence: &'a str,
     uncertain: bool,
+    sub_category: &'a str,
+    merchant: &'a str,
+    source: String,
 }
 
 /// An amount typed by a person (`-12.50`, `1,234.56`, `(12.34)`, `EUR 5.00`, `12.34-`) in minor

@@ -19,8 +19,7 @@ pub struct FileSummary {
     /// Classified rows whose probability fell under the uncertainty threshold (they are
     /// also counted under [`Category::UNCERTAIN`] in `categories`).
     pub uncertain: u64,
-    /// Count and signed total per category, as written (minor units: the totals are
-    /// money only when the run saw one currency, see [`FileSummary::currency`]).
+    /// Count per category, and its signed total per currency (minor units of each).
     pub categories: BTreeMap<Category, CategoryTotal>,
     /// Classified rows per currency.
     pub currencies: BTreeMap<String, u64>,
@@ -44,7 +43,7 @@ impl FileSummary {
         *self.currencies.entry(tx.currency.clone()).or_default() += 1;
         let e = self.categories.entry(p.category.clone()).or_default();
         e.count += 1;
-        e.amount_minor += tx.amount_minor;
+        *e.amounts_minor.entry(tx.currency.clone()).or_default() += tx.amount_minor;
     }
 
     /// Counts a bad row that was reported and not written.
@@ -96,12 +95,7 @@ mod tests {
     }
 
     fn pred(cat: &str, uncertain: bool) -> Prediction {
-        Prediction {
-            category: Category::new(cat),
-            probability: 0.5,
-            confidence: Confidence::Medium,
-            uncertain,
-        }
+        Prediction::from_model(Category::new(cat), 0.5, Confidence::Medium, uncertain)
     }
 
     #[test]
@@ -117,7 +111,7 @@ mod tests {
             (5, 4, 1, 1)
         );
         let fuel = &s.categories[&Category::new("fuel")];
-        assert_eq!((fuel.count, fuel.amount_minor), (2, -750));
+        assert_eq!((fuel.count, fuel.amounts_minor["BRL"]), (2, -750));
         let order: Vec<_> = s
             .categories_by_count()
             .iter()

@@ -11,10 +11,11 @@ use async_trait::async_trait;
 use chrono::NaiveDate;
 
 use super::{
-    decode_cursor, merchant_of, words, LoggedEvent, MerchantRow, PageRecord, SpendingQuery,
-    SpendingRow, Store, StoreError, TxPage, TxQuery, UpsertReport, MAX_EVENTS, MAX_PAGE,
-    MAX_TOP_MERCHANTS,
+    decode_cursor, merchant_name, words, LoggedEvent, MerchantRow, PageRecord, RuleFilter,
+    SpendingQuery, SpendingRow, Store, StoreError, TxPage, TxQuery, UpsertReport, MAX_EVENTS,
+    MAX_PAGE, MAX_RULES, MAX_TOP_MERCHANTS,
 };
+use crate::domain::rule::Rule;
 use crate::domain::{Category, ClassifiedTransaction, CustomerId, JobId, JobRecord, JobStatus};
 use crate::sync::Lock;
 
@@ -37,6 +38,8 @@ struct State {
     jobs: HashMap<JobId, JobRecord>,
     pages: HashMap<JobId, BTreeMap<u32, PageRecord>>,
     events: HashMap<JobId, BTreeMap<u64, LoggedEvent>>,
+    /// Rules by id.
+    rules: BTreeMap<String, Rule>,
 }
 
 impl MemoryStore {
@@ -213,23 +216,30 @@ impl Store for MemoryStore {
 
     async fn spending(&self, q: &SpendingQuery) -> Result<Vec<SpendingRow>, StoreError> {
         let st = self.state.locked();
-        let mut cells: BTreeMap<(String, String), (u64, i64)> = BTreeMap::new();
+        let mut cells: BTreeMap<(String, String, String), (u64, i64)> = BTreeMap::new();
         for ct in st.between(&q.customer_id, q.from, q.to) {
             let month = ct.transaction.date.format("%Y-%m").to_string();
             let cell = cells
-                .entry((month, ct.prediction.category.0.clone()))
+                .entry((
+                    month,
+                    ct.prediction.category.0.clone(),
+                    ct.transaction.currency.clone(),
+                ))
                 .or_default();
             cell.0 += 1;
             cell.1 += ct.transaction.amount_minor;
         }
         Ok(cells
             .into_iter()
-            .map(|((month, category), (count, amount_minor))| SpendingRow {
-                month,
-                category: Category(category),
-                count,
-                amount_minor,
-            })
+            .map(
+                |((month, category, currency), (count, amount_minor))| SpendingRow {
+                    month,
+                    category: Category(category),
+                    currency,
+                    count,
+                    amount_minor,
+                },
+            )
             .collect())
     }
 
@@ -241,11 +251,14 @@ impl Store for MemoryStore {
         n: u32,
     ) -> Result<Vec<MerchantRow>, StoreError> {
         let st = self.state.locked();
-        let mut by_merchant: HashMap<String, (u64, i64)> = HashMap::new();
+        let mut by_merchant: HashMap<(String, String), (u64, i64)> = HashMap::new();
         for ct in st.between(customer, from, to) {
             if ct.transaction.amount_minor < 0 {
                 let m = by_merchant
-                    .entry(merchant_of(&ct.transaction.description))
+                    .entry((
+                        merchant_name(&ct.transaction.description, &ct.prediction),
+                        ct.transaction.currency.clone(),
+                    ))
                     .or_default();
                 m.0 += 1;
                 m.1 += ct.transaction.amount_minor;
@@ -253,15 +266,61 @@ impl Store for MemoryStore {
         }
         let mut rows: Vec<MerchantRow> = by_merchant
             .into_iter()
-            .map(|(merchant, (count, amount_minor))| MerchantRow {
-                merchant,
-                count,
-                amount_minor,
-            })
+            .map(
+                |((merchant, currency), (count, amount_minor))| MerchantRow {
+                    merchant,
+                    currency,
+                    count,
+                    amount_minor,
+                },
+            )
             .collect();
-        rows.sort_by(|a, b| (a.amount_minor, &a.merchant).cmp(&(b.amount_minor, &b.merchant)));
+        rows.sort_by(|a, b| {
+            (a.amount_minor, &a.merchant, &a.currency).cmp(&(
+                b.amount_minor,
+                &b.merchant,
+                &b.currency,
+            ))
+        });
         rows.truncate(n.min(MAX_TOP_MERCHANTS) as usize);
         Ok(rows)
+    }
+
+    async fn create_rule(&self, rule: &Rule) -> Result<(), StoreError> {
+        let mut st = self.state.locked();
+        if st.rules.contains_key(&rule.id) {
+            return Err(StoreError::Conflict(format!("rule {} exists", rule.id)));
+        }
+        st.rules.insert(rule.id.clone(), rule.clone());
+        Ok(())
+    }
+
+    async fn put_rule(&self, rule: &Rule) -> Result<(), StoreError> {
+        self.state
+            .locked()
+            .rules
+            .insert(rule.id.clone(), rule.clone());
+        Ok(())
+    }
+
+    async fn get_rule(&self, id: &str) -> Result<Option<Rule>, StoreError> {
+        Ok(self.state.locked().rules.get(id).cloned())
+    }
+
+    async fn delete_rule(&self, id: &str) -> Result<bool, StoreError> {
+        Ok(self.state.locked().rules.remove(id).is_some())
+    }
+
+    async fn rules(&self, filter: &RuleFilter) -> Result<Vec<Rule>, StoreError> {
+        Ok(self
+            .state
+            .locked()
+            .rules
+            .values()
+            .filter(|r| filter.admits(&r.scope))
+            .take(MAX_RULES)
+            .cloned()
+            .collect())
     }
 
     async fn count(&self, customer: &CustomerId) -> Result<u64, StoreError> {

@@ -20,6 +20,9 @@ mod memory;
 #[cfg(feature = "sqlite")]
 mod sqlite;
 
+/// The merchant of a description (one home: [`crate::merchant`]), re-exported where the
+/// stores' queries use it.
+pub use crate::merchant::{merchant_name, merchant_of};
 pub use config::{ElasticAuthSettings, ElasticSettings, StoreConfig, StoreKeys};
 #[cfg(feature = "elasticsearch")]
 pub use elastic::{ElasticAuth, ElasticConfig, ElasticStore, WriteVisibility};
@@ -32,6 +35,7 @@ use async_trait::async_trait;
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
+use crate::domain::rule::{Rule, RuleScope};
 use crate::domain::{
     Category, ClassifiedTransaction, CustomerId, JobId, JobRecord, PartnerId, Summary,
 };
@@ -103,24 +107,30 @@ pub struct SpendingQuery {
     pub to: Option<NaiveDate>,
 }
 
-/// One cell of the spending table.
+/// One cell of the spending table: one month, category and currency (amounts of different
+/// currencies are never added).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SpendingRow {
     /// `YYYY-MM`.
     pub month: String,
     /// The category.
     pub category: Category,
+    /// ISO 4217 code of `amount_minor`.
+    pub currency: String,
     /// Number of transactions.
     pub count: u64,
     /// Sum of signed amounts, minor units.
     pub amount_minor: i64,
 }
 
-/// One merchant of [`Store::top_merchants`].
+/// One merchant of [`Store::top_merchants`], in one currency (a merchant paid in two
+/// currencies has two rows: amounts of different currencies are never added).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MerchantRow {
-    /// [`merchant_of`] the descriptions.
+    /// [`merchant_name`] of the transactions.
     pub merchant: String,
+    /// ISO 4217 code of `amount_minor`.
+    pub currency: String,
     /// Number of outgoing transactions.
     pub count: u64,
     /// Sum of their (negative) amounts, minor units.
@@ -187,6 +197,18 @@ pub const MAX_PAGE: u32 = 1000;
 /// Largest `n` [`Store::top_merchants`] answers.
 pub const MAX_TOP_MERCHANTS: u32 = 1000;
 
+/// Which rules [`Store::rules`] lists.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RuleFilter {
+    /// Every rule.
+    All,
+    /// The rules a job of this customer runs: the global ones and the customer's own.
+    AppliesTo(CustomerId),
+}
+
+/// Largest number of rules [`Store::rules`] returns.
+pub const MAX_RULES: usize = 10_000;
+
 /// Where classified transactions and jobs live.
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
@@ -235,12 +257,13 @@ pub trait Store: Send + Sync + 'static {
     /// A page of a customer's transactions.
     async fn transactions(&self, q: &TxQuery) -> Result<TxPage, StoreError>;
 
-    /// Spend per category per month.
+    /// Spend per month, category and currency, in that order.
     async fn spending(&self, q: &SpendingQuery) -> Result<Vec<SpendingRow>, StoreError>;
 
-    /// The `n` merchants ([`merchant_of`]) a customer spent most with between `from` and `to`
-    /// (inclusive): outgoing transactions only (`amount_minor < 0`), largest spend first, ties
-    /// by name. `n` is capped at [`MAX_TOP_MERCHANTS`].
+    /// The `n` merchants ([`merchant_name`]) a customer spent most with between `from` and
+    /// `to` (inclusive), one row per merchant and currency: outgoing transactions only
+    /// (`amount_minor < 0`), largest spend first (compared as minor units), ties by name, then
+    /// currency. `n` is capped at [`MAX_TOP_MERCHANTS`].
     async fn top_merchants(
         &self,
         customer: &CustomerId,
@@ -248,6 +271,22 @@ pub trait Store: Send + Sync + 'static {
         to: Option<NaiveDate>,
         n: u32,
     ) -> Result<Vec<MerchantRow>, StoreError>;
+
+    /// Stores a new rule; fails with [`StoreError::Conflict`] when its id is taken.
+    async fn create_rule(&self, rule: &Rule) -> Result<(), StoreError>;
+
+    /// Stores a rule, replacing the one with its id if there is one.
+    async fn put_rule(&self, rule: &Rule) -> Result<(), StoreError>;
+
+    /// The rule with this id.
+    async fn get_rule(&self, id: &str) -> Result<Option<Rule>, StoreError>;
+
+    /// Deletes a rule; `false` when there was none with this id.
+    async fn delete_rule(&self, id: &str) -> Result<bool, StoreError>;
+
+    /// Rules by id (ascending), at most [`MAX_RULES`]; seen at once by every instance
+    /// after a write returns.
+    async fn rules(&self, filter: &RuleFilter) -> Result<Vec<Rule>, StoreError>;
 
     /// Number of stored transactions of a customer (all partners).
     async fn count(&self, customer: &CustomerId) -> Result<u64, StoreError>;
@@ -275,58 +314,13 @@ pub fn words(text: &str) -> impl Iterator<Item = String> + '_ {
         .map(str::to_lowercase)
 }
 
-/// Leading words of a statement text that name the payment, not the payee.
-const NOT_MERCHANT: &[&str] = &[
-    "COMPRA",
-    "CARTAO",
-    "CARTÃO",
-    "CARD",
-    "DEBITO",
-    "DÉBITO",
-    "DEBIT",
-    "CREDITO",
-    "CRÉDITO",
-    "CREDIT",
-    "PIX",
-    "ENVIADO",
-    "RECEBIDO",
-    "TED",
-    "DOC",
-    "PAG",
-    "PAGTO",
-    "PAGAMENTO",
-    "POS",
-    "PURCHASE",
-    "SQ",
-    "PAYPAL",
-    "MP",
-    "TRANSF",
-    "TRANSFERENCIA",
-    "TRANSFERÊNCIA",
-    "DE",
-    "EM",
-];
-
-/// The merchant a description names, for [`Store::top_merchants`]: upper-cased, cut into
-/// words at anything but letters and digits, without words that contain a digit (card
-/// numbers, dates, terminal ids) and without leading payment words (`COMPRA CARTAO PAG*`),
-/// at most three words. `"COMPRA CARTAO PAG*PADARIA SAO PAULO 0412"` → `"PADARIA SAO PAULO"`.
-/// A description with nothing left gives `"UNKNOWN"`.
-///
-/// Why so simple: it runs on every stored transaction in both stores and must give the same
-/// answer in both; a merchant database would be a product of its own.
-pub fn merchant_of(description: &str) -> String {
-    let upper = description.to_uppercase();
-    let merchant: Vec<&str> = upper
-        .split(|c: char| !c.is_alphanumeric())
-        .filter(|w| !w.is_empty() && !w.chars().any(|c| c.is_numeric()))
-        .skip_while(|w| NOT_MERCHANT.contains(w))
-        .take(3)
-        .collect();
-    if merchant.is_empty() {
-        "UNKNOWN".to_owned()
-    } else {
-        merchant.join(" ")
+impl RuleFilter {
+    /// Whether a rule of `scope` is listed.
+    pub fn admits(&self, scope: &RuleScope) -> bool {
+        match self {
+            RuleFilter::All => true,
+            RuleFilter::AppliesTo(c) => scope.applies_to(Some(c)),
+        }
     }
 }
 
@@ -357,22 +351,6 @@ pub(crate) fn decode_cursor(c: &str) -> Result<(NaiveDate, String, String), Stor
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn merchant_strips_payment_words_and_numbers() {
-        assert_eq!(
-            merchant_of("COMPRA CARTAO PAG*PADARIA SAO PAULO 0412"),
-            "PADARIA SAO PAULO"
-        );
-        assert_eq!(merchant_of("Pix enviado Joao 123"), "JOAO");
-        assert_eq!(
-            merchant_of("uber *trip 4821 help.uber.com"),
-            "UBER TRIP HELP"
-        );
-        assert_eq!(merchant_of("NETFLIX.COM"), "NETFLIX COM");
-        assert_eq!(merchant_of("12/03 4821"), "UNKNOWN");
-        assert_eq!(merchant_of(""), "UNKNOWN");
-    }
 
     #[test]
     fn words_are_lowercase_alphanumeric_runs() {

@@ -8,10 +8,11 @@ use rusqlite::{params, Connection, OpenFlags, OptionalExtension};
 use chrono::NaiveDate;
 
 use super::{
-    decode_cursor, merchant_of, words, LoggedEvent, MerchantRow, PageRecord, SpendingQuery,
-    SpendingRow, Store, StoreError, TxPage, TxQuery, UpsertReport, MAX_EVENTS, MAX_PAGE,
-    MAX_TOP_MERCHANTS,
+    decode_cursor, merchant_name, merchant_of, words, LoggedEvent, MerchantRow, PageRecord,
+    RuleFilter, SpendingQuery, SpendingRow, Store, StoreError, TxPage, TxQuery, UpsertReport,
+    MAX_EVENTS, MAX_PAGE, MAX_RULES, MAX_TOP_MERCHANTS,
 };
+use crate::domain::rule::{Rule, RuleScope};
 use crate::domain::{
     Category, ClassifiedTransaction, Confidence, CustomerId, JobId, JobRecord, PartnerId,
     Prediction, Transaction,
@@ -69,6 +70,9 @@ CREATE TABLE IF NOT EXISTS transactions (
     uncertain    INTEGER NOT NULL,
     merchant     TEXT NOT NULL DEFAULT '',
     words        TEXT NOT NULL DEFAULT '',
+    source       TEXT NOT NULL DEFAULT 'model',
+    sub_category TEXT,
+    rule_merchant TEXT,
     PRIMARY KEY (partner_id, id)
 );
 CREATE INDEX IF NOT EXISTS transactions_by_customer
@@ -82,6 +86,11 @@ CREATE TABLE IF NOT EXISTS job_pages (
     page   INTEGER NOT NULL,
     record TEXT NOT NULL,
     PRIMARY KEY (job_id, page)
+);
+CREATE TABLE IF NOT EXISTS rules (
+    id          TEXT PRIMARY KEY,
+    customer_id TEXT,
+    record      TEXT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS job_events (
     job_id TEXT NOT NULL,
@@ -183,13 +192,22 @@ impl SqliteStore {
     async fn json_records<T: serde::de::DeserializeOwned>(
         &self,
         sql: &'static str,
-        param: impl rusqlite::ToSql + Send + 'static,
+        param: impl Into<rusqlite::types::Value>,
+    ) -> Result<Vec<T>, StoreError> {
+        self.json_records_of(sql, vec![param.into()]).await
+    }
+
+    /// [`json_records`](Self::json_records) with any number of parameters.
+    async fn json_records_of<T: serde::de::DeserializeOwned>(
+        &self,
+        sql: &'static str,
+        params: Vec<rusqlite::types::Value>,
     ) -> Result<Vec<T>, StoreError> {
         let rows: Vec<String> = self
             .with(move |c| {
                 let mut q = c.prepare_cached(sql).map_err(backend)?;
                 let rows = q
-                    .query_map([param], |r| r.get(0))
+                    .query_map(rusqlite::params_from_iter(params), |r| r.get(0))
                     .map_err(backend)?
                     .collect::<Result<Vec<_>, _>>()
                     .map_err(backend);
@@ -202,18 +220,35 @@ impl SqliteStore {
     }
 }
 
+fn has_column(conn: &Connection, column: &str) -> Result<bool, StoreError> {
+    conn.query_row(
+        "SELECT count(*) FROM pragma_table_info('transactions') WHERE name = ?1",
+        [column],
+        |r| r.get::<_, i64>(0),
+    )
+    .map(|n| n > 0)
+    .map_err(backend)
+}
+
+/// Brings a database written by an older version up to the current columns.
+fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
+    migrate_merchant(conn)?;
+    // What set each category: every row written before rules existed came from the model.
+    if !has_column(conn, "source")? {
+        conn.execute_batch(
+            "ALTER TABLE transactions ADD COLUMN source TEXT NOT NULL DEFAULT 'model';
+             ALTER TABLE transactions ADD COLUMN sub_category TEXT;
+             ALTER TABLE transactions ADD COLUMN rule_merchant TEXT;",
+        )
+        .map_err(backend)?;
+    }
+    Ok(())
+}
+
 /// Adds the `merchant` and `words` columns to a database written before they existed, and
 /// fills them in.
-fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
-    let has_merchant: bool = conn
-        .query_row(
-            "SELECT count(*) FROM pragma_table_info('transactions') WHERE name = 'merchant'",
-            [],
-            |r| r.get::<_, i64>(0),
-        )
-        .map_err(backend)?
-        > 0;
-    if has_merchant {
+fn migrate_merchant(conn: &mut Connection) -> Result<(), StoreError> {
+    if has_column(conn, "merchant")? {
         return Ok(());
     }
     let t = conn.transaction().map_err(backend)?;
@@ -245,6 +280,19 @@ fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
         }
     }
     t.commit().map_err(backend)
+}
+
+/// A rule's row: id, its customer (`None` for a global rule) and the JSON record.
+fn rule_row(rule: &Rule) -> Result<(String, Option<String>, String), StoreError> {
+    let customer = match &rule.scope {
+        RuleScope::Global => None,
+        RuleScope::Customer { customer_id } => Some(customer_id.0.clone()),
+    };
+    Ok((
+        rule.id.clone(),
+        customer,
+        serde_json::to_string(rule).map_err(backend)?,
+    ))
 }
 
 /// `" w1 w2 … "`: the description's [`words`] between spaces, so `instr(words, ' w ')`
@@ -286,6 +334,18 @@ fn row_to_tx(r: &rusqlite::Row<'_>) -> rusqlite::Result<ClassifiedTransaction> {
                 _ => Confidence::Low,
             },
             uncertain: r.get::<_, i64>(10)? != 0,
+            sub_category: r.get::<_, Option<String>>(11)?.map(Category),
+            merchant: r.get(12)?,
+            source: {
+                let s: String = r.get(13)?;
+                s.parse().map_err(|e: String| {
+                    rusqlite::Error::FromSqlConversionFailure(
+                        13,
+                        rusqlite::types::Type::Text,
+                        e.into(),
+                    )
+                })?
+            },
         },
     })
 }
@@ -298,19 +358,22 @@ fn upsert_rows(
     let mut report = UpsertReport::default();
     let mut ins = t
         .prepare_cached(
-            "INSERT OR IGNORE INTO transactions
-             VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13)",
+            "INSERT OR IGNORE INTO transactions (partner_id, id, customer_id, date,
+                description, amount_minor, currency, category, probability, confidence,
+                uncertain, merchant, words, source, sub_category, rule_merchant)
+             VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16)",
         )
         .map_err(backend)?;
     let mut upd = t
         .prepare_cached(
             "UPDATE transactions SET customer_id=?3, date=?4, description=?5,
              amount_minor=?6, currency=?7, category=?8, probability=?9,
-             confidence=?10, uncertain=?11, merchant=?12, words=?13
+             confidence=?10, uncertain=?11, merchant=?12, words=?13, source=?14,
+             sub_category=?15, rule_merchant=?16
              WHERE partner_id=?1 AND id=?2
                AND (customer_id, date, description, amount_minor, currency, category,
-                    probability, confidence, uncertain)
-                IS NOT (?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+                    probability, confidence, uncertain, source, sub_category, rule_merchant)
+                IS NOT (?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?14, ?15, ?16)",
         )
         .map_err(backend)?;
     for ct in txs {
@@ -328,8 +391,11 @@ fn upsert_rows(
             p.probability as f64,
             p.confidence.as_str(),
             p.uncertain as i64,
-            merchant_of(&tx.description),
+            merchant_name(&tx.description, p),
             word_column(&tx.description),
+            p.source.to_string(),
+            p.sub_category.as_ref().map(Category::as_str),
+            p.merchant,
         ];
         if ins.execute(args).map_err(backend)? == 1 {
             report.inserted += 1;
@@ -490,7 +556,8 @@ impl Store for SqliteStore {
         self.read(move |c| {
             let mut sql = String::from(
                 "SELECT partner_id, id, customer_id, date, description, amount_minor, currency,
-                        category, probability, confidence, uncertain
+                        category, probability, confidence, uncertain, sub_category,
+                        rule_merchant, source
                  FROM transactions WHERE customer_id = ?",
             );
             let mut args: Vec<rusqlite::types::Value> = vec![q.customer_id.0.clone().into()];
@@ -539,10 +606,10 @@ impl Store for SqliteStore {
         self.read(move |c| {
             let mut stmt = c
                 .prepare_cached(
-                    "SELECT substr(date, 1, 7), category, count(*), sum(amount_minor)
+                    "SELECT substr(date, 1, 7), category, currency, count(*), sum(amount_minor)
                      FROM transactions
                      WHERE customer_id = ?1 AND date >= ?2 AND date <= ?3
-                     GROUP BY 1, 2 ORDER BY 1, 2",
+                     GROUP BY 1, 2, 3 ORDER BY 1, 2, 3",
                 )
                 .map_err(backend)?;
             let from = q.from.map_or("0000-00-00".into(), |d| d.to_string());
@@ -552,8 +619,9 @@ impl Store for SqliteStore {
                     Ok(SpendingRow {
                         month: r.get(0)?,
                         category: Category(r.get(1)?),
-                        count: r.get::<_, i64>(2)? as u64,
-                        amount_minor: r.get(3)?,
+                        currency: r.get(2)?,
+                        count: r.get::<_, i64>(3)? as u64,
+                        amount_minor: r.get(4)?,
                     })
                 })
                 .map_err(backend)?
@@ -578,18 +646,20 @@ impl Store for SqliteStore {
         self.read(move |c| {
             let mut stmt = c
                 .prepare_cached(
-                    "SELECT merchant, count(*), sum(amount_minor) AS spent
+                    "SELECT merchant, currency, count(*), sum(amount_minor) AS spent
                      FROM transactions
                      WHERE customer_id = ?1 AND date >= ?2 AND date <= ?3 AND amount_minor < 0
-                     GROUP BY merchant ORDER BY spent ASC, merchant ASC LIMIT ?4",
+                     GROUP BY merchant, currency
+                     ORDER BY spent ASC, merchant ASC, currency ASC LIMIT ?4",
                 )
                 .map_err(backend)?;
             let rows = stmt
                 .query_map(params![customer, from, to, n], |r| {
                     Ok(MerchantRow {
                         merchant: r.get(0)?,
-                        count: r.get::<_, i64>(1)? as u64,
-                        amount_minor: r.get(2)?,
+                        currency: r.get(1)?,
+                        count: r.get::<_, i64>(2)? as u64,
+                        amount_minor: r.get(3)?,
                     })
                 })
                 .map_err(backend)?
@@ -598,6 +668,70 @@ impl Store for SqliteStore {
             Ok(rows)
         })
         .await
+    }
+
+    async fn create_rule(&self, rule: &Rule) -> Result<(), StoreError> {
+        let (id, customer, json) = rule_row(rule)?;
+        self.with(move |c| {
+            match c.execute(
+                "INSERT INTO rules (id, customer_id, record) VALUES (?1, ?2, ?3)",
+                params![id, customer, json],
+            ) {
+                Ok(_) => Ok(()),
+                Err(rusqlite::Error::SqliteFailure(e, _))
+                    if e.code == rusqlite::ErrorCode::ConstraintViolation =>
+                {
+                    Err(StoreError::Conflict(format!("rule {id} exists")))
+                }
+                Err(e) => Err(backend(e)),
+            }
+        })
+        .await
+    }
+
+    async fn put_rule(&self, rule: &Rule) -> Result<(), StoreError> {
+        let (id, customer, json) = rule_row(rule)?;
+        self.with(move |c| {
+            c.execute(
+                "INSERT INTO rules (id, customer_id, record) VALUES (?1, ?2, ?3)
+                 ON CONFLICT(id) DO UPDATE SET customer_id = excluded.customer_id,
+                     record = excluded.record",
+                params![id, customer, json],
+            )
+            .map_err(backend)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn get_rule(&self, id: &str) -> Result<Option<Rule>, StoreError> {
+        Ok(self
+            .json_records("SELECT record FROM rules WHERE id = ?1", id.to_owned())
+            .await?
+            .pop())
+    }
+
+    async fn delete_rule(&self, id: &str) -> Result<bool, StoreError> {
+        let id = id.to_owned();
+        self.with(move |c| {
+            c.execute("DELETE FROM rules WHERE id = ?1", [id])
+                .map(|n| n > 0)
+                .map_err(backend)
+        })
+        .await
+    }
+
+    async fn rules(&self, filter: &RuleFilter) -> Result<Vec<Rule>, StoreError> {
+        let mut args: Vec<rusqlite::types::Value> = vec![(MAX_RULES as i64).into()];
+        let sql = match filter {
+            RuleFilter::All => "SELECT record FROM rules ORDER BY id LIMIT ?1",
+            RuleFilter::AppliesTo(c) => {
+                args.push(c.0.clone().into());
+                "SELECT record FROM rules WHERE customer_id IS NULL OR customer_id = ?2
+                 ORDER BY id LIMIT ?1"
+            }
+        };
+        self.json_records_of(sql, args).await
     }
 
     async fn count(&self, customer: &CustomerId) -> Result<u64, StoreError> {

@@ -6,14 +6,18 @@
 //! | [`jobs`] | `POST /v1/classifications`, `GET`/`DELETE /v1/classifications/{id}`, `GET …/{id}/events` |
 //! | [`queries`] | `GET /v1/customers/{id}/{transactions,spending,merchants}`, `GET /v1/partners[/{id}/health]` |
 //! | [`health`] | `GET /healthz`, `GET /readyz` |
+//! | [`rules`] | `GET`/`POST /v1/rules`, `GET`/`PUT`/`DELETE /v1/rules/{id}` |
+//! | [`enrich`] | `POST /v1/enrich` |
 //! | [`bench`](mod@bench) | `GET /v1/bench/sse` (with `bench_routes` only) |
 //! | [`bodies`] | JSON and SSE responses, request bodies and query strings, their 4xx |
 
 mod bench;
 mod bodies;
+mod enrich;
 mod health;
 mod jobs;
 mod queries;
+mod rules;
 
 use std::borrow::Cow;
 use std::sync::{Arc, Mutex};
@@ -93,6 +97,12 @@ impl App {
             Route::Partners => self.partners().await,
             Route::PartnerHealth(id) => self.partner_health(PartnerId::new(id)).await,
             Route::BenchSse => Ok(sse_response(self.bench_stream(&query)?)),
+            Route::Rules => self.list_rules(&query).await,
+            Route::CreateRule => self.create_rule(req).await,
+            Route::Rule(id) => self.get_rule(&id).await,
+            Route::UpdateRule(id) => self.update_rule(&id, req).await,
+            Route::DeleteRule(id) => self.delete_rule(&id).await,
+            Route::Enrich => self.enrich(req).await,
         }
     }
 
@@ -114,6 +124,16 @@ impl App {
             ["v1", "partners"] => (Route::Partners, "GET"),
             ["v1", "partners", id, "health"] => (Route::PartnerHealth(segment(id)?), "GET"),
             ["v1", "bench", "sse"] if self.settings.bench_routes => (Route::BenchSse, "GET"),
+            ["v1", "rules"] if method == Method::POST => (Route::CreateRule, "POST"),
+            ["v1", "rules"] => (Route::Rules, "GET"),
+            ["v1", "rules", id] if method == Method::PUT => {
+                (Route::UpdateRule(segment(id)?), "PUT")
+            }
+            ["v1", "rules", id] if method == Method::DELETE => {
+                (Route::DeleteRule(segment(id)?), "DELETE")
+            }
+            ["v1", "rules", id] => (Route::Rule(segment(id)?), "GET"),
+            ["v1", "enrich"] => (Route::Enrich, "POST"),
             _ => return Err(ApiError::not_found(format!("no route for {path}"))),
         };
         only(method, allowed)?;
@@ -199,6 +219,12 @@ enum Route<'p> {
     Partners,
     PartnerHealth(Cow<'p, str>),
     BenchSse,
+    Rules,
+    CreateRule,
+    Rule(Cow<'p, str>),
+    UpdateRule(Cow<'p, str>),
+    DeleteRule(Cow<'p, str>),
+    Enrich,
 }
 
 /// A path segment with its percent-escapes decoded (`c%2042` → `c 42`).

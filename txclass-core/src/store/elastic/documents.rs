@@ -19,6 +19,14 @@ pub(super) struct TxDoc {
     pub(super) probability: f32,
     pub(super) confidence: Confidence,
     pub(super) uncertain: bool,
+    /// `model` or `rule:<id>` (version-1 documents get `model` when they are copied).
+    #[serde(default)]
+    pub(super) source: Source,
+    #[serde(default)]
+    pub(super) sub_category: Option<String>,
+    /// The merchant name a rule set (`merchant` holds it too, or else the derived one).
+    #[serde(default)]
+    pub(super) rule_merchant: Option<String>,
 }
 
 impl TxDoc {
@@ -29,13 +37,16 @@ impl TxDoc {
             tx_id: ct.transaction.id.clone(),
             date: ct.transaction.date,
             description: ct.transaction.description.clone(),
-            merchant: merchant_of(&ct.transaction.description),
+            merchant: merchant_name(&ct.transaction.description, &ct.prediction),
             amount_minor: ct.transaction.amount_minor,
             currency: ct.transaction.currency.clone(),
             category: ct.prediction.category.0.clone(),
             probability: ct.prediction.probability,
             confidence: ct.prediction.confidence,
             uncertain: ct.prediction.uncertain,
+            source: ct.prediction.source.clone(),
+            sub_category: ct.prediction.sub_category.as_ref().map(|c| c.0.clone()),
+            rule_merchant: ct.prediction.merchant.clone(),
         }
     }
 
@@ -55,6 +66,9 @@ impl TxDoc {
                 probability: self.probability,
                 confidence: self.confidence,
                 uncertain: self.uncertain,
+                sub_category: self.sub_category.map(Category),
+                merchant: self.rule_merchant,
+                source: self.source,
             },
         }
     }
@@ -105,7 +119,10 @@ pub(super) fn tx_index_body(shards: u32) -> Value {
                 "category": { "type": "keyword" },
                 "probability": { "type": "float" },
                 "confidence": { "type": "keyword" },
-                "uncertain": { "type": "boolean" }
+                "uncertain": { "type": "boolean" },
+                "source": { "type": "keyword" },
+                "sub_category": { "type": "keyword" },
+                "rule_merchant": { "type": "keyword" }
             }
         }
     })
@@ -125,6 +142,22 @@ pub(super) fn job_index_body() -> Value {
                 "partner_id": { "type": "keyword" },
                 "created_at": { "type": "date" },
                 "updated_at": { "type": "date" },
+                "record": { "type": "object", "enabled": false }
+            }
+        }
+    })
+}
+
+/// Settings and mappings of a rules index (version [`RULE_MAPPING_VERSION`]): the scope
+/// fields a list filters on, and the whole rule kept in `_source` only.
+pub(super) fn rule_index_body() -> Value {
+    json!({
+        "settings": { "number_of_shards": 1, "number_of_replicas": 0 },
+        "mappings": {
+            "dynamic": "strict",
+            "properties": {
+                "rule_id": { "type": "keyword" },
+                "customer_id": { "type": "keyword" },
                 "record": { "type": "object", "enabled": false }
             }
         }
@@ -184,4 +217,18 @@ pub(super) fn page_doc(p: &PageRecord) -> Value {
 /// a job's ids also sort in log order.
 pub(super) fn event_id(job: &JobId, seq: u64) -> String {
     format!("{job}:{seq:020}")
+}
+
+/// The document of a rule: its id and customer (absent for a global rule) for searching,
+/// the rule itself in `_source` only.
+pub(super) fn rule_doc(rule: &Rule) -> Value {
+    let customer = match &rule.scope {
+        RuleScope::Global => None,
+        RuleScope::Customer { customer_id } => Some(customer_id.as_str()),
+    };
+    json!({
+        "rule_id": rule.id,
+        "customer_id": customer,
+        "record": rule,
+    })
 }

@@ -35,12 +35,13 @@ impl ElasticStore {
     }
 
     /// Every alias this store owns.
-    pub(super) fn aliases(&self) -> [&str; 4] {
+    pub(super) fn aliases(&self) -> [&str; 5] {
         [
             &self.tx_alias,
             &self.job_alias,
             &self.page_alias,
             &self.event_alias,
+            &self.rule_alias,
         ]
     }
 

@@ -103,19 +103,25 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 use super::{
-    decode_cursor, merchant_of, words, LoggedEvent, MerchantRow, PageRecord, SpendingQuery,
-    SpendingRow, Store, StoreError, TxPage, TxQuery, UpsertReport, MAX_EVENTS, MAX_PAGE,
-    MAX_TOP_MERCHANTS,
+    decode_cursor, merchant_name, words, LoggedEvent, MerchantRow, PageRecord, RuleFilter,
+    SpendingQuery, SpendingRow, Store, StoreError, TxPage, TxQuery, UpsertReport, MAX_EVENTS,
+    MAX_PAGE, MAX_RULES, MAX_TOP_MERCHANTS,
 };
 use crate::backoff::Backoff;
+use crate::domain::rule::{Rule, RuleScope};
 use crate::domain::{
     Category, ClassifiedTransaction, Confidence, CustomerId, JobId, JobRecord, PartnerId,
-    Prediction, Transaction,
+    Prediction, Source, Transaction,
 };
 use crate::partner::Secret;
 
 /// Mapping version of the transactions index: bump it when `tx_index_body` changes.
-pub const TX_MAPPING_VERSION: u32 = 1;
+///
+/// Version 2 adds what set the category (`source`), the rule's `sub_category` and
+/// `rule_merchant`. Version-1 documents are copied with `source = "model"`.
+pub const TX_MAPPING_VERSION: u32 = 2;
+/// Mapping version of the rules index: bump it when `rule_index_body` changes.
+pub const RULE_MAPPING_VERSION: u32 = 1;
 /// Mapping version of the jobs index: bump it when `job_index_body` changes.
 ///
 /// Version 2 adds the job id as a keyword field (`job_id`): [`Store::running_jobs`] sorts by
@@ -134,6 +140,10 @@ const MGET_ROUND: u64 = 64;
 /// Painless run on version-1 job documents when they are copied into version 2: the job id
 /// field comes from the document id.
 const JOB_V1_TO_V2: &str = "ctx._source.job_id = ctx._id";
+
+/// Painless run on version-1 transaction documents when they are copied into version 2:
+/// every category stored before rules existed came from the model.
+const TX_V1_TO_V2: &str = "if (ctx._source.source == null) { ctx._source.source = 'model' }";
 
 /// Counters of what the store did, for metrics and tests.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -159,6 +169,7 @@ pub struct ElasticStore {
     job_alias: Arc<str>,
     page_alias: Arc<str>,
     event_alias: Arc<str>,
+    rule_alias: Arc<str>,
     counters: Arc<Counters>,
 }
 
@@ -189,6 +200,23 @@ fn short(body: &str) -> &str {
         Some((i, _)) => &body[..i],
         None => body,
     }
+}
+
+/// The `record` of each hit of a search answer, decoded; `what` names them in errors.
+fn records_of<T: serde::de::DeserializeOwned>(
+    res: &Value,
+    what: &str,
+) -> Result<Vec<T>, StoreError> {
+    let hits = res["hits"]["hits"]
+        .as_array()
+        .map(Vec::as_slice)
+        .unwrap_or(&[]);
+    hits.iter()
+        .map(|h| {
+            serde_json::from_value(h["_source"]["record"].clone())
+                .map_err(|e| backend(format!("{what} does not decode: {e}")))
+        })
+        .collect()
 }
 
 /// The JSON body of a successful response, or the error the status means.
@@ -238,6 +266,7 @@ impl ElasticStore {
             job_alias: format!("{prefix}-jobs").into(),
             page_alias: format!("{prefix}-pages").into(),
             event_alias: format!("{prefix}-events").into(),
+            rule_alias: format!("{prefix}-rules").into(),
             counters: Arc::default(),
             config: Arc::new(config),
         };
@@ -247,6 +276,14 @@ impl ElasticStore {
                 &store.tx_alias,
                 TX_MAPPING_VERSION,
                 tx_index_body(shards),
+                Some(TX_V1_TO_V2),
+            )
+            .await?;
+        store
+            .ensure_index(
+                &store.rule_alias,
+                RULE_MAPPING_VERSION,
+                rule_index_body(),
                 None,
             )
             .await?;
@@ -295,6 +332,37 @@ impl ElasticStore {
     /// The alias job event logs are read and written through.
     pub fn events_alias(&self) -> &str {
         &self.event_alias
+    }
+
+    /// The `record` of the document `id` behind `alias` (a realtime get), decoded; `what`
+    /// names it in errors.
+    async fn get_record<T: serde::de::DeserializeOwned>(
+        &self,
+        alias: &str,
+        id: &str,
+        what: &str,
+    ) -> Result<Option<T>, StoreError> {
+        let resp = self
+            .client
+            .get(GetParts::IndexId(alias, id))
+            .send()
+            .await
+            .map_err(unavailable)?;
+        if resp.status_code() == StatusCode::NOT_FOUND {
+            return Ok(None);
+        }
+        let body = json_of(&format!("get {what}"), resp).await?;
+        if body["found"] != json!(true) {
+            return Ok(None);
+        }
+        serde_json::from_value(body["_source"]["record"].clone())
+            .map(Some)
+            .map_err(|e| backend(format!("{what} {id} does not decode: {e}")))
+    }
+
+    /// The alias rules are read and written through.
+    pub fn rules_alias(&self) -> &str {
+        &self.rule_alias
     }
 
     /// The underlying client, for administration the store does not cover.
@@ -440,16 +508,7 @@ impl Store for ElasticStore {
                 json_of("running jobs", resp).await
             })
             .await?;
-        let hits = res["hits"]["hits"]
-            .as_array()
-            .map(Vec::as_slice)
-            .unwrap_or(&[]);
-        hits.iter()
-            .map(|h| {
-                serde_json::from_value(h["_source"]["record"].clone())
-                    .map_err(|e| backend(format!("job record does not decode: {e}")))
-            })
-            .collect()
+        records_of(&res, "job record")
     }
 
     async fn put_job(&self, job: &JobRecord) -> Result<(), StoreError> {
@@ -474,22 +533,7 @@ impl Store for ElasticStore {
     }
 
     async fn get_job(&self, id: &JobId) -> Result<Option<JobRecord>, StoreError> {
-        let resp = self
-            .client
-            .get(GetParts::IndexId(&self.job_alias, id.as_str()))
-            .send()
-            .await
-            .map_err(unavailable)?;
-        if resp.status_code() == StatusCode::NOT_FOUND {
-            return Ok(None);
-        }
-        let body = json_of("get job", resp).await?;
-        if body["found"] != json!(true) {
-            return Ok(None);
-        }
-        serde_json::from_value(body["_source"]["record"].clone())
-            .map(Some)
-            .map_err(|e| backend(format!("job {id} does not decode: {e}")))
+        self.get_record(&self.job_alias, id.as_str(), "job").await
     }
 
     async fn transactions(&self, q: &TxQuery) -> Result<TxPage, StoreError> {
@@ -552,7 +596,8 @@ impl Store for ElasticStore {
                     { "month": { "date_histogram": {
                         "field": "date", "calendar_interval": "month", "format": "yyyy-MM"
                     } } },
-                    { "category": { "terms": { "field": "category" } } }
+                    { "category": { "terms": { "field": "category" } } },
+                    { "currency": { "terms": { "field": "currency" } } }
                 ]
             });
             if let Some(a) = after.take() {
@@ -576,6 +621,7 @@ impl Store for ElasticStore {
                     category: Category(
                         b["key"]["category"].as_str().unwrap_or_default().to_owned(),
                     ),
+                    currency: b["key"]["currency"].as_str().unwrap_or_default().to_owned(),
                     count: b["doc_count"].as_u64().unwrap_or(0),
                     amount_minor: b["amount"]["value"].as_f64().unwrap_or(0.0).round() as i64,
                 });
@@ -605,9 +651,11 @@ impl Store for ElasticStore {
             "size": 0,
             "track_total_hits": false,
             "query": { "bool": { "filter": filter } },
+            // One bucket per merchant and currency (`multi_terms`: OpenSearch 2.1+,
+            // Elasticsearch 7.12+), so no sum crosses currencies.
             "aggs": { "merchants": {
-                "terms": {
-                    "field": "merchant",
+                "multi_terms": {
+                    "terms": [ { "field": "merchant" }, { "field": "currency" } ],
                     "size": n,
                     "order": [ { "spent": "asc" }, { "_key": "asc" } ]
                 },
@@ -622,11 +670,88 @@ impl Store for ElasticStore {
         Ok(buckets
             .iter()
             .map(|b| MerchantRow {
-                merchant: b["key"].as_str().unwrap_or_default().to_owned(),
+                merchant: b["key"][0].as_str().unwrap_or_default().to_owned(),
+                currency: b["key"][1].as_str().unwrap_or_default().to_owned(),
                 count: b["doc_count"].as_u64().unwrap_or(0),
                 amount_minor: b["spent"]["value"].as_f64().unwrap_or(0.0).round() as i64,
             })
             .collect())
+    }
+
+    async fn create_rule(&self, rule: &Rule) -> Result<(), StoreError> {
+        let resp = self
+            .client
+            .create(CreateParts::IndexId(&self.rule_alias, &rule.id))
+            .refresh(Refresh::WaitFor)
+            .body(rule_doc(rule))
+            .send()
+            .await
+            .map_err(unavailable)?;
+        if resp.status_code() == StatusCode::CONFLICT {
+            return Err(StoreError::Conflict(format!("rule {} exists", rule.id)));
+        }
+        json_of("create rule", resp).await.map(drop)
+    }
+
+    /// Written with `refresh=wait_for`: rules change seldom, and a job that starts right
+    /// after a write (on any instance) must run the new rule.
+    async fn put_rule(&self, rule: &Rule) -> Result<(), StoreError> {
+        let resp = self
+            .client
+            .index(IndexParts::IndexId(&self.rule_alias, &rule.id))
+            .refresh(Refresh::WaitFor)
+            .body(rule_doc(rule))
+            .send()
+            .await
+            .map_err(unavailable)?;
+        json_of("put rule", resp).await.map(drop)
+    }
+
+    async fn get_rule(&self, id: &str) -> Result<Option<Rule>, StoreError> {
+        self.get_record(&self.rule_alias, id, "rule").await
+    }
+
+    async fn delete_rule(&self, id: &str) -> Result<bool, StoreError> {
+        let resp = self
+            .client
+            .delete(DeleteParts::IndexId(&self.rule_alias, id))
+            .refresh(Refresh::WaitFor)
+            .send()
+            .await
+            .map_err(unavailable)?;
+        if resp.status_code() == StatusCode::NOT_FOUND {
+            return Ok(false);
+        }
+        json_of("delete rule", resp).await.map(|_| true)
+    }
+
+    async fn rules(&self, filter: &RuleFilter) -> Result<Vec<Rule>, StoreError> {
+        let query = match filter {
+            RuleFilter::All => json!({ "match_all": {} }),
+            RuleFilter::AppliesTo(c) => json!({ "bool": {
+                "should": [
+                    { "term": { "customer_id": c.as_str() } },
+                    { "bool": { "must_not": { "exists": { "field": "customer_id" } } } }
+                ],
+                "minimum_should_match": 1
+            } }),
+        };
+        let body = json!({
+            "size": MAX_RULES,
+            "track_total_hits": false,
+            "_source": ["record"],
+            "query": query,
+            "sort": [ { "rule_id": "asc" } ]
+        });
+        let resp = self
+            .client
+            .search(SearchParts::Index(&[&self.rule_alias]))
+            .body(body)
+            .send()
+            .await
+            .map_err(unavailable)?;
+        let res = json_of("rules", resp).await?;
+        records_of(&res, "rule")
     }
 
     async fn count(&self, customer: &CustomerId) -> Result<u64, StoreError> {

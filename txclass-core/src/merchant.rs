@@ -1,0 +1,89 @@
+//! The merchant a statement line names: what top merchants group by, what a rule's
+//! `merchant_is` compares with, and the clean name a rule may give instead.
+
+use crate::domain::Prediction;
+
+/// Leading words of a statement text that name the payment, not the payee.
+const NOT_MERCHANT: &[&str] = &[
+    "COMPRA",
+    "CARTAO",
+    "CARTÃO",
+    "CARD",
+    "DEBITO",
+    "DÉBITO",
+    "DEBIT",
+    "CREDITO",
+    "CRÉDITO",
+    "CREDIT",
+    "PIX",
+    "ENVIADO",
+    "RECEBIDO",
+    "TED",
+    "DOC",
+    "PAG",
+    "PAGTO",
+    "PAGAMENTO",
+    "POS",
+    "PURCHASE",
+    "SQ",
+    "PAYPAL",
+    "MP",
+    "TRANSF",
+    "TRANSFERENCIA",
+    "TRANSFERÊNCIA",
+    "DE",
+    "EM",
+];
+
+/// The merchant a description names, for [`Store::top_merchants`](crate::Store::top_merchants): upper-cased, cut into
+/// words at anything but letters and digits, without words that contain a digit (card
+/// numbers, dates, terminal ids) and without leading payment words (`COMPRA CARTAO PAG*`),
+/// at most three words. `"COMPRA CARTAO PAG*PADARIA SAO PAULO 0412"` → `"PADARIA SAO PAULO"`.
+/// A description with nothing left gives `"UNKNOWN"`.
+///
+/// Why so simple: it runs on every stored transaction in both stores and must give the same
+/// answer in both; a merchant database would be a product of its own.
+pub fn merchant_of(description: &str) -> String {
+    let upper = description.to_uppercase();
+    let merchant: Vec<&str> = upper
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty() && !w.chars().any(|c| c.is_numeric()))
+        .skip_while(|w| NOT_MERCHANT.contains(w))
+        .take(3)
+        .collect();
+    if merchant.is_empty() {
+        "UNKNOWN".to_owned()
+    } else {
+        merchant.join(" ")
+    }
+}
+
+/// The clean merchant name of a classified transaction: the one a rule set, else
+/// [`merchant_of`] its description. What every store groups [`Store::top_merchants`](crate::Store::top_merchants) by.
+pub fn merchant_name(description: &str, p: &Prediction) -> String {
+    match &p.merchant {
+        Some(m) => m.clone(),
+        None => merchant_of(description),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn merchant_strips_payment_words_and_numbers() {
+        assert_eq!(
+            merchant_of("COMPRA CARTAO PAG*PADARIA SAO PAULO 0412"),
+            "PADARIA SAO PAULO"
+        );
+        assert_eq!(merchant_of("Pix enviado Joao 123"), "JOAO");
+        assert_eq!(
+            merchant_of("uber *trip 4821 help.uber.com"),
+            "UBER TRIP HELP"
+        );
+        assert_eq!(merchant_of("NETFLIX.COM"), "NETFLIX COM");
+        assert_eq!(merchant_of("12/03 4821"), "UNKNOWN");
+        assert_eq!(merchant_of(""), "UNKNOWN");
+    }
+}

@@ -1,0 +1,25 @@
+//! `POST /v1/enrich`: up to 1,000 transactions a client already holds, classified by the
+//! same rules and model as jobs and the CLI; a bad row gets its own error and the rest go
+//! through.
+
+use http::{Request, StatusCode};
+use hyper::body::Incoming;
+use txclass_core::enrich::EnrichRequest;
+
+use super::bodies::{decode_json, json, read_body, Res};
+use super::App;
+use crate::error::ApiError;
+
+/// The enrich route's own body limit: 1,000 rows of about 1 KB each (the other routes keep
+/// the small `body_limit`).
+pub(crate) const ENRICH_BODY_LIMIT: usize = 1024 * 1024;
+
+impl App {
+    /// `POST /v1/enrich`.
+    pub(super) async fn enrich(&self, req: Request<Incoming>) -> Result<Res, ApiError> {
+        let body = read_body(req, ENRICH_BODY_LIMIT).await?;
+        let request: EnrichRequest = decode_json(&body)?;
+        let answer = self.orchestrator.enrich(request).await?;
+        Ok(json(StatusCode::OK, &answer))
+    }
+}
