@@ -16,10 +16,8 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use bytes::Bytes;
 use serde_json::{json, Value};
-use thirtyfour::prelude::*;
-use thirtyfour::session::http::{Body, HttpClient};
+use support::webdriver::Browser;
 use txclass_core::store::{SqliteStore, Store};
 use txclass_core::{ClassifiedTransaction, CustomerId, PartnerId};
 use txclass_server::{run, Server, ServerConfig};
@@ -186,73 +184,25 @@ fn env_path(var: &str, default: &str) -> PathBuf {
     std::env::var_os(var).map_or_else(|| PathBuf::from(default), PathBuf::from)
 }
 
-/// thirtyfour's HTTP client over the workspace's reqwest (its own `reqwest` feature would
-/// bring a second reqwest version).
-#[derive(Clone, Default)]
-struct Reqwest(reqwest::Client);
-
-#[async_trait::async_trait]
-impl HttpClient for Reqwest {
-    async fn send(
-        &self,
-        request: http::Request<Body<'_>>,
-    ) -> WebDriverResult<http::Response<Bytes>> {
-        let (parts, body) = request.into_parts();
-        let mut req = self
-            .0
-            .request(parts.method, parts.uri.to_string())
-            .headers(parts.headers);
-        if let Body::Json(v) = body {
-            req = req.json(v);
-        }
-        let res = req
-            .send()
-            .await
-            .map_err(|e| WebDriverError::HttpError(e.to_string()))?;
-        let mut out = http::Response::builder().status(res.status());
-        for (k, v) in res.headers() {
-            out = out.header(k, v);
-        }
-        let body = res
-            .bytes()
-            .await
-            .map_err(|e| WebDriverError::HttpError(e.to_string()))?;
-        out.body(body)
-            .map_err(|e| WebDriverError::HttpError(e.to_string()))
-    }
-
-    async fn new(&self) -> Arc<dyn HttpClient> {
-        Arc::new(Reqwest::default())
-    }
-}
-
-async fn browser(driver: &Driver) -> WebDriver {
-    let mut caps = DesiredCapabilities::chrome();
+async fn browser(driver: &Driver) -> Arc<Browser> {
     let binary = env_path("TXCLASS_CHROMIUM", "/usr/bin/chromium");
-    caps.set_binary(&binary.display().to_string()).unwrap();
-    for arg in [
+    let args = [
         "--headless=new",
         "--no-sandbox", // tests run as root
         "--disable-gpu",
         "--disable-dev-shm-usage",
         "--lang=en-US",
         "--window-size=1280,1900",
-    ] {
-        caps.add_arg(arg).unwrap();
-    }
-    WebDriver::builder(&driver.url, caps)
-        .client(Reqwest::default())
-        .connect()
-        .await
-        .unwrap()
+    ];
+    Browser::start(&driver.url, &binary, &args).await.unwrap()
 }
 
 /// Runs `script` in the page until `done` holds for its value (or 30 s pass); returns the last
 /// value.
-async fn eventually(b: &WebDriver, script: &str, done: impl Fn(&Value) -> bool) -> Value {
+async fn eventually(b: &Browser, script: &str, done: impl Fn(&Value) -> bool) -> Value {
     let started = Instant::now();
     loop {
-        let v = b.execute(script, Vec::new()).await.unwrap().json().clone();
+        let v = b.execute(script).await.unwrap();
         if done(&v) || started.elapsed() > Duration::from_secs(30) {
             return v;
         }
@@ -333,8 +283,8 @@ async fn the_console_runs_a_job_and_shows_its_numbers_in_chromium() {
     result.unwrap();
 }
 
-async fn drive(b: &WebDriver, url: &str, marked: &str, shots: &Path) -> WebDriverResult<()> {
-    b.goto(format!("{url}/")).await?;
+async fn drive(b: &Arc<Browser>, url: &str, marked: &str, shots: &Path) -> Result<(), String> {
+    b.goto(&format!("{url}/")).await?;
     // The partners table and the partner choice come from GET /v1/partners.
     let partners = get_json(&format!("{url}/v1/partners")).await;
     let shown = eventually(
@@ -357,13 +307,13 @@ async fn drive(b: &WebDriver, url: &str, marked: &str, shots: &Path) -> WebDrive
 
     // Start a job from the form and watch it over the event stream.
     let customer = format!("console-{}", std::process::id());
-    let field = b.find(By::Id("customer")).await?;
+    let field = b.find("#customer").await?;
     field.clear().await?;
     field.send_keys(&customer).await?;
-    let months = b.find(By::Id("months")).await?;
+    let months = b.find("#months").await?;
     months.clear().await?;
     months.send_keys("6").await?;
-    b.find(By::Id("start")).await?.click().await?;
+    b.find("#start").await?.click().await?;
     let status = eventually(
         b,
         "return document.getElementById('job-status').textContent;",
@@ -371,23 +321,23 @@ async fn drive(b: &WebDriver, url: &str, marked: &str, shots: &Path) -> WebDrive
     )
     .await;
     assert_eq!(status, "done");
-    let job_id = b.find(By::Id("job-id")).await?.text().await?;
+    let job_id = b.find("#job-id").await?.text().await?;
     let job = get_json(&format!("{url}/v1/classifications/{job_id}")).await;
     let summary = &job["job"]["summary"];
     assert_eq!(job["job"]["status"], "done", "{job}");
     let transactions = summary["transactions"].as_u64().unwrap();
     assert!(transactions > 100, "{summary}");
     assert_eq!(
-        b.find(By::Id("summary-transactions")).await?.text().await?,
+        b.find("#summary-transactions").await?.text().await?,
         transactions.to_string()
     );
     assert_eq!(
-        b.find(By::Id("job-transactions")).await?.text().await?,
+        b.find("#job-transactions").await?.text().await?,
         transactions.to_string(),
         "the live counter ends at the summary's count"
     );
     assert_eq!(
-        b.find(By::Id("job-pages")).await?.text().await?,
+        b.find("#job-pages").await?.text().await?,
         summary["pages"].to_string()
     );
     // The page saw every event of the job's log, once each and in order.
@@ -406,14 +356,11 @@ async fn drive(b: &WebDriver, url: &str, marked: &str, shots: &Path) -> WebDrive
     let listed = b
         .execute(
             "return [...document.querySelectorAll('#events li code')].map(c => c.textContent);",
-            Vec::new(),
         )
-        .await?
-        .json()
-        .clone();
+        .await?;
     assert_eq!(listed, json!(names));
     assert!(b
-        .find(By::Id("summary-out"))
+        .find("#summary-out")
         .await?
         .text()
         .await?
@@ -461,11 +408,8 @@ async fn drive(b: &WebDriver, url: &str, marked: &str, shots: &Path) -> WebDrive
         .execute(
             "return [...document.querySelectorAll('#month-chart g.month')].map(g => \
              [g.dataset.month, Number(g.dataset.spendMinor), g.querySelector('.total').textContent]);",
-            Vec::new(),
         )
-        .await?
-        .json()
-        .clone();
+        .await?;
     let shown: BTreeMap<String, i64> = months
         .as_array()
         .unwrap()
@@ -486,7 +430,7 @@ async fn drive(b: &WebDriver, url: &str, marked: &str, shots: &Path) -> WebDrive
 
     // The table: page by page, the API's pages, every transaction of the job once.
     let limit = 100;
-    b.find(By::Css("#tx-limit option[value='100']"))
+    b.find("#tx-limit option[value='100']")
         .await?
         .click()
         .await?;
@@ -503,7 +447,7 @@ async fn drive(b: &WebDriver, url: &str, marked: &str, shots: &Path) -> WebDrive
         assert_eq!(rows, expected, "page after {seen} rows");
         seen += expected.as_array().unwrap().len();
         cursor = page["next_cursor"].as_str().map(str::to_owned);
-        let older = b.find(By::Id("tx-older")).await?;
+        let older = b.find("#tx-older").await?;
         assert_eq!(older.is_enabled().await?, cursor.is_some());
         if cursor.is_none() {
             break;
@@ -527,7 +471,7 @@ async fn drive(b: &WebDriver, url: &str, marked: &str, shots: &Path) -> WebDrive
         .max_by_key(|w| w.len())
         .unwrap_or_else(|| panic!("no word to search in {description:?}"))
         .to_owned();
-    b.find(By::Id("tx-q")).await?.send_keys(&word).await?;
+    b.find("#tx-q").await?.send_keys(&word).await?;
     let expected = ids(&get_json(&format!(
         "{url}/v1/customers/{customer}/transactions?limit={limit}&q={word}"
     ))
@@ -545,8 +489,8 @@ async fn drive(b: &WebDriver, url: &str, marked: &str, shots: &Path) -> WebDrive
         .iter()
         .max_by_key(|(_, v)| v["count"].as_u64())
         .unwrap();
-    b.find(By::Id("tx-q")).await?.clear().await?;
-    b.find(By::Css(format!("#tx-category option[value='{category}']")))
+    b.find("#tx-q").await?.clear().await?;
+    b.find(&format!("#tx-category option[value='{category}']"))
         .await?
         .click()
         .await?;
@@ -561,13 +505,10 @@ async fn drive(b: &WebDriver, url: &str, marked: &str, shots: &Path) -> WebDrive
     );
 
     // Markup in a bank's description is shown as text, never run or rendered.
-    let field = b.find(By::Id("view-customer")).await?;
+    let field = b.find("#view-customer").await?;
     field.clear().await?;
     field.send_keys(marked).await?;
-    b.find(By::Css("#customer-form button"))
-        .await?
-        .click()
-        .await?;
+    b.find("#customer-form button").await?.click().await?;
     let texts = eventually(
         b,
         "return [...document.querySelectorAll('#tx-rows tr td:nth-child(2)')].map(c => c.textContent);",
@@ -585,11 +526,8 @@ async fn drive(b: &WebDriver, url: &str, marked: &str, shots: &Path) -> WebDrive
         .execute(
             "return [document.querySelectorAll('#tx-rows img, #tx-rows b').length, \
              window.__xss === undefined];",
-            Vec::new(),
         )
-        .await?
-        .json()
-        .clone();
+        .await?;
     assert_eq!(injected, json!([0, true]));
     Ok(())
 }

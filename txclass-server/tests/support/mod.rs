@@ -2,6 +2,8 @@
 //! wait until it answers, kill it with SIGKILL.
 #![allow(dead_code)] // each test file uses its own part
 
+pub mod webdriver;
+
 use std::net::TcpListener as StdListener;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
