@@ -20,23 +20,14 @@ use serde_json::{json, Value};
 use support::webdriver::Browser;
 use txclass_core::store::{SqliteStore, Store};
 use txclass_core::{ClassifiedTransaction, CustomerId, PartnerId};
-use txclass_server::{run, Server, ServerConfig};
 
 /// Serves a server on `store` (a SQLite file) with the sandbox partner; returns its URL.
 async fn serve(store: &Path) -> String {
-    let config: ServerConfig = txclass_core::config::from_toml_str(
-        "console.toml",
-        &format!(
-            "store_path = {:?}\n[sandbox]\nlatency_min_ms = 5\nlatency_max_ms = 30\n",
-            store.display().to_string()
-        ),
-    )
-    .unwrap();
-    let server = Server::from_config(&config).await.unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(run(listener, server, std::future::pending()));
-    url
+    support::serve_in_process(&format!(
+        "store_path = {:?}\n[sandbox]\nlatency_min_ms = 5\nlatency_max_ms = 30\n",
+        store.display().to_string()
+    ))
+    .await
 }
 
 async fn get_json(url: &str) -> Value {
@@ -359,6 +350,22 @@ async fn drive(b: &Arc<Browser>, url: &str, marked: &str, shots: &Path) -> Resul
         )
         .await?;
     assert_eq!(listed, json!(names));
+    // A page opened on #job=<id> re-attaches to the job and replays its log.
+    b.goto("about:blank").await?;
+    b.goto(&format!("{url}/#job={job_id}")).await?;
+    let status = eventually(
+        b,
+        "return document.getElementById('job-status').textContent;",
+        |v| v == "done",
+    )
+    .await;
+    assert_eq!(status, "done", "after re-attaching");
+    let replayed = b
+        .execute(
+            "return [...document.querySelectorAll('#events li code')].map(c => c.textContent);",
+        )
+        .await?;
+    assert_eq!(replayed, json!(names), "after re-attaching");
     assert!(b
         .find("#summary-out")
         .await?

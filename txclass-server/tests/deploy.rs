@@ -5,12 +5,21 @@
 //! `TXCLASS_*` variable set is one the binary reads; HAProxy and Prometheus point at the
 //! instances; the blue and green Deployments are the same but for their track and image.
 //!
+//! HAProxy's configuration also runs for real (Debian's `haproxy`, installed by
+//! `scripts/check-deploy.sh`; the test fails, never skips, without it), pointed at a server on
+//! loopback: events stream through it as they happen.
+//!
 //! No container engine runs here: `scripts/check-deploy.sh` adds the real tools' checks
 //! (`kubernetes-validate --strict`, `haproxy -c`, `promtool check config`).
 
+mod support;
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use futures::StreamExt;
 
 use serde::Deserialize;
 use serde_json::Value as Json;
@@ -416,4 +425,180 @@ fn the_image_is_built_with_the_features_the_configurations_need_and_runs_as_non_
             );
         }
     }
+}
+
+/// `timeout <name> <n><unit>` of HAProxy's `defaults`, in seconds.
+fn haproxy_timeout(cfg: &str, name: &str) -> u64 {
+    let value = cfg
+        .lines()
+        .find_map(|l| l.trim().strip_prefix(&format!("timeout {name} ")))
+        .unwrap_or_else(|| panic!("no timeout {name}"))
+        .trim();
+    let (n, unit) = value.split_at(value.find(|c: char| !c.is_ascii_digit()).unwrap());
+    let n: u64 = n.parse().unwrap();
+    match unit {
+        "s" => n,
+        "m" => n * 60,
+        "h" => n * 3600,
+        other => panic!("timeout {name}: unit {other:?}"),
+    }
+}
+
+/// HAProxy on `deploy/haproxy/haproxy.cfg`, its instances replaced by `server` on loopback;
+/// killed when dropped.
+struct Haproxy {
+    child: Child,
+    url: String,
+    health: String,
+    _dir: tempfile::TempDir,
+}
+
+impl Haproxy {
+    fn start(server: &str) -> Self {
+        let haproxy = Path::new("/usr/sbin/haproxy");
+        assert!(
+            haproxy.exists(),
+            "{} is missing: run scripts/check-deploy.sh (apt-get install haproxy); \
+             scripts/test.sh does",
+            haproxy.display()
+        );
+        let (lb, health) = (support::free_port(), support::free_port());
+        let backend = server.trim_start_matches("http://");
+        let (mut binds, mut servers) = (0, 0);
+        let cfg: String = read(&repo().join("deploy/haproxy/haproxy.cfg"))
+            .lines()
+            .map(|line| {
+                let t = line.trim_start();
+                if t == "bind :8080" {
+                    binds += 1;
+                    format!("    bind 127.0.0.1:{lb}")
+                } else if t == "bind :8404" {
+                    binds += 1;
+                    format!("    bind 127.0.0.1:{health}")
+                } else if let Some(rest) = t.strip_prefix("server ") {
+                    servers += 1;
+                    let name = rest.split_whitespace().next().unwrap();
+                    format!("    server {name} {backend}")
+                } else if t.starts_with("default-server ") {
+                    // Docker's DNS is not here; the rest of the line stays.
+                    line.replace(" init-addr last,libc,none resolvers docker", "")
+                } else {
+                    line.to_owned()
+                }
+            })
+            .map(|l| l + "\n")
+            .collect();
+        assert_eq!((binds, servers), (2, 3), "the file's shape changed: {cfg}");
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("haproxy.cfg");
+        std::fs::write(&path, cfg).unwrap();
+        let child = Command::new(haproxy)
+            .arg("-db")
+            .arg("-f")
+            .arg(&path)
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        Self {
+            child,
+            url: format!("http://127.0.0.1:{lb}"),
+            health: format!("http://127.0.0.1:{health}/healthz"),
+            _dir: dir,
+        }
+    }
+
+    /// Waits until its own health check and a backend answer.
+    async fn wait_ready(&mut self) {
+        let started = Instant::now();
+        loop {
+            let own = reqwest::get(&self.health)
+                .await
+                .map(|r| r.status().as_u16());
+            let backend = reqwest::get(format!("{}/readyz", self.url))
+                .await
+                .map(|r| r.status().as_u16());
+            if matches!((own, backend), (Ok(200), Ok(200))) {
+                return;
+            }
+            if let Ok(Some(status)) = self.child.try_wait() {
+                panic!("haproxy exited with {status}");
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(20),
+                "haproxy not ready"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+}
+
+impl Drop for Haproxy {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[tokio::test]
+async fn the_load_balancer_streams_events_as_they_happen() {
+    let cfg = read(&repo().join("deploy/haproxy/haproxy.cfg"));
+    // Inactivity limits far above the server's keep-alive comments (every 15 s).
+    let keep_alive = ServerConfig::default().keep_alive_ms / 1000;
+    for name in ["client", "server", "tunnel"] {
+        assert!(
+            haproxy_timeout(&cfg, name) >= 60 * keep_alive,
+            "timeout {name}"
+        );
+    }
+
+    // A job of about 14 pages of 150 ms each.
+    let server = support::serve_in_process(
+        "store_path = \":memory:\"\n[sandbox]\nlatency_min_ms = 150\nlatency_max_ms = 150\n\
+         page_size = 20\n",
+    )
+    .await;
+    let mut lb = Haproxy::start(&server);
+    lb.wait_ready().await;
+
+    let started = Instant::now();
+    let res = reqwest::Client::new()
+        .post(format!("{}/v1/classifications", lb.url))
+        .body(r#"{"customer_id": "lb-1", "partner_id": "sandbox", "months": 3}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.headers()["content-type"], "text/event-stream");
+    // When each event arrived.
+    let mut arrivals: Vec<(String, Duration)> = Vec::new();
+    let mut buffer = String::new();
+    let mut body = res.bytes_stream();
+    while let Some(chunk) = body.next().await {
+        buffer.push_str(std::str::from_utf8(&chunk.unwrap()).unwrap());
+        while let Some(end) = buffer.find("\n\n") {
+            let frame: String = buffer.drain(..end + 2).collect();
+            if let Some(name) = frame.lines().find_map(|l| l.strip_prefix("event: ")) {
+                arrivals.push((name.to_owned(), started.elapsed()));
+            }
+        }
+    }
+    let names: Vec<&str> = arrivals.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(names.first(), Some(&"accepted"), "{names:?}");
+    assert_eq!(names.last(), Some(&"done"), "{names:?}");
+    let classified = names.iter().filter(|n| **n == "classified").count();
+    assert!(classified >= 10, "{names:?}");
+    // Streamed, not held back: the first event came long before the last.
+    let (first, last) = (arrivals[0].1, arrivals.last().unwrap().1);
+    assert!(
+        last - first >= Duration::from_secs(1),
+        "events arrived together ({first:?} .. {last:?}): the load balancer buffers"
+    );
+
+    // The console through the load balancer keeps its headers; /metrics is not served there.
+    let page = reqwest::get(format!("{}/", lb.url)).await.unwrap();
+    assert_eq!(page.status(), 200);
+    assert!(page.headers().contains_key("content-security-policy"));
+    let metrics = reqwest::get(format!("{}/metrics", lb.url)).await.unwrap();
+    assert_eq!(metrics.status(), 404);
 }

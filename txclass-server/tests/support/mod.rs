@@ -92,3 +92,19 @@ impl Drop for ServerProcess {
         }
     }
 }
+
+/// Serves a server built from `config` (TOML, as in a config file) in this process, on a
+/// loopback port; returns its base URL.
+pub async fn serve_in_process(config: &str) -> String {
+    let config: txclass_server::ServerConfig =
+        txclass_core::config::from_toml_str("test.toml", config).unwrap();
+    let server = txclass_server::Server::from_config(&config).await.unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(txclass_server::run(
+        listener,
+        server,
+        std::future::pending(),
+    ));
+    url
+}
