@@ -8,12 +8,12 @@
 // ---- API --------------------------------------------------------------------------------
 
 // Every request goes through here: the one place where credentials (API keys) will be added
-// to the headers.
-async function api(path, init = {}) {
+// to the headers. Statuses in `answers` carry a body the caller reads (a 503 health check).
+async function api(path, init = {}, answers = []) {
   const headers = { Accept: "application/json", ...init.headers };
   const res = await fetch(path, { ...init, headers });
   const body = await res.json().catch(() => null);
-  if (!res.ok) {
+  if (!res.ok && !answers.includes(res.status)) {
     const message = body && body.error ? body.error.message : res.statusText;
     throw new Error(`${res.status}: ${message}`);
   }
@@ -124,11 +124,11 @@ function watch(jobId) {
   on("classified", (d) => { $("job-transactions").textContent = String(d.total); });
   on("waiting_for_partner", (d) => { $("job-status").textContent = `waiting for the partner (${d.reason})`; });
   on("circuit_changed", (d) => { $("job-status").textContent = `circuit ${d.to}`; });
-  on("done", (d) => {
+  on("done", async (d) => {
     es.close();
+    await showCustomer($("view-customer").value); // first: it tells the currency
     showSummary(d.summary);
     $("job-status").textContent = "done";
-    showCustomer($("view-customer").value);
   });
   on("failed", (d) => {
     es.close();
@@ -307,13 +307,30 @@ function refilter() {
 
 // ---- Partners ----------------------------------------------------------------------------
 
+// The last live health check of each partner, shown until the next one.
+const health = new Map();
+
+async function checkHealth(id) {
+  try {
+    const { health: h } = await api(`/v1/partners/${enc(id)}/health`, {}, [503]);
+    health.set(id, h.healthy ? `ok, ${h.latency_ms} ms` : `unhealthy: ${h.detail || h.status}`);
+  } catch (e) {
+    health.set(id, `check failed: ${e.message}`);
+  }
+  loadPartners();
+}
+
 async function loadPartners() {
   try {
     const { partners } = await api("/v1/partners");
-    $("partner-rows").replaceChildren(...partners.map((p) =>
-      el("tr", { "data-partner": p.id, class: `circuit-${p.circuit}` },
+    $("partner-rows").replaceChildren(...partners.map((p) => {
+      const check = el("button", { type: "button", class: "check" }, "Check");
+      check.addEventListener("click", () => checkHealth(p.id));
+      return el("tr", { "data-partner": p.id, class: `circuit-${p.circuit}` },
         el("td", {}, p.id), el("td", { class: "num" }, String(p.capacity)),
-        el("td", { class: "num" }, String(p.in_use)), el("td", {}, p.circuit))));
+        el("td", { class: "num" }, String(p.in_use)), el("td", {}, p.circuit),
+        el("td", { class: "health" }, check, " ", health.get(p.id) || ""));
+    }));
     const select = $("partner");
     if (!select.options.length) {
       select.replaceChildren(...partners.map((p) => el("option", { value: p.id }, p.id)));

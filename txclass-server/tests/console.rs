@@ -278,13 +278,9 @@ async fn drive(b: &Arc<Browser>, url: &str, marked: &str, shots: &Path) -> Resul
     b.goto(&format!("{url}/")).await?;
     // The partners table and the partner choice come from GET /v1/partners.
     let partners = get_json(&format!("{url}/v1/partners")).await;
-    let shown = eventually(
-        b,
-        "return [...document.querySelectorAll('#partner-rows tr')].map(r => \
-         [...r.children].map(c => c.textContent));",
-        |v| v.as_array().is_some_and(|a| !a.is_empty()),
-    )
-    .await;
+    let rows = "return [...document.querySelectorAll('#partner-rows tr')].map(r => \
+                [...r.children].map(c => c.textContent));";
+    let shown = eventually(b, rows, |v| v.as_array().is_some_and(|a| !a.is_empty())).await;
     let sandbox = &partners["partners"][0];
     assert_eq!(
         shown,
@@ -292,8 +288,22 @@ async fn drive(b: &Arc<Browser>, url: &str, marked: &str, shots: &Path) -> Resul
             sandbox["id"],
             sandbox["capacity"].to_string(),
             sandbox["in_use"].to_string(),
-            sandbox["circuit"]
+            sandbox["circuit"],
+            "Check "
         ]])
+    );
+    // A live health check, as GET /v1/partners/{id}/health answers it.
+    let health = get_json(&format!("{url}/v1/partners/sandbox/health")).await;
+    assert_eq!(health["health"]["healthy"], true, "{health}");
+    b.find("#partner-rows tr[data-partner='sandbox'] button.check")
+        .await?
+        .click()
+        .await?;
+    let shown = eventually(b, rows, |v| v[0][4] != "Check ").await;
+    let cell = shown[0][4].as_str().unwrap();
+    assert!(
+        cell.starts_with("Check ok, ") && cell.ends_with(" ms"),
+        "{cell:?}"
     );
 
     // Start a job from the form and watch it over the event stream.
