@@ -322,6 +322,8 @@ async fn drive(b: &Arc<Browser>, url: &str, marked: &str, shots: &Path) -> Resul
     )
     .await;
     assert_eq!(status, "done");
+    // Charts and table are drawn before the status says done.
+    b.screenshot(&shots.join("job-done.png")).await?;
     let job_id = b.find("#job-id").await?.text().await?;
     let job = get_json(&format!("{url}/v1/classifications/{job_id}")).await;
     let summary = &job["job"]["summary"];
@@ -443,7 +445,6 @@ async fn drive(b: &Arc<Browser>, url: &str, marked: &str, shots: &Path) -> Resul
         .collect();
     assert!(shown.len() >= 6, "{shown:?}");
     assert_eq!(shown, per_month);
-    b.screenshot(&shots.join("job-done.png")).await?;
 
     // The table: page by page, the API's pages, every transaction of the job once.
     let limit = 100;
