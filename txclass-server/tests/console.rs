@@ -12,7 +12,7 @@ mod support;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -114,7 +114,7 @@ async fn the_console_is_served_with_strict_headers() {
 
 /// `chromedriver` on a free loopback port; killed when dropped.
 struct Driver {
-    child: Child,
+    process: support::Helper,
     url: String,
 }
 
@@ -131,43 +131,24 @@ impl Driver {
             );
         }
         let port = support::free_port();
-        let child = Command::new(&driver)
-            .arg(format!("--port={port}"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot start {}: {e}", driver.display()));
+        let mut command = Command::new(&driver);
+        command.arg(format!("--port={port}"));
         Self {
-            child,
+            process: support::Helper::spawn(command),
             url: format!("http://127.0.0.1:{port}"),
         }
     }
 
     async fn wait_ready(&mut self) {
-        let started = Instant::now();
-        loop {
-            if let Ok(r) = reqwest::get(format!("{}/status", self.url)).await {
-                let v: Value = r.json().await.unwrap_or_default();
-                if v["value"]["ready"] == true {
-                    return;
+        let status = format!("{}/status", self.url);
+        self.process
+            .wait_ready(Duration::from_secs(30), || async {
+                match reqwest::get(&status).await {
+                    Ok(r) => r.json::<Value>().await.unwrap_or_default()["value"]["ready"] == true,
+                    Err(_) => false,
                 }
-            }
-            if let Ok(Some(status)) = self.child.try_wait() {
-                panic!("chromedriver exited with {status}");
-            }
-            assert!(
-                started.elapsed() < Duration::from_secs(30),
-                "chromedriver not ready"
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-    }
-}
-
-impl Drop for Driver {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+            })
+            .await;
     }
 }
 

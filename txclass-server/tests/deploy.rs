@@ -16,7 +16,7 @@ mod support;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use futures::StreamExt;
@@ -447,7 +447,7 @@ fn haproxy_timeout(cfg: &str, name: &str) -> u64 {
 /// HAProxy on `deploy/haproxy/haproxy.cfg`, its instances replaced by `server` on loopback;
 /// killed when dropped.
 struct Haproxy {
-    child: Child,
+    process: support::Helper,
     url: String,
     health: String,
     _dir: tempfile::TempDir,
@@ -492,16 +492,10 @@ impl Haproxy {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("haproxy.cfg");
         std::fs::write(&path, cfg).unwrap();
-        let child = Command::new(haproxy)
-            .arg("-db")
-            .arg("-f")
-            .arg(&path)
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
+        let mut command = Command::new(haproxy);
+        command.arg("-db").arg("-f").arg(&path);
         Self {
-            child,
+            process: support::Helper::spawn(command),
             url: format!("http://127.0.0.1:{lb}"),
             health: format!("http://127.0.0.1:{health}/healthz"),
             _dir: dir,
@@ -510,33 +504,15 @@ impl Haproxy {
 
     /// Waits until its own health check and a backend answer.
     async fn wait_ready(&mut self) {
-        let started = Instant::now();
-        loop {
-            let own = reqwest::get(&self.health)
-                .await
-                .map(|r| r.status().as_u16());
-            let backend = reqwest::get(format!("{}/readyz", self.url))
-                .await
-                .map(|r| r.status().as_u16());
-            if matches!((own, backend), (Ok(200), Ok(200))) {
-                return;
-            }
-            if let Ok(Some(status)) = self.child.try_wait() {
-                panic!("haproxy exited with {status}");
-            }
-            assert!(
-                started.elapsed() < Duration::from_secs(20),
-                "haproxy not ready"
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-    }
-}
-
-impl Drop for Haproxy {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        let (own, backend) = (self.health.clone(), format!("{}/readyz", self.url));
+        self.process
+            .wait_ready(Duration::from_secs(20), || async {
+                let ok = |url: String| async move {
+                    reqwest::get(url).await.is_ok_and(|r| r.status() == 200)
+                };
+                ok(own.clone()).await && ok(backend.clone()).await
+            })
+            .await;
     }
 }
 
