@@ -118,6 +118,7 @@ function watch(jobId) {
     $("view-customer").value = d.customer_id;
   });
   on("page_fetched", (d) => {
+    $("job-status").textContent = "running"; // also after a wait or a reconnection
     $("job-pages").textContent = String(Math.max(Number($("job-pages").textContent), d.page));
     if (d.via_retry) $("job-retries").textContent = String(Number($("job-retries").textContent) + 1);
   });
