@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The whole test suite, on a fresh machine: installs and starts what the tests need (a Redis
-# server and a three-master Redis Cluster from Debian's packages, a single-node OpenSearch built from Maven Central jars), runs
-# every test of the workspace with every feature, then stops the services.
+# server and a three-master Redis Cluster from Debian's packages, a single-node OpenSearch built from Maven Central jars,
+# Chromium and chromedriver for the console's browser test), checks the deploy files with the
+# real tools (scripts/check-deploy.sh), runs every test of the workspace with every feature,
+# then stops the services.
 #
 # Usage: scripts/test.sh [extra args for cargo test]
 # Environment: TXCLASS_REDIS_PORT (default 6399), TXCLASS_REDIS_CLUSTER_PORT (default 7400,
@@ -27,6 +29,8 @@ trap stop_services EXIT
 scripts/redis.sh start
 scripts/redis-cluster.sh start
 scripts/search-engine.sh start
+scripts/browser.sh install
+scripts/check-deploy.sh
 
 cargo test --workspace --all-targets --all-features "$@"
 cargo test --workspace --doc --all-features

@@ -23,6 +23,7 @@
 //! | `GET /v1/customers/{id}/transactions` | stored transactions (filters, cursor) |
 //! | `GET /v1/customers/{id}/spending` | spend per month per category |
 //! | `GET /v1/partners`, `GET /v1/partners/{id}/health` | partners, circuits, permits |
+//! | `GET /`, `GET /console/{file}` | the web console (HTML, script, style sheet; compiled in) |
 //! | `GET /healthz` | liveness |
 //! | `GET /readyz` | readiness: `200` when the store (and Redis, if configured) answer, else `503` |
 //!

@@ -8,11 +8,13 @@
 //! | [`health`] | `GET /healthz`, `GET /readyz` |
 //! | [`rules`] | `GET`/`POST /v1/rules`, `GET`/`PUT`/`DELETE /v1/rules/{id}` |
 //! | [`enrich`] | `POST /v1/enrich` |
+//! | [`console`] | `GET /` (the web console) and `GET /console/{file}` (its script and style sheet) |
 //! | [`bench`](mod@bench) | `GET /v1/bench/sse` (with `bench_routes` only) |
 //! | [`bodies`] | JSON and SSE responses, request bodies and query strings, their 4xx |
 
 mod bench;
 mod bodies;
+mod console;
 mod enrich;
 mod health;
 mod jobs;
@@ -87,6 +89,8 @@ impl App {
         match self.route_of(req.method(), &path)? {
             Route::Healthz => Ok(health::healthz()),
             Route::Readyz => Ok(health::readyz(&self.orchestrator).await),
+            Route::Console => Ok(console::index(req.headers())),
+            Route::ConsoleFile(name) => console::file(&name, req.headers()),
             Route::Submit => self.submit(req, &query).await,
             Route::Job(id) => self.job(JobId::new(id), &query).await,
             Route::Cancel(id) => self.cancel(JobId::new(id)).await,
@@ -112,6 +116,8 @@ impl App {
         let (route, allowed) = match segments.as_slice() {
             ["healthz"] => (Route::Healthz, "GET"),
             ["readyz"] => (Route::Readyz, "GET"),
+            [""] => (Route::Console, "GET"),
+            ["console", name] => (Route::ConsoleFile(segment(name)?), "GET"),
             ["v1", "classifications"] => (Route::Submit, "POST"),
             ["v1", "classifications", id] if method == Method::DELETE => {
                 (Route::Cancel(segment(id)?), "DELETE")
@@ -209,6 +215,8 @@ impl Endpoint for App {
 enum Route<'p> {
     Healthz,
     Readyz,
+    Console,
+    ConsoleFile(Cow<'p, str>),
     Submit,
     Job(Cow<'p, str>),
     Cancel(Cow<'p, str>),

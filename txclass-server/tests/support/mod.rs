@@ -2,6 +2,8 @@
 //! wait until it answers, kill it with SIGKILL.
 #![allow(dead_code)] // each test file uses its own part
 
+pub mod webdriver;
+
 use std::net::TcpListener as StdListener;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
@@ -88,5 +90,68 @@ impl Drop for ServerProcess {
             let _ = child.kill();
             let _ = child.wait();
         }
+    }
+}
+
+/// Serves a server built from `config` (TOML, as in a config file) in this process, on a
+/// loopback port; returns its base URL.
+pub async fn serve_in_process(config: &str) -> String {
+    let config: txclass_server::ServerConfig =
+        txclass_core::config::from_toml_str("test.toml", config).unwrap();
+    let server = txclass_server::Server::from_config(&config).await.unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(txclass_server::run(
+        listener,
+        server,
+        std::future::pending(),
+    ));
+    url
+}
+
+/// A helper program a test runs (chromedriver, HAProxy); killed when dropped.
+pub struct Helper {
+    child: Child,
+    name: String,
+}
+
+impl Helper {
+    /// Starts `command` (its stdout discarded, its stderr kept for the panic message).
+    pub fn spawn(mut command: Command) -> Self {
+        let name = command.get_program().to_string_lossy().into_owned();
+        let child = command
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {name}: {e}"));
+        Self { child, name }
+    }
+
+    /// Polls `ready` every 50 ms until it holds; panics, with what the program wrote on
+    /// stderr, when it exits first or `limit` passes.
+    pub async fn wait_ready<F, Fut>(&mut self, limit: Duration, mut ready: F)
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = bool>,
+    {
+        let started = Instant::now();
+        while !ready().await {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                let mut err = String::new();
+                if let Some(mut e) = self.child.stderr.take() {
+                    let _ = std::io::Read::read_to_string(&mut e, &mut err);
+                }
+                panic!("{} exited with {status}: {err}", self.name);
+            }
+            assert!(started.elapsed() < limit, "{} not ready", self.name);
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+}
+
+impl Drop for Helper {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }
