@@ -489,6 +489,15 @@ pub struct JobRecord {
     pub updated_at: DateTime<Utc>,
 }
 
+/// Parses a date typed by a person (a command-line flag, an API field): `YYYY-MM-DD` or
+/// `DD/MM/YYYY`.
+pub fn parse_date(s: &str) -> Result<NaiveDate, String> {
+    let s = s.trim();
+    NaiveDate::parse_from_str(s, "%Y-%m-%d")
+        .or_else(|_| NaiveDate::parse_from_str(s, "%d/%m/%Y"))
+        .map_err(|_| format!("date {s:?} is not YYYY-MM-DD or DD/MM/YYYY"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -9,9 +9,10 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::classifier::Classifier;
+use crate::currency::amount_minor;
 use crate::currency::Currency;
+use crate::domain::parse_date;
 use crate::domain::{Category, Confidence, CustomerId, Source, Transaction};
-use crate::records::{amount_minor, parse_date};
 use crate::rules::RuleSet;
 use crate::store::merchant_name;
 

@@ -183,8 +183,9 @@ pub async fn wrong_method_and_unknown_routes(t: Transport) {
     assert_eq!(res.status(), 405);
     assert_eq!(res.headers()["allow"], "GET");
 
+    // `/` is the web console (its own tests: txclass-server/tests/console.rs).
     for path in [
-        "/",
+        "/nothing-here",
         "/v2/classifications",
         "/v1/customers/c-1",
         "/v1/bench/sse",

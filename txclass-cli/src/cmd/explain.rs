@@ -2,8 +2,8 @@
 
 use anyhow::Context as _;
 use txclass_core::classifier::{self, ClassScore, LogisticModel};
-use txclass_core::currency::Currency;
-use txclass_core::{records, Transaction};
+use txclass_core::currency::{self, Currency};
+use txclass_core::Transaction;
 
 /// Explain a prediction: the most likely category and the runner-up, each with the features
 /// of the line that raised its score most (exact contributions: value × weight).
@@ -40,7 +40,7 @@ pub fn run(args: ExplainArgs) -> anyhow::Result<()> {
     };
     let currency = Currency::from_code(&args.currency)
         .with_context(|| format!("--currency {:?} is not an ISO 4217 code", args.currency))?;
-    let amount_minor = records::parse_amount(&args.amount, currency)
+    let amount_minor = currency::amount_minor(&args.amount, currency)
         .map_err(|e| anyhow::anyhow!("--amount {:?}: {e}", args.amount))?;
     let tx = Transaction {
         id: "explain".into(),

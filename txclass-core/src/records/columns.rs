@@ -151,7 +151,7 @@ impl Field {
 pub(crate) fn header_currency(header: &str) -> Option<crate::currency::Currency> {
     let h = header.trim();
     let inner = h.strip_suffix(')')?.rsplit_once('(')?.1.trim();
-    super::amount::AmountText::parse(&format!("{inner} 0"))
+    crate::currency::amount::AmountText::parse(&format!("{inner} 0"))
         .ok()
         .and_then(|a| a.currency)
 }

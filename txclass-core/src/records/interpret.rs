@@ -11,11 +11,11 @@
 
 use std::collections::VecDeque;
 
-use super::amount::{AmountText, DecimalMark, MarkEvidence};
 use super::columns::Field;
 use super::date::{DateOrder, DateText, OrderEvidence};
 use super::sources::{Raw, RawSource};
 use super::{normalise_label, FileError, ReadOptions, RecordError, Row};
+use crate::currency::amount::{AmountText, DecimalMark, MarkEvidence};
 use crate::currency::Currency;
 use crate::domain::Transaction;
 

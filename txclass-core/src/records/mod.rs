@@ -19,12 +19,11 @@
 //! |---|---|
 //! | `sources` | CSV (sniffed delimiter, Latin-1 fallback) and NDJSON as text cells by field |
 //! | `columns` | header names and their aliases |
-//! | `date`, `amount` | the text of dates and amounts, and what each says about the file |
+//! | `date` | the text of dates, and what each says about the file (amounts: [`crate::currency`]) |
 //! | `interpret` | the per-file decisions and the conversion to [`Transaction`]s |
 //! | `formats` | OFX/QFX, camt.053 and MT940 statements (feature `formats`) |
 //! | `batch`, `summary` | classifying a file's rows in batches, and the run's totals |
 
-mod amount;
 mod batch;
 mod columns;
 mod date;
@@ -35,7 +34,8 @@ mod interpret;
 mod sources;
 mod summary;
 
-pub use amount::DecimalMark;
+pub use crate::currency::{amount_minor, DecimalMark};
+pub use crate::domain::parse_date;
 pub use batch::{classify_rows, ClassifyOptions, FileRun, OnError, RunEvent};
 pub use date::DateOrder;
 pub use error::{FileError, RecordError};
@@ -262,21 +262,6 @@ pub(crate) fn normalise_label(label: &str) -> String {
         .to_lowercase()
 }
 
-/// Parses a date given on a command line: `YYYY-MM-DD` or `DD/MM/YYYY`.
-pub fn parse_date(s: &str) -> Result<NaiveDate, String> {
-    let s = s.trim();
-    NaiveDate::parse_from_str(s, "%Y-%m-%d")
-        .or_else(|_| NaiveDate::parse_from_str(s, "%d/%m/%Y"))
-        .map_err(|_| format!("date {s:?} is not YYYY-MM-DD or DD/MM/YYYY"))
-}
-
-/// An amount written with a decimal point (`-12.50`, `1,234.50`) in minor units of
-/// `currency`; refuses more decimals than the currency has. What the enrich API and `txclass
-/// rules test --amount` read amounts with.
-pub fn amount_minor(text: &str, currency: Currency) -> Result<i64, String> {
-    amount::AmountText::parse(text)?.to_minor(DecimalMark::Dot, currency)
-}
-
 /// Writes classified rows as CSV or NDJSON.
 pub struct Writer<W: Write> {
     inner: WriterKind<W>,
@@ -377,13 +362,6 @@ struct CsvOut<'a> {
     sub_category: &'a str,
     merchant: &'a str,
     source: String,
-}
-
-/// An amount typed by a person (`-12.50`, `1,234.56`, `(12.34)`, `EUR 5.00`, `12.34-`) in minor
-/// units of `currency`, the point read as the decimal mark: what a command-line flag takes.
-/// Refuses more decimals than the currency has (`0.125` EUR).
-pub fn parse_amount(text: &str, currency: Currency) -> Result<i64, String> {
-    amount::AmountText::parse(text)?.to_minor(DecimalMark::Dot, currency)
 }
 
 /// Minor units as a decimal string with two places: `-1234` → `"-12.34"` (for a

@@ -11,7 +11,7 @@ use quick_xml::events::Event;
 use quick_xml::Reader;
 
 use super::{line_at, ymd_prefix, Entry};
-use crate::records::amount::DecimalMark;
+use crate::currency::DecimalMark;
 use crate::records::FileError;
 
 /// The entries of a camt.053 document, in order.

@@ -29,8 +29,8 @@ use std::io::Read;
 
 use chrono::NaiveDate;
 
-use super::amount::{AmountText, DecimalMark};
 use super::{FileError, Format, ReadOptions, RecordError, Row};
+use crate::currency::amount::{AmountText, DecimalMark};
 use crate::currency::Currency;
 use crate::domain::Transaction;
 

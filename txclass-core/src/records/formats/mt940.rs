@@ -9,7 +9,7 @@
 use chrono::{Datelike, NaiveDate};
 
 use super::Entry;
-use crate::records::amount::DecimalMark;
+use crate::currency::DecimalMark;
 use crate::records::FileError;
 
 /// The entries of an MT940 file, in order.

@@ -6,7 +6,7 @@
 //! either way a value is the text between a start tag and the next `<`.
 
 use super::{line_at, unescape, ymd_prefix, Entry};
-use crate::records::amount::DecimalMark;
+use crate::currency::DecimalMark;
 use crate::records::FileError;
 
 /// The entries of an OFX file, in order.

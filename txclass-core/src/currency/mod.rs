@@ -10,6 +10,18 @@
 
 use std::fmt;
 
+pub(crate) mod amount;
+
+pub use amount::DecimalMark;
+
+/// An amount written with a decimal point, as a person types it (`-12.50`, `1,234.50`,
+/// `(12.34)`, `EUR 5.00`, `12.34-`), in minor units of `currency`; refuses more decimals than
+/// the currency has (`0.125` EUR). What the enrich API, `txclass explain --amount` and
+/// `txclass rules test --amount` read amounts with.
+pub fn amount_minor(text: &str, currency: Currency) -> Result<i64, String> {
+    amount::AmountText::parse(text)?.to_minor(DecimalMark::Dot, currency)
+}
+
 /// An ISO 4217 currency: its code and how many decimal places its minor unit has.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Currency {

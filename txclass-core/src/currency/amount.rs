@@ -8,7 +8,7 @@
 use std::fmt;
 use std::str::FromStr;
 
-use crate::currency::Currency;
+use super::Currency;
 
 /// The character that separates the units from the decimals; the other one groups thousands.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -58,8 +58,10 @@ impl FromStr for DecimalMark {
     }
 }
 
-/// What an amount's text says about the file's decimal mark.
+/// What an amount's text says about the file's decimal mark (read by the file readers, feature
+/// `files`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(not(feature = "files"), allow(dead_code))]
 pub(crate) enum MarkEvidence {
     /// No separator: either mark reads it the same.
     None,
@@ -173,6 +175,7 @@ impl AmountText {
     }
 
     /// What this amount says about the file's decimal mark.
+    #[cfg_attr(not(feature = "files"), allow(dead_code))]
     pub fn evidence(&self) -> MarkEvidence {
         let b = &self.body;
         let dots = b.matches('.').count();
