@@ -50,13 +50,26 @@ function notice(message) {
 
 // ---- Money -----------------------------------------------------------------------------
 
-// The currency amounts are shown in: the customer's transactions' (set when they load).
-let currency = "BRL";
+// Money is never added across currencies: every amount is shown with its own ISO 4217 code.
+// A currency's decimals as a job summary gives them (`minor_units`, from the server's ISO 4217
+// table); until one has, the browser's own table (the same ISO list).
+const minorUnits = new Map();
 
-// Minor units (integers) to a localised amount; the currency's own decimals (JPY 0, KWD 3).
-function money(minor) {
-  const f = new Intl.NumberFormat(undefined, { style: "currency", currency });
-  return f.format(minor / 10 ** f.resolvedOptions().maximumFractionDigits);
+// Minor units (integers) of `code` to a localised amount in that currency (JPY 0 decimals,
+// KWD 3). A code the browser cannot format is shown as a number followed by the code.
+function money(minor, code) {
+  let f;
+  try {
+    f = new Intl.NumberFormat(undefined, { style: "currency", currency: code });
+  } catch {
+    f = null;
+  }
+  const decimals = minorUnits.get(code) ?? (f ? f.resolvedOptions().maximumFractionDigits : 2);
+  const amount = minor / 10 ** decimals;
+  if (!f) return `${amount.toFixed(decimals)} ${code}`;
+  return new Intl.NumberFormat(undefined, {
+    style: "currency", currency: code, minimumFractionDigits: decimals, maximumFractionDigits: decimals,
+  }).format(amount);
 }
 
 // A stable colour per category, in the order categories were first seen.
@@ -127,8 +140,8 @@ function watch(jobId) {
   on("circuit_changed", (d) => { $("job-status").textContent = `circuit ${d.to}`; });
   on("done", async (d) => {
     es.close();
-    await showCustomer($("view-customer").value); // first: it tells the currency
-    showSummary(d.summary);
+    showSummary(d.summary); // first: it tells each currency's decimals
+    await showCustomer($("view-customer").value);
     $("job-status").textContent = "done";
   });
   on("failed", (d) => {
@@ -148,11 +161,19 @@ function logEvent(name, data) {
   while (list.children.length > 200) list.firstElementChild.remove();
 }
 
+// Money in and out per currency, one line each (most transactions first).
 function showSummary(s) {
   $("summary-transactions").textContent = String(s.transactions);
   $("summary-pages").textContent = String(s.pages);
-  $("summary-in").textContent = money(s.total_in_minor);
-  $("summary-out").textContent = money(s.total_out_minor);
+  const currencies = Object.entries(s.currencies).sort((a, b) => b[1].count - a[1].count);
+  for (const [code, c] of currencies) {
+    if (c.minor_units !== null) minorUnits.set(code, c.minor_units);
+  }
+  for (const [id, field] of [["summary-in", "in_minor"], ["summary-out", "out_minor"]]) {
+    $(id).replaceChildren(...currencies.map(([code, c]) =>
+      el("span", { class: "per-currency", "data-currency": code, "data-minor": String(c[field]) },
+        money(c[field], code))));
+  }
   $("summary-elapsed").textContent = `${(s.elapsed_ms / 1000).toFixed(1)} s`;
   $("summary").hidden = false;
 }
@@ -160,6 +181,8 @@ function showSummary(s) {
 // ---- Customer: spending charts and transactions ------------------------------------------
 
 let customer = "";
+// The customer's spending rows (every currency) and the currency the charts show.
+let spendingRows = [];
 
 async function showCustomer(id) {
   if (!id) return;
@@ -171,18 +194,39 @@ async function showCustomer(id) {
   $("tx-category").value = "";
   tx.cursors = [null];
   try {
-    await loadTransactions(); // first: it tells the currency the charts are shown in
+    await loadTransactions();
     const spending = await api(`/v1/customers/${enc(id)}/spending?interval=month`);
-    drawCategories(spending.rows);
-    drawMonths(spending.rows);
-    fillCategoryFilter(spending.rows);
+    spendingRows = spending.rows;
+    fillCurrencyChoice(spendingRows);
+    drawCharts();
+    fillCategoryFilter(spendingRows);
   } catch (e) {
     notice(`Could not load customer ${id}: ${e.message}`);
   }
 }
 
-// One bar per category: its net amount over every month (spending is negative).
-function drawCategories(rows) {
+// The charts show one currency at a time, by default the customer's main one (the most
+// transactions); the choice is offered when the customer has more than one.
+function fillCurrencyChoice(rows) {
+  const counts = new Map();
+  for (const r of rows) counts.set(r.currency, (counts.get(r.currency) || 0) + r.count);
+  const codes = [...counts.keys()].sort((a, b) => counts.get(b) - counts.get(a) || a.localeCompare(b));
+  const select = $("chart-currency");
+  select.replaceChildren(...codes.map((c) => el("option", { value: c }, c)));
+  select.value = codes[0] || "";
+  $("chart-currency-choice").hidden = codes.length < 2;
+}
+
+function drawCharts() {
+  const code = $("chart-currency").value;
+  const rows = spendingRows.filter((r) => r.currency === code);
+  drawCategories(rows, code);
+  drawMonths(rows, code);
+}
+
+// One bar per category: its net amount over every month (spending is negative); `rows` are
+// all in currency `code`.
+function drawCategories(rows, code) {
   const totals = new Map();
   for (const r of rows) {
     const t = totals.get(r.category) || { amount: 0, count: 0 };
@@ -201,18 +245,20 @@ function drawCategories(rows) {
     chart.append(el("div", {
       class: "bar-row",
       "data-category": category,
+      "data-currency": code,
       "data-amount-minor": String(t.amount),
       "data-count": String(t.count),
     },
     el("span", { class: "label" }, category),
     el("span", { class: "track" }, bar),
-    el("span", { class: "value" }, money(t.amount)),
+    el("span", { class: "value" }, money(t.amount, code)),
     el("span", { class: "count" }, `${t.count} tx`)));
   }
 }
 
-// Stacked bars: per month, the categories with money out (negative net) that month.
-function drawMonths(rows) {
+// Stacked bars: per month, the categories with money out (negative net) that month; `rows`
+// are all in currency `code`.
+function drawMonths(rows, code) {
   const months = new Map();
   for (const r of rows) {
     if (r.amount_minor >= 0) continue;
@@ -224,18 +270,20 @@ function drawMonths(rows) {
   const tallest = Math.max(1, ...keys.map(spend));
   const W = 64, H = 220, top = 24, bottom = 24;
   const chart = svg("svg", { viewBox: `0 0 ${Math.max(1, keys.length) * W} ${H + top + bottom}`, role: "img" });
-  chart.append(svg("title", {}, "Spending per month"));
+  chart.append(svg("title", {}, `Spending per month (${code})`));
   keys.forEach((month, i) => {
     const total = spend(month);
-    const g = svg("g", { class: "month", "data-month": month, "data-spend-minor": String(-total) });
+    const g = svg("g", {
+      class: "month", "data-month": month, "data-currency": code, "data-spend-minor": String(-total),
+    });
     let y = top + H;
     for (const r of months.get(month).sort((a, b) => a.category.localeCompare(b.category))) {
       const h = (H * -r.amount_minor) / tallest;
       y -= h;
       g.append(svg("rect", { x: i * W + 8, y, width: W - 16, height: h, fill: colour(r.category) },
-        svg("title", {}, `${r.category} ${month}: ${money(r.amount_minor)} (${r.count} tx)`)));
+        svg("title", {}, `${r.category} ${month}: ${money(r.amount_minor, code)} (${r.count} tx)`)));
     }
-    g.append(svg("text", { x: i * W + W / 2, y: y - 6, class: "total" }, money(-total)));
+    g.append(svg("text", { x: i * W + W / 2, y: y - 6, class: "total" }, money(-total, code)));
     g.append(svg("text", { x: i * W + W / 2, y: top + H + 16, class: "axis" }, month));
     chart.append(g);
   });
@@ -269,7 +317,8 @@ const COLUMNS = [
   ["Description", (t) => t.description],
   ["Category", (t) => t.category],
   ["Confidence", (t) => `${Math.round(t.probability * 100)} %`],
-  ["Amount", (t) => money(t.amount_minor), "num"],
+  ["Decided by", (t) => t.source, "source"],
+  ["Amount", (t) => money(t.amount_minor, t.currency), "num"],
 ];
 
 async function loadTransactions() {
@@ -286,7 +335,6 @@ async function loadTransactions() {
   try {
     const page = await api(`/v1/customers/${enc(customer)}/transactions?${params}`);
     if (seq !== tx.seq) return;
-    if (page.items.length) currency = page.items[0].currency;
     $("tx-rows").replaceChildren(...page.items.map((t) =>
       el("tr", { "data-id": t.id, "data-amount-minor": String(t.amount_minor) },
         ...COLUMNS.map(([, cell, cls]) => el("td", cls ? { class: cls } : {}, cell(t))))));
@@ -360,6 +408,7 @@ function start() {
   $("tx-q").addEventListener("change", refilter);
   $("tx-form").addEventListener("submit", (e) => { e.preventDefault(); refilter(); });
   $("tx-category").addEventListener("change", refilter);
+  $("chart-currency").addEventListener("change", drawCharts);
   $("tx-limit").addEventListener("change", refilter);
   $("tx-older").addEventListener("click", () => {
     if (tx.next) { tx.cursors.push(tx.next); loadTransactions(); }

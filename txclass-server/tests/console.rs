@@ -215,8 +215,8 @@ fn screenshots() -> PathBuf {
     dir
 }
 
-/// A stored transaction whose description is markup, as a bank could send.
-fn hostile(customer: &str, i: u32) -> ClassifiedTransaction {
+/// A stored transaction in `currency` whose description is markup, as a bank could send.
+fn hostile(customer: &str, i: u32, currency: &str) -> ClassifiedTransaction {
     serde_json::from_value(json!({
         "partner_id": PartnerId::new("sandbox"),
         "customer_id": CustomerId::new(customer),
@@ -224,7 +224,7 @@ fn hostile(customer: &str, i: u32) -> ClassifiedTransaction {
         "date": format!("2026-01-{:02}", i + 1),
         "description": format!("<img src=x onerror=\"window.__xss={i}\"><b>SHOP {i}</b>"),
         "amount_minor": -1234 - i64::from(i),
-        "currency": "BRL",
+        "currency": currency,
         "category": "groceries",
         "probability": 0.9,
         "confidence": "high",
@@ -238,11 +238,15 @@ async fn the_console_runs_a_job_and_shows_its_numbers_in_chromium() {
     let mut driver = Driver::start();
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("tx.db");
-    // A customer whose bank sends markup in its descriptions.
+    // A customer whose bank sends markup in its descriptions, in two currencies.
     let marked = "console-markup";
     SqliteStore::open(&db)
         .unwrap()
-        .upsert(&[hostile(marked, 1), hostile(marked, 2)])
+        .upsert(&[
+            hostile(marked, 1, "BRL"),
+            hostile(marked, 2, "BRL"),
+            hostile(marked, 3, "USD"),
+        ])
         .await
         .unwrap();
     let url = serve(&db).await;
@@ -359,32 +363,55 @@ async fn drive(b: &Arc<Browser>, url: &str, marked: &str, shots: &Path) -> Resul
         )
         .await?;
     assert_eq!(replayed, json!(names), "after re-attaching");
-    assert!(b
-        .find("#summary-out")
-        .await?
-        .text()
-        .await?
-        .contains(&en_us(summary["total_out_minor"].as_i64().unwrap())));
+    // Money in and out, per currency as the summary keeps it (the sandbox sends BRL only).
+    let currencies = summary["currencies"].as_object().unwrap();
+    assert_eq!(currencies.keys().collect::<Vec<_>>(), ["BRL"], "{summary}");
+    assert_eq!(currencies["BRL"]["minor_units"], 2, "{summary}");
+    for (id, field) in [("summary-in", "in_minor"), ("summary-out", "out_minor")] {
+        let shown = b
+            .execute(&format!(
+                "return [...document.querySelectorAll('#{id} .per-currency')].map(s => \
+                 [s.dataset.currency, Number(s.dataset.minor), s.textContent]);"
+            ))
+            .await?;
+        let minor = currencies["BRL"][field].as_i64().unwrap();
+        assert_eq!(shown[0][0], "BRL", "{id}: {shown}");
+        assert_eq!(shown[0][1], minor, "{id}: {shown}");
+        assert!(
+            shown[0][2].as_str().unwrap().contains(&en_us(minor)),
+            "{id}: {shown}"
+        );
+        assert_eq!(shown.as_array().unwrap().len(), 1, "{id}: {shown}");
+    }
 
-    // The category chart holds the job's per-category totals (a new customer: only this job).
+    // The category chart holds the job's per-category totals (a new customer: only this job),
+    // in the job's one currency; the currency choice is offered only for several.
     let bars = eventually(
         b,
         "return [...document.querySelectorAll('#category-chart .bar-row')].map(r => \
-         [r.dataset.category, Number(r.dataset.amountMinor), Number(r.dataset.count), \
-          r.querySelector('.value').textContent]);",
+         [r.dataset.category, r.dataset.currency, Number(r.dataset.amountMinor), \
+          Number(r.dataset.count), r.querySelector('.value').textContent]);",
         |v| v.as_array().is_some_and(|a| !a.is_empty()),
     )
     .await;
+    assert_eq!(
+        b.execute(
+            "return [document.getElementById('chart-currency').value, \
+             document.getElementById('chart-currency-choice').hidden];"
+        )
+        .await?,
+        json!(["BRL", true])
+    );
     let categories = summary["categories"].as_object().unwrap();
     let mut from_chart = BTreeMap::new();
     for bar in bars.as_array().unwrap() {
-        let amount = bar[1].as_i64().unwrap();
-        let label = bar[3].as_str().unwrap();
+        let amount = bar[2].as_i64().unwrap();
+        let label = bar[4].as_str().unwrap();
         assert!(label.contains(&en_us(amount)), "{bar}");
         assert_eq!(label.starts_with('-'), amount < 0, "{bar}");
         from_chart.insert(
             bar[0].as_str().unwrap().to_owned(),
-            json!({"amount_minor": amount, "count": bar[2]}),
+            json!({"amounts_minor": {bar[1].as_str().unwrap(): amount}, "count": bar[3]}),
         );
     }
     let from_summary: BTreeMap<String, Value> = categories
@@ -393,12 +420,12 @@ async fn drive(b: &Arc<Browser>, url: &str, marked: &str, shots: &Path) -> Resul
         .collect();
     assert_eq!(from_chart, from_summary);
 
-    // The month chart: per month, the money out of the API's spending rows.
+    // The month chart: per month, the money out of the API's spending rows in BRL.
     let spending = get_json(&format!("{url}/v1/customers/{customer}/spending")).await;
     let mut per_month: BTreeMap<String, i64> = BTreeMap::new();
     for row in spending["rows"].as_array().unwrap() {
         let amount = row["amount_minor"].as_i64().unwrap();
-        if amount < 0 {
+        if amount < 0 && row["currency"] == "BRL" {
             *per_month
                 .entry(row["month"].as_str().unwrap().to_owned())
                 .or_default() += amount;
@@ -444,6 +471,17 @@ async fn drive(b: &Arc<Browser>, url: &str, marked: &str, shots: &Path) -> Resul
         let expected = ids(&page);
         let rows = eventually(b, ROW_IDS, |v| *v == expected).await;
         assert_eq!(rows, expected, "page after {seen} rows");
+        // What decided each category (the model, or a rule), as the API says.
+        let sources = b
+            .execute("return [...document.querySelectorAll('#tx-rows td.source')].map(c => c.textContent);")
+            .await?;
+        let expected_sources: Vec<&Value> = page["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| &t["source"])
+            .collect();
+        assert_eq!(sources, json!(expected_sources), "page after {seen} rows");
         seen += expected.as_array().unwrap().len();
         cursor = page["next_cursor"].as_str().map(str::to_owned);
         let older = b.find("#tx-older").await?;
@@ -511,12 +549,13 @@ async fn drive(b: &Arc<Browser>, url: &str, marked: &str, shots: &Path) -> Resul
     let texts = eventually(
         b,
         "return [...document.querySelectorAll('#tx-rows tr td:nth-child(2)')].map(c => c.textContent);",
-        |v| v.as_array().is_some_and(|a| a.len() == 2),
+        |v| v.as_array().is_some_and(|a| a.len() == 3),
     )
     .await;
     assert_eq!(
         texts,
         json!([
+            "<img src=x onerror=\"window.__xss=3\"><b>SHOP 3</b>",
             "<img src=x onerror=\"window.__xss=2\"><b>SHOP 2</b>",
             "<img src=x onerror=\"window.__xss=1\"><b>SHOP 1</b>"
         ])
@@ -528,5 +567,64 @@ async fn drive(b: &Arc<Browser>, url: &str, marked: &str, shots: &Path) -> Resul
         )
         .await?;
     assert_eq!(injected, json!([0, true]));
+
+    // Two currencies are never added: the charts show the main one (most transactions)
+    // and offer the other; each table row is in its own currency.
+    let spending = get_json(&format!("{url}/v1/customers/{marked}/spending")).await;
+    let net = |code: &str| -> i64 {
+        spending["rows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|r| r["currency"] == code)
+            .map(|r| r["amount_minor"].as_i64().unwrap())
+            .sum()
+    };
+    let charts = "return [document.getElementById('chart-currency').value, \
+                  document.getElementById('chart-currency-choice').hidden, \
+                  [...document.querySelectorAll('#chart-currency option')].map(o => o.value), \
+                  [...document.querySelectorAll('#category-chart .bar-row')].map(r => \
+                   [r.dataset.currency, Number(r.dataset.amountMinor), \
+                    r.querySelector('.value').textContent]), \
+                  [...document.querySelectorAll('#month-chart g.month')].map(g => \
+                   [g.dataset.currency, Number(g.dataset.spendMinor)])];";
+    for (code, symbol) in [("BRL", "-R$"), ("USD", "-$")] {
+        if code != "BRL" {
+            b.find(&format!("#chart-currency option[value='{code}']"))
+                .await?
+                .click()
+                .await?;
+        }
+        let shown = eventually(b, charts, |v| v[0] == code && v[3][0][0] == code).await;
+        let amount = net(code);
+        assert!(amount < 0, "{spending}");
+        assert_eq!(shown[1], false, "{shown}");
+        assert_eq!(shown[2], json!(["BRL", "USD"]), "{shown}");
+        assert_eq!(shown[3].as_array().unwrap().len(), 1, "{shown}");
+        assert_eq!(shown[3][0][1], amount, "{shown}");
+        let label = shown[3][0][2].as_str().unwrap();
+        assert!(
+            label.starts_with(symbol) && label.contains(&en_us(amount)),
+            "{shown}"
+        );
+        assert_eq!(shown[4], json!([[code, amount]]), "{shown}");
+    }
+    let amounts = b
+        .execute(
+            "return [...document.querySelectorAll('#tx-rows td.num')].map(c => c.textContent);",
+        )
+        .await?;
+    let page = get_json(&format!("{url}/v1/customers/{marked}/transactions")).await;
+    let expected: Vec<String> = page["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| {
+            let symbol = if t["currency"] == "USD" { "$" } else { "R$" };
+            format!("-{symbol}{}", en_us(t["amount_minor"].as_i64().unwrap()))
+        })
+        .collect();
+    assert_eq!(expected.len(), 3, "{page}");
+    assert_eq!(amounts, json!(expected));
     Ok(())
 }
