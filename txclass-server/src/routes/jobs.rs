@@ -31,7 +31,12 @@ impl App {
                 .map(HeaderValue::as_bytes),
             query,
         )?;
-        let body = read_body(req, self.settings.body_limit).await?;
+        let body = read_body(
+            req,
+            self.settings.body_limit,
+            self.settings.connections.body_read_timeout,
+        )
+        .await?;
         let mut job = self.start_job(&body, respond_async)?;
         if !respond_async {
             return Ok(sse_response(self.job_stream(job)));

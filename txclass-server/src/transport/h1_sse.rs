@@ -59,13 +59,12 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use bytes::Bytes;
 use http::{Method, StatusCode};
 use hyper::body::Body;
-use hyper_util::rt::TokioIo;
 use hyper_util::server::graceful::Watcher;
 use tokio::io::{AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 use super::rewind::Rewind;
-use super::{serve_hyper, Endpoint, Head, RequestBody, Shared, HEADER_READ_TIMEOUT};
+use super::{serve_hyper, Endpoint, Head, RequestBody, Shared};
 use crate::error::ApiError;
 use crate::sse::SSE_HEADERS;
 
@@ -150,8 +149,7 @@ pub(crate) async fn serve<E: Endpoint>(
             },
         }
     }
-    let io = TokioIo::new(Rewind::new(buf, stream));
-    serve_hyper(io, shared, watcher).await;
+    serve_hyper(Rewind::new(buf, stream), shared, watcher).await;
 }
 
 /// Reads until `buf` holds a whole request head (or the client leaves, or the server stops
@@ -162,7 +160,7 @@ async fn next_request<E: Endpoint>(
     shared: &Shared<E>,
 ) -> Next<E::SseRequest> {
     let limit = shared.max_header_bytes.max(FIRST_READ);
-    let deadline = tokio::time::sleep(HEADER_READ_TIMEOUT);
+    let deadline = tokio::time::sleep(shared.limits.header_read_timeout);
     tokio::pin!(deadline);
     loop {
         if !buf.is_empty() {
@@ -220,19 +218,25 @@ fn parse_head<E: Endpoint>(buf: &[u8], endpoint: &E) -> Parsed<E::SseRequest> {
     let (Some(method), Some(target), Some(1)) = (req.method, req.path, req.version) else {
         return Parsed::Hyper;
     };
+    // hyper reads the target as an `http::Uri`: one it refuses, or reads otherwise than as
+    // the bytes stand (a fragment), is answered there, so both transports agree.
+    match http::uri::PathAndQuery::try_from(target) {
+        Ok(pq) if pq.as_str() == target && target.starts_with('/') => {}
+        _ => return Parsed::Hyper,
+    }
     let (path, query) = target.split_once('?').unwrap_or((target, ""));
     let Ok(method) = Method::from_bytes(method.as_bytes()) else {
         return Parsed::Hyper;
     };
-    if !path.starts_with('/') {
-        return Parsed::Hyper;
-    }
     let mut length: Option<u64> = None;
     let mut close = false;
     let mut expect_continue = false;
+    let mut hosts = 0;
     for h in req.headers.iter() {
         let name = h.name;
-        if name.eq_ignore_ascii_case("content-length") {
+        if name.eq_ignore_ascii_case("host") {
+            hosts += 1;
+        } else if name.eq_ignore_ascii_case("content-length") {
             let Some(n) = parse_length(h.value) else {
                 return Parsed::Hyper;
             };
@@ -259,6 +263,10 @@ fn parse_head<E: Endpoint>(buf: &[u8], endpoint: &E) -> Parsed<E::SseRequest> {
             }
             expect_continue = true;
         }
+    }
+    if hosts != 1 {
+        // Refused (400) on the hyper path, with the transport's other checks.
+        return Parsed::Hyper;
     }
     let head = Head {
         method: &method,
@@ -311,8 +319,17 @@ async fn serve_sse<E: Endpoint>(
     if req.expect_continue && buf.len() < length {
         stream.write_all(b"HTTP/1.1 100 Continue\r\n\r\n").await?;
     }
-    if !read_body(stream, buf, length).await? {
-        return Ok(false);
+    let timeout = shared.limits.body_read_timeout;
+    match tokio::time::timeout(timeout, read_body(stream, buf, length)).await {
+        Ok(Ok(true)) => {}
+        Ok(Ok(false)) => return Ok(false),
+        Ok(Err(e)) => return Err(e),
+        Err(_) => {
+            let e = ApiError::request_timeout(timeout);
+            stream.write_all(&error_bytes(&e, true)).await?;
+            linger(stream).await;
+            return Ok(false);
+        }
     }
     let started = shared.endpoint.open_sse(req.request, &buf[..length]);
     buf.drain(..length);
@@ -347,24 +364,18 @@ async fn serve_sse<E: Endpoint>(
     Ok(keep_alive && !shared.closing.is_cancelled())
 }
 
-/// Reads until `buf` holds `length` bytes. `Ok(false)`: the client left (or was too slow).
+/// Reads until `buf` holds `length` bytes. `Ok(false)`: the client left.
 async fn read_body(stream: &mut TcpStream, buf: &mut Vec<u8>, length: usize) -> io::Result<bool> {
     if buf.len() >= length {
         return Ok(true);
     }
     buf.reserve_exact(length - buf.len());
-    let read = async {
-        while buf.len() < length {
-            if stream.read_buf(buf).await? == 0 {
-                return Ok(false);
-            }
+    while buf.len() < length {
+        if stream.read_buf(buf).await? == 0 {
+            return Ok(false);
         }
-        Ok::<_, io::Error>(true)
-    };
-    match tokio::time::timeout(HEADER_READ_TIMEOUT, read).await {
-        Ok(r) => r,
-        Err(_) => Ok(false),
     }
+    Ok(true)
 }
 
 /// Writes `out` (the response head), then the body's frames as chunks, then the terminating
