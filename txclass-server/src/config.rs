@@ -405,7 +405,7 @@ mod tests {
         txclass_core::config::from_toml_str("server.toml", text).map_err(|e| e.to_string())
     }
 
-    const PARTNER: &str =
+    pub(super) const PARTNER: &str =
         "[[partners]]\nid = \"bank\"\nbase_url = \"http://127.0.0.1:1\"\ncapacity = 2\n";
 
     #[test]
@@ -605,5 +605,72 @@ mod tests {
         assert!(e.contains("not both"), "{e}");
         let c = parse("[store]\nkind = \"sqlite\"\npath = \"b.db\"").unwrap();
         assert_eq!(c.store_config().unwrap(), StoreConfig::sqlite("b.db"));
+    }
+}
+
+/// Fuzz target of the config loader (see `txclass_core::fuzz`).
+#[cfg(test)]
+mod fuzz {
+    use super::*;
+    use txclass_core::fuzz::{self, mutated};
+
+    const TOKENS: &[&[u8]] = &[
+        b"\n",
+        b"[",
+        b"]",
+        b"[[partners]]\n",
+        b"[store]\n",
+        b"[redis]\n",
+        b"[jobs]\n",
+        b"[connections]\n",
+        b"[partners.circuit]\n",
+        b" = ",
+        b"\"",
+        b"'",
+        b"{",
+        b"}",
+        b",",
+        b"0",
+        b"-1",
+        b"18446744073709551615",
+        b"1e400",
+        b"nan",
+        b"inf",
+        b"true",
+        b"#",
+        b"_ms = ",
+        b"window = { type = \"time_based\", seconds = 0 }\n",
+        b"capacity = 0\n",
+        b"kind = \"elasticsearch\"\n",
+        b"\"\"\"",
+    ];
+
+    /// TOML and JSON files: a config is refused with an error, or it loads and every
+    /// setting derived from it can be built.
+    #[test]
+    fn fuzz_config_files() {
+        let readme = include_str!("../../README.md");
+        let mut seeds: Vec<Vec<u8>> = readme
+            .split("```toml\n")
+            .skip(1)
+            .map(|b| b.as_bytes()[..b.find("```").expect("closed")].to_vec())
+            .collect();
+        seeds.push(serde_json::to_vec(&ServerConfig::default()).unwrap());
+        seeds.push(format!("{}[partners.retry]\nmax_attempts = 5\n", tests::PARTNER).into_bytes());
+        fuzz::run("server config", mutated(seeds, TOKENS), |bytes| {
+            let text = String::from_utf8_lossy(&bytes);
+            let parsed = if text.trim_start().starts_with('{') {
+                txclass_core::config::from_json_str::<ServerConfig>("f.json", &text)
+            } else {
+                txclass_core::config::from_toml_str::<ServerConfig>("f.toml", &text)
+            };
+            if let Ok(c) = parsed {
+                let _ = c.store_config();
+                let _ = c.http_settings();
+                let _ = c.core_settings();
+                let _ = serde_json::to_string(&c);
+            }
+            Ok(())
+        });
     }
 }

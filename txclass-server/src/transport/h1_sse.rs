@@ -607,3 +607,178 @@ mod size {
         drop((task, client));
     }
 }
+
+/// Fuzz targets of the fast path (see `txclass_core::fuzz`): its head parser alone, and the
+/// whole reader over a real socket.
+#[cfg(test)]
+mod fuzz {
+    use super::*;
+    use proptest::prelude::*;
+    use txclass_core::fuzz::{self, mutated};
+
+    /// Requests the conformance suite sends, and their edges.
+    fn seeds() -> Vec<Vec<u8>> {
+        let body =
+            r#"{"customer_id":"c-1","partner_id":"bank","from":"2026-01-01","to":"2026-03-31"}"#;
+        [
+            format!(
+                "POST /v1/classifications HTTP/1.1\r\nhost: test\r\ncontent-type: application/json\r\n\
+                 content-length: {}\r\n\r\n{body}",
+                body.len()
+            ),
+            format!(
+                "POST /v1/classifications?mode=async HTTP/1.1\r\nHost: t\r\nprefer: respond-async\r\n\
+                 expect: 100-continue\r\ncontent-length: {}\r\n\r\n{body}",
+                body.len()
+            ),
+            "GET /v1/bench/sse?events=4 HTTP/1.1\r\nhost: t\r\nconnection: close\r\n\r\n".into(),
+            "GET /healthz HTTP/1.1\r\nhost: test\r\n\r\nGET /readyz HTTP/1.1\r\nhost: t\r\n\r\n".into(),
+            "POST /v1/classifications HTTP/1.1\r\nhost: t\r\ntransfer-encoding: chunked\r\n\r\n\
+             5\r\n{\"a\":\r\n0\r\n\r\n"
+                .into(),
+            "GET /v1/customers/c%2042/transactions?limit=10&cursor=abc HTTP/1.1\r\nhost: t\r\n\r\n"
+                .into(),
+            "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".into(),
+        ]
+        .map(String::into_bytes)
+        .to_vec()
+    }
+
+    const TOKENS: &[&[u8]] = &[
+        b"\r\n",
+        b"\n",
+        b"\r\n\r\n",
+        b": ",
+        b"content-length: ",
+        b"Content-Length: 99999999999999999999\r\n",
+        b"content-length: 0\r\n",
+        b"transfer-encoding: chunked\r\n",
+        b"expect: 100-continue\r\n",
+        b"connection: close\r\n",
+        b"connection: upgrade\r\n",
+        b"upgrade: h2c\r\n",
+        b"host: t\r\n",
+        b"prefer: respond-async\r\n",
+        b"?mode=async",
+        b"?mode=",
+        b"%",
+        b"%ff",
+        b"%00",
+        b"#",
+        b"?",
+        b"/",
+        b"//",
+        b"..",
+        b"HTTP/1.0",
+        b"HTTP/1.1",
+        b"HTTP/2.0",
+        b"POST ",
+        b"GET ",
+        b"PRI ",
+        b"\"",
+        b"<",
+        b">",
+        b" ",
+        b"\t",
+        b"\0",
+        b"\x7f",
+        b"\xff",
+    ];
+
+    fn app() -> Arc<crate::routes::App> {
+        let orchestrator = txclass_core::Orchestrator::builder().build().unwrap();
+        let settings = crate::HttpSettings::default();
+        Arc::new(crate::routes::App::new(orchestrator, settings))
+    }
+
+    /// The head parser: whatever it is given, it answers, and what it keeps for itself is
+    /// a request hyper would read the same way (one `Host`, a target `http::Uri` takes as
+    /// it stands).
+    #[test]
+    fn fuzz_request_heads() {
+        let app = app();
+        fuzz::run("fast-path head", mutated(seeds(), TOKENS), |bytes| {
+            if let Parsed::Sse(req) = parse_head(&bytes, &*app) {
+                prop_assert!(req.head_len <= bytes.len());
+                let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
+                let mut parsed = httparse::Request::new(&mut headers);
+                prop_assert!(parsed.parse(&bytes).is_ok_and(|s| s.is_complete()));
+                let target = parsed.path.unwrap_or("");
+                prop_assert!(http::Uri::try_from(target).is_ok(), "{target:?}");
+                let hosts = parsed
+                    .headers
+                    .iter()
+                    .filter(|h| h.name.eq_ignore_ascii_case("host"))
+                    .count();
+                prop_assert_eq!(hosts, 1);
+            }
+            Ok(())
+        });
+    }
+
+    /// The whole connection: the input arrives in pieces (sizes drawn too), then the client
+    /// stops sending; the server must answer with HTTP/1.x responses (or nothing) and close,
+    /// never panic or hang.
+    #[test]
+    fn fuzz_the_fast_path_over_a_socket() {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let mut settings = crate::HttpSettings::default();
+        settings.connections.header_read_timeout = Duration::from_millis(300);
+        settings.connections.body_read_timeout = Duration::from_millis(300);
+        let (listener, shared) = rt.block_on(async {
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let orchestrator = txclass_core::Orchestrator::builder().build().unwrap();
+            let app = Arc::new(crate::routes::App::new(orchestrator, settings.clone()));
+            (listener, Arc::new(Shared::new(app, &settings)))
+        });
+        let addr = listener.local_addr().unwrap();
+        let strategy = (
+            mutated(seeds(), TOKENS),
+            proptest::collection::vec(1usize..64, 1..6),
+        );
+        fuzz::run("fast-path connection", strategy, |(bytes, pieces)| {
+            rt.block_on(async {
+                let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+                let client = async {
+                    let mut tcp = TcpStream::connect(addr).await.unwrap();
+                    let mut rest = &bytes[..];
+                    for n in pieces.iter().cycle() {
+                        if rest.is_empty() {
+                            break;
+                        }
+                        let (now, later) = rest.split_at((*n).min(rest.len()));
+                        if tcp.write_all(now).await.is_err() {
+                            break;
+                        }
+                        rest = later;
+                    }
+                    let _ = tcp.shutdown().await;
+                    let mut answer = Vec::new();
+                    let _ = tcp.read_to_end(&mut answer).await;
+                    answer
+                };
+                let server = async {
+                    let (stream, _) = listener.accept().await.unwrap();
+                    serve(stream, shared.clone(), graceful.watcher()).await;
+                };
+                let (answer, ()) = tokio::time::timeout(
+                    Duration::from_secs(10),
+                    futures::future::join(client, server),
+                )
+                .await
+                .map_err(|_| TestCaseError::fail("the connection did not end"))?;
+                // (An HTTP/2 preface is answered in HTTP/2 frames.)
+                let http2 = bytes.starts_with(b"PRI ");
+                prop_assert!(
+                    http2 || answer.is_empty() || answer.starts_with(b"HTTP/1."),
+                    "{:?}",
+                    String::from_utf8_lossy(&answer)
+                );
+                Ok(())
+            })
+        });
+    }
+}
