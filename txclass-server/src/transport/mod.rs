@@ -24,6 +24,18 @@
 //! - after a `413` hyper reads and drops the refused body and keeps the connection; the
 //!   fast path does not read it and closes.
 //!
+//! ## Limits
+//!
+//! What a client may hold is bounded on every path (the `[connections]` table,
+//! [`ConnectionLimits`]): a request head must arrive within `header_read_timeout` and a body
+//! within `body_read_timeout` (else `408`), on both transports; hyper's connections also get
+//! the timers hyper lacks ([`guard`]: handshake, idle, a response the client stops taking)
+//! and HTTP/2 keep-alive pings, a cap on concurrent streams and on the send buffer per
+//! stream. Before the application sees a request, [`check_request`] refuses one without
+//! exactly one `Host` (HTTP/1.1; `400`) or with a transfer coding other than `chunked`
+//! (`501`); the fast path leaves such requests, and any target `http::Uri` would read
+//! otherwise than as it stands, to hyper, so the same bytes get the same answer on both.
+//!
 //! ## Shutdown
 //!
 //! When the shutdown future completes: the listener is closed, [`Endpoint::closing`] is
