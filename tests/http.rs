@@ -57,6 +57,7 @@ on_both_transports! {
     limits::an_idle_http2_connection_is_closed,
     limits::a_dripping_preface_is_closed,
     limits::a_client_that_stops_reading_http2_is_cut_off,
+    limits::a_client_that_stops_reading_http1_is_cut_off,
     limits::a_slow_request_body_is_a_408,
     limits::host_and_transfer_codings_follow_rfc_9112,
     limits::ids_with_control_characters_are_refused,

@@ -198,6 +198,29 @@ pub async fn a_client_that_stops_reading_http2_is_cut_off(t: Transport) {
     s.stop().await;
 }
 
+pub async fn a_client_that_stops_reading_http1_is_cut_off(t: Transport) {
+    let s = start(options(t)).await;
+    let mut tcp = connect(&s).await;
+    tcp.write_all(b"GET /v1/bench/sse?events=1000000 HTTP/1.1\r\nhost: t\r\n\r\n")
+        .await
+        .unwrap();
+    // Not a byte read: the socket's buffers fill, then the send timeout runs.
+    tokio::time::sleep(limits().send_timeout * 4).await;
+    // What was buffered drains, then the connection ends: far fewer bytes than the stream
+    // of a million events (over 60 MB) that a server still sending would deliver.
+    let mut drained = 0usize;
+    let mut scratch = vec![0u8; 64 * 1024];
+    tokio::time::timeout(Duration::from_secs(10), async {
+        while let Ok(n @ 1..) = tcp.read(&mut scratch).await {
+            drained += n;
+        }
+    })
+    .await
+    .expect("the connection ends");
+    assert!(drained < 16 << 20, "{drained} bytes: the stream went on");
+    s.stop().await;
+}
+
 pub async fn a_slow_request_body_is_a_408(t: Transport) {
     let s = start(options(t)).await;
     let body = job_body("slow-1");

@@ -49,7 +49,7 @@
 //! [`HttpSettings::max_header_bytes`]: crate::HttpSettings::max_header_bytes
 
 use std::cell::RefCell;
-use std::future::poll_fn;
+use std::future::{poll_fn, Future};
 use std::io;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -359,7 +359,8 @@ async fn serve_sse<E: Endpoint>(
     }
     out.extend_from_slice(b"\r\n");
     let limit = shared.max_header_bytes.max(FIRST_READ);
-    stream_body(stream, &mut body, out, buf, limit).await?;
+    let send_timeout = shared.limits.send_timeout;
+    stream_body(stream, &mut body, out, buf, limit, send_timeout).await?;
     drop(body);
     Ok(keep_alive && !shared.closing.is_cancelled())
 }
@@ -379,14 +380,15 @@ async fn read_body(stream: &mut TcpStream, buf: &mut Vec<u8>, length: usize) -> 
 }
 
 /// Writes `out` (the response head), then the body's frames as chunks, then the terminating
-/// chunk. Returns an error when the client leaves or the socket fails; dropping the body
-/// then cancels its job.
+/// chunk. Returns an error when the client leaves, the socket fails or the client takes
+/// nothing for `send_timeout` while a write waits; dropping the body then cancels its job.
 async fn stream_body<B>(
     stream: &mut TcpStream,
     body: &mut B,
     mut out: Vec<u8>,
     pending: &mut Vec<u8>,
     pending_limit: usize,
+    send_timeout: Duration,
 ) -> io::Result<()>
 where
     B: Body<Data = Bytes, Error: Into<super::BoxError>> + Unpin,
@@ -394,13 +396,25 @@ where
     let mut written = 0;
     let mut finished = false;
     let mut watch_reads = true;
+    // Runs while a write waits for the client (boxed: an idle stream keeps only the `None`).
+    let mut stalled: Option<Pin<Box<tokio::time::Sleep>>> = None;
     poll_fn(|cx| loop {
         while written < out.len() {
             match Pin::new(&mut *stream).poll_write(cx, &out[written..]) {
                 Poll::Ready(Ok(0)) => return Poll::Ready(Err(io::ErrorKind::WriteZero.into())),
-                Poll::Ready(Ok(n)) => written += n,
+                Poll::Ready(Ok(n)) => {
+                    written += n;
+                    stalled = None;
+                }
                 Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
-                Poll::Pending => return Poll::Pending,
+                Poll::Pending => {
+                    let timer =
+                        stalled.get_or_insert_with(|| Box::pin(tokio::time::sleep(send_timeout)));
+                    if timer.as_mut().poll(cx).is_ready() {
+                        return Poll::Ready(Err(io::ErrorKind::TimedOut.into()));
+                    }
+                    return Poll::Pending;
+                }
             }
         }
         if finished {
