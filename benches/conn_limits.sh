@@ -16,8 +16,8 @@
 # is bounded (SECS, default 100 s per scenario).
 #
 # Usage: benches/conn_limits.sh   (knobs: IDLE=2000 DRIP=300 SLOW=200 H2_CLIENTS=5
-#   H2_STREAMS=200 SECS=100 PORT=18350 SERVER_BIN=target/release/txclass-server
-#   OPEN_LIMITS=1 to run the comparison with the limits opened up)
+#   H2_STREAMS=200 SECS=100 PORT=18350 SERVER_BIN=target/release/txclass-server;
+#   OPEN_LIMITS=0 skips the comparison with the limits opened up; ONLY_NO_READ=1 runs (d) only)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -96,34 +96,43 @@ run() { # label, [connections] lines
   write_config "$OUT/$label.toml" "$2"
   echo "==== $label"
   start "$OUT/$label.toml"
+  if [ "${ONLY_NO_READ:-0}" = 1 ]; then
+    no_read "$label"
+    return
+  fi
   echo "-- (a) $IDLE idle HTTP/2 connections (preface + SETTINGS, then nothing)"
-  local before
-  before=$(rss_kb)
   clients idle "$IDLE" | tail -n 3
   echo "-- (b) $DRIP connections dripping the HTTP/2 preface (1 byte / 10 s)"
   clients drip "$DRIP" | tail -n 2
   echo "-- (c) $SLOW slow bodies on the hyper path (1 byte / 10 s), $SLOW chunks of 2^64-1"
   clients slow-body "$SLOW" | tail -n 1
   clients huge-chunk "$SLOW" | tail -n 1
+  no_read "$label"
+}
+
+no_read() { # label
+  local label=$1 before
   echo "-- (d) $H2_CLIENTS HTTP/2 clients x $H2_STREAMS streams of transactions?limit=1000, never read"
   seed
   sleep 2
-  before=$(rss_kb)
-  local peak=$before
-  clients no-read "$H2_CLIENTS" /v1/customers/bench-big/transactions?limit=1000 "$H2_STREAMS" \
-    > "$OUT/$label-no-read.txt" &
-  local client=$!
-  while kill -0 "$client" 2>/dev/null; do
-    local now
-    now=$(rss_kb)
-    [ "$now" -gt "$peak" ] && peak=$now
-    sleep 0.5
+  # Twice: the allocator keeps what the first round freed (RSS does not shrink), so the
+  # second round's peak shows whether that memory was freed and reused, or is still held.
+  for round in 1 2; do
+    before=$(rss_kb)
+    local peak=$before
+    clients no-read "$H2_CLIENTS" /v1/customers/bench-big/transactions?limit=1000 "$H2_STREAMS" \
+      > "$OUT/$label-no-read.txt" &
+    local client=$!
+    while kill -0 "$client" 2>/dev/null; do
+      local now
+      now=$(rss_kb)
+      [ "$now" -gt "$peak" ] && peak=$now
+      sleep 0.5
+    done
+    tail -n 2 "$OUT/$label-no-read.txt"
+    echo "round $round RSS: before ${before} KB, peak ${peak} KB" \
+      "(+$(( (peak - before) / 1024 )) MB, $(( (peak - before) / H2_CLIENTS )) KB per client)"
   done
-  tail -n 2 "$OUT/$label-no-read.txt"
-  local after
-  after=$(rss_kb)
-  echo "RSS: before ${before} KB, peak ${peak} KB (+$(( (peak - before) / 1024 )) MB," \
-    "$(( (peak - before) / H2_CLIENTS )) KB per client), after ${after} KB"
   stop
 }
 
