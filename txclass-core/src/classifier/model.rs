@@ -835,3 +835,81 @@ mod tests {
         );
     }
 }
+
+/// Fuzz target of the model-file loader (see [`crate::fuzz`]): whatever the bytes, a model
+/// loads or is refused with an error; one that loads scores and writes itself back.
+#[cfg(all(test, feature = "fuzz"))]
+mod fuzz {
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::fuzz::{self, mutated};
+
+    /// A small model file (256 buckets, 3 labels) with some weights set.
+    fn small_model() -> Vec<u8> {
+        let features = FeatureConfig { dim_bits: 8 };
+        let k = 3;
+        let mut weights = vec![0.0f32; features.dim() * k];
+        for (i, w) in weights.iter_mut().enumerate().step_by(7) {
+            *w = i as f32 / 100.0 - 1.0;
+        }
+        let labels = ["food", "rent", "transport"].map(Category::new).to_vec();
+        LogisticModel::from_parts(
+            features,
+            labels,
+            weights,
+            vec![0.1, -0.2, 0.3],
+            1.5,
+            Thresholds::default(),
+        )
+        .expect("a valid model")
+        .to_bytes()
+    }
+
+    /// `bytes` with its trailing checksum made right again, so mutations reach past it.
+    fn with_checksum(mut bytes: Vec<u8>) -> Vec<u8> {
+        if bytes.len() < 8 {
+            return bytes;
+        }
+        let body = bytes.len() - 8;
+        let sum = fnv1a(0, &bytes[..body]);
+        bytes[body..].copy_from_slice(&sum.to_le_bytes());
+        bytes
+    }
+
+    #[test]
+    fn fuzz_model_file() {
+        const TOKENS: &[&[u8]] = &[
+            &[0xff, 0xff, 0xff, 0xff],
+            &[0, 0, 1, 0],
+            &[24],
+            &[0, 0, 0x80, 0x7f],
+            &[0, 0, 0xc0, 0x7f],
+            &[0, 0, 0, 0],
+            &[1],
+            &[2],
+        ];
+        let model = small_model();
+        fuzz::run(
+            "model",
+            (mutated(vec![model], TOKENS), any::<bool>()),
+            |(bytes, fix)| {
+                let bytes = if fix { with_checksum(bytes) } else { bytes };
+                if let Ok(m) = LogisticModel::from_bytes(&bytes) {
+                    // A model that loads also scores and writes itself back.
+                    let tx = Transaction {
+                        id: "t".into(),
+                        date: "2026-01-02".parse().unwrap(),
+                        description: "UBER *TRIP".into(),
+                        amount_minor: -1250,
+                        currency: "EUR".into(),
+                    };
+                    let p = m.probabilities(&tx);
+                    prop_assert!(p.iter().all(|x| x.is_finite()), "{p:?}");
+                    prop_assert_eq!(LogisticModel::from_bytes(&m.to_bytes()).is_ok(), true);
+                }
+                Ok(())
+            },
+        );
+    }
+}
