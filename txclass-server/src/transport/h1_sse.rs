@@ -39,7 +39,7 @@
 //! `sandbox.latency_*_ms = 600000`, capacity 64, `benches/hold_streams.py --post`; 8,423 B
 //! at 15,000 streams. Its ~7 KB over a synthetic stream is what the core and the in-process
 //! sandbox keep per waiting job; the connection's part is the same code as above.) The
-//! connection task itself is 816 bytes (a test bounds it at 1 KiB); hyper's connection, for
+//! connection task itself is 1,016 bytes (a test bounds it at 1 KiB); hyper's connection, for
 //! the connections handed to it, is boxed behind it. The rest of HTTP/1.1 (every other
 //! route, chunked request bodies, upgrades, answers to malformed requests) stays hyper's,
 //! through [`Rewind`].
@@ -319,13 +319,14 @@ async fn serve_sse<E: Endpoint>(
     if req.expect_continue && buf.len() < length {
         stream.write_all(b"HTTP/1.1 100 Continue\r\n\r\n").await?;
     }
-    let timeout = shared.limits.body_read_timeout;
-    match tokio::time::timeout(timeout, read_body(stream, buf, length)).await {
+    // (No local copies of the limits across an await: they would grow every connection.)
+    let read = read_body(stream, buf, length);
+    match tokio::time::timeout(shared.limits.body_read_timeout, read).await {
         Ok(Ok(true)) => {}
         Ok(Ok(false)) => return Ok(false),
         Ok(Err(e)) => return Err(e),
         Err(_) => {
-            let e = ApiError::request_timeout(timeout);
+            let e = ApiError::request_timeout(shared.limits.body_read_timeout);
             stream.write_all(&error_bytes(&e, true)).await?;
             linger(stream).await;
             return Ok(false);
