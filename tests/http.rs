@@ -3,7 +3,7 @@
 
 mod support;
 
-use support::http::{errors, jobs, rules, wire};
+use support::http::{errors, jobs, limits, rules, wire};
 use support::server::Transport;
 
 /// For each `module::case`, a test module `case` with `fast_path` and `hyper` tests.
@@ -54,4 +54,16 @@ on_both_transports! {
     rules::rules_crud_round_trips_and_names_bad_fields,
     rules::a_jobs_transactions_record_the_rule_that_classified_them,
     rules::enrich_classifies_rows_and_names_bad_ones,
+    limits::an_idle_http2_connection_is_closed,
+    limits::a_dripping_preface_is_closed,
+    limits::a_client_that_stops_reading_http2_is_cut_off,
+    limits::a_client_that_stops_reading_http1_is_cut_off,
+    limits::a_slow_request_body_is_a_408,
+    limits::host_and_transfer_codings_follow_rfc_9112,
+    limits::ids_with_control_characters_are_refused,
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn both_transports_answer_every_byte_in_the_target_alike() {
+    limits::both_transports_answer_every_byte_in_the_target_alike().await;
 }

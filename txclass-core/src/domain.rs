@@ -272,6 +272,19 @@ pub struct ClassificationRequest {
     pub to: NaiveDate,
 }
 
+/// Checks an id from a request (a customer, partner or job id): it may hold any text but
+/// control characters (NUL, line breaks, …), which no partner API, log line or header can
+/// carry safely.
+pub fn check_id(field: &'static str, id: &str) -> Result<(), InvalidRequest> {
+    match id.chars().find(|c| c.is_control()) {
+        None => Ok(()),
+        Some(c) => Err(InvalidRequest {
+            field,
+            message: format!("must not contain control characters (found {c:?})"),
+        }),
+    }
+}
+
 /// A request whose shape is wrong: which field, and what is wrong with it.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[error("invalid request: {field}: {message}")]

@@ -25,6 +25,7 @@
 //! | [`store`] | the [`Store`] trait, the embedded SQLite store, and [`StoreConfig`](store::StoreConfig) |
 //! | `records` | reading CSV, NDJSON and bank statements (OFX, camt.053, MT940 with feature `formats`) without silent guesses; writing classified rows (feature `files`) |
 //! | [`simulator`] | a partner simulator that behaves like a bank API (feature `simulator`) |
+//! | `fuzz` | corpus-mutation fuzzing on stable Rust for the workspace's fuzz targets (feature `fuzz`, test code) |
 //!
 //! Private: `sync` (the one lock-poison policy), `backoff` (the one backoff: doubling delays
 //! with no, full or equal jitter), and with feature `redis`,
@@ -68,6 +69,8 @@ pub mod datagen;
 pub mod domain;
 pub mod enrich;
 mod error;
+#[cfg(feature = "fuzz")]
+pub mod fuzz;
 pub mod lease;
 pub mod limiter;
 pub mod merchant;

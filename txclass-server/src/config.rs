@@ -53,6 +53,9 @@ pub struct ServerConfig {
     pub http1_fast_path: bool,
     /// Serve `GET /v1/bench/sse` (synthetic streams for the throughput benchmark).
     pub bench_routes: bool,
+    /// Timeouts and caps on client connections, on every transport (the `[connections]`
+    /// table).
+    pub connections: ConnectionConfig,
     /// How jobs run: waits, deadline, re-attach window, leases (the core's
     /// [`Settings`](txclass_core::Settings), as the `[jobs]` table).
     pub jobs: txclass_core::Settings,
@@ -76,6 +79,7 @@ impl Default for ServerConfig {
             retry_workers: 4,
             http1_fast_path: true,
             bench_routes: false,
+            connections: ConnectionConfig::default(),
             jobs: txclass_core::Settings::default(),
             redis: None,
         }
@@ -144,6 +148,7 @@ impl ServerConfig {
             retry_workers: self.retry_workers,
             http1_fast_path: self.http1_fast_path,
             bench_routes: self.bench_routes,
+            connections: self.connections.limits(),
         }
     }
 
@@ -170,6 +175,119 @@ pub struct HttpSettings {
     pub http1_fast_path: bool,
     /// Serve the benchmark routes.
     pub bench_routes: bool,
+    /// Timeouts and caps on client connections.
+    pub connections: ConnectionLimits,
+}
+
+/// Timeouts and caps on client connections (the `[connections]` table). They bound what a
+/// client that connects and then sends slowly, sends nothing, or stops reading can hold:
+/// every such connection is closed within the longest of these timeouts, and an HTTP/2
+/// connection holds at most `http2_max_concurrent_streams` responses.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ConnectionConfig {
+    /// How long a client may take to send a request head, from the moment the server waits
+    /// for one (HTTP/1.1, both transports; longer: the connection is closed).
+    pub header_read_timeout_ms: u64,
+    /// How long a client may take to send a request body once its head is read (both
+    /// transports, HTTP/1.1 and HTTP/2; longer: `408` and the connection is closed).
+    pub body_read_timeout_ms: u64,
+    /// How long a new connection may take to say which protocol it speaks: for HTTP/2, the
+    /// whole connection preface and the client's first SETTINGS frame.
+    pub handshake_timeout_ms: u64,
+    /// How long a connection served by hyper (HTTP/2, and HTTP/1.1 requests that are not
+    /// SSE) may stay without an open request or response before it is closed (HTTP/2:
+    /// GOAWAY).
+    pub idle_timeout_ms: u64,
+    /// How long a response may wait for the client to take more of it (HTTP/2 flow control
+    /// or a full socket) before the connection is closed: a client that stops reading frees
+    /// what its responses hold within this.
+    pub send_timeout_ms: u64,
+    /// HTTP/2: a PING after this much silence from the client; 0 sends none.
+    pub http2_keep_alive_interval_ms: u64,
+    /// HTTP/2: a PING not answered within this closes the connection.
+    pub http2_keep_alive_timeout_ms: u64,
+    /// HTTP/2: most streams open at once on one connection (SETTINGS_MAX_CONCURRENT_STREAMS).
+    pub http2_max_concurrent_streams: NonZeroU32,
+    /// HTTP/2: most response bytes buffered per stream beyond what the client's flow-control
+    /// window lets through.
+    pub http2_max_send_buf_bytes: usize,
+    /// HTTP/2: the window the client gets per stream for request bodies.
+    pub http2_initial_stream_window_bytes: u32,
+    /// HTTP/2: the window the client gets for the whole connection.
+    pub http2_initial_connection_window_bytes: u32,
+}
+
+impl Default for ConnectionConfig {
+    fn default() -> Self {
+        Self {
+            header_read_timeout_ms: 30_000,
+            body_read_timeout_ms: 30_000,
+            handshake_timeout_ms: 10_000,
+            idle_timeout_ms: 30_000,
+            send_timeout_ms: 30_000,
+            http2_keep_alive_interval_ms: 20_000,
+            http2_keep_alive_timeout_ms: 10_000,
+            http2_max_concurrent_streams: NonZeroU32::new(100).expect("non-zero"),
+            http2_max_send_buf_bytes: 64 * 1024,
+            http2_initial_stream_window_bytes: 64 * 1024,
+            http2_initial_connection_window_bytes: 1024 * 1024,
+        }
+    }
+}
+
+impl ConnectionConfig {
+    /// The limits as the transports use them (a zero timeout is taken as 1 ms).
+    pub fn limits(&self) -> ConnectionLimits {
+        let ms = |v: u64| Duration::from_millis(v.max(1));
+        ConnectionLimits {
+            header_read_timeout: ms(self.header_read_timeout_ms),
+            body_read_timeout: ms(self.body_read_timeout_ms),
+            handshake_timeout: ms(self.handshake_timeout_ms),
+            idle_timeout: ms(self.idle_timeout_ms),
+            send_timeout: ms(self.send_timeout_ms),
+            http2_keep_alive_interval: (self.http2_keep_alive_interval_ms > 0)
+                .then(|| Duration::from_millis(self.http2_keep_alive_interval_ms)),
+            http2_keep_alive_timeout: ms(self.http2_keep_alive_timeout_ms),
+            http2_max_concurrent_streams: self.http2_max_concurrent_streams,
+            http2_max_send_buf_bytes: self.http2_max_send_buf_bytes,
+            http2_initial_stream_window_bytes: self.http2_initial_stream_window_bytes,
+            http2_initial_connection_window_bytes: self.http2_initial_connection_window_bytes,
+        }
+    }
+}
+
+/// [`ConnectionConfig`] as the transports use it (see there for each limit).
+#[derive(Clone, Debug, PartialEq)]
+pub struct ConnectionLimits {
+    /// `header_read_timeout_ms`.
+    pub header_read_timeout: Duration,
+    /// `body_read_timeout_ms`.
+    pub body_read_timeout: Duration,
+    /// `handshake_timeout_ms`.
+    pub handshake_timeout: Duration,
+    /// `idle_timeout_ms`.
+    pub idle_timeout: Duration,
+    /// `send_timeout_ms`.
+    pub send_timeout: Duration,
+    /// `http2_keep_alive_interval_ms` (`None`: no pings).
+    pub http2_keep_alive_interval: Option<Duration>,
+    /// `http2_keep_alive_timeout_ms`.
+    pub http2_keep_alive_timeout: Duration,
+    /// `http2_max_concurrent_streams`.
+    pub http2_max_concurrent_streams: NonZeroU32,
+    /// `http2_max_send_buf_bytes`.
+    pub http2_max_send_buf_bytes: usize,
+    /// `http2_initial_stream_window_bytes`.
+    pub http2_initial_stream_window_bytes: u32,
+    /// `http2_initial_connection_window_bytes`.
+    pub http2_initial_connection_window_bytes: u32,
+}
+
+impl Default for ConnectionLimits {
+    fn default() -> Self {
+        ConnectionConfig::default().limits()
+    }
 }
 
 impl Default for HttpSettings {
@@ -287,7 +405,7 @@ mod tests {
         txclass_core::config::from_toml_str("server.toml", text).map_err(|e| e.to_string())
     }
 
-    const PARTNER: &str =
+    pub(super) const PARTNER: &str =
         "[[partners]]\nid = \"bank\"\nbase_url = \"http://127.0.0.1:1\"\ncapacity = 2\n";
 
     #[test]
@@ -430,6 +548,10 @@ mod tests {
             "backoff_ratio",
             "probe_after",
             "min_limit",
+            "http2_max_concurrent_streams",
+            "http2_max_send_buf_bytes",
+            "http2_initial_stream_window_bytes",
+            "http2_initial_connection_window_bytes",
         ];
         fn walk(v: &serde_json::Value, key: &str, bad: &mut Vec<String>) {
             match v {
@@ -483,5 +605,72 @@ mod tests {
         assert!(e.contains("not both"), "{e}");
         let c = parse("[store]\nkind = \"sqlite\"\npath = \"b.db\"").unwrap();
         assert_eq!(c.store_config().unwrap(), StoreConfig::sqlite("b.db"));
+    }
+}
+
+/// Fuzz target of the config loader (see `txclass_core::fuzz`).
+#[cfg(test)]
+mod fuzz {
+    use super::*;
+    use txclass_core::fuzz::{self, mutated};
+
+    const TOKENS: &[&[u8]] = &[
+        b"\n",
+        b"[",
+        b"]",
+        b"[[partners]]\n",
+        b"[store]\n",
+        b"[redis]\n",
+        b"[jobs]\n",
+        b"[connections]\n",
+        b"[partners.circuit]\n",
+        b" = ",
+        b"\"",
+        b"'",
+        b"{",
+        b"}",
+        b",",
+        b"0",
+        b"-1",
+        b"18446744073709551615",
+        b"1e400",
+        b"nan",
+        b"inf",
+        b"true",
+        b"#",
+        b"_ms = ",
+        b"window = { type = \"time_based\", seconds = 0 }\n",
+        b"capacity = 0\n",
+        b"kind = \"elasticsearch\"\n",
+        b"\"\"\"",
+    ];
+
+    /// TOML and JSON files: a config is refused with an error, or it loads and every
+    /// setting derived from it can be built.
+    #[test]
+    fn fuzz_config_files() {
+        let readme = include_str!("../../README.md");
+        let mut seeds: Vec<Vec<u8>> = readme
+            .split("```toml\n")
+            .skip(1)
+            .map(|b| b.as_bytes()[..b.find("```").expect("closed")].to_vec())
+            .collect();
+        seeds.push(serde_json::to_vec(&ServerConfig::default()).unwrap());
+        seeds.push(format!("{}[partners.retry]\nmax_attempts = 5\n", tests::PARTNER).into_bytes());
+        fuzz::run("server config", mutated(seeds, TOKENS), |bytes| {
+            let text = String::from_utf8_lossy(&bytes);
+            let parsed = if text.trim_start().starts_with('{') {
+                txclass_core::config::from_json_str::<ServerConfig>("f.json", &text)
+            } else {
+                txclass_core::config::from_toml_str::<ServerConfig>("f.toml", &text)
+            };
+            if let Ok(c) = parsed {
+                let _ = c.store_config();
+                let _ = c.http_settings();
+                let _ = c.core_settings();
+                let _ = serde_json::to_string(&c);
+            }
+            Ok(())
+        });
     }
 }

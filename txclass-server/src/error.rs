@@ -97,6 +97,18 @@ impl ApiError {
         )
     }
 
+    /// 408 for a request whose body did not arrive within `after`.
+    pub fn request_timeout(after: std::time::Duration) -> Self {
+        Self::new(
+            StatusCode::REQUEST_TIMEOUT,
+            "request_timeout",
+            format!(
+                "the request body did not arrive within {} ms",
+                after.as_millis()
+            ),
+        )
+    }
+
     /// 404 for an unknown route or resource.
     pub fn not_found(message: impl Into<String>) -> Self {
         Self::new(StatusCode::NOT_FOUND, "not_found", message)

@@ -48,7 +48,7 @@ mod routes;
 pub mod sse;
 mod transport;
 
-pub use config::{HttpSettings, SandboxConfig, ServerConfig};
+pub use config::{ConnectionConfig, ConnectionLimits, HttpSettings, SandboxConfig, ServerConfig};
 pub use error::{ApiError, Error, Result};
 
 use std::future::Future;

@@ -7,5 +7,6 @@
 
 pub mod errors;
 pub mod jobs;
+pub mod limits;
 pub mod rules;
 pub mod wire;

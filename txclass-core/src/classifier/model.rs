@@ -108,6 +108,29 @@ pub struct LogisticModel {
     version: String,
 }
 
+/// What every model must satisfy: valid features and thresholds, two labels or more, a
+/// positive temperature.
+fn check_parts(
+    features: FeatureConfig,
+    thresholds: Thresholds,
+    k: usize,
+    temperature: f32,
+) -> crate::Result<()> {
+    features.validate()?;
+    thresholds.validate()?;
+    if k < 2 {
+        return Err(Error::Model(format!(
+            "a model needs 2 labels or more, got {k}"
+        )));
+    }
+    if !(temperature.is_finite() && temperature > 0.0) {
+        return Err(Error::Model(format!(
+            "temperature {temperature} is not positive"
+        )));
+    }
+    Ok(())
+}
+
 impl LogisticModel {
     /// Builds a model from its parts; `weights` is `dim × labels.len()`.
     pub fn from_parts(
@@ -118,25 +141,36 @@ impl LogisticModel {
         temperature: f32,
         thresholds: Thresholds,
     ) -> crate::Result<Self> {
-        features.validate()?;
-        thresholds.validate()?;
+        check_parts(features, thresholds, labels.len(), temperature)?;
         let k = labels.len();
-        if k < 2 {
-            return Err(Error::Model(format!(
-                "a model needs 2 labels or more, got {k}"
-            )));
-        }
         if weights.len() != features.dim() * k || bias.len() != k {
             return Err(Error::Model("weights do not match dim × labels".into()));
         }
-        if !(temperature.is_finite() && temperature > 0.0) {
-            return Err(Error::Model(format!(
-                "temperature {temperature} is not positive"
-            )));
-        }
+        let buckets = weights.chunks_exact(k).enumerate();
+        Ok(Self::assemble(
+            features,
+            labels,
+            buckets,
+            bias,
+            temperature,
+            thresholds,
+        ))
+    }
+
+    /// The model from its checked parts, with the weights of each bucket that has any
+    /// (`(bucket, k weights)`, each bucket once); rows of zeros take no room.
+    fn assemble<'w>(
+        features: FeatureConfig,
+        labels: Vec<Category>,
+        buckets: impl IntoIterator<Item = (usize, &'w [f32])>,
+        bias: Vec<f32>,
+        temperature: f32,
+        thresholds: Thresholds,
+    ) -> Self {
+        let k = labels.len();
         let mut slot = vec![0u32; features.dim()];
         let mut rows = vec![0.0f32; k];
-        for (i, r) in weights.chunks_exact(k).enumerate() {
+        for (i, r) in buckets {
             if r.iter().any(|&w| w != 0.0) {
                 slot[i] = (rows.len() / k) as u32;
                 rows.extend_from_slice(r);
@@ -153,7 +187,7 @@ impl LogisticModel {
             thresholds,
             version: String::new(),
         };
-        Ok(model.sealed())
+        model.sealed()
     }
 
     /// The same model with a context stage (`bias`: `k` values, `weights`: `CONTEXT_DIM × k`).
@@ -491,14 +525,22 @@ impl LogisticModel {
         let bias = (0..k).map(|_| r.f32()).collect::<crate::Result<Vec<_>>>()?;
         let dim = features.dim();
         let n = r.u32()? as usize;
-        let mut weights = vec![0.0f32; dim * k];
+        // The buckets as the file lists them (ascending, each once), not a dense
+        // `dim × k` matrix: that could ask for terabytes (2^24 buckets × 65,536 labels)
+        // from a file of a few hundred kilobytes. Memory stays within the file's size.
+        let mut buckets: Vec<usize> = Vec::new();
+        let mut weights: Vec<f32> = Vec::new();
         for _ in 0..n {
             let i = r.u32()? as usize;
             if i >= dim {
                 return Err(bad(&format!("bucket {i} out of range")));
             }
-            for w in &mut weights[i * k..i * k + k] {
-                *w = r.f32()?;
+            if buckets.last().is_some_and(|&last| i <= last) {
+                return Err(bad(&format!("bucket {i} out of order")));
+            }
+            buckets.push(i);
+            for _ in 0..k {
+                weights.push(r.f32()?);
             }
         }
         let mode = match r.u8()? {
@@ -518,7 +560,9 @@ impl LogisticModel {
         if r.at != body.len() {
             return Err(bad("trailing bytes"));
         }
-        let model = Self::from_parts(features, labels, weights, bias, temperature, thresholds)?;
+        check_parts(features, thresholds, k, temperature)?;
+        let rows = buckets.into_iter().zip(weights.chunks_exact(k));
+        let model = Self::assemble(features, labels, rows, bias, temperature, thresholds);
         if mode == ContextMode::Off {
             Ok(model)
         } else {
@@ -624,6 +668,67 @@ impl Classifier for LogisticModel {
 mod tests {
     use super::*;
 
+    /// A model file that declares 65,536 labels and 2^24 buckets, in 131 KB: loading it
+    /// must not ask for the dense `dim × labels` matrix (4 TiB).
+    #[test]
+    fn a_huge_declared_shape_costs_no_more_than_the_file() {
+        let k: u32 = 65_536;
+        let mut body = MAGIC.to_vec();
+        body.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
+        body.extend_from_slice(&FEATURE_VERSION.to_le_bytes());
+        body.push(24);
+        body.extend_from_slice(&k.to_le_bytes());
+        for v in [1.0f32, 0.8, 0.5, 0.1] {
+            body.extend_from_slice(&v.to_le_bytes());
+        }
+        for i in 0..k {
+            body.extend_from_slice(&(i.to_string().len() as u16).to_le_bytes());
+            body.extend_from_slice(i.to_string().as_bytes());
+        }
+        body.extend(std::iter::repeat_n(0u8, 4 * k as usize)); // bias
+        body.extend_from_slice(&0u32.to_le_bytes()); // no bucket
+        body.push(0); // no context
+        let sum = fnv1a(0, &body);
+        body.extend_from_slice(&sum.to_le_bytes());
+        let m = LogisticModel::from_bytes(&body).expect("a valid (if useless) model");
+        assert_eq!(m.used_buckets(), 0);
+        assert_eq!(
+            LogisticModel::from_bytes(&m.to_bytes())
+                .unwrap()
+                .used_buckets(),
+            0
+        );
+    }
+
+    #[test]
+    fn buckets_out_of_order_are_refused() {
+        let features = FeatureConfig { dim_bits: 8 };
+        let mut weights = vec![0.0f32; features.dim() * 2];
+        weights[2 * 3] = 1.0;
+        weights[2 * 9 + 1] = -1.0;
+        let labels = vec![Category::new("a"), Category::new("b")];
+        let m = LogisticModel::from_parts(
+            features,
+            labels,
+            weights,
+            vec![0.0, 0.0],
+            1.0,
+            Thresholds::default(),
+        )
+        .unwrap();
+        let bytes = m.to_bytes();
+        assert_eq!(LogisticModel::from_bytes(&bytes).unwrap().used_buckets(), 2);
+        // Swap the two buckets' indices (each entry: u32 index + 2 f32).
+        let n_at = bytes.len() - 8 - 1 - 2 * 12 - 4;
+        let mut swapped = bytes[..bytes.len() - 8].to_vec();
+        swapped[n_at + 4..n_at + 8].copy_from_slice(&9u32.to_le_bytes());
+        swapped[n_at + 16..n_at + 20].copy_from_slice(&3u32.to_le_bytes());
+        let sum = fnv1a(0, &swapped);
+        swapped.extend_from_slice(&sum.to_le_bytes());
+        let e = LogisticModel::from_bytes(&swapped).unwrap_err().to_string();
+        assert!(e.contains("out of order"), "{e}");
+    }
+
     fn model(weights: Vec<f32>) -> crate::Result<LogisticModel> {
         LogisticModel::from_parts(
             FeatureConfig { dim_bits: 8 },
@@ -727,6 +832,84 @@ mod tests {
             m.version(),
             v,
             "thresholds are part of the model's identity"
+        );
+    }
+}
+
+/// Fuzz target of the model-file loader (see [`crate::fuzz`]): whatever the bytes, a model
+/// loads or is refused with an error; one that loads scores and writes itself back.
+#[cfg(all(test, feature = "fuzz"))]
+mod fuzz {
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::fuzz::{self, mutated};
+
+    /// A small model file (256 buckets, 3 labels) with some weights set.
+    fn small_model() -> Vec<u8> {
+        let features = FeatureConfig { dim_bits: 8 };
+        let k = 3;
+        let mut weights = vec![0.0f32; features.dim() * k];
+        for (i, w) in weights.iter_mut().enumerate().step_by(7) {
+            *w = i as f32 / 100.0 - 1.0;
+        }
+        let labels = ["food", "rent", "transport"].map(Category::new).to_vec();
+        LogisticModel::from_parts(
+            features,
+            labels,
+            weights,
+            vec![0.1, -0.2, 0.3],
+            1.5,
+            Thresholds::default(),
+        )
+        .expect("a valid model")
+        .to_bytes()
+    }
+
+    /// `bytes` with its trailing checksum made right again, so mutations reach past it.
+    fn with_checksum(mut bytes: Vec<u8>) -> Vec<u8> {
+        if bytes.len() < 8 {
+            return bytes;
+        }
+        let body = bytes.len() - 8;
+        let sum = fnv1a(0, &bytes[..body]);
+        bytes[body..].copy_from_slice(&sum.to_le_bytes());
+        bytes
+    }
+
+    #[test]
+    fn fuzz_model_file() {
+        const TOKENS: &[&[u8]] = &[
+            &[0xff, 0xff, 0xff, 0xff],
+            &[0, 0, 1, 0],
+            &[24],
+            &[0, 0, 0x80, 0x7f],
+            &[0, 0, 0xc0, 0x7f],
+            &[0, 0, 0, 0],
+            &[1],
+            &[2],
+        ];
+        let model = small_model();
+        fuzz::run(
+            "model",
+            (mutated(vec![model], TOKENS), any::<bool>()),
+            |(bytes, fix)| {
+                let bytes = if fix { with_checksum(bytes) } else { bytes };
+                if let Ok(m) = LogisticModel::from_bytes(&bytes) {
+                    // A model that loads also scores and writes itself back.
+                    let tx = Transaction {
+                        id: "t".into(),
+                        date: "2026-01-02".parse().unwrap(),
+                        description: "UBER *TRIP".into(),
+                        amount_minor: -1250,
+                        currency: "EUR".into(),
+                    };
+                    let p = m.probabilities(&tx);
+                    prop_assert!(p.iter().all(|x| x.is_finite()), "{p:?}");
+                    prop_assert_eq!(LogisticModel::from_bytes(&m.to_bytes()).is_ok(), true);
+                }
+                Ok(())
+            },
         );
     }
 }

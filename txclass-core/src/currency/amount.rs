@@ -293,9 +293,12 @@ fn strip_currency(t: &str) -> (&str, Option<Currency>) {
             return (&t[3..], Some(c));
         }
     }
+    // Past the last character that is not a letter (which may take more than one byte).
     let alpha_suffix = t.len()
-        - t.rfind(|c: char| !c.is_ascii_alphabetic())
-            .map_or(0, |i| i + 1);
+        - t.char_indices()
+            .rev()
+            .find(|(_, c)| !c.is_ascii_alphabetic())
+            .map_or(0, |(i, c)| i + c.len_utf8());
     if alpha_suffix == 3 {
         if let Some(c) = Currency::from_code(&t[t.len() - 3..]) {
             return (&t[..t.len() - 3], Some(c));
@@ -314,6 +317,15 @@ mod tests {
 
     fn read(s: &str, mark: DecimalMark) -> Result<i64, String> {
         AmountText::parse(s)?.to_minor(mark, eur())
+    }
+
+    /// Found by `fuzz_csv_reader`: a letter code after a multi-byte character was cut inside
+    /// that character.
+    #[test]
+    fn a_code_after_a_multibyte_character_is_found_or_refused_without_panic() {
+        assert_eq!(strip_currency("12çEUR"), ("12ç", eur().into()));
+        assert_eq!(strip_currency("($4.50){³pèçsB").1, None);
+        assert_eq!(strip_currency("çsB"), ("çsB", None));
     }
 
     #[test]

@@ -168,6 +168,7 @@ impl Orchestrator {
         if !self.inner.partners.contains_key(&request.partner_id) {
             return Err(Error::UnknownPartner(request.partner_id));
         }
+        crate::domain::check_id("customer_id", request.customer_id.as_str())?;
         if request.customer_id.as_str().trim().is_empty() {
             return Err(Error::InvalidRequest {
                 field: "customer_id",

@@ -1,6 +1,8 @@
 //! Response bodies (JSON, SSE) and what is read off a request (its body, its query string),
 //! with the 4xx each can give.
 
+use std::time::Duration;
+
 use bytes::Bytes;
 use http::header::{HeaderValue, ALLOW, CONTENT_LENGTH, CONTENT_TYPE};
 use http::{Request, Response, StatusCode};
@@ -52,8 +54,13 @@ pub(super) fn sse_response(body: SseStream) -> Res {
     res.body(Either::Right(body)).expect("valid response")
 }
 
-/// Reads a request body of at most `limit` bytes.
-pub(super) async fn read_body(req: Request<Incoming>, limit: usize) -> Result<Bytes, ApiError> {
+/// Reads a request body of at most `limit` bytes, within `timeout` (else 408, as on the
+/// HTTP/1.1 fast path).
+pub(super) async fn read_body(
+    req: Request<Incoming>,
+    limit: usize,
+    timeout: Duration,
+) -> Result<Bytes, ApiError> {
     let declared = req
         .headers()
         .get(CONTENT_LENGTH)
@@ -62,7 +69,10 @@ pub(super) async fn read_body(req: Request<Incoming>, limit: usize) -> Result<By
     if declared.is_some_and(|n| n > limit as u64) {
         return Err(ApiError::payload_too_large(limit));
     }
-    match Limited::new(req.into_body(), limit).collect().await {
+    let collected = tokio::time::timeout(timeout, Limited::new(req.into_body(), limit).collect())
+        .await
+        .map_err(|_| ApiError::request_timeout(timeout))?;
+    match collected {
         Ok(collected) => Ok(collected.to_bytes()),
         Err(e) if e.is::<http_body_util::LengthLimitError>() => {
             Err(ApiError::payload_too_large(limit))

@@ -17,7 +17,12 @@ pub(crate) const ENRICH_BODY_LIMIT: usize = 1024 * 1024;
 impl App {
     /// `POST /v1/enrich`.
     pub(super) async fn enrich(&self, req: Request<Incoming>) -> Result<Res, ApiError> {
-        let body = read_body(req, ENRICH_BODY_LIMIT).await?;
+        let body = read_body(
+            req,
+            ENRICH_BODY_LIMIT,
+            self.settings.connections.body_read_timeout,
+        )
+        .await?;
         let request: EnrichRequest = decode_json(&body)?;
         let answer = self.orchestrator.enrich(request).await?;
         Ok(json(StatusCode::OK, &answer))

@@ -31,7 +31,12 @@ impl App {
                 .map(HeaderValue::as_bytes),
             query,
         )?;
-        let body = read_body(req, self.settings.body_limit).await?;
+        let body = read_body(
+            req,
+            self.settings.body_limit,
+            self.settings.connections.body_read_timeout,
+        )
+        .await?;
         let mut job = self.start_job(&body, respond_async)?;
         if !respond_async {
             return Ok(sse_response(self.job_stream(job)));
@@ -229,4 +234,84 @@ struct PageParams {
 struct EventsParams {
     #[serde(default)]
     last_event_id: Option<String>,
+}
+
+/// Fuzz target of the JSON request decoder (see `txclass_core::fuzz`).
+#[cfg(test)]
+mod fuzz {
+    use std::sync::Arc;
+
+    use proptest::prelude::*;
+    use txclass_core::fuzz::{self, mutated};
+
+    use crate::routes::App;
+
+    const TOKENS: &[&[u8]] = &[
+        b"{",
+        b"}",
+        b"[",
+        b"]",
+        b"\"",
+        b":",
+        b",",
+        b"null",
+        b"true",
+        b"0",
+        b"-1",
+        b"4294967296",
+        b"1e999",
+        b"\"customer_id\"",
+        b"\"partner_id\"",
+        b"\"from\"",
+        b"\"to\"",
+        b"\"months\"",
+        b"\"2026-02-30\"",
+        b"\"+262143-12-31\"",
+        b"\"9999-12-31\"",
+        b"\\u0000",
+        b"\\ud800",
+        b"\\n",
+        b"\xff",
+        b" ",
+    ];
+
+    /// A submission body and a query string: every answer is a 4xx with a JSON body (the
+    /// orchestrator here knows no partner, so a well-formed body is a 404).
+    #[test]
+    fn fuzz_the_submit_body_and_query() {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let _guard = rt.enter();
+        let orchestrator = txclass_core::Orchestrator::builder().build().unwrap();
+        let app = Arc::new(App::new(orchestrator, crate::HttpSettings::default()));
+        let seeds = [
+            r#"{"customer_id":"c-1","partner_id":"bank","from":"2026-01-01","to":"2026-03-31"}"#,
+            r#"{"customer_id":"c","partner_id":"bank","months":3}"#,
+            r#"{"customer_id":"c é/1","partner_id":"bank","from":"2026-13-01","to":"yesterday","colour":1}"#,
+            "mode=async&cursor=abc&limit=1000&last_event_id=job:3",
+        ]
+        .map(|s| s.as_bytes().to_vec())
+        .to_vec();
+        fuzz::run("submit body", mutated(seeds, TOKENS), |bytes| {
+            let e = match app.start_job(&bytes, false) {
+                Ok(_) => return Err(TestCaseError::fail("no partner, yet a job started")),
+                Err(e) => e,
+            };
+            prop_assert!(e.status.is_client_error(), "{e:?}");
+            prop_assert!(serde_json::from_str::<serde_json::Value>(&e.to_json()).is_ok());
+            let query = String::from_utf8_lossy(&bytes);
+            for result in [
+                super::wants_async(std::iter::once(&bytes[..]), &query).map(|_| ()),
+                super::super::bodies::parse_query::<super::PageParams>(&query).map(|_| ()),
+                super::super::bodies::parse_query::<super::EventsParams>(&query).map(|_| ()),
+            ] {
+                if let Err(e) = result {
+                    prop_assert_eq!(e.status.as_u16(), 400);
+                }
+            }
+            Ok(())
+        });
+    }
 }

@@ -209,6 +209,10 @@ impl Endpoint for App {
         self.end_streams.cancel();
         self.orchestrator.hand_over_jobs().await;
     }
+
+    fn reject(&self, e: &ApiError) -> Res {
+        error_response(e)
+    }
 }
 
 /// A route, decided from the method and path alone.
@@ -235,11 +239,14 @@ enum Route<'p> {
     Enrich,
 }
 
-/// A path segment with its percent-escapes decoded (`c%2042` → `c 42`).
+/// A path segment (an id) with its percent-escapes decoded (`c%2042` → `c 42`).
 fn segment(raw: &str) -> Result<Cow<'_, str>, ApiError> {
-    percent_encoding::percent_decode_str(raw)
+    let id = percent_encoding::percent_decode_str(raw)
         .decode_utf8()
-        .map_err(|_| ApiError::invalid("path", format!("{raw:?} is not UTF-8 once decoded")))
+        .map_err(|_| ApiError::invalid("path", format!("{raw:?} is not UTF-8 once decoded")))?;
+    txclass_core::domain::check_id("path", &id)
+        .map_err(|e| ApiError::invalid(e.field, e.message))?;
+    Ok(id)
 }
 
 fn only(method: &Method, allowed: &'static str) -> Result<(), ApiError> {

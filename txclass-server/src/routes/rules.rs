@@ -36,7 +36,12 @@ impl App {
     /// `POST /v1/rules`: `201` with the rule as stored (its id given when the body has
     /// none) and its `Location`.
     pub(super) async fn create_rule(&self, req: Request<Incoming>) -> Result<Res, ApiError> {
-        let body = read_body(req, self.settings.body_limit).await?;
+        let body = read_body(
+            req,
+            self.settings.body_limit,
+            self.settings.connections.body_read_timeout,
+        )
+        .await?;
         let rule: Rule = decode_json(&body)?;
         let rule = self.orchestrator.create_rule(rule).await?;
         let mut res = json(StatusCode::CREATED, &rule);
@@ -60,7 +65,12 @@ impl App {
         id: &str,
         req: Request<Incoming>,
     ) -> Result<Res, ApiError> {
-        let body = read_body(req, self.settings.body_limit).await?;
+        let body = read_body(
+            req,
+            self.settings.body_limit,
+            self.settings.connections.body_read_timeout,
+        )
+        .await?;
         let rule: Rule = decode_json(&body)?;
         let rule = self.orchestrator.update_rule(id, rule).await?;
         Ok(json(StatusCode::OK, &rule))

@@ -24,6 +24,18 @@
 //! - after a `413` hyper reads and drops the refused body and keeps the connection; the
 //!   fast path does not read it and closes.
 //!
+//! ## Limits
+//!
+//! What a client may hold is bounded on every path (the `[connections]` table,
+//! [`ConnectionLimits`]): a request head must arrive within `header_read_timeout` and a body
+//! within `body_read_timeout` (else `408`), on both transports; hyper's connections also get
+//! the timers hyper lacks ([`guard`]: handshake, idle, a response the client stops taking)
+//! and HTTP/2 keep-alive pings, a cap on concurrent streams and on the send buffer per
+//! stream. Before the application sees a request, [`check_request`] refuses one without
+//! exactly one `Host` (HTTP/1.1; `400`) or with a transfer coding other than `chunked`
+//! (`501`); the fast path leaves such requests, and any target `http::Uri` would read
+//! otherwise than as it stands, to hyper, so the same bytes get the same answer on both.
+//!
 //! ## Shutdown
 //!
 //! When the shutdown future completes: the listener is closed, [`Endpoint::closing`] is
@@ -32,6 +44,7 @@
 //! to close and [`Endpoint::idle`]; past it, [`Endpoint::abort`] ends what still runs and the
 //! connections get [`CLOSE_TIMEOUT`] more.
 
+mod guard;
 mod h1_sse;
 mod rewind;
 
@@ -39,26 +52,25 @@ use std::convert::Infallible;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use http::{Method, Request, Response};
+use http::header::{HeaderValue, CONNECTION, HOST, TRANSFER_ENCODING};
+use http::{Method, Request, Response, StatusCode, Version};
 use hyper::body::{Body, Incoming};
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::{GracefulShutdown, Watcher};
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
-use crate::config::HttpSettings;
+use self::guard::{Activity, Guarded, OpenGuard, Tracked, Watched};
+use crate::config::{ConnectionLimits, HttpSettings};
 use crate::error::ApiError;
 
 /// Errors a response body may end with (hyper's bound for bodies).
 pub(crate) type BoxError = Box<dyn std::error::Error + Send + Sync>;
-
-/// How long a client may take to send a request head (or a fast-path SSE request's body),
-/// on both transports.
-pub(crate) const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// How long connections may take to close after their streams were ended at the end of the
 /// grace period.
@@ -96,6 +108,9 @@ pub(crate) trait Endpoint: Send + Sync + Sized + 'static {
 
     /// The grace period is over: end open streams and what runs behind them.
     fn abort(&self) -> impl Future<Output = ()> + Send;
+
+    /// The answer to a request the transport refuses before the application sees it.
+    fn reject(&self, e: &ApiError) -> Response<Self::Body>;
 }
 
 /// Whether an SSE request carries a body.
@@ -136,6 +151,8 @@ pub(crate) struct Shared<E> {
     body_limit: usize,
     /// Largest HTTP/1.1 request head (larger: 431).
     max_header_bytes: usize,
+    /// Timeouts and caps on connections.
+    limits: ConnectionLimits,
     /// Cancelled at the shutdown signal: fast-path connections close when idle and serve no
     /// further requests (hyper's connections get `graceful_shutdown`).
     closing: CancellationToken,
@@ -143,18 +160,29 @@ pub(crate) struct Shared<E> {
 
 impl<E: Endpoint> Shared<E> {
     fn new(endpoint: Arc<E>, settings: &HttpSettings) -> Self {
+        let limits = settings.connections.clone();
         let mut hyper = auto::Builder::new(TokioExecutor::new());
         hyper
             .http1()
             .timer(TokioTimer::new())
-            .header_read_timeout(HEADER_READ_TIMEOUT)
+            .header_read_timeout(limits.header_read_timeout)
             .max_buf_size(settings.max_header_bytes.max(8192));
-        hyper.http2().timer(TokioTimer::new());
+        hyper
+            .http2()
+            .timer(TokioTimer::new())
+            .keep_alive_interval(limits.http2_keep_alive_interval)
+            .keep_alive_timeout(limits.http2_keep_alive_timeout)
+            .max_concurrent_streams(limits.http2_max_concurrent_streams.get())
+            .max_send_buf_size(limits.http2_max_send_buf_bytes)
+            .initial_stream_window_size(limits.http2_initial_stream_window_bytes)
+            .initial_connection_window_size(limits.http2_initial_connection_window_bytes)
+            .max_header_list_size(u32::try_from(settings.max_header_bytes).unwrap_or(u32::MAX));
         Self {
             endpoint,
             hyper,
             body_limit: settings.body_limit,
             max_header_bytes: settings.max_header_bytes,
+            limits,
             closing: CancellationToken::new(),
         }
     }
@@ -194,8 +222,7 @@ pub(crate) async fn serve<E: Endpoint>(
         if settings.http1_fast_path {
             tokio::spawn(h1_sse::serve(stream, shared.clone(), graceful.watcher()));
         } else {
-            let io = TokioIo::new(stream);
-            tokio::spawn(serve_hyper(io, shared.clone(), graceful.watcher()));
+            tokio::spawn(serve_hyper(stream, shared.clone(), graceful.watcher()));
         }
     }
     drop(listener);
@@ -230,33 +257,77 @@ async fn drain<E: Endpoint>(shared: &Shared<E>, graceful: GracefulShutdown, grac
     }
 }
 
-/// Serves the rest of a connection with hyper (HTTP/1.1 or HTTP/2, by its first bytes).
-async fn serve_hyper<E, I>(io: I, shared: Arc<Shared<E>>, watcher: Watcher)
+/// Serves the rest of a connection with hyper (HTTP/1.1 or HTTP/2, by its first bytes),
+/// under the connection limits hyper does not keep itself ([`guard`]).
+async fn serve_hyper<E, T>(io: T, shared: Arc<Shared<E>>, watcher: Watcher)
 where
     E: Endpoint,
-    I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
+    T: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
-    let conn = shared
-        .hyper
-        .serve_connection(io, HyperService(shared.endpoint.clone()))
-        .into_owned();
+    let activity = Activity::new(Instant::now());
+    let io = TokioIo::new(Watched::new(io, activity.clone()));
+    let service = HyperService {
+        endpoint: shared.endpoint.clone(),
+        activity: activity.clone(),
+    };
+    let conn = shared.hyper.serve_connection(io, service).into_owned();
+    let conn = Guarded::new(
+        conn,
+        |c| c.graceful_shutdown(),
+        activity,
+        shared.limits.clone(),
+        shared.closing.clone(),
+    );
     // Boxed: the fast path's own state stays small for the connections that never get here.
-    if let Err(e) = Box::pin(watcher.watch(conn)).await {
+    if let Err(e) = Box::pin(conn).await {
         tracing::debug!(error = %e, "connection ended with an error");
     }
+    // The server's drain waits until every connection has dropped its watcher.
+    drop(watcher);
+}
+
+/// What a request must satisfy before the application sees it (RFC 9112 §3.2, §6.1): one
+/// `Host` (exactly one in HTTP/1.1), and no transfer coding but `chunked`.
+fn check_request<B>(req: &Request<B>) -> Result<(), ApiError> {
+    let hosts = req.headers().get_all(HOST).iter().count();
+    if hosts > 1 || (hosts == 0 && req.version() == Version::HTTP_11) {
+        return Err(ApiError::invalid(
+            "Host",
+            format!("an HTTP/1.1 request needs exactly one Host header, not {hosts}"),
+        ));
+    }
+    for value in req.headers().get_all(TRANSFER_ENCODING) {
+        for coding in value.to_str().unwrap_or("?").split(',') {
+            let coding = coding.trim();
+            if !coding.eq_ignore_ascii_case("chunked") {
+                return Err(ApiError::new(
+                    StatusCode::NOT_IMPLEMENTED,
+                    "unsupported_transfer_coding",
+                    format!("transfer coding {coding:?} is not supported (only chunked)"),
+                ));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// The hyper service over an [`Endpoint`].
-struct HyperService<E>(Arc<E>);
+struct HyperService<E> {
+    endpoint: Arc<E>,
+    activity: Arc<Activity>,
+}
 
 impl<E> Clone for HyperService<E> {
     fn clone(&self) -> Self {
-        Self(self.0.clone())
+        Self {
+            endpoint: self.endpoint.clone(),
+            activity: self.activity.clone(),
+        }
     }
 }
 
 impl<E: Endpoint> hyper::service::Service<Request<Incoming>> for HyperService<E> {
-    type Response = Response<E::Body>;
+    type Response = Response<Tracked<E::Body>>;
     type Error = Infallible;
     // Boxed: hyper keeps the allocation of a connection's request future for the
     // connection's whole life, so it must be a pointer, not the handler's whole state
@@ -264,7 +335,24 @@ impl<E: Endpoint> hyper::service::Service<Request<Incoming>> for HyperService<E>
     type Future = Pin<Box<dyn Future<Output = Result<Self::Response, Infallible>> + Send>>;
 
     fn call(&self, req: Request<Incoming>) -> Self::Future {
-        let respond = self.0.clone().respond(req);
-        Box::pin(async move { Ok(respond.await) })
+        let open: OpenGuard = self.activity.open();
+        let endpoint = self.endpoint.clone();
+        Box::pin(async move {
+            let http1 = req.version() <= Version::HTTP_11;
+            let mut res = match check_request(&req) {
+                Ok(()) => endpoint.respond(req).await,
+                Err(e) => endpoint.reject(&e),
+            };
+            // The request body was not read to its end: the connection cannot go on.
+            let unread = matches!(
+                res.status(),
+                StatusCode::REQUEST_TIMEOUT | StatusCode::NOT_IMPLEMENTED
+            );
+            if http1 && unread {
+                res.headers_mut()
+                    .insert(CONNECTION, HeaderValue::from_static("close"));
+            }
+            Ok(res.map(|body| Tracked::new(body, open)))
+        })
     }
 }

@@ -72,9 +72,11 @@ fn tag_of(l: &str) -> Option<(&str, &str)> {
     let rest = l.strip_prefix(':')?;
     let end = rest.find(':')?;
     let tag = &rest[..end];
-    let ok = (2..=3).contains(&tag.len())
-        && tag[..2].bytes().all(|b| b.is_ascii_digit())
-        && tag[2..].bytes().all(|b| b.is_ascii_uppercase());
+    // Bytes, not `str` slices: a tag of three bytes may hold a two-byte character.
+    let b = tag.as_bytes();
+    let ok = (2..=3).contains(&b.len())
+        && b[..2].iter().all(u8::is_ascii_digit)
+        && b[2..].iter().all(u8::is_ascii_uppercase);
     ok.then(|| (tag, &rest[end + 1..]))
 }
 
@@ -166,7 +168,9 @@ fn information(value: &str) -> String {
     if flat.contains("?20") || flat.contains("?32") {
         let mut parts = Vec::new();
         for sub in flat.split('?').skip(1) {
-            let (code, text) = sub.split_at(sub.len().min(2));
+            // The code is two characters (digits when valid), whatever bytes they take.
+            let cut = sub.char_indices().nth(2).map_or(sub.len(), |(i, _)| i);
+            let (code, text) = sub.split_at(cut);
             let keep = matches!(code.parse::<u32>(), Ok(20..=29 | 32 | 33 | 60..=63));
             if keep && !text.trim().is_empty() {
                 parts.push(text.trim().to_owned());
@@ -180,6 +184,15 @@ fn information(value: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Found by `fuzz_mt940_reader`: byte offsets inside a two-byte character panicked.
+    #[test]
+    fn multibyte_characters_in_tags_and_subfield_codes_are_not_split() {
+        assert_eq!(tag_of(":1²:x"), None);
+        assert_eq!(tag_of(":61:x"), Some(("61", "x")));
+        assert_eq!(information("?20REWE?3²Markt"), "REWE");
+        assert_eq!(information("?2²x?20ok"), "ok");
+    }
 
     #[test]
     fn statement_lines_with_information() {
