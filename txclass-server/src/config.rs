@@ -59,6 +59,17 @@ pub struct ServerConfig {
     /// Share limiter, retry queue, result bus and breaker state with other instances through
     /// this Redis (needs the `redis` feature). Absent: everything in this process.
     pub redis: Option<RedisSettings>,
+    /// `GET /metrics` (Prometheus text format).
+    pub metrics: MetricsConfig,
+}
+
+/// The `[metrics]` table: whether `GET /metrics` is served.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MetricsConfig {
+    /// Serve `GET /metrics` (default off: the route does not exist, `404`). The metrics name
+    /// partners and categories, never customers, but an operator exposes them on purpose.
+    pub enabled: bool,
 }
 
 impl Default for ServerConfig {
@@ -78,6 +89,7 @@ impl Default for ServerConfig {
             bench_routes: false,
             jobs: txclass_core::Settings::default(),
             redis: None,
+            metrics: MetricsConfig::default(),
         }
     }
 }
@@ -144,6 +156,7 @@ impl ServerConfig {
             retry_workers: self.retry_workers,
             http1_fast_path: self.http1_fast_path,
             bench_routes: self.bench_routes,
+            metrics: self.metrics.enabled,
         }
     }
 
@@ -170,6 +183,8 @@ pub struct HttpSettings {
     pub http1_fast_path: bool,
     /// Serve the benchmark routes.
     pub bench_routes: bool,
+    /// Serve `GET /metrics` (and install the Prometheus exporter).
+    pub metrics: bool,
 }
 
 impl Default for HttpSettings {

@@ -26,6 +26,7 @@
 //! | `GET /`, `GET /console/{file}` | the web console (HTML, script, style sheet; compiled in) |
 //! | `GET /healthz` | liveness |
 //! | `GET /readyz` | readiness: `200` when the store (and Redis, if configured) answer, else `503` |
+//! | `GET /metrics` | Prometheus text format (with `[metrics] enabled = true` only) |
 //!
 //! ## Quick example
 //!
@@ -44,11 +45,12 @@
 
 pub mod config;
 pub mod error;
+mod exporter;
 mod routes;
 pub mod sse;
 mod transport;
 
-pub use config::{HttpSettings, SandboxConfig, ServerConfig};
+pub use config::{HttpSettings, MetricsConfig, SandboxConfig, ServerConfig};
 pub use error::{ApiError, Error, Result};
 
 use std::future::Future;
@@ -193,6 +195,11 @@ pub async fn run(
         #[cfg(feature = "sandbox")]
             sandbox: _sandbox,
     } = server;
+    let metrics = if settings.metrics {
+        Some(exporter::handle()?)
+    } else {
+        None
+    };
     let stop_workers = CancellationToken::new();
     let mut workers = Vec::new();
     for i in 0..settings.retry_workers {
@@ -202,7 +209,7 @@ pub async fn run(
             worker.run(stop.cancelled_owned()).await;
         }));
     }
-    let app = Arc::new(App::new(orchestrator, settings.clone()));
+    let app = Arc::new(App::new(orchestrator, settings.clone(), metrics));
     app.start_sweeper();
     transport::serve(listener, app, &settings, shutdown).await?;
     stop_workers.cancel();

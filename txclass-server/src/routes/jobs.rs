@@ -90,11 +90,10 @@ impl App {
 
     /// The SSE body of a job.
     pub(super) fn job_stream(&self, job: Job) -> SseStream {
-        Either::Left(SseBody::new(
-            job,
-            self.settings.keep_alive,
-            self.end_streams.clone(),
-        ))
+        Either::Left(
+            SseBody::new(job, self.settings.keep_alive, self.end_streams.clone())
+                .metered(self.sse_meters.clone()),
+        )
     }
 
     /// `GET /v1/classifications/{id}`: the record and a page of the job's transactions.

@@ -586,7 +586,11 @@ mod size {
         let (stream, _) = listener.accept().await.unwrap();
         let orchestrator = txclass_core::Orchestrator::builder().build().unwrap();
         let settings = crate::HttpSettings::default();
-        let app = Arc::new(crate::routes::App::new(orchestrator, settings.clone()));
+        let app = Arc::new(crate::routes::App::new(
+            orchestrator,
+            settings.clone(),
+            None,
+        ));
         let shared = Arc::new(Shared::new(app, &settings));
         let graceful = hyper_util::server::graceful::GracefulShutdown::new();
         let task = serve(stream, shared, graceful.watcher());
