@@ -261,7 +261,7 @@ mod tests {
             .collect();
         assert!(
             blocks.len() >= 2,
-            "the full example and the elasticsearch store"
+            "the full example, the elasticsearch store and [metrics]"
         );
         let c = parse(blocks[0]).unwrap();
         assert_eq!(c.partners[0].capacity.get(), 10);
@@ -276,13 +276,21 @@ mod tests {
         let redis = c.redis.unwrap();
         assert_eq!(redis.url_env.as_deref(), Some("TXCLASS_REDIS_URL"));
         assert_eq!(redis.lease, Duration::from_secs(15));
+        assert!(!c.metrics.enabled);
+        let mut metrics_blocks = 0;
         for block in &blocks[1..] {
             let c = parse(block).unwrap();
-            assert!(matches!(
-                c.store_config().unwrap(),
-                StoreConfig::Elasticsearch(_)
-            ));
+            if block.contains("[store]") {
+                assert!(matches!(
+                    c.store_config().unwrap(),
+                    StoreConfig::Elasticsearch(_)
+                ));
+            } else {
+                assert!(c.metrics.enabled, "{block}");
+                metrics_blocks += 1;
+            }
         }
+        assert_eq!(metrics_blocks, 1, "the [metrics] example");
     }
 
     #[test]
