@@ -12,6 +12,7 @@
 //! | [`sse`] | SSE framing of a progress stream, keep-alives, shutdown |
 //! | `routes` | routing and handlers by role (jobs, queries, health, bench, bodies), shared by both transports |
 //! | `transport` | the accept loop, hyper, the HTTP/1.1 fast path for SSE responses (`http1_fast_path`), the shutdown drain |
+//! | `exporter` | the Prometheus exporter behind `GET /metrics` (`[metrics] enabled`) |
 //! | [`error`] | [`Error`] (start/run) and [`ApiError`] (JSON error bodies) |
 //!
 //! ## Routes
