@@ -498,6 +498,9 @@ async fn prometheus_reads_the_metrics_and_every_board_query_answers() {
         r#"txclass_partner_calls_total{partner="sandbox"}"#,
         r#"txclass_queue_dead_letters"#,
         r#"sum by (category) (txclass_classifications_total)"#,
+        r#"sum(txclass_classifications_total{category="uncertain"}) / sum(txclass_classifications_total)"#,
+        r#"sum by (status, reason) (txclass_jobs_finished_total)"#,
+        r#"sum by (partner, from, to) (txclass_circuit_transitions_total)"#,
         r#"histogram_quantile(0.95, sum by (partner, le) (rate(txclass_partner_call_duration_seconds_bucket[1m])))"#,
     ] {
         eprintln!(
