@@ -31,9 +31,9 @@ use std::time::Duration;
 
 use metrics::{counter, describe_counter, describe_gauge, describe_histogram, gauge, histogram};
 
-use crate::breaker::{CallOutcome, CircuitState, FailureKind, Transition};
+use crate::breaker::{CallOutcome, CircuitState, Transition};
 use crate::domain::{JobStatus, PartnerId, Prediction};
-use crate::partner::PartnerError;
+use crate::partner::{FailureKind, PartnerError};
 
 /// `txclass_partner_capacity{partner}`: the configured capacity (permits across every instance).
 pub const PARTNER_CAPACITY: &str = "txclass_partner_capacity";
