@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # The whole test suite, on a fresh machine: installs and starts what the tests need (a Redis
 # server and a three-master Redis Cluster from Debian's packages, a single-node OpenSearch built from Maven Central jars,
-# Chromium and chromedriver for the console's browser test), checks the deploy files with the
-# real tools (scripts/check-deploy.sh), runs every test of the workspace with every feature,
-# then stops the services.
+# Chromium and chromedriver for the console's browser test, and Debian's Prometheus, which
+# the metrics test starts itself), checks the deploy files with the real tools
+# (scripts/check-deploy.sh), runs every test of the workspace with every feature, then
+# stops the services.
 #
 # Usage: scripts/test.sh [extra args for cargo test]
 # Environment: TXCLASS_REDIS_PORT (default 6399), TXCLASS_REDIS_CLUSTER_PORT (default 7400,
@@ -31,6 +32,7 @@ scripts/redis-cluster.sh start
 scripts/search-engine.sh start
 scripts/browser.sh install
 scripts/check-deploy.sh
+scripts/prometheus.sh install
 
 cargo test --workspace --all-targets --all-features "$@"
 cargo test --workspace --doc --all-features

@@ -14,7 +14,8 @@ use txclass_suite::domain::{CustomerId, JobId, PartnerId};
 use txclass_suite::partner::PageRequest;
 use txclass_suite::progress::WaitReason;
 use txclass_suite::queue::{
-    QueueError, RedisBus, RedisBusConfig, RedisQueue, RedisQueueConfig, RetryMessage, RetryTask,
+    QueueDepth, QueueError, RedisBus, RedisBusConfig, RedisQueue, RedisQueueConfig, RetryMessage,
+    RetryTask,
 };
 use txclass_suite::{ResultBus, RetryQueue};
 
@@ -514,4 +515,35 @@ async fn each_partner_has_its_own_lane_on_a_redis_cluster() {
         slots.insert(slot);
     }
     assert_eq!(slots.len(), 3, "one slot per partner");
+}
+
+#[tokio::test]
+async fn depth_counts_delayed_due_in_flight_and_dead_tasks() {
+    support::connect().await;
+    let q = queue(&support::unique("q-depth"), Duration::from_secs(60), 10);
+    let lane = |delayed, due, in_flight, dead| QueueDepth {
+        partner: PartnerId::from("bank"),
+        delayed,
+        due,
+        in_flight,
+        dead,
+    };
+    assert!(q.shared());
+    assert_eq!(
+        q.depth().await.unwrap(),
+        vec![lane(0, 0, 0, 0)],
+        "no group yet"
+    );
+    for page in 1..=3 {
+        q.enqueue(task("j", page), Duration::ZERO).await.unwrap();
+    }
+    q.enqueue(task("j", 4), Duration::from_secs(600))
+        .await
+        .unwrap();
+    let taken = q.next("c", Duration::from_secs(1)).await.unwrap().unwrap();
+    let dead = q.next("c", Duration::from_secs(1)).await.unwrap().unwrap();
+    q.dead_letter(&dead, "gave up".into()).await.unwrap();
+    assert_eq!(q.depth().await.unwrap(), vec![lane(1, 1, 1, 1)]);
+    q.ack(&taken).await.unwrap();
+    assert_eq!(q.depth().await.unwrap(), vec![lane(1, 1, 0, 1)]);
 }

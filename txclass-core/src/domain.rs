@@ -464,6 +464,25 @@ pub enum FailureReason {
     Cancelled,
 }
 
+impl FailureReason {
+    /// The reason as it is serialised (`partner_unavailable`, …).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FailureReason::PartnerRejected => "partner_rejected",
+            FailureReason::PartnerUnavailable => "partner_unavailable",
+            FailureReason::CircuitOpen => "circuit_open",
+            FailureReason::DeadlineExceeded => "deadline_exceeded",
+            FailureReason::StoreError => "store_error",
+            FailureReason::LimiterError => "limiter_error",
+            FailureReason::QueueError => "queue_error",
+            FailureReason::BadPartnerData => "bad_partner_data",
+            FailureReason::ShuttingDown => "shutting_down",
+            FailureReason::Interrupted => "interrupted",
+            FailureReason::Cancelled => "cancelled",
+        }
+    }
+}
+
 /// Where a job is.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "status", rename_all = "snake_case")]

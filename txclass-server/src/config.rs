@@ -62,6 +62,17 @@ pub struct ServerConfig {
     /// Share limiter, retry queue, result bus and breaker state with other instances through
     /// this Redis (needs the `redis` feature). Absent: everything in this process.
     pub redis: Option<RedisSettings>,
+    /// `GET /metrics` (Prometheus text format).
+    pub metrics: MetricsConfig,
+}
+
+/// The `[metrics]` table: whether `GET /metrics` is served.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MetricsConfig {
+    /// Serve `GET /metrics` (default off: the route does not exist, `404`). The metrics name
+    /// partners and categories, never customers, but an operator exposes them on purpose.
+    pub enabled: bool,
 }
 
 impl Default for ServerConfig {
@@ -82,6 +93,7 @@ impl Default for ServerConfig {
             connections: ConnectionConfig::default(),
             jobs: txclass_core::Settings::default(),
             redis: None,
+            metrics: MetricsConfig::default(),
         }
     }
 }
@@ -149,6 +161,7 @@ impl ServerConfig {
             http1_fast_path: self.http1_fast_path,
             bench_routes: self.bench_routes,
             connections: self.connections.limits(),
+            metrics: self.metrics.enabled,
         }
     }
 
@@ -177,6 +190,8 @@ pub struct HttpSettings {
     pub bench_routes: bool,
     /// Timeouts and caps on client connections.
     pub connections: ConnectionLimits,
+    /// Serve `GET /metrics` (and install the Prometheus exporter).
+    pub metrics: bool,
 }
 
 /// Timeouts and caps on client connections (the `[connections]` table). They bound what a
@@ -364,7 +379,7 @@ mod tests {
             .collect();
         assert!(
             blocks.len() >= 2,
-            "the full example and the elasticsearch store"
+            "the full example, the elasticsearch store and [metrics]"
         );
         let c = parse(blocks[0]).unwrap();
         assert_eq!(c.partners[0].capacity.get(), 10);
@@ -379,13 +394,21 @@ mod tests {
         let redis = c.redis.unwrap();
         assert_eq!(redis.url_env.as_deref(), Some("TXCLASS_REDIS_URL"));
         assert_eq!(redis.lease, Duration::from_secs(15));
+        assert!(!c.metrics.enabled);
+        let mut metrics_blocks = 0;
         for block in &blocks[1..] {
             let c = parse(block).unwrap();
-            assert!(matches!(
-                c.store_config().unwrap(),
-                StoreConfig::Elasticsearch(_)
-            ));
+            if block.contains("[store]") {
+                assert!(matches!(
+                    c.store_config().unwrap(),
+                    StoreConfig::Elasticsearch(_)
+                ));
+            } else {
+                assert!(c.metrics.enabled, "{block}");
+                metrics_blocks += 1;
+            }
         }
+        assert_eq!(metrics_blocks, 1, "the [metrics] example");
     }
 
     #[test]

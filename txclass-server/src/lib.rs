@@ -12,6 +12,7 @@
 //! | [`sse`] | SSE framing of a progress stream, keep-alives, shutdown |
 //! | `routes` | routing and handlers by role (jobs, queries, health, bench, bodies), shared by both transports |
 //! | `transport` | the accept loop, hyper, the HTTP/1.1 fast path for SSE responses (`http1_fast_path`), the shutdown drain |
+//! | `exporter` | the Prometheus exporter behind `GET /metrics` (`[metrics] enabled`) |
 //! | [`error`] | [`Error`] (start/run) and [`ApiError`] (JSON error bodies) |
 //!
 //! ## Routes
@@ -26,6 +27,7 @@
 //! | `GET /`, `GET /console/{file}` | the web console (HTML, script, style sheet; compiled in) |
 //! | `GET /healthz` | liveness |
 //! | `GET /readyz` | readiness: `200` when the store (and Redis, if configured) answer, else `503` |
+//! | `GET /metrics` | Prometheus text format (with `[metrics] enabled = true` only) |
 //!
 //! ## Quick example
 //!
@@ -44,11 +46,14 @@
 
 pub mod config;
 pub mod error;
+mod exporter;
 mod routes;
 pub mod sse;
 mod transport;
 
-pub use config::{ConnectionConfig, ConnectionLimits, HttpSettings, SandboxConfig, ServerConfig};
+pub use config::{
+    ConnectionConfig, ConnectionLimits, HttpSettings, MetricsConfig, SandboxConfig, ServerConfig,
+};
 pub use error::{ApiError, Error, Result};
 
 use std::future::Future;
@@ -193,6 +198,11 @@ pub async fn run(
         #[cfg(feature = "sandbox")]
             sandbox: _sandbox,
     } = server;
+    let metrics = if settings.metrics {
+        Some(exporter::handle()?)
+    } else {
+        None
+    };
     let stop_workers = CancellationToken::new();
     let mut workers = Vec::new();
     for i in 0..settings.retry_workers {
@@ -202,7 +212,7 @@ pub async fn run(
             worker.run(stop.cancelled_owned()).await;
         }));
     }
-    let app = Arc::new(App::new(orchestrator, settings.clone()));
+    let app = Arc::new(App::new(orchestrator, settings.clone(), metrics));
     app.start_sweeper();
     transport::serve(listener, app, &settings, shutdown).await?;
     stop_workers.cancel();

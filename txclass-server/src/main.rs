@@ -44,6 +44,9 @@ struct Args {
     /// Serve GET /v1/bench/sse (benchmarks only).
     #[arg(long)]
     bench_routes: bool,
+    /// Serve GET /metrics (Prometheus text format); the file's `[metrics] enabled`.
+    #[arg(long)]
+    metrics: bool,
     /// Tokio worker threads (default: one per core).
     #[arg(long, env = "TXCLASS_WORKER_THREADS")]
     worker_threads: Option<usize>,
@@ -95,6 +98,9 @@ fn serve(args: Args) -> txclass_server::Result<()> {
     }
     if args.bench_routes {
         config.bench_routes = true;
+    }
+    if args.metrics {
+        config.metrics.enabled = true;
     }
     let mut rt = tokio::runtime::Builder::new_multi_thread();
     if let Some(n) = args.worker_threads {

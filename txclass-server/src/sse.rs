@@ -24,6 +24,7 @@
 use std::fmt::Write as _;
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -32,7 +33,7 @@ use futures::Stream;
 use hyper::body::{Body, Frame, SizeHint};
 use tokio::time::{Instant, Sleep};
 use tokio_util::sync::WaitForCancellationFutureOwned;
-use txclass_core::{Job, Progress};
+use txclass_core::{telemetry, Job, Progress};
 
 /// A burst of ready events is cut into frames of about this size.
 const FRAME_TARGET: usize = 16 * 1024;
@@ -99,8 +100,33 @@ pub(crate) const SSE_HEADERS: [(&str, &str); 3] = [
     ("x-accel-buffering", "no"),
 ];
 
+/// What a server's SSE bodies count (`txclass_sse_streams_open`,
+/// `txclass_sse_events_sent_total`): the handles are looked up once per server, and a stream
+/// pays one pointer and one atomic add per frame.
+pub struct SseMeters {
+    open: metrics::Gauge,
+    sent: metrics::Counter,
+}
+
+impl SseMeters {
+    /// Handles on the installed recorder (no-ops without one).
+    pub fn new() -> Self {
+        Self {
+            open: metrics::gauge!(telemetry::SSE_STREAMS_OPEN),
+            sent: metrics::counter!(telemetry::SSE_EVENTS_SENT),
+        }
+    }
+}
+
+impl Default for SseMeters {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 /// The body of an SSE response.
 pub struct SseBody<S> {
+    meters: Option<Arc<SseMeters>>,
     source: Option<S>,
     seq: u64,
     keep_alive: Duration,
@@ -118,12 +144,36 @@ impl<S: SseSource> SseBody<S> {
         abort: tokio_util::sync::CancellationToken,
     ) -> Self {
         Self {
+            meters: None,
             seq: source.after(),
             source: Some(source),
             keep_alive,
             timer: Box::pin(tokio::time::sleep(keep_alive)),
             abort: Box::pin(abort.cancelled_owned()),
             finished: false,
+        }
+    }
+}
+
+impl<S> SseBody<S> {
+    /// Counts this stream as open until it is dropped, and its events as sent.
+    pub fn metered(mut self, meters: Arc<SseMeters>) -> Self {
+        meters.open.increment(1.0);
+        self.meters = Some(meters);
+        self
+    }
+
+    fn count_sent(&self, events: u64) {
+        if let Some(m) = &self.meters {
+            m.sent.increment(events);
+        }
+    }
+}
+
+impl<S> Drop for SseBody<S> {
+    fn drop(&mut self) {
+        if let Some(m) = &self.meters {
+            m.open.decrement(1.0);
         }
     }
 }
@@ -145,6 +195,7 @@ impl<S: SseSource> Body for SseBody<S> {
             return Poll::Ready(None);
         };
         let mut buf = BytesMut::new();
+        let first = this.seq;
         loop {
             match Pin::new(&mut *source).poll_next(cx) {
                 Poll::Ready(Some(event)) => {
@@ -168,6 +219,7 @@ impl<S: SseSource> Body for SseBody<S> {
             }
         }
         if !buf.is_empty() {
+            this.count_sent(this.seq - first);
             let deadline = Instant::now() + this.keep_alive;
             this.timer.as_mut().reset(deadline);
             return Poll::Ready(Some(Ok(Frame::data(buf.freeze()))));
@@ -186,6 +238,7 @@ impl<S: SseSource> Body for SseBody<S> {
                 return Poll::Ready(None);
             };
             this.seq += 1;
+            this.count_sent(1);
             let mut buf = BytesMut::new();
             encode_event(&mut buf, &job_id, this.seq, &event);
             return Poll::Ready(Some(Ok(Frame::data(buf.freeze()))));

@@ -123,6 +123,12 @@ pub trait Limiter: Send + Sync + 'static {
 
     /// Calls `partner` is admitted at once right now: its capacity, or less after pushback.
     async fn limit(&self, partner: &PartnerId) -> Result<u32, LimiterError>;
+
+    /// Whether every instance shares these permits, so [`in_use`](Self::in_use) and
+    /// [`limit`](Self::limit) are the cluster's and not this instance's.
+    fn shared(&self) -> bool {
+        false
+    }
 }
 
 fn _obj_safe(_: Box<dyn Limiter>) {}

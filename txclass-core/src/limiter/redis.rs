@@ -613,6 +613,10 @@ async fn renew_loop(inner: Weak<Inner>, period: Duration) {
 
 #[async_trait]
 impl Limiter for RedisLimiter {
+    fn shared(&self) -> bool {
+        true
+    }
+
     async fn acquire(
         &self,
         partner: &PartnerId,

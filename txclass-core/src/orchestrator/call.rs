@@ -5,18 +5,22 @@
 use std::time::Duration;
 
 use rand::Rng;
+use tokio::time::Instant;
 
 use super::RetryPolicy;
 use super::{Inner, Partner};
 use crate::backoff::Backoff;
 use crate::breaker::OnOpen;
 use crate::breaker::{CallOutcome, FailureKind, Transition};
-use crate::domain::{ClassificationRequest, ClassifiedTransaction, JobId, Summary, Transaction};
+use crate::domain::{
+    ClassificationRequest, ClassifiedTransaction, JobId, PartnerId, Summary, Transaction,
+};
 use crate::limiter::Feedback;
 use crate::partner::{Page, PageRequest, PartnerError};
 use crate::progress::{FailureReason, WaitReason};
 use crate::rules::RuleSet;
 use crate::store::{PageOutcome, PageRecord, StoreError};
+use crate::telemetry;
 
 /// What one attempt at a page came to.
 pub(crate) enum Attempt {
@@ -97,7 +101,15 @@ pub(crate) async fn attempt(
         attempts: made,
         error: None,
     };
-    let permit = match inner.limiter.acquire(&p.config.id, wait).await {
+    let asked = Instant::now();
+    let acquired = inner.limiter.acquire(&p.config.id, wait).await;
+    let result = match &acquired {
+        Ok(Some(_)) => "acquired",
+        Ok(None) => "busy",
+        Err(_) => "error",
+    };
+    telemetry::acquire_waited(&p.config.id, asked.elapsed(), result);
+    let permit = match acquired {
         Ok(Some(permit)) => permit,
         Ok(None) => return busy(busy_delay()),
         Err(e) => {
@@ -107,7 +119,7 @@ pub(crate) async fn attempt(
         }
     };
     let (admitted, t) = p.breaker.try_acquire();
-    transitions.extend(t);
+    record_transitions(&p.config.id, transitions, t);
     let call = match admitted {
         Ok(call) => call,
         Err(not_until) => {
@@ -128,10 +140,12 @@ pub(crate) async fn attempt(
     // A hard deadline above the adapter's own timeout, so a misbehaving adapter cannot hold
     // a permit forever.
     let limit = p.adapter.timeout() + Duration::from_secs(1);
+    let started = Instant::now();
     let result = match tokio::time::timeout(limit, p.adapter.fetch_page(req, &permit)).await {
         Ok(r) => r,
         Err(_) => Err(PartnerError::Timeout { after: limit }),
     };
+    telemetry::call_made(&p.config.id, &result, started.elapsed());
     // A 429 is the partner's pushback: it lowers the concurrency admitted (the limiter's
     // decision); whether it also counts against the circuit is the breaker's `record` set
     // (by default it does not).
@@ -144,10 +158,19 @@ pub(crate) async fn attempt(
         Ok(_) => CallOutcome::Success,
         Err(e) => CallOutcome::Failure(e.kind()),
     };
-    transitions.extend(p.breaker.record(call, outcome));
+    let t = p.breaker.record(call, outcome);
+    record_transitions(&p.config.id, transitions, t);
     match result {
         Ok(page) => Attempt::Page(page),
         Err(e) => verdict(&p.config.retry, &e, made + 1),
+    }
+}
+
+/// Keeps the circuit transitions a call caused (for the job's events) and counts them.
+fn record_transitions(partner: &PartnerId, out: &mut Vec<Transition>, t: Option<Transition>) {
+    if let Some(t) = t {
+        telemetry::circuit_changed(partner, &t);
+        out.push(t);
     }
 }
 
@@ -158,6 +181,7 @@ fn classify(
     txs: Vec<Transaction>,
 ) -> Vec<ClassifiedTransaction> {
     let predictions = rules.classify(inner.classifier.as_ref(), &txs, Some(&request.partner_id));
+    telemetry::classified(&predictions);
     txs.into_iter()
         .zip(predictions)
         .map(|(transaction, prediction)| ClassifiedTransaction {

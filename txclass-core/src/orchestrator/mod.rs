@@ -24,6 +24,7 @@
 
 mod backends;
 mod call;
+mod gauges;
 mod job;
 mod partner_config;
 mod queries;
@@ -572,6 +573,8 @@ impl OrchestratorBuilder {
             #[cfg(not(feature = "sqlite"))]
             None => Arc::new(crate::store::MemoryStore::new()),
         };
+        // Every store call is timed in one place, whichever backend answers it.
+        let store: Arc<dyn Store> = Arc::new(crate::store::MeteredStore::new(store));
         Ok(Orchestrator {
             inner: Arc::new(Inner {
                 partners,

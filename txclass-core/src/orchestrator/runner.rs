@@ -175,6 +175,11 @@ impl Registry {
         self.jobs.locked().remove(id);
     }
 
+    /// How many jobs run here.
+    pub(crate) fn len(&self) -> usize {
+        self.jobs.locked().len()
+    }
+
     pub(crate) fn all(&self) -> Vec<Arc<LiveJob>> {
         self.jobs.locked().values().cloned().collect()
     }
@@ -204,6 +209,7 @@ pub(crate) fn spawn(inner: &Arc<Inner>, record: JobRecord, fresh: bool, detached
                 tracing::warn!(job = %id, error = %e, "could not take the job's lease yet");
             }
         }
+        crate::telemetry::job_started(!fresh);
         run(&inner2, &live, record, fresh).await;
         inner2.registry.remove(&id);
         live.finish();
@@ -328,6 +334,10 @@ async fn run(inner: &Arc<Inner>, live: &Arc<LiveJob>, mut record: JobRecord, fre
     }
     record.status = status_after(end);
     record.updated_at = Utc::now();
+    let age = (record.updated_at - record.created_at)
+        .to_std()
+        .unwrap_or(Duration::ZERO);
+    crate::telemetry::job_finished(&record.status, age);
     if let Err(e) = inner.store.put_job(&record).await {
         tracing::warn!(job = %record.id, error = %e, "could not save the job's final record");
     }

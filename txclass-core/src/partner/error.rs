@@ -79,6 +79,17 @@ impl PartnerError {
         }
     }
 
+    /// The HTTP status code the partner answered with, when it answered.
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            PartnerError::RateLimited { .. } => Some(429),
+            PartnerError::Server { status } | PartnerError::Client { status, .. } => Some(*status),
+            PartnerError::Timeout { .. }
+            | PartnerError::Unreachable { .. }
+            | PartnerError::Decode { .. } => None,
+        }
+    }
+
     /// The partner's own hint of when to come back.
     pub fn retry_after(&self) -> Option<Duration> {
         match self {

@@ -1,5 +1,5 @@
 use std::cmp::Reverse;
-use std::collections::{BinaryHeap, HashMap};
+use std::collections::{BTreeMap, BinaryHeap, HashMap};
 use std::sync::Mutex;
 use std::time::Duration;
 
@@ -9,8 +9,10 @@ use futures::stream::{BoxStream, StreamExt};
 use tokio::sync::Notify;
 use tokio::time::Instant;
 
-use super::{DeadLetter, Delivery, QueueError, ResultBus, RetryMessage, RetryQueue, RetryTask};
-use crate::domain::JobId;
+use super::{
+    DeadLetter, Delivery, QueueDepth, QueueError, ResultBus, RetryMessage, RetryQueue, RetryTask,
+};
+use crate::domain::{JobId, PartnerId};
 use crate::sync::Lock;
 
 /// The embedded retry queue: in this process, in memory, due-time ordered.
@@ -159,6 +161,40 @@ impl RetryQueue for LocalQueue {
     async fn dead_letters(&self) -> Result<Vec<DeadLetter>, QueueError> {
         Ok(self.state.locked().dead.clone())
     }
+
+    async fn depth(&self) -> Result<Vec<QueueDepth>, QueueError> {
+        let s = self.state.locked();
+        let now = Instant::now();
+        let mut lanes: BTreeMap<&PartnerId, QueueDepth> = BTreeMap::new();
+        for Reverse((due, id)) in s.due.iter() {
+            if let Some((task, _)) = s.waiting.get(id) {
+                let d = lane(&mut lanes, &task.partner_id);
+                if *due <= now {
+                    d.due += 1;
+                } else {
+                    d.delayed += 1;
+                }
+            }
+        }
+        for (task, _) in s.in_flight.values() {
+            lane(&mut lanes, &task.partner_id).in_flight += 1;
+        }
+        for dead in &s.dead {
+            lane(&mut lanes, &dead.task.partner_id).dead += 1;
+        }
+        Ok(lanes.into_values().collect())
+    }
+}
+
+/// The count of `partner`'s lane, added at zero on first sight.
+fn lane<'a, 'm>(
+    lanes: &'m mut BTreeMap<&'a PartnerId, QueueDepth>,
+    partner: &'a PartnerId,
+) -> &'m mut QueueDepth {
+    lanes.entry(partner).or_insert_with(|| QueueDepth {
+        partner: partner.clone(),
+        ..QueueDepth::default()
+    })
 }
 
 /// The embedded result bus: an unbounded channel per subscriber of each job.
@@ -211,7 +247,7 @@ mod tests {
     use chrono::NaiveDate;
 
     use super::*;
-    use crate::domain::{CustomerId, PartnerId};
+    use crate::domain::CustomerId;
     use crate::partner::PageRequest;
     use crate::progress::WaitReason;
 
@@ -300,5 +336,34 @@ mod tests {
                 .await
                 .unwrap();
         }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn depth_counts_each_state_per_partner() {
+        let q = LocalQueue::new();
+        q.enqueue(task(1), Duration::ZERO).await.unwrap();
+        q.enqueue(task(2), Duration::ZERO).await.unwrap();
+        q.enqueue(task(3), Duration::from_secs(60)).await.unwrap();
+        let taken = q.next("w", Duration::ZERO).await.unwrap().unwrap();
+        let dead = q.next("w", Duration::ZERO).await.unwrap().unwrap();
+        q.dead_letter(&dead, "gave up".into()).await.unwrap();
+        let depth = q.depth().await.unwrap();
+        assert_eq!(
+            depth,
+            vec![QueueDepth {
+                partner: PartnerId::from("p"),
+                delayed: 1,
+                due: 0,
+                in_flight: 1,
+                dead: 1,
+            }]
+        );
+        q.ack(&taken).await.unwrap();
+        tokio::time::advance(Duration::from_secs(61)).await;
+        let depth = q.depth().await.unwrap();
+        assert_eq!(
+            (depth[0].delayed, depth[0].due, depth[0].in_flight),
+            (0, 1, 0)
+        );
     }
 }

@@ -107,6 +107,31 @@ pub trait RetryQueue: Send + Sync + 'static {
 
     /// The dead letters, oldest first.
     async fn dead_letters(&self) -> Result<Vec<DeadLetter>, QueueError>;
+
+    /// How many tasks each partner's lane holds, by state (for metrics: a few counting
+    /// commands, no task is read).
+    async fn depth(&self) -> Result<Vec<QueueDepth>, QueueError>;
+
+    /// Whether every instance shares this queue, so its [`depth`](Self::depth) is the
+    /// cluster's and not this instance's.
+    fn shared(&self) -> bool {
+        false
+    }
+}
+
+/// One partner's lane of a [`RetryQueue`], counted.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QueueDepth {
+    /// The partner.
+    pub partner: PartnerId,
+    /// Waiting for their time.
+    pub delayed: u64,
+    /// Ready to be taken by a worker.
+    pub due: u64,
+    /// Taken by a worker, not yet settled.
+    pub in_flight: u64,
+    /// Given up on (dead letters kept).
+    pub dead: u64,
 }
 
 fn _obj_safe_queue(_: Box<dyn RetryQueue>) {}

@@ -80,7 +80,9 @@ use redis::Script;
 use tokio::sync::Mutex;
 use tokio::time::Instant;
 
-use super::{DeadLetter, Delivery, QueueError, ResultBus, RetryMessage, RetryQueue, RetryTask};
+use super::{
+    DeadLetter, Delivery, QueueDepth, QueueError, ResultBus, RetryMessage, RetryQueue, RetryTask,
+};
 use crate::backoff::Backoff;
 use crate::domain::{JobId, PartnerId};
 use crate::redis_conn::{Conn, Target};
@@ -687,6 +689,50 @@ impl RetryQueue for RedisQueue {
             }
         }
         Ok(false)
+    }
+
+    async fn depth(&self) -> Result<Vec<QueueDepth>, QueueError> {
+        let mut out = Vec::new();
+        let lanes = self.lanes.read_locked().clone();
+        for lane in lanes {
+            let mut conn = self.conn.clone();
+            // The ready stream holds due and delivered entries (settled ones are deleted);
+            // the group's pending list is the delivered ones.
+            let (delayed, ready, dead): (u64, u64, u64) = redis::pipe()
+                .cmd("ZCARD")
+                .arg(&lane.keys.delayed)
+                .cmd("XLEN")
+                .arg(&lane.keys.ready)
+                .cmd("XLEN")
+                .arg(&lane.keys.dead)
+                .query_async(&mut conn)
+                .await
+                .map_err(backend)?;
+            let pending: redis::RedisResult<(u64, redis::Value, redis::Value, redis::Value)> =
+                redis::cmd("XPENDING")
+                    .arg(&lane.keys.ready)
+                    .arg(GROUP)
+                    .query_async(&mut conn)
+                    .await;
+            let in_flight = match pending {
+                Ok((n, ..)) => n,
+                // No group yet (nothing was ever read), or Redis lost it: nothing delivered.
+                Err(e) if is_nogroup(&e) => 0,
+                Err(e) => return Err(backend(e)),
+            };
+            out.push(QueueDepth {
+                partner: lane.partner.clone(),
+                delayed,
+                due: ready.saturating_sub(in_flight),
+                in_flight,
+                dead,
+            });
+        }
+        Ok(out)
+    }
+
+    fn shared(&self) -> bool {
+        true
     }
 
     async fn dead_letters(&self) -> Result<Vec<DeadLetter>, QueueError> {

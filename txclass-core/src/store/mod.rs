@@ -17,6 +17,7 @@ mod config;
 pub mod elastic;
 mod error;
 mod memory;
+mod metered;
 #[cfg(feature = "sqlite")]
 mod sqlite;
 
@@ -28,6 +29,7 @@ pub use config::{ElasticAuthSettings, ElasticSettings, StoreConfig, StoreKeys};
 pub use elastic::{ElasticAuth, ElasticConfig, ElasticStore, WriteVisibility};
 pub use error::StoreError;
 pub use memory::MemoryStore;
+pub use metered::MeteredStore;
 #[cfg(feature = "sqlite")]
 pub use sqlite::SqliteStore;
 

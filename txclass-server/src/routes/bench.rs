@@ -39,11 +39,11 @@ impl App {
             events,
             hold: p.hold.unwrap_or(false),
         };
-        Ok(Either::Right(SseBody::new(
-            job,
-            self.settings.keep_alive,
-            self.end_streams.clone(),
-        )))
+        // Metered like a job's stream, so the throughput benchmark measures the counting too.
+        Ok(Either::Right(
+            SseBody::new(job, self.settings.keep_alive, self.end_streams.clone())
+                .metered(self.sse_meters.clone()),
+        ))
     }
 }
 

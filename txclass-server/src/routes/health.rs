@@ -1,12 +1,17 @@
-//! `GET /healthz` (liveness: the process answers) and `GET /readyz`: the core's
-//! [`readiness`](txclass_core::Orchestrator::readiness) as JSON.
+//! `GET /healthz` (liveness: the process answers), `GET /readyz`: the core's
+//! [`readiness`](txclass_core::Orchestrator::readiness) as JSON, and `GET /metrics` (the
+//! Prometheus text format, when `[metrics] enabled`).
 //!
 //! `200 {"status": "ready", "checks": {"store": {"status": "ok"}, "redis": {…}}}` when every
 //! backend answers, else `503` with `"status": "not_ready"` and the failed check's
 //! `{"status": "failed", "error": "…"}`. `/healthz` stays pure liveness: a load balancer
 //! restarts on `/healthz` and stops routing on `/readyz`.
 
-use http::StatusCode;
+use bytes::Bytes;
+use http::header::CONTENT_TYPE;
+use http::{Response, StatusCode};
+use http_body_util::{Either, Full};
+use metrics_exporter_prometheus::PrometheusHandle;
 use serde_json::{json, Map, Value};
 use txclass_core::Orchestrator;
 
@@ -21,6 +26,20 @@ pub(super) fn healthz() -> Res {
 pub(super) async fn readyz(orchestrator: &Orchestrator) -> Res {
     let (status, body) = readiness(orchestrator).await;
     json(status, &body)
+}
+
+/// `GET /metrics`: the gauges read from the limiter, breakers and queue now, then every
+/// metric in the Prometheus text format. A backend that does not answer leaves its gauges
+/// at their last values (logged); the counters and histograms are served either way.
+pub(super) async fn metrics(orchestrator: &Orchestrator, handle: &PrometheusHandle) -> Res {
+    if let Err(e) = orchestrator.export_gauges().await {
+        tracing::warn!(error = %e, "metrics: could not read the shared gauges");
+    }
+    Response::builder()
+        .status(StatusCode::OK)
+        .header(CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")
+        .body(Either::Left(Full::new(Bytes::from(handle.render()))))
+        .expect("valid response")
 }
 
 /// The status and body of `GET /readyz`.

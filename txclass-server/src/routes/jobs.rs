@@ -95,11 +95,10 @@ impl App {
 
     /// The SSE body of a job.
     pub(super) fn job_stream(&self, job: Job) -> SseStream {
-        Either::Left(SseBody::new(
-            job,
-            self.settings.keep_alive,
-            self.end_streams.clone(),
-        ))
+        Either::Left(
+            SseBody::new(job, self.settings.keep_alive, self.end_streams.clone())
+                .metered(self.sse_meters.clone()),
+        )
     }
 
     /// `GET /v1/classifications/{id}`: the record and a page of the job's transactions.
@@ -285,7 +284,7 @@ mod fuzz {
             .unwrap();
         let _guard = rt.enter();
         let orchestrator = txclass_core::Orchestrator::builder().build().unwrap();
-        let app = Arc::new(App::new(orchestrator, crate::HttpSettings::default()));
+        let app = Arc::new(App::new(orchestrator, crate::HttpSettings::default(), None));
         let seeds = [
             r#"{"customer_id":"c-1","partner_id":"bank","from":"2026-01-01","to":"2026-03-31"}"#,
             r#"{"customer_id":"c","partner_id":"bank","months":3}"#,

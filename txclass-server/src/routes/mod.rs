@@ -5,7 +5,7 @@
 //! |---|---|
 //! | [`jobs`] | `POST /v1/classifications`, `GET`/`DELETE /v1/classifications/{id}`, `GET …/{id}/events` |
 //! | [`queries`] | `GET /v1/customers/{id}/{transactions,spending,merchants}`, `GET /v1/partners[/{id}/health]` |
-//! | [`health`] | `GET /healthz`, `GET /readyz` |
+//! | [`health`] | `GET /healthz`, `GET /readyz`, `GET /metrics` |
 //! | [`rules`] | `GET`/`POST /v1/rules`, `GET`/`PUT`/`DELETE /v1/rules/{id}` |
 //! | [`enrich`] | `POST /v1/enrich` |
 //! | [`console`] | `GET /` (the web console) and `GET /console/{file}` (its script and style sheet) |
@@ -26,6 +26,7 @@ use std::sync::{Arc, Mutex};
 
 use http::{Method, Request};
 use hyper::body::Incoming;
+use metrics_exporter_prometheus::PrometheusHandle;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use txclass_core::{CustomerId, JobId, Orchestrator, PartnerId};
@@ -33,7 +34,7 @@ use txclass_core::{CustomerId, JobId, Orchestrator, PartnerId};
 use self::bodies::{error_response, sse_response, Res, ResBody};
 use crate::config::HttpSettings;
 use crate::error::ApiError;
-use crate::sse::SseBody;
+use crate::sse::{SseBody, SseMeters};
 use crate::transport::{Endpoint, Head, RequestBody};
 
 /// An SSE response body, whichever transport carries it: a job's stream, or the
@@ -52,17 +53,28 @@ pub(crate) struct App {
     /// signal, so a stopping instance takes no job over.
     stop_sweeper: CancellationToken,
     sweeper: Mutex<Option<JoinHandle<()>>>,
+    /// The Prometheus exporter, when `GET /metrics` is served.
+    metrics: Option<PrometheusHandle>,
+    /// What SSE bodies count: streams open, events sent.
+    sse_meters: Arc<SseMeters>,
 }
 
 impl App {
     /// An application over `orchestrator`; [`App::start_sweeper`] starts taking jobs over.
-    pub(crate) fn new(orchestrator: Orchestrator, settings: HttpSettings) -> Self {
+    /// With `metrics`, `GET /metrics` renders it.
+    pub(crate) fn new(
+        orchestrator: Orchestrator,
+        settings: HttpSettings,
+        metrics: Option<PrometheusHandle>,
+    ) -> Self {
         Self {
             orchestrator,
             settings,
             end_streams: CancellationToken::new(),
             stop_sweeper: CancellationToken::new(),
             sweeper: Mutex::new(None),
+            metrics,
+            sse_meters: Arc::new(SseMeters::new()),
         }
     }
 
@@ -91,6 +103,7 @@ impl App {
             Route::Readyz => Ok(health::readyz(&self.orchestrator).await),
             Route::Console => Ok(console::index(req.headers())),
             Route::ConsoleFile(name) => console::file(&name, req.headers()),
+            Route::Metrics(handle) => Ok(health::metrics(&self.orchestrator, handle).await),
             Route::Submit => self.submit(req, &query).await,
             Route::Job(id) => self.job(JobId::new(id), &query).await,
             Route::Cancel(id) => self.cancel(JobId::new(id)).await,
@@ -111,13 +124,17 @@ impl App {
     }
 
     /// Which route a method and path ask for (both transports decide with this).
-    fn route_of<'p>(&self, method: &Method, path: &'p str) -> Result<Route<'p>, ApiError> {
+    fn route_of<'p>(&'p self, method: &Method, path: &'p str) -> Result<Route<'p>, ApiError> {
         let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
         let (route, allowed) = match segments.as_slice() {
             ["healthz"] => (Route::Healthz, "GET"),
             ["readyz"] => (Route::Readyz, "GET"),
             [""] => (Route::Console, "GET"),
             ["console", name] => (Route::ConsoleFile(segment(name)?), "GET"),
+            ["metrics"] if self.metrics.is_some() => (
+                Route::Metrics(self.metrics.as_ref().expect("checked")),
+                "GET",
+            ),
             ["v1", "classifications"] => (Route::Submit, "POST"),
             ["v1", "classifications", id] if method == Method::DELETE => {
                 (Route::Cancel(segment(id)?), "DELETE")
@@ -221,6 +238,7 @@ enum Route<'p> {
     Readyz,
     Console,
     ConsoleFile(Cow<'p, str>),
+    Metrics(&'p PrometheusHandle),
     Submit,
     Job(Cow<'p, str>),
     Cancel(Cow<'p, str>),

@@ -612,7 +612,11 @@ mod size {
         let (stream, _) = listener.accept().await.unwrap();
         let orchestrator = txclass_core::Orchestrator::builder().build().unwrap();
         let settings = crate::HttpSettings::default();
-        let app = Arc::new(crate::routes::App::new(orchestrator, settings.clone()));
+        let app = Arc::new(crate::routes::App::new(
+            orchestrator,
+            settings.clone(),
+            None,
+        ));
         let shared = Arc::new(Shared::new(app, &settings));
         let graceful = hyper_util::server::graceful::GracefulShutdown::new();
         let task = serve(stream, shared, graceful.watcher());
@@ -703,7 +707,7 @@ mod fuzz {
     fn app() -> Arc<crate::routes::App> {
         let orchestrator = txclass_core::Orchestrator::builder().build().unwrap();
         let settings = crate::HttpSettings::default();
-        Arc::new(crate::routes::App::new(orchestrator, settings))
+        Arc::new(crate::routes::App::new(orchestrator, settings, None))
     }
 
     /// The head parser: whatever it is given, it answers, and what it keeps for itself is
@@ -746,7 +750,11 @@ mod fuzz {
         let (listener, shared) = rt.block_on(async {
             let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
             let orchestrator = txclass_core::Orchestrator::builder().build().unwrap();
-            let app = Arc::new(crate::routes::App::new(orchestrator, settings.clone()));
+            let app = Arc::new(crate::routes::App::new(
+                orchestrator,
+                settings.clone(),
+                None,
+            ));
             (listener, Arc::new(Shared::new(app, &settings)))
         });
         let addr = listener.local_addr().unwrap();
