@@ -42,7 +42,7 @@ install() {
             "kubernetes-validate==$KUBERNETES_VALIDATE_VERSION"
     fi
     command -v haproxy >/dev/null 2>&1 || apt_install haproxy
-    command -v promtool >/dev/null 2>&1 || apt_install prometheus
+    command -v promtool >/dev/null 2>&1 || scripts/prometheus.sh install
 }
 
 check_k8s() {

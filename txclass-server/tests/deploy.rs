@@ -160,11 +160,10 @@ fn compose_parses_and_every_service_has_a_healthcheck() {
                 assert!(how["condition"].is_string(), "{name} -> {dep}");
             }
         }
-        // Every file the stack mounts exists, except Grafana's boards (deploy/grafana/, their
-        // own files).
+        // Every file the stack mounts exists.
         for volume in str_list(&s["volumes"]) {
             let host = volume.split(':').next().unwrap();
-            if host.starts_with("./") && !host.starts_with("./grafana/") {
+            if host.starts_with("./") {
                 let path = repo().join("deploy").join(host);
                 assert!(path.exists(), "{name} mounts {host}, which does not exist");
             }
