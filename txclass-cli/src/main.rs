@@ -76,7 +76,27 @@ impl Command {
     }
 }
 
+/// A reader that closes the pipe early (`txclass eval … | head`) ends the command quietly, as
+/// Unix tools do, instead of the panic `println!` raises on a closed stdout. (Restoring the
+/// default SIGPIPE action would need `unsafe`, which this crate forbids.)
+fn quiet_on_broken_pipe() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let payload = info.payload();
+        let message = payload
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| payload.downcast_ref::<&str>().copied())
+            .unwrap_or("");
+        if message.starts_with("failed printing to stdout") && message.contains("Broken pipe") {
+            std::process::exit(0);
+        }
+        default(info);
+    }));
+}
+
 fn main() -> ExitCode {
+    quiet_on_broken_pipe();
     // Usage errors exit with 2 (clap's convention), help and version with 0.
     let cli = Cli::parse();
     match cli.command.run() {

@@ -322,6 +322,28 @@ fn explain_names_the_words_behind_a_category() {
 }
 
 #[test]
+fn a_reader_that_closes_the_pipe_early_ends_the_command_quietly() {
+    // `txclass explain … | head -0`: stdout is closed before the command writes.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_txclass"))
+        .args([
+            "explain",
+            "SPOTIFY",
+            "--amount",
+            "-21.90",
+            "--currency",
+            "BRL",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let o = child.wait_with_output().unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(!stderr(&o).contains("panicked"), "{}", stderr(&o));
+}
+
+#[test]
 fn usage_errors_exit_2_and_runtime_errors_exit_1() {
     let o = txclass(&["classify", "x.csv", "--on-error", "maybe"]);
     assert_eq!(o.status.code(), Some(2));
