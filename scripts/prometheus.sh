@@ -50,12 +50,7 @@ install() {
 
 ready() { curl -fsS "http://127.0.0.1:$PORT/-/ready" >/dev/null 2>&1; }
 
-running_pid() {
-    [[ -f "$PIDFILE" ]] || return 1
-    local pid
-    pid="$(cat "$PIDFILE")"
-    [[ -n "$pid" ]] && kill -0 "$pid" 2>/dev/null && echo "$pid"
-}
+running_pid() { pid_of "$PIDFILE"; }
 
 start() {
     install
@@ -80,27 +75,16 @@ CONFIG
     nohup prometheus --config.file="$STATE/prometheus.yml" --storage.tsdb.path="$STATE/data" \
         --web.listen-address="127.0.0.1:$PORT" >"$LOG" 2>&1 &
     echo $! >"$PIDFILE"
-    for _ in $(seq 1 100); do
-        if ready; then
-            log "ready on http://127.0.0.1:$PORT, scraping $TARGETS (pid $(cat "$PIDFILE"))"
-            return
-        fi
-        sleep 0.1
-    done
+    if wait_until ready; then
+        log "ready on http://127.0.0.1:$PORT, scraping $TARGETS (pid $(cat "$PIDFILE"))"
+        return
+    fi
     log "not ready within 10 s; log: $LOG"
     tail -n 20 "$LOG" >&2 || true
     exit 1
 }
 
-stop() {
-    local pid
-    pid="$(running_pid)" || pid="?"
-    if stop_pidfile "$PIDFILE"; then
-        log "stopped (pid $pid)"
-    else
-        log "not running"
-    fi
-}
+stop() { stop_logged "$PIDFILE"; }
 
 status() {
     if pid="$(running_pid)" && ready; then

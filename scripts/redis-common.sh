@@ -1,5 +1,5 @@
-# Shared by scripts/redis.sh and scripts/redis-cluster.sh (sourced, not run). Each defines
-# `log` before sourcing this.
+# Shared by scripts/redis.sh, scripts/redis-cluster.sh and scripts/prometheus.sh (sourced, not
+# run). Each defines `log` before sourcing this.
 
 # Installs redis-server and redis-tools (redis-cli, redis-benchmark) with apt-get when
 # missing and running as root; otherwise says what is needed and exits.
@@ -33,4 +33,32 @@ stop_pidfile() {
     done
     log "pid $pid did not stop; sending SIGKILL"
     kill -9 "$pid"
+}
+
+# Prints the pid in pid file $1 when that process is running; fails otherwise.
+pid_of() {
+    [[ -f "$1" ]] || return 1
+    local pid
+    pid="$(cat "$1")"
+    [[ -n "$pid" ]] && kill -0 "$pid" 2>/dev/null && echo "$pid"
+}
+
+# Runs the command "$@" every 0.1 s until it succeeds, for at most 10 s; fails if it never did.
+wait_until() {
+    for _ in $(seq 1 100); do
+        "$@" && return 0
+        sleep 0.1
+    done
+    return 1
+}
+
+# Stops the process of pid file $1 and says whether it was running.
+stop_logged() {
+    local pid
+    pid="$(pid_of "$1")" || pid="?"
+    if stop_pidfile "$1"; then
+        log "stopped (pid $pid)"
+    else
+        log "not running"
+    fi
 }

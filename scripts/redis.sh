@@ -26,12 +26,7 @@ source "$ROOT/scripts/redis-common.sh"
 
 ping() { redis-cli -h 127.0.0.1 -p "$PORT" ping 2>/dev/null | grep -q PONG; }
 
-running_pid() {
-    [[ -f "$PIDFILE" ]] || return 1
-    local pid
-    pid="$(cat "$PIDFILE")"
-    [[ -n "$pid" ]] && kill -0 "$pid" 2>/dev/null && echo "$pid"
-}
+running_pid() { pid_of "$PIDFILE"; }
 
 start() {
     ensure_redis_tools
@@ -49,27 +44,16 @@ start() {
         --save "" --appendonly no --daemonize yes \
         --pidfile "$PIDFILE" --logfile "$LOG" \
         --maxclients 10000 >/dev/null
-    for _ in $(seq 1 100); do
-        if ping; then
-            log "ready on redis://127.0.0.1:$PORT (pid $(cat "$PIDFILE" 2>/dev/null || echo ?))"
-            return
-        fi
-        sleep 0.1
-    done
+    if wait_until ping; then
+        log "ready on redis://127.0.0.1:$PORT (pid $(cat "$PIDFILE" 2>/dev/null || echo ?))"
+        return
+    fi
     log "did not answer PING within 10 s; log: $LOG"
     tail -n 20 "$LOG" >&2 || true
     exit 1
 }
 
-stop() {
-    local pid
-    pid="$(running_pid)" || pid="?"
-    if stop_pidfile "$PIDFILE"; then
-        log "stopped (pid $pid)"
-    else
-        log "not running"
-    fi
-}
+stop() { stop_logged "$PIDFILE"; }
 
 status() {
     if pid="$(running_pid)" && ping; then
