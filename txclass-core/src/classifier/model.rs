@@ -85,6 +85,21 @@ pub(crate) struct Context {
     pub weights: Vec<f32>,
 }
 
+impl Context {
+    /// The `k` weights of context bucket `bucket`.
+    fn weights_of(&self, bucket: u32, k: usize) -> &[f32] {
+        &self.weights[bucket as usize * k..bucket as usize * k + k]
+    }
+
+    /// How much the context counts for text logits `z`: `1 − max p_text` when gated, else 1.
+    fn gate(&self, z: &[f32]) -> f32 {
+        match self.mode {
+            ContextMode::Gated => 1.0 - max_softmax(z, 1.0 / self.text_temperature),
+            _ => 1.0,
+        }
+    }
+}
+
 /// Multinomial logistic regression over hashed features (see the module docs).
 #[derive(Clone, Debug, PartialEq)]
 pub struct LogisticModel {
@@ -284,12 +299,9 @@ impl LogisticModel {
     pub(crate) fn add_context(&self, context: &[u32], z: &mut [f32]) {
         let Some(c) = &self.context else { return };
         let k = z.len();
-        let u = match c.mode {
-            ContextMode::Gated => 1.0 - max_softmax(z, 1.0 / c.text_temperature),
-            _ => 1.0,
-        };
+        let u = c.gate(z);
         for &b in context {
-            let w = &c.weights[b as usize * k..b as usize * k + k];
+            let w = c.weights_of(b, k);
             z.iter_mut().zip(w).for_each(|(o, w)| *o += u * w);
         }
         z.iter_mut().zip(&c.bias).for_each(|(o, b)| *o += b);
@@ -344,23 +356,12 @@ impl LogisticModel {
             let w = weights(*bucket);
             scores.iter_mut().zip(w).for_each(|(o, w)| *o += value * w);
         }
-        let (gate, context) = match &self.context {
-            Some(c) => {
-                let u = match c.mode {
-                    ContextMode::Gated => 1.0 - max_softmax(&scores, 1.0 / c.text_temperature),
-                    _ => 1.0,
-                };
-                (u, Some(c))
-            }
-            None => (0.0, None),
-        };
-        let context_weights = |c: &Context, bucket: u32| -> Vec<f32> {
-            c.weights[bucket as usize * k..][..k].to_vec()
-        };
+        let context = self.context.as_ref();
+        let gate = context.map_or(0.0, |c| c.gate(&scores));
         if let Some(c) = context {
             for (_, bucket) in &named.context {
-                let w = context_weights(c, *bucket);
-                scores.iter_mut().zip(&w).for_each(|(o, w)| *o += gate * w);
+                let w = c.weights_of(*bucket, k);
+                scores.iter_mut().zip(w).for_each(|(o, w)| *o += gate * w);
             }
             scores.iter_mut().zip(&c.bias).for_each(|(o, b)| *o += b);
         }
@@ -385,7 +386,7 @@ impl LogisticModel {
                 if let Some(c) = context {
                     all.extend(named.context.iter().map(|(name, bucket)| Contribution {
                         feature: name.clone(),
-                        contribution: gate * context_weights(c, *bucket)[class],
+                        contribution: gate * c.weights_of(*bucket, k)[class],
                     }));
                     bias += c.bias[class];
                 }
@@ -404,7 +405,7 @@ impl LogisticModel {
             prediction: self
                 .thresholds
                 .predict(&self.labels[best], probabilities[best]),
-            context_weight: if context.is_some() { gate } else { 0.0 },
+            context_weight: gate,
             classes,
         }
     }
