@@ -283,13 +283,19 @@ impl LogisticModel {
         self.rows.len() / self.labels.len() - 1
     }
 
+    /// The `k` weights of text bucket `bucket` (zeros for a bucket no training row used).
+    #[inline]
+    fn weights_of(&self, bucket: u32, k: usize) -> &[f32] {
+        let s = self.slot[bucket as usize] as usize;
+        &self.rows[s * k..s * k + k]
+    }
+
     /// The text's logits `z` for a featurized row, written into `out` (length `k`).
     pub fn text_logits(&self, row: &SparseRow, out: &mut [f32]) {
         let k = self.labels.len();
         out.copy_from_slice(&self.bias);
         for (&j, &v) in row.indices.iter().zip(&row.values) {
-            let s = self.slot[j as usize] as usize;
-            let w = &self.rows[s * k..s * k + k];
+            let w = self.weights_of(j, k);
             out.iter_mut().zip(w).for_each(|(o, w)| *o += v * w);
         }
     }
@@ -347,10 +353,7 @@ impl LogisticModel {
     pub fn explain(&self, tx: &Transaction, top: usize) -> Explanation {
         let k = self.labels.len();
         let named = Featurizer::new(self.features).named(tx);
-        let weights = |bucket: u32| {
-            let s = self.slot[bucket as usize] as usize;
-            &self.rows[s * k..s * k + k]
-        };
+        let weights = |bucket: u32| self.weights_of(bucket, k);
         let mut scores = self.bias.clone();
         for (_, bucket, value) in &named.text {
             let w = weights(*bucket);
