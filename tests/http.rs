@@ -54,6 +54,7 @@ on_both_transports! {
     rules::rules_crud_round_trips_and_names_bad_fields,
     rules::a_jobs_transactions_record_the_rule_that_classified_them,
     rules::enrich_classifies_rows_and_names_bad_ones,
+    rules::corrections_over_http,
     limits::an_idle_http2_connection_is_closed,
     limits::a_dripping_preface_is_closed,
     limits::a_client_that_stops_reading_http2_is_cut_off,

@@ -6,6 +6,7 @@
 //! | [`jobs`] | `POST /v1/classifications`, `GET`/`DELETE /v1/classifications/{id}`, `GET …/{id}/events` |
 //! | [`queries`] | `GET /v1/customers/{id}/{transactions,spending,merchants}`, `GET /v1/partners[/{id}/health]` |
 //! | [`health`] | `GET /healthz`, `GET /readyz`, `GET /metrics` |
+//! | [`corrections`] | `POST /v1/customers/{id}/transactions/{tx}/category`, `GET /v1/customers/{id}/corrections` |
 //! | [`rules`] | `GET`/`POST /v1/rules`, `GET`/`PUT`/`DELETE /v1/rules/{id}` |
 //! | [`enrich`] | `POST /v1/enrich` |
 //! | [`console`] | `GET /` (the web console) and `GET /console/{file}` (its script and style sheet) |
@@ -15,6 +16,7 @@
 mod bench;
 mod bodies;
 mod console;
+mod corrections;
 mod enrich;
 mod health;
 mod jobs;
@@ -111,6 +113,8 @@ impl App {
             Route::Transactions(id) => self.transactions(CustomerId::new(id), &query).await,
             Route::Spending(id) => self.spending(CustomerId::new(id), &query).await,
             Route::Merchants(id) => self.merchants(CustomerId::new(id), &query).await,
+            Route::Correct(id, tx) => self.correct(CustomerId::new(id), &tx, req).await,
+            Route::Corrections(id) => self.list_corrections(CustomerId::new(id), &query).await,
             Route::Partners => self.partners().await,
             Route::PartnerHealth(id) => self.partner_health(PartnerId::new(id)).await,
             Route::BenchSse => Ok(sse_response(self.bench_stream(&query)?)),
@@ -144,6 +148,10 @@ impl App {
             ["v1", "customers", id, "transactions"] => (Route::Transactions(segment(id)?), "GET"),
             ["v1", "customers", id, "spending"] => (Route::Spending(segment(id)?), "GET"),
             ["v1", "customers", id, "merchants"] => (Route::Merchants(segment(id)?), "GET"),
+            ["v1", "customers", id, "transactions", tx, "category"] => {
+                (Route::Correct(segment(id)?, segment(tx)?), "POST")
+            }
+            ["v1", "customers", id, "corrections"] => (Route::Corrections(segment(id)?), "GET"),
             ["v1", "partners"] => (Route::Partners, "GET"),
             ["v1", "partners", id, "health"] => (Route::PartnerHealth(segment(id)?), "GET"),
             ["v1", "bench", "sse"] if self.settings.bench_routes => (Route::BenchSse, "GET"),
@@ -246,6 +254,8 @@ enum Route<'p> {
     Transactions(Cow<'p, str>),
     Spending(Cow<'p, str>),
     Merchants(Cow<'p, str>),
+    Correct(Cow<'p, str>, Cow<'p, str>),
+    Corrections(Cow<'p, str>),
     Partners,
     PartnerHealth(Cow<'p, str>),
     BenchSse,
