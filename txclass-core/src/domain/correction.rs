@@ -187,7 +187,10 @@ mod tests {
         for _ in 0..2 {
             mixed.insert(0, correction("PADARIA REAL", "restaurants"));
         }
-        assert!(suggested_rule(&mixed, 3).is_none(), "restaurants, restaurants, groceries");
+        assert!(
+            suggested_rule(&mixed, 3).is_none(),
+            "restaurants, restaurants, groceries"
+        );
         mixed.insert(0, correction("PADARIA REAL", "restaurants"));
         assert_eq!(
             suggested_rule(&mixed, 3).unwrap().action.category,
