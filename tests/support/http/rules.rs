@@ -500,4 +500,16 @@ pub async fn corrections_over_http(t: Transport) {
     assert_eq!((status, error(&v).1), (400, Some("limit")), "{v}");
     let (status, _, _) = send(&s, M::GET, &path, None).await;
     assert_eq!(status, 405);
+    // What a correction may give: the model's labels.
+    let (status, v) = s.get("/v1/categories").await;
+    assert_eq!(status, 200, "{v}");
+    let labels = v["categories"].as_array().unwrap();
+    assert!(
+        labels.contains(&json!(target)) && !labels.contains(&json!("grocries")),
+        "{v}"
+    );
+    assert!(
+        v["model_version"].as_str().is_some_and(|m| !m.is_empty()),
+        "{v}"
+    );
 }

@@ -1,6 +1,7 @@
 //! The corrections routes: `POST /v1/customers/{id}/transactions/{tx}/category` corrects a
-//! stored transaction's category (the core validates, stores and re-summarises) and
-//! `GET /v1/customers/{id}/corrections` lists the customer's corrections, newest first.
+//! stored transaction's category (the core validates, stores and re-summarises),
+//! `GET /v1/customers/{id}/corrections` lists the customer's corrections, newest first, and
+//! `GET /v1/categories` names the categories a correction may give (the model's).
 
 use http::{Request, StatusCode};
 use hyper::body::Incoming;
@@ -23,6 +24,18 @@ struct ListParams {
 }
 
 impl App {
+    /// `GET /v1/categories`: the model's labels and version.
+    pub(super) fn categories(&self) -> Res {
+        let classifier = self.orchestrator.classifier();
+        json(
+            StatusCode::OK,
+            &serde_json::json!({
+                "categories": classifier.labels(),
+                "model_version": classifier.version(),
+            }),
+        )
+    }
+
     /// `POST /v1/customers/{id}/transactions/{tx}/category`: `200` with the transaction as
     /// now stored, the correction, the month's spending after it and any suggested rule.
     pub(super) async fn correct(

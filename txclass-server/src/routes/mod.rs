@@ -6,7 +6,7 @@
 //! | [`jobs`] | `POST /v1/classifications`, `GET`/`DELETE /v1/classifications/{id}`, `GET …/{id}/events` |
 //! | [`queries`] | `GET /v1/customers/{id}/{transactions,spending,merchants}`, `GET /v1/partners[/{id}/health]` |
 //! | [`health`] | `GET /healthz`, `GET /readyz`, `GET /metrics` |
-//! | [`corrections`] | `POST /v1/customers/{id}/transactions/{tx}/category`, `GET /v1/customers/{id}/corrections` |
+//! | [`corrections`] | `POST /v1/customers/{id}/transactions/{tx}/category`, `GET /v1/customers/{id}/corrections`, `GET /v1/categories` |
 //! | [`rules`] | `GET`/`POST /v1/rules`, `GET`/`PUT`/`DELETE /v1/rules/{id}` |
 //! | [`enrich`] | `POST /v1/enrich` |
 //! | [`console`] | `GET /` (the web console) and `GET /console/{file}` (its script and style sheet) |
@@ -115,6 +115,7 @@ impl App {
             Route::Merchants(id) => self.merchants(CustomerId::new(id), &query).await,
             Route::Correct(id, tx) => self.correct(CustomerId::new(id), &tx, req).await,
             Route::Corrections(id) => self.list_corrections(CustomerId::new(id), &query).await,
+            Route::Categories => Ok(self.categories()),
             Route::Partners => self.partners().await,
             Route::PartnerHealth(id) => self.partner_health(PartnerId::new(id)).await,
             Route::BenchSse => Ok(sse_response(self.bench_stream(&query)?)),
@@ -152,6 +153,7 @@ impl App {
                 (Route::Correct(segment(id)?, segment(tx)?), "POST")
             }
             ["v1", "customers", id, "corrections"] => (Route::Corrections(segment(id)?), "GET"),
+            ["v1", "categories"] => (Route::Categories, "GET"),
             ["v1", "partners"] => (Route::Partners, "GET"),
             ["v1", "partners", id, "health"] => (Route::PartnerHealth(segment(id)?), "GET"),
             ["v1", "bench", "sse"] if self.settings.bench_routes => (Route::BenchSse, "GET"),
@@ -256,6 +258,7 @@ enum Route<'p> {
     Merchants(Cow<'p, str>),
     Correct(Cow<'p, str>, Cow<'p, str>),
     Corrections(Cow<'p, str>),
+    Categories,
     Partners,
     PartnerHealth(Cow<'p, str>),
     BenchSse,
