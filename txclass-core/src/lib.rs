@@ -72,6 +72,7 @@ pub mod enrich;
 mod error;
 #[cfg(feature = "fuzz")]
 pub mod fuzz;
+mod hash;
 pub mod lease;
 pub mod limiter;
 pub mod merchant;

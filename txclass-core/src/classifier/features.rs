@@ -146,19 +146,7 @@ const SEED_BIGRAM: u64 = 0x5157_4f52_4432_0002;
 const SEED_CHAR: u64 = 0x5143_4841_5233_0003;
 const SEED_META: u64 = 0x514d_4554_4134_0004;
 
-const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
-const FNV_PRIME: u64 = 0x0000_0100_0000_01b3;
-
-/// 64-bit FNV-1a of `bytes`, started from `seed` mixed into the offset basis.
-#[inline]
-pub(crate) fn fnv1a(seed: u64, bytes: &[u8]) -> u64 {
-    let mut h = FNV_OFFSET ^ seed;
-    for &b in bytes {
-        h ^= u64::from(b);
-        h = h.wrapping_mul(FNV_PRIME);
-    }
-    h
-}
+pub(crate) use crate::hash::{fnv1a, FNV_OFFSET, FNV_PRIME};
 
 /// Final mix so that the low bits used as a bucket depend on every input byte.
 #[inline]

@@ -135,7 +135,7 @@ fn suggested_rule_id(customer: &CustomerId, merchant: &str) -> String {
         })
         .take(60)
         .collect();
-    let hash = crate::classifier::features::fnv1a(
+    let hash = crate::hash::fnv1a(
         0xc0,
         format!("{}\u{1f}{merchant}", customer.as_str()).as_bytes(),
     );

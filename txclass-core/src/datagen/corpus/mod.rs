@@ -57,8 +57,8 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 use super::{pick_weighted, split_sizes, LabelledRow, Split};
-use crate::classifier::features::fnv1a;
 use crate::domain::{Category, Transaction};
+use crate::hash::fnv1a;
 use data::{Country, Held, Lang, COUNTRIES};
 use render::Place;
 
