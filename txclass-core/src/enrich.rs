@@ -8,7 +8,8 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::classifier::Classifier;
+use crate::classifier::explain::DEFAULT_TOP;
+use crate::classifier::{Classifier, Explanation};
 use crate::currency::amount_minor;
 use crate::currency::Currency;
 use crate::domain::parse_date;
@@ -70,6 +71,10 @@ pub struct Enriched {
     pub source: Source,
     /// Clean merchant name: a rule's, or the one derived from the description.
     pub merchant: String,
+    /// Why the model gives the line its category (asked for with `explain`; a rule's answer
+    /// has one too, of what the model would have said).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub explanation: Option<Explanation>,
 }
 
 /// The answer for one row, in request order.
@@ -183,10 +188,15 @@ pub fn read_row(v: &Value, index: usize) -> Result<Transaction, RowError> {
     })
 }
 
-/// Classifies the rows of an enrich call through `rules` and `classifier`; a row that
-/// cannot be read gets its error and the others go through. The caller checks the row
-/// count ([`MAX_ENRICH_ROWS`]).
-pub fn enrich(rules: &RuleSet, classifier: &dyn Classifier, rows: &[Value]) -> EnrichResponse {
+/// Classifies the rows of an enrich call through `rules` and `classifier` (with `explain`,
+/// each with its [`Explanation`]); a row that cannot be read gets its error and the others
+/// go through. The caller checks the row count ([`MAX_ENRICH_ROWS`]).
+pub fn enrich(
+    rules: &RuleSet,
+    classifier: &dyn Classifier,
+    rows: &[Value],
+    explain: bool,
+) -> EnrichResponse {
     let read: Vec<Result<Transaction, RowError>> = rows
         .iter()
         .enumerate()
@@ -207,6 +217,9 @@ pub fn enrich(rules: &RuleSet, classifier: &dyn Classifier, rows: &[Value]) -> E
                 classified += 1;
                 let p = predictions.next().expect("one prediction per good row");
                 EnrichOutcome::Classified(Enriched {
+                    explanation: explain
+                        .then(|| classifier.explain(&tx, DEFAULT_TOP))
+                        .flatten(),
                     merchant: merchant_name(&tx.description, &p),
                     category: p.category,
                     sub_category: p.sub_category,

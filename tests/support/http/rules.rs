@@ -372,6 +372,30 @@ pub async fn enrich_classifies_rows_and_names_bad_ones(t: Transport) {
     assert_eq!(out[4]["error"]["field"], "date", "{}", out[4]);
     assert!(out[5]["error"]["message"].as_str().is_some(), "{}", out[5]);
 
+    assert!(c.get("explanation").is_none(), "only when asked: {c}");
+
+    // `?explain=true`: each classified row says why, named by what its line contains.
+    let body = json!({ "transactions": [rows[2].clone(), rows[3].clone()] }).to_string();
+    let (status, v, _) = send(&s, M::POST, "/v1/enrich?explain=true", Some(body)).await;
+    assert_eq!(status, 200, "{v}");
+    let e = &v["rows"][0]["result"]["explanation"];
+    assert_eq!(e["classes"][0]["category"], "groceries", "{e}");
+    let features: Vec<&str> = e["classes"][0]["top"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["feature"].as_str().unwrap())
+        .collect();
+    assert!(
+        features
+            .iter()
+            .any(|f| f.to_lowercase().contains("supermercado")),
+        "{features:?}"
+    );
+    assert_eq!(v["rows"][1]["error"]["field"], "currency", "{v}");
+    let (status, v, _) = send(&s, M::POST, "/v1/enrich?explain=maybe", Some("{}".into())).await;
+    assert_eq!((status, error(&v).1), (400, Some("explain")), "{v}");
+
     // With the customer, their rule applies too.
     let body = json!({ "customer_id": "c-5", "transactions": [rows[1].clone()] }).to_string();
     let (status, v, _) = send(&s, M::POST, "/v1/enrich", Some(body)).await;

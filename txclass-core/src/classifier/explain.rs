@@ -8,12 +8,16 @@
 //! payment rail, a context feature such as the amount's size — never by a hash bucket,
 //! through [`Featurizer::named`](super::Featurizer::named).
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::domain::{Category, Prediction};
 
+/// Features shown per label in an explanation when the caller does not say (the HTTP routes'
+/// `explain=true`, `txclass explain`).
+pub const DEFAULT_TOP: usize = 5;
+
 /// A prediction with what made it (see the module docs).
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Explanation {
     /// The prediction, as [`Classifier::predict`](super::Classifier::predict) gives it.
     pub prediction: Prediction,
@@ -25,7 +29,7 @@ pub struct Explanation {
 }
 
 /// One label's score, taken apart.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ClassScore {
     /// The label.
     pub category: Category,
@@ -42,7 +46,7 @@ pub struct ClassScore {
 }
 
 /// One feature's share of a score.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Contribution {
     /// What the line contained, e.g. `word "padaria"`, `chars "_pad"`, `rail "pag"`,
     /// `context: money out, about 7-15 USD`.

@@ -122,9 +122,9 @@ impl Orchestrator {
     }
 
     /// Classifies transactions a client already holds, through the global rules and the
-    /// request's customer's, and the model; nothing is stored. More than
-    /// [`MAX_ENRICH_ROWS`] rows is [`Error::TooManyRows`].
-    pub async fn enrich(&self, request: EnrichRequest) -> Result<EnrichResponse> {
+    /// request's customer's, and the model (with `explain`, each with why); nothing is
+    /// stored. More than [`MAX_ENRICH_ROWS`] rows is [`Error::TooManyRows`].
+    pub async fn enrich(&self, request: EnrichRequest, explain: bool) -> Result<EnrichResponse> {
         let got = request.transactions.len();
         if got > MAX_ENRICH_ROWS {
             return Err(Error::TooManyRows {
@@ -137,7 +137,7 @@ impl Orchestrator {
         let classifier = self.inner.classifier.clone();
         // CPU work: off the I/O threads.
         tokio::task::spawn_blocking(move || {
-            enrich::enrich(&rules, classifier.as_ref(), &request.transactions)
+            enrich::enrich(&rules, classifier.as_ref(), &request.transactions, explain)
         })
         .await
         .map_err(|e| Error::Io(std::io::Error::other(e.to_string())))

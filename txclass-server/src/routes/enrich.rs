@@ -4,9 +4,10 @@
 
 use http::{Request, StatusCode};
 use hyper::body::Incoming;
+use serde::Deserialize;
 use txclass_core::enrich::EnrichRequest;
 
-use super::bodies::{decode_json, json, read_body, Res};
+use super::bodies::{decode_json, json, parse_query, read_body, Res};
 use super::App;
 use crate::error::ApiError;
 
@@ -14,9 +15,22 @@ use crate::error::ApiError;
 /// the small `body_limit`).
 pub(crate) const ENRICH_BODY_LIMIT: usize = 1024 * 1024;
 
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct EnrichParams {
+    /// Adds each row's explanation (`explain=true`).
+    #[serde(default)]
+    explain: bool,
+}
+
 impl App {
-    /// `POST /v1/enrich`.
-    pub(super) async fn enrich(&self, req: Request<Incoming>) -> Result<Res, ApiError> {
+    /// `POST /v1/enrich[?explain=true]`.
+    pub(super) async fn enrich(
+        &self,
+        req: Request<Incoming>,
+        query: &str,
+    ) -> Result<Res, ApiError> {
+        let p: EnrichParams = parse_query(query)?;
         let body = read_body(
             req,
             ENRICH_BODY_LIMIT,
@@ -24,7 +38,7 @@ impl App {
         )
         .await?;
         let request: EnrichRequest = decode_json(&body)?;
-        let answer = self.orchestrator.enrich(request).await?;
+        let answer = self.orchestrator.enrich(request, p.explain).await?;
         Ok(json(StatusCode::OK, &answer))
     }
 }

@@ -124,7 +124,7 @@ impl App {
             Route::Rule(id) => self.get_rule(&id).await,
             Route::UpdateRule(id) => self.update_rule(&id, req).await,
             Route::DeleteRule(id) => self.delete_rule(&id).await,
-            Route::Enrich => self.enrich(req).await,
+            Route::Enrich => self.enrich(req, &query).await,
         }
     }
 

@@ -4,6 +4,7 @@
 use chrono::NaiveDate;
 use http::StatusCode;
 use serde::{Deserialize, Serialize};
+use txclass_core::classifier::explain::DEFAULT_TOP;
 use txclass_core::classifier::Explanation;
 use txclass_core::store::{SpendingQuery, TxQuery};
 use txclass_core::{Category, ClassifiedTransaction, CustomerId, PartnerId};
@@ -44,7 +45,7 @@ impl App {
             .iter()
             .map(|item| Explained {
                 item,
-                explanation: classifier.explain(&item.transaction, EXPLAIN_TOP),
+                explanation: classifier.explain(&item.transaction, DEFAULT_TOP),
             })
             .collect();
         Ok(json(
@@ -154,9 +155,6 @@ struct TxParams {
     #[serde(default)]
     explain: bool,
 }
-
-/// Features shown per category in an explanation.
-const EXPLAIN_TOP: usize = 5;
 
 /// A stored transaction and, with `explain=true`, why the model gives it its category.
 #[derive(Serialize)]
