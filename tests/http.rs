@@ -67,3 +67,57 @@ on_both_transports! {
 async fn both_transports_answer_every_byte_in_the_target_alike() {
     limits::both_transports_answer_every_byte_in_the_target_alike().await;
 }
+
+/// The schema check every SSE event of these tests goes through catches an event the
+/// document does not describe: a missing field, an undeclared one, a wrong type, an unknown
+/// event name, an envelope without `retry`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sse_events_are_checked_against_the_served_document() {
+    use serde_json::json;
+    use support::server::{start, Ev, Options};
+
+    let s = start(Options::default()).await;
+    let schemas = s.event_schemas().await;
+    let ev = |name: &str, data: serde_json::Value| Ev {
+        name: name.into(),
+        id: "j:1".into(),
+        data,
+    };
+    let breaks = |ev: Ev, retry: Option<u64>| {
+        let raw = ev.data.to_string();
+        let schemas = schemas.clone();
+        let check = std::panic::AssertUnwindSafe(move || schemas.check(&ev, &raw, retry));
+        std::panic::catch_unwind(check).is_err()
+    };
+    let fetched = json!({"page": 1, "transactions": 40, "via_retry": false});
+    assert!(!breaks(ev("page_fetched", fetched.clone()), Some(1000)));
+    let mut extra = fetched.clone();
+    extra["colour"] = json!("red");
+    assert!(
+        breaks(ev("page_fetched", extra), Some(1000)),
+        "an undeclared field"
+    );
+    assert!(
+        breaks(ev("page_fetched", json!({"page": 1})), Some(1000)),
+        "missing fields"
+    );
+    let mut wrong = fetched.clone();
+    wrong["page"] = json!("one");
+    assert!(
+        breaks(ev("page_fetched", wrong), Some(1000)),
+        "a wrong type"
+    );
+    assert!(
+        breaks(ev("paused", fetched.clone()), Some(1000)),
+        "an unknown event"
+    );
+    assert!(breaks(ev("page_fetched", fetched), None), "no retry");
+    assert!(
+        breaks(
+            ev("done", json!({"job_id": "j", "summary": {}})),
+            Some(1000)
+        ),
+        "a summary without its totals"
+    );
+    s.stop().await;
+}

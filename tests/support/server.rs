@@ -78,6 +78,8 @@ impl Default for Options {
 
 /// A running simulator + server.
 pub struct TestServer {
+    /// The event schemas of the server's `GET /openapi.json`, read at its first stream.
+    event_schemas: tokio::sync::OnceCell<Arc<EventSchemas>>,
     /// The simulator (the partner `bank`).
     pub sim: SimulatorHandle,
     /// The server's orchestrator (for its limiter and store).
@@ -121,6 +123,7 @@ pub async fn start(opts: Options) -> TestServer {
         let _ = rx.await;
     }));
     TestServer {
+        event_schemas: tokio::sync::OnceCell::new(),
         sim,
         orch,
         base,
@@ -170,23 +173,81 @@ impl TestServer {
         assert_eq!(res.headers()["content-type"], "text/event-stream");
         assert_eq!(res.headers()["cache-control"], "no-cache");
         assert_eq!(res.headers()["x-accel-buffering"], "no");
-        events_of(res)
+        events_of(res, self.event_schemas().await)
+    }
+
+    /// The event schemas of this server's `GET /openapi.json`.
+    pub async fn event_schemas(&self) -> Arc<EventSchemas> {
+        self.event_schemas
+            .get_or_init(|| async {
+                let res = self.client.get(self.url("/openapi.json")).send().await;
+                let doc: Value = res.expect("GET /openapi.json").json().await.unwrap();
+                Arc::new(EventSchemas::of(&doc))
+            })
+            .await
+            .clone()
     }
 }
 
-/// The SSE events of a response.
-fn events_of(res: reqwest::Response) -> futures::stream::BoxStream<'static, Ev> {
+/// The SSE events of a response, each checked against its schema.
+pub fn events_of(
+    res: reqwest::Response,
+    schemas: Arc<EventSchemas>,
+) -> futures::stream::BoxStream<'static, Ev> {
     res.bytes_stream()
         .eventsource()
-        .map(|r| {
+        .map(move |r| {
             let e = r.expect("well-formed SSE");
-            Ev {
+            let ev = Ev {
                 name: e.event,
                 id: e.id,
                 data: serde_json::from_str(&e.data).expect("data is JSON"),
-            }
+            };
+            let retry = e.retry.map(|r| r.as_millis() as u64);
+            schemas.check(&ev, &e.data, retry);
+            ev
         })
         .boxed()
+}
+
+/// What the OpenAPI document says of SSE events: `ProgressEvent`, one event (`event`, `id`,
+/// `retry`, and `data` whose JSON text has the event's own schema, its `contentSchema`).
+pub struct EventSchemas {
+    schemas: boon::Schemas,
+    event: boon::SchemaIndex,
+}
+
+impl EventSchemas {
+    /// The schemas of `doc`, a served `/openapi.json`.
+    pub fn of(doc: &Value) -> Self {
+        const AT: &str = "file:///openapi.json";
+        let mut compiler = boon::Compiler::new();
+        compiler.set_default_draft(boon::Draft::V2020_12);
+        compiler.enable_format_assertions();
+        compiler.enable_content_assertions();
+        let components = serde_json::json!({ "components": doc["components"] });
+        compiler.add_resource(AT, components).unwrap();
+        let mut schemas = boon::Schemas::new();
+        let event = compiler
+            .compile(
+                &format!("{AT}#/components/schemas/ProgressEvent"),
+                &mut schemas,
+            )
+            .unwrap_or_else(|e| panic!("ProgressEvent: {e:#}"));
+        Self { schemas, event }
+    }
+
+    /// Panics unless the event is one the document describes: its name, id, retry and the
+    /// JSON of its `data` (`raw`).
+    pub fn check(&self, ev: &Ev, raw: &str, retry: Option<u64>) {
+        let mut event = serde_json::json!({ "event": ev.name, "id": ev.id, "data": raw });
+        if let Some(ms) = retry {
+            event["retry"] = ms.into();
+        }
+        if let Err(e) = self.schemas.validate(&event, self.event) {
+            panic!("SSE event breaks ProgressEvent: {e:#}: {event}");
+        }
+    }
 }
 
 impl TestServer {
@@ -201,7 +262,7 @@ impl TestServer {
         let res = req.send().await.expect("request sent");
         assert_eq!(res.status(), 200, "{:?}", res.text().await);
         assert_eq!(res.headers()["content-type"], "text/event-stream");
-        events_of(res)
+        events_of(res, self.event_schemas().await)
     }
 
     /// POSTs a classification and collects its events to the end.

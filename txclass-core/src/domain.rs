@@ -13,6 +13,7 @@ macro_rules! string_id {
     ($(#[$doc:meta])* $name:ident) => {
         $(#[$doc])*
         #[derive(Clone, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
         #[serde(transparent)]
         pub struct $name(pub String);
 
@@ -65,6 +66,7 @@ impl JobId {
 /// user's own labelled data brings its own labels, which is why this is a string and not an
 /// enum.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(transparent)]
 pub struct Category(pub String);
 
@@ -113,6 +115,7 @@ impl fmt::Display for Category {
 
 /// One transaction as a partner reports it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Transaction {
     /// The partner's id for the transaction; unique per partner. Storage is idempotent on
     /// `(partner_id, id)`.
@@ -132,6 +135,7 @@ pub struct Transaction {
 
 /// How sure the classifier is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Confidence {
     /// Probability at or above the high threshold.
@@ -155,6 +159,7 @@ impl Confidence {
 
 /// A classifier's answer for one transaction.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Prediction {
     /// The most likely category, or [`Category::UNCERTAIN`] when `uncertain` is set.
     pub category: Category,
@@ -237,6 +242,20 @@ impl Serialize for Source {
     }
 }
 
+#[cfg(feature = "openapi")]
+impl utoipa::PartialSchema for Source {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::Type::String)
+            .pattern(Some("^(model|rule:[A-Za-z0-9._-]+)$"))
+            .description(Some("What decided the category: `model`, or `rule:<id>`."))
+            .into()
+    }
+}
+
+#[cfg(feature = "openapi")]
+impl utoipa::ToSchema for Source {}
+
 impl<'de> Deserialize<'de> for Source {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let s = String::deserialize(d)?;
@@ -246,6 +265,7 @@ impl<'de> Deserialize<'de> for Source {
 
 /// A transaction with its classification, as stored.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ClassifiedTransaction {
     /// The partner the transaction came from.
     pub partner_id: PartnerId,
@@ -261,6 +281,7 @@ pub struct ClassifiedTransaction {
 
 /// "Classify the transactions of customer C at partner P between `from` and `to`."
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ClassificationRequest {
     /// Whose transactions.
     pub customer_id: CustomerId,
@@ -342,6 +363,7 @@ impl ClassificationRequest {
 /// Totals for one category in a job's summary: a count over every currency, and money per
 /// currency (amounts of different currencies are never added).
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CategoryTotal {
     /// Number of transactions.
     pub count: u64,
@@ -352,6 +374,7 @@ pub struct CategoryTotal {
 
 /// Money of one currency in a job's summary.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CurrencyTotal {
     /// Decimal places of the currency's minor unit (ISO 4217: JPY 0, EUR 2, KWD 3), so a
     /// client can print `in_minor` without a table of its own; absent for a code the table
@@ -367,6 +390,7 @@ pub struct CurrencyTotal {
 
 /// What a finished job produced.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Summary {
     /// Transactions classified and stored.
     pub transactions: u64,
@@ -437,6 +461,7 @@ impl Summary {
 
 /// Why a job failed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum FailureReason {
     /// The partner refused the request for good (4xx that is not retried, e.g. unknown customer).
@@ -485,6 +510,7 @@ impl FailureReason {
 
 /// Where a job is.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "status", rename_all = "snake_case")]
 pub enum JobStatus {
     /// Fetching, classifying and storing.
@@ -507,6 +533,7 @@ pub enum JobStatus {
 
 /// A job as the store keeps it, for `GET /v1/classifications/{id}`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct JobRecord {
     /// The job.
     pub id: JobId,

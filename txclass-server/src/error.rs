@@ -40,15 +40,22 @@ pub struct ApiError {
     pub allow: Option<&'static str>,
 }
 
-#[derive(Serialize)]
-struct Envelope<'a> {
+/// The body of every 4xx and 5xx answer.
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = Error)]
+pub(crate) struct Envelope<'a> {
     error: Body<'a>,
 }
 
-#[derive(Serialize)]
+/// What went wrong.
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = ErrorDetail)]
 struct Body<'a> {
+    /// Machine-readable code, e.g. `invalid_request`, `unknown_job`.
     code: &'a str,
+    /// Human-readable detail.
     message: &'a str,
+    /// The request field (or parameter, or header) at fault, if one is.
     #[serde(skip_serializing_if = "Option::is_none")]
     field: Option<&'a str>,
 }
