@@ -555,7 +555,7 @@ pub async fn http2_clients_get_the_same_stream(t: Transport) {
         .unwrap();
     assert_eq!(res.version(), reqwest::Version::HTTP_2);
     assert_eq!(res.status(), 200);
-    let events: Vec<_> = events_of(res, s.event_schemas().await)
+    let events: Vec<_> = events_of(res, s.contract().await)
         .map(|e| e.name)
         .collect()
         .await;
