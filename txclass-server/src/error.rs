@@ -36,7 +36,7 @@ pub struct ApiError {
     pub message: String,
     /// The request field at fault, if one is.
     pub field: Option<String>,
-    /// For 405: the method the route takes (the `Allow` header).
+    /// For 405: the methods the path takes (the `Allow` header).
     pub allow: Option<&'static str>,
 }
 
@@ -72,7 +72,7 @@ impl ApiError {
         }
     }
 
-    /// 405 for a route that takes only `allowed`.
+    /// 405 for a path that takes only the methods `allowed` lists (`GET, PUT`).
     pub fn method_not_allowed(method: &http::Method, allowed: &'static str) -> Self {
         Self {
             allow: Some(allowed),

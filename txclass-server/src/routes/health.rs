@@ -59,7 +59,7 @@ async fn readiness(orchestrator: &Orchestrator) -> (StatusCode, Ready) {
                 },
                 Err(e) => CheckResult {
                     status: CheckStatus::Failed,
-                    error: Some(e.to_string()),
+                    error: Some(e.clone()),
                 },
             };
             (c.name.to_owned(), check)

@@ -24,7 +24,7 @@ mod queries;
 mod rules;
 
 use std::borrow::Cow;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, LazyLock, Mutex};
 
 use http::{Method, Request};
 use hyper::body::Incoming;
@@ -163,7 +163,10 @@ impl App {
             ["v1", "enrich"] => Route::Enrich,
             _ => return Err(ApiError::not_found(format!("no route for {path}"))),
         };
-        only(method, route.operation().0)?;
+        let (allowed, template) = route.operation();
+        if method.as_str() != allowed {
+            return Err(ApiError::method_not_allowed(method, allow(template)));
+        }
         Ok(route)
     }
 }
@@ -256,7 +259,6 @@ macro_rules! routes {
         }
 
         /// Every route's method and path template.
-        #[cfg_attr(not(test), allow(dead_code))]
         const OPERATIONS: &[(&str, &str)] = &[$((stringify!($method), $template),)+];
     };
 }
@@ -296,11 +298,24 @@ fn segment(raw: &str) -> Result<Cow<'_, str>, ApiError> {
     Ok(id)
 }
 
-/// 405 unless `method` is the one the route takes.
-fn only(method: &Method, allowed: &'static str) -> Result<(), ApiError> {
-    if method.as_str() == allowed {
-        Ok(())
-    } else {
-        Err(ApiError::method_not_allowed(method, allowed))
-    }
+/// The `Allow` header of a path template: every method the route table has for it
+/// (`GET, PUT, DELETE` for `/v1/rules/{id}`), in the table's order.
+fn allow(template: &str) -> &'static str {
+    static ALLOW: LazyLock<Vec<(&str, String)>> = LazyLock::new(|| {
+        let mut by_template: Vec<(&str, String)> = Vec::new();
+        for &(method, template) in OPERATIONS {
+            match by_template.iter_mut().find(|(t, _)| *t == template) {
+                Some((_, methods)) => {
+                    methods.push_str(", ");
+                    methods.push_str(method);
+                }
+                None => by_template.push((template, method.to_owned())),
+            }
+        }
+        by_template
+    });
+    ALLOW
+        .iter()
+        .find(|(t, _)| *t == template)
+        .map_or("", |(_, methods)| methods.as_str())
 }

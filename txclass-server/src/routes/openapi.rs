@@ -19,7 +19,9 @@
 //!   [`App::route_of`](super::App) itself.
 //!
 //! A bearer scheme for API keys goes in [`ApiDoc`]'s `modifiers` (one `SecurityScheme`
-//! and a global `security` requirement), the one place every operation inherits from.
+//! and a global `security` requirement), the one place every operation inherits from; the
+//! operations anyone may call (this document, `/healthz`, `/readyz`) then say `security: []`
+//! in their own `#[utoipa::path]`.
 
 use bytes::Bytes;
 use http::{Method, StatusCode};
