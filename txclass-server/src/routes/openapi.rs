@@ -300,7 +300,8 @@ fn merge(a: &Value, b: &Value) -> Value {
     Value::Object(out)
 }
 
-/// The document utoipa derives: every route of the route table (see [`tests`]).
+/// The document utoipa derives: every route of the route table (the tests below check both
+/// ways).
 #[derive(OpenApi)]
 #[openapi(
     info(
