@@ -125,14 +125,26 @@ pub enum Stage {
 pub struct Conditions {
     /// The description contains this text.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(pattern = r"\S", min_length = 1, max_length = 200)
+    )]
     pub description_contains: Option<String>,
     /// The description matches this regular expression (`regex` crate syntax,
     /// case-insensitive unless it says `(?-i)`; unanchored).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(pattern = r"\S", min_length = 1, max_length = 1000)
+    )]
     pub description_matches: Option<String>,
     /// The merchant named by the description ([`merchant_of`](crate::merchant::merchant_of))
     /// is this one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(pattern = r"\S", min_length = 1, max_length = 200)
+    )]
     pub merchant_is: Option<String>,
     /// The signed amount is at least this, in major units of the transaction's currency
     /// (`"-100.00"`).
@@ -150,6 +162,7 @@ pub struct Conditions {
     pub partner_id: Option<PartnerId>,
     /// The transaction's currency (ISO 4217).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(pattern = "^[A-Za-z]{3}$"))]
     pub currency: Option<String>,
     /// The category so far is this one: in the post stage the model's (or a pre rule's),
     /// `"uncertain"` included; in the pre stage one an earlier pre rule set.
@@ -171,6 +184,10 @@ pub struct Action {
     pub sub_category: Option<Category>,
     /// A clean merchant name (`"Netflix"` for `"NETFLIX.COM 8829 AMSTERDAM"`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(pattern = r"\S", min_length = 1, max_length = 200)
+    )]
     pub merchant: Option<String>,
 }
 

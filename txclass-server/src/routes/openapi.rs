@@ -737,6 +737,29 @@ mod tests {
         let done = &schemas["DoneEvent"];
         assert!(done["properties"].get("summary").is_some(), "{done}");
         assert!(done["properties"].get("event").is_none(), "{done}");
+        // Limits written as literals in attributes are the code's own.
+        use txclass_core::domain::rule::{MAX_PATTERN, MAX_TEXT};
+        let conditions = &schemas["Conditions"]["properties"];
+        assert_eq!(conditions["merchant_is"]["maxLength"], json!(MAX_TEXT));
+        assert_eq!(
+            conditions["description_matches"]["maxLength"],
+            json!(MAX_PATTERN)
+        );
+        let id = schemas["Rule"]["properties"]["id"]["pattern"]
+            .as_str()
+            .unwrap();
+        assert!(id.ends_with(&format!("{{0,{MAX_TEXT}}}$")), "{id}");
+        let page = &doc["paths"]["/v1/customers/{id}/transactions"]["get"]["parameters"];
+        let limit = page
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["name"] == "limit")
+            .unwrap();
+        assert_eq!(
+            limit["schema"]["maximum"],
+            json!(txclass_core::store::MAX_PAGE)
+        );
         let events = schemas[PROGRESS_EVENT]["oneOf"].as_array().unwrap();
         assert_eq!(events.len(), 7);
         assert!(schemas.get("Progress").is_none());
