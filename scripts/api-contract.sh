@@ -16,6 +16,8 @@ port="${TXCLASS_API_CONTRACT_PORT:-18089}"
 base="http://127.0.0.1:$port"
 venv=.venv/api-contract
 export TXCLASS_API_KEY="${TXCLASS_API_KEY:-contract-$$}"
+# Hypothesis (under schemathesis) keeps its files in the venv, not in the work tree.
+export HYPOTHESIS_STORAGE_DIRECTORY="$venv/hypothesis"
 
 if ! "$venv/bin/python" -c 'import schemathesis, openapi_spec_validator' 2>/dev/null \
     || ! cmp -s scripts/api-contract/requirements.txt "$venv/requirements.txt"; then
