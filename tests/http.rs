@@ -54,6 +54,7 @@ on_both_transports! {
     rules::rules_crud_round_trips_and_names_bad_fields,
     rules::a_jobs_transactions_record_the_rule_that_classified_them,
     rules::enrich_classifies_rows_and_names_bad_ones,
+    rules::corrections_over_http,
     limits::an_idle_http2_connection_is_closed,
     limits::a_dripping_preface_is_closed,
     limits::a_client_that_stops_reading_http2_is_cut_off,
@@ -168,6 +169,28 @@ async fn json_answers_match_the_served_document() {
         200,
         send(M::DELETE, format!("/v1/classifications/{job}"), None).await,
     );
+    let categories = check(
+        "GET",
+        "/v1/categories",
+        200,
+        send(M::GET, "/v1/categories".into(), None).await,
+    );
+    let category = categories["categories"][0].clone();
+    let first = page["transactions"][0]["id"].as_str().unwrap().to_owned();
+    let corrected = check(
+        "POST",
+        "/v1/customers/{id}/transactions/{tx}/category",
+        200,
+        send(
+            M::POST,
+            format!("/v1/customers/c-doc/transactions/{first}/category"),
+            Some(json!({ "category": category, "sub_category": "doc" })),
+        )
+        .await,
+    );
+    assert_eq!(corrected["transaction"]["source"], "user", "{corrected}");
+    let corrections = send(M::GET, "/v1/customers/c-doc/corrections".into(), None).await;
+    check("GET", "/v1/customers/{id}/corrections", 200, corrections);
     let tx = "/v1/customers/{id}/transactions";
     let explained = check(
         "GET",

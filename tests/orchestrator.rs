@@ -15,7 +15,7 @@ use txclass_suite::breaker::CircuitState;
 use txclass_suite::domain::JobStatus;
 use txclass_suite::progress::{FailureReason, WaitReason};
 use txclass_suite::simulator::{Faults, Simulator, SimulatorConfig, SimulatorHandle};
-use txclass_suite::store::SqliteStore;
+use txclass_suite::store::{merchant_of, SqliteStore};
 use txclass_suite::{ClassificationRequest, Orchestrator, PartnerConfig, Progress, Settings};
 
 fn date(s: &str) -> NaiveDate {
@@ -676,5 +676,247 @@ async fn a_dead_owners_job_whose_last_page_is_stored_ends_done_without_a_call() 
     for id in [&a, &b] {
         let rec = r.orch.job(id).await.unwrap().unwrap();
         assert!(matches!(rec.status, JobStatus::Done { .. }), "{rec:?}");
+    }
+}
+
+/// The merchant ([`merchant_of`]) with the most transactions in `all`, and those.
+fn busiest_merchant(
+    all: &[txclass_suite::ClassifiedTransaction],
+) -> (String, Vec<txclass_suite::ClassifiedTransaction>) {
+    let mut by_merchant: std::collections::BTreeMap<String, Vec<_>> = Default::default();
+    for t in all {
+        by_merchant
+            .entry(merchant_of(&t.transaction.description))
+            .or_default()
+            .push(t.clone());
+    }
+    by_merchant
+        .into_iter()
+        .max_by_key(|(_, v)| v.len())
+        .expect("some transactions")
+}
+
+/// Corrections: the transaction takes the user's category at once (source `user`) and the
+/// month's spending shows it; the third consistent correction of a merchant suggests a
+/// customer rule; a job that fetches the transactions again keeps every correction (and
+/// counts them under the user's category); bad corrections are refused.
+#[tokio::test]
+async fn corrections_stick_resummarise_and_suggest_a_rule() {
+    use txclass_suite::domain::correction::CorrectionRequest;
+    use txclass_suite::domain::{Category, Source};
+    use txclass_suite::store::{SpendingQuery, TxQuery};
+    use txclass_suite::Error;
+
+    let r = rig(SimulatorConfig::instant(), 4, |_| {}).await;
+    let customer = "corr-1";
+    r.orch.run_to_end(request(customer)).await.unwrap();
+    let all = r
+        .orch
+        .transactions(&TxQuery {
+            customer_id: customer.into(),
+            limit: 1000,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .items;
+    // Three transactions of one merchant, corrected to a category none of them has.
+    let (merchant, txs) = busiest_merchant(&all);
+    assert!(txs.len() >= 4, "{merchant}: {} transactions", txs.len());
+    let target = ["education", "taxes", "rent"]
+        .into_iter()
+        .find(|c| txs.iter().all(|t| t.prediction.category.as_str() != *c))
+        .unwrap();
+    let ask = |category: &str| CorrectionRequest {
+        category: Category::new(category),
+        sub_category: None,
+        partner_id: None,
+    };
+    let month_total = |rows: &[txclass_suite::store::SpendingRow], cat: Option<&str>| -> i64 {
+        rows.iter()
+            .filter(|r| cat.is_none_or(|c| r.category.as_str() == c))
+            .map(|r| r.amount_minor)
+            .sum()
+    };
+    let first = &txs[0];
+    let month = first.transaction.date.format("%Y-%m").to_string();
+    let before = r
+        .orch
+        .spending(&SpendingQuery {
+            customer_id: customer.into(),
+            from: None,
+            to: None,
+        })
+        .await
+        .unwrap();
+    let before: Vec<_> = before.into_iter().filter(|r| r.month == month).collect();
+    let out = r
+        .orch
+        .correct(&customer.into(), &first.transaction.id, ask(target))
+        .await
+        .unwrap();
+    assert_eq!(out.transaction.prediction.category.as_str(), target);
+    assert_eq!(out.transaction.prediction.source, Source::User);
+    assert_eq!(out.correction.previous_category, first.prediction.category);
+    assert_eq!(out.correction.merchant, merchant);
+    assert!(out.suggested_rule.is_none());
+    // Re-summarised: the month moved the amount to the user's category, the total stayed.
+    assert!(
+        out.spending.iter().all(|r| r.month == month),
+        "{:?}",
+        out.spending
+    );
+    assert_eq!(month_total(&out.spending, None), month_total(&before, None));
+    assert_eq!(
+        month_total(&out.spending, Some(target)),
+        month_total(&before, Some(target)) + first.transaction.amount_minor
+    );
+
+    r.orch
+        .correct(&customer.into(), &txs[1].transaction.id, ask(target))
+        .await
+        .unwrap();
+    let third = r
+        .orch
+        .correct(&customer.into(), &txs[2].transaction.id, ask(target))
+        .await
+        .unwrap();
+    let rule = third.suggested_rule.expect("three consistent corrections");
+    assert!(!third.rule_created);
+    assert_eq!(
+        rule.conditions.merchant_is.as_deref(),
+        Some(merchant.as_str())
+    );
+    assert_eq!(rule.action.category.as_ref().unwrap().as_str(), target);
+
+    // Fetched and classified again: the corrections stand, the rest is the model's.
+    let events = r.orch.run_to_end(request(customer)).await.unwrap();
+    let Some(Progress::Done { summary, .. }) = events.last() else {
+        panic!("{:?}", events.last());
+    };
+    let again = r
+        .orch
+        .transactions(&TxQuery {
+            customer_id: customer.into(),
+            limit: 1000,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .items;
+    let corrected: Vec<&str> = txs[..3].iter().map(|t| t.transaction.id.as_str()).collect();
+    for t in &again {
+        if corrected.contains(&t.transaction.id.as_str()) {
+            assert_eq!(t.prediction.source, Source::User, "{t:?}");
+            assert_eq!(t.prediction.category.as_str(), target);
+        } else {
+            assert_ne!(t.prediction.source, Source::User, "{t:?}");
+        }
+    }
+    assert!(summary.categories[&Category::new(target)].count >= 3);
+
+    // Refused: a category the model does not have, a transaction the customer does not have.
+    match r
+        .orch
+        .correct(&customer.into(), &first.transaction.id, ask("grocries"))
+        .await
+    {
+        Err(Error::InvalidRequest { field, .. }) => assert_eq!(field, "category"),
+        other => panic!("{other:?}"),
+    }
+    assert!(matches!(
+        r.orch
+            .correct(&customer.into(), "no-such-id", ask(target))
+            .await,
+        Err(Error::UnknownTransaction { .. })
+    ));
+    assert!(matches!(
+        r.orch
+            .correct(&"someone-else".into(), &first.transaction.id, ask(target))
+            .await,
+        Err(Error::UnknownTransaction { .. })
+    ));
+}
+
+/// With `create_rules`, the suggested rule is created once: the next correction of the
+/// merchant suggests nothing, and the customer's next job runs the rule.
+#[tokio::test]
+async fn corrections_can_create_the_suggested_rule() {
+    use txclass_suite::domain::correction::CorrectionRequest;
+    use txclass_suite::domain::Category;
+    use txclass_suite::orchestrator::CorrectionSettings;
+    use txclass_suite::store::{RuleFilter, TxQuery};
+
+    let sim = Simulator::bind(0, SimulatorConfig::instant())
+        .await
+        .unwrap();
+    let partner = PartnerConfig::new("bank", sim.url(), NonZeroU32::new(4).unwrap());
+    let orch = Orchestrator::builder()
+        .partner(partner)
+        .store(Arc::new(SqliteStore::in_memory().unwrap()))
+        .settings(Settings {
+            corrections: CorrectionSettings {
+                suggest_rule_after: 2,
+                create_rules: true,
+            },
+            ..Settings::default()
+        })
+        .build()
+        .unwrap();
+    let customer = "corr-2";
+    orch.run_to_end(request(customer)).await.unwrap();
+    let all = orch
+        .transactions(&TxQuery {
+            customer_id: customer.into(),
+            limit: 1000,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .items;
+    let (merchant, same) = busiest_merchant(&all);
+    assert!(same.len() >= 3, "{merchant}");
+    let ask = || CorrectionRequest {
+        category: Category::new("education"),
+        sub_category: None,
+        partner_id: None,
+    };
+    let one = orch
+        .correct(&customer.into(), &same[0].transaction.id, ask())
+        .await
+        .unwrap();
+    assert!(one.suggested_rule.is_none() && !one.rule_created);
+    let two = orch
+        .correct(&customer.into(), &same[1].transaction.id, ask())
+        .await
+        .unwrap();
+    assert!(two.rule_created);
+    let rule = two.suggested_rule.unwrap();
+    let rules = orch
+        .list_rules(&RuleFilter::AppliesTo(customer.into()))
+        .await
+        .unwrap();
+    assert_eq!(rules, std::slice::from_ref(&rule));
+    let three = orch
+        .correct(&customer.into(), &same[2].transaction.id, ask())
+        .await
+        .unwrap();
+    assert!(three.suggested_rule.is_none() && !three.rule_created);
+    // The next job: every transaction of the merchant goes to the rule or the user.
+    orch.run_to_end(request(customer)).await.unwrap();
+    let again = orch
+        .transactions(&TxQuery {
+            customer_id: customer.into(),
+            limit: 1000,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .items;
+    for t in again
+        .iter()
+        .filter(|t| merchant_of(&t.transaction.description) == merchant)
+    {
+        assert_eq!(t.prediction.category.as_str(), "education", "{t:?}");
     }
 }

@@ -91,6 +91,7 @@ suite_test!(pagination);
 suite_test!(spending);
 suite_test!(top_merchants);
 suite_test!(rules);
+suite_test!(corrections);
 suite_test!(job_records);
 
 /// Turns off periodic refreshes of the index behind `alias`: what is read from it afterwards

@@ -45,6 +45,7 @@ suite_test!(pagination);
 suite_test!(spending);
 suite_test!(top_merchants);
 suite_test!(rules);
+suite_test!(corrections);
 suite_test!(job_records);
 suite_test!(job_checkpoints);
 suite_test!(event_log);

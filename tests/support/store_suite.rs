@@ -8,6 +8,7 @@ use std::collections::{BTreeMap, HashSet};
 use std::future::Future;
 
 use chrono::{DateTime, NaiveDate, Utc};
+use txclass_suite::domain::correction::Correction;
 use txclass_suite::domain::{
     Category, ClassificationRequest, ClassifiedTransaction, Confidence, CustomerId, JobId,
     JobRecord, JobStatus, PartnerId, Prediction, Source, Summary, Transaction,
@@ -16,8 +17,8 @@ use txclass_suite::progress::FailureReason;
 use txclass_suite::progress::Progress;
 use txclass_suite::rules::{Action, Conditions, Rule, RuleScope, Sign, Stage};
 use txclass_suite::store::{
-    merchant_name, LoggedEvent, MerchantRow, PageRecord, RuleFilter, SpendingQuery, SpendingRow,
-    Store, StoreError, TxQuery, UpsertReport, MAX_EVENTS,
+    merchant_name, merchant_of, CorrectionQuery, LoggedEvent, MerchantRow, PageRecord, RuleFilter,
+    SpendingQuery, SpendingRow, Store, StoreError, TxQuery, UpsertReport, MAX_EVENTS,
 };
 
 /// `YYYY-MM-DD` → date.
@@ -704,6 +705,148 @@ pub async fn rules(store: &dyn Store) {
         ids(store.rules(&RuleFilter::All).await.unwrap()),
         ["r-b", "r-c"]
     );
+}
+
+/// A correction of `ct` to `category` at `at`.
+fn correction(ct: &ClassifiedTransaction, category: &str, at: &str) -> Correction {
+    Correction {
+        customer_id: ct.customer_id.clone(),
+        partner_id: ct.partner_id.clone(),
+        transaction: ct.transaction.clone(),
+        merchant: merchant_of(&ct.transaction.description),
+        category: Category::new(category),
+        sub_category: (category == "restaurants").then(|| Category::new("coffee")),
+        previous_category: ct.prediction.category.clone(),
+        previous_source: ct.prediction.source.clone(),
+        corrected_at: at.parse().unwrap(),
+    }
+}
+
+/// Corrections: a customer's transactions found by id (one per partner, by partner, never
+/// another customer's); a correction of a transaction replaces the earlier one; lists newest
+/// first (ties by partner, then transaction id, descending), by customer and merchant, capped.
+pub async fn corrections(store: &dyn Store) {
+    let a1 = tx(
+        "bank-a",
+        "t-1",
+        "c-1",
+        "2026-03-01",
+        "PAG*PADARIA REAL SP",
+        -1250,
+        "shopping",
+    );
+    let b1 = tx(
+        "bank-b",
+        "t-1",
+        "c-1",
+        "2026-03-02",
+        "PAG*PADARIA REAL SP",
+        -990,
+        "shopping",
+    );
+    let a2 = tx(
+        "bank-a",
+        "t-2",
+        "c-1",
+        "2026-03-03",
+        "UBER *TRIP 4821",
+        -2300,
+        "transport",
+    );
+    let other = tx(
+        "bank-c",
+        "t-1",
+        "c-2",
+        "2026-03-01",
+        "PAG*PADARIA REAL SP",
+        -500,
+        "shopping",
+    );
+    store
+        .upsert(&[a1.clone(), b1.clone(), a2.clone(), other.clone()])
+        .await
+        .unwrap();
+    let c1 = CustomerId::new("c-1");
+    assert_eq!(
+        store.transactions_with_id(&c1, "t-1").await.unwrap(),
+        [a1.clone(), b1.clone()]
+    );
+    assert_eq!(
+        store.transactions_with_id(&c1, "t-2").await.unwrap(),
+        std::slice::from_ref(&a2)
+    );
+    assert!(store
+        .transactions_with_id(&c1, "t-9")
+        .await
+        .unwrap()
+        .is_empty());
+    assert!(store
+        .transactions_with_id(&CustomerId::new("c-9"), "t-1")
+        .await
+        .unwrap()
+        .is_empty());
+
+    let first = correction(&a1, "groceries", "2026-03-05T10:00:00.000001Z");
+    store.put_correction(&first).await.unwrap();
+    store
+        .put_correction(&correction(&b1, "groceries", "2026-03-05T10:00:00.000002Z"))
+        .await
+        .unwrap();
+    store
+        .put_correction(&correction(&a2, "travel", "2026-03-05T10:00:00.000002Z"))
+        .await
+        .unwrap();
+    store
+        .put_correction(&correction(&other, "fuel", "2026-03-06T00:00:00Z"))
+        .await
+        .unwrap();
+    // The same transaction again: replaces, and moves to the front.
+    let again = correction(&a1, "restaurants", "2026-03-05T11:00:00Z");
+    store.put_correction(&again).await.unwrap();
+
+    let q = |customer: Option<&str>, merchant: Option<&str>, limit: u32| CorrectionQuery {
+        customer_id: customer.map(CustomerId::new),
+        merchant: merchant.map(str::to_owned),
+        limit,
+    };
+    let keys = |cs: Vec<Correction>| {
+        cs.into_iter()
+            .map(|c| format!("{}/{}/{}", c.partner_id, c.transaction.id, c.category))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        keys(store.corrections(&q(Some("c-1"), None, 100)).await.unwrap()),
+        [
+            "bank-a/t-1/restaurants",
+            "bank-b/t-1/groceries",
+            "bank-a/t-2/travel"
+        ]
+    );
+    let padaria = merchant_of("PAG*PADARIA REAL SP");
+    assert_eq!(
+        keys(
+            store
+                .corrections(&q(Some("c-1"), Some(&padaria), 100))
+                .await
+                .unwrap()
+        ),
+        ["bank-a/t-1/restaurants", "bank-b/t-1/groceries"]
+    );
+    assert_eq!(
+        keys(store.corrections(&q(None, None, 2)).await.unwrap()),
+        ["bank-c/t-1/fuel", "bank-a/t-1/restaurants"]
+    );
+    assert!(store
+        .corrections(&q(Some("c-1"), None, 0))
+        .await
+        .unwrap()
+        .is_empty());
+    // Read back exactly, the transaction and the times included.
+    let back = store
+        .corrections(&q(Some("c-1"), Some(&padaria), 1))
+        .await
+        .unwrap();
+    assert_eq!(back, [again]);
 }
 
 fn job(id: &str, status: JobStatus) -> JobRecord {

@@ -774,3 +774,115 @@ async fn query_reads_an_elasticsearch_store_named_by_the_config() {
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(stdout(&o).contains("\"id\":\"es-1\""), "{}", stdout(&o));
 }
+
+/// Corrections round trip: `query corrections --csv` exports what the store keeps, `train
+/// --corrections` warm-starts a model that follows them (and names the rows it cannot
+/// learn), and `train --config` reads them from the store directly.
+#[tokio::test]
+async fn train_warm_starts_from_the_stores_corrections() {
+    use txclass_core::domain::correction::Correction;
+    use txclass_core::domain::{CustomerId, PartnerId, Source};
+
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("tx.db");
+    let store = SqliteStore::open(&db).unwrap();
+    let lines = [
+        ("k1", "ZORBLAX KLINIKUM 0412 BERLIN", -4520),
+        ("k2", "ZORBLAX KLINIKUM 0977 MUENCHEN", -1999),
+        ("k3", "ZORBLAX KLINIKUM HAMBURG", -8000),
+    ];
+    for (i, (id, description, amount)) in lines.iter().enumerate() {
+        let t = stored(id, "2026-01-05", description, *amount, "shopping");
+        store.upsert(std::slice::from_ref(&t)).await.unwrap();
+        store
+            .put_correction(&Correction {
+                customer_id: CustomerId::new("c-1"),
+                partner_id: PartnerId::new(t.partner_id.as_str()),
+                merchant: "ZORBLAX KLINIKUM".into(),
+                transaction: t.transaction.clone(),
+                category: Category::new("health"),
+                sub_category: None,
+                previous_category: Category::new("shopping"),
+                previous_source: Source::Model,
+                corrected_at: format!("2026-01-06T10:00:0{i}Z").parse().unwrap(),
+            })
+            .await
+            .unwrap();
+    }
+    drop(store);
+    let db = db.to_str().unwrap();
+    let o = txclass(&["query", "corrections", "--db", db, "--csv"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let csv = stdout(&o);
+    assert_eq!(csv.lines().count(), 4, "{csv}");
+    assert!(
+        csv.starts_with("date,description,amount,currency,category\n"),
+        "{csv}"
+    );
+    assert!(
+        csv.contains("ZORBLAX KLINIKUM HAMBURG,-80.00,BRL,health"),
+        "{csv}"
+    );
+    let file = write(dir.path(), "corrections.csv", &csv);
+
+    let model = dir.path().join("tuned.bin");
+    let model = model.to_str().unwrap();
+    let o = txclass(&["train", "--corrections", &file, "-o", model]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stdout(&o).contains("on 3 corrections (0 skipped)"),
+        "{}",
+        stdout(&o)
+    );
+    assert!(stdout(&o).contains("3 after"), "{}", stdout(&o));
+    let new_line = write(
+        dir.path(),
+        "new.csv",
+        "date,description,amount,currency\n2026-02-01,ZORBLAX KLINIKUM KOELN,-30.00,EUR\n",
+    );
+    let out = dir.path().join("out.csv");
+    let o = txclass(&[
+        "classify",
+        &new_line,
+        "--model",
+        model,
+        "-o",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let classified = std::fs::read_to_string(&out).unwrap();
+    assert!(classified.contains(",health,"), "{classified}");
+
+    // Straight from the store a server config names.
+    let config = write(
+        dir.path(),
+        "server.toml",
+        &format!("store_path = \"{db}\"\n"),
+    );
+    let o = txclass(&["train", "--config", &config, "-o", model]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stdout(&o).contains("3 corrections in the store"),
+        "{}",
+        stdout(&o)
+    );
+
+    // A row the model cannot learn is named, the rest is learnt, the exit code says so.
+    let mixed = write(
+        dir.path(),
+        "mixed.csv",
+        &format!("{csv}2026-01-07,ACME,-1.00,BRL,no-such-label\n2026-01-08,ACME,abc,BRL,health\n"),
+    );
+    let o = txclass(&["train", "--corrections", &mixed, "-o", model]);
+    assert_eq!(o.status.code(), Some(4), "{}", stderr(&o));
+    assert!(stderr(&o).contains("no-such-label"), "{}", stderr(&o));
+    assert!(stderr(&o).contains("line 6"), "{}", stderr(&o));
+    assert!(
+        stdout(&o).contains("on 3 corrections (2 skipped)"),
+        "{}",
+        stdout(&o)
+    );
+    // Training data and corrections are two different jobs.
+    let o = txclass(&["train", &file, "--corrections", &file]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+}

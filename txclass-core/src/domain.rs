@@ -1,6 +1,7 @@
 //! The data the components exchange: transactions, categories, predictions, requests and
 //! job records.
 
+pub mod correction;
 pub mod rule;
 
 use std::collections::BTreeMap;
@@ -169,14 +170,15 @@ pub struct Prediction {
     pub confidence: Confidence,
     /// Set when the probability is under the configured threshold: a human should look.
     pub uncertain: bool,
-    /// The sub-category, when a rule set one (the model gives none yet).
+    /// The sub-category, when a rule or a user's correction set one (the model gives none
+    /// yet).
     #[serde(default)]
     pub sub_category: Option<Category>,
     /// A clean merchant name a rule set; `None` when no rule did (the stores then use
     /// [`merchant_of`](crate::store::merchant_of) the description).
     #[serde(default)]
     pub merchant: Option<String>,
-    /// What decided the category: the model or a rule.
+    /// What decided the category: the model, a rule or the user.
     #[serde(default)]
     pub source: Source,
 }
@@ -201,7 +203,8 @@ impl Prediction {
     }
 }
 
-/// What decided a transaction's category, stored with it: `"model"` or `"rule:<id>"`.
+/// What decided a transaction's category, stored with it: `"model"`, `"rule:<id>"` or
+/// `"user"`.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
 pub enum Source {
     /// The classifier.
@@ -209,6 +212,9 @@ pub enum Source {
     Model,
     /// The rule with this id.
     Rule(String),
+    /// The user corrected it (see [`Correction`](correction::Correction)); it wins over
+    /// rules and the model when the transaction is classified again.
+    User,
 }
 
 impl fmt::Display for Source {
@@ -216,6 +222,7 @@ impl fmt::Display for Source {
         match self {
             Source::Model => f.write_str("model"),
             Source::Rule(id) => write!(f, "rule:{id}"),
+            Source::User => f.write_str("user"),
         }
     }
 }
@@ -226,10 +233,11 @@ impl std::str::FromStr for Source {
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         match s {
             "model" => Ok(Source::Model),
+            "user" => Ok(Source::User),
             _ => match s.strip_prefix("rule:") {
                 Some(id) if !id.is_empty() => Ok(Source::Rule(id.to_owned())),
                 _ => Err(format!(
-                    "{s:?} is not a source (\"model\" or \"rule:<id>\")"
+                    "{s:?} is not a source (\"model\", \"rule:<id>\" or \"user\")"
                 )),
             },
         }
@@ -247,8 +255,10 @@ impl utoipa::PartialSchema for Source {
     fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
         utoipa::openapi::ObjectBuilder::new()
             .schema_type(utoipa::openapi::Type::String)
-            .pattern(Some("^(model|rule:[A-Za-z0-9._-]+)$"))
-            .description(Some("What decided the category: `model`, or `rule:<id>`."))
+            .pattern(Some("^(model|rule:[A-Za-z0-9._-]+|user)$"))
+            .description(Some(
+                "What decided the category: `model`, `rule:<id>`, or `user` (a correction).",
+            ))
             .into()
     }
 }
@@ -618,7 +628,7 @@ mod tests {
 
     #[test]
     fn sources_read_back_what_they_print() {
-        for s in [Source::Model, Source::Rule("r-1:x".into())] {
+        for s in [Source::Model, Source::Rule("r-1:x".into()), Source::User] {
             let json = serde_json::to_string(&s).unwrap();
             assert_eq!(serde_json::from_str::<Source>(&json).unwrap(), s);
         }

@@ -57,6 +57,15 @@ pub enum Error {
     /// A rule with this id exists already.
     #[error("rule {0} exists")]
     RuleExists(String),
+    /// The customer has no stored transaction with this id (at the partner given, if one
+    /// was).
+    #[error("customer {customer} has no transaction {id}")]
+    UnknownTransaction {
+        /// The customer.
+        customer: crate::domain::CustomerId,
+        /// The transaction id asked for.
+        id: String,
+    },
     /// A request carries more rows than it may.
     #[error("{field}: {got} rows, at most {limit} per request")]
     TooManyRows {

@@ -310,16 +310,87 @@ function fillCategoryFilter(rows) {
 // `seq` numbers the loads, so an older answer arriving late is dropped.
 const tx = { cursors: [null], next: null, seq: 0 };
 
-// The table's columns. A column of row actions (correcting a category, once rules exist)
-// is one more entry here.
+// The categories a correction may give (the model's), from `GET /v1/categories`; the
+// table waits for them.
+let categories = [];
+let categoriesLoaded = null;
+
+// The table's columns: title, cell (text or an element), class.
 const COLUMNS = [
   ["Date", (t) => t.date],
   ["Description", (t) => t.description],
-  ["Category", (t) => t.category],
-  ["Confidence", (t) => `${Math.round(t.probability * 100)} %`],
+  ["Category", categoryCell, "category"],
+  ["Confidence", (t) => `${Math.round(t.probability * 100)} %`, "confidence"],
   ["Decided by", (t) => t.source, "source"],
   ["Amount", (t) => money(t.amount_minor, t.currency), "num"],
 ];
+
+// A transaction's category as a choice: picking another one corrects it.
+function categoryCell(t) {
+  const select = el("select", { class: "correct", "aria-label": `Category of ${t.description}` });
+  const known = categories.includes(t.category) ? categories : [t.category, ...categories];
+  select.append(...known.map((c) => el("option", { value: c }, c)));
+  select.value = t.category;
+  select.dataset.was = t.category;
+  select.addEventListener("change", () => correct(t, select));
+  return select;
+}
+
+// Sends a correction; the row, the charts and the filter follow the stored answer. The
+// rule K consistent corrections suggest is offered with a button that creates it.
+async function correct(t, select) {
+  notice("");
+  select.disabled = true;
+  try {
+    const out = await api(`/v1/customers/${enc(customer)}/transactions/${enc(t.id)}/category`, {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ category: select.value, partner_id: t.partner_id }),
+    });
+    const row = select.closest("tr");
+    row.querySelector("td.source").textContent = out.transaction.source;
+    row.querySelector("td.confidence").textContent = `${Math.round(out.transaction.probability * 100)} %`;
+    select.dataset.was = out.transaction.category;
+    row.dataset.corrected = "true";
+    suggest(out);
+    const spending = await api(`/v1/customers/${enc(customer)}/spending?interval=month`);
+    spendingRows = spending.rows;
+    drawCharts();
+    fillCategoryFilter(spendingRows);
+  } catch (e) {
+    select.value = select.dataset.was;
+    notice(`Could not correct: ${e.message}`);
+  } finally {
+    select.disabled = false;
+  }
+}
+
+// Shows what a correction suggests: a rule for the merchant (created already, or a button).
+function suggest(out) {
+  const box = $("suggestion");
+  const rule = out.suggested_rule;
+  if (!rule) { box.hidden = true; return; }
+  const what = `${rule.conditions.merchant_is} → ${rule.action.category}`;
+  if (out.rule_created) {
+    box.replaceChildren(`Rule ${rule.id} created: ${what}.`);
+  } else {
+    const create = el("button", { type: "button", id: "create-rule" }, "Create rule");
+    create.addEventListener("click", async () => {
+      try {
+        await api("/v1/rules", {
+          method: "POST",
+          headers: { "Content-Type": "application/json" },
+          body: JSON.stringify(rule),
+        });
+        box.replaceChildren(`Rule ${rule.id} created: ${what}.`);
+      } catch (e) {
+        notice(`Could not create the rule: ${e.message}`);
+      }
+    });
+    box.replaceChildren(`Your corrections suggest a rule: ${what}. `, create);
+  }
+  box.hidden = false;
+}
 
 async function loadTransactions() {
   if (!customer) return;
@@ -330,13 +401,14 @@ async function loadTransactions() {
   const cursor = tx.cursors[tx.cursors.length - 1];
   if (cursor) params.set("cursor", cursor);
   const seq = ++tx.seq;
+  await categoriesLoaded;
   const table = $("tx-table");
   table.setAttribute("aria-busy", "true");
   try {
     const page = await api(`/v1/customers/${enc(customer)}/transactions?${params}`);
     if (seq !== tx.seq) return;
     $("tx-rows").replaceChildren(...page.items.map((t) =>
-      el("tr", { "data-id": t.id, "data-amount-minor": String(t.amount_minor) },
+      el("tr", { "data-id": t.id, "data-partner": t.partner_id, "data-amount-minor": String(t.amount_minor) },
         ...COLUMNS.map(([, cell, cls]) => el("td", cls ? { class: cls } : {}, cell(t))))));
     tx.next = page.next_cursor;
     $("tx-older").disabled = !tx.next;
@@ -391,7 +463,16 @@ async function loadPartners() {
 
 // ---- Start -------------------------------------------------------------------------------
 
+async function loadCategories() {
+  try {
+    ({ categories } = await api("/v1/categories"));
+  } catch (e) {
+    notice(`Could not load the categories: ${e.message}`);
+  }
+}
+
 function start() {
+  categoriesLoaded = loadCategories();
   $("tx-head").replaceChildren(...COLUMNS.map(([title, , cls]) => el("th", cls ? { class: cls } : {}, title)));
   $("start-form").addEventListener("submit", startJob);
   $("watch-form").addEventListener("submit", (e) => {

@@ -64,6 +64,8 @@ pub struct ServerConfig {
     pub redis: Option<RedisSettings>,
     /// `GET /metrics` (Prometheus text format).
     pub metrics: MetricsConfig,
+    /// When corrections suggest (or create) rules: the `[corrections]` table.
+    pub corrections: txclass_core::orchestrator::CorrectionSettings,
 }
 
 /// The `[metrics]` table: whether `GET /metrics` is served.
@@ -94,6 +96,7 @@ impl Default for ServerConfig {
             jobs: txclass_core::Settings::default(),
             redis: None,
             metrics: MetricsConfig::default(),
+            corrections: Default::default(),
         }
     }
 }
@@ -165,9 +168,12 @@ impl ServerConfig {
         }
     }
 
-    /// The orchestrator's settings: the `[jobs]` table.
+    /// The orchestrator's settings: the `[jobs]` and `[corrections]` tables.
     pub fn core_settings(&self) -> txclass_core::Settings {
-        self.jobs.clone()
+        txclass_core::Settings {
+            corrections: self.corrections.clone(),
+            ..self.jobs.clone()
+        }
     }
 }
 

@@ -161,6 +161,9 @@ impl From<txclass_core::Error> for ApiError {
                 "rule_exists",
                 format!("rule {id} exists (PUT /v1/rules/{id} replaces it)"),
             ),
+            e @ E::UnknownTransaction { .. } => {
+                ApiError::new(StatusCode::NOT_FOUND, "unknown_transaction", e.to_string())
+            }
             E::TooManyRows { field, got, limit } => ApiError {
                 field: Some(field.to_owned()),
                 ..ApiError::new(

@@ -541,6 +541,52 @@ async fn drive(b: &Arc<Browser>, url: &str, marked: &str, shots: &Path) -> Resul
         "category={category}"
     );
 
+    // Correcting the first row's category: the row says the user decided, the store has
+    // it, and the charts and the filter follow.
+    let first_id = expected[0].as_str().unwrap().to_owned();
+    let target = if category.as_str() == "education" {
+        "taxes"
+    } else {
+        "education"
+    };
+    b.find(&format!(
+        "#tx-rows tr:first-child select.correct option[value='{target}']"
+    ))
+    .await?
+    .click()
+    .await?;
+    let source = eventually(
+        b,
+        "return document.querySelector('#tx-rows tr:first-child td.source').textContent;",
+        |v| v == "user",
+    )
+    .await;
+    assert_eq!(source, "user");
+    let stored = get_json(&format!(
+        "{url}/v1/customers/{customer}/transactions?limit={limit}&category={target}"
+    ))
+    .await;
+    assert!(
+        stored["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|t| t["id"] == first_id.as_str() && t["source"] == "user"),
+        "{stored}"
+    );
+    let filter = eventually(
+        b,
+        &format!("return !!document.querySelector(\"#tx-category option[value='{target}']\");"),
+        |v| *v == json!(true),
+    )
+    .await;
+    assert_eq!(
+        filter,
+        json!(true),
+        "the filter offers {target} once a row has it"
+    );
+    b.screenshot(&shots.join("correction.png")).await?;
+
     // Markup in a bank's description is shown as text, never run or rendered.
     let field = b.find("#view-customer").await?;
     field.clear().await?;

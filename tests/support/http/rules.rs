@@ -412,3 +412,104 @@ pub async fn enrich_classifies_rows_and_names_bad_ones(t: Transport) {
     assert_eq!(status, 405);
     s.stop().await;
 }
+
+/// Corrections over HTTP: `POST …/transactions/{tx}/category` answers the transaction as now
+/// stored (source `user`), the correction and the month's spending; the corrections list
+/// shows it; an unknown transaction is a JSON 404, a category the model does not have or an
+/// unknown field a JSON 400 naming it.
+pub async fn corrections_over_http(t: Transport) {
+    let s = start(t.options(Options::default())).await;
+    use reqwest::Method as M;
+    let customer = "c-corr";
+    let events = s.run_job(customer).await;
+    assert_eq!(events.last().unwrap().name, "done");
+    let (_, page) = s
+        .get(&format!("/v1/customers/{customer}/transactions?limit=1"))
+        .await;
+    let item = &page["items"][0];
+    let id = item["id"].as_str().unwrap();
+    let target = if item["category"] == "education" {
+        "taxes"
+    } else {
+        "education"
+    };
+    let path = format!("/v1/customers/{customer}/transactions/{id}/category");
+    let (status, v, _) = send(
+        &s,
+        M::POST,
+        &path,
+        Some(json!({ "category": target }).to_string()),
+    )
+    .await;
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(v["transaction"]["category"], target, "{v}");
+    assert_eq!(v["transaction"]["source"], "user", "{v}");
+    assert_eq!(
+        v["correction"]["previous_category"], item["category"],
+        "{v}"
+    );
+    assert_eq!(v["rule_created"], false, "{v}");
+    let month = &item["date"].as_str().unwrap()[..7];
+    let rows = v["spending"].as_array().unwrap();
+    assert!(
+        rows.iter()
+            .any(|r| r["month"] == month && r["category"] == target),
+        "{v}"
+    );
+    let (status, stored) = s
+        .get(&format!(
+            "/v1/customers/{customer}/transactions?category={target}&limit=1000"
+        ))
+        .await;
+    assert_eq!(status, 200);
+    assert!(
+        stored["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|t| t["id"] == id && t["source"] == "user"),
+        "{stored}"
+    );
+    let (status, list) = s
+        .get(&format!("/v1/customers/{customer}/corrections"))
+        .await;
+    assert_eq!(status, 200, "{list}");
+    assert_eq!(list["corrections"][0]["id"], id, "{list}");
+    assert_eq!(list["corrections"][0]["category"], target, "{list}");
+
+    let (status, v, _) = send(
+        &s,
+        M::POST,
+        &format!("/v1/customers/{customer}/transactions/no-such-id/category"),
+        Some(json!({ "category": target }).to_string()),
+    )
+    .await;
+    assert_eq!((status, error(&v).0), (404, "unknown_transaction"), "{v}");
+    for (body, field) in [
+        (json!({ "category": "grocries" }), "category"),
+        (json!({ "category": target, "colour": "red" }), "colour"),
+        (json!({}), "category"),
+    ] {
+        let (status, v, _) = send(&s, M::POST, &path, Some(body.to_string())).await;
+        assert_eq!(status, 400, "{body}: {v}");
+        assert_eq!(error(&v).1, Some(field), "{body}: {v}");
+    }
+    let (status, v) = s
+        .get(&format!("/v1/customers/{customer}/corrections?limit=0"))
+        .await;
+    assert_eq!((status, error(&v).1), (400, Some("limit")), "{v}");
+    let (status, _, _) = send(&s, M::GET, &path, None).await;
+    assert_eq!(status, 405);
+    // What a correction may give: the model's labels.
+    let (status, v) = s.get("/v1/categories").await;
+    assert_eq!(status, 200, "{v}");
+    let labels = v["categories"].as_array().unwrap();
+    assert!(
+        labels.contains(&json!(target)) && !labels.contains(&json!("grocries")),
+        "{v}"
+    );
+    assert!(
+        v["model_version"].as_str().is_some_and(|m| !m.is_empty()),
+        "{v}"
+    );
+}

@@ -1,13 +1,14 @@
 //! `txclass query`: read the store, the embedded one or the one a server config names.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use chrono::NaiveDate;
 use clap::{Args, Subcommand};
 use txclass_core::domain::{Category, CustomerId, PartnerId};
 use txclass_core::store::{
-    SpendingQuery, Store, StoreConfig, StoreError, StoreKeys, TxQuery, DEFAULT_DB_PATH,
+    CorrectionQuery, SpendingQuery, Store, StoreConfig, StoreError, StoreKeys, TxQuery,
+    DEFAULT_DB_PATH, MAX_CORRECTIONS,
 };
 
 use super::{parse_date, runtime, Exit, USAGE};
@@ -89,11 +90,27 @@ pub enum Query {
         #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..=i64::from(txclass_core::store::MAX_TOP_MERCHANTS)))]
         limit: u32,
     },
+    /// Users' corrections, newest first: `--csv` writes the labelled file
+    /// `txclass train --corrections` reads.
+    Corrections {
+        /// Only this customer's (default: everyone's).
+        #[arg(long)]
+        customer: Option<String>,
+        /// Only this merchant's.
+        #[arg(long)]
+        merchant: Option<String>,
+        /// How many (1 to 10,000).
+        #[arg(long, default_value_t = MAX_CORRECTIONS, value_parser = clap::value_parser!(u32).range(1..=i64::from(MAX_CORRECTIONS)))]
+        limit: u32,
+        /// CSV with date, description, amount, currency and category columns.
+        #[arg(long, conflicts_with = "json")]
+        csv: bool,
+    },
 }
 
 /// Runs `txclass query`.
 pub fn run(args: QueryArgs) -> anyhow::Result<()> {
-    let config = store_config(&args)?;
+    let config = store_config(args.db.as_deref(), args.config.as_deref())?;
     runtime()?.block_on(async move {
         let store = open(&config).await?;
         match args.what {
@@ -202,18 +219,72 @@ pub fn run(args: QueryArgs) -> anyhow::Result<()> {
                     }
                 }
             }
+            Query::Corrections {
+                customer,
+                merchant,
+                limit,
+                csv,
+            } => {
+                let rows = store
+                    .corrections(&CorrectionQuery {
+                        customer_id: customer.map(CustomerId::new),
+                        merchant,
+                        limit,
+                    })
+                    .await?;
+                if csv {
+                    let mut w = csv::Writer::from_writer(std::io::stdout().lock());
+                    w.write_record(["date", "description", "amount", "currency", "category"])?;
+                    for c in &rows {
+                        let tx = &c.transaction;
+                        w.write_record([
+                            tx.date.to_string().as_str(),
+                            &tx.description,
+                            &txclass_core::currency::format_minor(tx.amount_minor, &tx.currency),
+                            &tx.currency,
+                            c.category.as_str(),
+                        ])?;
+                    }
+                    w.flush()?;
+                } else if args.json {
+                    for c in &rows {
+                        println!("{}", serde_json::to_string(c)?);
+                    }
+                } else {
+                    println!(
+                        "{:<10} {:<16} {:<16} {:<16} {:>12} {:<40}",
+                        "date", "customer", "was", "category", "amount", "description"
+                    );
+                    for c in &rows {
+                        let tx = &c.transaction;
+                        println!(
+                            "{:<10} {:<16} {:<16} {:<16} {:>12} {:<40}",
+                            tx.date,
+                            c.customer_id.as_str(),
+                            c.previous_category.as_str(),
+                            c.category.as_str(),
+                            txclass_core::currency::format_minor(tx.amount_minor, &tx.currency),
+                            tx.description.chars().take(40).collect::<String>(),
+                        );
+                    }
+                }
+            }
         }
         Ok(())
     })
 }
 
-/// The store to read: `--db`, else the store of `--config`, else the default SQLite file.
-/// A config file that cannot be read or names its store wrongly is a usage error.
-fn store_config(args: &QueryArgs) -> anyhow::Result<StoreConfig> {
-    if let Some(db) = &args.db {
+/// The store to read: `db`, else the store of the server config file `config`, else the
+/// default SQLite file. A config file that cannot be read or names its store wrongly is a
+/// usage error.
+pub(super) fn store_config(
+    db: Option<&Path>,
+    config: Option<&Path>,
+) -> anyhow::Result<StoreConfig> {
+    if let Some(db) = db {
         return Ok(StoreConfig::sqlite(db));
     }
-    let Some(path) = &args.config else {
+    let Some(path) = config else {
         return Ok(StoreConfig::sqlite(DEFAULT_DB_PATH));
     };
     let usage = |message: String| Exit {
@@ -228,7 +299,7 @@ fn store_config(args: &QueryArgs) -> anyhow::Result<StoreConfig> {
 
 /// Opens the store. An SQLite file must exist already: a query must not create an empty one
 /// by mistake.
-async fn open(config: &StoreConfig) -> anyhow::Result<Arc<dyn Store>> {
+pub(super) async fn open(config: &StoreConfig) -> anyhow::Result<Arc<dyn Store>> {
     if let Some(file) = config.sqlite_file() {
         if !file.exists() {
             anyhow::bail!(

@@ -1,22 +1,41 @@
-//! `txclass train`: trains a model file from a labelled file.
+//! `txclass train`: trains a model file from a labelled file, or warm-starts one from users'
+//! corrections.
 
 use std::cell::RefCell;
 use std::io::Read;
 use std::path::PathBuf;
 
 use txclass_core::classifier::{
-    self, ClassWeight, ContextMode, FeatureConfig, Thresholds, TrainConfig,
+    self, ClassWeight, ContextMode, FeatureConfig, LogisticModel, Thresholds, TrainConfig,
+    TuneConfig,
 };
 use txclass_core::records::labelled;
+use txclass_core::store::{CorrectionQuery, MAX_CORRECTIONS};
 
 use super::input::{read_labels, some_refused, tally, ErrorPolicy, InputArgs, Tally};
 
 /// Train a logistic-regression model from a labelled file (date, description, amount,
-/// category; or a bank statement with --labels).
+/// category; or a bank statement with --labels), or warm-start one (--from, default the
+/// bundled model) from users' corrections (--corrections FILE, or the store of --config).
 #[derive(Debug, clap::Args)]
 pub struct TrainArgs {
     /// Labelled file to train on (CSV, NDJSON, or with --labels OFX, camt.053, MT940).
-    pub data: PathBuf,
+    #[arg(required_unless_present_any = ["corrections", "config"])]
+    pub data: Option<PathBuf>,
+    /// Warm start: nudge the --from model toward these corrections (a labelled file, as
+    /// `txclass query corrections --csv` writes) instead of training from scratch.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["data", "config"])]
+    pub corrections: Option<PathBuf>,
+    /// Warm start from the corrections kept in the store this server config file names.
+    #[arg(long, value_name = "FILE", conflicts_with = "data")]
+    pub config: Option<PathBuf>,
+    /// The model a warm start begins from (default: the bundled model).
+    #[arg(long, value_name = "MODEL")]
+    pub from: Option<PathBuf>,
+    /// Warm start: L2 strength on the change, per correction (larger: each correction
+    /// moves the model less).
+    #[arg(long, default_value_t = TuneConfig::default().l2)]
+    pub tune_l2: f64,
     /// How to read DATA and --validation.
     #[command(flatten)]
     pub read: InputArgs,
@@ -66,6 +85,9 @@ pub struct TrainArgs {
 
 /// Runs the command.
 pub fn run(args: TrainArgs) -> anyhow::Result<()> {
+    let Some(data) = args.data.clone() else {
+        return tune(args);
+    };
     let defaults = TrainConfig::default();
     let config = TrainConfig {
         features: FeatureConfig {
@@ -87,7 +109,8 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
     let labels = args.labels.as_deref().map(read_labels).transpose()?;
     let stop = matches!(args.on_error, ErrorPolicy::Stop);
     let no_bar = |r: Box<dyn Read>| r;
-    let data = args.read.open(&args.data, true, labels.clone(), no_bar)?;
+    let data_path = data;
+    let data = args.read.open(&data_path, true, labels.clone(), no_bar)?;
     let data_tally = RefCell::new(Tally::default());
     let rows = tally(labelled(data), &data_tally, stop);
     let validation_tally = RefCell::new(Tally::default());
@@ -108,14 +131,14 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
     drop(validation);
     let (data_tally, validation_tally) = (data_tally.into_inner(), validation_tally.into_inner());
     let several = args.validation.is_some();
-    data_tally.print_errors(several.then_some(args.data.as_path()));
+    data_tally.print_errors(several.then_some(data_path.as_path()));
     if let Some(v) = &args.validation {
         validation_tally.print_errors(Some(v));
     }
     if let Some(v) = &args.validation {
         validation_tally.check(v, "trained")?;
     }
-    data_tally.check(&args.data, "trained")?;
+    data_tally.check(&data_path, "trained")?;
     let (model, report) = trained?;
     model.save(&args.output)?;
     let size = std::fs::metadata(&args.output)?.len();
@@ -163,6 +186,77 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
             None,
             "not trained on",
         ));
+    }
+    Ok(())
+}
+
+/// The warm start: the `--from` model nudged toward the corrections of `--corrections` or of
+/// the store of `--config`.
+fn tune(args: TrainArgs) -> anyhow::Result<()> {
+    let model = match &args.from {
+        Some(p) => LogisticModel::load(p)?,
+        None => classifier::bundled_model()?,
+    };
+    let config = TuneConfig {
+        l2: args.tune_l2,
+        threads: args.threads.unwrap_or(1),
+        ..TuneConfig::default()
+    };
+    let stop = matches!(args.on_error, ErrorPolicy::Stop);
+    let (tuned, report) = if let Some(path) = &args.corrections {
+        let file = args.read.open(path, true, None, |r: Box<dyn Read>| r)?;
+        let t = RefCell::new(Tally::default());
+        let tuned = classifier::fine_tune(&model, tally(labelled(file), &t, stop), &config);
+        // Refused rows are named below, with the ones whose label the model does not have.
+        t.into_inner().check(path, "learnt")?;
+        tuned?
+    } else {
+        let config_file = args
+            .config
+            .as_deref()
+            .expect("clap requires data, corrections or config");
+        let store_config = super::query::store_config(None, Some(config_file))?;
+        let corrections = super::runtime()?.block_on(async {
+            let store = super::query::open(&store_config).await?;
+            anyhow::Ok(
+                store
+                    .corrections(&CorrectionQuery {
+                        customer_id: None,
+                        merchant: None,
+                        limit: MAX_CORRECTIONS,
+                    })
+                    .await?,
+            )
+        })?;
+        println!("{} corrections in the store", corrections.len());
+        let rows = corrections
+            .into_iter()
+            .map(|c| Ok::<_, String>((c.transaction, c.category.0)));
+        classifier::fine_tune(&model, rows, &config)?
+    };
+    for e in &report.errors {
+        eprintln!("{e}");
+    }
+    tuned.save(&args.output)?;
+    println!(
+        "warm start from {} on {} corrections ({} skipped): {} right before, {} after; {} buckets changed",
+        args.from
+            .as_deref()
+            .map_or("the bundled model".into(), |p| p.display().to_string()),
+        report.rows,
+        report.skipped_rows,
+        report.right_before,
+        report.right_after,
+        report.buckets
+    );
+    println!(
+        "model: {} ({} bytes), version {}",
+        args.output.display(),
+        std::fs::metadata(&args.output)?.len(),
+        txclass_core::Classifier::version(&tuned)
+    );
+    if report.skipped_rows > 0 {
+        return Err(some_refused(report.skipped_rows as u64, None, "not learnt"));
     }
     Ok(())
 }

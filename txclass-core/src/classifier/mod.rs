@@ -34,6 +34,7 @@ mod model;
 mod reference;
 pub mod sparse;
 mod train;
+mod tune;
 
 pub use explain::{ClassScore, Contribution, Explanation};
 pub use features::{FeatureConfig, Featurizer, NamedFeatures, SparseRow, FEATURE_VERSION};
@@ -43,6 +44,7 @@ pub use model::{ContextMode, LogisticModel};
 pub use reference::train_reference;
 pub use sparse::Optimisation;
 pub use train::{train, ClassWeight, TrainConfig, TrainReport};
+pub use tune::{fine_tune, TuneConfig, TuneReport};
 
 use std::sync::Arc;
 use std::time::Instant;

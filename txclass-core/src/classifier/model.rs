@@ -205,6 +205,40 @@ impl LogisticModel {
         model.sealed()
     }
 
+    /// The same model with `delta` added to the text weights of `buckets` (`delta`: `k`
+    /// values per bucket, in `buckets` order); everything else (bias, context stage,
+    /// temperature, thresholds) is kept.
+    pub(crate) fn nudged(&self, buckets: &[u32], delta: &[f32]) -> crate::Result<Self> {
+        let k = self.labels.len();
+        if delta.len() != buckets.len() * k {
+            return Err(Error::Model("nudge does not match buckets × labels".into()));
+        }
+        let mut changed: std::collections::HashMap<usize, Vec<f32>> = buckets
+            .iter()
+            .zip(delta.chunks_exact(k))
+            .map(|(&b, d)| {
+                let w = self.weights_of(b, k).iter().zip(d).map(|(w, d)| w + d);
+                (b as usize, w.collect())
+            })
+            .collect();
+        let rows: Vec<(usize, Vec<f32>)> = (0..self.features.dim())
+            .filter_map(|b| match changed.remove(&b) {
+                Some(w) => Some((b, w)),
+                None => (self.slot[b] != 0).then(|| (b, self.weights_of(b as u32, k).to_vec())),
+            })
+            .collect();
+        let mut model = Self::assemble(
+            self.features,
+            self.labels.clone(),
+            rows.iter().map(|(b, w)| (*b, w.as_slice())),
+            self.bias.clone(),
+            self.temperature,
+            self.thresholds,
+        );
+        model.context = self.context.clone();
+        Ok(model.sealed())
+    }
+
     /// The same model with a context stage (`bias`: `k` values, `weights`: `CONTEXT_DIM × k`).
     pub(crate) fn with_context(
         mut self,

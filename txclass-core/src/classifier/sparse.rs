@@ -122,6 +122,9 @@ pub(crate) struct Objective<'a> {
     /// Fixed logits added to each row's scores (`rows × k`), for a stage fitted on top of
     /// another model's output.
     pub offset: Option<&'a [f32]>,
+    /// Fit the `k` intercepts; `false` keeps them at zero (a correction of the offset that
+    /// must not move every row's scores).
+    pub intercepts: bool,
 }
 
 impl Objective<'_> {
@@ -164,6 +167,9 @@ impl Objective<'_> {
             grad.iter_mut().zip(&g).for_each(|(a, b)| *a += b);
         }
         let wk = self.m * self.k;
+        if !self.intercepts {
+            grad[wk..].iter_mut().for_each(|g| *g = 0.0);
+        }
         let mut reg = 0.0;
         for (g, &w) in grad[..wk].iter_mut().zip(&params[..wk]) {
             *g += self.l2 * w;
@@ -361,6 +367,7 @@ mod tests {
                 l2: 0.1,
                 threads,
                 offset,
+                intercepts: true,
             };
             let p: Vec<f64> = (0..obj.n_params())
                 .map(|i| (i as f64 * 0.37).sin())

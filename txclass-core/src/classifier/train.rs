@@ -318,6 +318,7 @@ pub fn train<E: Display>(
         l2: config.l2,
         threads: config.threads,
         offset: None,
+        intercepts: true,
     };
     let (params, optimisation) = minimise(objective, config.max_iterations, config.tolerance)?;
 
@@ -449,6 +450,7 @@ fn fit_context(
         l2: config.context_l2,
         threads: config.threads,
         offset: Some(&offset),
+        intercepts: true,
     };
     let (params, _) = minimise(objective, 200, config.tolerance)?;
     let weights = params[..CONTEXT_DIM * k]

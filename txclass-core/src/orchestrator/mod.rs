@@ -24,6 +24,7 @@
 
 mod backends;
 mod call;
+mod corrections;
 mod gauges;
 mod job;
 mod partner_config;
@@ -34,6 +35,7 @@ mod runner;
 mod worker;
 
 pub use backends::RedisSettings;
+pub use corrections::{CorrectionOutcome, CorrectionSettings};
 pub use job::Job;
 pub use partner_config::{PartnerConfig, RetryPolicy};
 pub use queries::PartnerStatus;
@@ -95,6 +97,10 @@ pub struct Settings {
     /// start, for the jobs a crash left running).
     #[serde(rename = "sweep_interval_ms", with = "crate::config::millis")]
     pub sweep_interval: Duration,
+    /// What corrections do beyond the transaction (the server reads them from its own
+    /// `[corrections]` table, not from `[jobs]`).
+    #[serde(skip)]
+    pub corrections: CorrectionSettings,
 }
 
 impl Default for Settings {
@@ -109,6 +115,7 @@ impl Default for Settings {
             reattach_window: Duration::from_secs(60),
             job_lease: Duration::from_secs(10),
             sweep_interval: Duration::from_secs(2),
+            corrections: CorrectionSettings::default(),
         }
     }
 }

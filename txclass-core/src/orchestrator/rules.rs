@@ -8,7 +8,7 @@ use super::{Inner, Orchestrator};
 use crate::domain::CustomerId;
 use crate::enrich::{self, EnrichRequest, EnrichResponse, MAX_ENRICH_ROWS};
 use crate::rules::{self, Rule, RuleError, RuleSet};
-use crate::store::{RuleFilter, StoreError};
+use crate::store::{CorrectionQuery, RuleFilter, StoreError, MAX_CORRECTIONS};
 use crate::{Error, Result};
 
 impl Inner {
@@ -32,6 +32,29 @@ impl Inner {
             tracing::warn!(rule = %e.rule, field = %e.field, error = %e.message, "stored rule left out");
         }
         Ok(Arc::new(set))
+    }
+
+    /// What a job of `customer` classifies with: the rules it runs and, on top of them, the
+    /// customer's corrections (so a transaction fetched again keeps the user's category).
+    pub(crate) async fn job_rules(
+        &self,
+        customer: &CustomerId,
+    ) -> std::result::Result<Arc<RuleSet>, StoreError> {
+        let rules = self.rules_for(Some(customer)).await?;
+        let corrections = self
+            .store
+            .corrections(&CorrectionQuery {
+                customer_id: Some(customer.clone()),
+                merchant: None,
+                limit: MAX_CORRECTIONS,
+            })
+            .await?;
+        if corrections.is_empty() {
+            return Ok(rules);
+        }
+        Ok(Arc::new(
+            Arc::unwrap_or_clone(rules).with_corrections(corrections),
+        ))
     }
 }
 

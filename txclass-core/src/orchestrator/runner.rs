@@ -567,9 +567,9 @@ async fn pages(
             message,
         })
     };
-    // The job's rules, compiled once for all its pages.
+    // The job's rules and the customer's corrections, read once for all its pages.
     let rules = inner
-        .rules_for(Some(&request.customer_id))
+        .job_rules(&request.customer_id)
         .await
         .map_err(|e| fail(FailureReason::StoreError, e.to_string()))?;
     let mut resumed = resumed;

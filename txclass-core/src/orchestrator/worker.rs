@@ -48,7 +48,7 @@ impl RetryWorker {
         if let Some(set) = self.rules.locked().get(job) {
             return Ok(set.clone());
         }
-        let set = self.inner.rules_for(Some(customer)).await?;
+        let set = self.inner.job_rules(customer).await?;
         let mut cache = self.rules.locked();
         if cache.len() >= RULE_CACHE_JOBS {
             cache.clear();

@@ -1,13 +1,14 @@
 //! The compiled rule set and the one classification path: pre rules, the model for what
 //! they left, post rules.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use regex::{Regex, RegexBuilder};
 
 use super::{Rule, RuleError, Sign, Stage};
 use crate::classifier::Classifier;
 use crate::currency::Currency;
+use crate::domain::correction::Correction;
 use crate::domain::{Category, Confidence, PartnerId, Prediction, Source, Transaction};
 use crate::merchant::merchant_of;
 
@@ -21,6 +22,8 @@ const REGEX_SIZE_LIMIT: usize = 1 << 20;
 pub struct RuleSet {
     pre: Vec<Compiled>,
     post: Vec<Compiled>,
+    /// The user's corrections by `(partner, transaction id)`: category and sub-category.
+    corrected: HashMap<(PartnerId, String), (Category, Option<Category>)>,
 }
 
 #[derive(Clone, Debug)]
@@ -51,8 +54,8 @@ struct State {
     category: Option<Category>,
     sub_category: Option<Category>,
     merchant: Option<String>,
-    /// The rule that set the category.
-    source: Option<String>,
+    /// The rule (or the user) that set the category.
+    source: Option<Source>,
     fired: Vec<String>,
     stopped: bool,
 }
@@ -170,7 +173,7 @@ impl Compiled {
             st.category = Some(cat.clone());
             // A sub-category belongs to the category it was given with.
             st.sub_category = a.sub_category.clone();
-            st.source = Some(self.rule.id.clone());
+            st.source = Some(Source::Rule(self.rule.id.clone()));
         }
         if let Some(m) = &a.merchant {
             st.merchant = Some(m.clone());
@@ -247,6 +250,20 @@ impl RuleSet {
         set
     }
 
+    /// The same rules, with the user's `corrections` on top: a transaction a user corrected
+    /// (same partner and id) keeps the user's category and sub-category, source
+    /// [`Source::User`], whatever the rules and the model say; no rule runs for it. The
+    /// newest correction of a transaction counts (`corrections` newest first, as
+    /// [`Store::corrections`](crate::Store::corrections) lists them).
+    pub fn with_corrections(mut self, corrections: impl IntoIterator<Item = Correction>) -> Self {
+        for c in corrections {
+            self.corrected
+                .entry((c.partner_id, c.transaction.id))
+                .or_insert((c.category, c.sub_category));
+        }
+        self
+    }
+
     /// Rules in the set.
     pub fn len(&self) -> usize {
         self.pre.len() + self.post.len()
@@ -302,7 +319,19 @@ impl RuleSet {
             .iter()
             .map(|s| {
                 let mut st = State::default();
-                run(&self.pre, s, &mut st);
+                let corrected = s
+                    .partner
+                    .filter(|_| !self.corrected.is_empty())
+                    .and_then(|p| self.corrected.get(&(p.clone(), s.tx.id.clone())));
+                match corrected {
+                    Some((category, sub_category)) => {
+                        st.category = Some(category.clone());
+                        st.sub_category = sub_category.clone();
+                        st.source = Some(Source::User);
+                        st.stopped = true;
+                    }
+                    None => run(&self.pre, s, &mut st),
+                }
                 st
             })
             .collect();
@@ -338,14 +367,14 @@ impl RuleSet {
                         merchant: st.merchant.clone(),
                         ..m.clone()
                     },
-                    (Some(id), _) => Prediction {
-                        category: st.category.clone().expect("a rule set it"),
+                    (Some(source), _) => Prediction {
+                        category: st.category.clone().expect("a rule or the user set it"),
                         probability: 1.0,
                         confidence: Confidence::High,
                         uncertain: false,
                         sub_category: st.sub_category.clone(),
                         merchant: st.merchant.clone(),
-                        source: Source::Rule(id.clone()),
+                        source: source.clone(),
                     },
                     (None, None) => unreachable!("no pre rule set a category, so the model ran"),
                 };

@@ -11,10 +11,11 @@ use async_trait::async_trait;
 use chrono::NaiveDate;
 
 use super::{
-    decode_cursor, merchant_name, words, LoggedEvent, MerchantRow, PageRecord, RuleFilter,
-    SpendingQuery, SpendingRow, Store, StoreError, TxPage, TxQuery, UpsertReport, MAX_EVENTS,
-    MAX_PAGE, MAX_RULES, MAX_TOP_MERCHANTS,
+    decode_cursor, merchant_name, words, CorrectionQuery, LoggedEvent, MerchantRow, PageRecord,
+    RuleFilter, SpendingQuery, SpendingRow, Store, StoreError, TxPage, TxQuery, UpsertReport,
+    MAX_CORRECTIONS, MAX_EVENTS, MAX_PAGE, MAX_RULES, MAX_SAME_ID, MAX_TOP_MERCHANTS,
 };
+use crate::domain::correction::Correction;
 use crate::domain::rule::Rule;
 use crate::domain::{Category, ClassifiedTransaction, CustomerId, JobId, JobRecord, JobStatus};
 use crate::sync::Lock;
@@ -40,6 +41,8 @@ struct State {
     events: HashMap<JobId, BTreeMap<u64, LoggedEvent>>,
     /// Rules by id.
     rules: BTreeMap<String, Rule>,
+    /// Corrections by `(partner, transaction id)`.
+    corrections: HashMap<(String, String), Correction>,
 }
 
 impl MemoryStore {
@@ -319,6 +322,62 @@ impl Store for MemoryStore {
             .values()
             .filter(|r| filter.admits(&r.scope))
             .take(MAX_RULES)
+            .cloned()
+            .collect())
+    }
+
+    async fn transactions_with_id(
+        &self,
+        customer: &CustomerId,
+        id: &str,
+    ) -> Result<Vec<ClassifiedTransaction>, StoreError> {
+        let st = self.state.locked();
+        let mut found: Vec<ClassifiedTransaction> = st
+            .index
+            .iter()
+            .filter(|((_, tx), (c, _))| tx == id && c == customer)
+            .filter_map(|((partner, tx), (c, date))| {
+                st.by_customer
+                    .get(c)?
+                    .get(&(*date, partner.clone(), tx.clone()))
+                    .cloned()
+            })
+            .collect();
+        found.sort_by(|a, b| a.partner_id.cmp(&b.partner_id));
+        found.truncate(MAX_SAME_ID as usize);
+        Ok(found)
+    }
+
+    async fn put_correction(&self, correction: &Correction) -> Result<(), StoreError> {
+        let key = (
+            correction.partner_id.0.clone(),
+            correction.transaction.id.clone(),
+        );
+        self.state
+            .locked()
+            .corrections
+            .insert(key, correction.clone());
+        Ok(())
+    }
+
+    async fn corrections(&self, q: &CorrectionQuery) -> Result<Vec<Correction>, StoreError> {
+        let st = self.state.locked();
+        let mut found: Vec<&Correction> = st
+            .corrections
+            .values()
+            .filter(|c| q.customer_id.as_ref().is_none_or(|id| &c.customer_id == id))
+            .filter(|c| q.merchant.as_ref().is_none_or(|m| &c.merchant == m))
+            .collect();
+        found.sort_by(|a, b| {
+            (b.corrected_at, &b.partner_id, &b.transaction.id).cmp(&(
+                a.corrected_at,
+                &a.partner_id,
+                &a.transaction.id,
+            ))
+        });
+        Ok(found
+            .into_iter()
+            .take(q.limit.min(MAX_CORRECTIONS) as usize)
             .cloned()
             .collect())
     }

@@ -11,9 +11,10 @@ use metrics::{counter, histogram};
 use tokio::time::Instant;
 
 use super::{
-    LoggedEvent, MerchantRow, PageRecord, RuleFilter, SpendingQuery, SpendingRow, Store,
-    StoreError, TxPage, TxQuery, UpsertReport,
+    CorrectionQuery, LoggedEvent, MerchantRow, PageRecord, RuleFilter, SpendingQuery, SpendingRow,
+    Store, StoreError, TxPage, TxQuery, UpsertReport,
 };
+use crate::domain::correction::Correction;
 use crate::domain::rule::Rule;
 use crate::domain::{ClassifiedTransaction, CustomerId, JobId, JobRecord};
 use crate::telemetry::{STORE_DURATION, STORE_ERRORS};
@@ -132,6 +133,32 @@ impl Store for MeteredStore {
 
     async fn rules(&self, filter: &RuleFilter) -> Result<Vec<Rule>, StoreError> {
         timed("rules", READ, self.inner.rules(filter)).await
+    }
+
+    async fn transactions_with_id(
+        &self,
+        customer: &CustomerId,
+        id: &str,
+    ) -> Result<Vec<ClassifiedTransaction>, StoreError> {
+        timed(
+            "transactions_with_id",
+            READ,
+            self.inner.transactions_with_id(customer, id),
+        )
+        .await
+    }
+
+    async fn put_correction(&self, correction: &Correction) -> Result<(), StoreError> {
+        timed(
+            "put_correction",
+            WRITE,
+            self.inner.put_correction(correction),
+        )
+        .await
+    }
+
+    async fn corrections(&self, q: &CorrectionQuery) -> Result<Vec<Correction>, StoreError> {
+        timed("corrections", READ, self.inner.corrections(q)).await
     }
 
     async fn count(&self, customer: &CustomerId) -> Result<u64, StoreError> {

@@ -37,6 +37,7 @@ use async_trait::async_trait;
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
+use crate::domain::correction::Correction;
 use crate::domain::rule::{Rule, RuleScope};
 use crate::domain::{
     Category, ClassifiedTransaction, CustomerId, JobId, JobRecord, PartnerId, Summary,
@@ -214,6 +215,24 @@ pub enum RuleFilter {
 /// Largest number of rules [`Store::rules`] returns.
 pub const MAX_RULES: usize = 10_000;
 
+/// Which corrections [`Store::corrections`] lists, newest first.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct CorrectionQuery {
+    /// Only this customer's (all customers' when `None`: an export for training).
+    pub customer_id: Option<CustomerId>,
+    /// Only corrections of this merchant (as [`Correction::merchant`] holds it).
+    pub merchant: Option<String>,
+    /// At most this many (capped at [`MAX_CORRECTIONS`]).
+    pub limit: u32,
+}
+
+/// Largest number of corrections [`Store::corrections`] returns.
+pub const MAX_CORRECTIONS: u32 = 10_000;
+
+/// Largest number of transactions [`Store::transactions_with_id`] returns (one per partner
+/// that gave the customer a transaction with that id).
+pub const MAX_SAME_ID: u32 = 100;
+
 /// Where classified transactions and jobs live.
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
@@ -292,6 +311,22 @@ pub trait Store: Send + Sync + 'static {
     /// Rules by id (ascending), at most [`MAX_RULES`]; seen at once by every instance
     /// after a write returns.
     async fn rules(&self, filter: &RuleFilter) -> Result<Vec<Rule>, StoreError>;
+
+    /// The customer's stored transactions with this id (one per partner that has one), by
+    /// partner, at most [`MAX_SAME_ID`].
+    async fn transactions_with_id(
+        &self,
+        customer: &CustomerId,
+        id: &str,
+    ) -> Result<Vec<ClassifiedTransaction>, StoreError>;
+
+    /// Stores a correction, replacing an earlier one of the same transaction (`partner_id`,
+    /// transaction id); seen at once by every instance after it returns.
+    async fn put_correction(&self, correction: &Correction) -> Result<(), StoreError>;
+
+    /// Corrections, newest first (`corrected_at`, then partner and transaction id, all
+    /// descending).
+    async fn corrections(&self, q: &CorrectionQuery) -> Result<Vec<Correction>, StoreError>;
 
     /// Number of stored transactions of a customer (all partners).
     async fn count(&self, customer: &CustomerId) -> Result<u64, StoreError>;

@@ -8,10 +8,11 @@ use rusqlite::{params, Connection, OpenFlags, OptionalExtension};
 use chrono::NaiveDate;
 
 use super::{
-    decode_cursor, merchant_name, merchant_of, words, LoggedEvent, MerchantRow, PageRecord,
-    RuleFilter, SpendingQuery, SpendingRow, Store, StoreError, TxPage, TxQuery, UpsertReport,
-    MAX_EVENTS, MAX_PAGE, MAX_RULES, MAX_TOP_MERCHANTS,
+    decode_cursor, merchant_name, merchant_of, words, CorrectionQuery, LoggedEvent, MerchantRow,
+    PageRecord, RuleFilter, SpendingQuery, SpendingRow, Store, StoreError, TxPage, TxQuery,
+    UpsertReport, MAX_CORRECTIONS, MAX_EVENTS, MAX_PAGE, MAX_RULES, MAX_SAME_ID, MAX_TOP_MERCHANTS,
 };
+use crate::domain::correction::Correction;
 use crate::domain::rule::{Rule, RuleScope};
 use crate::domain::{
     Category, ClassifiedTransaction, Confidence, CustomerId, JobId, JobRecord, PartnerId,
@@ -92,6 +93,17 @@ CREATE TABLE IF NOT EXISTS rules (
     customer_id TEXT,
     record      TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS corrections (
+    partner_id   TEXT NOT NULL,
+    tx_id        TEXT NOT NULL,
+    customer_id  TEXT NOT NULL,
+    merchant     TEXT NOT NULL,
+    corrected_at TEXT NOT NULL,
+    record       TEXT NOT NULL,
+    PRIMARY KEY (partner_id, tx_id)
+);
+CREATE INDEX IF NOT EXISTS corrections_by_customer
+    ON corrections (customer_id, merchant, corrected_at DESC);
 CREATE TABLE IF NOT EXISTS job_events (
     job_id TEXT NOT NULL,
     seq    INTEGER NOT NULL,
@@ -732,6 +744,76 @@ impl Store for SqliteStore {
             }
         };
         self.json_records_of(sql, args).await
+    }
+
+    async fn transactions_with_id(
+        &self,
+        customer: &CustomerId,
+        id: &str,
+    ) -> Result<Vec<ClassifiedTransaction>, StoreError> {
+        let (customer, id) = (customer.0.clone(), id.to_owned());
+        self.with(move |c| {
+            let mut stmt = c
+                .prepare_cached(
+                    "SELECT partner_id, id, customer_id, date, description, amount_minor,
+                            currency, category, probability, confidence, uncertain,
+                            sub_category, rule_merchant, source
+                     FROM transactions WHERE customer_id = ?1 AND id = ?2
+                     ORDER BY partner_id LIMIT ?3",
+                )
+                .map_err(backend)?;
+            let rows = stmt
+                .query_map(params![customer, id, MAX_SAME_ID], row_to_tx)
+                .map_err(backend)?
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(backend);
+            rows
+        })
+        .await
+    }
+
+    async fn put_correction(&self, correction: &Correction) -> Result<(), StoreError> {
+        let json = serde_json::to_string(correction).map_err(backend)?;
+        let row = (
+            correction.partner_id.0.clone(),
+            correction.transaction.id.clone(),
+            correction.customer_id.0.clone(),
+            correction.merchant.clone(),
+            // Fixed width, so that text order is time order.
+            correction
+                .corrected_at
+                .format("%Y-%m-%dT%H:%M:%S%.9fZ")
+                .to_string(),
+        );
+        self.with(move |c| {
+            c.execute(
+                "INSERT INTO corrections
+                     (partner_id, tx_id, customer_id, merchant, corrected_at, record)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+                 ON CONFLICT(partner_id, tx_id) DO UPDATE SET
+                     customer_id = excluded.customer_id, merchant = excluded.merchant,
+                     corrected_at = excluded.corrected_at, record = excluded.record",
+                params![row.0, row.1, row.2, row.3, row.4, json],
+            )
+            .map_err(backend)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn corrections(&self, q: &CorrectionQuery) -> Result<Vec<Correction>, StoreError> {
+        let args: Vec<rusqlite::types::Value> = vec![
+            q.customer_id.as_ref().map(|c| c.0.clone()).into(),
+            q.merchant.clone().into(),
+            i64::from(q.limit.min(MAX_CORRECTIONS)).into(),
+        ];
+        self.json_records_of(
+            "SELECT record FROM corrections
+             WHERE (?1 IS NULL OR customer_id = ?1) AND (?2 IS NULL OR merchant = ?2)
+             ORDER BY corrected_at DESC, partner_id DESC, tx_id DESC LIMIT ?3",
+            args,
+        )
+        .await
     }
 
     async fn count(&self, customer: &CustomerId) -> Result<u64, StoreError> {

@@ -7,6 +7,7 @@
 //! | [`queries`] | `GET /v1/customers/{id}/{transactions,spending,merchants}`, `GET /v1/partners[/{id}/health]` |
 //! | [`health`] | `GET /healthz`, `GET /readyz`, `GET /metrics` |
 //! | [`openapi`] | `GET /openapi.json`: the OpenAPI 3.1 document of every route here |
+//! | [`corrections`] | `POST /v1/customers/{id}/transactions/{tx}/category`, `GET /v1/customers/{id}/corrections`, `GET /v1/categories` |
 //! | [`rules`] | `GET`/`POST /v1/rules`, `GET`/`PUT`/`DELETE /v1/rules/{id}` |
 //! | [`enrich`] | `POST /v1/enrich` |
 //! | [`console`] | `GET /` (the web console) and `GET /console/{file}` (its script and style sheet) |
@@ -16,6 +17,7 @@
 mod bench;
 mod bodies;
 mod console;
+mod corrections;
 mod enrich;
 mod health;
 mod jobs;
@@ -119,6 +121,9 @@ impl App {
             Route::Transactions(id) => self.transactions(CustomerId::new(id), &query).await,
             Route::Spending(id) => self.spending(CustomerId::new(id), &query).await,
             Route::Merchants(id) => self.merchants(CustomerId::new(id), &query).await,
+            Route::Correct(id, tx) => self.correct(CustomerId::new(id), &tx, req).await,
+            Route::Corrections(id) => self.list_corrections(CustomerId::new(id), &query).await,
+            Route::Categories => Ok(self.categories()),
             Route::Partners => self.partners().await,
             Route::PartnerHealth(id) => self.partner_health(PartnerId::new(id)).await,
             Route::BenchSse => Ok(sse_response(self.bench_stream(&query)?)),
@@ -152,6 +157,11 @@ impl App {
             ["v1", "customers", id, "transactions"] => Route::Transactions(segment(id)?),
             ["v1", "customers", id, "spending"] => Route::Spending(segment(id)?),
             ["v1", "customers", id, "merchants"] => Route::Merchants(segment(id)?),
+            ["v1", "customers", id, "transactions", tx, "category"] => {
+                Route::Correct(segment(id)?, segment(tx)?)
+            }
+            ["v1", "customers", id, "corrections"] => Route::Corrections(segment(id)?),
+            ["v1", "categories"] => Route::Categories,
             ["v1", "partners"] => Route::Partners,
             ["v1", "partners", id, "health"] => Route::PartnerHealth(segment(id)?),
             ["v1", "bench", "sse"] if self.settings.bench_routes => Route::BenchSse,
@@ -277,6 +287,9 @@ routes! {
     Transactions(Cow<'p, str>) = GET "/v1/customers/{id}/transactions",
     Spending(Cow<'p, str>) = GET "/v1/customers/{id}/spending",
     Merchants(Cow<'p, str>) = GET "/v1/customers/{id}/merchants",
+    Correct(Cow<'p, str>, Cow<'p, str>) = POST "/v1/customers/{id}/transactions/{tx}/category",
+    Corrections(Cow<'p, str>) = GET "/v1/customers/{id}/corrections",
+    Categories = GET "/v1/categories",
     Partners = GET "/v1/partners",
     PartnerHealth(Cow<'p, str>) = GET "/v1/partners/{id}/health",
     BenchSse = GET "/v1/bench/sse",

@@ -26,13 +26,16 @@
 use bytes::Bytes;
 use http::{Method, StatusCode};
 use serde_json::{json, Map, Value};
+use txclass_core::domain::correction::CorrectionRequest;
 use txclass_core::enrich::EnrichRequest;
+use txclass_core::orchestrator::CorrectionOutcome;
 use txclass_core::rules::Rule;
 use txclass_core::Progress;
 use utoipa::OpenApi;
 
 use super::bench::BenchParams;
 use super::bodies::{json_bytes, Res};
+use super::corrections::{Categories, Corrections, ListParams as CorrectionParams};
 use super::health::{Liveness, Ready};
 use super::jobs::{EventsParams, JobPage, JobView, ModeParams, PageParams, SubmitBody, Submitted};
 use super::queries::{
@@ -322,6 +325,9 @@ fn merge(a: &Value, b: &Value) -> Value {
         transactions,
         spending,
         merchants,
+        correct,
+        corrections,
+        categories,
         partners,
         partner_health,
         bench_sse,
@@ -493,6 +499,40 @@ fn spending() {}
     ))]
 #[allow(dead_code)]
 fn merchants() {}
+
+/// Corrects a stored transaction's category: the user's category wins over rules and the
+/// model from now on; `K` consistent corrections of a merchant suggest (or create) a rule.
+#[utoipa::path(post, path = "/v1/customers/{id}/transactions/{tx}/category", tag = "customers",
+    params(
+        ("id" = String, Path, description = "The customer's id"),
+        ("tx" = String, Path, description = "The transaction's id (the partner's)"),
+    ),
+    request_body = CorrectionRequest,
+    responses(
+        (status = 200, description = "The transaction as now stored, the correction, the month's spending after it and any suggested rule", body = CorrectionOutcome),
+        (status = 400, description = "A category the model does not have, an id two partners share without `partner_id` (named in `field`), or malformed JSON", body = Envelope<'static>),
+        (status = 404, description = "The customer has no such transaction (`unknown_transaction`)", body = Envelope<'static>),
+        (status = 408, description = "The body did not arrive in time", body = Envelope<'static>),
+        (status = 413, description = "The body is over the limit", body = Envelope<'static>),
+    ))]
+#[allow(dead_code)]
+fn correct() {}
+
+/// A customer's corrections, newest first.
+#[utoipa::path(get, path = "/v1/customers/{id}/corrections", tag = "customers",
+    params(("id" = String, Path, description = "The customer's id"), CorrectionParams),
+    responses(
+        (status = 200, description = "The corrections", body = Corrections),
+        (status = 400, description = "A bad parameter (named in `field`)", body = Envelope<'static>),
+    ))]
+#[allow(dead_code)]
+fn corrections() {}
+
+/// The categories a correction may give: the model's labels.
+#[utoipa::path(get, path = "/v1/categories", tag = "customers",
+    responses((status = 200, description = "The model's labels and version", body = Categories<'static>)))]
+#[allow(dead_code)]
+fn categories() {}
 
 /// Every configured partner: capacity, permits in use, circuit state.
 #[utoipa::path(get, path = "/v1/partners", tag = "partners",

@@ -164,6 +164,39 @@ pub(super) fn rule_index_body() -> Value {
     })
 }
 
+/// Settings and mappings of a corrections index (version [`CORRECTION_MAPPING_VERSION`]):
+/// the fields a list filters and sorts on (`corrected_at` to the nanosecond, as the other
+/// stores order it), and the whole correction kept in `_source` only.
+pub(super) fn correction_index_body() -> Value {
+    json!({
+        "settings": { "number_of_shards": 1, "number_of_replicas": 0 },
+        "mappings": {
+            "dynamic": "strict",
+            "properties": {
+                "partner_id": { "type": "keyword" },
+                "tx_id": { "type": "keyword" },
+                "customer_id": { "type": "keyword" },
+                "merchant": { "type": "keyword" },
+                "corrected_at": { "type": "date_nanos" },
+                "record": { "type": "object", "enabled": false }
+            }
+        }
+    })
+}
+
+/// The document of a correction: its key, customer, merchant and time for searching, the
+/// correction itself in `_source` only.
+pub(super) fn correction_doc(c: &Correction) -> Value {
+    json!({
+        "partner_id": c.partner_id.as_str(),
+        "tx_id": c.transaction.id,
+        "customer_id": c.customer_id.as_str(),
+        "merchant": c.merchant,
+        "corrected_at": c.corrected_at,
+        "record": c,
+    })
+}
+
 /// Settings and mappings of a job checkpoints index (version [`PAGE_MAPPING_VERSION`]): read
 /// by id only, so nothing but the job and page number is indexed.
 pub(super) fn page_index_body(shards: u32) -> Value {

@@ -103,11 +103,12 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 use super::{
-    decode_cursor, merchant_name, words, LoggedEvent, MerchantRow, PageRecord, RuleFilter,
-    SpendingQuery, SpendingRow, Store, StoreError, TxPage, TxQuery, UpsertReport, MAX_EVENTS,
-    MAX_PAGE, MAX_RULES, MAX_TOP_MERCHANTS,
+    decode_cursor, merchant_name, words, CorrectionQuery, LoggedEvent, MerchantRow, PageRecord,
+    RuleFilter, SpendingQuery, SpendingRow, Store, StoreError, TxPage, TxQuery, UpsertReport,
+    MAX_CORRECTIONS, MAX_EVENTS, MAX_PAGE, MAX_RULES, MAX_SAME_ID, MAX_TOP_MERCHANTS,
 };
 use crate::backoff::Backoff;
+use crate::domain::correction::Correction;
 use crate::domain::rule::{Rule, RuleScope};
 use crate::domain::{
     Category, ClassifiedTransaction, Confidence, CustomerId, JobId, JobRecord, PartnerId,
@@ -122,6 +123,8 @@ use crate::partner::Secret;
 pub const TX_MAPPING_VERSION: u32 = 2;
 /// Mapping version of the rules index: bump it when `rule_index_body` changes.
 pub const RULE_MAPPING_VERSION: u32 = 1;
+/// Mapping version of the corrections index: bump it when `correction_index_body` changes.
+pub const CORRECTION_MAPPING_VERSION: u32 = 1;
 /// Mapping version of the jobs index: bump it when `job_index_body` changes.
 ///
 /// Version 2 adds the job id as a keyword field (`job_id`): [`Store::running_jobs`] sorts by
@@ -170,6 +173,7 @@ pub struct ElasticStore {
     page_alias: Arc<str>,
     event_alias: Arc<str>,
     rule_alias: Arc<str>,
+    correction_alias: Arc<str>,
     counters: Arc<Counters>,
 }
 
@@ -267,6 +271,7 @@ impl ElasticStore {
             page_alias: format!("{prefix}-pages").into(),
             event_alias: format!("{prefix}-events").into(),
             rule_alias: format!("{prefix}-rules").into(),
+            correction_alias: format!("{prefix}-corrections").into(),
             counters: Arc::default(),
             config: Arc::new(config),
         };
@@ -284,6 +289,14 @@ impl ElasticStore {
                 &store.rule_alias,
                 RULE_MAPPING_VERSION,
                 rule_index_body(),
+                None,
+            )
+            .await?;
+        store
+            .ensure_index(
+                &store.correction_alias,
+                CORRECTION_MAPPING_VERSION,
+                correction_index_body(),
                 None,
             )
             .await?;
@@ -363,6 +376,11 @@ impl ElasticStore {
     /// The alias rules are read and written through.
     pub fn rules_alias(&self) -> &str {
         &self.rule_alias
+    }
+
+    /// The alias corrections are read and written through.
+    pub fn corrections_alias(&self) -> &str {
+        &self.correction_alias
     }
 
     /// The underlying client, for administration the store does not cover.
@@ -752,6 +770,90 @@ impl Store for ElasticStore {
             .map_err(unavailable)?;
         let res = json_of("rules", resp).await?;
         records_of(&res, "rule")
+    }
+
+    async fn transactions_with_id(
+        &self,
+        customer: &CustomerId,
+        id: &str,
+    ) -> Result<Vec<ClassifiedTransaction>, StoreError> {
+        let mut filter = customer_filter(customer, None, None);
+        filter.push(json!({ "term": { "tx_id": id } }));
+        let body = json!({
+            "size": MAX_SAME_ID,
+            "track_total_hits": false,
+            "query": { "bool": { "filter": filter } },
+            "sort": [ { "partner_id": "asc" } ]
+        });
+        let res = self.search(customer.as_str(), body).await?;
+        let hits = res["hits"]["hits"]
+            .as_array()
+            .map(Vec::as_slice)
+            .unwrap_or(&[]);
+        hits.iter()
+            .map(|h| {
+                serde_json::from_value::<TxDoc>(h["_source"].clone())
+                    .map(TxDoc::into_tx)
+                    .map_err(|e| backend(format!("stored transaction does not decode: {e}")))
+            })
+            .collect()
+    }
+
+    /// Written with `refresh=wait_for`, as rules are: the next correction of the merchant
+    /// (on any instance) counts this one.
+    async fn put_correction(&self, correction: &Correction) -> Result<(), StoreError> {
+        let id = doc_id(correction.partner_id.as_str(), &correction.transaction.id);
+        let doc = correction_doc(correction);
+        self.retrying(|_| async {
+            let resp = self
+                .client
+                .index(IndexParts::IndexId(&self.correction_alias, &id))
+                .refresh(Refresh::WaitFor)
+                .body(doc.clone())
+                .send()
+                .await
+                .map_err(unavailable)?;
+            json_of("put correction", resp).await.map(drop)
+        })
+        .await
+    }
+
+    async fn corrections(&self, q: &CorrectionQuery) -> Result<Vec<Correction>, StoreError> {
+        let size = q.limit.min(MAX_CORRECTIONS);
+        if size == 0 {
+            return Ok(Vec::new());
+        }
+        let mut filter = Vec::new();
+        if let Some(c) = &q.customer_id {
+            filter.push(json!({ "term": { "customer_id": c.as_str() } }));
+        }
+        if let Some(m) = &q.merchant {
+            filter.push(json!({ "term": { "merchant": m } }));
+        }
+        let body = json!({
+            "size": size,
+            "track_total_hits": false,
+            "_source": ["record"],
+            "query": { "bool": { "filter": filter } },
+            "sort": [
+                { "corrected_at": "desc" },
+                { "partner_id": "desc" },
+                { "tx_id": "desc" }
+            ]
+        });
+        let res = self
+            .retrying(|_| async {
+                let resp = self
+                    .client
+                    .search(SearchParts::Index(&[&self.correction_alias]))
+                    .body(body.clone())
+                    .send()
+                    .await
+                    .map_err(unavailable)?;
+                json_of("corrections", resp).await
+            })
+            .await?;
+        records_of(&res, "correction")
     }
 
     async fn count(&self, customer: &CustomerId) -> Result<u64, StoreError> {
