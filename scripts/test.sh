@@ -3,8 +3,9 @@
 # server and a three-master Redis Cluster from Debian's packages, a single-node OpenSearch built from Maven Central jars,
 # Chromium and chromedriver for the console's browser test, and Debian's Prometheus, which
 # the metrics test starts itself), checks the deploy files with the real tools
-# (scripts/check-deploy.sh), runs every test of the workspace with every feature, then
-# stops the services.
+# (scripts/check-deploy.sh), runs every test of the workspace with every feature, checks the
+# API contract (scripts/api-contract.sh: the served OpenAPI document validated, schemathesis
+# against a live server), then stops the services.
 #
 # Usage: scripts/test.sh [extra args for cargo test]
 # Environment: TXCLASS_REDIS_PORT (default 6399), TXCLASS_REDIS_CLUSTER_PORT (default 7400,
@@ -36,3 +37,4 @@ scripts/prometheus.sh install
 
 cargo test --workspace --all-targets --all-features "$@"
 cargo test --workspace --doc --all-features
+scripts/api-contract.sh

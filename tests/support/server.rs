@@ -1,5 +1,6 @@
 //! A partner simulator and a txclass server on loopback ports, and an SSE client for them.
 
+use std::collections::HashMap;
 use std::num::NonZeroU32;
 use std::sync::Arc;
 use std::time::Duration;
@@ -78,6 +79,8 @@ impl Default for Options {
 
 /// A running simulator + server.
 pub struct TestServer {
+    /// The server's `GET /openapi.json`, read when first needed.
+    contract: tokio::sync::OnceCell<Arc<Contract>>,
     /// The simulator (the partner `bank`).
     pub sim: SimulatorHandle,
     /// The server's orchestrator (for its limiter and store).
@@ -121,6 +124,7 @@ pub async fn start(opts: Options) -> TestServer {
         let _ = rx.await;
     }));
     TestServer {
+        contract: tokio::sync::OnceCell::new(),
         sim,
         orch,
         base,
@@ -170,23 +174,120 @@ impl TestServer {
         assert_eq!(res.headers()["content-type"], "text/event-stream");
         assert_eq!(res.headers()["cache-control"], "no-cache");
         assert_eq!(res.headers()["x-accel-buffering"], "no");
-        events_of(res)
+        events_of(res, self.contract().await)
+    }
+
+    /// This server's `GET /openapi.json`, compiled.
+    pub async fn contract(&self) -> Arc<Contract> {
+        self.contract
+            .get_or_init(|| async {
+                let res = self.client.get(self.url("/openapi.json")).send().await;
+                let doc: Value = res.expect("GET /openapi.json").json().await.unwrap();
+                Arc::new(Contract::of(&doc))
+            })
+            .await
+            .clone()
     }
 }
 
-/// The SSE events of a response.
-fn events_of(res: reqwest::Response) -> futures::stream::BoxStream<'static, Ev> {
+/// The SSE events of a response, each checked against its schema.
+pub fn events_of(
+    res: reqwest::Response,
+    schemas: Arc<Contract>,
+) -> futures::stream::BoxStream<'static, Ev> {
     res.bytes_stream()
         .eventsource()
-        .map(|r| {
+        .map(move |r| {
             let e = r.expect("well-formed SSE");
-            Ev {
+            let ev = Ev {
                 name: e.event,
                 id: e.id,
                 data: serde_json::from_str(&e.data).expect("data is JSON"),
-            }
+            };
+            let retry = e.retry.map(|r| r.as_millis() as u64);
+            schemas.check(&ev, &e.data, retry);
+            ev
         })
         .boxed()
+}
+
+/// The served `/openapi.json`, compiled: `ProgressEvent`, one SSE event (`event`, `id`,
+/// `retry`, and `data` whose JSON text has the event's own schema, its `contentSchema`), and
+/// every JSON response schema by method, path template and status.
+pub struct Contract {
+    schemas: boon::Schemas,
+    event: boon::SchemaIndex,
+    responses: HashMap<(String, String, u16), boon::SchemaIndex>,
+}
+
+impl Contract {
+    /// The schemas of `doc`, a served `/openapi.json`.
+    pub fn of(doc: &Value) -> Self {
+        const AT: &str = "file:///openapi.json";
+        let mut compiler = boon::Compiler::new();
+        compiler.set_default_draft(boon::Draft::V2020_12);
+        compiler.enable_format_assertions();
+        compiler.enable_content_assertions();
+        compiler.add_resource(AT, doc.clone()).unwrap();
+        let mut schemas = boon::Schemas::new();
+        let mut compile = |pointer: &str| {
+            compiler
+                .compile(&format!("{AT}#{pointer}"), &mut schemas)
+                .unwrap_or_else(|e| panic!("{pointer}: {e:#}"))
+        };
+        let event = compile("/components/schemas/ProgressEvent");
+        let escape = |s: &str| s.replace('~', "~0").replace('/', "~1");
+        let mut responses = HashMap::new();
+        for (template, item) in doc["paths"].as_object().expect("paths") {
+            for (method, op) in item.as_object().expect("a path item") {
+                for (status, res) in op["responses"].as_object().expect("responses") {
+                    if res["content"].get("application/json").is_none() {
+                        continue;
+                    }
+                    let pointer = format!(
+                        "/paths/{}/{method}/responses/{status}/content/application~1json/schema",
+                        escape(template)
+                    );
+                    let key = (
+                        method.to_uppercase(),
+                        template.clone(),
+                        status.parse().unwrap(),
+                    );
+                    responses.insert(key, compile(&pointer));
+                }
+            }
+        }
+        Self {
+            schemas,
+            event,
+            responses,
+        }
+    }
+
+    /// Panics unless the event is one the document describes: its name, id, retry and the
+    /// JSON of its `data` (`raw`).
+    pub fn check(&self, ev: &Ev, raw: &str, retry: Option<u64>) {
+        let mut event = serde_json::json!({ "event": ev.name, "id": ev.id, "data": raw });
+        if let Some(ms) = retry {
+            event["retry"] = ms.into();
+        }
+        if let Err(e) = self.schemas.validate(&event, self.event) {
+            panic!("SSE event breaks ProgressEvent: {e:#}: {event}");
+        }
+    }
+
+    /// Panics unless `body` is what the document says `method template` answers with
+    /// `status`.
+    pub fn check_json(&self, method: &str, template: &str, status: u16, body: &Value) {
+        let key = (method.to_owned(), template.to_owned(), status);
+        let schema = self
+            .responses
+            .get(&key)
+            .unwrap_or_else(|| panic!("{method} {template} documents no JSON {status}"));
+        if let Err(e) = self.schemas.validate(body, *schema) {
+            panic!("{method} {template} {status}: the body breaks its schema: {e:#}: {body}");
+        }
+    }
 }
 
 impl TestServer {
@@ -201,7 +302,7 @@ impl TestServer {
         let res = req.send().await.expect("request sent");
         assert_eq!(res.status(), 200, "{:?}", res.text().await);
         assert_eq!(res.headers()["content-type"], "text/event-stream");
-        events_of(res)
+        events_of(res, self.contract().await)
     }
 
     /// POSTs a classification and collects its events to the end.

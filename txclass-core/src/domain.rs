@@ -14,6 +14,7 @@ macro_rules! string_id {
     ($(#[$doc:meta])* $name:ident) => {
         $(#[$doc])*
         #[derive(Clone, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
         #[serde(transparent)]
         pub struct $name(pub String);
 
@@ -66,6 +67,7 @@ impl JobId {
 /// user's own labelled data brings its own labels, which is why this is a string and not an
 /// enum.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(transparent)]
 pub struct Category(pub String);
 
@@ -114,6 +116,7 @@ impl fmt::Display for Category {
 
 /// One transaction as a partner reports it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Transaction {
     /// The partner's id for the transaction; unique per partner. Storage is idempotent on
     /// `(partner_id, id)`.
@@ -133,6 +136,7 @@ pub struct Transaction {
 
 /// How sure the classifier is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Confidence {
     /// Probability at or above the high threshold.
@@ -156,6 +160,7 @@ impl Confidence {
 
 /// A classifier's answer for one transaction.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Prediction {
     /// The most likely category, or [`Category::UNCERTAIN`] when `uncertain` is set.
     pub category: Category,
@@ -245,6 +250,22 @@ impl Serialize for Source {
     }
 }
 
+#[cfg(feature = "openapi")]
+impl utoipa::PartialSchema for Source {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::Type::String)
+            .pattern(Some("^(model|rule:[A-Za-z0-9._-]+|user)$"))
+            .description(Some(
+                "What decided the category: `model`, `rule:<id>`, or `user` (a correction).",
+            ))
+            .into()
+    }
+}
+
+#[cfg(feature = "openapi")]
+impl utoipa::ToSchema for Source {}
+
 impl<'de> Deserialize<'de> for Source {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let s = String::deserialize(d)?;
@@ -254,6 +275,7 @@ impl<'de> Deserialize<'de> for Source {
 
 /// A transaction with its classification, as stored.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ClassifiedTransaction {
     /// The partner the transaction came from.
     pub partner_id: PartnerId,
@@ -269,6 +291,7 @@ pub struct ClassifiedTransaction {
 
 /// "Classify the transactions of customer C at partner P between `from` and `to`."
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ClassificationRequest {
     /// Whose transactions.
     pub customer_id: CustomerId,
@@ -350,6 +373,7 @@ impl ClassificationRequest {
 /// Totals for one category in a job's summary: a count over every currency, and money per
 /// currency (amounts of different currencies are never added).
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CategoryTotal {
     /// Number of transactions.
     pub count: u64,
@@ -360,6 +384,7 @@ pub struct CategoryTotal {
 
 /// Money of one currency in a job's summary.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CurrencyTotal {
     /// Decimal places of the currency's minor unit (ISO 4217: JPY 0, EUR 2, KWD 3), so a
     /// client can print `in_minor` without a table of its own; absent for a code the table
@@ -375,6 +400,7 @@ pub struct CurrencyTotal {
 
 /// What a finished job produced.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Summary {
     /// Transactions classified and stored.
     pub transactions: u64,
@@ -445,6 +471,7 @@ impl Summary {
 
 /// Why a job failed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum FailureReason {
     /// The partner refused the request for good (4xx that is not retried, e.g. unknown customer).
@@ -493,6 +520,7 @@ impl FailureReason {
 
 /// Where a job is.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "status", rename_all = "snake_case")]
 pub enum JobStatus {
     /// Fetching, classifying and storing.
@@ -515,6 +543,7 @@ pub enum JobStatus {
 
 /// A job as the store keeps it, for `GET /v1/classifications/{id}`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct JobRecord {
     /// The job.
     pub id: JobId,

@@ -23,6 +23,7 @@ pub const MAX_ENRICH_ROWS: usize = 1000;
 /// An enrich call: the transactions, and optionally the customer whose rules apply (global
 /// rules always do).
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct EnrichRequest {
     /// Whose rules apply besides the global ones.
@@ -34,6 +35,7 @@ pub struct EnrichRequest {
 
 /// What is wrong with one row.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RowError {
     /// `invalid_row`.
     pub code: String,
@@ -56,6 +58,7 @@ impl RowError {
 
 /// One classified row.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Enriched {
     /// The category (a rule's, or the model's; `uncertain` when the model is unsure).
     pub category: Category,
@@ -79,6 +82,7 @@ pub struct Enriched {
 
 /// The answer for one row, in request order.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct EnrichRow {
     /// Position in the request, from 0.
     pub index: usize,
@@ -91,6 +95,7 @@ pub struct EnrichRow {
 
 /// A row's classification or its error.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum EnrichOutcome {
     /// Classified.
@@ -102,6 +107,7 @@ pub enum EnrichOutcome {
 
 /// The answer to an enrich call.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct EnrichResponse {
     /// Rows classified.
     pub classified: usize,

@@ -14,6 +14,7 @@ use crate::domain::{CustomerId, JobId, PartnerId, Summary};
 
 /// One step of a job.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "event", rename_all = "snake_case")]
 pub enum Progress {
     /// Always first: the job exists and can be polled at `GET /v1/classifications/{job_id}`.
@@ -118,6 +119,7 @@ impl Progress {
 
 /// Why a call is waiting for the partner.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum WaitReason {
     /// Every permit of the partner's semaphore is taken.

@@ -573,6 +573,7 @@ mod tests {
             "bulk_concurrency",
             "shards",
             "max_window_days",
+            "suggest_rule_after",
             "worker_concurrency",
             "backoff_ratio",
             "probe_after",

@@ -36,19 +36,26 @@ pub struct ApiError {
     pub message: String,
     /// The request field at fault, if one is.
     pub field: Option<String>,
-    /// For 405: the method the route takes (the `Allow` header).
+    /// For 405: the methods the path takes (the `Allow` header).
     pub allow: Option<&'static str>,
 }
 
-#[derive(Serialize)]
-struct Envelope<'a> {
+/// The body of every 4xx and 5xx answer.
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = Error)]
+pub(crate) struct Envelope<'a> {
     error: Body<'a>,
 }
 
-#[derive(Serialize)]
+/// What went wrong.
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = ErrorDetail)]
 struct Body<'a> {
+    /// Machine-readable code, e.g. `invalid_request`, `unknown_job`.
     code: &'a str,
+    /// Human-readable detail.
     message: &'a str,
+    /// The request field (or parameter, or header) at fault, if one is.
     #[serde(skip_serializing_if = "Option::is_none")]
     field: Option<&'a str>,
 }
@@ -65,7 +72,7 @@ impl ApiError {
         }
     }
 
-    /// 405 for a route that takes only `allowed`.
+    /// 405 for a path that takes only the methods `allowed` lists (`GET, PUT`).
     pub fn method_not_allowed(method: &http::Method, allowed: &'static str) -> Self {
         Self {
             allow: Some(allowed),

@@ -182,6 +182,20 @@ pub async fn wrong_method_and_unknown_routes(t: Transport) {
     let res = s.client.delete(s.url("/v1/partners")).send().await.unwrap();
     assert_eq!(res.status(), 405);
     assert_eq!(res.headers()["allow"], "GET");
+    // `Allow` lists every method the path takes, not only the one the request fell on.
+    for (method, path, allow) in [
+        (reqwest::Method::POST, "/v1/rules/r-1", "GET, PUT, DELETE"),
+        (reqwest::Method::PUT, "/v1/rules", "GET, POST"),
+        (
+            reqwest::Method::PUT,
+            "/v1/classifications/j-1",
+            "GET, DELETE",
+        ),
+    ] {
+        let res = s.client.request(method, s.url(path)).send().await.unwrap();
+        assert_eq!(res.status(), 405, "{path}");
+        assert_eq!(res.headers()["allow"], allow, "{path}");
+    }
 
     // `/` is the web console (its own tests: txclass-server/tests/console.rs).
     for path in [

@@ -8,7 +8,8 @@ use txclass_server::HttpSettings;
 use txclass_suite::simulator::SimulatorConfig;
 
 use crate::support::server::{
-    check_framing, eventually, names, start, Ev, Options, TestServer, Transport, PAGE_SIZE,
+    check_framing, events_of, eventually, names, start, Ev, Options, TestServer, Transport,
+    PAGE_SIZE,
 };
 
 pub async fn a_job_streams_its_progress_and_stores_each_transaction_once(t: Transport) {
@@ -554,11 +555,8 @@ pub async fn http2_clients_get_the_same_stream(t: Transport) {
         .unwrap();
     assert_eq!(res.version(), reqwest::Version::HTTP_2);
     assert_eq!(res.status(), 200);
-    use eventsource_stream::Eventsource;
-    let events: Vec<_> = res
-        .bytes_stream()
-        .eventsource()
-        .map(|e| e.unwrap().event)
+    let events: Vec<_> = events_of(res, s.contract().await)
+        .map(|e| e.name)
         .collect()
         .await;
     assert_eq!(events.first().map(String::as_str), Some("accepted"));

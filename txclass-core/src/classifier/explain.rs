@@ -18,6 +18,7 @@ pub const DEFAULT_TOP: usize = 5;
 
 /// A prediction with what made it (see the module docs).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Explanation {
     /// The prediction, as [`Classifier::predict`](super::Classifier::predict) gives it.
     pub prediction: Prediction,
@@ -30,6 +31,7 @@ pub struct Explanation {
 
 /// One label's score, taken apart.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ClassScore {
     /// The label.
     pub category: Category,
@@ -47,6 +49,7 @@ pub struct ClassScore {
 
 /// One feature's share of a score.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Contribution {
     /// What the line contained, e.g. `word "padaria"`, `chars "_pad"`, `rail "pag"`,
     /// `context: money out, about 7-15 USD`.

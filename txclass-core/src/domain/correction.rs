@@ -12,6 +12,7 @@ use super::{Category, CustomerId, InvalidRequest, PartnerId, Source, Transaction
 /// A correction as stored: what the user said, the transaction it is about, and what the
 /// transaction had been classified as.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Correction {
     /// Whose transaction.
     pub customer_id: CustomerId,
@@ -38,6 +39,7 @@ pub struct Correction {
 
 /// What a user sends to correct a transaction.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct CorrectionRequest {
     /// The right category: one of the model's labels.

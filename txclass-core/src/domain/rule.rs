@@ -45,11 +45,18 @@ pub const MAX_PATTERN: usize = 1000;
 
 /// A rule: when every condition holds for a transaction, its action applies.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(example = json!({
+    "id": "rent-landlord",
+    "conditions": {"description_contains": "aluguel", "sign": "out"},
+    "action": {"category": "rent"}
+})))]
 #[serde(deny_unknown_fields)]
 pub struct Rule {
     /// Unique id (letters, digits, `.`, `_`, `-`): a transaction it classified records
     /// `rule:<id>` as its source. Given by the store when a rule is created without one.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(pattern = "^[A-Za-z0-9._-]{0,200}$"))]
     pub id: String,
     /// Whose transactions it applies to.
     #[serde(default)]
@@ -72,6 +79,7 @@ pub struct Rule {
 
 /// Whose transactions a rule applies to.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
 pub enum RuleScope {
     /// Everyone's (in the CLI: every row of the file).
@@ -99,6 +107,7 @@ impl RuleScope {
 #[derive(
     Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
 )]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Stage {
     /// Before the model: a pre rule that sets a category wins, and the model is not asked.
@@ -110,18 +119,32 @@ pub enum Stage {
 
 /// Conditions of a rule; every one given must hold. Text comparisons ignore case.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(min_properties = 1))]
 #[serde(deny_unknown_fields)]
 pub struct Conditions {
     /// The description contains this text.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(pattern = r"\S", min_length = 1, max_length = 200)
+    )]
     pub description_contains: Option<String>,
     /// The description matches this regular expression (`regex` crate syntax,
     /// case-insensitive unless it says `(?-i)`; unanchored).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(pattern = r"\S", min_length = 1, max_length = 1000)
+    )]
     pub description_matches: Option<String>,
     /// The merchant named by the description ([`merchant_of`](crate::merchant::merchant_of))
     /// is this one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(pattern = r"\S", min_length = 1, max_length = 200)
+    )]
     pub merchant_is: Option<String>,
     /// The signed amount is at least this, in major units of the transaction's currency
     /// (`"-100.00"`).
@@ -139,6 +162,7 @@ pub struct Conditions {
     pub partner_id: Option<PartnerId>,
     /// The transaction's currency (ISO 4217).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(pattern = "^[A-Za-z]{3}$"))]
     pub currency: Option<String>,
     /// The category so far is this one: in the post stage the model's (or a pre rule's),
     /// `"uncertain"` included; in the pre stage one an earlier pre rule set.
@@ -148,6 +172,8 @@ pub struct Conditions {
 
 /// What a rule does; at least one part.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(min_properties = 1))]
 #[serde(deny_unknown_fields)]
 pub struct Action {
     /// The category to give.
@@ -158,11 +184,16 @@ pub struct Action {
     pub sub_category: Option<Category>,
     /// A clean merchant name (`"Netflix"` for `"NETFLIX.COM 8829 AMSTERDAM"`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(pattern = r"\S", min_length = 1, max_length = 200)
+    )]
     pub merchant: Option<String>,
 }
 
 /// Money in or out.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Sign {
     /// Amount ≥ 0.
@@ -246,6 +277,26 @@ impl Serialize for Decimal {
         s.collect_str(self)
     }
 }
+
+/// Read as a string or a number; always written as a string.
+#[cfg(feature = "openapi")]
+impl utoipa::PartialSchema for Decimal {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{SchemaType, Type};
+        utoipa::openapi::ObjectBuilder::new()
+            .schema_type(SchemaType::from_iter([Type::String, Type::Number]))
+            // Applies to the string form only.
+            .pattern(Some(r"^[+-]?[0-9]{1,18}(\.[0-9]{1,9})?$"))
+            .description(Some(
+                "An exact amount in major units of the transaction's currency (`\"-12.50\"`); \
+                 a number is taken too, and it is written back as a string.",
+            ))
+            .into()
+    }
+}
+
+#[cfg(feature = "openapi")]
+impl utoipa::ToSchema for Decimal {}
 
 impl<'de> Deserialize<'de> for Decimal {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {

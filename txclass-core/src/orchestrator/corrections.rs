@@ -37,6 +37,7 @@ impl Default for CorrectionSettings {
 
 /// What correcting a transaction did.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CorrectionOutcome {
     /// The transaction as now stored (source `user`).
     pub transaction: ClassifiedTransaction,

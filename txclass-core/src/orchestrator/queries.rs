@@ -15,6 +15,7 @@ use crate::{Error, Result};
 
 /// A partner as `GET /v1/partners` reports it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PartnerStatus {
     /// The partner.
     pub id: PartnerId,

@@ -49,6 +49,7 @@ pub struct Page {
 
 /// A partner's answer to a health check.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Health {
     /// Whether the partner answered 2xx.
     pub healthy: bool,

@@ -76,6 +76,7 @@ pub struct TxQuery {
 
 /// One page of results, newest first.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TxPage {
     /// The transactions.
     pub items: Vec<ClassifiedTransaction>,
@@ -113,6 +114,7 @@ pub struct SpendingQuery {
 /// One cell of the spending table: one month, category and currency (amounts of different
 /// currencies are never added).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SpendingRow {
     /// `YYYY-MM`.
     pub month: String,
@@ -129,6 +131,7 @@ pub struct SpendingRow {
 /// One merchant of [`Store::top_merchants`], in one currency (a merchant paid in two
 /// currencies has two rows: amounts of different currencies are never added).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct MerchantRow {
     /// [`merchant_name`] of the transactions.
     pub merchant: String,

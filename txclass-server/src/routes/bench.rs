@@ -12,6 +12,7 @@ use http_body_util::Either;
 use serde::Deserialize;
 use txclass_core::progress::FailureReason;
 use txclass_core::{CustomerId, JobId, PartnerId, Progress, Summary};
+use utoipa::IntoParams;
 
 use super::bodies::parse_query;
 use super::App;
@@ -19,11 +20,16 @@ use super::SseStream;
 use crate::error::ApiError;
 use crate::sse::{SseBody, SseSource};
 
-#[derive(Deserialize)]
+/// The synthetic job's shape.
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
-struct BenchParams {
+pub(super) struct BenchParams {
+    /// Events in the stream, 2 to 1,000,000 (default 100; clamped).
     #[serde(default)]
     events: Option<u32>,
+    /// Send `accepted`, then hold the stream open (keep-alives only) until the client
+    /// leaves or the server stops.
     #[serde(default)]
     hold: Option<bool>,
 }

@@ -24,10 +24,15 @@ pub(crate) type Res = Response<ResBody>;
 /// A JSON response.
 pub(super) fn json<T: Serialize>(status: StatusCode, value: &T) -> Res {
     let body = serde_json::to_vec(value).expect("response serialises");
+    json_bytes(status, Bytes::from(body))
+}
+
+/// A JSON response of JSON text serialised before.
+pub(super) fn json_bytes(status: StatusCode, body: Bytes) -> Res {
     Response::builder()
         .status(status)
         .header(CONTENT_TYPE, "application/json")
-        .body(Either::Left(Full::new(Bytes::from(body))))
+        .body(Either::Left(Full::new(body)))
         .expect("valid response")
 }
 

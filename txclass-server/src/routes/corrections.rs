@@ -5,22 +5,42 @@
 
 use http::{Request, StatusCode};
 use hyper::body::Incoming;
-use serde::Deserialize;
-use txclass_core::domain::correction::CorrectionRequest;
+use serde::{Deserialize, Serialize};
+use txclass_core::domain::correction::{Correction, CorrectionRequest};
 use txclass_core::store::{CorrectionQuery, MAX_CORRECTIONS};
-use txclass_core::CustomerId;
+use txclass_core::{Category, CustomerId};
+use utoipa::{IntoParams, ToSchema};
 
 use super::bodies::{decode_json, json, parse_query, read_body, Res};
 use super::App;
 use crate::error::ApiError;
 
-#[derive(Deserialize)]
+/// Which corrections.
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
-struct ListParams {
+pub(super) struct ListParams {
     /// Only this merchant's (as `merchant` is written in a correction).
     merchant: Option<String>,
     /// At most this many (1 to 10,000; default 100).
+    #[param(minimum = 1, maximum = 10000)]
     limit: Option<u32>,
+}
+
+/// The categories a correction may give.
+#[derive(Serialize, ToSchema)]
+pub(super) struct Categories<'a> {
+    /// The model's labels.
+    categories: &'a [Category],
+    /// The model's name and version.
+    model_version: &'a str,
+}
+
+/// A customer's corrections, newest first.
+#[derive(Serialize, ToSchema)]
+pub(super) struct Corrections {
+    /// The corrections.
+    corrections: Vec<Correction>,
 }
 
 impl App {
@@ -29,10 +49,10 @@ impl App {
         let classifier = self.orchestrator.classifier();
         json(
             StatusCode::OK,
-            &serde_json::json!({
-                "categories": classifier.labels(),
-                "model_version": classifier.version(),
-            }),
+            &Categories {
+                categories: classifier.labels(),
+                model_version: classifier.version(),
+            },
         )
     }
 
@@ -77,9 +97,6 @@ impl App {
                 limit,
             })
             .await?;
-        Ok(json(
-            StatusCode::OK,
-            &serde_json::json!({ "corrections": corrections }),
-        ))
+        Ok(json(StatusCode::OK, &Corrections { corrections }))
     }
 }

@@ -6,6 +6,7 @@ use http::{Request, StatusCode};
 use hyper::body::Incoming;
 use serde::Deserialize;
 use txclass_core::enrich::EnrichRequest;
+use utoipa::IntoParams;
 
 use super::bodies::{decode_json, json, parse_query, read_body, Res};
 use super::App;
@@ -15,9 +16,11 @@ use crate::error::ApiError;
 /// the small `body_limit`).
 pub(crate) const ENRICH_BODY_LIMIT: usize = 1024 * 1024;
 
-#[derive(Deserialize)]
+/// How to answer.
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
-struct EnrichParams {
+pub(super) struct EnrichParams {
     /// Adds each row's explanation (`explain=true`).
     #[serde(default)]
     explain: bool,

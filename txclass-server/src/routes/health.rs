@@ -7,19 +7,22 @@
 //! `{"status": "failed", "error": "…"}`. `/healthz` stays pure liveness: a load balancer
 //! restarts on `/healthz` and stops routing on `/readyz`.
 
+use std::collections::BTreeMap;
+
 use bytes::Bytes;
 use http::header::CONTENT_TYPE;
 use http::{Response, StatusCode};
 use http_body_util::{Either, Full};
 use metrics_exporter_prometheus::PrometheusHandle;
-use serde_json::{json, Map, Value};
+use serde::Serialize;
 use txclass_core::Orchestrator;
+use utoipa::ToSchema;
 
 use super::bodies::{json, Res};
 
 /// `GET /healthz`.
 pub(super) fn healthz() -> Res {
-    json(StatusCode::OK, &json!({"status": "ok"}))
+    json(StatusCode::OK, &Liveness { status: "ok" })
 }
 
 /// `GET /readyz`.
@@ -43,29 +46,89 @@ pub(super) async fn metrics(orchestrator: &Orchestrator, handle: &PrometheusHand
 }
 
 /// The status and body of `GET /readyz`.
-async fn readiness(orchestrator: &Orchestrator) -> (StatusCode, Value) {
+async fn readiness(orchestrator: &Orchestrator) -> (StatusCode, Ready) {
     let readiness = orchestrator.readiness().await;
-    let checks: Map<String, Value> = readiness
+    let checks = readiness
         .checks
         .iter()
         .map(|c| {
-            let v = match &c.result {
-                Ok(()) => json!({ "status": "ok" }),
-                Err(e) => json!({ "status": "failed", "error": e }),
+            let check = match &c.result {
+                Ok(()) => CheckResult {
+                    status: CheckStatus::Ok,
+                    error: None,
+                },
+                Err(e) => CheckResult {
+                    status: CheckStatus::Failed,
+                    error: Some(e.clone()),
+                },
             };
-            (c.name.to_owned(), v)
+            (c.name.to_owned(), check)
         })
         .collect();
     if readiness.is_ready() {
         (
             StatusCode::OK,
-            json!({ "status": "ready", "checks": checks }),
+            Ready {
+                status: ReadyStatus::Ready,
+                checks,
+            },
         )
     } else {
         tracing::warn!("not ready: {}", readiness.failures());
         (
             StatusCode::SERVICE_UNAVAILABLE,
-            json!({ "status": "not_ready", "checks": checks }),
+            Ready {
+                status: ReadyStatus::NotReady,
+                checks,
+            },
         )
     }
+}
+
+/// `GET /healthz`: the process answers.
+#[derive(Serialize, ToSchema)]
+pub(super) struct Liveness {
+    /// Always `ok`.
+    #[schema(pattern = "^ok$")]
+    status: &'static str,
+}
+
+/// `GET /readyz`: whether every backend answers.
+#[derive(Serialize, ToSchema)]
+#[schema(as = Readiness)]
+pub(super) struct Ready {
+    /// `ready` (200) or `not_ready` (503).
+    status: ReadyStatus,
+    /// Each backend's check (`store`, `redis`, …), by name.
+    checks: BTreeMap<String, CheckResult>,
+}
+
+/// Whether the instance takes traffic.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub(super) enum ReadyStatus {
+    /// Every check passed.
+    Ready,
+    /// A check failed.
+    NotReady,
+}
+
+/// One backend's check.
+#[derive(Serialize, ToSchema)]
+pub(super) struct CheckResult {
+    /// `ok` or `failed`.
+    status: CheckStatus,
+    /// Why it failed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<String>,
+}
+
+/// A check's outcome.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub(super) enum CheckStatus {
+    /// The backend answered.
+    Ok,
+    /// It did not.
+    Failed,
 }

@@ -7,8 +7,12 @@ use http::header::{HeaderValue, LOCATION};
 use http::{Request, StatusCode};
 use http_body_util::Either;
 use hyper::body::Incoming;
-use serde::Deserialize;
-use txclass_core::{ClassificationRequest, CustomerId, Job, JobId, PartnerId, Progress};
+use serde::{Deserialize, Serialize};
+use txclass_core::{
+    ClassificationRequest, ClassifiedTransaction, CustomerId, Job, JobId, JobRecord, PartnerId,
+    Progress,
+};
+use utoipa::{IntoParams, ToSchema};
 
 use super::bodies::{decode_json, json, page_limit, parse_query, read_body, sse_response, Res};
 use super::App;
@@ -65,7 +69,10 @@ impl App {
         let status_url = format!("/v1/classifications/{id}");
         let mut res = json(
             StatusCode::ACCEPTED,
-            &serde_json::json!({"job_id": id, "status_url": status_url}),
+            &Submitted {
+                job_id: id,
+                status_url: status_url.clone(),
+            },
         );
         if let Ok(v) = HeaderValue::from_str(&status_url) {
             res.headers_mut().insert(LOCATION, v);
@@ -111,11 +118,11 @@ impl App {
             .ok_or_else(|| unknown_job(&id))?;
         Ok(json(
             StatusCode::OK,
-            &serde_json::json!({
-                "job": record,
-                "transactions": page.items,
-                "next_cursor": page.next_cursor,
-            }),
+            &JobPage {
+                job: record,
+                transactions: page.items,
+                next_cursor: page.next_cursor,
+            },
         ))
     }
 
@@ -131,7 +138,7 @@ impl App {
             txclass_core::JobStatus::Running => StatusCode::ACCEPTED,
             _ => StatusCode::OK,
         };
-        Ok(json(status, &serde_json::json!({"job": record})))
+        Ok(json(status, &JobView { job: record }))
     }
 
     /// `GET /v1/classifications/{id}/events`: the job's log after the client's last event
@@ -199,38 +206,89 @@ fn last_event_id(req: &Request<Incoming>, query: &str) -> Result<u64, ApiError> 
     })
 }
 
-/// Body of `POST /v1/classifications`.
-#[derive(Deserialize)]
+/// Body of `POST /v1/classifications`: the window is `from` and `to`, or the last `months`
+/// months up to today.
+#[derive(Deserialize, ToSchema)]
+#[schema(example = json!({"customer_id": "c-42", "partner_id": "sandbox", "months": 3}))]
 #[serde(deny_unknown_fields)]
-struct SubmitBody {
+pub(super) struct SubmitBody {
+    /// Whose transactions.
+    #[schema(example = "c-42")]
     customer_id: CustomerId,
+    /// Which partner holds them (as named in the server's configuration).
+    #[schema(example = "sandbox")]
     partner_id: PartnerId,
+    /// First day of the window (inclusive).
     #[serde(default)]
     from: Option<NaiveDate>,
+    /// Last day of the window (inclusive).
     #[serde(default)]
     to: Option<NaiveDate>,
+    /// The last `months` months up to today, instead of `from` and `to`.
     #[serde(default)]
+    #[schema(minimum = 1)]
     months: Option<u32>,
 }
 
-#[derive(Deserialize)]
-struct ModeParams {
+/// `202`: the job runs detached; poll it at `status_url` (also the `Location` header).
+#[derive(Serialize, ToSchema)]
+pub(super) struct Submitted {
+    /// The job's id.
+    job_id: JobId,
+    /// `/v1/classifications/{job_id}`.
+    status_url: String,
+}
+
+/// A job's record and a page of the transactions it stored.
+#[derive(Serialize, ToSchema)]
+pub(super) struct JobPage {
+    /// The job.
+    job: JobRecord,
+    /// Its transactions, newest first.
+    transactions: Vec<ClassifiedTransaction>,
+    /// Cursor of the next page; `null` on the last.
+    next_cursor: Option<String>,
+}
+
+/// A job's record.
+#[derive(Serialize, ToSchema)]
+pub(super) struct JobView {
+    /// The job.
+    job: JobRecord,
+}
+
+/// How a submission is answered.
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(super) struct ModeParams {
+    /// `async`: answer `202` and run the job detached (as `Prefer: respond-async` does);
+    /// anything else streams it.
     #[serde(default)]
+    #[param(example = "async")]
     mode: Option<String>,
 }
 
-#[derive(Deserialize)]
+/// A page of a job's transactions.
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
-struct PageParams {
+pub(super) struct PageParams {
+    /// `next_cursor` of the previous page.
     #[serde(default)]
     cursor: Option<String>,
+    /// Page size, 1 to 1000 (default 100).
     #[serde(default)]
+    #[param(minimum = 1, maximum = 1000)]
     limit: Option<u32>,
 }
 
-#[derive(Deserialize)]
+/// Where a re-attaching client resumes.
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
-struct EventsParams {
+pub(super) struct EventsParams {
+    /// The last event id seen (`<job_id>:<seq>` or `<seq>`), for clients that cannot send
+    /// the `Last-Event-ID` header (which wins when both are given).
     #[serde(default)]
     last_event_id: Option<String>,
 }

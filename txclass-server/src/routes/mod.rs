@@ -6,6 +6,7 @@
 //! | [`jobs`] | `POST /v1/classifications`, `GET`/`DELETE /v1/classifications/{id}`, `GET …/{id}/events` |
 //! | [`queries`] | `GET /v1/customers/{id}/{transactions,spending,merchants}`, `GET /v1/partners[/{id}/health]` |
 //! | [`health`] | `GET /healthz`, `GET /readyz`, `GET /metrics` |
+//! | [`openapi`] | `GET /openapi.json`: the OpenAPI 3.1 document of every route here |
 //! | [`corrections`] | `POST /v1/customers/{id}/transactions/{tx}/category`, `GET /v1/customers/{id}/corrections`, `GET /v1/categories` |
 //! | [`rules`] | `GET`/`POST /v1/rules`, `GET`/`PUT`/`DELETE /v1/rules/{id}` |
 //! | [`enrich`] | `POST /v1/enrich` |
@@ -20,11 +21,12 @@ mod corrections;
 mod enrich;
 mod health;
 mod jobs;
+mod openapi;
 mod queries;
 mod rules;
 
 use std::borrow::Cow;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, LazyLock, Mutex};
 
 use http::{Method, Request};
 use hyper::body::Incoming;
@@ -59,6 +61,8 @@ pub(crate) struct App {
     metrics: Option<PrometheusHandle>,
     /// What SSE bodies count: streams open, events sent.
     sse_meters: Arc<SseMeters>,
+    /// `GET /openapi.json`, built once: the document of the routes this server serves.
+    openapi_json: bytes::Bytes,
 }
 
 impl App {
@@ -69,7 +73,7 @@ impl App {
         settings: HttpSettings,
         metrics: Option<PrometheusHandle>,
     ) -> Self {
-        Self {
+        let mut app = Self {
             orchestrator,
             settings,
             end_streams: CancellationToken::new(),
@@ -77,7 +81,10 @@ impl App {
             sweeper: Mutex::new(None),
             metrics,
             sse_meters: Arc::new(SseMeters::new()),
-        }
+            openapi_json: bytes::Bytes::new(),
+        };
+        app.openapi_json = app.build_openapi();
+        app
     }
 
     /// Resumes the jobs a crash left running (here or on a dead instance) until shutdown.
@@ -103,6 +110,7 @@ impl App {
         match self.route_of(req.method(), &path)? {
             Route::Healthz => Ok(health::healthz()),
             Route::Readyz => Ok(health::readyz(&self.orchestrator).await),
+            Route::OpenApi => Ok(self.openapi()),
             Route::Console => Ok(console::index(req.headers())),
             Route::ConsoleFile(name) => console::file(&name, req.headers()),
             Route::Metrics(handle) => Ok(health::metrics(&self.orchestrator, handle).await),
@@ -131,45 +139,44 @@ impl App {
     /// Which route a method and path ask for (both transports decide with this).
     fn route_of<'p>(&'p self, method: &Method, path: &'p str) -> Result<Route<'p>, ApiError> {
         let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
-        let (route, allowed) = match segments.as_slice() {
-            ["healthz"] => (Route::Healthz, "GET"),
-            ["readyz"] => (Route::Readyz, "GET"),
-            [""] => (Route::Console, "GET"),
-            ["console", name] => (Route::ConsoleFile(segment(name)?), "GET"),
-            ["metrics"] if self.metrics.is_some() => (
-                Route::Metrics(self.metrics.as_ref().expect("checked")),
-                "GET",
-            ),
-            ["v1", "classifications"] => (Route::Submit, "POST"),
+        let route = match segments.as_slice() {
+            ["healthz"] => Route::Healthz,
+            ["readyz"] => Route::Readyz,
+            ["openapi.json"] => Route::OpenApi,
+            [""] => Route::Console,
+            ["console", name] => Route::ConsoleFile(segment(name)?),
+            ["metrics"] if self.metrics.is_some() => {
+                Route::Metrics(self.metrics.as_ref().expect("checked"))
+            }
+            ["v1", "classifications"] => Route::Submit,
             ["v1", "classifications", id] if method == Method::DELETE => {
-                (Route::Cancel(segment(id)?), "DELETE")
+                Route::Cancel(segment(id)?)
             }
-            ["v1", "classifications", id] => (Route::Job(segment(id)?), "GET"),
-            ["v1", "classifications", id, "events"] => (Route::Events(segment(id)?), "GET"),
-            ["v1", "customers", id, "transactions"] => (Route::Transactions(segment(id)?), "GET"),
-            ["v1", "customers", id, "spending"] => (Route::Spending(segment(id)?), "GET"),
-            ["v1", "customers", id, "merchants"] => (Route::Merchants(segment(id)?), "GET"),
+            ["v1", "classifications", id] => Route::Job(segment(id)?),
+            ["v1", "classifications", id, "events"] => Route::Events(segment(id)?),
+            ["v1", "customers", id, "transactions"] => Route::Transactions(segment(id)?),
+            ["v1", "customers", id, "spending"] => Route::Spending(segment(id)?),
+            ["v1", "customers", id, "merchants"] => Route::Merchants(segment(id)?),
             ["v1", "customers", id, "transactions", tx, "category"] => {
-                (Route::Correct(segment(id)?, segment(tx)?), "POST")
+                Route::Correct(segment(id)?, segment(tx)?)
             }
-            ["v1", "customers", id, "corrections"] => (Route::Corrections(segment(id)?), "GET"),
-            ["v1", "categories"] => (Route::Categories, "GET"),
-            ["v1", "partners"] => (Route::Partners, "GET"),
-            ["v1", "partners", id, "health"] => (Route::PartnerHealth(segment(id)?), "GET"),
-            ["v1", "bench", "sse"] if self.settings.bench_routes => (Route::BenchSse, "GET"),
-            ["v1", "rules"] if method == Method::POST => (Route::CreateRule, "POST"),
-            ["v1", "rules"] => (Route::Rules, "GET"),
-            ["v1", "rules", id] if method == Method::PUT => {
-                (Route::UpdateRule(segment(id)?), "PUT")
-            }
-            ["v1", "rules", id] if method == Method::DELETE => {
-                (Route::DeleteRule(segment(id)?), "DELETE")
-            }
-            ["v1", "rules", id] => (Route::Rule(segment(id)?), "GET"),
-            ["v1", "enrich"] => (Route::Enrich, "POST"),
+            ["v1", "customers", id, "corrections"] => Route::Corrections(segment(id)?),
+            ["v1", "categories"] => Route::Categories,
+            ["v1", "partners"] => Route::Partners,
+            ["v1", "partners", id, "health"] => Route::PartnerHealth(segment(id)?),
+            ["v1", "bench", "sse"] if self.settings.bench_routes => Route::BenchSse,
+            ["v1", "rules"] if method == Method::POST => Route::CreateRule,
+            ["v1", "rules"] => Route::Rules,
+            ["v1", "rules", id] if method == Method::PUT => Route::UpdateRule(segment(id)?),
+            ["v1", "rules", id] if method == Method::DELETE => Route::DeleteRule(segment(id)?),
+            ["v1", "rules", id] => Route::Rule(segment(id)?),
+            ["v1", "enrich"] => Route::Enrich,
             _ => return Err(ApiError::not_found(format!("no route for {path}"))),
         };
-        only(method, allowed)?;
+        let (allowed, template) = route.operation();
+        if method.as_str() != allowed {
+            return Err(ApiError::method_not_allowed(method, allow(template)));
+        }
         Ok(route)
     }
 }
@@ -242,32 +249,56 @@ impl Endpoint for App {
     }
 }
 
-/// A route, decided from the method and path alone.
-enum Route<'p> {
-    Healthz,
-    Readyz,
-    Console,
-    ConsoleFile(Cow<'p, str>),
-    Metrics(&'p PrometheusHandle),
-    Submit,
-    Job(Cow<'p, str>),
-    Cancel(Cow<'p, str>),
-    Events(Cow<'p, str>),
-    Transactions(Cow<'p, str>),
-    Spending(Cow<'p, str>),
-    Merchants(Cow<'p, str>),
-    Correct(Cow<'p, str>, Cow<'p, str>),
-    Corrections(Cow<'p, str>),
-    Categories,
-    Partners,
-    PartnerHealth(Cow<'p, str>),
-    BenchSse,
-    Rules,
-    CreateRule,
-    Rule(Cow<'p, str>),
-    UpdateRule(Cow<'p, str>),
-    DeleteRule(Cow<'p, str>),
-    Enrich,
+/// Declares [`Route`] with each route's method and OpenAPI path template, and
+/// [`OPERATIONS`], every one of them: the route table the OpenAPI document must cover
+/// (`openapi::tests` checks both ways, so a route added without its operation fails).
+macro_rules! routes {
+    ($($variant:ident $(($($field:ty),+))? = $method:ident $template:literal,)+) => {
+        /// A route, decided from the method and path alone.
+        enum Route<'p> {
+            $($variant $(($($field),+))?,)+
+        }
+
+        impl Route<'_> {
+            /// The method this route takes and its path as an OpenAPI template.
+            fn operation(&self) -> (&'static str, &'static str) {
+                match self {
+                    $(Route::$variant { .. } => (stringify!($method), $template),)+
+                }
+            }
+        }
+
+        /// Every route's method and path template.
+        const OPERATIONS: &[(&str, &str)] = &[$((stringify!($method), $template),)+];
+    };
+}
+
+routes! {
+    Healthz = GET "/healthz",
+    Readyz = GET "/readyz",
+    OpenApi = GET "/openapi.json",
+    Console = GET "/",
+    ConsoleFile(Cow<'p, str>) = GET "/console/{file}",
+    Metrics(&'p PrometheusHandle) = GET "/metrics",
+    Submit = POST "/v1/classifications",
+    Job(Cow<'p, str>) = GET "/v1/classifications/{id}",
+    Cancel(Cow<'p, str>) = DELETE "/v1/classifications/{id}",
+    Events(Cow<'p, str>) = GET "/v1/classifications/{id}/events",
+    Transactions(Cow<'p, str>) = GET "/v1/customers/{id}/transactions",
+    Spending(Cow<'p, str>) = GET "/v1/customers/{id}/spending",
+    Merchants(Cow<'p, str>) = GET "/v1/customers/{id}/merchants",
+    Correct(Cow<'p, str>, Cow<'p, str>) = POST "/v1/customers/{id}/transactions/{tx}/category",
+    Corrections(Cow<'p, str>) = GET "/v1/customers/{id}/corrections",
+    Categories = GET "/v1/categories",
+    Partners = GET "/v1/partners",
+    PartnerHealth(Cow<'p, str>) = GET "/v1/partners/{id}/health",
+    BenchSse = GET "/v1/bench/sse",
+    Rules = GET "/v1/rules",
+    CreateRule = POST "/v1/rules",
+    Rule(Cow<'p, str>) = GET "/v1/rules/{id}",
+    UpdateRule(Cow<'p, str>) = PUT "/v1/rules/{id}",
+    DeleteRule(Cow<'p, str>) = DELETE "/v1/rules/{id}",
+    Enrich = POST "/v1/enrich",
 }
 
 /// A path segment (an id) with its percent-escapes decoded (`c%2042` → `c 42`).
@@ -280,10 +311,24 @@ fn segment(raw: &str) -> Result<Cow<'_, str>, ApiError> {
     Ok(id)
 }
 
-fn only(method: &Method, allowed: &'static str) -> Result<(), ApiError> {
-    if method.as_str() == allowed {
-        Ok(())
-    } else {
-        Err(ApiError::method_not_allowed(method, allowed))
-    }
+/// The `Allow` header of a path template: every method the route table has for it
+/// (`GET, PUT, DELETE` for `/v1/rules/{id}`), in the table's order.
+fn allow(template: &str) -> &'static str {
+    static ALLOW: LazyLock<Vec<(&str, String)>> = LazyLock::new(|| {
+        let mut by_template: Vec<(&str, String)> = Vec::new();
+        for &(method, template) in OPERATIONS {
+            match by_template.iter_mut().find(|(t, _)| *t == template) {
+                Some((_, methods)) => {
+                    methods.push_str(", ");
+                    methods.push_str(method);
+                }
+                None => by_template.push((template, method.to_owned())),
+            }
+        }
+        by_template
+    });
+    ALLOW
+        .iter()
+        .find(|(t, _)| *t == template)
+        .map_or("", |(_, methods)| methods.as_str())
 }

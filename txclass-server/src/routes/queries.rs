@@ -6,8 +6,11 @@ use http::StatusCode;
 use serde::{Deserialize, Serialize};
 use txclass_core::classifier::explain::DEFAULT_TOP;
 use txclass_core::classifier::Explanation;
-use txclass_core::store::{SpendingQuery, TxQuery};
+use txclass_core::orchestrator::PartnerStatus;
+use txclass_core::partner::Health;
+use txclass_core::store::{MerchantRow, SpendingQuery, SpendingRow, TxQuery};
 use txclass_core::{Category, ClassifiedTransaction, CustomerId, PartnerId};
+use utoipa::{IntoParams, ToSchema};
 
 use super::bodies::{json, page_limit, parse_query, Res};
 use super::App;
@@ -34,23 +37,26 @@ impl App {
                 limit: page_limit(p.limit)?,
             })
             .await?;
-        if !p.explain {
-            return Ok(json(StatusCode::OK, &page));
-        }
-        // Each transaction with why the model gives its text that category (the current
-        // model: a transaction stored by an older one carries that one's answer).
-        let classifier = self.orchestrator.classifier();
-        let items: Vec<Explained<'_>> = page
+        // With `explain=true`, each transaction with why the model gives its text that
+        // category (the current model: a transaction stored by an older one carries that
+        // one's answer).
+        let classifier = p.explain.then(|| self.orchestrator.classifier());
+        let items: Vec<Listed<'_>> = page
             .items
             .iter()
-            .map(|item| Explained {
+            .map(|item| Listed {
                 item,
-                explanation: classifier.explain(&item.transaction, DEFAULT_TOP),
+                explanation: classifier
+                    .as_ref()
+                    .and_then(|c| c.explain(&item.transaction, DEFAULT_TOP)),
             })
             .collect();
         Ok(json(
             StatusCode::OK,
-            &serde_json::json!({"items": items, "next_cursor": page.next_cursor}),
+            &TransactionPage {
+                items,
+                next_cursor: page.next_cursor,
+            },
         ))
     }
 
@@ -79,7 +85,11 @@ impl App {
             .await?;
         Ok(json(
             StatusCode::OK,
-            &serde_json::json!({"customer_id": customer, "interval": "month", "rows": rows}),
+            &Spending {
+                customer_id: customer,
+                interval: "month",
+                rows,
+            },
         ))
     }
 
@@ -106,17 +116,17 @@ impl App {
             .await?;
         Ok(json(
             StatusCode::OK,
-            &serde_json::json!({"customer_id": customer, "merchants": rows}),
+            &Merchants {
+                customer_id: customer,
+                merchants: rows,
+            },
         ))
     }
 
     /// `GET /v1/partners`.
     pub(super) async fn partners(&self) -> Result<Res, ApiError> {
         let partners = self.orchestrator.partner_status().await?;
-        Ok(json(
-            StatusCode::OK,
-            &serde_json::json!({"partners": partners}),
-        ))
+        Ok(json(StatusCode::OK, &Partners { partners }))
     }
 
     /// `GET /v1/partners/{id}/health`: 200 when the partner answers, 503 when not.
@@ -129,59 +139,134 @@ impl App {
         };
         Ok(json(
             status,
-            &serde_json::json!({"partner_id": id, "health": health}),
+            &PartnerHealth {
+                partner_id: id,
+                health,
+            },
         ))
     }
 }
 
-#[derive(Deserialize)]
+/// Which of a customer's transactions, and how many.
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
-struct TxParams {
+pub(super) struct TxParams {
+    /// Only this partner's.
     #[serde(default)]
     partner_id: Option<PartnerId>,
+    /// From this date (inclusive).
     #[serde(default)]
     from: Option<NaiveDate>,
+    /// To this date (inclusive).
     #[serde(default)]
     to: Option<NaiveDate>,
+    /// Only this category.
     #[serde(default)]
     category: Option<String>,
+    /// Only descriptions holding every one of these words (case-insensitive).
     #[serde(default)]
     q: Option<String>,
+    /// `next_cursor` of the previous page.
     #[serde(default)]
     cursor: Option<String>,
+    /// Page size, 1 to 1000 (default 100).
     #[serde(default)]
+    #[param(minimum = 1, maximum = 1000)]
     limit: Option<u32>,
     /// Adds each transaction's explanation (`explain=true`).
     #[serde(default)]
     explain: bool,
 }
 
+/// A page of a customer's transactions, newest first.
+#[derive(Serialize, ToSchema)]
+pub(super) struct TransactionPage<'a> {
+    /// The transactions.
+    items: Vec<Listed<'a>>,
+    /// Cursor of the next page; `null` on the last.
+    next_cursor: Option<String>,
+}
+
 /// A stored transaction and, with `explain=true`, why the model gives it its category.
-#[derive(Serialize)]
-struct Explained<'a> {
+#[derive(Serialize, ToSchema)]
+#[schema(as = ListedTransaction)]
+struct Listed<'a> {
     #[serde(flatten)]
     item: &'a ClassifiedTransaction,
+    /// With `explain=true` (and a model that can explain itself): what made the model's
+    /// answer.
+    #[serde(skip_serializing_if = "Option::is_none")]
     explanation: Option<Explanation>,
 }
 
-#[derive(Deserialize)]
+/// Spend per category per month.
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
-struct SpendingParams {
+pub(super) struct SpendingParams {
+    /// From this date (inclusive).
     #[serde(default)]
     from: Option<NaiveDate>,
+    /// To this date (inclusive).
     #[serde(default)]
     to: Option<NaiveDate>,
+    /// `month`, the only interval.
     #[serde(default)]
+    #[param(pattern = "^month$")]
     interval: Option<String>,
 }
 
-#[derive(Deserialize)]
+/// A customer's spend per month, category and currency.
+#[derive(Serialize, ToSchema)]
+pub(super) struct Spending {
+    /// Whose.
+    customer_id: CustomerId,
+    /// Always `month`.
+    #[schema(pattern = "^month$")]
+    interval: &'static str,
+    /// One row per month, category and currency.
+    rows: Vec<SpendingRow>,
+}
+
+/// Where a customer spent most.
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
-struct MerchantParams {
+pub(super) struct MerchantParams {
+    /// From this date (inclusive).
     #[serde(default)]
     from: Option<NaiveDate>,
+    /// To this date (inclusive).
     #[serde(default)]
     to: Option<NaiveDate>,
+    /// How many merchants, 1 to 1000 (default 10).
     #[serde(default)]
+    #[param(minimum = 1, maximum = 1000)]
     limit: Option<u32>,
+}
+
+/// The merchants a customer spent most with, per currency.
+#[derive(Serialize, ToSchema)]
+pub(super) struct Merchants {
+    /// Whose.
+    customer_id: CustomerId,
+    /// Largest spend first.
+    merchants: Vec<MerchantRow>,
+}
+
+/// Every configured partner.
+#[derive(Serialize, ToSchema)]
+pub(super) struct Partners {
+    /// In configuration order.
+    partners: Vec<PartnerStatus>,
+}
+
+/// A partner's health check.
+#[derive(Serialize, ToSchema)]
+pub(super) struct PartnerHealth {
+    /// The partner.
+    partner_id: PartnerId,
+    /// What its health endpoint answered.
+    health: Health,
 }

@@ -5,20 +5,39 @@
 use http::header::{HeaderValue, LOCATION};
 use http::{Request, StatusCode};
 use hyper::body::Incoming;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use txclass_core::rules::Rule;
 use txclass_core::store::RuleFilter;
 use txclass_core::CustomerId;
+use utoipa::{IntoParams, ToSchema};
 
 use super::bodies::{decode_json, json, parse_query, read_body, Res};
 use super::App;
 use crate::error::ApiError;
 
-#[derive(Deserialize)]
+/// Which rules.
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
-struct ListParams {
+pub(super) struct ListParams {
     /// Only the rules this customer's jobs run (the global ones and the customer's).
     customer_id: Option<String>,
+}
+
+/// The rules, by stage, order and id.
+#[derive(Serialize, ToSchema)]
+pub(super) struct Rules {
+    /// The rules.
+    rules: Vec<Rule>,
+}
+
+/// A deleted rule.
+#[derive(Serialize, ToSchema)]
+pub(super) struct Deleted<'a> {
+    /// The rule's id.
+    id: &'a str,
+    /// Always `true`.
+    deleted: bool,
 }
 
 impl App {
@@ -30,7 +49,7 @@ impl App {
             None => RuleFilter::All,
         };
         let rules = self.orchestrator.list_rules(&filter).await?;
-        Ok(json(StatusCode::OK, &serde_json::json!({ "rules": rules })))
+        Ok(json(StatusCode::OK, &Rules { rules }))
     }
 
     /// `POST /v1/rules`: `201` with the rule as stored (its id given when the body has
@@ -79,9 +98,6 @@ impl App {
     /// `DELETE /v1/rules/{id}`.
     pub(super) async fn delete_rule(&self, id: &str) -> Result<Res, ApiError> {
         self.orchestrator.delete_rule(id).await?;
-        Ok(json(
-            StatusCode::OK,
-            &serde_json::json!({ "id": id, "deleted": true }),
-        ))
+        Ok(json(StatusCode::OK, &Deleted { id, deleted: true }))
     }
 }
