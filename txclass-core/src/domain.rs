@@ -184,6 +184,25 @@ pub struct Prediction {
 }
 
 impl Prediction {
+    /// A category decided, not guessed (by a rule or by the user): probability 1, high
+    /// confidence, never uncertain.
+    pub fn decided(
+        category: Category,
+        sub_category: Option<Category>,
+        merchant: Option<String>,
+        source: Source,
+    ) -> Self {
+        Self {
+            category,
+            probability: 1.0,
+            confidence: Confidence::High,
+            uncertain: false,
+            sub_category,
+            merchant,
+            source,
+        }
+    }
+
     /// A model's answer: no sub-category, no merchant, source [`Source::Model`].
     pub fn from_model(
         category: Category,

@@ -106,15 +106,12 @@ impl Orchestrator {
         // the next job of the customer still applies it.
         store.put_correction(&correction).await?;
         let transaction = ClassifiedTransaction {
-            prediction: Prediction {
-                category: correction.category.clone(),
-                probability: 1.0,
-                confidence: crate::domain::Confidence::High,
-                uncertain: false,
-                sub_category: correction.sub_category.clone(),
-                merchant: stored.prediction.merchant.clone(),
-                source: Source::User,
-            },
+            prediction: Prediction::decided(
+                correction.category.clone(),
+                correction.sub_category.clone(),
+                stored.prediction.merchant.clone(),
+                Source::User,
+            ),
             ..stored
         };
         store.upsert(std::slice::from_ref(&transaction)).await?;

@@ -9,7 +9,7 @@ use super::{Rule, RuleError, Sign, Stage};
 use crate::classifier::Classifier;
 use crate::currency::Currency;
 use crate::domain::correction::Correction;
-use crate::domain::{Category, Confidence, PartnerId, Prediction, Source, Transaction};
+use crate::domain::{Category, PartnerId, Prediction, Source, Transaction};
 use crate::merchant::merchant_of;
 
 /// Most memory one compiled regular expression may take (the `regex` crate's size limit):
@@ -367,15 +367,12 @@ impl RuleSet {
                         merchant: st.merchant.clone(),
                         ..m.clone()
                     },
-                    (Some(source), _) => Prediction {
-                        category: st.category.clone().expect("a rule or the user set it"),
-                        probability: 1.0,
-                        confidence: Confidence::High,
-                        uncertain: false,
-                        sub_category: st.sub_category.clone(),
-                        merchant: st.merchant.clone(),
-                        source: source.clone(),
-                    },
+                    (Some(source), _) => Prediction::decided(
+                        st.category.clone().expect("a rule or the user set it"),
+                        st.sub_category.clone(),
+                        st.merchant.clone(),
+                        source.clone(),
+                    ),
                     (None, None) => unreachable!("no pre rule set a category, so the model ran"),
                 };
                 Trace {
