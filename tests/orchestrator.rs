@@ -679,6 +679,18 @@ async fn a_dead_owners_job_whose_last_page_is_stored_ends_done_without_a_call() 
     }
 }
 
+/// The customer's stored transactions (one page of up to 1,000), newest first.
+async fn stored(orch: &Orchestrator, customer: &str) -> Vec<txclass_suite::ClassifiedTransaction> {
+    orch.transactions(&txclass_suite::store::TxQuery {
+        customer_id: customer.into(),
+        limit: 1000,
+        ..Default::default()
+    })
+    .await
+    .unwrap()
+    .items
+}
+
 /// The merchant ([`merchant_of`]) with the most transactions in `all`, and those.
 fn busiest_merchant(
     all: &[txclass_suite::ClassifiedTransaction],
@@ -704,22 +716,13 @@ fn busiest_merchant(
 async fn corrections_stick_resummarise_and_suggest_a_rule() {
     use txclass_suite::domain::correction::CorrectionRequest;
     use txclass_suite::domain::{Category, Source};
-    use txclass_suite::store::{SpendingQuery, TxQuery};
+    use txclass_suite::store::SpendingQuery;
     use txclass_suite::Error;
 
     let r = rig(SimulatorConfig::instant(), 4, |_| {}).await;
     let customer = "corr-1";
     r.orch.run_to_end(request(customer)).await.unwrap();
-    let all = r
-        .orch
-        .transactions(&TxQuery {
-            customer_id: customer.into(),
-            limit: 1000,
-            ..Default::default()
-        })
-        .await
-        .unwrap()
-        .items;
+    let all = stored(&r.orch, customer).await;
     // Three transactions of one merchant, corrected to a category none of them has.
     let (merchant, txs) = busiest_merchant(&all);
     assert!(txs.len() >= 4, "{merchant}: {} transactions", txs.len());
@@ -794,16 +797,7 @@ async fn corrections_stick_resummarise_and_suggest_a_rule() {
     let Some(Progress::Done { summary, .. }) = events.last() else {
         panic!("{:?}", events.last());
     };
-    let again = r
-        .orch
-        .transactions(&TxQuery {
-            customer_id: customer.into(),
-            limit: 1000,
-            ..Default::default()
-        })
-        .await
-        .unwrap()
-        .items;
+    let again = stored(&r.orch, customer).await;
     let corrected: Vec<&str> = txs[..3].iter().map(|t| t.transaction.id.as_str()).collect();
     for t in &again {
         if corrected.contains(&t.transaction.id.as_str()) {
@@ -845,7 +839,7 @@ async fn corrections_can_create_the_suggested_rule() {
     use txclass_suite::domain::correction::CorrectionRequest;
     use txclass_suite::domain::Category;
     use txclass_suite::orchestrator::CorrectionSettings;
-    use txclass_suite::store::{RuleFilter, TxQuery};
+    use txclass_suite::store::RuleFilter;
 
     let sim = Simulator::bind(0, SimulatorConfig::instant())
         .await
@@ -865,15 +859,7 @@ async fn corrections_can_create_the_suggested_rule() {
         .unwrap();
     let customer = "corr-2";
     orch.run_to_end(request(customer)).await.unwrap();
-    let all = orch
-        .transactions(&TxQuery {
-            customer_id: customer.into(),
-            limit: 1000,
-            ..Default::default()
-        })
-        .await
-        .unwrap()
-        .items;
+    let all = stored(&orch, customer).await;
     let (merchant, same) = busiest_merchant(&all);
     assert!(same.len() >= 3, "{merchant}");
     let ask = || CorrectionRequest {
@@ -904,15 +890,7 @@ async fn corrections_can_create_the_suggested_rule() {
     assert!(three.suggested_rule.is_none() && !three.rule_created);
     // The next job: every transaction of the merchant goes to the rule or the user.
     orch.run_to_end(request(customer)).await.unwrap();
-    let again = orch
-        .transactions(&TxQuery {
-            customer_id: customer.into(),
-            limit: 1000,
-            ..Default::default()
-        })
-        .await
-        .unwrap()
-        .items;
+    let again = stored(&orch, customer).await;
     for t in again
         .iter()
         .filter(|t| merchant_of(&t.transaction.description) == merchant)

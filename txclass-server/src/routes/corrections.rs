@@ -11,7 +11,7 @@ use txclass_core::store::{CorrectionQuery, MAX_CORRECTIONS};
 use txclass_core::{Category, CustomerId};
 use utoipa::{IntoParams, ToSchema};
 
-use super::bodies::{decode_json, json, parse_query, read_body, Res};
+use super::bodies::{json, parse_query, Res};
 use super::App;
 use crate::error::ApiError;
 
@@ -64,13 +64,7 @@ impl App {
         tx: &str,
         req: Request<Incoming>,
     ) -> Result<Res, ApiError> {
-        let body = read_body(
-            req,
-            self.settings.body_limit,
-            self.settings.connections.body_read_timeout,
-        )
-        .await?;
-        let request: CorrectionRequest = decode_json(&body)?;
+        let request: CorrectionRequest = self.json_body(req).await?;
         let outcome = self.orchestrator.correct(&customer, tx, request).await?;
         Ok(json(StatusCode::OK, &outcome))
     }

@@ -136,6 +136,21 @@ impl App {
         }
     }
 
+    /// A request's JSON body read within the body limit and read timeout, decoded (a `400`
+    /// names the field at fault).
+    async fn json_body<T: serde::de::DeserializeOwned>(
+        &self,
+        req: Request<Incoming>,
+    ) -> Result<T, ApiError> {
+        let body = bodies::read_body(
+            req,
+            self.settings.body_limit,
+            self.settings.connections.body_read_timeout,
+        )
+        .await?;
+        bodies::decode_json(&body)
+    }
+
     /// Which route a method and path ask for (both transports decide with this).
     fn route_of<'p>(&'p self, method: &Method, path: &'p str) -> Result<Route<'p>, ApiError> {
         let segments: Vec<&str> = path.trim_matches('/').split('/').collect();

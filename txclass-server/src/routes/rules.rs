@@ -11,7 +11,7 @@ use txclass_core::store::RuleFilter;
 use txclass_core::CustomerId;
 use utoipa::{IntoParams, ToSchema};
 
-use super::bodies::{decode_json, json, parse_query, read_body, Res};
+use super::bodies::{json, parse_query, Res};
 use super::App;
 use crate::error::ApiError;
 
@@ -55,13 +55,7 @@ impl App {
     /// `POST /v1/rules`: `201` with the rule as stored (its id given when the body has
     /// none) and its `Location`.
     pub(super) async fn create_rule(&self, req: Request<Incoming>) -> Result<Res, ApiError> {
-        let body = read_body(
-            req,
-            self.settings.body_limit,
-            self.settings.connections.body_read_timeout,
-        )
-        .await?;
-        let rule: Rule = decode_json(&body)?;
+        let rule: Rule = self.json_body(req).await?;
         let rule = self.orchestrator.create_rule(rule).await?;
         let mut res = json(StatusCode::CREATED, &rule);
         if let Ok(v) = HeaderValue::from_str(&format!("/v1/rules/{}", rule.id)) {
@@ -84,13 +78,7 @@ impl App {
         id: &str,
         req: Request<Incoming>,
     ) -> Result<Res, ApiError> {
-        let body = read_body(
-            req,
-            self.settings.body_limit,
-            self.settings.connections.body_read_timeout,
-        )
-        .await?;
-        let rule: Rule = decode_json(&body)?;
+        let rule: Rule = self.json_body(req).await?;
         let rule = self.orchestrator.update_rule(id, rule).await?;
         Ok(json(StatusCode::OK, &rule))
     }

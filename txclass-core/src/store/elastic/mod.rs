@@ -373,6 +373,30 @@ impl ElasticStore {
             .map_err(|e| backend(format!("{what} {id} does not decode: {e}")))
     }
 
+    /// The `record` of each hit of a search of `alias` (retried while the engine is
+    /// unavailable), decoded; `what` names the search and `record` its hits in errors.
+    async fn search_records<T: serde::de::DeserializeOwned>(
+        &self,
+        alias: &str,
+        body: Value,
+        what: &str,
+        record: &str,
+    ) -> Result<Vec<T>, StoreError> {
+        let res = self
+            .retrying(|_| async {
+                let resp = self
+                    .client
+                    .search(SearchParts::Index(&[alias]))
+                    .body(body.clone())
+                    .send()
+                    .await
+                    .map_err(unavailable)?;
+                json_of(what, resp).await
+            })
+            .await?;
+        records_of(&res, record)
+    }
+
     /// The alias rules are read and written through.
     pub fn rules_alias(&self) -> &str {
         &self.rule_alias
@@ -514,19 +538,8 @@ impl Store for ElasticStore {
                 { "job_id": { "order": "asc", "missing": "_last" } }
             ]
         });
-        let res = self
-            .retrying(|_| async {
-                let resp = self
-                    .client
-                    .search(SearchParts::Index(&[&self.job_alias]))
-                    .body(body.clone())
-                    .send()
-                    .await
-                    .map_err(unavailable)?;
-                json_of("running jobs", resp).await
-            })
-            .await?;
-        records_of(&res, "job record")
+        self.search_records(&self.job_alias, body, "running jobs", "job record")
+            .await
     }
 
     async fn put_job(&self, job: &JobRecord) -> Result<(), StoreError> {
@@ -841,19 +854,8 @@ impl Store for ElasticStore {
                 { "tx_id": "desc" }
             ]
         });
-        let res = self
-            .retrying(|_| async {
-                let resp = self
-                    .client
-                    .search(SearchParts::Index(&[&self.correction_alias]))
-                    .body(body.clone())
-                    .send()
-                    .await
-                    .map_err(unavailable)?;
-                json_of("corrections", resp).await
-            })
-            .await?;
-        records_of(&res, "correction")
+        self.search_records(&self.correction_alias, body, "corrections", "correction")
+            .await
     }
 
     async fn count(&self, customer: &CustomerId) -> Result<u64, StoreError> {
