@@ -39,7 +39,7 @@ fn rent_rule() -> Value {
         "stage": "pre",
         "order": 10,
         "conditions": { "description_matches": "aluguel\\s+\\w+", "amount_max": "-100.00", "sign": "out" },
-        "action": { "category": "rent", "sub_category": "housing", "merchant": "Landlord" },
+        "action": { "category": "rent", "merchant": "Landlord" },
         "stop_processing": true
     })
 }
@@ -349,7 +349,7 @@ pub async fn enrich_classifies_rows_and_names_bad_ones(t: Transport) {
         ),
         (
             &json!("rent"),
-            &json!("housing"),
+            &json!(null),
             &json!("rule:rent"),
             &json!("Landlord"),
             &json!(1.0)

@@ -10,6 +10,7 @@ use crate::classifier::Classifier;
 use crate::currency::Currency;
 use crate::domain::{Category, Confidence, PartnerId, Prediction, Source, Transaction};
 use crate::merchant::merchant_of;
+use crate::taxonomy::Taxonomy;
 
 /// Most memory one compiled regular expression may take (the `regex` crate's size limit):
 /// a rule from an API client cannot make the server build a huge automaton.
@@ -343,6 +344,11 @@ impl RuleSet {
                         probability: 1.0,
                         confidence: Confidence::High,
                         uncertain: false,
+                        sub_probability: st.sub_category.as_ref().map(|_| 1.0),
+                        taxonomy_version: Taxonomy::builtin().version_for(
+                            st.category.as_ref().map_or("", Category::as_str),
+                            st.sub_category.as_ref().map(Category::as_str),
+                        ),
                         sub_category: st.sub_category.clone(),
                         merchant: st.merchant.clone(),
                         source: Source::Rule(id.clone()),

@@ -5,7 +5,7 @@ use chrono::NaiveDate;
 use http::StatusCode;
 use serde::{Deserialize, Serialize};
 use txclass_core::classifier::Explanation;
-use txclass_core::store::{SpendingQuery, TxQuery};
+use txclass_core::store::{Level, SpendingQuery, TxQuery};
 use txclass_core::{Category, ClassifiedTransaction, CustomerId, PartnerId};
 
 use super::bodies::{json, page_limit, parse_query, Res};
@@ -28,6 +28,7 @@ impl App {
                 from: p.from,
                 to: p.to,
                 category: p.category.map(Category::new),
+                sub_category: p.sub_category.map(Category::new),
                 text: p.q.filter(|q| !q.trim().is_empty()),
                 cursor: p.cursor,
                 limit: page_limit(p.limit)?,
@@ -74,11 +75,14 @@ impl App {
                 customer_id: customer.clone(),
                 from: p.from,
                 to: p.to,
+                level: p.level,
             })
             .await?;
         Ok(json(
             StatusCode::OK,
-            &serde_json::json!({"customer_id": customer, "interval": "month", "rows": rows}),
+            &serde_json::json!({
+                "customer_id": customer, "interval": "month", "level": p.level, "rows": rows
+            }),
         ))
     }
 
@@ -106,6 +110,15 @@ impl App {
         Ok(json(
             StatusCode::OK,
             &serde_json::json!({"customer_id": customer, "merchants": rows}),
+        ))
+    }
+
+    /// `GET /v1/taxonomy`: the categories and sub-categories results are labelled with, and
+    /// the taxonomy's version (each stored result carries the version it was labelled in).
+    pub(super) fn taxonomy(&self) -> Result<Res, ApiError> {
+        Ok(json(
+            StatusCode::OK,
+            txclass_core::taxonomy::Taxonomy::builtin(),
         ))
     }
 
@@ -145,6 +158,8 @@ struct TxParams {
     #[serde(default)]
     category: Option<String>,
     #[serde(default)]
+    sub_category: Option<String>,
+    #[serde(default)]
     q: Option<String>,
     #[serde(default)]
     cursor: Option<String>,
@@ -175,6 +190,9 @@ struct SpendingParams {
     to: Option<NaiveDate>,
     #[serde(default)]
     interval: Option<String>,
+    /// `main` (default) or `sub`.
+    #[serde(default)]
+    level: Level,
 }
 
 #[derive(Deserialize)]
