@@ -172,4 +172,22 @@ fn totals_are_printed_per_currency() {
         .unwrap_or_else(|| panic!("{err}"));
     let cells: Vec<&str> = line.split_whitespace().collect();
     assert_eq!(cells, ["groceries", "3", "-15.50", "-1200"], "{err}");
+
+    // At the sub level each category's sub-categories follow it, per currency too.
+    let o = txclass(&["classify", &input, "-o", "-", "--level", "sub"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let err = stderr(&o);
+    let lines: Vec<Vec<&str>> = err
+        .lines()
+        .map(|l| l.split_whitespace().collect())
+        .collect();
+    let at = lines
+        .iter()
+        .position(|l| l.first() == Some(&"groceries"))
+        .unwrap_or_else(|| panic!("{err}"));
+    assert_eq!(
+        lines[at + 1],
+        ["groceries/supermarket", "3", "-15.50", "-1200"],
+        "{err}"
+    );
 }

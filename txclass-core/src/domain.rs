@@ -363,6 +363,14 @@ pub struct CategoryTotal {
     pub amounts_minor: BTreeMap<String, i64>,
 }
 
+impl CategoryTotal {
+    /// Counts one transaction of `amount_minor` in `currency`.
+    pub fn add(&mut self, currency: &str, amount_minor: i64) {
+        self.count += 1;
+        *self.amounts_minor.entry(currency.to_owned()).or_default() += amount_minor;
+    }
+}
+
 /// Money of one currency in a job's summary.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct CurrencyTotal {
@@ -407,16 +415,15 @@ impl Summary {
         for t in txs {
             let tx = &t.transaction;
             self.transactions += 1;
-            let one = |e: &mut CategoryTotal| {
-                e.count += 1;
-                *e.amounts_minor.entry(tx.currency.clone()).or_default() += tx.amount_minor;
-            };
-            one(self
-                .categories
+            self.categories
                 .entry(t.prediction.category.clone())
-                .or_default());
+                .or_default()
+                .add(&tx.currency, tx.amount_minor);
             if let Some(sub) = &t.prediction.sub_category {
-                one(self.sub_categories.entry(sub.clone()).or_default());
+                self.sub_categories
+                    .entry(sub.clone())
+                    .or_default()
+                    .add(&tx.currency, tx.amount_minor);
             }
             let c = self.currency_entry(&tx.currency);
             c.count += 1;

@@ -29,7 +29,12 @@ pub(crate) fn tag_label(category: &str, tag: &str) -> Option<&'static str> {
         }
         m
     });
-    match subs.get(&(category, tag)).copied().unwrap_or("") {
+    label_of(category, subs.get(&(category, tag)).copied().unwrap_or(""))
+}
+
+/// The taxonomy's label of sub-category `sub` of `category` (`""`: the bare category).
+fn label_of(category: &str, sub: &str) -> Option<&'static str> {
+    match sub {
         "" => super::static_label(category),
         sub => super::static_label(&crate::taxonomy::sub_label(category, sub)),
     }
@@ -107,11 +112,7 @@ pub(crate) fn extra_label(category: &str, name: &str) -> Option<&'static str> {
         },
         _ => "",
     };
-    if sub.is_empty() {
-        super::static_label(category)
-    } else {
-        super::static_label(&crate::taxonomy::sub_label(category, sub))
-    }
+    label_of(category, sub)
 }
 
 /// The five statement languages.
