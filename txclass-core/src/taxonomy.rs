@@ -314,6 +314,8 @@ pub struct LabelTree {
     mains: Vec<Category>,
     /// Per label, the index of its main category.
     main_of: Vec<usize>,
+    /// Per main category, its labels' indices (so a roll-up allocates nothing).
+    groups: Vec<Vec<usize>>,
     /// Per label, its sub-category label (`None` for a bare main id).
     sub: Vec<Option<Category>>,
     /// Whether some label has a sub-category.
@@ -354,7 +356,12 @@ impl LabelTree {
             sub.push(s.map(|_| l.clone()));
         }
         let taxonomy = Taxonomy::builtin();
+        let mut groups = vec![Vec::new(); mains.len()];
+        for (label, &main) in main_of.iter().enumerate() {
+            groups[main].push(label);
+        }
         Self {
+            groups,
             two_level: sub.iter().any(Option::is_some),
             taxonomy_version: labels
                 .iter()
@@ -403,19 +410,19 @@ impl LabelTree {
                 label_probability,
             };
         }
-        let mut sums = vec![0.0f32; self.mains.len()];
-        for (i, &v) in p.iter().enumerate() {
-            sums[self.main_of[i]] += v;
+        let (mut main, mut probability) = (0, f32::NEG_INFINITY);
+        for (m, labels) in self.groups.iter().enumerate() {
+            let sum: f32 = labels.iter().map(|&i| p[i]).sum();
+            if sum > probability {
+                (main, probability) = (m, sum);
+            }
         }
-        let (main, probability) = argmax(&sums);
-        let (label, label_probability) = p
-            .iter()
-            .enumerate()
-            .filter(|(i, _)| self.main_of[*i] == main)
-            .fold(
-                (0, f32::NEG_INFINITY),
-                |a, (i, &v)| if v > a.1 { (i, v) } else { a },
-            );
+        let (mut label, mut label_probability) = (0, f32::NEG_INFINITY);
+        for &i in &self.groups[main] {
+            if p[i] > label_probability {
+                (label, label_probability) = (i, p[i]);
+            }
+        }
         Pick {
             main,
             probability: probability.min(1.0),
