@@ -27,14 +27,17 @@ use txclass_suite::domain::correction::{suggested_rule, Correction};
 use txclass_suite::domain::{Category, CustomerId, PartnerId, Source};
 use txclass_suite::rules::RuleSet;
 use txclass_suite::store::merchant_of;
-use txclass_suite::{Classifier, Transaction};
+use txclass_suite::Transaction;
 
 /// Corrections a merchant needs before a rule is suggested (the server's default).
 const K: usize = 3;
 
 struct Line {
     tx: Transaction,
+    /// The main category (what accuracy is counted on).
     label: &'static str,
+    /// The full label, `main` or `main/sub`: what a user's correction gives.
+    full: &'static str,
     merchant: String,
 }
 
@@ -45,7 +48,7 @@ fn top_labels(model: &LogisticModel, lines: &[&Line]) -> Vec<Category> {
     model
         .best(&txs)
         .into_iter()
-        .map(|(i, _)| model.labels()[i].clone())
+        .map(|(i, _)| model.mains()[i].clone())
         .collect()
 }
 
@@ -73,7 +76,8 @@ fn main() {
         .filter(|r| r.split == Split::Test && r.row.unseen_merchant)
         .map(|r| Line {
             tx: r.row.transaction,
-            label: r.row.category,
+            label: r.row.category.split('/').next().unwrap_or_default(),
+            full: r.row.category,
             merchant: r.row.merchant,
         })
         .collect();
@@ -151,7 +155,7 @@ fn table(
         } else {
             let rows = used
                 .iter()
-                .map(|l| Ok::<_, String>((l.tx.clone(), l.label.to_owned())));
+                .map(|l| Ok::<_, String>((l.tx.clone(), l.full.to_owned())));
             let config = TuneConfig {
                 l2,
                 ..TuneConfig::default()
@@ -172,7 +176,7 @@ fn table(
                     transaction: l.tx.clone(),
                     merchant,
                     category: Category::new(l.label),
-                    sub_category: None,
+                    sub_category: (l.full != l.label).then(|| Category::new(l.full)),
                     previous_category: Category::new("?"),
                     previous_source: Source::Model,
                     corrected_at: Utc.timestamp_opt(i as i64, 0).unwrap(),

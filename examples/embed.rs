@@ -72,6 +72,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             customer_id: "c-42".into(),
             from: None,
             to: None,
+            level: Default::default(),
         })
         .await?;
     for row in spending.iter().filter(|r| r.month == "2026-01") {

@@ -77,7 +77,7 @@ def main():
     with open(os.path.join(OUT, "tag-map.tsv"), encoding="utf-8") as f:
         for line in f:
             if line.strip() and not line.startswith("#"):
-                path, category = line.rstrip("\n").split("\t")
+                path, category = line.rstrip("\n").split("\t")[:2]
                 tag_map.append((path, category))
     nsi = json.loads(member(tarball(NSI), "dist/json/nsi.min.json"))["nsi"]
     brands = set()

@@ -42,7 +42,12 @@ fn corpus_rows(seed: u64, rows: usize) -> Vec<CorpusRow> {
 #[test]
 fn bundled_model_is_the_production_model_and_generalises_to_brands_it_never_saw() {
     let model = classifier::bundled_model().unwrap();
-    assert_eq!(model.labels().len(), 18);
+    // Trained on sub-categories: 18 main categories, each label one of the taxonomy's.
+    assert_eq!(model.mains().len(), 18);
+    assert!(model.labels().len() > 40, "{} labels", model.labels().len());
+    let taxonomy = txclass_suite::domain::taxonomy::Taxonomy::builtin();
+    assert!(model.labels().iter().all(|l| taxonomy.contains(l.as_str())));
+    assert_eq!(model.tree().taxonomy_version(), Some(taxonomy.version()));
     assert!(
         model
             .version()
@@ -122,7 +127,7 @@ fn typical_lines_get_the_expected_category() {
         // model may flag it uncertain, but its best guess is the transfer).
         let t = tx(line, amount, currency);
         let (best, p) = model.best(std::slice::from_ref(&t))[0];
-        assert_eq!(model.labels()[best].as_str(), want, "{line}: p {p}");
+        assert_eq!(model.mains()[best].as_str(), want, "{line}: p {p}");
     }
 }
 
@@ -137,7 +142,9 @@ fn explanations_add_up_to_the_score_and_name_what_the_line_contains() {
         let tx = &row.row.transaction;
         let e = model.explain(tx, 5);
         let p = model.probabilities(tx);
-        let (best, _) = model.best(std::slice::from_ref(tx))[0];
+        // Explanations are of labels (sub-categories): the sum of feature contributions is
+        // exact for a label's score, not for a category's sum of probabilities.
+        let best = (0..p.len()).fold(0, |b, i| if p[i] > p[b] { i } else { b });
         assert_eq!(
             e.classes[0].category,
             model.labels()[best],
@@ -188,7 +195,7 @@ fn explanations_add_up_to_the_score_and_name_what_the_line_contains() {
             }
         }
     }
-    // The merchant's own word carries a bakery line.
+    // The merchant's own word (and its first letters) carry a bakery line.
     let line = Transaction {
         id: "x".into(),
         date: "2026-03-05".parse().unwrap(),
@@ -198,8 +205,19 @@ fn explanations_add_up_to_the_score_and_name_what_the_line_contains() {
     };
     let e = model.explain(&line, 5);
     println!("{}", serde_json::to_string_pretty(&e).unwrap());
-    assert_eq!(e.classes[0].category.as_str(), "groceries", "{e:?}");
-    assert_eq!(e.classes[0].top[0].feature, "word \"padaria\"", "{e:?}");
+    assert_eq!(e.classes[0].category.as_str(), "groceries/bakery", "{e:?}");
+    assert_eq!(e.prediction.category.as_str(), "groceries", "{e:?}");
+    assert_eq!(
+        e.prediction.sub_category.as_ref().map(|c| c.as_str()),
+        Some("groceries/bakery"),
+        "{e:?}"
+    );
+    assert!(
+        e.classes[0].top[..2]
+            .iter()
+            .any(|f| f.feature == "word \"padaria\""),
+        "{e:?}"
+    );
 }
 
 /// Where the text is sure (p_text ≥ 0.9), setting the amount to −50.00, −47.31 or −1000.00
@@ -414,7 +432,23 @@ proptest! {
         let single = model.predict(&tx);
         let batch = model.predict_batch(std::slice::from_ref(&tx));
         prop_assert_eq!(&batch[0], &single);
-        let top = p.iter().copied().fold(0.0f32, f32::max);
-        prop_assert!((single.probability - top).abs() < 1e-6);
+        // A category's probability is the sum over its sub-categories; the sub-category is
+        // the most likely label under the chosen category, with that label's probability.
+        let tree = model.tree();
+        let mut sums = vec![0.0f32; tree.mains().len()];
+        for (i, q) in p.iter().enumerate() {
+            sums[tree.main_of(i)] += q;
+        }
+        let top = sums.iter().copied().fold(0.0f32, f32::max);
+        prop_assert!((single.probability - top).abs() < 1e-5, "{} vs {}", single.probability, top);
+        if let Some(sub) = &single.sub_category {
+            prop_assert_eq!(txclass_suite::domain::taxonomy::main_of(sub.as_str()), single.category.as_str());
+            let i = model.labels().iter().position(|l| l == sub).unwrap();
+            prop_assert_eq!(single.sub_probability, Some(p[i]));
+            let main = tree.main_of(i);
+            prop_assert!((0..p.len()).all(|j| tree.main_of(j) != main || p[j] <= p[i]));
+        }
+        let version = txclass_suite::domain::taxonomy::Taxonomy::builtin().version();
+        prop_assert_eq!(single.taxonomy_version.as_deref(), Some(version));
     }
 }

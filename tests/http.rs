@@ -175,7 +175,13 @@ async fn json_answers_match_the_served_document() {
         200,
         send(M::GET, "/v1/categories".into(), None).await,
     );
-    let category = categories["categories"][0].clone();
+    assert!(
+        categories["categories"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("restaurants")),
+        "{categories}"
+    );
     let first = page["transactions"][0]["id"].as_str().unwrap().to_owned();
     let corrected = check(
         "POST",
@@ -184,11 +190,15 @@ async fn json_answers_match_the_served_document() {
         send(
             M::POST,
             format!("/v1/customers/c-doc/transactions/{first}/category"),
-            Some(json!({ "category": category, "sub_category": "doc" })),
+            Some(json!({ "category": "restaurants", "sub_category": "coffee" })),
         )
         .await,
     );
     assert_eq!(corrected["transaction"]["source"], "user", "{corrected}");
+    assert_eq!(
+        corrected["transaction"]["sub_category"], "restaurants/coffee",
+        "{corrected}"
+    );
     let corrections = send(M::GET, "/v1/customers/c-doc/corrections".into(), None).await;
     check("GET", "/v1/customers/{id}/corrections", 200, corrections);
     let tx = "/v1/customers/{id}/transactions";
@@ -243,7 +253,7 @@ async fn json_answers_match_the_served_document() {
         "id": "doc-rent",
         "stage": "post",
         "conditions": {"description_matches": "alug(uel)?", "amount_max": "-1.00", "currency": "brl"},
-        "action": {"category": "rent", "sub_category": "home", "merchant": "Landlord"}
+        "action": {"category": "restaurants", "sub_category": "bars", "merchant": "Bar"}
     });
     let rules = "/v1/rules/{id}";
     check(

@@ -749,6 +749,7 @@ async fn corrections_stick_resummarise_and_suggest_a_rule() {
             customer_id: customer.into(),
             from: None,
             to: None,
+            level: Default::default(),
         })
         .await
         .unwrap();

@@ -295,6 +295,7 @@ async fn mapping_and_alias_are_created() {
         "source",
         "sub_category",
         "rule_merchant",
+        "taxonomy_version",
     ] {
         assert_eq!(p[keyword]["type"], "keyword", "{keyword}");
     }
@@ -368,6 +369,9 @@ async fn an_older_index_version_is_migrated_behind_the_alias() {
     t.prediction.source = txclass_suite::domain::Source::Model;
     t.prediction.sub_category = None;
     t.prediction.merchant = None;
+    // ... and before taxonomies had versions: none reads back.
+    t.prediction.sub_probability = None;
+    t.prediction.taxonomy_version = None;
     let t = &t;
     // The store's `_id` scheme: `{len(partner)}:{partner}:{id}`.
     let id = format!(

@@ -112,9 +112,9 @@ async fn a_file_from_the_first_schema_is_migrated() {
     assert_eq!(top[0].amount_minor, -1500);
 }
 
-/// A file written before rules existed gets the `source`, `sub_category` and
-/// `rule_merchant` columns on open: its rows read back as the model's, and new rows keep
-/// what a rule set.
+/// A file written before rules existed gets the `source`, `sub_category`, `rule_merchant`,
+/// `sub_probability` and `taxonomy_version` columns on open: its rows read back as the
+/// model's without a taxonomy version, and new rows keep what a rule set.
 #[tokio::test]
 async fn a_file_from_before_rules_is_migrated() {
     let dir = tempfile::tempdir().unwrap();
@@ -146,10 +146,15 @@ async fn a_file_from_before_rules_is_migrated() {
     let old = &page.items[0];
     assert_eq!(old.prediction.source, txclass_suite::domain::Source::Model);
     assert_eq!(old.prediction.sub_category, None);
+    // Written before taxonomies had versions: none read back.
+    assert_eq!(old.prediction.taxonomy_version, None);
+    assert_eq!(old.prediction.sub_probability, None);
     let mut by_rule = old.clone();
     by_rule.transaction.id = "t2".into();
     by_rule.prediction.source = txclass_suite::domain::Source::Rule("r".into());
     by_rule.prediction.merchant = Some("Padaria".into());
+    by_rule.prediction.sub_category = Some(txclass_suite::Category::new("groceries/bakery"));
+    by_rule.prediction.taxonomy_version = Some("2026-12".into());
     s.upsert(&[by_rule.clone()]).await.unwrap();
     drop(s);
     let s = SqliteStore::open(&path).unwrap();

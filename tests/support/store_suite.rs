@@ -17,8 +17,8 @@ use txclass_suite::progress::FailureReason;
 use txclass_suite::progress::Progress;
 use txclass_suite::rules::{Action, Conditions, Rule, RuleScope, Sign, Stage};
 use txclass_suite::store::{
-    merchant_name, merchant_of, CorrectionQuery, LoggedEvent, MerchantRow, PageRecord, RuleFilter,
-    SpendingQuery, SpendingRow, Store, StoreError, TxQuery, UpsertReport, MAX_EVENTS,
+    merchant_name, merchant_of, CorrectionQuery, Level, LoggedEvent, MerchantRow, PageRecord,
+    RuleFilter, SpendingQuery, SpendingRow, Store, StoreError, TxQuery, UpsertReport, MAX_EVENTS,
 };
 
 /// `YYYY-MM-DD` → date.
@@ -90,14 +90,22 @@ pub fn dataset(customer: &str, n: usize) -> Vec<ClassifiedTransaction> {
                 CATEGORIES[k],
             );
             t.prediction.probability = (i % 100) as f32 / 100.0;
-            // Some money in another currency (never added to the reais), and some rows a
-            // rule classified: their source, sub-category and clean merchant name are kept.
+            // Some money in another currency (never added to the reais), some rows with a
+            // sub-category from the model and the taxonomy version, and some rows a rule
+            // classified: their source, sub-category and clean merchant name are kept.
             if i % 11 == 0 {
                 t.transaction.currency = "EUR".into();
             }
+            if k == 2 && i % 4 < 2 {
+                t.prediction.sub_category = Some(Category::new("transport/ride_hailing"));
+                t.prediction.sub_probability = Some(0.625);
+                t.prediction.taxonomy_version = Some("2026-12".into());
+            }
             if i % 13 == 0 {
                 t.prediction.source = Source::Rule("fix-7".into());
-                t.prediction.sub_category = Some(Category::new("bakery"));
+                t.prediction.sub_category =
+                    Some(Category::new(format!("{}/special", CATEGORIES[k])));
+                t.prediction.sub_probability = Some(1.0);
                 t.prediction.merchant = Some("Padaria Boa".into());
             }
             t
@@ -324,6 +332,19 @@ pub async fn filters(store: &dyn Store) {
     )
     .await;
     check(
+        "sub-category",
+        TxQuery {
+            category: Some(Category::new("transport")),
+            sub_category: Some(Category::new("transport/ride_hailing")),
+            ..query(c, 1000)
+        },
+        Box::new(|t| {
+            t.prediction.sub_category.as_ref().map(Category::as_str)
+                == Some("transport/ride_hailing")
+        }),
+    )
+    .await;
+    check(
         "partner + category + dates",
         TxQuery {
             partner_id: Some(PartnerId::new("bank-b")),
@@ -457,24 +478,31 @@ pub async fn pagination(store: &dyn Store) {
     }
 }
 
-/// Spend per month per category, exact to the cent, within the date bounds.
+/// Spend per month per category (and per sub-category at the sub level: a category's
+/// transactions without one first), exact to the cent, within the date bounds.
 pub async fn spending(store: &dyn Store) {
     let c = "cust-spend";
     let mut txs = dataset(c, 200);
     txs.extend(dataset("cust-other", 40));
     store.upsert(&txs).await.expect("upsert");
 
-    let expect = |from: Option<NaiveDate>, to: Option<NaiveDate>| {
-        let mut cells: BTreeMap<(String, String, String), (u64, i64)> = BTreeMap::new();
+    type Cell = (String, String, Option<Category>, String);
+    let expect = |from: Option<NaiveDate>, to: Option<NaiveDate>, level: Level| {
+        let mut cells: BTreeMap<Cell, (u64, i64)> = BTreeMap::new();
         for t in txs.iter().filter(|t| t.customer_id.as_str() == c) {
             let date = t.transaction.date;
             if from.is_some_and(|f| date < f) || to.is_some_and(|x| date > x) {
                 continue;
             }
+            let sub = match level {
+                Level::Main => None,
+                Level::Sub => t.prediction.sub_category.clone(),
+            };
             let e = cells
                 .entry((
                     date.format("%Y-%m").to_string(),
                     t.prediction.category.0.clone(),
+                    sub,
                     t.transaction.currency.clone(),
                 ))
                 .or_default();
@@ -484,9 +512,10 @@ pub async fn spending(store: &dyn Store) {
         cells
             .into_iter()
             .map(
-                |((month, category, currency), (count, amount_minor))| SpendingRow {
+                |((month, category, sub_category, currency), (count, amount_minor))| SpendingRow {
                     month,
                     category: Category(category),
+                    sub_category,
                     currency,
                     count,
                     amount_minor,
@@ -494,21 +523,40 @@ pub async fn spending(store: &dyn Store) {
             )
             .collect::<Vec<_>>()
     };
-    for (from, to) in [
-        (None, None),
-        (Some(d("2026-02-10")), Some(d("2026-03-20"))),
-        (Some(d("2026-03-01")), None),
-        (Some(d("2027-01-01")), None),
-    ] {
+    // The sub level splits some categories (the data has sub-categories in both currencies).
+    let sub = expect(None, None, Level::Sub);
+    assert!(sub.len() > expect(None, None, Level::Main).len());
+    assert!(sub.iter().any(|r| r
+        .sub_category
+        .as_ref()
+        .is_some_and(|s| s.as_str() == "transport/ride_hailing")
+        && r.currency == "EUR"));
+    for (from, to, level) in [(None, None, Level::Main), (None, None, Level::Sub)]
+        .into_iter()
+        .chain(
+            [
+                (Some(d("2026-02-10")), Some(d("2026-03-20"))),
+                (Some(d("2026-03-01")), None),
+                (Some(d("2027-01-01")), None),
+            ]
+            .into_iter()
+            .flat_map(|(f, t)| [(f, t, Level::Main), (f, t, Level::Sub)]),
+        )
+    {
         let got = store
             .spending(&SpendingQuery {
                 customer_id: CustomerId::new(c),
                 from,
                 to,
+                level,
             })
             .await
             .expect("spending");
-        assert_eq!(got, expect(from, to), "spending {from:?}..{to:?}");
+        assert_eq!(
+            got,
+            expect(from, to, level),
+            "spending {from:?}..{to:?} {level:?}"
+        );
     }
 }
 

@@ -54,7 +54,9 @@ fn good_csv_keeps_every_row_and_adds_a_category() {
             "uncertain",
             "sub_category",
             "merchant",
-            "source"
+            "source",
+            "sub_probability",
+            "taxonomy_version"
         ]
     );
     let rows = csv_rows(out.to_str().unwrap());
@@ -73,6 +75,10 @@ fn good_csv_keeps_every_row_and_adds_a_category() {
     }
     assert_eq!(&rows[0][5], "groceries");
     assert_eq!(&rows[3][5], "income");
+    // A supermarket line gets its sub-category and the taxonomy version it belongs to.
+    let version = txclass_core::domain::taxonomy::Taxonomy::builtin().version();
+    assert_eq!(&rows[0][9], "groceries/supermarket");
+    assert!(rows.iter().all(|r| r[13] == *version), "{rows:?}");
     // No rules: the model decided every row.
     assert!(rows.iter().all(|r| &r[11] == "model"), "{rows:?}");
 
@@ -500,6 +506,112 @@ async fn query_reads_the_store() {
 }
 
 #[tokio::test]
+async fn query_totals_and_filters_at_the_sub_category_level() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("tx.db");
+    let store = SqliteStore::open(&db).unwrap();
+    let with_sub = |mut t: ClassifiedTransaction, sub: &str| {
+        t.prediction.sub_category = Some(Category::new(sub));
+        t
+    };
+    store
+        .upsert(&[
+            with_sub(
+                stored("a", "2026-01-05", "UBER *TRIP", -2000, "transport"),
+                "transport/ride_hailing",
+            ),
+            stored("b", "2026-01-20", "METRO", -1000, "transport"),
+            with_sub(
+                stored("c", "2026-02-03", "CAFE", -500, "restaurants"),
+                "restaurants/coffee",
+            ),
+        ])
+        .await
+        .unwrap();
+    drop(store);
+    let db = db.to_str().unwrap();
+    let query = |args: &[&str]| {
+        let mut all = vec!["query", args[0], "--customer", "c-1", "--db", db];
+        all.extend_from_slice(&args[1..]);
+        txclass(&all)
+    };
+    let json_rows = |o: &std::process::Output| -> Vec<serde_json::Value> {
+        assert!(o.status.success(), "{}", stderr(o));
+        stdout(o)
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    };
+
+    // Per category and sub-category: a category's rows without one come first.
+    let rows = json_rows(&query(&["spending", "--level", "sub", "--json"]));
+    let cells: Vec<(&str, &str, Option<&str>, i64)> = rows
+        .iter()
+        .map(|r| {
+            (
+                r["month"].as_str().unwrap(),
+                r["category"].as_str().unwrap(),
+                r.get("sub_category").map(|s| s.as_str().unwrap()),
+                r["amount_minor"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        cells,
+        [
+            ("2026-01", "transport", None, -1000),
+            (
+                "2026-01",
+                "transport",
+                Some("transport/ride_hailing"),
+                -2000
+            ),
+            ("2026-02", "restaurants", Some("restaurants/coffee"), -500),
+        ]
+    );
+    // The main level is the default.
+    assert_eq!(json_rows(&query(&["spending", "--json"])).len(), 2);
+    let table = stdout(&query(&["spending", "--level", "sub"]));
+    assert!(table.contains("transport/ride_hailing"), "{table}");
+    let o = query(&["spending", "--level", "finest"]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+
+    // A sub-category filter, as a full label or a sub id of --category.
+    for args in [
+        vec![
+            "transactions",
+            "--sub-category",
+            "transport/ride_hailing",
+            "--json",
+        ],
+        vec![
+            "transactions",
+            "--category",
+            "transport",
+            "--sub-category",
+            "ride_hailing",
+            "--json",
+        ],
+        vec![
+            "transactions",
+            "--category",
+            "transport/ride_hailing",
+            "--json",
+        ],
+    ] {
+        let ids: Vec<String> = json_rows(&query(&args))
+            .iter()
+            .map(|r| r["id"].as_str().unwrap().to_owned())
+            .collect();
+        assert_eq!(ids, ["a"], "{args:?}");
+    }
+    // A sub-category the taxonomy does not have is a usage error naming the known ones.
+    let o = query(&["transactions", "--sub-category", "restaurants/cofee"]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("coffee"), "{}", stderr(&o));
+}
+
+#[tokio::test]
 async fn query_takes_the_store_from_a_server_config() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("tx.db");
@@ -801,7 +913,7 @@ async fn train_warm_starts_from_the_stores_corrections() {
                 merchant: "ZORBLAX KLINIKUM".into(),
                 transaction: t.transaction.clone(),
                 category: Category::new("health"),
-                sub_category: None,
+                sub_category: Some(Category::new("health/medical")),
                 previous_category: Category::new("shopping"),
                 previous_source: Source::Model,
                 corrected_at: format!("2026-01-06T10:00:0{i}Z").parse().unwrap(),
@@ -820,7 +932,7 @@ async fn train_warm_starts_from_the_stores_corrections() {
         "{csv}"
     );
     assert!(
-        csv.contains("ZORBLAX KLINIKUM HAMBURG,-80.00,BRL,health"),
+        csv.contains("ZORBLAX KLINIKUM HAMBURG,-80.00,BRL,health/medical"),
         "{csv}"
     );
     let file = write(dir.path(), "corrections.csv", &csv);
@@ -885,4 +997,28 @@ async fn train_warm_starts_from_the_stores_corrections() {
     // Training data and corrections are two different jobs.
     let o = txclass(&["train", &file, "--corrections", &file]);
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+}
+
+#[test]
+fn a_label_outside_the_taxonomy_is_that_rows_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = write(
+        dir.path(),
+        "labelled.csv",
+        "date,description,amount,currency,category\n\
+         2026-01-02,STARBUCKS 0412,-5.00,USD,restaurants/coffee\n\
+         2026-01-03,CAFE CENTRAL,-4.00,USD,restaurants/cofee\n\
+         2026-01-04,MY PET SHOP,-9.00,USD,pets/food\n",
+    );
+    let o = txclass(&["eval", "bundled", &data]);
+    assert_eq!(o.status.code(), Some(4), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(
+        err.contains("line 3: \"cofee\" is not a sub-category of restaurants")
+            && err.contains("coffee, fast_food"),
+        "{err}"
+    );
+    // A category of one's own is a valid label (one the bundled model cannot give).
+    assert!(!err.contains("line 4:"), "{err}");
+    assert!(stdout(&o).contains("rows: 2"), "{}", stdout(&o));
 }

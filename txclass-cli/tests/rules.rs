@@ -11,14 +11,14 @@ const INPUT: &str = "id,date,description,amount,currency\n\
     t5,2026-01-07,SALARIO EMPRESA X,5000.00,BRL\n";
 
 /// A pre rule with an amount range and a merchant name, a pre rule that only names a
-/// merchant, and a post rule that renames the model's `income`.
+/// merchant, and a post rule that refines the model's `income` to a sub-category.
 const RULES: &str = r#"
 [[rules]]
 id = "rent"
 order = 1
 stop_processing = true
 conditions = { description_matches = 'aluguel\s+\w+', amount_max = "-100.00", sign = "out" }
-action = { category = "rent", sub_category = "housing", merchant = "Maria (landlord)" }
+action = { category = "rent", merchant = "Maria (landlord)" }
 
 [[rules]]
 id = "uber-name"
@@ -29,7 +29,7 @@ action = { merchant = "Uber" }
 id = "salary"
 stage = "post"
 conditions = { category = "income", currency = "BRL" }
-action = { category = "salary" }
+action = { category = "income", sub_category = "wages" }
 "#;
 
 #[test]
@@ -53,7 +53,7 @@ fn classify_applies_a_rules_file_and_records_each_rows_source() {
     let rent = row("t3");
     assert_eq!(
         (&rent[5], &rent[6], &rent[9], &rent[10], &rent[11]),
-        ("rent", "1.0000", "housing", "Maria (landlord)", "rule:rent")
+        ("rent", "1.0000", "", "Maria (landlord)", "rule:rent")
     );
     // Over the range's maximum (-15.00 > -100.00): the model decides.
     let small = row("t4");
@@ -61,9 +61,12 @@ fn classify_applies_a_rules_file_and_records_each_rows_source() {
     // A merchant-only rule keeps the model's category and source.
     let uber = row("t2");
     assert_eq!((&uber[10], &uber[11]), ("Uber", "model"));
-    // A post rule relabels the model's answer.
+    // A post rule refines the model's answer: the sub-category is stored as a full label.
     let salary = row("t5");
-    assert_eq!((&salary[5], &salary[11]), ("salary", "rule:salary"));
+    assert_eq!(
+        (&salary[5], &salary[9], &salary[11]),
+        ("income", "income/wages", "rule:salary")
+    );
     let groceries = row("t1");
     assert_eq!((&groceries[5], &groceries[11]), ("groceries", "model"));
 }
@@ -85,7 +88,7 @@ fn rules_test_says_which_rule_fired() {
     assert!(out.contains("fired:        rent"), "{out}");
     assert!(out.contains("model:        not asked"), "{out}");
     assert!(out.contains("source:       rule:rent"), "{out}");
-    assert!(out.contains("sub_category: housing"), "{out}");
+    assert!(out.contains("sub_category: -"), "{out}");
 
     let o = txclass(&[
         "rules",
@@ -169,4 +172,22 @@ fn totals_are_printed_per_currency() {
         .unwrap_or_else(|| panic!("{err}"));
     let cells: Vec<&str> = line.split_whitespace().collect();
     assert_eq!(cells, ["groceries", "3", "-15.50", "-1200"], "{err}");
+
+    // At the sub level each category's sub-categories follow it, per currency too.
+    let o = txclass(&["classify", &input, "-o", "-", "--level", "sub"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let err = stderr(&o);
+    let lines: Vec<Vec<&str>> = err
+        .lines()
+        .map(|l| l.split_whitespace().collect())
+        .collect();
+    let at = lines
+        .iter()
+        .position(|l| l.first() == Some(&"groceries"))
+        .unwrap_or_else(|| panic!("{err}"));
+    assert_eq!(
+        lines[at + 1],
+        ["groceries/supermarket", "3", "-15.50", "-1200"],
+        "{err}"
+    );
 }

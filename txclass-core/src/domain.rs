@@ -3,6 +3,7 @@
 
 pub mod correction;
 pub mod rule;
+pub mod taxonomy;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -170,10 +171,19 @@ pub struct Prediction {
     pub confidence: Confidence,
     /// Set when the probability is under the configured threshold: a human should look.
     pub uncertain: bool,
-    /// The sub-category, when a rule or a user's correction set one (the model gives none
-    /// yet).
+    /// The sub-category, a full `main/sub` label under `category` (see [`crate::domain::taxonomy`]):
+    /// the model's most likely one under its category, a rule's or the user's. `None` when
+    /// the category is not split finer, or is uncertain.
     #[serde(default)]
     pub sub_category: Option<Category>,
+    /// The probability of `sub_category` (at most `probability`, which sums the category's
+    /// sub-categories); 1 when a rule set it.
+    #[serde(default)]
+    pub sub_probability: Option<f32>,
+    /// The version of the taxonomy `category` and `sub_category` belong to; `None` for a
+    /// model's or rule's own categories, and for results stored before taxonomies had versions.
+    #[serde(default)]
+    pub taxonomy_version: Option<String>,
     /// A clean merchant name a rule set; `None` when no rule did (the stores then use
     /// [`merchant_of`](crate::store::merchant_of) the description).
     #[serde(default)]
@@ -184,26 +194,31 @@ pub struct Prediction {
 }
 
 impl Prediction {
-    /// A category decided, not guessed (by a rule or by the user): probability 1, high
-    /// confidence, never uncertain.
+    /// A category decided, not guessed (by a rule or by the user): probability 1 (its
+    /// sub-category's too), high confidence, never uncertain; `taxonomy_version` as
+    /// [`Taxonomy::decided`](crate::domain::taxonomy::Taxonomy::decided) finds it.
     pub fn decided(
         category: Category,
         sub_category: Option<Category>,
         merchant: Option<String>,
         source: Source,
+        taxonomy_version: Option<String>,
     ) -> Self {
         Self {
             category,
             probability: 1.0,
             confidence: Confidence::High,
             uncertain: false,
+            sub_probability: sub_category.as_ref().map(|_| 1.0),
+            taxonomy_version,
             sub_category,
             merchant,
             source,
         }
     }
 
-    /// A model's answer: no sub-category, no merchant, source [`Source::Model`].
+    /// A model's answer: no sub-category, no taxonomy version, no merchant, source
+    /// [`Source::Model`].
     pub fn from_model(
         category: Category,
         probability: f32,
@@ -216,6 +231,8 @@ impl Prediction {
             confidence,
             uncertain,
             sub_category: None,
+            sub_probability: None,
+            taxonomy_version: None,
             merchant: None,
             source: Source::Model,
         }
@@ -401,6 +418,14 @@ pub struct CategoryTotal {
     pub amounts_minor: BTreeMap<String, i64>,
 }
 
+impl CategoryTotal {
+    /// Counts one transaction of `amount_minor` in `currency`.
+    pub fn add(&mut self, currency: &str, amount_minor: i64) {
+        self.count += 1;
+        *self.amounts_minor.entry(currency.to_owned()).or_default() += amount_minor;
+    }
+}
+
 /// Money of one currency in a job's summary.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -429,6 +454,11 @@ pub struct Summary {
     pub retried_calls: u32,
     /// Per-category count, and totals per currency.
     pub categories: BTreeMap<Category, CategoryTotal>,
+    /// The same per sub-category (full `main/sub` labels), for transactions that have one:
+    /// the finer level of `categories` (a category's transactions without a sub-category
+    /// are its count minus its sub-categories').
+    #[serde(default)]
+    pub sub_categories: BTreeMap<Category, CategoryTotal>,
     /// Money in and out per ISO 4217 code: totals are per currency, never across.
     #[serde(default)]
     pub currencies: BTreeMap<String, CurrencyTotal>,
@@ -442,12 +472,16 @@ impl Summary {
         for t in txs {
             let tx = &t.transaction;
             self.transactions += 1;
-            let e = self
-                .categories
+            self.categories
                 .entry(t.prediction.category.clone())
-                .or_default();
-            e.count += 1;
-            *e.amounts_minor.entry(tx.currency.clone()).or_default() += tx.amount_minor;
+                .or_default()
+                .add(&tx.currency, tx.amount_minor);
+            if let Some(sub) = &t.prediction.sub_category {
+                self.sub_categories
+                    .entry(sub.clone())
+                    .or_default()
+                    .add(&tx.currency, tx.amount_minor);
+            }
             let c = self.currency_entry(&tx.currency);
             c.count += 1;
             if tx.amount_minor >= 0 {
@@ -472,11 +506,16 @@ impl Summary {
         self.transactions += other.transactions;
         self.pages += other.pages;
         self.retried_calls += other.retried_calls;
-        for (category, t) in &other.categories {
-            let e = self.categories.entry(category.clone()).or_default();
-            e.count += t.count;
-            for (code, amount) in &t.amounts_minor {
-                *e.amounts_minor.entry(code.clone()).or_default() += amount;
+        for (mine, theirs) in [
+            (&mut self.categories, &other.categories),
+            (&mut self.sub_categories, &other.sub_categories),
+        ] {
+            for (category, t) in theirs {
+                let e = mine.entry(category.clone()).or_default();
+                e.count += t.count;
+                for (code, amount) in &t.amounts_minor {
+                    *e.amounts_minor.entry(code.clone()).or_default() += amount;
+                }
             }
         }
         for (code, t) in &other.currencies {
@@ -634,6 +673,41 @@ mod tests {
         assert_eq!(a.currencies["JPY"].minor_units, Some(0));
         assert_eq!(a.currencies["JPY"].out_minor, -507);
         assert_eq!(a.currencies["KWD"].minor_units, Some(3));
+        assert!(a.sub_categories.is_empty());
+    }
+
+    #[test]
+    fn summaries_total_sub_categories_per_currency_too() {
+        let with_sub = |amount: i64, currency: &str, sub: Option<&str>| {
+            let mut t = classified(amount, currency, "restaurants");
+            t.transaction.id.push_str(sub.unwrap_or("-"));
+            t.prediction.sub_category = sub.map(Category::new);
+            t
+        };
+        let mut a = Summary::default();
+        a.add(&[
+            with_sub(-500, "BRL", Some("restaurants/coffee")),
+            with_sub(-700, "BRL", None),
+        ]);
+        let mut b = Summary::default();
+        b.add(&[
+            with_sub(-300, "BRL", Some("restaurants/coffee")),
+            with_sub(-9, "EUR", Some("restaurants/coffee")),
+            with_sub(-2000, "BRL", Some("restaurants/bars")),
+        ]);
+        a.merge(&b);
+        assert_eq!(a.categories[&Category::new("restaurants")].count, 5);
+        let coffee = &a.sub_categories[&Category::new("restaurants/coffee")];
+        assert_eq!(coffee.count, 3);
+        assert_eq!(
+            coffee.amounts_minor,
+            BTreeMap::from([("BRL".to_owned(), -800), ("EUR".to_owned(), -9)])
+        );
+        assert_eq!(
+            a.sub_categories[&Category::new("restaurants/bars")].count,
+            1
+        );
+        assert_eq!(a.sub_categories.len(), 2);
     }
 
     #[test]

@@ -62,8 +62,16 @@ impl RowError {
 pub struct Enriched {
     /// The category (a rule's, or the model's; `uncertain` when the model is unsure).
     pub category: Category,
-    /// The sub-category; `null` until a rule gives one.
+    /// The sub-category, a full `main/sub` label (the model's most likely one under
+    /// `category`, or a rule's); `null` when there is none finer.
     pub sub_category: Option<Category>,
+    /// The probability of `sub_category` (1 for a rule's).
+    #[serde(default)]
+    pub sub_probability: Option<f32>,
+    /// The taxonomy version of `category` and `sub_category`; `null` for categories of
+    /// one's own.
+    #[serde(default)]
+    pub taxonomy_version: Option<String>,
     /// Calibrated probability (1 for a rule's category).
     pub probability: f32,
     /// The band the probability falls in.
@@ -100,7 +108,7 @@ pub struct EnrichRow {
 pub enum EnrichOutcome {
     /// Classified.
     #[serde(rename = "result")]
-    Classified(Enriched),
+    Classified(Box<Enriched>),
     /// Refused.
     Error(RowError),
 }
@@ -222,18 +230,20 @@ pub fn enrich(
             Ok(tx) => {
                 classified += 1;
                 let p = predictions.next().expect("one prediction per good row");
-                EnrichOutcome::Classified(Enriched {
+                EnrichOutcome::Classified(Box::new(Enriched {
                     explanation: explain
                         .then(|| classifier.explain(&tx, DEFAULT_TOP))
                         .flatten(),
                     merchant: merchant_name(&tx.description, &p),
                     category: p.category,
                     sub_category: p.sub_category,
+                    sub_probability: p.sub_probability,
+                    taxonomy_version: p.taxonomy_version,
                     probability: p.probability,
                     confidence: p.confidence,
                     uncertain: p.uncertain,
                     source: p.source,
-                })
+                }))
             }
             Err(e) => {
                 refused += 1;

@@ -23,6 +23,7 @@
 //! | [`rules`] | rules that override the model (pre/post stages, order, `stop_processing`) and [`rules::RuleSet::classify`], the one classification path |
 //! | [`enrich`] | classifying transactions a client already holds (`POST /v1/enrich`), row by row |
 //! | [`store`] | the [`Store`] trait, the embedded SQLite store, and [`StoreConfig`](store::StoreConfig) |
+//! | [`domain::taxonomy`] | two-level categories: the versioned taxonomy file, label checks, and how sub-category probabilities roll up to their main category |
 //! | [`telemetry`] | metric names, labels and buckets, recorded through the `metrics` facade where the core decides (no exporter in the core) |
 //! | `records` | reading CSV, NDJSON and bank statements (OFX, camt.053, MT940 with feature `formats`) without silent guesses; writing classified rows (feature `files`) |
 //! | [`simulator`] | a partner simulator that behaves like a bank API (feature `simulator`) |

@@ -222,6 +222,19 @@ pub async fn bad_query_parameters_are_named(t: Transport) {
         ("/v1/customers/c/transactions?colour=red", "colour"),
         ("/v1/customers/c/transactions?explain=maybe", "explain"),
         ("/v1/customers/c/spending?interval=week", "interval"),
+        ("/v1/customers/c/spending?level=finest", "level"),
+        (
+            "/v1/customers/c/transactions?sub_category=restaurants/cofee",
+            "sub_category",
+        ),
+        (
+            "/v1/customers/c/transactions?category=restaurants/cofee",
+            "category",
+        ),
+        (
+            "/v1/customers/c/transactions?sub_category=coffee",
+            "sub_category",
+        ),
         ("/v1/customers/c/merchants?limit=0", "limit"),
         ("/v1/customers/c/merchants?limit=x", "limit"),
     ] {

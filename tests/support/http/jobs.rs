@@ -154,6 +154,84 @@ pub async fn the_read_endpoints_report_what_was_stored(t: Transport) {
     assert!(!items.is_empty());
     assert!(items.iter().all(|t| t["category"] == category));
 
+    // Spending per sub-category: the same transactions and money as per category, split
+    // finer; a row's sub-category belongs to its category.
+    let (status, by_sub) = s
+        .get("/v1/customers/c-2/spending?from=2026-01-01&to=2026-03-31&level=sub")
+        .await;
+    assert_eq!(status, 200, "{by_sub}");
+    assert_eq!(
+        (&spending["level"], &by_sub["level"]),
+        (&"main".into(), &"sub".into())
+    );
+    let sub_rows = by_sub["rows"].as_array().unwrap();
+    let cell = |r: &serde_json::Value| {
+        (
+            r["month"].as_str().unwrap().to_owned(),
+            r["category"].as_str().unwrap().to_owned(),
+            r["currency"].as_str().unwrap().to_owned(),
+        )
+    };
+    let mut rolled: std::collections::BTreeMap<_, (u64, i64)> = Default::default();
+    for r in sub_rows {
+        let e = rolled.entry(cell(r)).or_default();
+        e.0 += r["count"].as_u64().unwrap();
+        e.1 += r["amount_minor"].as_i64().unwrap();
+        if let Some(sub) = r.get("sub_category") {
+            let sub = sub.as_str().unwrap();
+            assert!(
+                sub.starts_with(&format!("{}/", r["category"].as_str().unwrap())),
+                "{r}"
+            );
+        }
+    }
+    let main: std::collections::BTreeMap<_, (u64, i64)> = rows
+        .iter()
+        .map(|r| {
+            (
+                cell(r),
+                (
+                    r["count"].as_u64().unwrap(),
+                    r["amount_minor"].as_i64().unwrap(),
+                ),
+            )
+        })
+        .collect();
+    assert_eq!(rolled, main, "sub-category rows add up to their category's");
+    assert!(
+        main.len() < sub_rows.len(),
+        "the bundled model gives sub-categories"
+    );
+
+    // Filtering on a sub-category keeps exactly its transactions, each with the taxonomy
+    // version it was labelled in.
+    let with_sub = sub_rows
+        .iter()
+        .find(|r| r.get("sub_category").is_some())
+        .unwrap();
+    let sub = with_sub["sub_category"].as_str().unwrap();
+    let want: u64 = sub_rows
+        .iter()
+        .filter(|r| r.get("sub_category").and_then(|s| s.as_str()) == Some(sub))
+        .map(|r| r["count"].as_u64().unwrap())
+        .sum();
+    let (status, by_sub_tx) = s
+        .get(&format!(
+            "/v1/customers/c-2/transactions?sub_category={sub}&limit=1000"
+        ))
+        .await;
+    assert_eq!(status, 200, "{by_sub_tx}");
+    let items = by_sub_tx["items"].as_array().unwrap();
+    assert_eq!(items.len() as u64, want);
+    let (_, taxonomy) = s.get("/v1/taxonomy").await;
+    let version = taxonomy["version"].as_str().unwrap();
+    assert_eq!(taxonomy["categories"].as_array().unwrap().len(), 18);
+    for t in items {
+        assert_eq!(t["sub_category"], sub, "{t}");
+        assert_eq!(t["taxonomy_version"], version, "{t}");
+        assert!(t["sub_probability"].as_f64().unwrap() <= t["probability"].as_f64().unwrap());
+    }
+
     // Explanations: the model's reasons for each stored transaction, agreeing with what
     // was stored, named by what the line contains.
     let (status, explained) = s

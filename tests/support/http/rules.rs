@@ -39,7 +39,7 @@ fn rent_rule() -> Value {
         "stage": "pre",
         "order": 10,
         "conditions": { "description_matches": "aluguel\\s+\\w+", "amount_max": "-100.00", "sign": "out" },
-        "action": { "category": "rent", "sub_category": "housing", "merchant": "Landlord" },
+        "action": { "category": "rent", "merchant": "Landlord" },
         "stop_processing": true
     })
 }
@@ -349,7 +349,7 @@ pub async fn enrich_classifies_rows_and_names_bad_ones(t: Transport) {
         ),
         (
             &json!("rent"),
-            &json!("housing"),
+            &json!(null),
             &json!("rule:rent"),
             &json!("Landlord"),
             &json!(1.0)
@@ -379,7 +379,12 @@ pub async fn enrich_classifies_rows_and_names_bad_ones(t: Transport) {
     let (status, v, _) = send(&s, M::POST, "/v1/enrich?explain=true", Some(body)).await;
     assert_eq!(status, 200, "{v}");
     let e = &v["rows"][0]["result"]["explanation"];
-    assert_eq!(e["classes"][0]["category"], "groceries", "{e}");
+    assert!(
+        e["classes"][0]["category"]
+            .as_str()
+            .is_some_and(|c| c.starts_with("groceries")),
+        "{e}"
+    );
     let features: Vec<&str> = e["classes"][0]["top"]
         .as_array()
         .unwrap()

@@ -21,6 +21,8 @@ use super::input::{
 use super::probability;
 use super::{Exit, USAGE};
 use txclass_core::currency::format_minor;
+use txclass_core::domain::taxonomy::Level;
+use txclass_core::domain::CategoryTotal;
 use txclass_core::rules::{load_rules, RuleSet};
 
 /// Arguments of `txclass classify`.
@@ -59,6 +61,9 @@ pub struct ClassifyArgs {
     /// No progress bar and no summary (bad rows are still reported).
     #[arg(short, long)]
     pub quiet: bool,
+    /// The summary per category (main), or per category and each of its sub-categories (sub).
+    #[arg(long, default_value = "main")]
+    pub level: Level,
 }
 
 /// A file format on the command line.
@@ -148,7 +153,7 @@ pub fn run(args: ClassifyArgs) -> anyhow::Result<()> {
         if !layout.is_empty() {
             eprintln!("read {} as {layout}", shown(&args.input));
         }
-        eprint!("{}", render_summary(&run.summary));
+        eprint!("{}", render_summary(&run.summary, args.level));
     }
     let s = &run.summary;
     match run.stopped_at {
@@ -210,7 +215,7 @@ fn progress_bar(input: &Path, show: bool) -> anyhow::Result<ProgressBar> {
     Ok(bar)
 }
 
-fn render_summary(s: &FileSummary) -> String {
+fn render_summary(s: &FileSummary, level: Level) -> String {
     let mut out = format!(
         "rows read {}, classified {}, skipped {}, uncertain {}; {:.2} s ({:.0} rows/s)\n",
         s.rows_read,
@@ -223,13 +228,14 @@ fn render_summary(s: &FileSummary) -> String {
     if !s.categories.is_empty() {
         // One total column per currency: amounts of different currencies are never added.
         let codes: Vec<&String> = s.currencies.keys().collect();
-        out.push_str(&format!("{:<16} {:>8}", "category", "count"));
+        let width = if level == Level::Sub { 32 } else { 16 };
+        out.push_str(&format!("{:<width$} {:>8}", "category", "count"));
         for c in &codes {
             out.push_str(&format!(" {:>16}", format!("total {c}")));
         }
         out.push('\n');
-        for (cat, t) in s.categories_by_count() {
-            out.push_str(&format!("{:<16} {:>8}", cat.as_str(), t.count));
+        let row = |out: &mut String, name: &str, t: &CategoryTotal| {
+            out.push_str(&format!("{name:<width$} {:>8}", t.count));
             for c in &codes {
                 let amount = t
                     .amounts_minor
@@ -239,6 +245,16 @@ fn render_summary(s: &FileSummary) -> String {
                 out.push_str(&format!(" {amount:>16}"));
             }
             out.push('\n');
+        };
+        for (cat, t) in s.categories_by_count() {
+            row(&mut out, cat.as_str(), t);
+            if level == Level::Sub {
+                // Each sub-category under its category; the rest of the category's rows have
+                // none.
+                for (sub, t) in s.sub_categories_by_count(cat) {
+                    row(&mut out, &format!("  {}", sub.as_str()), t);
+                }
+            }
         }
     }
     out

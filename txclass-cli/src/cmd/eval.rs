@@ -47,13 +47,20 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
         .read
         .open(&args.data, true, labels, |r: Box<dyn Read>| r)?;
     let counts = RefCell::new(Tally::default());
-    // Labels the model cannot give are scored (as misses) and reported, never silently.
+    // Labels the model cannot give are scored (as misses) and reported, never silently. A
+    // flat model is scored at the main level, where `restaurants/coffee` is `restaurants`.
     let known: HashSet<String> = model.labels().iter().map(|c| c.0.clone()).collect();
+    let mains: HashSet<&str> = model.mains().iter().map(|c| c.as_str()).collect();
+    let two_level = model.tree().is_two_level();
+    let known = |label: &str| {
+        mains.contains(txclass_core::domain::taxonomy::main_of(label))
+            && (!two_level || known.contains(label))
+    };
     let unknown: RefCell<BTreeMap<String, (u64, String)>> = RefCell::default();
     let stop = matches!(args.on_error, ErrorPolicy::Stop);
     let rows = tally(labelled(rows), &counts, stop).inspect(|r| {
         if let Ok((tx, label)) = r {
-            if !known.contains(label) {
+            if !known(label) {
                 unknown
                     .borrow_mut()
                     .entry(label.clone())
@@ -93,6 +100,12 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
             "coverage_curve": ev.coverage_curve.iter().map(|c| serde_json::json!({
                 "coverage": c.coverage, "threshold": c.threshold, "accuracy": c.accuracy,
             })).collect::<Vec<_>>(),
+            "sub_level": report.sub_evaluation.as_ref().map(|s| serde_json::json!({
+                "accuracy": s.accuracy, "macro_f1": s.macro_f1,
+                "per_class": s.per_class.iter().map(|c| serde_json::json!({
+                    "label": c.label, "precision": c.precision, "recall": c.recall, "f1": c.f1, "support": c.support,
+                })).collect::<Vec<_>>(),
+            })),
         });
         println!("{v}");
         return skipped(report.skipped_rows);
@@ -100,6 +113,12 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
     println!("rows: {} ({} skipped)", ev.rows, report.skipped_rows);
     println!("accuracy: {:.4}", ev.accuracy);
     println!("macro-F1: {:.4}", ev.macro_f1);
+    if let Some(s) = &report.sub_evaluation {
+        println!(
+            "sub-category level (labels compared whole): accuracy {:.4}, macro-F1 {:.4}",
+            s.accuracy, s.macro_f1
+        );
+    }
     println!(
         "uncertain: {} ({:.1} %), accuracy of the rest: {:.4}",
         ev.uncertain,

@@ -74,6 +74,9 @@ pub fn run(args: ExplainArgs) -> anyhow::Result<()> {
             ""
         }
     );
+    if let (Some(sub), Some(q)) = (&p.sub_category, p.sub_probability) {
+        println!("  {} (p {q:.3})", sub.as_str());
+    }
     if e.context_weight > 0.0 {
         println!(
             "the amount and date counted at {:.0} % of their weight (the less sure the text, the more)",

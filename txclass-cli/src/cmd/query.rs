@@ -7,7 +7,7 @@ use chrono::NaiveDate;
 use clap::{Args, Subcommand};
 use txclass_core::domain::{Category, CustomerId, PartnerId};
 use txclass_core::store::{
-    CorrectionQuery, SpendingQuery, Store, StoreConfig, StoreError, StoreKeys, TxQuery,
+    CorrectionQuery, Level, SpendingQuery, Store, StoreConfig, StoreError, StoreKeys, TxQuery,
     DEFAULT_DB_PATH, MAX_CORRECTIONS,
 };
 
@@ -50,9 +50,12 @@ pub enum Query {
         /// To this date (inclusive).
         #[arg(long, value_parser = parse_date)]
         to: Option<NaiveDate>,
-        /// Only this category.
+        /// Only this category (`restaurants`, or a sub-category as `restaurants/coffee`).
         #[arg(long)]
         category: Option<String>,
+        /// Only this sub-category: `restaurants/coffee`, or `coffee` with --category.
+        #[arg(long)]
+        sub_category: Option<String>,
         /// Only descriptions containing all these words.
         #[arg(long)]
         q: Option<String>,
@@ -74,6 +77,9 @@ pub enum Query {
         /// To this date (inclusive).
         #[arg(long, value_parser = parse_date)]
         to: Option<NaiveDate>,
+        /// Per category (main) or per category and sub-category (sub).
+        #[arg(long, default_value = "main")]
+        level: Level,
     },
     /// The merchants a customer spent most with.
     Merchants {
@@ -120,6 +126,7 @@ pub fn run(args: QueryArgs) -> anyhow::Result<()> {
                 from,
                 to,
                 category,
+                sub_category,
                 q,
                 cursor,
                 limit,
@@ -130,10 +137,15 @@ pub fn run(args: QueryArgs) -> anyhow::Result<()> {
                     from,
                     to,
                     category: category.map(Category::new),
+                    sub_category: sub_category.map(Category::new),
                     text: q,
                     cursor,
                     limit,
                 };
+                let query = query.resolved().map_err(|e| Exit {
+                    code: USAGE,
+                    message: e.to_string(),
+                })?;
                 let page = store.transactions(&query).await?;
                 if args.json {
                     for t in &page.items {
@@ -161,12 +173,18 @@ pub fn run(args: QueryArgs) -> anyhow::Result<()> {
                     eprintln!("more: --cursor {c}");
                 }
             }
-            Query::Spending { customer, from, to } => {
+            Query::Spending {
+                customer,
+                from,
+                to,
+                level,
+            } => {
                 let rows = store
                     .spending(&SpendingQuery {
                         customer_id: CustomerId::new(customer),
                         from,
                         to,
+                        level,
                     })
                     .await?;
                 if args.json {
@@ -174,15 +192,18 @@ pub fn run(args: QueryArgs) -> anyhow::Result<()> {
                         println!("{}", serde_json::to_string(r)?);
                     }
                 } else {
+                    // At the sub level, a category's transactions without a sub-category are
+                    // on the row of the bare category.
+                    let width = if level == Level::Sub { 32 } else { 16 };
                     println!(
-                        "{:<8} {:<16} {:<8} {:>6} {:>14}",
+                        "{:<8} {:<width$} {:<8} {:>6} {:>14}",
                         "month", "category", "currency", "count", "total"
                     );
                     for r in &rows {
                         println!(
-                            "{:<8} {:<16} {:<8} {:>6} {:>14}",
+                            "{:<8} {:<width$} {:<8} {:>6} {:>14}",
                             r.month,
-                            r.category.as_str(),
+                            r.sub_category.as_ref().unwrap_or(&r.category).as_str(),
                             r.currency,
                             r.count,
                             txclass_core::currency::format_minor(r.amount_minor, &r.currency)
@@ -242,7 +263,8 @@ pub fn run(args: QueryArgs) -> anyhow::Result<()> {
                             &tx.description,
                             &txclass_core::currency::format_minor(tx.amount_minor, &tx.currency),
                             &tx.currency,
-                            c.category.as_str(),
+                            // The finest label the user gave: what a warm start learns.
+                            c.sub_category.as_ref().unwrap_or(&c.category).as_str(),
                         ])?;
                     }
                     w.flush()?;

@@ -41,6 +41,7 @@ use std::path::Path;
 use super::explain::{ClassScore, Contribution, Explanation};
 use super::features::{fnv1a, FeatureConfig, Featurizer, SparseRow, CONTEXT_DIM, FEATURE_VERSION};
 use super::{Classifier, Thresholds};
+use crate::domain::taxonomy::{LabelTree, Pick};
 use crate::domain::{Category, Prediction, Transaction};
 use crate::Error;
 
@@ -121,6 +122,9 @@ pub struct LogisticModel {
     context: Option<Context>,
     thresholds: Thresholds,
     version: String,
+    /// How the labels roll up to main categories (derived from the labels: a label
+    /// `main/sub` belongs to `main`).
+    tree: LabelTree,
 }
 
 /// What every model must satisfy: valid features and thresholds, two labels or more, a
@@ -193,6 +197,7 @@ impl LogisticModel {
         }
         let model = Self {
             features,
+            tree: LabelTree::new(&labels),
             labels,
             slot,
             rows,
@@ -288,6 +293,35 @@ impl LogisticModel {
         let sum = u64::from_le_bytes(bytes[bytes.len() - 8..].try_into().expect("8 bytes"));
         self.version = format!("logreg-f{FEATURE_VERSION}-{:08x}", sum as u32);
         self
+    }
+
+    /// How the labels roll up to main categories (one label per main for a flat model).
+    pub fn tree(&self) -> &LabelTree {
+        &self.tree
+    }
+
+    /// The main categories the model can give (its labels, for a flat model).
+    pub fn mains(&self) -> &[Category] {
+        self.tree.mains()
+    }
+
+    /// The prediction for one row's label probabilities: category, probability, band and
+    /// `uncertain` at the main level (probabilities summed over each main's labels), and the
+    /// most likely sub-category under that category.
+    pub fn prediction(&self, probabilities: &[f32]) -> Prediction {
+        self.prediction_of(self.tree.pick(probabilities))
+    }
+
+    fn prediction_of(&self, pick: Pick) -> Prediction {
+        let mut p = self
+            .thresholds
+            .predict(&self.tree.mains()[pick.main], pick.probability);
+        if !p.uncertain {
+            p.sub_category = self.tree.sub_of(pick.label).cloned();
+            p.sub_probability = p.sub_category.as_ref().map(|_| pick.label_probability);
+        }
+        p.taxonomy_version = self.tree.taxonomy_version().map(str::to_owned);
+        p
     }
 
     /// The feature settings.
@@ -437,19 +471,25 @@ impl LogisticModel {
                 )
             })
             .collect();
-        let best = order[0];
         Explanation {
-            prediction: self
-                .thresholds
-                .predict(&self.labels[best], probabilities[best]),
+            prediction: self.prediction(&probabilities),
             context_weight: gate,
             classes,
         }
     }
 
-    /// The most likely label's index and probability for each transaction (no threshold
-    /// applied): what evaluation measures.
+    /// The most likely main category's index (in [`mains`](Self::mains)) and probability
+    /// for each transaction (no threshold applied): what evaluation measures.
     pub fn best(&self, txs: &[Transaction]) -> Vec<(usize, f32)> {
+        self.picks(txs)
+            .into_iter()
+            .map(|p| (p.main, p.probability))
+            .collect()
+    }
+
+    /// The roll-up of each transaction's label probabilities: the most likely main category
+    /// and the most likely label under it.
+    pub fn picks(&self, txs: &[Transaction]) -> Vec<Pick> {
         let mut f = Featurizer::new(self.features);
         let mut row = SparseRow::default();
         let mut probs = vec![0.0; self.labels.len()];
@@ -457,7 +497,7 @@ impl LogisticModel {
             .map(|tx| {
                 f.featurize(tx, &mut row);
                 self.probabilities_of_row(&row, f.context(), &mut probs);
-                argmax(&probs)
+                self.tree.pick(&probs)
             })
             .collect()
     }
@@ -639,13 +679,6 @@ fn max_softmax(z: &[f32], inv_t: f32) -> f32 {
     1.0 / z.iter().map(|&v| ((v - max) * inv_t).exp()).sum::<f32>()
 }
 
-fn argmax(p: &[f32]) -> (usize, f32) {
-    p.iter().enumerate().fold(
-        (0, f32::NEG_INFINITY),
-        |acc, (i, &v)| if v > acc.1 { (i, v) } else { acc },
-    )
-}
-
 struct Reader<'a> {
     b: &'a [u8],
     at: usize,
@@ -681,13 +714,16 @@ impl Classifier for LogisticModel {
         &self.labels
     }
 
+    fn categories(&self) -> &[Category] {
+        self.mains()
+    }
+
     fn version(&self) -> &str {
         &self.version
     }
 
     fn predict(&self, tx: &Transaction) -> Prediction {
-        let (i, p) = argmax(&self.probabilities(tx));
-        self.thresholds.predict(&self.labels[i], p)
+        self.prediction(&self.probabilities(tx))
     }
 
     fn explain(&self, tx: &Transaction, top: usize) -> Option<Explanation> {
@@ -695,9 +731,9 @@ impl Classifier for LogisticModel {
     }
 
     fn predict_batch(&self, txs: &[Transaction]) -> Vec<Prediction> {
-        self.best(txs)
+        self.picks(txs)
             .into_iter()
-            .map(|(i, p)| self.thresholds.predict(&self.labels[i], p))
+            .map(|pick| self.prediction_of(pick))
             .collect()
     }
 }

@@ -480,7 +480,8 @@ fn scores(model: &LogisticModel, c: &Collected, rows: &[usize]) -> Vec<f32> {
 }
 
 /// The lowest threshold `t` such that the predictions of calibration rows `rows` whose top
-/// probability is at least `t` are right at least `target` of the time (1 when none is).
+/// main-category probability is at least `t` are right (at the main level) at least `target`
+/// of the time (1 when none is).
 fn fit_threshold(model: &LogisticModel, c: &Collected, rows: &[usize], target: f64) -> f32 {
     use super::Classifier;
     let k = model.labels().len();
@@ -491,12 +492,13 @@ fn fit_threshold(model: &LogisticModel, c: &Collected, rows: &[usize], target: f
         .map(|&i| {
             cal_row(c, i, &mut row, &mut ctx);
             model.probabilities_of_row(&row, &ctx, &mut p);
-            let (best, prob) =
-                p.iter().enumerate().fold(
-                    (0, f32::NEG_INFINITY),
-                    |a, (j, &v)| if v > a.1 { (j, v) } else { a },
-                );
-            (prob, best as u32 == c.cal_y[i])
+            // Uncertainty is decided at the main level (see `crate::domain::taxonomy`).
+            let tree = model.tree();
+            let pick = tree.pick(&p);
+            (
+                pick.probability,
+                pick.main == tree.main_of(c.cal_y[i] as usize),
+            )
         })
         .collect();
     accuracy_threshold(&mut by_p, target)

@@ -97,17 +97,24 @@ pub fn fine_tune<E: Display>(
                 continue;
             }
         };
-        let Some(class) = labels.iter().position(|l| l.as_str() == label.trim()) else {
-            refuse(format!(
-                "row {}: {:?} is not a label of the model",
-                n + 1,
-                label.trim()
-            ));
-            continue;
-        };
         featurizer.featurize(&tx, &mut row);
         model.text_logits(&row, &mut z);
         model.add_context(featurizer.context(), &mut z);
+        // A label of the model; or a main category, which teaches the model's likeliest
+        // label under it (a correction says `restaurants`, the model knows
+        // `restaurants/coffee` and `restaurants/bars`).
+        let label = label.trim();
+        let class = labels.iter().position(|l| l.as_str() == label).or_else(|| {
+            let group = model.tree().labels_of(label)?;
+            group.iter().copied().max_by(|&a, &b| z[a].total_cmp(&z[b]))
+        });
+        let Some(class) = class else {
+            refuse(format!(
+                "row {}: {label:?} is not a category of the model",
+                n + 1
+            ));
+            continue;
+        };
         offset.extend(z.iter().map(|s| s / t));
         x.push(&row);
         y.push(class as u32);
@@ -189,7 +196,7 @@ mod tests {
     /// The most likely label (a line may still be flagged uncertain).
     fn label(model: &LogisticModel, tx: &Transaction) -> String {
         let (best, _) = model.best(std::slice::from_ref(tx))[0];
-        model.labels()[best].0.clone()
+        model.mains()[best].0.clone()
     }
 
     #[test]

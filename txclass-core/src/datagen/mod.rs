@@ -79,7 +79,8 @@ impl Default for GenConfig {
 pub struct LabelledRow {
     /// The transaction.
     pub transaction: Transaction,
-    /// Its category.
+    /// Its label: a category, or for lines of the real-brand corpus whose merchant's kind
+    /// has one, `category/sub` (see [`crate::domain::taxonomy`]).
     pub category: &'static str,
     /// Whether its merchant is held out of the training split (test and validation rows).
     pub unseen_merchant: bool,

@@ -55,7 +55,8 @@ pub struct CorrectionRequest {
 
 impl CorrectionRequest {
     /// Checks the shape of the request against the categories a correction may give
-    /// (`labels`: the model's).
+    /// (`labels`: the model's main categories). The sub-category's place in the taxonomy is
+    /// checked where the taxonomy is ([`Orchestrator::correct`](crate::Orchestrator::correct)).
     pub fn validate(&self, labels: &[Category]) -> Result<(), InvalidRequest> {
         let invalid = |field: &'static str, message: String| InvalidRequest { field, message };
         let text = |field: &'static str, s: &str| -> Result<(), InvalidRequest> {

@@ -176,10 +176,12 @@ pub struct Conditions {
 #[cfg_attr(feature = "openapi", schema(min_properties = 1))]
 #[serde(deny_unknown_fields)]
 pub struct Action {
-    /// The category to give.
+    /// The category to give: a main category, or a `main/sub` label (then stored as the
+    /// main category and `sub_category`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub category: Option<Category>,
-    /// The sub-category to give (with a category).
+    /// The sub-category to give: a full `main/sub` label, or a sub id of `category`; held
+    /// to the built-in taxonomy when the category is one of its (see [`crate::domain::taxonomy`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sub_category: Option<Category>,
     /// A clean merchant name (`"Netflix"` for `"NETFLIX.COM 8829 AMSTERDAM"`).
@@ -420,20 +422,24 @@ impl Rule {
                 "give at least one condition (a rule for every transaction is a mistake more often than not)",
             ));
         }
-        let a = &self.action;
-        if let Some(cat) = &a.category {
-            check_text(r, "action.category", cat.as_str(), MAX_TEXT)?;
+        let a = &mut self.action;
+        let taxonomy = crate::domain::taxonomy::Taxonomy::builtin();
+        let category = a.category.as_ref().map(Category::as_str);
+        if let Some(cat) = category {
+            check_text(r, "action.category", cat, MAX_TEXT)?;
+            taxonomy
+                .resolve(category, None)
+                .map_err(|m| RuleError::new(r, "action.category", m))?;
         }
         if let Some(sub) = &a.sub_category {
             check_text(r, "action.sub_category", sub.as_str(), MAX_TEXT)?;
-            if a.category.is_none() {
-                return Err(RuleError::new(
-                    r,
-                    "action.sub_category",
-                    "a sub-category needs a category in the same action",
-                ));
-            }
         }
+        // Stored as the main category and the full `main/sub` label, whichever way the
+        // rule wrote them (`restaurants/coffee`, or `restaurants` and `coffee`).
+        let (category, sub_category) = taxonomy
+            .resolve(category, a.sub_category.as_ref().map(Category::as_str))
+            .map_err(|m| RuleError::new(r, "action.sub_category", m))?;
+        (a.category, a.sub_category) = (category, sub_category);
         if let Some(m) = &a.merchant {
             check_text(r, "action.merchant", m, MAX_TEXT)?;
         }

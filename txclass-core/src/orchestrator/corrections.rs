@@ -7,7 +7,8 @@ use serde::{Deserialize, Serialize};
 
 use super::Orchestrator;
 use crate::domain::correction::{suggested_rule, Correction, CorrectionRequest};
-use crate::domain::{ClassifiedTransaction, CustomerId, Prediction, Source};
+use crate::domain::taxonomy::Taxonomy;
+use crate::domain::{Category, ClassifiedTransaction, CustomerId, Source};
 use crate::merchant::merchant_of;
 use crate::rules::Rule;
 use crate::store::{CorrectionQuery, SpendingQuery, SpendingRow, StoreError, MAX_CORRECTIONS};
@@ -66,7 +67,27 @@ impl Orchestrator {
         tx_id: &str,
         request: CorrectionRequest,
     ) -> Result<CorrectionOutcome> {
-        request.validate(self.inner.classifier.labels())?;
+        // `restaurants/coffee`, or `restaurants` with `coffee`: the main category and the
+        // full sub-category label, checked against the taxonomy.
+        let (category, sub_category) = Taxonomy::builtin()
+            .resolve(
+                Some(request.category.as_str()),
+                request.sub_category.as_ref().map(Category::as_str),
+            )
+            .map_err(|message| Error::InvalidRequest {
+                field: if request.sub_category.is_some() {
+                    "sub_category"
+                } else {
+                    "category"
+                },
+                message,
+            })?;
+        let request = CorrectionRequest {
+            category: category.unwrap_or(request.category),
+            sub_category,
+            partner_id: request.partner_id,
+        };
+        request.validate(self.inner.classifier.categories())?;
         let store = &self.inner.store;
         let unknown = || Error::UnknownTransaction {
             customer: customer.clone(),
@@ -106,7 +127,7 @@ impl Orchestrator {
         // the next job of the customer still applies it.
         store.put_correction(&correction).await?;
         let transaction = ClassifiedTransaction {
-            prediction: Prediction::decided(
+            prediction: Taxonomy::builtin().decided(
                 correction.category.clone(),
                 correction.sub_category.clone(),
                 stored.prediction.merchant.clone(),
@@ -150,6 +171,7 @@ impl Orchestrator {
                 customer_id: customer.clone(),
                 from: Some(first),
                 to: Some(last),
+                level: Default::default(),
             })
             .await?)
     }

@@ -46,6 +46,7 @@ impl Orchestrator {
                 from: Some(record.request.from),
                 to: Some(record.request.to),
                 category: None,
+                sub_category: None,
                 text: None,
                 cursor,
                 limit,
@@ -54,12 +55,13 @@ impl Orchestrator {
         Ok(Some((record, page)))
     }
 
-    /// A page of a customer's stored transactions.
+    /// A page of a customer's stored transactions, its category filters read as
+    /// [`TxQuery::resolved`] reads them.
     pub async fn transactions(&self, q: &TxQuery) -> Result<TxPage> {
-        Ok(self.inner.store.transactions(q).await?)
+        Ok(self.inner.store.transactions(&q.resolved()?).await?)
     }
 
-    /// Spend per category per month.
+    /// Spend per month and category (or category and sub-category, at [`Level::Sub`](crate::domain::taxonomy::Level)).
     pub async fn spending(&self, q: &SpendingQuery) -> Result<Vec<SpendingRow>> {
         Ok(self.inner.store.spending(q).await?)
     }

@@ -17,6 +17,7 @@ use super::sources::{Raw, RawSource};
 use super::{normalise_label, FileError, ReadOptions, RecordError, Row};
 use crate::currency::amount::{AmountText, DecimalMark, MarkEvidence};
 use crate::currency::Currency;
+use crate::domain::taxonomy::Taxonomy;
 use crate::domain::Transaction;
 
 /// Rows read before [`super::open`] returns, so that a file that cannot be decided is
@@ -313,6 +314,9 @@ impl<'a> Interpreter<'a> {
         });
         if self.options.require_label && label.is_none() {
             return Err(err("category is empty".into()));
+        }
+        if let Some(l) = &label {
+            Taxonomy::builtin().check(l).map_err(err)?;
         }
         let tx = Transaction {
             id,

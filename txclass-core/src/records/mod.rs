@@ -304,6 +304,10 @@ impl<W: Write> Writer<W> {
                     sub_category: p.sub_category.as_ref().map_or("", Category::as_str),
                     merchant: &merchant_name(&tx.description, p),
                     source: p.source.to_string(),
+                    sub_probability: p
+                        .sub_probability
+                        .map_or(String::new(), |q| format!("{q:.4}")),
+                    taxonomy_version: p.taxonomy_version.as_deref().unwrap_or(""),
                 })
                 .map_err(csv_to_io),
             WriterKind::Ndjson(w) => {
@@ -316,6 +320,7 @@ impl<W: Write> Writer<W> {
                         "probability": p.probability, "confidence": p.confidence,
                         "uncertain": p.uncertain, "sub_category": p.sub_category,
                         "merchant": merchant_name(&tx.description, p), "source": p.source,
+                        "sub_probability": p.sub_probability, "taxonomy_version": p.taxonomy_version,
                     }),
                 )?;
                 w.write_all(b"\n")
@@ -362,6 +367,8 @@ struct CsvOut<'a> {
     sub_category: &'a str,
     merchant: &'a str,
     source: String,
+    sub_probability: String,
+    taxonomy_version: &'a str,
 }
 
 /// Minor units as a decimal string with two places: `-1234` → `"-12.34"` (for a

@@ -257,6 +257,11 @@ pub(crate) fn labels<R: Read>(
             ));
         };
         let (i, c) = (text(i).trim().to_owned(), super::normalise_label(&text(c)));
+        if !c.is_empty() {
+            crate::domain::taxonomy::Taxonomy::builtin()
+                .check(&c)
+                .map_err(|m| malformed(line, m))?;
+        }
         if !i.is_empty() && !c.is_empty() {
             out.insert(i, c);
         }

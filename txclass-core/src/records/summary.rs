@@ -21,11 +21,21 @@ pub struct FileSummary {
     pub uncertain: u64,
     /// Count per category, and its signed total per currency (minor units of each).
     pub categories: BTreeMap<Category, CategoryTotal>,
+    /// The same per sub-category (full `main/sub` labels), for rows that have one.
+    pub sub_categories: BTreeMap<Category, CategoryTotal>,
     /// Classified rows per currency.
     pub currencies: BTreeMap<String, u64>,
     /// Wall time of the run.
     #[serde(serialize_with = "as_millis")]
     pub elapsed: Duration,
+}
+
+fn by_count<'a>(
+    totals: impl Iterator<Item = (&'a Category, &'a CategoryTotal)>,
+) -> Vec<(&'a Category, &'a CategoryTotal)> {
+    let mut v: Vec<_> = totals.collect();
+    v.sort_by(|a, b| b.1.count.cmp(&a.1.count).then_with(|| a.0.cmp(b.0)));
+    v
 }
 
 fn as_millis<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
@@ -41,9 +51,16 @@ impl FileSummary {
             self.uncertain += 1;
         }
         *self.currencies.entry(tx.currency.clone()).or_default() += 1;
-        let e = self.categories.entry(p.category.clone()).or_default();
-        e.count += 1;
-        *e.amounts_minor.entry(tx.currency.clone()).or_default() += tx.amount_minor;
+        self.categories
+            .entry(p.category.clone())
+            .or_default()
+            .add(&tx.currency, tx.amount_minor);
+        if let Some(sub) = &p.sub_category {
+            self.sub_categories
+                .entry(sub.clone())
+                .or_default()
+                .add(&tx.currency, tx.amount_minor);
+        }
     }
 
     /// Counts a bad row that was reported and not written.
@@ -73,9 +90,16 @@ impl FileSummary {
 
     /// Categories by descending count, then by name: the order to print them in.
     pub fn categories_by_count(&self) -> Vec<(&Category, &CategoryTotal)> {
-        let mut v: Vec<_> = self.categories.iter().collect();
-        v.sort_by(|a, b| b.1.count.cmp(&a.1.count).then_with(|| a.0.cmp(b.0)));
-        v
+        by_count(self.categories.iter())
+    }
+
+    /// The sub-categories of `category` by descending count, then by name.
+    pub fn sub_categories_by_count(&self, category: &Category) -> Vec<(&Category, &CategoryTotal)> {
+        by_count(
+            self.sub_categories
+                .iter()
+                .filter(|(s, _)| crate::domain::taxonomy::main_of(s.as_str()) == category.as_str()),
+        )
     }
 }
 

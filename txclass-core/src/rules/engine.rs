@@ -9,6 +9,7 @@ use super::{Rule, RuleError, Sign, Stage};
 use crate::classifier::Classifier;
 use crate::currency::Currency;
 use crate::domain::correction::Correction;
+use crate::domain::taxonomy::Taxonomy;
 use crate::domain::{Category, PartnerId, Prediction, Source, Transaction};
 use crate::merchant::merchant_of;
 
@@ -367,7 +368,7 @@ impl RuleSet {
                         merchant: st.merchant.clone(),
                         ..m.clone()
                     },
-                    (Some(source), _) => Prediction::decided(
+                    (Some(source), _) => Taxonomy::builtin().decided(
                         st.category.clone().expect("a rule or the user set it"),
                         st.sub_category.clone(),
                         st.merchant.clone(),

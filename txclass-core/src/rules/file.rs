@@ -91,8 +91,14 @@ mod tests {
         let ids: Vec<&str> = set.rules().map(|r| r.id.as_str()).collect();
         assert_eq!(
             ids,
-            ["uber", "rent", "unsure-fuel"],
+            ["padaria", "uber", "rent", "unsure-fuel"],
             "pre by order, then post"
+        );
+        // A sub-category is kept as its full label.
+        let padaria = set.rules().next().unwrap();
+        assert_eq!(
+            padaria.action.sub_category.as_ref().map(|c| c.as_str()),
+            Some("groceries/bakery")
         );
     }
 

@@ -11,9 +11,9 @@ use async_trait::async_trait;
 use chrono::NaiveDate;
 
 use super::{
-    decode_cursor, merchant_name, words, CorrectionQuery, LoggedEvent, MerchantRow, PageRecord,
-    RuleFilter, SpendingQuery, SpendingRow, Store, StoreError, TxPage, TxQuery, UpsertReport,
-    MAX_CORRECTIONS, MAX_EVENTS, MAX_PAGE, MAX_RULES, MAX_SAME_ID, MAX_TOP_MERCHANTS,
+    decode_cursor, merchant_name, words, CorrectionQuery, Level, LoggedEvent, MerchantRow,
+    PageRecord, RuleFilter, SpendingQuery, SpendingRow, Store, StoreError, TxPage, TxQuery,
+    UpsertReport, MAX_CORRECTIONS, MAX_EVENTS, MAX_PAGE, MAX_RULES, MAX_SAME_ID, MAX_TOP_MERCHANTS,
 };
 use crate::domain::correction::Correction;
 use crate::domain::rule::Rule;
@@ -210,6 +210,11 @@ impl Store for MemoryStore {
                     .as_ref()
                     .is_none_or(|c| &ct.prediction.category == c)
             })
+            .filter(|ct| {
+                q.sub_category
+                    .as_ref()
+                    .is_none_or(|c| ct.prediction.sub_category.as_ref() == Some(c))
+            })
             .filter(|ct| wanted.is_empty() || has_words(&ct.transaction.description, &wanted))
             .take(limit + 1)
             .cloned()
@@ -219,13 +224,19 @@ impl Store for MemoryStore {
 
     async fn spending(&self, q: &SpendingQuery) -> Result<Vec<SpendingRow>, StoreError> {
         let st = self.state.locked();
-        let mut cells: BTreeMap<(String, String, String), (u64, i64)> = BTreeMap::new();
+        type Cell = (String, Category, Option<Category>, String);
+        let mut cells: BTreeMap<Cell, (u64, i64)> = BTreeMap::new();
         for ct in st.between(&q.customer_id, q.from, q.to) {
             let month = ct.transaction.date.format("%Y-%m").to_string();
+            let sub = match q.level {
+                Level::Main => None,
+                Level::Sub => ct.prediction.sub_category.clone(),
+            };
             let cell = cells
                 .entry((
                     month,
-                    ct.prediction.category.0.clone(),
+                    ct.prediction.category.clone(),
+                    sub,
                     ct.transaction.currency.clone(),
                 ))
                 .or_default();
@@ -235,9 +246,10 @@ impl Store for MemoryStore {
         Ok(cells
             .into_iter()
             .map(
-                |((month, category, currency), (count, amount_minor))| SpendingRow {
+                |((month, category, sub_category, currency), (count, amount_minor))| SpendingRow {
                     month,
-                    category: Category(category),
+                    category,
+                    sub_category,
                     currency,
                     count,
                     amount_minor,

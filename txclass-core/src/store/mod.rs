@@ -39,6 +39,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::domain::correction::Correction;
 use crate::domain::rule::{Rule, RuleScope};
+pub use crate::domain::taxonomy::Level;
 use crate::domain::{
     Category, ClassifiedTransaction, CustomerId, JobId, JobRecord, PartnerId, Summary,
 };
@@ -66,12 +67,42 @@ pub struct TxQuery {
     pub to: Option<NaiveDate>,
     /// Only this category.
     pub category: Option<Category>,
+    /// Only this sub-category (a full `main/sub` label; see [`crate::domain::taxonomy`]).
+    #[serde(default)]
+    pub sub_category: Option<Category>,
     /// Only descriptions containing these words.
     pub text: Option<String>,
     /// Opaque cursor from the previous page.
     pub cursor: Option<String>,
     /// Page size.
     pub limit: u32,
+}
+
+impl TxQuery {
+    /// The query with its category filters as [`Taxonomy::resolve`](crate::domain::taxonomy::Taxonomy::resolve)
+    /// reads them: `category` may be `main/sub`, `sub_category` a full label or a sub id of
+    /// `category`; a sub-category the built-in taxonomy does not have under one of its
+    /// categories is an [`InvalidRequest`](crate::domain::InvalidRequest).
+    pub fn resolved(&self) -> Result<TxQuery, crate::domain::InvalidRequest> {
+        let (category, sub_category) = crate::domain::taxonomy::Taxonomy::builtin()
+            .resolve(
+                self.category.as_ref().map(Category::as_str),
+                self.sub_category.as_ref().map(Category::as_str),
+            )
+            .map_err(|message| crate::domain::InvalidRequest {
+                field: if self.sub_category.is_some() {
+                    "sub_category"
+                } else {
+                    "category"
+                },
+                message,
+            })?;
+        Ok(TxQuery {
+            category,
+            sub_category,
+            ..self.clone()
+        })
+    }
 }
 
 /// One page of results, newest first.
@@ -109,10 +140,13 @@ pub struct SpendingQuery {
     pub from: Option<NaiveDate>,
     /// To this date (inclusive).
     pub to: Option<NaiveDate>,
+    /// Per category, or per category and sub-category.
+    #[serde(default)]
+    pub level: Level,
 }
 
-/// One cell of the spending table: one month, category and currency (amounts of different
-/// currencies are never added).
+/// One cell of the spending table: one month, category (and at [`Level::Sub`]
+/// sub-category) and currency (amounts of different currencies are never added).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SpendingRow {
@@ -120,6 +154,10 @@ pub struct SpendingRow {
     pub month: String,
     /// The category.
     pub category: Category,
+    /// At [`Level::Sub`], the sub-category (a full `main/sub` label); `None` for the
+    /// category's transactions without one, and at [`Level::Main`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sub_category: Option<Category>,
     /// ISO 4217 code of `amount_minor`.
     pub currency: String,
     /// Number of transactions.
@@ -281,7 +319,8 @@ pub trait Store: Send + Sync + 'static {
     /// A page of a customer's transactions.
     async fn transactions(&self, q: &TxQuery) -> Result<TxPage, StoreError>;
 
-    /// Spend per month, category and currency, in that order.
+    /// Spend per month, category, (at [`Level::Sub`]) sub-category and currency, in that
+    /// order; no sub-category sorts before any.
     async fn spending(&self, q: &SpendingQuery) -> Result<Vec<SpendingRow>, StoreError>;
 
     /// The `n` merchants ([`merchant_name`]) a customer spent most with between `from` and

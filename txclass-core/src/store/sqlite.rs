@@ -8,9 +8,10 @@ use rusqlite::{params, Connection, OpenFlags, OptionalExtension};
 use chrono::NaiveDate;
 
 use super::{
-    decode_cursor, merchant_name, merchant_of, words, CorrectionQuery, LoggedEvent, MerchantRow,
-    PageRecord, RuleFilter, SpendingQuery, SpendingRow, Store, StoreError, TxPage, TxQuery,
-    UpsertReport, MAX_CORRECTIONS, MAX_EVENTS, MAX_PAGE, MAX_RULES, MAX_SAME_ID, MAX_TOP_MERCHANTS,
+    decode_cursor, merchant_name, merchant_of, words, CorrectionQuery, Level, LoggedEvent,
+    MerchantRow, PageRecord, RuleFilter, SpendingQuery, SpendingRow, Store, StoreError, TxPage,
+    TxQuery, UpsertReport, MAX_CORRECTIONS, MAX_EVENTS, MAX_PAGE, MAX_RULES, MAX_SAME_ID,
+    MAX_TOP_MERCHANTS,
 };
 use crate::domain::correction::Correction;
 use crate::domain::rule::{Rule, RuleScope};
@@ -74,6 +75,8 @@ CREATE TABLE IF NOT EXISTS transactions (
     source       TEXT NOT NULL DEFAULT 'model',
     sub_category TEXT,
     rule_merchant TEXT,
+    sub_probability REAL,
+    taxonomy_version TEXT,
     PRIMARY KEY (partner_id, id)
 );
 CREATE INDEX IF NOT EXISTS transactions_by_customer
@@ -254,6 +257,14 @@ fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
         )
         .map_err(backend)?;
     }
+    // Rows written before taxonomies had versions read back with neither.
+    if !has_column(conn, "taxonomy_version")? {
+        conn.execute_batch(
+            "ALTER TABLE transactions ADD COLUMN sub_probability REAL;
+             ALTER TABLE transactions ADD COLUMN taxonomy_version TEXT;",
+        )
+        .map_err(backend)?;
+    }
     Ok(())
 }
 
@@ -318,6 +329,11 @@ fn word_column(description: &str) -> String {
     out
 }
 
+/// The columns [`row_to_tx`] reads, in its order.
+const TX_COLUMNS: &str = "partner_id, id, customer_id, date, description, amount_minor, \
+    currency, category, probability, confidence, uncertain, sub_category, rule_merchant, \
+    source, sub_probability, taxonomy_version";
+
 fn row_to_tx(r: &rusqlite::Row<'_>) -> rusqlite::Result<ClassifiedTransaction> {
     let date: String = r.get(3)?;
     let confidence: String = r.get(9)?;
@@ -347,6 +363,8 @@ fn row_to_tx(r: &rusqlite::Row<'_>) -> rusqlite::Result<ClassifiedTransaction> {
             },
             uncertain: r.get::<_, i64>(10)? != 0,
             sub_category: r.get::<_, Option<String>>(11)?.map(Category),
+            sub_probability: r.get::<_, Option<f64>>(14)?.map(|p| p as f32),
+            taxonomy_version: r.get(15)?,
             merchant: r.get(12)?,
             source: {
                 let s: String = r.get(13)?;
@@ -372,8 +390,9 @@ fn upsert_rows(
         .prepare_cached(
             "INSERT OR IGNORE INTO transactions (partner_id, id, customer_id, date,
                 description, amount_minor, currency, category, probability, confidence,
-                uncertain, merchant, words, source, sub_category, rule_merchant)
-             VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16)",
+                uncertain, merchant, words, source, sub_category, rule_merchant,
+                sub_probability, taxonomy_version)
+             VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18)",
         )
         .map_err(backend)?;
     let mut upd = t
@@ -381,11 +400,12 @@ fn upsert_rows(
             "UPDATE transactions SET customer_id=?3, date=?4, description=?5,
              amount_minor=?6, currency=?7, category=?8, probability=?9,
              confidence=?10, uncertain=?11, merchant=?12, words=?13, source=?14,
-             sub_category=?15, rule_merchant=?16
+             sub_category=?15, rule_merchant=?16, sub_probability=?17, taxonomy_version=?18
              WHERE partner_id=?1 AND id=?2
                AND (customer_id, date, description, amount_minor, currency, category,
-                    probability, confidence, uncertain, source, sub_category, rule_merchant)
-                IS NOT (?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?14, ?15, ?16)",
+                    probability, confidence, uncertain, source, sub_category, rule_merchant,
+                    sub_probability, taxonomy_version)
+                IS NOT (?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?14, ?15, ?16, ?17, ?18)",
         )
         .map_err(backend)?;
     for ct in txs {
@@ -408,6 +428,8 @@ fn upsert_rows(
             p.source.to_string(),
             p.sub_category.as_ref().map(Category::as_str),
             p.merchant,
+            p.sub_probability.map(f64::from),
+            p.taxonomy_version,
         ];
         if ins.execute(args).map_err(backend)? == 1 {
             report.inserted += 1;
@@ -566,12 +588,7 @@ impl Store for SqliteStore {
         let q = q.clone();
         let after = q.cursor.as_deref().map(decode_cursor).transpose()?;
         self.read(move |c| {
-            let mut sql = String::from(
-                "SELECT partner_id, id, customer_id, date, description, amount_minor, currency,
-                        category, probability, confidence, uncertain, sub_category,
-                        rule_merchant, source
-                 FROM transactions WHERE customer_id = ?",
-            );
+            let mut sql = format!("SELECT {TX_COLUMNS} FROM transactions WHERE customer_id = ?");
             let mut args: Vec<rusqlite::types::Value> = vec![q.customer_id.0.clone().into()];
             if let Some(p) = &q.partner_id {
                 sql.push_str(" AND partner_id = ?");
@@ -588,6 +605,10 @@ impl Store for SqliteStore {
             if let Some(cat) = &q.category {
                 sql.push_str(" AND category = ?");
                 args.push(cat.0.clone().into());
+            }
+            if let Some(sub) = &q.sub_category {
+                sql.push_str(" AND sub_category = ?");
+                args.push(sub.0.clone().into());
             }
             if let Some(text) = &q.text {
                 for word in words(text) {
@@ -616,14 +637,24 @@ impl Store for SqliteStore {
     async fn spending(&self, q: &SpendingQuery) -> Result<Vec<SpendingRow>, StoreError> {
         let q = q.clone();
         self.read(move |c| {
-            let mut stmt = c
-                .prepare_cached(
-                    "SELECT substr(date, 1, 7), category, currency, count(*), sum(amount_minor)
+            let sql = match q.level {
+                Level::Main => {
+                    "SELECT substr(date, 1, 7), category, NULL, currency, count(*),
+                            sum(amount_minor)
                      FROM transactions
                      WHERE customer_id = ?1 AND date >= ?2 AND date <= ?3
-                     GROUP BY 1, 2, 3 ORDER BY 1, 2, 3",
-                )
-                .map_err(backend)?;
+                     GROUP BY 1, 2, 4 ORDER BY 1, 2, 4"
+                }
+                // NULL (no sub-category) sorts first, as `None` does.
+                Level::Sub => {
+                    "SELECT substr(date, 1, 7), category, sub_category, currency, count(*),
+                            sum(amount_minor)
+                     FROM transactions
+                     WHERE customer_id = ?1 AND date >= ?2 AND date <= ?3
+                     GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4"
+                }
+            };
+            let mut stmt = c.prepare_cached(sql).map_err(backend)?;
             let from = q.from.map_or("0000-00-00".into(), |d| d.to_string());
             let to = q.to.map_or("9999-99-99".into(), |d| d.to_string());
             let rows = stmt
@@ -631,9 +662,10 @@ impl Store for SqliteStore {
                     Ok(SpendingRow {
                         month: r.get(0)?,
                         category: Category(r.get(1)?),
-                        currency: r.get(2)?,
-                        count: r.get::<_, i64>(3)? as u64,
-                        amount_minor: r.get(4)?,
+                        sub_category: r.get::<_, Option<String>>(2)?.map(Category),
+                        currency: r.get(3)?,
+                        count: r.get::<_, i64>(4)? as u64,
+                        amount_minor: r.get(5)?,
                     })
                 })
                 .map_err(backend)?
@@ -754,13 +786,10 @@ impl Store for SqliteStore {
         let (customer, id) = (customer.0.clone(), id.to_owned());
         self.with(move |c| {
             let mut stmt = c
-                .prepare_cached(
-                    "SELECT partner_id, id, customer_id, date, description, amount_minor,
-                            currency, category, probability, confidence, uncertain,
-                            sub_category, rule_merchant, source
-                     FROM transactions WHERE customer_id = ?1 AND id = ?2
-                     ORDER BY partner_id LIMIT ?3",
-                )
+                .prepare_cached(&format!(
+                    "SELECT {TX_COLUMNS} FROM transactions
+                     WHERE customer_id = ?1 AND id = ?2 ORDER BY partner_id LIMIT ?3"
+                ))
                 .map_err(backend)?;
             let rows = stmt
                 .query_map(params![customer, id, MAX_SAME_ID], row_to_tx)

@@ -44,13 +44,14 @@ pub(super) struct Corrections {
 }
 
 impl App {
-    /// `GET /v1/categories`: the model's labels and version.
+    /// `GET /v1/categories`: the model's main categories and version (sub-categories:
+    /// `GET /v1/taxonomy`).
     pub(super) fn categories(&self) -> Res {
         let classifier = self.orchestrator.classifier();
         json(
             StatusCode::OK,
             &Categories {
-                categories: classifier.labels(),
+                categories: classifier.categories(),
                 model_version: classifier.version(),
             },
         )

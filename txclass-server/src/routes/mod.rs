@@ -125,6 +125,7 @@ impl App {
             Route::Corrections(id) => self.list_corrections(CustomerId::new(id), &query).await,
             Route::Categories => Ok(self.categories()),
             Route::Partners => self.partners().await,
+            Route::Taxonomy => self.taxonomy(),
             Route::PartnerHealth(id) => self.partner_health(PartnerId::new(id)).await,
             Route::BenchSse => Ok(sse_response(self.bench_stream(&query)?)),
             Route::Rules => self.list_rules(&query).await,
@@ -175,6 +176,7 @@ impl App {
             ["v1", "customers", id, "transactions", tx, "category"] => {
                 Route::Correct(segment(id)?, segment(tx)?)
             }
+            ["v1", "taxonomy"] => Route::Taxonomy,
             ["v1", "customers", id, "corrections"] => Route::Corrections(segment(id)?),
             ["v1", "categories"] => Route::Categories,
             ["v1", "partners"] => Route::Partners,
@@ -305,6 +307,7 @@ routes! {
     Correct(Cow<'p, str>, Cow<'p, str>) = POST "/v1/customers/{id}/transactions/{tx}/category",
     Corrections(Cow<'p, str>) = GET "/v1/customers/{id}/corrections",
     Categories = GET "/v1/categories",
+    Taxonomy = GET "/v1/taxonomy",
     Partners = GET "/v1/partners",
     PartnerHealth(Cow<'p, str>) = GET "/v1/partners/{id}/health",
     BenchSse = GET "/v1/bench/sse",

@@ -329,6 +329,7 @@ fn merge(a: &Value, b: &Value) -> Value {
         correct,
         corrections,
         categories,
+        taxonomy,
         partners,
         partner_health,
         bench_sse,
@@ -529,11 +530,18 @@ fn correct() {}
 #[allow(dead_code)]
 fn corrections() {}
 
-/// The categories a correction may give: the model's labels.
+/// The categories a correction may give: the model's main categories.
 #[utoipa::path(get, path = "/v1/categories", tag = "customers",
-    responses((status = 200, description = "The model's labels and version", body = Categories<'static>)))]
+    responses((status = 200, description = "The model's main categories and version", body = Categories<'static>)))]
 #[allow(dead_code)]
 fn categories() {}
+
+/// The taxonomy: its version, the main categories and their sub-categories (a label is
+/// `main` or `main/sub`).
+#[utoipa::path(get, path = "/v1/taxonomy", tag = "customers",
+    responses((status = 200, description = "The built-in taxonomy", body = txclass_core::domain::taxonomy::Taxonomy)))]
+#[allow(dead_code)]
+fn taxonomy() {}
 
 /// Every configured partner: capacity, permits in use, circuit state.
 #[utoipa::path(get, path = "/v1/partners", tag = "partners",

@@ -8,7 +8,7 @@ use txclass_core::classifier::explain::DEFAULT_TOP;
 use txclass_core::classifier::Explanation;
 use txclass_core::orchestrator::PartnerStatus;
 use txclass_core::partner::Health;
-use txclass_core::store::{MerchantRow, SpendingQuery, SpendingRow, TxQuery};
+use txclass_core::store::{Level, MerchantRow, SpendingQuery, SpendingRow, TxQuery};
 use txclass_core::{Category, ClassifiedTransaction, CustomerId, PartnerId};
 use utoipa::{IntoParams, ToSchema};
 
@@ -32,6 +32,7 @@ impl App {
                 from: p.from,
                 to: p.to,
                 category: p.category.map(Category::new),
+                sub_category: p.sub_category.map(Category::new),
                 text: p.q.filter(|q| !q.trim().is_empty()),
                 cursor: p.cursor,
                 limit: page_limit(p.limit)?,
@@ -81,6 +82,7 @@ impl App {
                 customer_id: customer.clone(),
                 from: p.from,
                 to: p.to,
+                level: p.level,
             })
             .await?;
         Ok(json(
@@ -88,6 +90,7 @@ impl App {
             &Spending {
                 customer_id: customer,
                 interval: "month",
+                level: p.level,
                 rows,
             },
         ))
@@ -120,6 +123,15 @@ impl App {
                 customer_id: customer,
                 merchants: rows,
             },
+        ))
+    }
+
+    /// `GET /v1/taxonomy`: the categories and sub-categories results are labelled with, and
+    /// the taxonomy's version (each stored result carries the version it was labelled in).
+    pub(super) fn taxonomy(&self) -> Result<Res, ApiError> {
+        Ok(json(
+            StatusCode::OK,
+            txclass_core::domain::taxonomy::Taxonomy::builtin(),
         ))
     }
 
@@ -165,6 +177,8 @@ pub(super) struct TxParams {
     #[serde(default)]
     category: Option<String>,
     /// Only descriptions holding every one of these words (case-insensitive).
+    #[serde(default)]
+    sub_category: Option<String>,
     #[serde(default)]
     q: Option<String>,
     /// `next_cursor` of the previous page.
@@ -215,6 +229,9 @@ pub(super) struct SpendingParams {
     #[serde(default)]
     #[param(pattern = "^month$")]
     interval: Option<String>,
+    /// `main` (default) or `sub`.
+    #[serde(default)]
+    level: Level,
 }
 
 /// A customer's spend per month, category and currency.
@@ -225,7 +242,9 @@ pub(super) struct Spending {
     /// Always `month`.
     #[schema(pattern = "^month$")]
     interval: &'static str,
-    /// One row per month, category and currency.
+    /// The level of `rows`: `main`, or `sub` (one row per sub-category).
+    level: Level,
+    /// One row per month, category (and sub-category at level `sub`) and currency.
     rows: Vec<SpendingRow>,
 }
 

@@ -1,10 +1,119 @@
 //! The corpus's inputs: real brands and kinds of business (derived files, embedded), the
 //! countries statements come from, and the word lists of lines that have no brand.
 
+use std::collections::HashMap;
+
 /// `category, tag, brand, countries` from name-suggestion-index (see `data/corpus/NOTICE.md`).
 const BRANDS_TSV: &str = include_str!("../../../data/corpus/brands.tsv");
 /// `category, tag, language, kind` from id-tagging-schema's preset names.
 const KINDS_TSV: &str = include_str!("../../../data/corpus/kinds.tsv");
+/// `path, category, sub-category`: which sub-category each OpenStreetMap tag teaches.
+const TAG_MAP_TSV: &str = include_str!("../../../data/corpus/tag-map.tsv");
+
+/// The label a line of an OSM tag is written with: `category/sub` when the tag map gives
+/// the tag a sub-category, else `category`. `tag` is a brand's path
+/// (`brands/amenity/cafe`) or a kind's tag (`amenity/cafe`, the path without its first part).
+pub(crate) fn tag_label(category: &str, tag: &str) -> Option<&'static str> {
+    static SUBS: std::sync::OnceLock<HashMap<(&'static str, &'static str), &'static str>> =
+        std::sync::OnceLock::new();
+    let subs = SUBS.get_or_init(|| {
+        let mut m = HashMap::new();
+        for l in TAG_MAP_TSV.lines().filter(|l| !l.starts_with('#')) {
+            let f: Vec<&'static str> = l.split('\t').collect();
+            if let [path, category, sub] = f[..] {
+                m.insert((category, path), sub);
+                if let Some((_, tag)) = path.split_once('/') {
+                    m.insert((category, tag), sub);
+                }
+            }
+        }
+        m
+    });
+    label_of(category, subs.get(&(category, tag)).copied().unwrap_or(""))
+}
+
+/// The taxonomy's label of sub-category `sub` of `category` (`""`: the bare category).
+fn label_of(category: &str, sub: &str) -> Option<&'static str> {
+    match sub {
+        "" => super::static_label(category),
+        sub => super::static_label(&crate::domain::taxonomy::sub_label(category, sub)),
+    }
+}
+
+/// The label of a brand of [`extra_brands`]: its sub-category where the brand names one.
+pub(crate) fn extra_label(category: &str, name: &str) -> Option<&'static str> {
+    let sub = match category {
+        "subscriptions" => match name {
+            "NETFLIX.COM"
+            | "SPOTIFY"
+            | "DISNEY PLUS"
+            | "GOOGLE *YOUTUBE PREMIUM"
+            | "AMAZON PRIME"
+            | "HBO MAX"
+            | "DEEZER"
+            | "CANAL+"
+            | "DAZN"
+            | "PARAMOUNT+"
+            | "CRUNCHYROLL"
+            | "GLOBOPLAY"
+            | "AUDIBLE"
+            | "KINDLE UNLIMITED"
+            | "TWITCH"
+            | "MUBI"
+            | "STARZPLAY"
+            | "APPLE TV+"
+            | "MAX STREAMING"
+            | "TIDAL"
+            | "SKY TICKET"
+            | "RTL+"
+            | "MOLOTOV TV"
+            | "FILMIN"
+            | "CLARO VIDEO"
+            | "VIX PREMIUM" => "streaming",
+            "ADOBE *CREATIVE CLOUD"
+            | "MICROSOFT*365"
+            | "DROPBOX"
+            | "OPENAI *CHATGPT"
+            | "NOTION LABS"
+            | "GITHUB"
+            | "ZOOM.US"
+            | "CANVA"
+            | "ICLOUD STORAGE" => "software",
+            "NYTIMES DIGITAL"
+            | "THE GUARDIAN"
+            | "LE MONDE ABONNEMENT"
+            | "SPIEGEL+"
+            | "EL PAIS SUSCRIPCION"
+            | "FOLHA DE S.PAULO" => "news",
+            "XBOX GAME PASS" | "PLAYSTATION NETWORK" | "NINTENDO ESHOP" => "gaming",
+            _ => "",
+        },
+        "transport" => match name {
+            "UBER *TRIP" | "LYFT *RIDE" | "99APP *99POP" | "CABIFY" | "BOLT.EU" | "FREENOW"
+            | "BLABLACAR" | "DIDI" | "INDRIVER" => "ride_hailing",
+            "LIME*RIDE" | "TIER MOBILITY" | "VOI TECHNOLOGY" | "CITI BIKE" => "micromobility",
+            "GETAROUND" | "SHARE NOW" => "car_sharing",
+            "EZPASS" | "SEM PARAR" | "CONECTCAR" => "tolls",
+            "TFL TRAVEL CH" | "RENFE" | "SNCF CONNECT" | "DB VERTRIEB" | "TRENITALIA"
+            | "AMTRAK" => "public_transport",
+            _ => "",
+        },
+        "travel" => match name {
+            "BOOKING.COM" | "AIRBNB" | "HOTELS.COM" => "lodging",
+            "EXPEDIA" | "DECOLAR" | "TRIVAGO" | "EDREAMS" | "OPODO" | "LASTMINUTE.COM"
+            | "KAYAK" | "123MILHAS" | "DESPEGAR" => "agencies",
+            _ => "flights",
+        },
+        "utilities" => match name {
+            "SABESP" | "CANAL DE ISABEL II" | "THAMES WATER" | "VEOLIA EAU" | "SUEZ EAU"
+            | "AGUAS ANDINAS" | "EPAL" => "water",
+            "STADTWERKE" | "EPM" => "",
+            _ => "energy",
+        },
+        _ => "",
+    };
+    label_of(category, sub)
+}
 
 /// The five statement languages.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -323,6 +432,8 @@ pub(crate) const COUNTRIES: &[Country] = &[
 #[derive(Clone, Debug)]
 pub(crate) struct Brand {
     pub category: &'static str,
+    /// Its label: `category/sub` from its tag, or `category`.
+    pub label: &'static str,
     pub name: &'static str,
     /// Lower-case ISO codes (`001`: worldwide; region codes like `150` pass through).
     pub countries: Vec<&'static str>,
@@ -336,11 +447,12 @@ pub(crate) fn brands() -> Vec<Brand> {
         .filter_map(|l| {
             let mut f = l.split('\t');
             let category = f.next()?;
-            let _tag = f.next()?;
+            let tag = f.next()?;
             let name = f.next()?;
             let countries = f.next()?.split(',').collect();
             Some(Brand {
                 category: super::static_label(category)?,
+                label: tag_label(category, tag)?,
                 name,
                 countries,
             })
@@ -348,15 +460,20 @@ pub(crate) fn brands() -> Vec<Brand> {
         .collect()
 }
 
-/// The kinds of business of `category` in `lang` (`Supermercado`, `Boulangerie`).
-pub(crate) fn kinds(category: &str, lang: Lang) -> Vec<&'static str> {
+/// The kinds of business of `category` in `lang` (`Supermercado`, `Boulangerie`), each
+/// with the label its tag teaches.
+pub(crate) fn kinds(category: &str, lang: Lang) -> Vec<(&'static str, &'static str)> {
     KINDS_TSV
         .lines()
         .filter(|l| !l.starts_with('#'))
         .filter_map(|l| {
             let f: Vec<&'static str> = l.split('\t').collect();
-            (f.len() == 4 && f[0] == category && f[2] == lang.code())
-                .then(|| f[3].split(" / ").next().unwrap_or(f[3]))
+            if f.len() == 4 && f[0] == category && f[2] == lang.code() {
+                let kind = f[3].split(" / ").next().unwrap_or(f[3]);
+                Some((kind, tag_label(category, f[1])?))
+            } else {
+                None
+            }
         })
         .collect()
 }

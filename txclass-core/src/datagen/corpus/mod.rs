@@ -57,7 +57,8 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 use super::{pick_weighted, split_sizes, LabelledRow, Split};
-use crate::domain::{Category, Transaction};
+use crate::domain::taxonomy::Taxonomy;
+use crate::domain::Transaction;
 use crate::hash::fnv1a;
 use data::{Country, Held, Lang, COUNTRIES};
 use render::Place;
@@ -75,9 +76,15 @@ impl Split {
     }
 }
 
-/// The built-in label equal to `s`, as a `'static` string.
+/// The label of the built-in taxonomy equal to `s` (`groceries`, `restaurants/coffee`), as
+/// a `'static` string.
 fn static_label(s: &str) -> Option<&'static str> {
-    Category::BUILTIN.iter().copied().find(|l| *l == s)
+    static LABELS: std::sync::OnceLock<std::collections::HashSet<String>> =
+        std::sync::OnceLock::new();
+    LABELS
+        .get_or_init(|| Taxonomy::builtin().labels().into_iter().collect())
+        .get(s)
+        .map(String::as_str)
 }
 
 /// Corpus settings.
@@ -245,8 +252,10 @@ fn allowed(held: Held, split: Split) -> bool {
 }
 
 struct Merchants {
-    /// (name, countries) of every brand of every category.
+    /// (category, name, countries) of every brand of every category.
     brands: Vec<(&'static str, &'static str, Vec<&'static str>)>,
+    /// The label of each brand (`category/sub` or `category`), indexed like `brands`.
+    labels: Vec<&'static str>,
     /// (category, country, split) → brand indices.
     by_place: HashMap<(&'static str, &'static str, Split), Vec<usize>>,
     /// (category, split) → (brand index, country code abroad).
@@ -261,13 +270,18 @@ fn merchants() -> &'static Merchants {
 }
 
 fn build_merchants() -> Merchants {
+    let mut labels = Vec::new();
     let mut brands: Vec<(&'static str, &'static str, Vec<&'static str>)> = data::brands()
         .into_iter()
-        .map(|b| (b.category, b.name, b.countries))
+        .map(|b| {
+            labels.push(b.label);
+            (b.category, b.name, b.countries)
+        })
         .collect();
     for s in SPECS {
         for name in data::extra_brands(s.label) {
             brands.push((s.label, name, vec!["001"]));
+            labels.push(data::extra_label(s.label, name).unwrap_or(s.label));
         }
     }
     let mut by_place: HashMap<_, Vec<usize>> = HashMap::new();
@@ -294,6 +308,7 @@ fn build_merchants() -> Merchants {
     }
     Merchants {
         brands,
+        labels,
         by_place,
         abroad,
     }
@@ -305,14 +320,23 @@ fn pick<'a, R: Rng>(rng: &mut R, xs: &[&'a str]) -> &'a str {
 
 /// A name drawn by `make` that belongs to `split` (a few tries; the last one is kept).
 fn name_in<R: Rng>(rng: &mut R, split: Split, mut make: impl FnMut(&mut R) -> String) -> String {
-    let mut name = make(rng);
+    named_in(rng, split, |r| (make(r), ())).0
+}
+
+/// [`name_in`] for names drawn with something else (a label): `make` gives both.
+fn named_in<R: Rng, T>(
+    rng: &mut R,
+    split: Split,
+    mut make: impl FnMut(&mut R) -> (String, T),
+) -> (String, T) {
+    let mut named = make(rng);
     for _ in 0..60 {
-        if name_split(&name) == split {
+        if name_split(&named.0) == split {
             break;
         }
-        name = make(rng);
+        named = make(rng);
     }
-    name
+    named
 }
 
 fn person<R: Rng>(rng: &mut R, lang: Lang) -> String {
@@ -339,24 +363,27 @@ fn company<R: Rng>(rng: &mut R, lang: Lang) -> String {
     format!("{base} {}", pick(rng, data::company_suffixes(lang)))
 }
 
-/// A local merchant named after its kind of business and its owner.
-fn composed<R: Rng>(rng: &mut R, category: &str, lang: Lang) -> Option<String> {
+/// A local merchant named after its kind of business and its owner, with the label its kind
+/// teaches.
+fn composed<R: Rng>(rng: &mut R, category: &str, lang: Lang) -> Option<(String, &'static str)> {
     let kinds = data::kinds(category, lang);
     if kinds.is_empty() {
         return None;
     }
-    let kind = pick(rng, &kinds).to_uppercase();
+    let (kind, label) = kinds[rng.gen_range(0..kinds.len())];
+    let kind = kind.to_uppercase();
     let (first, last) = data::names(lang);
     let owner = if rng.gen_bool(0.5) {
         pick(rng, last).to_owned()
     } else {
         format!("{} {}", pick(rng, first), pick(rng, last))
     };
-    Some(match (lang, rng.gen_range(0..3)) {
+    let name = match (lang, rng.gen_range(0..3)) {
         (Lang::En, 0) => format!("{owner}'S {kind}"),
         (Lang::En, _) | (Lang::De, 0) => format!("{owner} {kind}"),
         _ => format!("{kind} {owner}"),
-    })
+    };
+    Some((name, label))
 }
 
 fn amount_minor<R: Rng>(rng: &mut R, spec: &Spec, country: &Country) -> i64 {
@@ -481,11 +508,11 @@ pub fn generate(config: &CorpusConfig) -> crate::Result<Vec<CorpusRow>> {
             };
             let mut held_country = country.held != Held::No;
             let mut incoming = false;
-            let (merchant, (text, family, held_template)) = match spec.kind {
+            let (merchant, label, (text, family, held_template)) = match spec.kind {
                 Kind::Card | Kind::Bill => {
                     let abroad = m.abroad.get(&(spec.label, split)).filter(|v| !v.is_empty());
                     let local = m.by_place.get(&(spec.label, country.code, split));
-                    let name = match (abroad, local) {
+                    let (name, label) = match (abroad, local) {
                         (Some(v), _) if rng.gen_bool(config.abroad_share) => {
                             let mut pick = v[rng.gen_range(0..v.len())];
                             for _ in 0..20 {
@@ -499,14 +526,15 @@ pub fn generate(config: &CorpusConfig) -> crate::Result<Vec<CorpusRow>> {
                             let (b, code) = pick;
                             place.abroad = Some(code);
                             held_country = abroad_held(code) != Held::No;
-                            m.brands[b].1.to_owned()
+                            (m.brands[b].1.to_owned(), m.labels[b])
                         }
                         (_, Some(v)) if !v.is_empty() && !rng.gen_bool(config.composed_share) => {
-                            m.brands[v[rng.gen_range(0..v.len())]].1.to_owned()
+                            let b = v[rng.gen_range(0..v.len())];
+                            (m.brands[b].1.to_owned(), m.labels[b])
                         }
                         _ => match composed(&mut rng, spec.label, lang) {
-                            Some(_) => name_in(&mut rng, split, |r| {
-                                composed(r, spec.label, lang).unwrap_or_default()
+                            Some(_) => named_in(&mut rng, split, |r| {
+                                composed(r, spec.label, lang).unwrap_or((String::new(), spec.label))
                             }),
                             None => {
                                 let v = m
@@ -516,7 +544,8 @@ pub fn generate(config: &CorpusConfig) -> crate::Result<Vec<CorpusRow>> {
                                     .ok_or_else(|| crate::Error::InvalidConfig {
                                         what: format!("no merchants for {}", spec.label),
                                     })?;
-                                m.brands[v[rng.gen_range(0..v.len())]].1.to_owned()
+                                let b = v[rng.gen_range(0..v.len())];
+                                (m.brands[b].1.to_owned(), m.labels[b])
                             }
                         },
                     };
@@ -532,7 +561,7 @@ pub fn generate(config: &CorpusConfig) -> crate::Result<Vec<CorpusRow>> {
                     } else {
                         render::card(&mut rng, split_templates, &name, &place)
                     };
-                    (name, rendered)
+                    (name, label, rendered)
                 }
                 Kind::Transfer | Kind::Income | Kind::Rent => {
                     incoming = match spec.kind {
@@ -569,12 +598,12 @@ pub fn generate(config: &CorpusConfig) -> crate::Result<Vec<CorpusRow>> {
                         incoming,
                         &place,
                     );
-                    (who, r)
+                    (who, spec.label, r)
                 }
                 Kind::Fixed => {
                     let r =
                         render::no_brand(&mut rng, split_templates, spec.label, "", false, &place);
-                    (String::new(), r)
+                    (String::new(), spec.label, r)
                 }
             };
             let mut text = text;
@@ -611,7 +640,7 @@ pub fn generate(config: &CorpusConfig) -> crate::Result<Vec<CorpusRow>> {
                         amount_minor: amount,
                         currency: country.currency.to_owned(),
                     },
-                    category: spec.label,
+                    category: label,
                     unseen_merchant: unseen,
                     merchant,
                 },
@@ -645,7 +674,10 @@ mod tests {
         let a = rows(1);
         assert_eq!(a, rows(1));
         assert_ne!(a, rows(2));
-        let cats: HashSet<&str> = a.iter().map(|r| r.row.category).collect();
+        let cats: HashSet<&str> = a
+            .iter()
+            .map(|r| crate::domain::taxonomy::main_of(r.row.category))
+            .collect();
         assert_eq!(cats.len(), 18);
         let langs: HashSet<&str> = a.iter().map(|r| r.language).collect();
         assert_eq!(langs.len(), 5);
@@ -654,6 +686,34 @@ mod tests {
             (n(Split::Train), n(Split::Validation), n(Split::Test)),
             (6_500, 1_500, 2_000)
         );
+    }
+
+    #[test]
+    fn lines_are_labelled_with_sub_categories_of_the_taxonomy() {
+        let a = rows(6);
+        let t = Taxonomy::builtin();
+        assert!(
+            a.iter().all(|r| t.contains(r.row.category)),
+            "a label outside the taxonomy"
+        );
+        let labels: HashSet<&str> = a.iter().map(|r| r.row.category).collect();
+        for want in [
+            "restaurants/coffee",
+            "restaurants/fast_food",
+            "restaurants/bars",
+            "transport/public_transport",
+            "fuel/ev_charging",
+            "groceries/supermarket",
+            // Brandless lines keep the bare category.
+            "transfers",
+            "income",
+        ] {
+            assert!(labels.contains(want), "no {want} line");
+        }
+        // A composed local merchant is labelled by its kind (`PADARIA SANTOS` is a bakery).
+        assert!(a.iter().any(|r| r.row.category == "groceries/bakery"
+            && r.row.merchant.to_uppercase().contains("PADARIA")));
+        assert!(labels.len() > 50, "{} labels", labels.len());
     }
 
     #[test]

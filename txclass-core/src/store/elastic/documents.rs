@@ -27,6 +27,11 @@ pub(super) struct TxDoc {
     /// The merchant name a rule set (`merchant` holds it too, or else the derived one).
     #[serde(default)]
     pub(super) rule_merchant: Option<String>,
+    #[serde(default)]
+    pub(super) sub_probability: Option<f32>,
+    /// Absent in documents written before taxonomies had versions.
+    #[serde(default)]
+    pub(super) taxonomy_version: Option<String>,
 }
 
 impl TxDoc {
@@ -47,6 +52,8 @@ impl TxDoc {
             source: ct.prediction.source.clone(),
             sub_category: ct.prediction.sub_category.as_ref().map(|c| c.0.clone()),
             rule_merchant: ct.prediction.merchant.clone(),
+            sub_probability: ct.prediction.sub_probability,
+            taxonomy_version: ct.prediction.taxonomy_version.clone(),
         }
     }
 
@@ -67,6 +74,8 @@ impl TxDoc {
                 confidence: self.confidence,
                 uncertain: self.uncertain,
                 sub_category: self.sub_category.map(Category),
+                sub_probability: self.sub_probability,
+                taxonomy_version: self.taxonomy_version,
                 merchant: self.rule_merchant,
                 source: self.source,
             },
@@ -122,7 +131,9 @@ pub(super) fn tx_index_body(shards: u32) -> Value {
                 "uncertain": { "type": "boolean" },
                 "source": { "type": "keyword" },
                 "sub_category": { "type": "keyword" },
-                "rule_merchant": { "type": "keyword" }
+                "rule_merchant": { "type": "keyword" },
+                "sub_probability": { "type": "float" },
+                "taxonomy_version": { "type": "keyword" }
             }
         }
     })

@@ -103,9 +103,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 use super::{
-    decode_cursor, merchant_name, words, CorrectionQuery, LoggedEvent, MerchantRow, PageRecord,
-    RuleFilter, SpendingQuery, SpendingRow, Store, StoreError, TxPage, TxQuery, UpsertReport,
-    MAX_CORRECTIONS, MAX_EVENTS, MAX_PAGE, MAX_RULES, MAX_SAME_ID, MAX_TOP_MERCHANTS,
+    decode_cursor, merchant_name, words, CorrectionQuery, Level, LoggedEvent, MerchantRow,
+    PageRecord, RuleFilter, SpendingQuery, SpendingRow, Store, StoreError, TxPage, TxQuery,
+    UpsertReport, MAX_CORRECTIONS, MAX_EVENTS, MAX_PAGE, MAX_RULES, MAX_SAME_ID, MAX_TOP_MERCHANTS,
 };
 use crate::backoff::Backoff;
 use crate::domain::correction::Correction;
@@ -119,8 +119,9 @@ use crate::partner::Secret;
 /// Mapping version of the transactions index: bump it when `tx_index_body` changes.
 ///
 /// Version 2 adds what set the category (`source`), the rule's `sub_category` and
-/// `rule_merchant`. Version-1 documents are copied with `source = "model"`.
-pub const TX_MAPPING_VERSION: u32 = 2;
+/// `rule_merchant`. Version-1 documents are copied with `source = "model"`. Version 3 adds
+/// `sub_probability` and `taxonomy_version`; older documents are copied without them.
+pub const TX_MAPPING_VERSION: u32 = 3;
 /// Mapping version of the rules index: bump it when `rule_index_body` changes.
 pub const RULE_MAPPING_VERSION: u32 = 1;
 /// Mapping version of the corrections index: bump it when `correction_index_body` changes.
@@ -144,9 +145,9 @@ const MGET_ROUND: u64 = 64;
 /// field comes from the document id.
 const JOB_V1_TO_V2: &str = "ctx._source.job_id = ctx._id";
 
-/// Painless run on version-1 transaction documents when they are copied into version 2:
-/// every category stored before rules existed came from the model.
-const TX_V1_TO_V2: &str = "if (ctx._source.source == null) { ctx._source.source = 'model' }";
+/// Painless run on older transaction documents when they are copied into the current
+/// version: every category stored before rules existed came from the model.
+const TX_UPGRADE: &str = "if (ctx._source.source == null) { ctx._source.source = 'model' }";
 
 /// Counters of what the store did, for metrics and tests.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -281,7 +282,7 @@ impl ElasticStore {
                 &store.tx_alias,
                 TX_MAPPING_VERSION,
                 tx_index_body(shards),
-                Some(TX_V1_TO_V2),
+                Some(TX_UPGRADE),
             )
             .await?;
         store
@@ -577,6 +578,9 @@ impl Store for ElasticStore {
         if let Some(c) = &q.category {
             filter.push(json!({ "term": { "category": c.as_str() } }));
         }
+        if let Some(c) = &q.sub_category {
+            filter.push(json!({ "term": { "sub_category": c.as_str() } }));
+        }
         if let Some(text) = &q.text {
             // Our own words, so that a query without any (e.g. "***") filters nothing, as in
             // the embedded store, instead of matching nothing.
@@ -621,16 +625,21 @@ impl Store for ElasticStore {
         let mut rows = Vec::new();
         let mut after: Option<Value> = None;
         loop {
-            let mut composite = json!({
-                "size": 1000,
-                "sources": [
-                    { "month": { "date_histogram": {
-                        "field": "date", "calendar_interval": "month", "format": "yyyy-MM"
-                    } } },
-                    { "category": { "terms": { "field": "category" } } },
-                    { "currency": { "terms": { "field": "currency" } } }
-                ]
-            });
+            let mut sources = vec![
+                json!({ "month": { "date_histogram": {
+                    "field": "date", "calendar_interval": "month", "format": "yyyy-MM"
+                } } }),
+                json!({ "category": { "terms": { "field": "category" } } }),
+            ];
+            if q.level == Level::Sub {
+                // Transactions without a sub-category make their own bucket, first (as
+                // `None` sorts).
+                sources.push(json!({ "sub_category": { "terms": {
+                    "field": "sub_category", "missing_bucket": true
+                } } }));
+            }
+            sources.push(json!({ "currency": { "terms": { "field": "currency" } } }));
+            let mut composite = json!({ "size": 1000, "sources": sources });
             if let Some(a) = after.take() {
                 composite["after"] = a;
             }
@@ -652,6 +661,9 @@ impl Store for ElasticStore {
                     category: Category(
                         b["key"]["category"].as_str().unwrap_or_default().to_owned(),
                     ),
+                    sub_category: b["key"]["sub_category"]
+                        .as_str()
+                        .map(|s| Category(s.to_owned())),
                     currency: b["key"]["currency"].as_str().unwrap_or_default().to_owned(),
                     count: b["doc_count"].as_u64().unwrap_or(0),
                     amount_minor: b["amount"]["value"].as_f64().unwrap_or(0.0).round() as i64,
