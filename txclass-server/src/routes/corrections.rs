@@ -1,7 +1,8 @@
 //! The corrections routes: `POST /v1/customers/{id}/transactions/{tx}/category` corrects a
 //! stored transaction's category (the core validates, stores and re-summarises),
 //! `GET /v1/customers/{id}/corrections` lists the customer's corrections, newest first, and
-//! `GET /v1/categories` names the categories a correction may give (the model's).
+//! `GET /v1/categories` names the categories a correction may give (the model's main
+//! categories).
 
 use http::{Request, StatusCode};
 use hyper::body::Incoming;
@@ -30,7 +31,7 @@ pub(super) struct ListParams {
 /// The categories a correction may give.
 #[derive(Serialize, ToSchema)]
 pub(super) struct Categories<'a> {
-    /// The model's labels.
+    /// The model's main categories.
     categories: &'a [Category],
     /// The model's name and version.
     model_version: &'a str,
