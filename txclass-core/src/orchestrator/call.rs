@@ -2,6 +2,7 @@
 //! attempt and the retry worker's attempt both go through here, so they cannot disagree on
 //! what a busy limiter, an open circuit, a failed call or a failed store write means.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use rand::Rng;
@@ -174,13 +175,26 @@ fn record_transitions(partner: &PartnerId, out: &mut Vec<Transition>, t: Option<
     }
 }
 
-fn classify(
+async fn classify(
     inner: &Inner,
-    rules: &RuleSet,
+    rules: &Arc<RuleSet>,
     request: &ClassificationRequest,
     txs: Vec<Transaction>,
 ) -> Vec<ClassifiedTransaction> {
-    let predictions = rules.classify(inner.classifier.as_ref(), &txs, Some(&request.partner_id));
+    let (classifier, rules, partner) = (
+        inner.classifier.clone(),
+        rules.clone(),
+        request.partner_id.clone(),
+    );
+    // CPU work (a page through the rules and a model of tens of labels): on the blocking
+    // pool, so that it never holds up the runtime threads that renew job leases and send
+    // events (a lease renewed late is a job taken over and fetched twice).
+    let (txs, predictions) = tokio::task::spawn_blocking(move || {
+        let predictions = rules.classify(classifier.as_ref(), &txs, Some(&partner));
+        (txs, predictions)
+    })
+    .await
+    .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()));
     telemetry::classified(&predictions);
     txs.into_iter()
         .zip(predictions)
@@ -207,14 +221,14 @@ pub(crate) fn store_backoff() -> Backoff {
 #[allow(clippy::too_many_arguments)]
 pub(crate) async fn process_page(
     inner: &Inner,
-    rules: &RuleSet,
+    rules: &Arc<RuleSet>,
     job_id: &JobId,
     request: &ClassificationRequest,
     page_no: u32,
     page: Page,
     via_retry: bool,
 ) -> Result<PageOutcome, StoreError> {
-    let classified = classify(inner, rules, request, page.transactions);
+    let classified = classify(inner, rules, request, page.transactions).await;
     let mut totals = Summary::default();
     totals.add(&classified);
     totals.pages = 1;
