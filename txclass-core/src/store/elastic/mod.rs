@@ -224,6 +224,21 @@ fn records_of<T: serde::de::DeserializeOwned>(
         .collect()
 }
 
+/// The transactions of a search answer's hits, decoded.
+fn transactions_of(res: &Value) -> Result<Vec<ClassifiedTransaction>, StoreError> {
+    let hits = res["hits"]["hits"]
+        .as_array()
+        .map(Vec::as_slice)
+        .unwrap_or(&[]);
+    hits.iter()
+        .map(|h| {
+            serde_json::from_value::<TxDoc>(h["_source"].clone())
+                .map(TxDoc::into_tx)
+                .map_err(|e| backend(format!("stored transaction does not decode: {e}")))
+        })
+        .collect()
+}
+
 /// The JSON body of a successful response, or the error the status means.
 async fn json_of(what: &str, resp: Response) -> Result<Value, StoreError> {
     let status = resp.status_code();
@@ -605,18 +620,7 @@ impl Store for ElasticStore {
             body["search_after"] = json!([date_millis(d), p, i]);
         }
         let res = self.search(q.customer_id.as_str(), body).await?;
-        let hits = res["hits"]["hits"]
-            .as_array()
-            .map(Vec::as_slice)
-            .unwrap_or(&[]);
-        let items = hits
-            .iter()
-            .map(|h| {
-                serde_json::from_value::<TxDoc>(h["_source"].clone())
-                    .map(TxDoc::into_tx)
-                    .map_err(|e| backend(format!("stored transaction does not decode: {e}")))
-            })
-            .collect::<Result<Vec<_>, _>>()?;
+        let items = transactions_of(&res)?;
         Ok(TxPage::from_overfetch(items, limit))
     }
 
@@ -811,17 +815,7 @@ impl Store for ElasticStore {
             "sort": [ { "partner_id": "asc" } ]
         });
         let res = self.search(customer.as_str(), body).await?;
-        let hits = res["hits"]["hits"]
-            .as_array()
-            .map(Vec::as_slice)
-            .unwrap_or(&[]);
-        hits.iter()
-            .map(|h| {
-                serde_json::from_value::<TxDoc>(h["_source"].clone())
-                    .map(TxDoc::into_tx)
-                    .map_err(|e| backend(format!("stored transaction does not decode: {e}")))
-            })
-            .collect()
+        transactions_of(&res)
     }
 
     /// Written with `refresh=wait_for`, as rules are: the next correction of the merchant
