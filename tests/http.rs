@@ -3,7 +3,7 @@
 
 mod support;
 
-use support::http::{errors, jobs, limits, rules, wire};
+use support::http::{errors, jobs, limits, rules, tenants, wire};
 use support::server::Transport;
 
 /// For each `module::case`, a test module `case` with `fast_path` and `hyper` tests.
@@ -34,6 +34,7 @@ on_both_transports! {
     jobs::async_mode_answers_202_and_the_job_runs_to_its_end,
     jobs::a_client_that_leaves_and_does_not_come_back_cancels_its_job_after_the_window,
     jobs::a_client_that_reattaches_with_last_event_id_misses_nothing,
+    jobs::a_submission_sent_again_with_its_idempotency_key_attaches_to_its_job,
     jobs::delete_cancels_a_running_job_at_once,
     jobs::a_quiet_stream_gets_keep_alive_comments,
     jobs::shutdown_hands_long_jobs_over_and_they_carry_on_from_their_last_stored_page,
@@ -62,6 +63,8 @@ on_both_transports! {
     limits::a_slow_request_body_is_a_408,
     limits::host_and_transfer_codings_follow_rfc_9112,
     limits::ids_with_control_characters_are_refused,
+    tenants::tenants_never_see_each_others_data,
+    tenants::a_tenant_past_its_rate_gets_429,
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

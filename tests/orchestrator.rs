@@ -552,13 +552,25 @@ async fn orphan(
     events: Vec<Progress>,
     pages: &[(u32, Option<&str>)],
 ) -> txclass_suite::JobId {
+    let id = txclass_suite::JobId::generate();
+    orphan_with_id(r, customer, id, events, pages).await
+}
+
+/// As [`orphan`], for job `id`.
+async fn orphan_with_id(
+    r: &Rig,
+    customer: &str,
+    id: txclass_suite::JobId,
+    events: Vec<Progress>,
+    pages: &[(u32, Option<&str>)],
+) -> txclass_suite::JobId {
     use txclass_suite::store::{LoggedEvent, PageRecord};
     let store = r.orch.store();
-    let id = txclass_suite::JobId::generate();
     let now = chrono::Utc::now();
     store
         .put_job(&txclass_suite::JobRecord {
             id: id.clone(),
+            tenant: Default::default(),
             request: request(customer),
             status: JobStatus::Running,
             created_at: now,
@@ -677,6 +689,263 @@ async fn a_dead_owners_job_whose_last_page_is_stored_ends_done_without_a_call() 
         let rec = r.orch.job(id).await.unwrap().unwrap();
         assert!(matches!(rec.status, JobStatus::Done { .. }), "{rec:?}");
     }
+}
+
+/// A submission sent again with its idempotency key (the client's answer was lost) attaches
+/// to the job the first one started: while it runs, after it ended, and after its owner died
+/// (it is carried on from its stored pages). Nothing is started or fetched twice; the same
+/// key with another request is refused, and another customer's same key is another job.
+#[tokio::test]
+async fn a_submission_sent_again_with_its_key_attaches_to_the_first_ones_job() {
+    use txclass_suite::{Error, IdempotencyKey, JobId};
+    let r = rig(SimulatorConfig::instant(), 4, |_| {}).await;
+    let key = IdempotencyKey::new("order-7f3a").unwrap();
+    let first = r
+        .orch
+        .submit_once(request("idem-1"), &key, false)
+        .await
+        .unwrap();
+    let id = first.id().clone();
+    let second = r
+        .orch
+        .submit_once(request("idem-1"), &key, false)
+        .await
+        .unwrap();
+    assert_eq!(second.id(), &id, "same key, same job");
+    let (a, b): (Vec<Progress>, Vec<Progress>) = futures::join!(first.collect(), second.collect());
+    assert!(matches!(a.last(), Some(Progress::Done { .. })), "{a:?}");
+    assert_eq!(a, b, "both views see the one job's log");
+    let stats = r.sim.stats();
+    assert_eq!(
+        stats.pages_served_again, 0,
+        "{:?}",
+        stats.pages_served_again_sample
+    );
+    assert_eq!(
+        stats.pages_served,
+        expected_ids(&r.sim, "idem-1").len().div_ceil(40) as u64
+    );
+
+    // After it ended: its log again, no call.
+    r.sim.reset_stats();
+    let third: Vec<Progress> = r
+        .orch
+        .submit_once(request("idem-1"), &key, false)
+        .await
+        .unwrap()
+        .collect()
+        .await;
+    assert_eq!(third, a);
+    assert_eq!(r.sim.stats().requests, 0);
+
+    // The same key with another window: refused, naming the key's job.
+    let mut other_window = request("idem-1");
+    other_window.to = date("2026-02-28");
+    match r.orch.submit_once(other_window, &key, false).await {
+        Err(Error::IdempotencyConflict { job }) => assert_eq!(job, id),
+        other => panic!("{:?}", other.map(|j| j.id().clone())),
+    }
+    // Another customer's same key: its own job.
+    let theirs = r
+        .orch
+        .submit_once(request("idem-2"), &key, true)
+        .await
+        .unwrap();
+    assert_ne!(theirs.id(), &id);
+    let _ended: Vec<Progress> = theirs.collect().await;
+
+    // A job whose owner died after storing page 1 (its key's id, nobody holds its lease):
+    // the retried submission carries it on from page 2.
+    let key = IdempotencyKey::new("\"quoted-looking\"").unwrap();
+    let dead = JobId::for_submission(&Default::default(), &"idem-3".into(), &key);
+    let accepted = Progress::Accepted {
+        job_id: dead.clone(),
+        partner_id: "bank".into(),
+        customer_id: "idem-3".into(),
+        from: date("2026-01-01"),
+        to: date("2026-03-31"),
+    };
+    let fetched = Progress::PageFetched {
+        page: 1,
+        transactions: 40,
+        via_retry: false,
+    };
+    orphan_with_id(
+        &r,
+        "idem-3",
+        dead.clone(),
+        vec![accepted, fetched],
+        &[(1, Some("40"))],
+    )
+    .await;
+    r.sim.reset_stats();
+    let resumed: Vec<Progress> = r
+        .orch
+        .submit_once(request("idem-3"), &key, false)
+        .await
+        .unwrap()
+        .collect()
+        .await;
+    assert!(
+        matches!(resumed.last(), Some(Progress::Done { .. })),
+        "{resumed:?}"
+    );
+    let page_1 = |e: &&Progress| matches!(e, Progress::PageFetched { page: 1, .. });
+    assert_eq!(
+        resumed.iter().filter(page_1).count(),
+        1,
+        "page 1 is in the log once (the dead owner's event): not fetched again"
+    );
+    assert_eq!(
+        r.sim.stats().pages_served,
+        expected_ids(&r.sim, "idem-3").len().div_ceil(40) as u64 - 1
+    );
+}
+
+/// Two tenants run jobs for the same customer id at the same partner (so the same
+/// transaction ids), with pages fetched directly and through the retry queue: each stores and
+/// reads its own rows, classified by its own rules; neither reads, watches or cancels the
+/// other's job, and the local tenant sees none of it.
+#[tokio::test]
+async fn tenants_see_only_their_own_jobs_data_and_rules() {
+    use txclass_suite::domain::{Source, TenantId};
+    use txclass_suite::rules::{Action, Conditions, Rule, RuleScope, Sign, Stage};
+    use txclass_suite::store::TxQuery;
+    use txclass_suite::{Category, Error};
+
+    let sim = SimulatorConfig {
+        faults: Faults {
+            error_rate: 0.3,
+            unavailable_rate: 0.0,
+            timeout_rate: 0.0,
+            hang_ms: 0,
+            retry_after_secs: 0,
+        },
+        ..SimulatorConfig::instant()
+    };
+    let r = rig(sim, 4, |p| {
+        p.retry.max_attempts = NonZeroU32::new(50).unwrap();
+        p.circuit.minimum_calls = NonZeroU32::new(50).unwrap();
+    })
+    .await;
+    let acme = r.orch.for_tenant(TenantId::new("acme").unwrap());
+    let globex = r.orch.for_tenant(TenantId::new("globex").unwrap());
+    // acme's global rule: money in is "money-in" (globex has none).
+    acme.create_rule(Rule {
+        id: "money-in".into(),
+        scope: RuleScope::Global,
+        stage: Stage::Pre,
+        order: 0,
+        conditions: Conditions {
+            sign: Some(Sign::In),
+            ..Conditions::default()
+        },
+        action: Action {
+            category: Some(Category::new("money-in")),
+            ..Action::default()
+        },
+        stop_processing: false,
+    })
+    .await
+    .unwrap();
+    let (a, g) = futures::join!(
+        acme.run_to_end(request("shared")),
+        globex.run_to_end(request("shared"))
+    );
+    let (a, g) = (a.unwrap(), g.unwrap());
+    let job_of = |events: &[Progress]| match events.last() {
+        Some(Progress::Done { job_id, .. }) => job_id.clone(),
+        other => panic!("{other:?}"),
+    };
+    let (a_job, g_job) = (job_of(&a), job_of(&g));
+    let expected = expected_ids(&r.sim, "shared");
+    let all = |o: &Orchestrator| {
+        let o = o.clone();
+        async move {
+            o.transactions(&TxQuery {
+                customer_id: "shared".into(),
+                limit: 1000,
+                ..TxQuery::default()
+            })
+            .await
+            .unwrap()
+            .items
+        }
+    };
+    let (a_rows, g_rows) = (all(&acme).await, all(&globex).await);
+    let ids = |rows: &[txclass_suite::ClassifiedTransaction]| {
+        let mut ids: Vec<String> = rows.iter().map(|t| t.transaction.id.clone()).collect();
+        ids.sort();
+        ids
+    };
+    assert_eq!(ids(&a_rows), expected, "acme's rows, each once");
+    assert_eq!(
+        ids(&g_rows),
+        expected,
+        "globex's rows: the same ids, its own"
+    );
+    let by_rule = |rows: &[txclass_suite::ClassifiedTransaction]| {
+        rows.iter()
+            .filter(|t| t.prediction.source == Source::Rule("money-in".into()))
+            .count()
+    };
+    let money_in = a_rows
+        .iter()
+        .filter(|t| t.transaction.amount_minor > 0)
+        .count();
+    assert!(money_in > 0);
+    assert_eq!(by_rule(&a_rows), money_in, "acme's rule on acme's rows");
+    assert_eq!(by_rule(&g_rows), 0, "never on globex's");
+    assert!(
+        all(&r.orch).await.is_empty(),
+        "the local tenant has nothing"
+    );
+
+    // Jobs: each tenant's own; the other's is unknown.
+    assert!(acme.job(&a_job).await.unwrap().is_some());
+    assert_eq!(
+        acme.job(&a_job).await.unwrap().unwrap().tenant.as_str(),
+        "acme"
+    );
+    assert!(globex.job(&a_job).await.unwrap().is_none());
+    assert!(r.orch.job(&a_job).await.unwrap().is_none());
+    assert!(globex.job_page(&a_job, None, 10).await.unwrap().is_none());
+    assert!(matches!(
+        globex.watch(&a_job, 0).await,
+        Err(Error::UnknownJob(_))
+    ));
+    assert!(globex.cancel(&a_job).await.unwrap().is_none());
+    assert!(matches!(
+        acme.watch(&g_job, 0).await,
+        Err(Error::UnknownJob(_))
+    ));
+    assert!(
+        acme.list_rules(&txclass_suite::store::RuleFilter::All)
+            .await
+            .unwrap()
+            .len()
+            == 1
+    );
+    assert!(globex
+        .list_rules(&txclass_suite::store::RuleFilter::All)
+        .await
+        .unwrap()
+        .is_empty());
+    assert!(globex.rule("money-in").await.unwrap().is_none());
+
+    // A running job of acme's cannot be cancelled or watched by globex either.
+    let running = acme.submit(request("slow")).unwrap();
+    let id = running.id().clone();
+    assert!(globex.cancel(&id).await.unwrap().is_none());
+    assert!(matches!(
+        globex.watch(&id, 0).await,
+        Err(Error::UnknownJob(_))
+    ));
+    let events: Vec<Progress> = running.collect().await;
+    assert!(
+        matches!(events.last(), Some(Progress::Done { .. })),
+        "{events:?}"
+    );
 }
 
 /// The customer's stored transactions (one page of up to 1,000), newest first.

@@ -22,6 +22,7 @@ use txclass_suite::{ResultBus, RetryQueue};
 fn task(job: &str, page: u32) -> RetryTask {
     RetryTask {
         job_id: JobId::from(job),
+        tenant: Default::default(),
         partner_id: PartnerId::from("bank"),
         page,
         request: PageRequest {

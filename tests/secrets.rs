@@ -108,12 +108,112 @@ async fn the_token_is_sent_but_never_printed() {
         let record = bad.job(job_id).await.unwrap().unwrap();
         printed.push_str(&serde_json::to_string(&record).unwrap());
     }
+    // API keys: a server that needs them answers a good key, a forged one (the same id,
+    // another secret) and a revoked one; no secret part reaches its logs, its answers, the
+    // job's record or events, or the keys file.
+    let (answers, secrets) = api_keys_through_a_server(&sim.url()).await;
+    printed.push_str(&answers);
+
     let logs = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
     assert!(!logs.is_empty(), "the subscriber captured the run's logs");
-    for (what, text) in [("events, records, config", &printed), ("logs", &logs)] {
+    for (what, text) in [
+        ("events, records, config, answers", &printed),
+        ("logs", &logs),
+    ] {
         assert!(
             !text.contains("super-secret"),
             "token leaked into {what}:\n{text}"
         );
+        for secret in &secrets {
+            assert!(
+                !text.contains(secret.as_str()),
+                "API key leaked into {what}:\n{text}"
+            );
+        }
     }
+}
+
+/// Runs a server with API keys against the simulator at `sim`: a job with a good key, then
+/// requests with a forged and a revoked key. Returns everything it answered, and the keys'
+/// secret parts.
+async fn api_keys_through_a_server(sim: &str) -> (String, Vec<String>) {
+    use txclass_suite::auth::KeyFile;
+    use txclass_suite::TenantId;
+    std::env::set_var("TXCLASS_TEST_GOOD_TOKEN_2", TOKEN);
+    let dir = tempfile::tempdir().unwrap();
+    let file = KeyFile::new(dir.path().join("keys.json"));
+    let good = file
+        .create(TenantId::new("acme").unwrap(), None, None)
+        .unwrap();
+    let revoked = file
+        .create(TenantId::new("acme").unwrap(), None, None)
+        .unwrap();
+    file.revoke(&revoked.record.id).unwrap();
+    let forged = format!(
+        "{}_{}",
+        good.key.rsplit_once('_').unwrap().0,
+        "Z".repeat(43)
+    );
+    let secret = |key: &str| key.rsplit_once('_').unwrap().1.to_owned();
+    let secrets = vec![secret(&good.key), secret(&revoked.key), secret(&forged)];
+
+    let orch = Orchestrator::builder()
+        .partner(partner(sim.to_owned(), "TXCLASS_TEST_GOOD_TOKEN_2"))
+        .build()
+        .unwrap();
+    let settings = txclass_server::HttpSettings {
+        auth: Some(txclass_server::AuthSettings {
+            keys_file: file.path().to_owned(),
+            metrics_without_key: false,
+        }),
+        ..txclass_server::HttpSettings::default()
+    };
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(txclass_server::run(
+        listener,
+        txclass_server::Server::new(orch, settings),
+        async move {
+            let _ = stopped.await;
+        },
+    ));
+    let client = reqwest::Client::new();
+    let mut answers = String::new();
+    let body = serde_json::json!({
+        "customer_id": "c-keys", "partner_id": "bank", "from": "2026-01-01", "to": "2026-01-31",
+    });
+    let res = client
+        .post(format!("{base}/v1/classifications"))
+        .bearer_auth(&good.key)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let stream = res.text().await.unwrap();
+    assert!(stream.contains("event: done"), "{stream}");
+    let job = stream
+        .split("\"job_id\":\"")
+        .nth(1)
+        .and_then(|s| s.split('"').next())
+        .unwrap()
+        .to_owned();
+    answers.push_str(&stream);
+    for key in [&good.key, &forged, &revoked.key] {
+        let res = client
+            .get(format!("{base}/v1/classifications/{job}"))
+            .bearer_auth(key)
+            .send()
+            .await
+            .unwrap();
+        let status = res.status();
+        let text = res.text().await.unwrap();
+        assert_eq!(status == 200, key == &good.key, "{status} {text}");
+        answers.push_str(&text);
+    }
+    answers.push_str(&std::fs::read_to_string(file.path()).unwrap());
+    let _ = stop.send(());
+    server.await.unwrap().unwrap();
+    (answers, secrets)
 }

@@ -94,6 +94,13 @@ suite_test!(rules);
 suite_test!(corrections);
 suite_test!(job_records);
 
+#[tokio::test]
+async fn tenants_are_apart() {
+    let s = std::sync::Arc::new(store("tenants_are_apart").await);
+    suite::tenants_are_apart(s.clone()).await;
+    s.delete_indexes().await.unwrap();
+}
+
 /// Turns off periodic refreshes of the index behind `alias`: what is read from it afterwards
 /// must come from realtime gets, not from a search.
 async fn no_refresh(s: &ElasticStore, alias: &str) {

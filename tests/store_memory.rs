@@ -27,3 +27,8 @@ suite_test!(job_records);
 suite_test!(job_checkpoints);
 suite_test!(event_log);
 suite_test!(running_jobs, || async {});
+
+#[tokio::test]
+async fn tenants_are_apart() {
+    suite::tenants_are_apart(std::sync::Arc::new(MemoryStore::new())).await;
+}

@@ -52,6 +52,13 @@ suite_test!(event_log);
 suite_test!(running_jobs, || async {});
 
 #[tokio::test]
+async fn tenants_are_apart() {
+    suite::tenants_are_apart(std::sync::Arc::new(store())).await;
+    let (_dir, s) = file_store();
+    suite::tenants_are_apart(std::sync::Arc::new(s)).await;
+}
+
+#[tokio::test]
 async fn data_survives_reopening_the_file() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("nested/store.db");

@@ -42,6 +42,8 @@ pub struct Options {
     pub tune: Box<dyn FnOnce(&mut PartnerConfig) + Send>,
     /// How long a job waits for a client to re-attach.
     pub reattach_window: Duration,
+    /// Each tenant's request allowance (`None`: no limit).
+    pub rate: Option<txclass_suite::rate::RateSettings>,
 }
 
 /// How the server carries HTTP/1.1: its own fast path for SSE responses, or hyper for
@@ -73,6 +75,7 @@ impl Default for Options {
             },
             tune: Box::new(|_| {}),
             reattach_window: Settings::default().reattach_window,
+            rate: None,
         }
     }
 }
@@ -104,7 +107,11 @@ pub async fn start(opts: Options) -> TestServer {
     partner.retry.max_backoff = Duration::from_millis(200);
     partner.circuit.open_for = Duration::from_millis(200);
     (opts.tune)(&mut partner);
-    let orch = Orchestrator::builder()
+    let mut builder = Orchestrator::builder();
+    if let Some(rate) = opts.rate {
+        builder = builder.request_rate(rate);
+    }
+    let orch = builder
         .partner(partner)
         .store(Arc::new(SqliteStore::in_memory().unwrap()))
         .settings(Settings {

@@ -900,6 +900,7 @@ pub async fn corrections(store: &dyn Store) {
 fn job(id: &str, status: JobStatus) -> JobRecord {
     let at: DateTime<Utc> = "2026-03-01T12:00:00.123Z".parse().unwrap();
     JobRecord {
+        tenant: Default::default(),
         id: JobId::new(id),
         request: ClassificationRequest {
             customer_id: CustomerId::new("cust-jobs"),
@@ -1196,4 +1197,123 @@ where
             "run-tie-b"
         ]
     );
+}
+
+/// Tenants' views of one store never meet: the same customer, partner, transaction and rule
+/// ids written through two tenants' views and the local one are three things, each read back
+/// only through its own view, with plain ids.
+pub async fn tenants_are_apart(store: std::sync::Arc<dyn Store>) {
+    use txclass_suite::domain::TenantId;
+    use txclass_suite::store::TenantStore;
+    let view = |t: &str| {
+        let tenant = match t {
+            "local" => TenantId::local(),
+            t => TenantId::new(t).unwrap(),
+        };
+        TenantStore::new(store.clone(), &tenant)
+    };
+    let views = [
+        (view("acme"), "groceries"),
+        (view("globex"), "transport"),
+        (view("local"), "shopping"),
+    ];
+    for (s, category) in &views {
+        let t = tx(
+            "bank",
+            "t-1",
+            "c-1",
+            "2026-03-01",
+            "PADARIA REAL",
+            -500,
+            category,
+        );
+        let report = s.upsert(&[t]).await.unwrap();
+        assert_eq!(report.inserted, 1, "a row of its own for each tenant");
+    }
+    let c1 = CustomerId::new("c-1");
+    for (s, category) in &views {
+        let items = s.transactions(&query("c-1", 10)).await.unwrap().items;
+        assert_eq!(items.len(), 1, "{category}");
+        assert_eq!(items[0].prediction.category.as_str(), *category);
+        assert_eq!(
+            (items[0].customer_id.as_str(), items[0].partner_id.as_str()),
+            ("c-1", "bank"),
+            "plain ids"
+        );
+        let mut by_partner = query("c-1", 10);
+        by_partner.partner_id = Some(PartnerId::new("bank"));
+        assert_eq!(s.transactions(&by_partner).await.unwrap().items, items);
+        assert_eq!(s.count(&c1).await.unwrap(), 1);
+        assert_eq!(s.transactions_with_id(&c1, "t-1").await.unwrap(), items);
+        let spending = s
+            .spending(&SpendingQuery {
+                customer_id: c1.clone(),
+                from: None,
+                to: None,
+                level: Level::Main,
+            })
+            .await
+            .unwrap();
+        assert_eq!(spending.len(), 1);
+        assert_eq!(spending[0].category.as_str(), *category);
+        assert_eq!(s.top_merchants(&c1, None, None, 10).await.unwrap().len(), 1);
+    }
+
+    // The same rule id in two tenants; each sees its own, with its plain customer.
+    let [(a, _), (b, _), (local, _)] = &views;
+    let global = rule("r-1", RuleScope::Global);
+    let theirs = rule(
+        "r-1",
+        RuleScope::Customer {
+            customer_id: c1.clone(),
+        },
+    );
+    a.create_rule(&global).await.unwrap();
+    b.create_rule(&theirs).await.unwrap();
+    assert_eq!(
+        a.rules(&RuleFilter::All).await.unwrap(),
+        std::slice::from_ref(&global)
+    );
+    assert_eq!(
+        b.rules(&RuleFilter::AppliesTo(c1.clone())).await.unwrap(),
+        std::slice::from_ref(&theirs)
+    );
+    assert!(local.rules(&RuleFilter::All).await.unwrap().is_empty());
+    assert!(local
+        .rules(&RuleFilter::AppliesTo(c1.clone()))
+        .await
+        .unwrap()
+        .is_empty());
+    assert_eq!(local.get_rule("r-1").await.unwrap(), None);
+    assert!(!local.delete_rule("r-1").await.unwrap());
+    assert!(b.delete_rule("r-1").await.unwrap());
+    assert_eq!(a.get_rule("r-1").await.unwrap(), Some(global));
+
+    // A correction is its tenant's only.
+    let ct = a
+        .transactions(&query("c-1", 1))
+        .await
+        .unwrap()
+        .items
+        .remove(0);
+    let c = correction(&ct, "restaurants", "2026-03-05T10:00:00Z");
+    a.put_correction(&c).await.unwrap();
+    let all = CorrectionQuery {
+        customer_id: None,
+        merchant: None,
+        limit: 10,
+    };
+    let of_c1 = CorrectionQuery {
+        customer_id: Some(c1.clone()),
+        ..all.clone()
+    };
+    assert_eq!(
+        a.corrections(&of_c1).await.unwrap(),
+        std::slice::from_ref(&c)
+    );
+    assert_eq!(a.corrections(&all).await.unwrap(), [c]);
+    for s in [b, local] {
+        assert!(s.corrections(&of_c1).await.unwrap().is_empty());
+        assert!(s.corrections(&all).await.unwrap().is_empty());
+    }
 }

@@ -57,6 +57,8 @@ enum Command {
     Explain(cmd::explain::ExplainArgs),
     /// Generate labelled statement lines (train / validation / test).
     GenData(cmd::gen_data::GenDataArgs),
+    /// Make, list and revoke the server's API keys (a keys file of hashes).
+    Keys(cmd::keys::KeysArgs),
 }
 
 impl Command {
@@ -72,6 +74,7 @@ impl Command {
             Command::Eval(a) => cmd::eval::run(a),
             Command::Explain(a) => cmd::explain::run(a),
             Command::GenData(a) => cmd::gen_data::run(a),
+            Command::Keys(a) => cmd::keys::run(a),
         }
     }
 }

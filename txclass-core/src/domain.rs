@@ -57,10 +57,133 @@ string_id!(
     JobId
 );
 
+/// A tenant: one client of the service (an API key belongs to one), whose customers, jobs,
+/// rules and corrections no other tenant sees. [`TenantId::local`] is the tenant of a server
+/// without keys (local-only mode), of the CLI and of an embedding program.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(transparent)]
+pub struct TenantId(String);
+
+impl Default for TenantId {
+    fn default() -> Self {
+        Self::local()
+    }
+}
+
+impl TenantId {
+    /// The name of the tenant of a server without keys.
+    pub const LOCAL: &'static str = "local";
+    /// The longest tenant id.
+    pub const MAX_LEN: usize = 64;
+
+    /// The tenant of a server without keys, of the CLI and of an embedding program.
+    pub fn local() -> Self {
+        Self(Self::LOCAL.to_owned())
+    }
+
+    /// Checks a tenant id: 1 to 64 ASCII letters, digits, `-` or `_`.
+    pub fn new(id: &str) -> Result<Self, InvalidRequest> {
+        if id.is_empty()
+            || id.len() > Self::MAX_LEN
+            || !id
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        {
+            return Err(InvalidRequest {
+                field: "tenant",
+                message: format!(
+                    "must be 1 to {} ASCII letters, digits, '-' or '_'",
+                    Self::MAX_LEN
+                ),
+            });
+        }
+        Ok(Self(id.to_owned()))
+    }
+
+    /// The id as a string slice.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// Whether this is [`TenantId::local`].
+    pub fn is_local(&self) -> bool {
+        self.0 == Self::LOCAL
+    }
+
+    /// What this tenant's customer, partner and rule ids start with in the store: nothing
+    /// for the local tenant (a store written without tenants reads the same), else the id
+    /// and U+001F, which no request id may hold ([`check_id`]): two tenants' ids can never
+    /// meet.
+    pub(crate) fn namespace(&self) -> String {
+        if self.is_local() {
+            String::new()
+        } else {
+            format!("{}\u{1f}", self.0)
+        }
+    }
+}
+
+impl fmt::Display for TenantId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
 impl JobId {
     /// A new random job id.
     pub fn generate() -> Self {
         Self(uuid::Uuid::new_v4().to_string())
+    }
+
+    /// The id of the job that `customer`'s submission with `key` starts: the same on every
+    /// instance and every retry (a name-based UUID v5), so a retried submission finds the
+    /// first one's job instead of starting another.
+    pub fn for_submission(tenant: &TenantId, customer: &CustomerId, key: &IdempotencyKey) -> Self {
+        // A fixed namespace of this project's own (random, generated once).
+        const SUBMISSIONS: uuid::Uuid = uuid::uuid!("5a0c3f0e-8d0b-4d7e-9a51-2f7b6c1de4a9");
+        // No id here can hold a control character (`check_id`): `\n` separates.
+        let name = format!(
+            "{}\n{}\n{}",
+            tenant.as_str(),
+            customer.as_str(),
+            key.as_str()
+        );
+        Self(uuid::Uuid::new_v5(&SUBMISSIONS, name.as_bytes()).to_string())
+    }
+}
+
+/// A client's key for one submission (the `Idempotency-Key` header): submitting the same
+/// request again with the same key (after a lost answer, on any instance) attaches to the job
+/// the first submission started instead of starting a second one, which would fetch every
+/// page from the partner again. 1 to 255 visible ASCII characters.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct IdempotencyKey(String);
+
+impl IdempotencyKey {
+    /// The longest key accepted.
+    pub const MAX_LEN: usize = 255;
+
+    /// Checks `key`.
+    pub fn new(key: &str) -> Result<Self, InvalidRequest> {
+        let invalid = |message: &str| InvalidRequest {
+            field: "idempotency_key",
+            message: message.into(),
+        };
+        if key.is_empty() || key.len() > Self::MAX_LEN {
+            return Err(invalid("must be 1 to 255 characters long"));
+        }
+        if !key.bytes().all(|b| b.is_ascii_graphic()) {
+            return Err(invalid(
+                "must be visible ASCII characters (no spaces or control characters)",
+            ));
+        }
+        Ok(Self(key.to_owned()))
+    }
+
+    /// The key.
+    pub fn as_str(&self) -> &str {
+        &self.0
     }
 }
 
@@ -605,6 +728,9 @@ pub enum JobStatus {
 pub struct JobRecord {
     /// The job.
     pub id: JobId,
+    /// Whose job it is (records written before tenants: the local tenant).
+    #[serde(default)]
+    pub tenant: TenantId,
     /// What was asked.
     pub request: ClassificationRequest,
     /// Where it is.

@@ -41,6 +41,13 @@ pub enum Error {
         /// What is wrong with it.
         message: String,
     },
+    /// An idempotency key was used before for a different request (the job it started is
+    /// named): a key stands for one submission.
+    #[error("the idempotency key was used for a different request (job {job})")]
+    IdempotencyConflict {
+        /// The job the key started.
+        job: crate::domain::JobId,
+    },
     /// A rule cannot be used (a [`RuleError`](crate::rules::RuleError)'s parts).
     #[error("rule {rule}: {field}: {message}")]
     InvalidRule {

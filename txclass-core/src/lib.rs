@@ -60,6 +60,7 @@
 #![warn(missing_docs, rust_2018_idioms)]
 #![forbid(unsafe_code)]
 
+pub mod auth;
 pub(crate) mod backoff;
 pub mod breaker;
 pub mod classifier;
@@ -83,6 +84,7 @@ pub mod progress;
 #[cfg(feature = "redis")]
 mod pubsub;
 pub mod queue;
+pub mod rate;
 #[cfg(feature = "files")]
 pub mod records;
 #[cfg(feature = "redis")]
@@ -97,8 +99,8 @@ pub mod telemetry;
 pub use breaker::CircuitBreaker;
 pub use classifier::Classifier;
 pub use domain::{
-    Category, ClassificationRequest, ClassifiedTransaction, CustomerId, JobId, JobRecord,
-    JobStatus, PartnerId, Prediction, Summary, Transaction,
+    Category, ClassificationRequest, ClassifiedTransaction, CustomerId, IdempotencyKey, JobId,
+    JobRecord, JobStatus, PartnerId, Prediction, Summary, TenantId, Transaction,
 };
 pub use error::{Error, Result};
 pub use limiter::{Limiter, Permit};

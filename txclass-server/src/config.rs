@@ -66,6 +66,59 @@ pub struct ServerConfig {
     pub metrics: MetricsConfig,
     /// When corrections suggest (or create) rules: the `[corrections]` table.
     pub corrections: txclass_core::orchestrator::CorrectionSettings,
+    /// Who may call the API: the `[auth]` table.
+    pub auth: AuthConfig,
+}
+
+/// The `[auth]` table: API keys, and the local-only mode without them.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AuthConfig {
+    /// `auto` (the default): no keys when listening on a loopback address (local-only
+    /// mode, said at start), keys otherwise; `keys`: every API request needs a key;
+    /// `off`: no keys, refused on an address other machines can reach.
+    pub mode: AuthMode,
+    /// The keys file `txclass keys` writes (hashes only); read again when it changes.
+    pub keys_file: PathBuf,
+    /// Serve `GET /metrics` without a key (a scraper on a private network); by default it
+    /// needs a key too when keys are on.
+    pub metrics_without_key: bool,
+    /// Each tenant's request allowance when keys are on (`[auth.rate]`: `per_second`,
+    /// `burst`; shared by every instance through `[redis]` when it is configured).
+    pub rate: txclass_core::rate::RateSettings,
+}
+
+impl Default for AuthConfig {
+    fn default() -> Self {
+        Self {
+            mode: AuthMode::Auto,
+            keys_file: PathBuf::from("data/keys.json"),
+            metrics_without_key: false,
+            rate: Default::default(),
+        }
+    }
+}
+
+/// See [`AuthConfig::mode`].
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AuthMode {
+    /// Keys unless the server listens on a loopback address.
+    #[default]
+    Auto,
+    /// Keys.
+    Keys,
+    /// No keys (loopback only).
+    Off,
+}
+
+/// What the HTTP layer enforces once [`ServerConfig::auth_settings`] has decided.
+#[derive(Clone, Debug, PartialEq)]
+pub struct AuthSettings {
+    /// The keys file.
+    pub keys_file: PathBuf,
+    /// `GET /metrics` without a key.
+    pub metrics_without_key: bool,
 }
 
 /// The `[metrics]` table: whether `GET /metrics` is served.
@@ -97,6 +150,7 @@ impl Default for ServerConfig {
             redis: None,
             metrics: MetricsConfig::default(),
             corrections: Default::default(),
+            auth: AuthConfig::default(),
         }
     }
 }
@@ -165,7 +219,34 @@ impl ServerConfig {
             bench_routes: self.bench_routes,
             connections: self.connections.limits(),
             metrics: self.metrics.enabled,
+            auth: None,
         }
+    }
+
+    /// Whether requests need keys (`Some`, with what to check them against) or the server
+    /// runs local-only (`None`); `[auth] mode = "off"` on an address other machines can
+    /// reach is refused.
+    pub fn auth_settings(&self) -> Result<Option<AuthSettings>> {
+        let loopback = self.listen.ip().is_loopback();
+        let keys = match self.auth.mode {
+            AuthMode::Keys => true,
+            AuthMode::Auto => !loopback,
+            AuthMode::Off if loopback => false,
+            AuthMode::Off => {
+                return Err(Error::Config {
+                    what: format!(
+                        "auth.mode = \"off\" would serve every tenant's data without a key on \
+                         {}, which other machines can reach: listen on 127.0.0.1, or use keys \
+                         (`txclass keys create --tenant …`)",
+                        self.listen
+                    ),
+                })
+            }
+        };
+        Ok(keys.then(|| AuthSettings {
+            keys_file: self.auth.keys_file.clone(),
+            metrics_without_key: self.auth.metrics_without_key,
+        }))
     }
 
     /// The orchestrator's settings: the `[jobs]` and `[corrections]` tables.
@@ -198,6 +279,8 @@ pub struct HttpSettings {
     pub connections: ConnectionLimits,
     /// Serve `GET /metrics` (and install the Prometheus exporter).
     pub metrics: bool,
+    /// API keys (`None`: local-only, every request is the local tenant's).
+    pub auth: Option<AuthSettings>,
 }
 
 /// Timeouts and caps on client connections (the `[connections]` table). They bound what a

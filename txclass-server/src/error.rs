@@ -38,6 +38,10 @@ pub struct ApiError {
     pub field: Option<String>,
     /// For 405: the methods the path takes (the `Allow` header).
     pub allow: Option<&'static str>,
+    /// For 401: ask for a bearer key (`WWW-Authenticate`).
+    pub challenge: bool,
+    /// For 429: seconds until a request may be accepted again (`Retry-After`).
+    pub retry_after: Option<u64>,
 }
 
 /// The body of every 4xx and 5xx answer.
@@ -69,6 +73,29 @@ impl ApiError {
             message: message.into(),
             field: None,
             allow: None,
+            challenge: false,
+            retry_after: None,
+        }
+    }
+
+    /// 401: no key, or one that does not work (the message says which, never the key).
+    pub fn unauthorized(message: impl Into<String>) -> Self {
+        Self {
+            challenge: true,
+            ..Self::new(StatusCode::UNAUTHORIZED, "unauthorized", message)
+        }
+    }
+
+    /// 429: the tenant sent more requests than its rate allows; try again in
+    /// `retry_after_secs`.
+    pub fn too_many_requests(retry_after_secs: u64) -> Self {
+        Self {
+            retry_after: Some(retry_after_secs),
+            ..Self::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "rate_limited",
+                format!("too many requests for this tenant: try again in {retry_after_secs} s"),
+            )
         }
     }
 
@@ -87,11 +114,8 @@ impl ApiError {
     /// A 400 naming the field at fault.
     pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> Self {
         Self {
-            status: StatusCode::BAD_REQUEST,
-            code: "invalid_request",
-            message: message.into(),
             field: Some(field.into()),
-            allow: None,
+            ..Self::new(StatusCode::BAD_REQUEST, "invalid_request", message)
         }
     }
 
@@ -150,6 +174,14 @@ impl From<txclass_core::Error> for ApiError {
                 "unknown_job",
                 format!("unknown job {j}"),
             ),
+            e @ E::IdempotencyConflict { .. } => ApiError {
+                field: Some("idempotency_key".into()),
+                ..ApiError::new(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "idempotency_conflict",
+                    e.to_string(),
+                )
+            },
             E::InvalidRule { field, message, .. } => ApiError::invalid(field, message),
             E::UnknownRule(id) => ApiError::new(
                 StatusCode::NOT_FOUND,

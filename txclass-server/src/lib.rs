@@ -52,7 +52,8 @@ pub mod sse;
 mod transport;
 
 pub use config::{
-    ConnectionConfig, ConnectionLimits, HttpSettings, MetricsConfig, SandboxConfig, ServerConfig,
+    AuthConfig, AuthMode, AuthSettings, ConnectionConfig, ConnectionLimits, HttpSettings,
+    MetricsConfig, SandboxConfig, ServerConfig,
 };
 pub use error::{ApiError, Error, Result};
 
@@ -96,9 +97,13 @@ impl Server {
             .open()
             .await
             .map_err(txclass_core::Error::from)?;
+        let auth = config.auth_settings()?;
         let mut builder = Orchestrator::builder()
             .store(store)
             .settings(config.core_settings());
+        if auth.is_some() {
+            builder = builder.request_rate(config.auth.rate.clone());
+        }
         for p in &config.partners {
             builder = builder.partner(p.clone());
         }
@@ -125,12 +130,21 @@ impl Server {
             .as_ref()
             .map_or(Duration::ZERO, |r| r.wait_for_ready);
         orchestrator.wait_until_ready(wait).await?;
+        let settings = HttpSettings {
+            auth,
+            ..config.http_settings()
+        };
         Ok(Self {
             orchestrator,
-            settings: config.http_settings(),
+            settings,
             #[cfg(feature = "sandbox")]
             sandbox,
         })
+    }
+
+    /// API keys (`None`: local-only mode, no keys).
+    pub fn auth(&self) -> Option<&AuthSettings> {
+        self.settings.auth.as_ref()
     }
 
     /// The orchestrator jobs run on.
@@ -212,7 +226,7 @@ pub async fn run(
             worker.run(stop.cancelled_owned()).await;
         }));
     }
-    let app = Arc::new(App::new(orchestrator, settings.clone(), metrics));
+    let app = Arc::new(App::new(orchestrator, settings.clone(), metrics)?);
     app.start_sweeper();
     transport::serve(listener, app, &settings, shutdown).await?;
     stop_workers.cancel();

@@ -113,6 +113,16 @@ fn serve(args: Args) -> txclass_server::Result<()> {
             .map_err(|e| txclass_server::Error::Config {
                 what: format!("cannot listen on {}: {e}", config.listen),
             })?;
+        match server.auth() {
+            None => tracing::info!(
+                "local-only mode: no API keys, every request acts for tenant `local` (listening \
+                 on a loopback address; `[auth] mode = \"keys\"` turns keys on)"
+            ),
+            Some(auth) => tracing::info!(
+                keys_file = %auth.keys_file.display(),
+                "API keys required (`txclass keys create --tenant …` makes one)"
+            ),
+        }
         tracing::info!(
             addr = %listener.local_addr()?,
             store = %config.store_config()?.describe(),

@@ -5,8 +5,9 @@
 //! then a fault is injected mid-run and every job is accounted for:
 //!
 //! - kill -9 of one instance: its jobs are taken over by the others; its clients re-attach to
-//!   another instance with `Last-Event-ID` and receive every event id once, in order (checked
-//!   as received); every transaction is stored exactly once; no stored page is fetched again
+//!   another instance with `Last-Event-ID` (or, before their first event, send the submission
+//!   again with its `Idempotency-Key`) and receive every event id once, in order (checked
+//!   as received); no job is started twice; every transaction is stored exactly once; no stored page is fetched again
 //!   (counted at the simulator); the partner never sees more than 4 calls at once;
 //! - Redis shut down without saving for 5 s and started again empty: no job fails, the cap
 //!   holds, `/readyz` answers 503 while Redis is down, and the run ends within the fault-free
@@ -230,8 +231,12 @@ async fn run_client(
         );
         let base = &urls[at];
         let res = if out.job.is_empty() {
+            // Keyed: a submission whose answer is lost (its instance died before the first
+            // event) is sent again to the next instance, and must attach to the job the first
+            // one started rather than start a second one.
             client
                 .post(format!("{base}/v1/classifications"))
+                .header("idempotency-key", format!("submit-{customer}"))
                 .json(&serde_json::json!({
                     "customer_id": customer, "partner_id": "bank", "from": FROM, "to": TO,
                 }))

@@ -423,6 +423,96 @@ pub async fn a_client_that_reattaches_with_last_event_id_misses_nothing(t: Trans
     s.stop().await;
 }
 
+/// A client whose answer was lost sends its submission again with the same
+/// `Idempotency-Key`: it gets the first submission's job from its first event, and nothing is
+/// fetched twice. The key is checked; reused for another request it is a 422.
+pub async fn a_submission_sent_again_with_its_idempotency_key_attaches_to_its_job(t: Transport) {
+    let s = start(t.options(Options {
+        sim: slow_partner(),
+        ..Options::default()
+    }))
+    .await;
+    let post = |key: &'static str, body: serde_json::Value| {
+        s.client
+            .post(s.url("/v1/classifications"))
+            .header("idempotency-key", key)
+            .json(&body)
+            .send()
+    };
+    let res = post("order-17", TestServer::body("c-idem")).await.unwrap();
+    assert_eq!(res.status(), 200);
+    let mut lost = events_of(res, s.contract().await);
+    let first = lost.next().await.unwrap();
+    let job = first.data["job_id"].as_str().unwrap().to_owned();
+    drop(lost);
+    // Again, in the draft's quoted form: the same job, from its first event, to its end.
+    let res = post("\"order-17\"", TestServer::body("c-idem"))
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let events: Vec<Ev> = tokio::time::timeout(
+        Duration::from_secs(60),
+        events_of(res, s.contract().await).collect(),
+    )
+    .await
+    .expect("the job ends");
+    assert_eq!(check_framing(&events), job);
+    assert_eq!(events[0].id, first.id);
+    assert_eq!(events.last().unwrap().name, "done");
+    assert_eq!(s.stored_ids("c-idem").await, s.expected_ids("c-idem"));
+    let stats = s.sim.stats();
+    assert_eq!(
+        stats.pages_served_again, 0,
+        "{:?}",
+        stats.pages_served_again_sample
+    );
+    // Asynchronously, after the end: 202 naming the same job.
+    let res = s
+        .client
+        .post(s.url("/v1/classifications?mode=async"))
+        .header("idempotency-key", "order-17")
+        .json(&TestServer::body("c-idem"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 202);
+    let body: serde_json::Value = res.json().await.unwrap();
+    assert_eq!(body["job_id"], job.as_str());
+
+    // The same key for another window: 422, naming the key's job.
+    let mut other = TestServer::body("c-idem");
+    other["to"] = "2026-02-28".into();
+    let res = post("order-17", other).await.unwrap();
+    assert_eq!(res.status(), 422);
+    let body: serde_json::Value = res.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "idempotency_conflict", "{body}");
+    assert_eq!(body["error"]["field"], "idempotency_key");
+    assert!(body["error"]["message"].as_str().unwrap().contains(&job));
+    // Keys that cannot be one: 400 naming the header's field.
+    let too_long: &'static str = "k".repeat(256).leak();
+    for bad in ["two words", "", too_long, "caf\u{e9}"] {
+        let res = post(bad, TestServer::body("c-idem-bad")).await.unwrap();
+        assert_eq!(res.status(), 400, "{bad:?}");
+        let body: serde_json::Value = res.json().await.unwrap();
+        assert_eq!(body["error"]["field"], "idempotency_key", "{bad:?}: {body}");
+    }
+    let res = s
+        .client
+        .post(s.url("/v1/classifications"))
+        .header("idempotency-key", "a")
+        .header("idempotency-key", "b")
+        .json(&TestServer::body("c-idem-bad"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 400);
+    assert!(
+        s.stored_ids("c-idem-bad").await.is_empty(),
+        "no job started"
+    );
+    s.stop().await;
+}
+
 pub async fn delete_cancels_a_running_job_at_once(t: Transport) {
     let s = start(t.options(Options {
         sim: slow_partner(),

@@ -9,4 +9,5 @@ pub mod errors;
 pub mod jobs;
 pub mod limits;
 pub mod rules;
+pub mod tenants;
 pub mod wire;

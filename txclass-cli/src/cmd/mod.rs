@@ -7,6 +7,7 @@ pub mod explain;
 pub mod gen_data;
 pub mod health;
 pub mod input;
+pub mod keys;
 pub mod query;
 pub mod rules;
 pub mod sim;

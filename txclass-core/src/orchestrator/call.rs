@@ -14,13 +14,13 @@ use crate::backoff::Backoff;
 use crate::breaker::OnOpen;
 use crate::breaker::{CallOutcome, FailureKind, Transition};
 use crate::domain::{
-    ClassificationRequest, ClassifiedTransaction, JobId, PartnerId, Summary, Transaction,
+    ClassificationRequest, ClassifiedTransaction, JobId, PartnerId, Summary, TenantId, Transaction,
 };
 use crate::limiter::Feedback;
 use crate::partner::{Page, PageRequest, PartnerError};
 use crate::progress::{FailureReason, WaitReason};
 use crate::rules::RuleSet;
-use crate::store::{PageOutcome, PageRecord, StoreError};
+use crate::store::{PageOutcome, PageRecord, Store, StoreError};
 use crate::telemetry;
 
 /// What one attempt at a page came to.
@@ -222,6 +222,7 @@ pub(crate) fn store_backoff() -> Backoff {
 pub(crate) async fn process_page(
     inner: &Inner,
     rules: &Arc<RuleSet>,
+    tenant: &TenantId,
     job_id: &JobId,
     request: &ClassificationRequest,
     page_no: u32,
@@ -241,9 +242,10 @@ pub(crate) async fn process_page(
     };
     let mut tries = 0;
     let mut backoff = store_backoff();
+    let store = inner.data(tenant);
     let report = loop {
         tries += 1;
-        match inner.store.store_page(&record, &classified).await {
+        match store.store_page(&record, &classified).await {
             Ok(r) => break r,
             Err(e) if tries < STORE_ATTEMPTS => {
                 tracing::warn!(job = %job_id, page = page_no, error = %e, "store failed; trying again");

@@ -88,7 +88,7 @@ impl Orchestrator {
             partner_id: request.partner_id,
         };
         request.validate(self.inner.classifier.categories())?;
-        let store = &self.inner.store;
+        let store = &self.data;
         let unknown = || Error::UnknownTransaction {
             customer: customer.clone(),
             id: tx_id.to_owned(),
@@ -149,7 +149,7 @@ impl Orchestrator {
 
     /// Corrections, newest first (an export for `txclass train --corrections`).
     pub async fn corrections(&self, q: &CorrectionQuery) -> Result<Vec<Correction>> {
-        Ok(self.inner.store.corrections(q).await?)
+        Ok(self.data.corrections(q).await?)
     }
 
     /// The customer's spending in the month of `tx`.
@@ -165,8 +165,7 @@ impl Orchestrator {
             .and_then(|d| d.pred_opt())
             .unwrap_or(date);
         Ok(self
-            .inner
-            .store
+            .data
             .spending(&SpendingQuery {
                 customer_id: customer.clone(),
                 from: Some(first),
@@ -184,8 +183,7 @@ impl Orchestrator {
             return Ok((None, false));
         }
         let newest = self
-            .inner
-            .store
+            .data
             .corrections(&CorrectionQuery {
                 customer_id: Some(c.customer_id.clone()),
                 merchant: Some(c.merchant.clone()),
@@ -195,13 +193,13 @@ impl Orchestrator {
         let Some(rule) = suggested_rule(&newest, k as usize) else {
             return Ok((None, false));
         };
-        if self.inner.store.get_rule(&rule.id).await?.is_some() {
+        if self.data.get_rule(&rule.id).await?.is_some() {
             return Ok((None, false));
         }
         if !self.inner.settings.corrections.create_rules {
             return Ok((Some(rule), false));
         }
-        match self.inner.store.create_rule(&rule).await {
+        match self.data.create_rule(&rule).await {
             Ok(()) => Ok((Some(rule), true)),
             // Another instance created it a moment ago.
             Err(StoreError::Conflict(_)) => Ok((None, false)),

@@ -52,13 +52,16 @@ use tokio_util::task::TaskTracker;
 use crate::breaker::{CircuitBreaker, LocalBreaker};
 use crate::classifier::{self, Classifier};
 use crate::clock::{Clock, SystemClock};
-use crate::domain::{ClassificationRequest, JobId, JobRecord, JobStatus, PartnerId};
+use crate::domain::{
+    ClassificationRequest, IdempotencyKey, JobId, JobRecord, JobStatus, PartnerId, TenantId,
+};
 use crate::lease::{JobLeases, LocalLeases};
 use crate::limiter::{Limiter, LocalLimiter};
 use crate::partner::{HttpPartner, PartnerAdapter};
 use crate::progress::FailureReason;
 use crate::queue::{LocalBus, LocalQueue, ResultBus, RetryQueue};
-use crate::store::Store;
+use crate::rate::{LocalRate, RateSettings, RequestRate};
+use crate::store::{Store, TenantStore};
 use crate::{Error, Progress, Result};
 
 /// Knobs of the orchestrator: the `[jobs]` table of the server's config file (every key
@@ -144,15 +147,76 @@ pub(crate) struct Inner {
     pub(crate) runners: TaskTracker,
     /// Checks the shared Redis for [`Orchestrator::readiness`], when one is configured.
     pub(crate) redis_probe: Option<readiness::RedisProbe>,
+    /// Each tenant's request allowance (`None`: no limit).
+    pub(crate) rate: Option<Arc<dyn RequestRate>>,
 }
 
-/// Runs classification jobs. Cheap to clone (shared state behind an `Arc`).
+/// The record of a job about to start.
+fn new_record(id: JobId, tenant: TenantId, request: ClassificationRequest) -> JobRecord {
+    let now = chrono::Utc::now();
+    JobRecord {
+        id,
+        tenant,
+        request,
+        status: JobStatus::Running,
+        created_at: now,
+        updated_at: now,
+    }
+}
+
+impl Inner {
+    /// `tenant`'s view of the store: the only way customer data is read or written.
+    pub(crate) fn data(&self, tenant: &TenantId) -> TenantStore {
+        TenantStore::new(self.store.clone(), tenant)
+    }
+}
+
+/// Runs classification jobs, as one tenant sees them ([`for_tenant`](Self::for_tenant);
+/// built: the local tenant). Cheap to clone (shared state behind an `Arc`).
 #[derive(Clone)]
 pub struct Orchestrator {
     pub(crate) inner: Arc<Inner>,
+    /// Whose jobs, customers, rules and corrections this handle sees.
+    tenant: TenantId,
+    /// The tenant's view of the store.
+    data: Arc<dyn Store>,
 }
 
 impl Orchestrator {
+    fn with_tenant(inner: Arc<Inner>, tenant: TenantId) -> Self {
+        let data = Arc::new(inner.data(&tenant));
+        Self {
+            inner,
+            tenant,
+            data,
+        }
+    }
+
+    /// The same orchestrator as `tenant` sees it: its jobs, customers, rules and corrections
+    /// only (another tenant's job is unknown here, its customers have nothing stored).
+    pub fn for_tenant(&self, tenant: TenantId) -> Self {
+        Self::with_tenant(self.inner.clone(), tenant)
+    }
+
+    /// The tenant this handle acts for.
+    pub fn tenant(&self) -> &TenantId {
+        &self.tenant
+    }
+
+    /// Admits one request of this tenant under its allowance
+    /// ([`OrchestratorBuilder::request_rate`]), or says how long until one would be.
+    pub async fn admit(&self) -> std::result::Result<(), Duration> {
+        match &self.inner.rate {
+            Some(rate) => rate.admit(&self.tenant).await,
+            None => Ok(()),
+        }
+    }
+
+    /// Whether job `record` is this tenant's.
+    fn owns(&self, record: &JobRecord) -> bool {
+        record.tenant == self.tenant
+    }
+
     /// A builder with embedded defaults for every part.
     pub fn builder() -> OrchestratorBuilder {
         OrchestratorBuilder::default()
@@ -172,9 +236,71 @@ impl Orchestrator {
         self.start(request, true)
     }
 
-    fn start(&self, request: ClassificationRequest, detached: bool) -> Result<Job> {
+    /// As [`submit`](Self::submit) (or [`submit_detached`](Self::submit_detached)), once per
+    /// `key`: the first submission with the key starts the job; submitting the same request
+    /// with the same key again, on any instance and however often (a client whose answer
+    /// was lost), returns a view of that job from its first event (running, ended, or taken
+    /// over here when its owner died) and starts nothing. The same key with another request
+    /// is [`Error::IdempotencyConflict`]. A key lasts as long as its job's record.
+    pub async fn submit_once(
+        &self,
+        request: ClassificationRequest,
+        key: &IdempotencyKey,
+        detached: bool,
+    ) -> Result<Job> {
+        self.validate(&request)?;
+        let inner = &self.inner;
+        let id = JobId::for_submission(&self.tenant, &request.customer_id, key);
+        let same = |record: &JobRecord| {
+            if record.request == request && self.owns(record) {
+                Ok(())
+            } else {
+                Err(Error::IdempotencyConflict {
+                    job: record.id.clone(),
+                })
+            }
+        };
+        // The lease decides who creates (or resumes) the job: whoever holds it runs it.
+        if inner.registry.get(&id).is_none()
+            && inner
+                .leases
+                .acquire(&id, &inner.owner, inner.settings.job_lease)
+                .await?
+        {
+            let existing = match inner.store.get_job(&id).await {
+                Ok(r) => r,
+                Err(e) => {
+                    let _ = inner.leases.release(&id, &inner.owner).await;
+                    return Err(e.into());
+                }
+            };
+            match existing {
+                None => {
+                    let record = new_record(id.clone(), self.tenant.clone(), request);
+                    runner::spawn(inner, record, true, detached);
+                }
+                Some(record) => {
+                    let running = matches!(record.status, JobStatus::Running);
+                    if let Err(e) = same(&record) {
+                        let _ = inner.leases.release(&id, &inner.owner).await;
+                        return Err(e);
+                    }
+                    // Its owner died: carry it on here. Ended: only its log is left to show.
+                    if !running || !runner::spawn(inner, record, false, detached) {
+                        let _ = inner.leases.release(&id, &inner.owner).await;
+                    }
+                }
+            }
+        } else if let Some(record) = inner.store.get_job(&id).await? {
+            same(&record)?;
+        }
+        Ok(Job::watch(inner.clone(), id, 0))
+    }
+
+    /// The checks every submission passes before anything starts.
+    fn validate(&self, request: &ClassificationRequest) -> Result<()> {
         if !self.inner.partners.contains_key(&request.partner_id) {
-            return Err(Error::UnknownPartner(request.partner_id));
+            return Err(Error::UnknownPartner(request.partner_id.clone()));
         }
         crate::domain::check_id("customer_id", request.customer_id.as_str())?;
         if request.customer_id.as_str().trim().is_empty() {
@@ -199,15 +325,13 @@ impl Orchestrator {
                 ),
             });
         }
+        Ok(())
+    }
+
+    fn start(&self, request: ClassificationRequest, detached: bool) -> Result<Job> {
+        self.validate(&request)?;
         let id = JobId::generate();
-        let now = chrono::Utc::now();
-        let record = JobRecord {
-            id: id.clone(),
-            request,
-            status: JobStatus::Running,
-            created_at: now,
-            updated_at: now,
-        };
+        let record = new_record(id.clone(), self.tenant.clone(), request);
         runner::spawn(&self.inner, record, true, detached);
         Ok(Job::watch(self.inner.clone(), id, 0))
     }
@@ -215,7 +339,11 @@ impl Orchestrator {
     /// The events of job `id` after position `after` of its log (0: all), then live until
     /// it ends, whichever instance runs it (a client re-attaching with `Last-Event-ID`).
     pub async fn watch(&self, id: &JobId, after: u64) -> Result<Job> {
-        if self.inner.registry.get(id).is_none() && self.inner.store.get_job(id).await?.is_none() {
+        let known = match self.inner.registry.get(id) {
+            Some(live) => live.tenant == self.tenant,
+            None => self.job(id).await?.is_some(),
+        };
+        if !known {
             return Err(Error::UnknownJob(id.clone()));
         }
         Ok(Job::watch(self.inner.clone(), id.clone(), after))
@@ -224,8 +352,13 @@ impl Orchestrator {
     /// Cancels a running job wherever it runs (its record ends `cancelled`, its stream with
     /// `failed: cancelled`). Returns the job's record as it was (`None`: unknown job).
     pub async fn cancel(&self, id: &JobId) -> Result<Option<JobRecord>> {
-        let record = self.inner.store.get_job(id).await?;
-        if let Some(live) = self.inner.registry.get(id) {
+        let record = self.job(id).await?;
+        if let Some(live) = self
+            .inner
+            .registry
+            .get(id)
+            .filter(|live| live.tenant == self.tenant)
+        {
             live.stop(FailureReason::Cancelled, "cancelled by request".into());
         } else if record
             .as_ref()
@@ -311,12 +444,13 @@ impl Orchestrator {
 
     /// A job's record (status and, once done, its summary).
     pub async fn job(&self, id: &JobId) -> Result<Option<JobRecord>> {
-        Ok(self.inner.store.get_job(id).await?)
+        let record = self.inner.store.get_job(id).await?;
+        Ok(record.filter(|r| self.owns(r)))
     }
 
-    /// The store jobs write to.
+    /// The store as this tenant sees it (its customers' data; jobs by id).
     pub fn store(&self) -> &Arc<dyn Store> {
-        &self.inner.store
+        &self.data
     }
 
     /// The classifier jobs use.
@@ -405,6 +539,10 @@ impl OrchestratorBuilder {
             self.queue = Some(Arc::new(queue));
             self.bus = Some(Arc::new(bus));
         }
+        if let (None, Some(settings)) = (&self.rate, &self.rate_settings) {
+            let rate = crate::rate::RedisRate::new(&url, &redis.prefix, settings)?;
+            self.rate = Some(Arc::new(rate));
+        }
         if self.leases.is_none() {
             use crate::lease::RedisLeases;
             let leases = RedisLeases::new(&url, &redis.prefix)?;
@@ -456,6 +594,8 @@ pub struct OrchestratorBuilder {
     redis: Option<RedisSettings>,
     redis_probe: Option<readiness::RedisProbe>,
     settings: Settings,
+    rate_settings: Option<RateSettings>,
+    rate: Option<Arc<dyn RequestRate>>,
 }
 
 impl OrchestratorBuilder {
@@ -529,6 +669,13 @@ impl OrchestratorBuilder {
         self
     }
 
+    /// Limits each tenant's requests ([`Orchestrator::admit`]): in this process, or through
+    /// the shared Redis when one is configured (every instance counts together).
+    pub fn request_rate(mut self, settings: RateSettings) -> Self {
+        self.rate_settings = Some(settings).filter(RateSettings::enabled);
+        self
+    }
+
     /// Settings.
     pub fn settings(mut self, settings: Settings) -> Self {
         self.settings = settings;
@@ -582,8 +729,8 @@ impl OrchestratorBuilder {
         };
         // Every store call is timed in one place, whichever backend answers it.
         let store: Arc<dyn Store> = Arc::new(crate::store::MeteredStore::new(store));
-        Ok(Orchestrator {
-            inner: Arc::new(Inner {
+        Ok(Orchestrator::with_tenant(
+            Arc::new(Inner {
                 partners,
                 limiter: self.limiter.unwrap_or_else(|| Arc::new(local)),
                 queue: self.queue.unwrap_or_else(|| Arc::new(LocalQueue::new())),
@@ -596,7 +743,12 @@ impl OrchestratorBuilder {
                 registry: runner::Registry::default(),
                 runners: TaskTracker::new(),
                 redis_probe: self.redis_probe,
+                rate: self.rate.or_else(|| {
+                    let settings = self.rate_settings?;
+                    Some(Arc::new(LocalRate::new(&settings)) as Arc<dyn RequestRate>)
+                }),
             }),
-        })
+            TenantId::local(),
+        ))
     }
 }

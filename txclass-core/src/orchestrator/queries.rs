@@ -58,12 +58,12 @@ impl Orchestrator {
     /// A page of a customer's stored transactions, its category filters read as
     /// [`TxQuery::resolved`] reads them.
     pub async fn transactions(&self, q: &TxQuery) -> Result<TxPage> {
-        Ok(self.inner.store.transactions(&q.resolved()?).await?)
+        Ok(self.data.transactions(&q.resolved()?).await?)
     }
 
     /// Spend per month and category (or category and sub-category, at [`Level::Sub`](crate::domain::taxonomy::Level)).
     pub async fn spending(&self, q: &SpendingQuery) -> Result<Vec<SpendingRow>> {
-        Ok(self.inner.store.spending(q).await?)
+        Ok(self.data.spending(q).await?)
     }
 
     /// The `n` merchants a customer spent most with.
@@ -74,11 +74,7 @@ impl Orchestrator {
         to: Option<NaiveDate>,
         n: u32,
     ) -> Result<Vec<MerchantRow>> {
-        Ok(self
-            .inner
-            .store
-            .top_merchants(customer, from, to, n)
-            .await?)
+        Ok(self.data.top_merchants(customer, from, to, n).await?)
     }
 
     /// Every configured partner's capacity, permits in use and circuit.

@@ -5,10 +5,10 @@
 use std::sync::Arc;
 
 use super::{Inner, Orchestrator};
-use crate::domain::CustomerId;
+use crate::domain::{CustomerId, TenantId};
 use crate::enrich::{self, EnrichRequest, EnrichResponse, MAX_ENRICH_ROWS};
 use crate::rules::{self, Rule, RuleError, RuleSet};
-use crate::store::{CorrectionQuery, RuleFilter, StoreError, MAX_CORRECTIONS};
+use crate::store::{CorrectionQuery, RuleFilter, Store, StoreError, MAX_CORRECTIONS};
 use crate::{Error, Result};
 
 impl Inner {
@@ -17,13 +17,14 @@ impl Inner {
     /// out with a warning rather than failing every job.
     pub(crate) async fn rules_for(
         &self,
+        tenant: &TenantId,
         customer: Option<&CustomerId>,
     ) -> std::result::Result<Arc<RuleSet>, StoreError> {
         let filter = match customer {
             Some(c) => RuleFilter::AppliesTo(c.clone()),
             None => RuleFilter::All,
         };
-        let stored = self.store.rules(&filter).await?;
+        let stored = self.data(tenant).rules(&filter).await?;
         let stored = stored
             .into_iter()
             .filter(|r| customer.is_some() || r.scope.applies_to(None));
@@ -38,11 +39,12 @@ impl Inner {
     /// customer's corrections (so a transaction fetched again keeps the user's category).
     pub(crate) async fn job_rules(
         &self,
+        tenant: &TenantId,
         customer: &CustomerId,
     ) -> std::result::Result<Arc<RuleSet>, StoreError> {
-        let rules = self.rules_for(Some(customer)).await?;
+        let rules = self.rules_for(tenant, Some(customer)).await?;
         let corrections = self
-            .store
+            .data(tenant)
             .corrections(&CorrectionQuery {
                 customer_id: Some(customer.clone()),
                 merchant: None,
@@ -68,7 +70,7 @@ fn checked(rule: Rule) -> Result<Rule> {
 impl Orchestrator {
     /// Rules by id: every rule, or those a customer's jobs run.
     pub async fn list_rules(&self, filter: &RuleFilter) -> Result<Vec<Rule>> {
-        Ok(self.inner.store.rules(filter).await?)
+        Ok(self.data.rules(filter).await?)
     }
 
     /// Stores a new rule (an id is given when it has none) and returns it as stored.
@@ -79,7 +81,7 @@ impl Orchestrator {
             rule.id = rules::new_id();
         }
         let rule = checked(rule)?;
-        match self.inner.store.create_rule(&rule).await {
+        match self.data.create_rule(&rule).await {
             Ok(()) => Ok(rule),
             Err(StoreError::Conflict(_)) => Err(Error::RuleExists(rule.id)),
             Err(e) => Err(e.into()),
@@ -88,7 +90,7 @@ impl Orchestrator {
 
     /// A rule by id.
     pub async fn rule(&self, id: &str) -> Result<Option<Rule>> {
-        Ok(self.inner.store.get_rule(id).await?)
+        Ok(self.data.get_rule(id).await?)
     }
 
     /// Replaces the rule `id` ([`Error::UnknownRule`] when there is none). The body's id,
@@ -105,16 +107,16 @@ impl Orchestrator {
             .into());
         }
         let rule = checked(rule)?;
-        if self.inner.store.get_rule(id).await?.is_none() {
+        if self.data.get_rule(id).await?.is_none() {
             return Err(Error::UnknownRule(id.to_owned()));
         }
-        self.inner.store.put_rule(&rule).await?;
+        self.data.put_rule(&rule).await?;
         Ok(rule)
     }
 
     /// Deletes a rule ([`Error::UnknownRule`] when there is none).
     pub async fn delete_rule(&self, id: &str) -> Result<()> {
-        if self.inner.store.delete_rule(id).await? {
+        if self.data.delete_rule(id).await? {
             Ok(())
         } else {
             Err(Error::UnknownRule(id.to_owned()))
@@ -133,7 +135,10 @@ impl Orchestrator {
                 limit: MAX_ENRICH_ROWS,
             });
         }
-        let rules = self.inner.rules_for(request.customer_id.as_ref()).await?;
+        let rules = self
+            .inner
+            .rules_for(&self.tenant, request.customer_id.as_ref())
+            .await?;
         let classifier = self.inner.classifier.clone();
         // CPU work: off the I/O threads.
         tokio::task::spawn_blocking(move || {

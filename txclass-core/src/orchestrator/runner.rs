@@ -22,7 +22,7 @@ use super::call::{attempt, process_page, Attempt};
 use super::Inner;
 use crate::backoff::Backoff;
 use crate::breaker::Transition;
-use crate::domain::{JobId, JobRecord, JobStatus, Summary};
+use crate::domain::{JobId, JobRecord, JobStatus, Summary, TenantId};
 use crate::partner::PageRequest;
 use crate::progress::{FailureReason, Progress};
 use crate::queue::{RetryMessage, RetryTask};
@@ -35,6 +35,8 @@ const EVENT_WRITE_ATTEMPTS: u32 = 5;
 /// A job running on this instance, as its local watchers see it.
 pub(crate) struct LiveJob {
     pub(crate) id: JobId,
+    /// Whose job it is.
+    pub(crate) tenant: TenantId,
     /// The events this instance logged, from `first_seq` on (watchers read older ones from
     /// the store).
     log: Mutex<Vec<LoggedEvent>>,
@@ -56,9 +58,10 @@ pub(crate) struct LiveJob {
 }
 
 impl LiveJob {
-    fn new(id: JobId, detached: bool) -> Arc<Self> {
+    fn new(id: JobId, tenant: TenantId, detached: bool) -> Arc<Self> {
         Arc::new(Self {
             id,
+            tenant,
             log: Mutex::new(Vec::new()),
             first_seq: AtomicU64::new(1),
             last: watch::channel(0).0,
@@ -161,12 +164,12 @@ impl Registry {
         self.jobs.locked().get(id).cloned()
     }
 
-    fn insert(&self, id: &JobId, detached: bool) -> Option<Arc<LiveJob>> {
+    fn insert(&self, id: &JobId, tenant: &TenantId, detached: bool) -> Option<Arc<LiveJob>> {
         let mut jobs = self.jobs.locked();
         if jobs.contains_key(id) {
             return None;
         }
-        let live = LiveJob::new(id.clone(), detached);
+        let live = LiveJob::new(id.clone(), tenant.clone(), detached);
         jobs.insert(id.clone(), live.clone());
         Some(live)
     }
@@ -196,7 +199,7 @@ enum Stop {
 /// Starts running `record` on this instance, unless it already runs here. `fresh`: a new
 /// job (log `accepted`); otherwise a resumed one (carry on from the log and checkpoints).
 pub(crate) fn spawn(inner: &Arc<Inner>, record: JobRecord, fresh: bool, detached: bool) -> bool {
-    let Some(live) = inner.registry.insert(&record.id, detached) else {
+    let Some(live) = inner.registry.insert(&record.id, &record.tenant, detached) else {
         return false;
     };
     let inner2 = inner.clone();
@@ -569,7 +572,7 @@ async fn pages(
     };
     // The job's rules and the customer's corrections, read once for all its pages.
     let rules = inner
-        .job_rules(&request.customer_id)
+        .job_rules(&record.tenant, &request.customer_id)
         .await
         .map_err(|e| fail(FailureReason::StoreError, e.to_string()))?;
     let mut resumed = resumed;
@@ -646,7 +649,8 @@ async fn pages(
                     via_retry: false,
                 })
                 .await?;
-                process_page(inner, &rules, job_id, request, page_no, page, false)
+                let tenant = &record.tenant;
+                process_page(inner, &rules, tenant, job_id, request, page_no, page, false)
                     .await
                     .map_err(|e| fail(FailureReason::StoreError, e.to_string()))?
             }
@@ -658,6 +662,7 @@ async fn pages(
             } => {
                 let task = RetryTask {
                     job_id: job_id.clone(),
+                    tenant: record.tenant.clone(),
                     partner_id: request.partner_id.clone(),
                     page: page_no,
                     request: req.clone(),

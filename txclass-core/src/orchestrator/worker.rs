@@ -9,7 +9,7 @@ use tokio::task::JoinSet;
 use super::call::{attempt, process_page, Attempt};
 use super::Inner;
 use crate::breaker::Transition;
-use crate::domain::{ClassificationRequest, CustomerId, JobId};
+use crate::domain::{ClassificationRequest, CustomerId, JobId, TenantId};
 use crate::progress::{FailureReason, WaitReason};
 use crate::queue::{Delivery, RetryMessage, RetryTask};
 use crate::rules::RuleSet;
@@ -39,16 +39,17 @@ impl RetryWorker {
         }
     }
 
-    /// The rules of `job` (of `customer`), compiled once per job.
+    /// The rules of `job` (of `tenant`'s `customer`), compiled once per job.
     async fn job_rules(
         &self,
         job: &JobId,
+        tenant: &TenantId,
         customer: &CustomerId,
     ) -> Result<Arc<RuleSet>, crate::store::StoreError> {
         if let Some(set) = self.rules.locked().get(job) {
             return Ok(set.clone());
         }
-        let set = self.inner.job_rules(customer).await?;
+        let set = self.inner.job_rules(tenant, customer).await?;
         let mut cache = self.rules.locked();
         if cache.len() >= RULE_CACHE_JOBS {
             cache.clear();
@@ -136,9 +137,13 @@ impl RetryWorker {
                     from: task.request.from,
                     to: task.request.to,
                 };
-                let stored = match self.job_rules(&task.job_id, &request.customer_id).await {
+                let rules = self
+                    .job_rules(&task.job_id, &task.tenant, &request.customer_id)
+                    .await;
+                let stored = match rules {
                     Ok(rules) => {
-                        process_page(inner, &rules, &task.job_id, &request, task.page, page, true)
+                        let (job, tenant) = (&task.job_id, &task.tenant);
+                        process_page(inner, &rules, tenant, job, &request, task.page, page, true)
                             .await
                     }
                     Err(e) => Err(e),

@@ -254,6 +254,7 @@ mod tests {
     fn task(page: u32) -> RetryTask {
         RetryTask {
             job_id: JobId::from("j"),
+            tenant: Default::default(),
             partner_id: PartnerId::from("p"),
             page,
             request: PageRequest {

@@ -26,7 +26,7 @@ use futures::stream::BoxStream;
 use serde::{Deserialize, Serialize};
 
 use crate::breaker::CircuitState;
-use crate::domain::{JobId, PartnerId};
+use crate::domain::{JobId, PartnerId, TenantId};
 use crate::partner::PageRequest;
 use crate::progress::{FailureReason, WaitReason};
 use crate::store::PageOutcome;
@@ -36,6 +36,10 @@ use crate::store::PageOutcome;
 pub struct RetryTask {
     /// The job that needs the page.
     pub job_id: JobId,
+    /// The job's tenant, whose view of the store the page is written through (tasks
+    /// queued before tenants: the local tenant).
+    #[serde(default)]
+    pub tenant: TenantId,
     /// The partner to call.
     pub partner_id: PartnerId,
     /// 1-based page number within the job.

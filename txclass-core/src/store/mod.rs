@@ -20,6 +20,7 @@ mod memory;
 mod metered;
 #[cfg(feature = "sqlite")]
 mod sqlite;
+mod tenant;
 
 /// The merchant of a description (one home: [`crate::merchant`]), re-exported where the
 /// stores' queries use it.
@@ -32,6 +33,7 @@ pub use memory::MemoryStore;
 pub use metered::MeteredStore;
 #[cfg(feature = "sqlite")]
 pub use sqlite::SqliteStore;
+pub use tenant::TenantStore;
 
 use async_trait::async_trait;
 use chrono::NaiveDate;

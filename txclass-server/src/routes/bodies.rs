@@ -47,6 +47,16 @@ pub(super) fn error_response(e: &ApiError) -> Res {
         res.headers_mut()
             .insert(ALLOW, HeaderValue::from_static(allow));
     }
+    if e.challenge {
+        res.headers_mut().insert(
+            http::header::WWW_AUTHENTICATE,
+            HeaderValue::from_static("Bearer realm=\"txclass\""),
+        );
+    }
+    if let Some(secs) = e.retry_after {
+        res.headers_mut()
+            .insert(http::header::RETRY_AFTER, HeaderValue::from(secs));
+    }
     res
 }
 
@@ -97,16 +107,14 @@ pub(super) fn decode_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiErr
         let message = e.inner().to_string();
         let syntax = e.inner().is_syntax() || e.inner().is_eof();
         let field = field_of(e.path(), &message);
+        let code = if syntax {
+            "malformed_json"
+        } else {
+            "invalid_request"
+        };
         ApiError {
-            status: StatusCode::BAD_REQUEST,
-            code: if syntax {
-                "malformed_json"
-            } else {
-                "invalid_request"
-            },
-            message,
             field,
-            allow: None,
+            ..ApiError::new(StatusCode::BAD_REQUEST, code, message)
         }
     })?;
     de.end()

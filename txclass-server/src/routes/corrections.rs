@@ -13,7 +13,7 @@ use txclass_core::{Category, CustomerId};
 use utoipa::{IntoParams, ToSchema};
 
 use super::bodies::{json, parse_query, Res};
-use super::App;
+use super::Scoped;
 use crate::error::ApiError;
 
 /// Which corrections.
@@ -44,7 +44,7 @@ pub(super) struct Corrections {
     corrections: Vec<Correction>,
 }
 
-impl App {
+impl Scoped<'_> {
     /// `GET /v1/categories`: the model's main categories and version (sub-categories:
     /// `GET /v1/taxonomy`).
     pub(super) fn categories(&self) -> Res {

@@ -9,7 +9,7 @@ use txclass_core::enrich::EnrichRequest;
 use utoipa::IntoParams;
 
 use super::bodies::{decode_json, json, parse_query, read_body, Res};
-use super::App;
+use super::Scoped;
 use crate::error::ApiError;
 
 /// The enrich route's own body limit: 1,000 rows of about 1 KB each (the other routes keep
@@ -26,7 +26,7 @@ pub(super) struct EnrichParams {
     explain: bool,
 }
 
-impl App {
+impl Scoped<'_> {
     /// `POST /v1/enrich[?explain=true]`.
     pub(super) async fn enrich(
         &self,

@@ -9,18 +9,18 @@ use http_body_util::Either;
 use hyper::body::Incoming;
 use serde::{Deserialize, Serialize};
 use txclass_core::{
-    ClassificationRequest, ClassifiedTransaction, CustomerId, Job, JobId, JobRecord, PartnerId,
-    Progress,
+    ClassificationRequest, ClassifiedTransaction, CustomerId, IdempotencyKey, Job, JobId,
+    JobRecord, PartnerId, Progress,
 };
 use utoipa::{IntoParams, ToSchema};
 
 use super::bodies::{decode_json, json, page_limit, parse_query, read_body, sse_response, Res};
-use super::App;
+use super::Scoped;
 use super::SseStream;
 use crate::error::ApiError;
 use crate::sse::SseBody;
 
-impl App {
+impl Scoped<'_> {
     /// `POST /v1/classifications`: SSE stream of the job, or 202 and a detached job when the
     /// client prefers an asynchronous answer.
     pub(super) async fn submit(
@@ -35,13 +35,22 @@ impl App {
                 .map(HeaderValue::as_bytes),
             query,
         )?;
+        let key = idempotency_key(req.headers().get_all(IDEMPOTENCY_KEY).iter())?;
         let body = read_body(
             req,
             self.settings.body_limit,
             self.settings.connections.body_read_timeout,
         )
         .await?;
-        let mut job = self.start_job(&body, respond_async)?;
+        let mut job = match key {
+            Some(key) => {
+                let request = self.submission(&body)?;
+                self.orchestrator
+                    .submit_once(request, &key, respond_async)
+                    .await?
+            }
+            None => self.start_job(&body, respond_async)?,
+        };
         if !respond_async {
             return Ok(sse_response(self.job_stream(job)));
         }
@@ -83,8 +92,18 @@ impl App {
     /// Validates the body of `POST /v1/classifications` and submits the job (both
     /// transports; the caller has read the body within the limit).
     pub(super) fn start_job(&self, body: &[u8], detached: bool) -> Result<Job, ApiError> {
+        let request = self.submission(body)?;
+        if detached {
+            Ok(self.orchestrator.submit_detached(request)?)
+        } else {
+            Ok(self.orchestrator.submit(request)?)
+        }
+    }
+
+    /// The request in the body of `POST /v1/classifications`.
+    fn submission(&self, body: &[u8]) -> Result<ClassificationRequest, ApiError> {
         let body: SubmitBody = decode_json(body)?;
-        let request = ClassificationRequest::with_window(
+        Ok(ClassificationRequest::with_window(
             body.customer_id,
             body.partner_id,
             body.from,
@@ -92,12 +111,7 @@ impl App {
             body.months,
             chrono::Utc::now().date_naive(),
         )
-        .map_err(txclass_core::Error::from)?;
-        if detached {
-            Ok(self.orchestrator.submit_detached(request)?)
-        } else {
-            Ok(self.orchestrator.submit(request)?)
-        }
+        .map_err(txclass_core::Error::from)?)
     }
 
     /// The SSE body of a job.
@@ -230,6 +244,34 @@ pub(super) struct SubmitBody {
     months: Option<u32>,
 }
 
+/// The header of a submission's idempotency key (IETF draft "The Idempotency-Key HTTP
+/// Header Field").
+pub(crate) const IDEMPOTENCY_KEY: &str = "idempotency-key";
+
+/// The submission's idempotency key, if it has one: a string in quotes (the draft's
+/// structured-field form) or bare; more than one is a 400.
+pub(crate) fn idempotency_key<'a>(
+    mut values: impl Iterator<Item = &'a HeaderValue>,
+) -> Result<Option<IdempotencyKey>, ApiError> {
+    let Some(value) = values.next() else {
+        return Ok(None);
+    };
+    if values.next().is_some() {
+        return Err(ApiError::invalid(
+            "idempotency_key",
+            "more than one Idempotency-Key header",
+        ));
+    }
+    let text = value.to_str().unwrap_or("\u{fffd}");
+    let text = text
+        .strip_prefix('"')
+        .and_then(|t| t.strip_suffix('"'))
+        .unwrap_or(text);
+    Ok(Some(
+        IdempotencyKey::new(text).map_err(txclass_core::Error::from)?,
+    ))
+}
+
 /// `202`: the job runs detached; poll it at `status_url` (also the `Location` header).
 #[derive(Serialize, ToSchema)]
 pub(super) struct Submitted {
@@ -296,7 +338,6 @@ pub(super) struct EventsParams {
 /// Fuzz target of the JSON request decoder (see `txclass_core::fuzz`).
 #[cfg(test)]
 mod fuzz {
-    use std::sync::Arc;
 
     use proptest::prelude::*;
     use txclass_core::fuzz::{self, mutated};
@@ -342,7 +383,8 @@ mod fuzz {
             .unwrap();
         let _guard = rt.enter();
         let orchestrator = txclass_core::Orchestrator::builder().build().unwrap();
-        let app = Arc::new(App::new(orchestrator, crate::HttpSettings::default(), None));
+        let app = App::new(orchestrator, crate::HttpSettings::default(), None).unwrap();
+        let app = app.scoped(txclass_core::TenantId::local());
         let seeds = [
             r#"{"customer_id":"c-1","partner_id":"bank","from":"2026-01-01","to":"2026-03-31"}"#,
             r#"{"customer_id":"c","partner_id":"bank","months":3}"#,

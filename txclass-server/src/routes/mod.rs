@@ -33,7 +33,8 @@ use hyper::body::Incoming;
 use metrics_exporter_prometheus::PrometheusHandle;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
-use txclass_core::{CustomerId, JobId, Orchestrator, PartnerId};
+use txclass_core::auth::{AuthError, KeyFile, KeyRing};
+use txclass_core::{CustomerId, JobId, Orchestrator, PartnerId, TenantId};
 
 use self::bodies::{error_response, sse_response, Res, ResBody};
 use crate::config::HttpSettings;
@@ -63,6 +64,34 @@ pub(crate) struct App {
     sse_meters: Arc<SseMeters>,
     /// `GET /openapi.json`, built once: the document of the routes this server serves.
     openapi_json: bytes::Bytes,
+    /// The API keys, when requests need them (`None`: local-only, every request is the
+    /// local tenant's).
+    keys: Option<KeyRing>,
+}
+
+/// The app as one request's tenant sees it: its handlers reach the core through
+/// `orchestrator`, which holds that tenant's jobs, customers, rules and corrections only.
+pub(crate) struct Scoped<'a> {
+    app: &'a App,
+    orchestrator: Orchestrator,
+}
+
+impl Scoped<'_> {
+    /// Admits one request under the tenant's allowance; a `429` with `Retry-After` past it.
+    async fn admit(&self) -> Result<(), ApiError> {
+        self.orchestrator
+            .admit()
+            .await
+            .map_err(|wait| ApiError::too_many_requests(wait.as_secs_f64().ceil().max(1.0) as u64))
+    }
+}
+
+impl std::ops::Deref for Scoped<'_> {
+    type Target = App;
+
+    fn deref(&self) -> &App {
+        self.app
+    }
 }
 
 impl App {
@@ -72,7 +101,11 @@ impl App {
         orchestrator: Orchestrator,
         settings: HttpSettings,
         metrics: Option<PrometheusHandle>,
-    ) -> Self {
+    ) -> crate::Result<Self> {
+        let keys = match &settings.auth {
+            Some(auth) => Some(KeyRing::open(KeyFile::new(&auth.keys_file))?),
+            None => None,
+        };
         let mut app = Self {
             orchestrator,
             settings,
@@ -82,9 +115,68 @@ impl App {
             metrics,
             sse_meters: Arc::new(SseMeters::new()),
             openapi_json: bytes::Bytes::new(),
+            keys,
         };
         app.openapi_json = app.build_openapi();
-        app
+        Ok(app)
+    }
+
+    /// The app as `tenant` sees it.
+    pub(crate) fn scoped(&self, tenant: TenantId) -> Scoped<'_> {
+        Scoped {
+            app: self,
+            orchestrator: self.orchestrator.for_tenant(tenant),
+        }
+    }
+
+    /// The tenant a request acts for, from its `Authorization` header values: the local
+    /// tenant when the server runs without keys; else the key's tenant, or a 401 that says
+    /// what is wrong (never the key).
+    pub(crate) fn tenant_of<'v>(
+        &self,
+        mut authorization: impl Iterator<Item = &'v [u8]>,
+    ) -> Result<TenantId, ApiError> {
+        let Some(keys) = &self.keys else {
+            return Ok(TenantId::local());
+        };
+        let key = match (authorization.next(), authorization.next()) {
+            (None, _) => Err(AuthError::Missing),
+            (Some(value), None) => bearer(value).ok_or(AuthError::Invalid),
+            (Some(_), Some(_)) => Err(AuthError::Invalid),
+        };
+        key.and_then(|k| keys.verify(k))
+            .map_err(|e| ApiError::unauthorized(e.to_string()))
+    }
+
+    /// The tenant of a request for `route`: public routes (health, the contract, the
+    /// console's files, and `/metrics` when so configured) need no key.
+    fn tenant_for(
+        &self,
+        route: &Route<'_>,
+        headers: &http::HeaderMap,
+    ) -> Result<TenantId, ApiError> {
+        let public = match route {
+            Route::Healthz
+            | Route::Readyz
+            | Route::OpenApi
+            | Route::Console
+            | Route::ConsoleFile(_) => true,
+            Route::Metrics(_) => self
+                .settings
+                .auth
+                .as_ref()
+                .is_none_or(|a| a.metrics_without_key),
+            _ => false,
+        };
+        if public {
+            return Ok(TenantId::local());
+        }
+        self.tenant_of(
+            headers
+                .get_all(http::header::AUTHORIZATION)
+                .iter()
+                .map(http::HeaderValue::as_bytes),
+        )
     }
 
     /// Resumes the jobs a crash left running (here or on a dead instance) until shutdown.
@@ -107,33 +199,39 @@ impl App {
     async fn route(&self, req: Request<Incoming>) -> Result<Res, ApiError> {
         let path = req.uri().path().to_owned();
         let query = req.uri().query().unwrap_or("").to_owned();
-        match self.route_of(req.method(), &path)? {
+        let route = self.route_of(req.method(), &path)?;
+        let tenant = self.tenant_for(&route, req.headers())?;
+        let s = self.scoped(tenant);
+        if !s.orchestrator.tenant().is_local() {
+            s.admit().await?;
+        }
+        match route {
             Route::Healthz => Ok(health::healthz()),
             Route::Readyz => Ok(health::readyz(&self.orchestrator).await),
             Route::OpenApi => Ok(self.openapi()),
             Route::Console => Ok(console::index(req.headers())),
             Route::ConsoleFile(name) => console::file(&name, req.headers()),
             Route::Metrics(handle) => Ok(health::metrics(&self.orchestrator, handle).await),
-            Route::Submit => self.submit(req, &query).await,
-            Route::Job(id) => self.job(JobId::new(id), &query).await,
-            Route::Cancel(id) => self.cancel(JobId::new(id)).await,
-            Route::Events(id) => self.events(JobId::new(id), &req, &query).await,
-            Route::Transactions(id) => self.transactions(CustomerId::new(id), &query).await,
-            Route::Spending(id) => self.spending(CustomerId::new(id), &query).await,
-            Route::Merchants(id) => self.merchants(CustomerId::new(id), &query).await,
-            Route::Correct(id, tx) => self.correct(CustomerId::new(id), &tx, req).await,
-            Route::Corrections(id) => self.list_corrections(CustomerId::new(id), &query).await,
-            Route::Categories => Ok(self.categories()),
-            Route::Partners => self.partners().await,
-            Route::Taxonomy => self.taxonomy(),
-            Route::PartnerHealth(id) => self.partner_health(PartnerId::new(id)).await,
+            Route::Submit => s.submit(req, &query).await,
+            Route::Job(id) => s.job(JobId::new(id), &query).await,
+            Route::Cancel(id) => s.cancel(JobId::new(id)).await,
+            Route::Events(id) => s.events(JobId::new(id), &req, &query).await,
+            Route::Transactions(id) => s.transactions(CustomerId::new(id), &query).await,
+            Route::Spending(id) => s.spending(CustomerId::new(id), &query).await,
+            Route::Merchants(id) => s.merchants(CustomerId::new(id), &query).await,
+            Route::Correct(id, tx) => s.correct(CustomerId::new(id), &tx, req).await,
+            Route::Corrections(id) => s.list_corrections(CustomerId::new(id), &query).await,
+            Route::Categories => Ok(s.categories()),
+            Route::Partners => s.partners().await,
+            Route::Taxonomy => s.taxonomy(),
+            Route::PartnerHealth(id) => s.partner_health(PartnerId::new(id)).await,
             Route::BenchSse => Ok(sse_response(self.bench_stream(&query)?)),
-            Route::Rules => self.list_rules(&query).await,
-            Route::CreateRule => self.create_rule(req).await,
-            Route::Rule(id) => self.get_rule(&id).await,
-            Route::UpdateRule(id) => self.update_rule(&id, req).await,
-            Route::DeleteRule(id) => self.delete_rule(&id).await,
-            Route::Enrich => self.enrich(req, &query).await,
+            Route::Rules => s.list_rules(&query).await,
+            Route::CreateRule => s.create_rule(req).await,
+            Route::Rule(id) => s.get_rule(&id).await,
+            Route::UpdateRule(id) => s.update_rule(&id, req).await,
+            Route::DeleteRule(id) => s.delete_rule(&id).await,
+            Route::Enrich => s.enrich(req, &query).await,
         }
     }
 
@@ -200,8 +298,8 @@ impl App {
 
 /// The SSE requests the HTTP/1.1 fast path may serve.
 pub(crate) enum SseRequest {
-    /// `POST /v1/classifications` answered with the job's stream.
-    Submit,
+    /// `POST /v1/classifications` answered with the job's stream, for this tenant.
+    Submit(TenantId),
     /// `GET /v1/bench/sse?…`, with its query string.
     Bench { query: String },
 }
@@ -217,10 +315,15 @@ impl Endpoint for App {
 
     fn sse_request(&self, head: &Head<'_>) -> Option<(SseRequest, RequestBody)> {
         match self.route_of(head.method, head.path).ok()? {
+            // A keyed submission looks its job up first (async): the hyper path serves it.
+            Route::Submit if head.header_values(jobs::IDEMPOTENCY_KEY).next().is_some() => None,
             Route::Submit => {
                 let detached = jobs::wants_async(head.header_values("prefer"), head.query);
-                // An invalid `mode` is answered (400) by the hyper path.
-                matches!(detached, Ok(false)).then_some((SseRequest::Submit, RequestBody::Read))
+                // An invalid `mode` and a refused key are answered (400, 401) by the hyper
+                // path.
+                let tenant = self.tenant_of(head.header_values("authorization")).ok()?;
+                matches!(detached, Ok(false))
+                    .then_some((SseRequest::Submit(tenant), RequestBody::Read))
             }
             Route::BenchSse => Some((
                 SseRequest::Bench {
@@ -232,9 +335,13 @@ impl Endpoint for App {
         }
     }
 
-    fn open_sse(&self, req: SseRequest, body: &[u8]) -> Result<SseStream, ApiError> {
+    async fn open_sse(&self, req: SseRequest, body: &[u8]) -> Result<SseStream, ApiError> {
         match req {
-            SseRequest::Submit => self.start_job(body, false).map(|job| self.job_stream(job)),
+            SseRequest::Submit(tenant) => {
+                let s = self.scoped(tenant);
+                s.admit().await?;
+                s.start_job(body, false).map(|job| s.job_stream(job))
+            }
             SseRequest::Bench { query } => self.bench_stream(&query),
         }
     }
@@ -349,4 +456,14 @@ fn allow(template: &str) -> &'static str {
         .iter()
         .find(|(t, _)| *t == template)
         .map_or("", |(_, methods)| methods.as_str())
+}
+
+/// The key of an `Authorization: Bearer <key>` value (the scheme in any case).
+fn bearer(value: &[u8]) -> Option<&str> {
+    let value = std::str::from_utf8(value).ok()?;
+    let (scheme, key) = value.trim().split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| key.trim())
+        .filter(|k| !k.is_empty())
 }

@@ -415,6 +415,7 @@ fn metrics() {}
     params(
         ModeParams,
         ("Prefer" = Option<String>, Header, nullable = false, description = "`respond-async`: answer 202 and run the job detached"),
+        ("Idempotency-Key" = Option<String>, Header, nullable = false, description = "1 to 255 visible ASCII characters (bare or in double quotes): the same request sent again with the same key, on any instance, attaches to the job the first one started (its events from the first) instead of starting another; the same key with another request is a 422"),
     ),
     request_body = SubmitBody,
     responses(
@@ -430,6 +431,7 @@ fn metrics() {}
         (status = 404, description = "Unknown partner (`unknown_partner`)", body = Envelope<'static>),
         (status = 408, description = "The body did not arrive in time", body = Envelope<'static>),
         (status = 413, description = "The body is over the limit", body = Envelope<'static>),
+        (status = 422, description = "The `Idempotency-Key` was used for another request (`idempotency_conflict`)", body = Envelope<'static>),
     ))]
 #[allow(dead_code)]
 fn submit() {}
@@ -669,7 +671,7 @@ mod tests {
             ..crate::HttpSettings::default()
         };
         let orchestrator = txclass_core::Orchestrator::builder().build().unwrap();
-        Arc::new(App::new(orchestrator, settings, Some(handle)))
+        Arc::new(App::new(orchestrator, settings, Some(handle)).unwrap())
     }
 
     fn operations(doc: &Value) -> BTreeSet<(String, String)> {
@@ -734,7 +736,7 @@ mod tests {
             .unwrap();
         let _guard = rt.enter();
         let orchestrator = txclass_core::Orchestrator::builder().build().unwrap();
-        let app = App::new(orchestrator, crate::HttpSettings::default(), None);
+        let app = App::new(orchestrator, crate::HttpSettings::default(), None).unwrap();
         let served: Value = serde_json::from_slice(&app.build_openapi()).unwrap();
         let ops = operations(&served);
         assert!(

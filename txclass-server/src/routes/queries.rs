@@ -13,10 +13,10 @@ use txclass_core::{Category, ClassifiedTransaction, CustomerId, PartnerId};
 use utoipa::{IntoParams, ToSchema};
 
 use super::bodies::{json, page_limit, parse_query, Res};
-use super::App;
+use super::Scoped;
 use crate::error::ApiError;
 
-impl App {
+impl Scoped<'_> {
     /// `GET /v1/customers/{id}/transactions`.
     pub(super) async fn transactions(
         &self,

@@ -12,7 +12,7 @@ use txclass_core::CustomerId;
 use utoipa::{IntoParams, ToSchema};
 
 use super::bodies::{json, parse_query, Res};
-use super::App;
+use super::Scoped;
 use crate::error::ApiError;
 
 /// Which rules.
@@ -40,7 +40,7 @@ pub(super) struct Deleted<'a> {
     deleted: bool,
 }
 
-impl App {
+impl Scoped<'_> {
     /// `GET /v1/rules[?customer_id=]`.
     pub(super) async fn list_rules(&self, query: &str) -> Result<Res, ApiError> {
         let p: ListParams = parse_query(query)?;

@@ -131,15 +131,19 @@ pub(crate) async fn serve<E: Endpoint>(
             Next::Close => return,
             Next::Hyper => break,
             Next::HeadTooLarge => {
-                let e = ApiError::new(
-                    StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
-                    "header_too_large",
-                    format!(
-                        "the request head is larger than {} bytes",
-                        shared.max_header_bytes
+                // Bytes, not the error, across the write: the task keeps less.
+                let bytes = error_bytes(
+                    &ApiError::new(
+                        StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+                        "header_too_large",
+                        format!(
+                            "the request head is larger than {} bytes",
+                            shared.max_header_bytes
+                        ),
                     ),
+                    true,
                 );
-                let _ = stream.write_all(&error_bytes(&e, true)).await;
+                let _ = stream.write_all(&bytes).await;
                 linger(&mut stream).await;
                 return;
             }
@@ -326,19 +330,24 @@ async fn serve_sse<E: Endpoint>(
         Ok(Ok(false)) => return Ok(false),
         Ok(Err(e)) => return Err(e),
         Err(_) => {
-            let e = ApiError::request_timeout(shared.limits.body_read_timeout);
-            stream.write_all(&error_bytes(&e, true)).await?;
+            let bytes = error_bytes(
+                &ApiError::request_timeout(shared.limits.body_read_timeout),
+                true,
+            );
+            stream.write_all(&bytes).await?;
             linger(stream).await;
             return Ok(false);
         }
     }
-    let started = shared.endpoint.open_sse(req.request, &buf[..length]);
+    let started = shared.endpoint.open_sse(req.request, &buf[..length]).await;
     buf.drain(..length);
     let keep_alive = !req.close && !shared.closing.is_cancelled();
+    // Bytes, not the error, across the write: the task keeps less.
+    let started = started.map_err(|e| error_bytes(&e, !keep_alive));
     let mut body = match started {
         Ok(body) => body,
-        Err(e) => {
-            stream.write_all(&error_bytes(&e, !keep_alive)).await?;
+        Err(bytes) => {
+            stream.write_all(&bytes).await?;
             return Ok(keep_alive);
         }
     };
@@ -548,6 +557,12 @@ fn error_bytes(e: &ApiError, close: bool) -> Vec<u8> {
     if let Some(allow) = e.allow {
         push_header(&mut out, "allow", allow.as_bytes());
     }
+    if e.challenge {
+        push_header(&mut out, "www-authenticate", b"Bearer realm=\"txclass\"");
+    }
+    if let Some(secs) = e.retry_after {
+        push_header(&mut out, "retry-after", secs.to_string().as_bytes());
+    }
     push_date(&mut out);
     if close {
         push_header(&mut out, "connection", b"close");
@@ -612,11 +627,7 @@ mod size {
         let (stream, _) = listener.accept().await.unwrap();
         let orchestrator = txclass_core::Orchestrator::builder().build().unwrap();
         let settings = crate::HttpSettings::default();
-        let app = Arc::new(crate::routes::App::new(
-            orchestrator,
-            settings.clone(),
-            None,
-        ));
+        let app = Arc::new(crate::routes::App::new(orchestrator, settings.clone(), None).unwrap());
         let shared = Arc::new(Shared::new(app, &settings));
         let graceful = hyper_util::server::graceful::GracefulShutdown::new();
         let task = serve(stream, shared, graceful.watcher());
@@ -709,7 +720,7 @@ mod fuzz {
     fn app() -> Arc<crate::routes::App> {
         let orchestrator = txclass_core::Orchestrator::builder().build().unwrap();
         let settings = crate::HttpSettings::default();
-        Arc::new(crate::routes::App::new(orchestrator, settings, None))
+        Arc::new(crate::routes::App::new(orchestrator, settings, None).unwrap())
     }
 
     /// The head parser: whatever it is given, it answers, and what it keeps for itself is
@@ -752,11 +763,8 @@ mod fuzz {
         let (listener, shared) = rt.block_on(async {
             let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
             let orchestrator = txclass_core::Orchestrator::builder().build().unwrap();
-            let app = Arc::new(crate::routes::App::new(
-                orchestrator,
-                settings.clone(),
-                None,
-            ));
+            let app =
+                Arc::new(crate::routes::App::new(orchestrator, settings.clone(), None).unwrap());
             (listener, Arc::new(Shared::new(app, &settings)))
         });
         let addr = listener.local_addr().unwrap();

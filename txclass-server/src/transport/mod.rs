@@ -98,7 +98,11 @@ pub(crate) trait Endpoint: Send + Sync + Sized + 'static {
 
     /// Opens the SSE stream of a recognised request, given its whole body (empty for
     /// [`RequestBody::None`]).
-    fn open_sse(&self, req: Self::SseRequest, body: &[u8]) -> Result<Self::SseBody, ApiError>;
+    fn open_sse(
+        &self,
+        req: Self::SseRequest,
+        body: &[u8],
+    ) -> impl Future<Output = Result<Self::SseBody, ApiError>> + Send;
 
     /// The listener was closed: take no new work.
     fn closing(&self) -> impl Future<Output = ()> + Send;
