@@ -7,15 +7,14 @@
 # server error, any response the document does not describe, or an invalid document.
 #
 # Usage: scripts/api-contract.sh [extra args for schemathesis run]
-# Environment: TXCLASS_API_CONTRACT_PORT (default 18089), TXCLASS_API_KEY (default: a key made
-# up for the run; the server does not check keys yet).
+# Environment: TXCLASS_API_CONTRACT_PORT (default 18089). The server runs with API keys on: the
+# run makes a key of its own (`txclass keys create`) and every request carries it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 port="${TXCLASS_API_CONTRACT_PORT:-18089}"
 base="http://127.0.0.1:$port"
 venv=.venv/api-contract
-export TXCLASS_API_KEY="${TXCLASS_API_KEY:-contract-$$}"
 # Hypothesis (under schemathesis) keeps its files in the venv, not in the work tree.
 export HYPOTHESIS_STORAGE_DIRECTORY="$venv/hypothesis"
 
@@ -28,7 +27,14 @@ if ! "$venv/bin/python" -c 'import schemathesis, openapi_spec_validator' 2>/dev/
     cp scripts/api-contract/requirements.txt "$venv/requirements.txt"
 fi
 
-cargo build --quiet -p txclass-server --bin txclass-server
+cargo build --quiet -p txclass-server --bin txclass-server -p txclass-cli --bin txclass
+mkdir -p target/api-contract
+rm -f target/api-contract/keys.json
+TXCLASS_API_KEY=$(target/debug/txclass keys create --tenant contract \
+    --keys-file target/api-contract/keys.json 2>/dev/null)
+export TXCLASS_API_KEY
+TXCLASS_TOKEN_SECRET=$(head -c 32 /dev/urandom | base64)
+export TXCLASS_TOKEN_SECRET
 log=$(mktemp)
 target/debug/txclass-server --config scripts/api-contract/server.toml \
     --listen "127.0.0.1:$port" --store :memory: >"$log" 2>&1 &

@@ -65,6 +65,7 @@ on_both_transports! {
     limits::ids_with_control_characters_are_refused,
     tenants::tenants_never_see_each_others_data,
     tenants::a_tenant_past_its_rate_gets_429,
+    tenants::events_tokens_and_console_sessions_stand_for_the_key,
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

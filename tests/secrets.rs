@@ -162,10 +162,7 @@ async fn api_keys_through_a_server(sim: &str) -> (String, Vec<String>) {
         .build()
         .unwrap();
     let settings = txclass_server::HttpSettings {
-        auth: Some(txclass_server::AuthSettings {
-            keys_file: file.path().to_owned(),
-            metrics_without_key: false,
-        }),
+        auth: Some(txclass_server::AuthSettings::new(file.path())),
         ..txclass_server::HttpSettings::default()
     };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

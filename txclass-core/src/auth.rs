@@ -357,6 +357,106 @@ fn modified(path: &Path) -> Option<std::time::SystemTime> {
     std::fs::metadata(path).and_then(|m| m.modified()).ok()
 }
 
+/// What a token lets its holder do.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TokenKind {
+    /// Read one job's events (a browser `EventSource`, which cannot send headers).
+    Events,
+    /// Be the tenant in the web console (an `HttpOnly` cookie).
+    Session,
+}
+
+/// What a token says, signed.
+#[derive(Debug, PartialEq, Eq, Serialize, Deserialize)]
+struct Claims {
+    kind: TokenKind,
+    tenant: TenantId,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    job: Option<crate::domain::JobId>,
+    /// Expiry, Unix seconds.
+    exp: i64,
+}
+
+/// What every token starts with.
+pub const TOKEN_PREFIX: &str = "txt_";
+
+/// Short-lived tokens minted for a tenant that proved itself with its key: `txt_` + the
+/// claims (kind, tenant, job, expiry) in base64url JSON + `.` + their HMAC-SHA256. Nothing is
+/// stored; every instance that holds the same secret accepts them.
+pub struct Tokens {
+    key: [u8; 32],
+}
+
+impl Tokens {
+    /// Tokens signed with `secret` (every instance of a deployment needs the same one).
+    pub fn new(secret: &[u8]) -> Self {
+        Self {
+            key: Sha256::digest(secret).into(),
+        }
+    }
+
+    /// Tokens signed with a random secret: accepted by this process only.
+    pub fn random() -> Self {
+        let mut key = [0u8; 32];
+        rand::rngs::OsRng.fill_bytes(&mut key);
+        Self { key }
+    }
+
+    fn mac(&self, payload: &str) -> [u8; 32] {
+        use hmac::Mac;
+        let mut mac =
+            hmac::Hmac::<Sha256>::new_from_slice(&self.key).expect("HMAC takes any key length");
+        mac.update(payload.as_bytes());
+        mac.finalize().into_bytes().into()
+    }
+
+    /// A token of `kind` for `tenant` (and `job`, for an events token), valid until `expires`.
+    pub fn mint(
+        &self,
+        kind: TokenKind,
+        tenant: &TenantId,
+        job: Option<&crate::domain::JobId>,
+        expires: DateTime<Utc>,
+    ) -> String {
+        let claims = Claims {
+            kind,
+            tenant: tenant.clone(),
+            job: job.cloned(),
+            exp: expires.timestamp(),
+        };
+        let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+        let payload = b64.encode(serde_json::to_vec(&claims).expect("claims serialise"));
+        let mac = b64.encode(self.mac(&payload));
+        format!("{TOKEN_PREFIX}{payload}.{mac}")
+    }
+
+    /// The tenant (and job) of a token of `kind` that is genuine and not expired at `now`.
+    pub fn verify(
+        &self,
+        token: &str,
+        kind: TokenKind,
+        now: DateTime<Utc>,
+    ) -> Result<(TenantId, Option<crate::domain::JobId>), AuthError> {
+        let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+        let rest = token.strip_prefix(TOKEN_PREFIX).ok_or(AuthError::Invalid)?;
+        let (payload, mac) = rest.split_once('.').ok_or(AuthError::Invalid)?;
+        let mac = b64.decode(mac).map_err(|_| AuthError::Invalid)?;
+        if !bool::from(mac.as_slice().ct_eq(&self.mac(payload))) {
+            return Err(AuthError::Invalid);
+        }
+        let json = b64.decode(payload).map_err(|_| AuthError::Invalid)?;
+        let claims: Claims = serde_json::from_slice(&json).map_err(|_| AuthError::Invalid)?;
+        if claims.kind != kind {
+            return Err(AuthError::Invalid);
+        }
+        if now.timestamp() >= claims.exp {
+            return Err(AuthError::Expired("token".into()));
+        }
+        Ok((claims.tenant, claims.job))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -409,6 +509,53 @@ mod tests {
         let e = keys.verify(&a.key, now).unwrap_err();
         assert!(matches!(e, AuthError::Revoked(_)));
         assert!(!e.to_string().contains(&a.key[16..]), "no secret in {e}");
+    }
+
+    #[test]
+    fn tokens_are_bound_to_their_kind_tenant_job_and_time() {
+        let tokens = Tokens::new(b"a secret every instance shares");
+        let now = Utc::now();
+        let job = crate::domain::JobId::new("j-1");
+        let t = tokens.mint(
+            TokenKind::Events,
+            &tenant("acme"),
+            Some(&job),
+            now + chrono::Duration::minutes(5),
+        );
+        assert!(t.starts_with("txt_"));
+        assert_eq!(
+            tokens.verify(&t, TokenKind::Events, now),
+            Ok((tenant("acme"), Some(job.clone())))
+        );
+        assert_eq!(
+            tokens.verify(&t, TokenKind::Session, now),
+            Err(AuthError::Invalid)
+        );
+        let later = now + chrono::Duration::minutes(6);
+        assert!(matches!(
+            tokens.verify(&t, TokenKind::Events, later),
+            Err(AuthError::Expired(_))
+        ));
+        // Another secret, a changed claim (another tenant), a cut signature.
+        let other = Tokens::new(b"another secret");
+        assert_eq!(
+            other.verify(&t, TokenKind::Events, now),
+            Err(AuthError::Invalid)
+        );
+        let (payload, mac) = t.trim_start_matches("txt_").split_once('.').unwrap();
+        let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+        let mut claims: serde_json::Value =
+            serde_json::from_slice(&b64.decode(payload).unwrap()).unwrap();
+        claims["tenant"] = "globex".into();
+        let forged = format!("txt_{}.{mac}", b64.encode(claims.to_string()));
+        for bad in [forged.as_str(), &t[..t.len() - 2], "txt_", "", "txt_a.b"] {
+            assert_eq!(
+                tokens.verify(bad, TokenKind::Events, now),
+                Err(AuthError::Invalid),
+                "{bad:?}"
+            );
+        }
+        assert!(Tokens::random().verify(&t, TokenKind::Events, now).is_err());
     }
 
     #[test]

@@ -12,6 +12,8 @@
 async function api(path, init = {}, answers = []) {
   const headers = { Accept: "application/json", ...init.headers };
   const res = await fetch(path, { ...init, headers });
+  // With keys on, the console signs in once: the key buys an HttpOnly session cookie.
+  if (res.status === 401) $("login-form").hidden = false;
   const body = await res.json().catch(() => null);
   if (!res.ok && !answers.includes(res.status)) {
     const message = body && body.error ? body.error.message : res.statusText;
@@ -471,7 +473,19 @@ async function loadCategories() {
   }
 }
 
+// Trades the key typed in for the session cookie (the key itself is kept nowhere), then
+// starts again with it.
+async function signIn(event) {
+  event.preventDefault();
+  const key = $("api-key").value.trim();
+  $("api-key").value = "";
+  const res = await fetch("/v1/session", { method: "POST", headers: { Authorization: `Bearer ${key}` } });
+  if (res.ok) location.reload();
+  else notice("That key does not work.");
+}
+
 function start() {
+  $("login-form").addEventListener("submit", signIn);
   categoriesLoaded = loadCategories();
   $("tx-head").replaceChildren(...COLUMNS.map(([title, , cls]) => el("th", cls ? { class: cls } : {}, title)));
   $("start-form").addEventListener("submit", startJob);

@@ -86,6 +86,14 @@ pub struct AuthConfig {
     /// Each tenant's request allowance when keys are on (`[auth.rate]`: `per_second`,
     /// `burst`; shared by every instance through `[redis]` when it is configured).
     pub rate: txclass_core::rate::RateSettings,
+    /// The environment variable holding the secret that signs events tokens and console
+    /// sessions; every instance needs the same. Unset: a random secret per process (a
+    /// token then works only on the instance that minted it).
+    pub token_secret_env: String,
+    /// How long an events token lasts, in ms.
+    pub events_token_ttl_ms: u64,
+    /// How long a console session lasts, in ms.
+    pub session_ttl_ms: u64,
 }
 
 impl Default for AuthConfig {
@@ -95,6 +103,9 @@ impl Default for AuthConfig {
             keys_file: PathBuf::from("data/keys.json"),
             metrics_without_key: false,
             rate: Default::default(),
+            token_secret_env: "TXCLASS_TOKEN_SECRET".into(),
+            events_token_ttl_ms: 5 * 60 * 1000,
+            session_ttl_ms: 12 * 60 * 60 * 1000,
         }
     }
 }
@@ -119,6 +130,26 @@ pub struct AuthSettings {
     pub keys_file: PathBuf,
     /// `GET /metrics` without a key.
     pub metrics_without_key: bool,
+    /// The variable holding the tokens' signing secret (read at start, never kept here).
+    pub token_secret_env: String,
+    /// How long an events token lasts.
+    pub events_token_ttl: Duration,
+    /// How long a console session lasts.
+    pub session_ttl: Duration,
+}
+
+impl AuthSettings {
+    /// Keys from `keys_file`, every other setting its default.
+    pub fn new(keys_file: impl Into<PathBuf>) -> Self {
+        let d = AuthConfig::default();
+        Self {
+            keys_file: keys_file.into(),
+            metrics_without_key: d.metrics_without_key,
+            token_secret_env: d.token_secret_env,
+            events_token_ttl: Duration::from_millis(d.events_token_ttl_ms),
+            session_ttl: Duration::from_millis(d.session_ttl_ms),
+        }
+    }
 }
 
 /// The `[metrics]` table: whether `GET /metrics` is served.
@@ -246,6 +277,9 @@ impl ServerConfig {
         Ok(keys.then(|| AuthSettings {
             keys_file: self.auth.keys_file.clone(),
             metrics_without_key: self.auth.metrics_without_key,
+            token_secret_env: self.auth.token_secret_env.clone(),
+            events_token_ttl: Duration::from_millis(self.auth.events_token_ttl_ms.max(1)),
+            session_ttl: Duration::from_millis(self.auth.session_ttl_ms.max(1)),
         }))
     }
 
@@ -657,6 +691,8 @@ mod tests {
             "shards",
             "max_window_days",
             "suggest_rule_after",
+            "burst",
+            "per_second",
             "worker_concurrency",
             "backoff_ratio",
             "probe_after",

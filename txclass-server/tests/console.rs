@@ -674,3 +674,58 @@ async fn drive(b: &Arc<Browser>, url: &str, marked: &str, shots: &Path) -> Resul
     assert_eq!(amounts, json!(expected));
     Ok(())
 }
+
+/// With API keys on, the console asks for a key once, trades it for the session cookie
+/// (`HttpOnly`: the page's scripts cannot read it), and then shows the API's data.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_console_signs_in_with_a_key_in_chromium() {
+    use txclass_core::auth::KeyFile;
+    let mut driver = Driver::start();
+    let dir = tempfile::tempdir().unwrap();
+    let keys = KeyFile::new(dir.path().join("keys.json"));
+    let key = keys
+        .create(txclass_core::TenantId::new("acme").unwrap(), None, None)
+        .unwrap()
+        .key;
+    let url = support::serve_in_process(&format!(
+        "store_path = \":memory:\"\n[auth]\nmode = \"keys\"\nkeys_file = {:?}\n",
+        keys.path().display().to_string()
+    ))
+    .await;
+    assert_eq!(
+        reqwest::get(format!("{url}/v1/partners"))
+            .await
+            .unwrap()
+            .status(),
+        401
+    );
+    driver.wait_ready().await;
+    let b = browser(&driver).await;
+    let result = async {
+        b.goto(&format!("{url}/")).await?;
+        let form = "return document.getElementById('login-form').hidden;";
+        let hidden = eventually(&b, form, |v| v == &json!(false)).await;
+        assert_eq!(hidden, json!(false), "the sign-in form shows after a 401");
+        b.find("#api-key").await?.send_keys(&key).await?;
+        b.find("#login-form button").await?.click().await?;
+        let rows = "return document.querySelectorAll('#partner-rows tr').length;";
+        let shown = eventually(&b, rows, |v| v.as_u64().is_some_and(|n| n > 0)).await;
+        assert_eq!(shown, json!(1), "the partners table, once signed in");
+        let state = b
+            .execute(
+                "return [document.getElementById('login-form').hidden, document.cookie, \
+                 document.getElementById('api-key').value];",
+            )
+            .await?;
+        assert_eq!(
+            state,
+            json!([true, "", ""]),
+            "signed in; no cookie or key for scripts"
+        );
+        Ok::<(), String>(())
+    }
+    .await;
+    let _ = b.screenshot(&screenshots().join("signed-in.png")).await;
+    b.quit().await.unwrap();
+    result.unwrap();
+}

@@ -145,12 +145,14 @@ fn expect(method: &str, template: &str) -> Option<Expect> {
         (
             "get",
             "/healthz" | "/readyz" | "/openapi.json" | "/" | "/console/{file}" | "/metrics",
-        ) => Expect::Public,
+        )
+        | ("delete", "/v1/session") => Expect::Public,
         ("get" | "delete", "/v1/classifications/{id}")
         | ("get", "/v1/classifications/{id}/events")
+        | ("post", "/v1/classifications/{id}/events-token")
         | ("post", "/v1/customers/{id}/transactions/{tx}/category")
         | ("get" | "put" | "delete", "/v1/rules/{id}") => Expect::NotFound,
-        ("post", "/v1/classifications" | "/v1/rules" | "/v1/enrich")
+        ("post", "/v1/classifications" | "/v1/rules" | "/v1/enrich" | "/v1/session")
         | (
             "get",
             "/v1/customers/{id}/transactions"
@@ -180,10 +182,7 @@ pub async fn tenants_never_see_each_others_data(t: Transport) {
         .key;
     let s = start(t.options(Options {
         http: HttpSettings {
-            auth: Some(AuthSettings {
-                keys_file: file.path().to_owned(),
-                metrics_without_key: false,
-            }),
+            auth: Some(AuthSettings::new(file.path())),
             retry_workers: 2,
             ..HttpSettings::default()
         },
@@ -336,10 +335,7 @@ pub async fn a_tenant_past_its_rate_gets_429(t: Transport) {
         .key;
     let s = start(t.options(Options {
         http: HttpSettings {
-            auth: Some(AuthSettings {
-                keys_file: file.path().to_owned(),
-                metrics_without_key: false,
-            }),
+            auth: Some(AuthSettings::new(file.path())),
             ..HttpSettings::default()
         },
         rate: Some(txclass_suite::rate::RateSettings {
@@ -381,5 +377,109 @@ pub async fn a_tenant_past_its_rate_gets_429(t: Transport) {
         200,
         "health needs no allowance"
     );
+    s.stop().await;
+}
+
+/// A browser's credentials: an events token reads its one job's events without a key (and
+/// no other job's, and not after it expires); a console session cookie stands for the key
+/// (`HttpOnly`, `SameSite=Strict`) until it is ended.
+pub async fn events_tokens_and_console_sessions_stand_for_the_key(t: Transport) {
+    let dir = tempfile::tempdir().unwrap();
+    let file = KeyFile::new(dir.path().join("keys.json"));
+    let key = file
+        .create(TenantId::new("acme").unwrap(), None, None)
+        .unwrap()
+        .key;
+    let mut auth = AuthSettings::new(file.path());
+    auth.events_token_ttl = Duration::from_secs(2);
+    let s = start(t.options(Options {
+        http: HttpSettings {
+            auth: Some(auth),
+            ..HttpSettings::default()
+        },
+        ..Options::default()
+    }))
+    .await;
+    let a = client_with(&key);
+    let owned = populate(&s, &a).await;
+    let other = {
+        let res = a
+            .post(s.url("/v1/classifications?mode=async"))
+            .json(&TestServer::body("a-other"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 202);
+        res.json::<Value>().await.unwrap()["job_id"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    let res = a
+        .post(s.url(&format!("/v1/classifications/{}/events-token", owned.job)))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 201);
+    let minted: Value = res.json().await.unwrap();
+    let token = minted["token"].as_str().unwrap().to_owned();
+    let url = minted["events_url"].as_str().unwrap().to_owned();
+    assert!(url.ends_with(&token));
+    // No key, just the token: the job's whole log.
+    let res = s.client.get(s.url(&url)).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    let text = res.text().await.unwrap();
+    assert!(text.contains("event: done"), "{text}");
+    // Not another job's, not a tampered token, not as a key.
+    let elsewhere = format!("/v1/classifications/{other}/events?access_token={token}");
+    let tampered = url.replace("access_token=txt_", "access_token=txt_A");
+    for path in [elsewhere, tampered] {
+        assert_eq!(
+            s.client.get(s.url(&path)).send().await.unwrap().status(),
+            401,
+            "{path}"
+        );
+    }
+    assert_eq!(get(&client_with(&token), &s.url("/v1/rules")).await.0, 401);
+    tokio::time::sleep(Duration::from_millis(2100)).await;
+    let res = s.client.get(s.url(&url)).send().await.unwrap();
+    assert_eq!(res.status(), 401, "expired");
+
+    // A console session: the cookie stands for the key.
+    let res = a.post(s.url("/v1/session")).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    let cookie = res.headers()["set-cookie"].to_str().unwrap().to_owned();
+    for part in [
+        "txclass_session=txt_",
+        "HttpOnly",
+        "SameSite=Strict",
+        "Path=/",
+    ] {
+        assert!(cookie.contains(part), "{cookie}");
+    }
+    let pair = cookie.split(';').next().unwrap().to_owned();
+    let with_cookie = |path: &str| s.client.get(s.url(path)).header("cookie", &pair).send();
+    assert_eq!(with_cookie("/v1/rules").await.unwrap().status(), 200);
+    let job = format!("/v1/classifications/{}", owned.job);
+    assert_eq!(
+        with_cookie(&job).await.unwrap().status(),
+        200,
+        "the session is acme's"
+    );
+    let res = s.client.delete(s.url("/v1/session")).send().await.unwrap();
+    assert_eq!(res.status(), 204);
+    assert!(res.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .contains("Max-Age=0"));
+    let forged = pair.replace("txclass_session=txt_", "txclass_session=txt_x");
+    let res = s
+        .client
+        .get(s.url("/v1/rules"))
+        .header("cookie", forged)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 401);
     s.stop().await;
 }

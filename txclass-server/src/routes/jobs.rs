@@ -333,6 +333,11 @@ pub(super) struct EventsParams {
     /// the `Last-Event-ID` header (which wins when both are given).
     #[serde(default)]
     last_event_id: Option<String>,
+    /// An events token of this job (`POST …/events-token`), for a client that cannot send
+    /// `Authorization` (a browser `EventSource`).
+    #[serde(default)]
+    #[allow(dead_code)]
+    access_token: Option<String>,
 }
 
 /// Fuzz target of the JSON request decoder (see `txclass_core::fuzz`).

@@ -8,6 +8,7 @@
 //! | [`health`] | `GET /healthz`, `GET /readyz`, `GET /metrics` |
 //! | [`openapi`] | `GET /openapi.json`: the OpenAPI 3.1 document of every route here |
 //! | [`corrections`] | `POST /v1/customers/{id}/transactions/{tx}/category`, `GET /v1/customers/{id}/corrections`, `GET /v1/categories` |
+//! | [`session`] | `POST /v1/classifications/{id}/events-token`, `POST`/`DELETE /v1/session` (the console's cookie) |
 //! | [`rules`] | `GET`/`POST /v1/rules`, `GET`/`PUT`/`DELETE /v1/rules/{id}` |
 //! | [`enrich`] | `POST /v1/enrich` |
 //! | [`console`] | `GET /` (the web console) and `GET /console/{file}` (its script and style sheet) |
@@ -24,6 +25,7 @@ mod jobs;
 mod openapi;
 mod queries;
 mod rules;
+mod session;
 
 use std::borrow::Cow;
 use std::sync::{Arc, LazyLock, Mutex};
@@ -33,7 +35,7 @@ use hyper::body::Incoming;
 use metrics_exporter_prometheus::PrometheusHandle;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
-use txclass_core::auth::{AuthError, KeyFile, KeyRing};
+use txclass_core::auth::{AuthError, KeyFile, KeyRing, TokenKind, Tokens};
 use txclass_core::{CustomerId, JobId, Orchestrator, PartnerId, TenantId};
 
 use self::bodies::{error_response, sse_response, Res, ResBody};
@@ -67,6 +69,8 @@ pub(crate) struct App {
     /// The API keys, when requests need them (`None`: local-only, every request is the
     /// local tenant's).
     keys: Option<KeyRing>,
+    /// Signs and checks events tokens and console sessions.
+    tokens: Tokens,
 }
 
 /// The app as one request's tenant sees it: its handlers reach the core through
@@ -106,6 +110,21 @@ impl App {
             Some(auth) => Some(KeyRing::open(KeyFile::new(&auth.keys_file))?),
             None => None,
         };
+        let tokens = match settings
+            .auth
+            .as_ref()
+            .map(|a| std::env::var(&a.token_secret_env))
+        {
+            Some(Ok(secret)) if !secret.is_empty() => Tokens::new(secret.as_bytes()),
+            Some(_) => {
+                tracing::warn!(
+                    "no token secret (`[auth] token_secret_env`): events tokens and console \
+                     sessions minted here work on this instance only"
+                );
+                Tokens::random()
+            }
+            None => Tokens::random(),
+        };
         let mut app = Self {
             orchestrator,
             settings,
@@ -116,6 +135,7 @@ impl App {
             sse_meters: Arc::new(SseMeters::new()),
             openapi_json: bytes::Bytes::new(),
             keys,
+            tokens,
         };
         app.openapi_json = app.build_openapi();
         Ok(app)
@@ -148,35 +168,62 @@ impl App {
             .map_err(|e| ApiError::unauthorized(e.to_string()))
     }
 
-    /// The tenant of a request for `route`: public routes (health, the contract, the
-    /// console's files, and `/metrics` when so configured) need no key.
-    fn tenant_for(
-        &self,
-        route: &Route<'_>,
-        headers: &http::HeaderMap,
-    ) -> Result<TenantId, ApiError> {
-        let public = match route {
+    /// Whether `route` needs no key: health, readiness, the contract, the console's files,
+    /// ending a session, and `/metrics` when so configured.
+    fn is_public(&self, route: &Route<'_>) -> bool {
+        match route {
             Route::Healthz
             | Route::Readyz
             | Route::OpenApi
             | Route::Console
-            | Route::ConsoleFile(_) => true,
+            | Route::ConsoleFile(_)
+            | Route::EndSession => true,
             Route::Metrics(_) => self
                 .settings
                 .auth
                 .as_ref()
                 .is_none_or(|a| a.metrics_without_key),
             _ => false,
-        };
-        if public {
+        }
+    }
+
+    /// The tenant of a request for `route`: public routes (health, the contract, the
+    /// console's files, ending a session, and `/metrics` when so configured) need no key; a
+    /// job's events also take that job's events token (`?access_token=`), and every other
+    /// route a console session's cookie when no `Authorization` is sent.
+    fn tenant_for(
+        &self,
+        route: &Route<'_>,
+        headers: &http::HeaderMap,
+        query: &str,
+    ) -> Result<TenantId, ApiError> {
+        if self.is_public(route) || self.keys.is_none() {
             return Ok(TenantId::local());
         }
-        self.tenant_of(
-            headers
-                .get_all(http::header::AUTHORIZATION)
-                .iter()
-                .map(http::HeaderValue::as_bytes),
-        )
+        let unauthorized = |e: AuthError| ApiError::unauthorized(e.to_string());
+        if let Route::Events(job) = route {
+            if let Some(token) = session::access_token(query) {
+                let (tenant, for_job) = self
+                    .tokens
+                    .verify(&token, TokenKind::Events, chrono::Utc::now())
+                    .map_err(unauthorized)?;
+                return match for_job {
+                    Some(j) if j.as_str() == job.as_ref() => Ok(tenant),
+                    _ => Err(unauthorized(AuthError::Invalid)),
+                };
+            }
+        }
+        let authorization = headers.get_all(http::header::AUTHORIZATION);
+        if authorization.iter().next().is_none() {
+            if let Some(token) = session::cookie(headers) {
+                return self
+                    .tokens
+                    .verify(token, TokenKind::Session, chrono::Utc::now())
+                    .map(|(tenant, _)| tenant)
+                    .map_err(unauthorized);
+            }
+        }
+        self.tenant_of(authorization.iter().map(http::HeaderValue::as_bytes))
     }
 
     /// Resumes the jobs a crash left running (here or on a dead instance) until shutdown.
@@ -200,7 +247,7 @@ impl App {
         let path = req.uri().path().to_owned();
         let query = req.uri().query().unwrap_or("").to_owned();
         let route = self.route_of(req.method(), &path)?;
-        let tenant = self.tenant_for(&route, req.headers())?;
+        let tenant = self.tenant_for(&route, req.headers(), &query)?;
         let s = self.scoped(tenant);
         if !s.orchestrator.tenant().is_local() {
             s.admit().await?;
@@ -216,6 +263,9 @@ impl App {
             Route::Job(id) => s.job(JobId::new(id), &query).await,
             Route::Cancel(id) => s.cancel(JobId::new(id)).await,
             Route::Events(id) => s.events(JobId::new(id), &req, &query).await,
+            Route::EventsToken(id) => s.events_token(JobId::new(id)).await,
+            Route::Session => Ok(s.session()),
+            Route::EndSession => Ok(session::end()),
             Route::Transactions(id) => s.transactions(CustomerId::new(id), &query).await,
             Route::Spending(id) => s.spending(CustomerId::new(id), &query).await,
             Route::Merchants(id) => s.merchants(CustomerId::new(id), &query).await,
@@ -268,6 +318,9 @@ impl App {
             }
             ["v1", "classifications", id] => Route::Job(segment(id)?),
             ["v1", "classifications", id, "events"] => Route::Events(segment(id)?),
+            ["v1", "classifications", id, "events-token"] => Route::EventsToken(segment(id)?),
+            ["v1", "session"] if method == Method::DELETE => Route::EndSession,
+            ["v1", "session"] => Route::Session,
             ["v1", "customers", id, "transactions"] => Route::Transactions(segment(id)?),
             ["v1", "customers", id, "spending"] => Route::Spending(segment(id)?),
             ["v1", "customers", id, "merchants"] => Route::Merchants(segment(id)?),
@@ -408,6 +461,9 @@ routes! {
     Job(Cow<'p, str>) = GET "/v1/classifications/{id}",
     Cancel(Cow<'p, str>) = DELETE "/v1/classifications/{id}",
     Events(Cow<'p, str>) = GET "/v1/classifications/{id}/events",
+    EventsToken(Cow<'p, str>) = POST "/v1/classifications/{id}/events-token",
+    Session = POST "/v1/session",
+    EndSession = DELETE "/v1/session",
     Transactions(Cow<'p, str>) = GET "/v1/customers/{id}/transactions",
     Spending(Cow<'p, str>) = GET "/v1/customers/{id}/spending",
     Merchants(Cow<'p, str>) = GET "/v1/customers/{id}/merchants",

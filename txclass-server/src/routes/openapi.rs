@@ -67,12 +67,54 @@ impl App {
                         let method = Method::from_bytes(method.to_uppercase().as_bytes());
                         method.is_ok_and(|m| self.route_of(&m, &path).is_ok())
                     });
+                    if self.keys.is_some() {
+                        for (method, op) in item.iter_mut() {
+                            let m = Method::from_bytes(method.to_uppercase().as_bytes());
+                            let public = m
+                                .ok()
+                                .and_then(|m| self.route_of(&m, &path).ok())
+                                .is_none_or(|r| self.is_public(&r));
+                            if !public {
+                                guarded(op, template.ends_with("/events"));
+                            }
+                        }
+                    }
                 }
             }
             paths.retain(|_, item| item.as_object().is_some_and(|o| !o.is_empty()));
         }
+        if self.keys.is_some() {
+            doc["components"]["securitySchemes"] = json!({
+                "key": { "type": "http", "scheme": "bearer",
+                         "description": "An API key (`txclass keys create --tenant …`)" },
+                "session": { "type": "apiKey", "in": "cookie", "name": super::session::COOKIE,
+                             "description": "The web console's session (`POST /v1/session`)" },
+                "eventsToken": { "type": "apiKey", "in": "query", "name": "access_token",
+                                 "description": "One job's events token (`POST /v1/classifications/{id}/events-token`)" },
+            });
+        }
         Bytes::from(serde_json::to_vec(&doc).expect("the document serialises"))
     }
+}
+
+/// An operation that needs a key (with keys on): its security and its 401 and 429 answers.
+fn guarded(op: &mut Value, events: bool) {
+    let mut security = vec![json!({ "key": [] }), json!({ "session": [] })];
+    if events {
+        security.push(json!({ "eventsToken": [] }));
+    }
+    op["security"] = Value::Array(security);
+    let envelope =
+        json!({ "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } });
+    op["responses"]["401"] = json!({
+        "description": "No key, or one that does not work (`unauthorized`; `WWW-Authenticate: Bearer`)",
+        "content": envelope.clone(),
+    });
+    op["responses"]["429"] = json!({
+        "description": "The tenant is over its request rate (`rate_limited`; `Retry-After` in seconds)",
+        "headers": { "Retry-After": { "schema": { "type": "integer" } } },
+        "content": envelope,
+    });
 }
 
 /// A path of `template` with every `{parameter}` filled in (with its own name).
@@ -323,6 +365,9 @@ fn merge(a: &Value, b: &Value) -> Value {
         job,
         cancel,
         events,
+        events_token,
+        session,
+        end_session,
         transactions,
         spending,
         merchants,
@@ -473,6 +518,34 @@ fn cancel() {}
     ))]
 #[allow(dead_code)]
 fn events() {}
+
+/// A token that reads this job's events until it expires, for a client that cannot send
+/// `Authorization` (a browser `EventSource`): `GET …/events?access_token=…`.
+#[utoipa::path(post, path = "/v1/classifications/{id}/events-token", tag = "jobs",
+    params(("id" = String, Path, description = "The job's id")),
+    responses(
+        (status = 201, description = "The token, its expiry and the events URL with it", body = super::session::EventsToken),
+        (status = 400, description = "A bad id", body = Envelope<'static>),
+        (status = 404, description = "Unknown job (`unknown_job`)", body = Envelope<'static>),
+    ))]
+#[allow(dead_code)]
+fn events_token() {}
+
+/// Starts a web-console session for the key's tenant: an `HttpOnly`, `SameSite=Strict`
+/// cookie that stands for the key on every route.
+#[utoipa::path(post, path = "/v1/session", tag = "operations",
+    responses(
+        (status = 200, description = "The session (and its cookie, `Set-Cookie`)", body = super::session::Session,
+            headers(("Set-Cookie" = String, description = "`txclass_session=…; HttpOnly; SameSite=Strict`"))),
+    ))]
+#[allow(dead_code)]
+fn session() {}
+
+/// Ends the web-console session (clears its cookie; no key needed).
+#[utoipa::path(delete, path = "/v1/session", tag = "operations",
+    responses((status = 204, description = "The cookie is cleared")))]
+#[allow(dead_code)]
+fn end_session() {}
 
 /// A page of a customer's stored transactions, newest first.
 #[utoipa::path(get, path = "/v1/customers/{id}/transactions", tag = "customers",
