@@ -1022,3 +1022,56 @@ fn a_label_outside_the_taxonomy_is_that_rows_error() {
     assert!(!err.contains("line 4:"), "{err}");
     assert!(stdout(&o).contains("rows: 2"), "{}", stdout(&o));
 }
+
+/// `txclass keys`: a key is printed once (stdout, for a pipe) and the file keeps its hash;
+/// `list` shows ids, tenants and states, never a key; `revoke` marks it; the local-only
+/// tenant's name cannot get a key.
+#[test]
+fn keys_are_created_listed_and_revoked() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("keys.json");
+    let file = file.to_str().unwrap();
+    let o = txclass(&[
+        "keys",
+        "--keys-file",
+        file,
+        "create",
+        "--tenant",
+        "acme",
+        "--label",
+        "ci",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let key = stdout(&o).trim().to_owned();
+    assert!(key.starts_with("txk_") && key.len() > 50, "{key}");
+    assert!(stderr(&o).contains("tenant acme"), "{}", stderr(&o));
+    let kept = std::fs::read_to_string(file).unwrap();
+    assert!(!kept.contains(&key) && !kept.contains(key.rsplit_once('_').unwrap().1));
+    let id = &key[4..16];
+
+    let o = txclass(&["keys", "--keys-file", file, "list"]);
+    let listed = stdout(&o);
+    assert!(
+        listed.contains(id) && listed.contains("acme") && listed.contains("active"),
+        "{listed}"
+    );
+    assert!(
+        !listed.contains(key.rsplit_once('_').unwrap().1),
+        "{listed}"
+    );
+    let o = txclass(&["keys", "--keys-file", file, "revoke", id]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = txclass(&["keys", "--keys-file", file, "list", "--json"]);
+    let record: serde_json::Value = serde_json::from_str(stdout(&o).trim()).unwrap();
+    assert_eq!(record["state"], "revoked", "{record}");
+    assert_eq!(record["tenant"], "acme");
+    assert!(record.get("sha256").is_none(), "no hash in the listing");
+
+    let o = txclass(&["keys", "--keys-file", file, "revoke", "0123456789ab"]);
+    assert!(!o.status.success());
+    for bad in ["local", "no spaces"] {
+        let o = txclass(&["keys", "--keys-file", file, "create", "--tenant", bad]);
+        assert!(!o.status.success(), "{bad}");
+        assert!(stderr(&o).contains("tenant"), "{}", stderr(&o));
+    }
+}
