@@ -1075,3 +1075,59 @@ fn keys_are_created_listed_and_revoked() {
         assert!(stderr(&o).contains("tenant"), "{}", stderr(&o));
     }
 }
+
+/// `txclass query --tenant`: a tenant's data, with plain ids; another tenant's and the local
+/// one's stay out of sight.
+#[tokio::test]
+async fn query_reads_one_tenants_data() {
+    use std::sync::Arc;
+    use txclass_core::store::TenantStore;
+    use txclass_core::TenantId;
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("tx.db");
+    let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&db).unwrap());
+    let acme = TenantStore::new(store.clone(), &TenantId::new("acme").unwrap());
+    acme.upsert(&[stored("a", "2026-01-05", "UBER *TRIP", -2000, "transport")])
+        .await
+        .unwrap();
+    store
+        .upsert(&[stored("a", "2026-01-05", "PADARIA", -500, "restaurants")])
+        .await
+        .unwrap();
+    drop((acme, store));
+    let db = db.to_str().unwrap();
+    let query = |tenant: Option<&str>| {
+        let mut args = vec![
+            "query",
+            "transactions",
+            "--customer",
+            "c-1",
+            "--db",
+            db,
+            "--json",
+        ];
+        if let Some(t) = tenant {
+            args.extend(["--tenant", t]);
+        }
+        let o = txclass(&args);
+        assert!(o.status.success(), "{}", stderr(&o));
+        stdout(&o)
+            .lines()
+            .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+            .collect::<Vec<_>>()
+    };
+    let rows = query(Some("acme"));
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0]["category"], "transport");
+    assert_eq!(
+        (
+            rows[0]["customer_id"].as_str(),
+            rows[0]["partner_id"].as_str()
+        ),
+        (Some("c-1"), Some("bank"))
+    );
+    let rows = query(None);
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0]["category"], "restaurants");
+    assert!(query(Some("globex")).is_empty());
+}

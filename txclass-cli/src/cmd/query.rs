@@ -5,10 +5,10 @@ use std::sync::Arc;
 
 use chrono::NaiveDate;
 use clap::{Args, Subcommand};
-use txclass_core::domain::{Category, CustomerId, PartnerId};
+use txclass_core::domain::{Category, CustomerId, PartnerId, TenantId};
 use txclass_core::store::{
-    CorrectionQuery, Level, SpendingQuery, Store, StoreConfig, StoreError, StoreKeys, TxQuery,
-    DEFAULT_DB_PATH, MAX_CORRECTIONS,
+    CorrectionQuery, Level, SpendingQuery, Store, StoreConfig, StoreError, StoreKeys, TenantStore,
+    TxQuery, DEFAULT_DB_PATH, MAX_CORRECTIONS,
 };
 
 use super::{parse_date, runtime, Exit, USAGE};
@@ -28,6 +28,10 @@ pub struct QueryArgs {
     /// JSON lines instead of a table.
     #[arg(long, global = true)]
     pub json: bool,
+    /// Whose data: a tenant of the server's API keys (default: `local`, the tenant of a
+    /// server without keys).
+    #[arg(long, global = true)]
+    pub tenant: Option<String>,
     /// What to query.
     #[command(subcommand)]
     pub what: Query,
@@ -117,8 +121,16 @@ pub enum Query {
 /// Runs `txclass query`.
 pub fn run(args: QueryArgs) -> anyhow::Result<()> {
     let config = store_config(args.db.as_deref(), args.config.as_deref())?;
+    let tenant = match &args.tenant {
+        Some(t) => TenantId::new(t).map_err(|e| Exit {
+            code: USAGE,
+            message: format!("--tenant {}", e.message),
+        })?,
+        None => TenantId::local(),
+    };
     runtime()?.block_on(async move {
-        let store = open(&config).await?;
+        // The tenant's view: its ids plain, other tenants' data out of sight.
+        let store = TenantStore::new(open(&config).await?, &tenant);
         match args.what {
             Query::Transactions {
                 customer,
