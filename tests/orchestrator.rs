@@ -73,6 +73,26 @@ async fn rig(
     }
 }
 
+/// A partner that fails 30 % of its calls with a 5xx, and a rig that retries them through
+/// the queue (50 attempts; the circuit does not open on them).
+async fn flaky_rig() -> Rig {
+    let sim = SimulatorConfig {
+        faults: Faults {
+            error_rate: 0.3,
+            unavailable_rate: 0.0,
+            timeout_rate: 0.0,
+            hang_ms: 0,
+            retry_after_secs: 0,
+        },
+        ..SimulatorConfig::instant()
+    };
+    rig(sim, 4, |p| {
+        p.retry.max_attempts = NonZeroU32::new(50).unwrap();
+        p.circuit.minimum_calls = NonZeroU32::new(50).unwrap();
+    })
+    .await
+}
+
 fn expected_ids(sim: &SimulatorHandle, customer: &str) -> Vec<String> {
     let mut ids: Vec<String> = sim
         .transactions(customer, date("2026-01-01"), date("2026-03-31"))
@@ -137,21 +157,7 @@ async fn rules_apply_to_pages_fetched_directly_and_through_the_retry_queue() {
     use txclass_suite::store::TxQuery;
     use txclass_suite::Category;
 
-    let sim = SimulatorConfig {
-        faults: Faults {
-            error_rate: 0.3,
-            unavailable_rate: 0.0,
-            timeout_rate: 0.0,
-            hang_ms: 0,
-            retry_after_secs: 0,
-        },
-        ..SimulatorConfig::instant()
-    };
-    let r = rig(sim, 4, |p| {
-        p.retry.max_attempts = NonZeroU32::new(50).unwrap();
-        p.circuit.minimum_calls = NonZeroU32::new(50).unwrap();
-    })
-    .await;
+    let r = flaky_rig().await;
     let rule = |id: &str, stage, scope, conditions, category: &str| Rule {
         id: id.into(),
         scope,
@@ -813,21 +819,7 @@ async fn tenants_see_only_their_own_jobs_data_and_rules() {
     use txclass_suite::store::TxQuery;
     use txclass_suite::{Category, Error};
 
-    let sim = SimulatorConfig {
-        faults: Faults {
-            error_rate: 0.3,
-            unavailable_rate: 0.0,
-            timeout_rate: 0.0,
-            hang_ms: 0,
-            retry_after_secs: 0,
-        },
-        ..SimulatorConfig::instant()
-    };
-    let r = rig(sim, 4, |p| {
-        p.retry.max_attempts = NonZeroU32::new(50).unwrap();
-        p.circuit.minimum_calls = NonZeroU32::new(50).unwrap();
-    })
-    .await;
+    let r = flaky_rig().await;
     let acme = r.orch.for_tenant(TenantId::new("acme").unwrap());
     let globex = r.orch.for_tenant(TenantId::new("globex").unwrap());
     // acme's global rule: money in is "money-in" (globex has none).

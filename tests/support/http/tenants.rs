@@ -26,6 +26,17 @@ fn client_with(key: &str) -> reqwest::Client {
         .unwrap()
 }
 
+/// A keys file in `dir` with one key for each of `tenants`.
+fn keys<const N: usize>(dir: &std::path::Path, tenants: [&str; N]) -> (KeyFile, [String; N]) {
+    let file = KeyFile::new(dir.join("keys.json"));
+    let keys = tenants.map(|t| {
+        file.create(TenantId::new(t).unwrap(), None, None)
+            .unwrap()
+            .key
+    });
+    (file, keys)
+}
+
 /// What tenant A owns, by which B's answers are searched.
 struct Owned {
     job: String,
@@ -171,15 +182,7 @@ fn expect(method: &str, template: &str) -> Option<Expect> {
 
 pub async fn tenants_never_see_each_others_data(t: Transport) {
     let dir = tempfile::tempdir().unwrap();
-    let file = KeyFile::new(dir.path().join("keys.json"));
-    let key_a = file
-        .create(TenantId::new("acme").unwrap(), None, None)
-        .unwrap()
-        .key;
-    let key_b = file
-        .create(TenantId::new("globex").unwrap(), None, None)
-        .unwrap()
-        .key;
+    let (file, [key_a, key_b]) = keys(dir.path(), ["acme", "globex"]);
     let s = start(t.options(Options {
         http: HttpSettings {
             auth: Some(AuthSettings::new(file.path())),
@@ -324,15 +327,7 @@ pub async fn tenants_never_see_each_others_data(t: Transport) {
 /// that needs a key (the job stream too); another tenant, and the health routes, do not.
 pub async fn a_tenant_past_its_rate_gets_429(t: Transport) {
     let dir = tempfile::tempdir().unwrap();
-    let file = KeyFile::new(dir.path().join("keys.json"));
-    let key_a = file
-        .create(TenantId::new("acme").unwrap(), None, None)
-        .unwrap()
-        .key;
-    let key_b = file
-        .create(TenantId::new("globex").unwrap(), None, None)
-        .unwrap()
-        .key;
+    let (file, [key_a, key_b]) = keys(dir.path(), ["acme", "globex"]);
     let s = start(t.options(Options {
         http: HttpSettings {
             auth: Some(AuthSettings::new(file.path())),
@@ -385,11 +380,7 @@ pub async fn a_tenant_past_its_rate_gets_429(t: Transport) {
 /// (`HttpOnly`, `SameSite=Strict`) until it is ended.
 pub async fn events_tokens_and_console_sessions_stand_for_the_key(t: Transport) {
     let dir = tempfile::tempdir().unwrap();
-    let file = KeyFile::new(dir.path().join("keys.json"));
-    let key = file
-        .create(TenantId::new("acme").unwrap(), None, None)
-        .unwrap()
-        .key;
+    let (file, [key]) = keys(dir.path(), ["acme"]);
     let mut auth = AuthSettings::new(file.path());
     auth.events_token_ttl = Duration::from_secs(2);
     let s = start(t.options(Options {
