@@ -548,3 +548,44 @@ async fn depth_counts_delayed_due_in_flight_and_dead_tasks() {
     q.ack(&taken).await.unwrap();
     assert_eq!(q.depth().await.unwrap(), vec![lane(1, 1, 0, 1)]);
 }
+
+/// A consumer that works on a delivery longer than `claim_after` keeps it by touching it: no
+/// other consumer takes it over (the page would be fetched twice). Once it stops, the
+/// delivery is taken over as orphaned, and then the first consumer's touch says so.
+#[tokio::test]
+async fn a_touched_delivery_is_not_taken_over() {
+    support::connect().await;
+    let prefix = support::unique("q-touch");
+    let claim_after = Duration::from_millis(300);
+    let a = queue(&prefix, claim_after, 10);
+    let b = queue(&prefix, claim_after, 10);
+    assert_eq!(a.touch_every(), Some(Duration::from_millis(100)));
+    a.enqueue(task("j", 1), Duration::ZERO).await.unwrap();
+    let da = a.next("a", Duration::from_secs(1)).await.unwrap().unwrap();
+    // Three claim periods of work, touched every third of one.
+    for _ in 0..9 {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        assert!(a.touch(&da, "a").await.unwrap(), "a still holds it");
+        assert!(
+            b.next("b", Duration::from_millis(1))
+                .await
+                .unwrap()
+                .is_none(),
+            "a live consumer's delivery is not taken over"
+        );
+    }
+    tokio::time::sleep(claim_after + Duration::from_millis(50)).await;
+    let db = b.next("b", Duration::from_secs(1)).await.unwrap().unwrap();
+    assert_eq!(
+        (db.id.as_str(), db.deliveries),
+        (da.id.as_str(), 2),
+        "touches are not deliveries"
+    );
+    assert!(
+        !a.touch(&da, "a").await.unwrap(),
+        "taken over: a's touch says so"
+    );
+    assert!(b.touch(&db, "b").await.unwrap());
+    b.ack(&db).await.unwrap();
+    assert!(!b.touch(&db, "b").await.unwrap(), "settled");
+}

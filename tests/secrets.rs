@@ -111,7 +111,7 @@ async fn the_token_is_sent_but_never_printed() {
     // API keys: a server that needs them answers a good key, a forged one (the same id,
     // another secret) and a revoked one; no secret part reaches its logs, its answers, the
     // job's record or events, or the keys file.
-    let (answers, secrets) = api_keys_through_a_server(&sim.url()).await;
+    let (answers, secrets, tokens) = api_keys_through_a_server(&sim.url()).await;
     printed.push_str(&answers);
 
     let logs = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
@@ -131,12 +131,20 @@ async fn the_token_is_sent_but_never_printed() {
             );
         }
     }
+    // The tokens are answers by design; they never reach a log.
+    for token in &tokens {
+        assert!(
+            !logs.contains(token.as_str()),
+            "token leaked into the logs:\n{logs}"
+        );
+    }
 }
 
 /// Runs a server with API keys against the simulator at `sim`: a job with a good key, then
-/// requests with a forged and a revoked key. Returns everything it answered, and the keys'
-/// secret parts.
-async fn api_keys_through_a_server(sim: &str) -> (String, Vec<String>) {
+/// requests with a forged and a revoked key, and with an events token and a console session
+/// (the browser's credentials). Returns everything it answered, the keys' secret parts and
+/// the tokens.
+async fn api_keys_through_a_server(sim: &str) -> (String, Vec<String>, Vec<String>) {
     use txclass_suite::auth::KeyFile;
     use txclass_suite::TenantId;
     std::env::set_var("TXCLASS_TEST_GOOD_TOKEN_2", TOKEN);
@@ -209,8 +217,41 @@ async fn api_keys_through_a_server(sim: &str) -> (String, Vec<String>) {
         assert_eq!(status == 200, key == &good.key, "{status} {text}");
         answers.push_str(&text);
     }
+    // An events token and a session cookie, used.
+    let minted: serde_json::Value = client
+        .post(format!("{base}/v1/classifications/{job}/events-token"))
+        .bearer_auth(&good.key)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let url = minted["events_url"].as_str().unwrap();
+    let res = client.get(format!("{base}{url}")).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    answers.push_str(&res.text().await.unwrap());
+    let res = client
+        .post(format!("{base}/v1/session"))
+        .bearer_auth(&good.key)
+        .send()
+        .await
+        .unwrap();
+    let cookie = res.headers()["set-cookie"].to_str().unwrap().to_owned();
+    let session = cookie.split(';').next().unwrap().to_owned();
+    let res = client
+        .get(format!("{base}/v1/classifications/{job}"))
+        .header("cookie", &session)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
     answers.push_str(&std::fs::read_to_string(file.path()).unwrap());
     let _ = stop.send(());
     server.await.unwrap().unwrap();
-    (answers, secrets)
+    let tokens = vec![
+        minted["token"].as_str().unwrap().to_owned(),
+        session.trim_start_matches("txclass_session=").to_owned(),
+    ];
+    (answers, secrets, tokens)
 }

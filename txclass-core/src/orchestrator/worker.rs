@@ -96,8 +96,36 @@ impl RetryWorker {
         while running.join_next().await.is_some() {}
     }
 
-    /// Handles one delivery to its end (ack, reschedule or dead letter).
+    /// Handles one delivery to its end (ack, reschedule or dead letter), touching it while
+    /// it takes (see [`RetryQueue::touch`](crate::queue::RetryQueue::touch)).
     pub async fn process(&self, d: Delivery) {
+        let Some(every) = self.inner.queue.touch_every() else {
+            return self.settle(d).await;
+        };
+        // Touched while it is worked on: a live worker's delivery is never taken over.
+        let (delivery, consumer) = (d.clone(), self.consumer.clone());
+        let work = self.settle(d);
+        tokio::pin!(work);
+        let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                () = &mut work => return,
+                _ = tick.tick() => match self.inner.queue.touch(&delivery, &consumer).await {
+                    Ok(true) => {}
+                    Ok(false) => tracing::warn!(
+                        job = %delivery.task.job_id,
+                        page = delivery.task.page,
+                        "another consumer took this delivery over; finishing it anyway"
+                    ),
+                    Err(e) => tracing::debug!(error = %e, "could not touch the delivery"),
+                },
+            }
+        }
+    }
+
+    /// Handles one delivery to its end (ack, reschedule or dead letter).
+    async fn settle(&self, d: Delivery) {
         let inner = &self.inner;
         let task = d.task.clone();
         let Some(p) = inner.partners.get(&task.partner_id) else {

@@ -121,6 +121,21 @@ pub trait RetryQueue: Send + Sync + 'static {
     fn shared(&self) -> bool {
         false
     }
+
+    /// `consumer` still works on `delivery` (a slow partner, a slow store): a queue that
+    /// hands silent deliveries to other consumers resets its silence, so a live worker's
+    /// page is not taken over and fetched a second time. `false`: another consumer holds it
+    /// already (or it was settled). Queues without taking over answer `true`.
+    async fn touch(&self, delivery: &Delivery, consumer: &str) -> Result<bool, QueueError> {
+        let _ = (delivery, consumer);
+        Ok(true)
+    }
+
+    /// How often a consumer working on a delivery [`touch`](Self::touch)es it (`None`:
+    /// never needed).
+    fn touch_every(&self) -> Option<Duration> {
+        None
+    }
 }
 
 /// One partner's lane of a [`RetryQueue`], counted.

@@ -91,6 +91,7 @@ use crate::sync::{Lock, ReadWrite};
 static SCHEDULE: &str = include_str!("schedule.lua");
 static PROMOTE: &str = include_str!("promote.lua");
 static CLAIM: &str = include_str!("claim.lua");
+static TOUCH: &str = include_str!("touch.lua");
 static SETTLE: &str = include_str!("settle.lua");
 
 const GROUP: &str = "workers";
@@ -187,6 +188,7 @@ pub struct RedisQueue {
     schedule: Script,
     promote: Script,
     claim: Script,
+    touch: Script,
     settle: Script,
 }
 
@@ -266,6 +268,7 @@ impl RedisQueue {
             schedule: Script::new(SCHEDULE),
             promote: Script::new(PROMOTE),
             claim: Script::new(CLAIM),
+            touch: Script::new(TOUCH),
             settle: Script::new(SETTLE),
         })
     }
@@ -733,6 +736,26 @@ impl RetryQueue for RedisQueue {
 
     fn shared(&self) -> bool {
         true
+    }
+
+    async fn touch(&self, delivery: &Delivery, consumer: &str) -> Result<bool, QueueError> {
+        let lane = self.lane(&delivery.task.partner_id);
+        let mut conn = self.conn.clone();
+        let held: i64 = self
+            .touch
+            .key(&lane.keys.ready)
+            .arg(GROUP)
+            .arg(consumer)
+            .arg(&delivery.id)
+            .invoke_async(&mut conn)
+            .await
+            .map_err(backend)?;
+        Ok(held == 1)
+    }
+
+    /// Three touches per `claim_after`: one late touch does not lose the delivery.
+    fn touch_every(&self) -> Option<Duration> {
+        Some(self.config.claim_after / 3)
     }
 
     async fn dead_letters(&self) -> Result<Vec<DeadLetter>, QueueError> {

@@ -107,6 +107,10 @@ impl TenantStore {
 #[async_trait]
 impl Store for TenantStore {
     async fn upsert(&self, txs: &[ClassifiedTransaction]) -> Result<UpsertReport, StoreError> {
+        if self.ns.is_empty() {
+            // The local tenant's ids are stored as they are: no copy of the page.
+            return self.inner.upsert(txs).await;
+        }
         let txs: Vec<_> = txs.iter().map(|t| self.tx_in(t)).collect();
         self.inner.upsert(&txs).await
     }
@@ -116,6 +120,9 @@ impl Store for TenantStore {
         page: &PageRecord,
         txs: &[ClassifiedTransaction],
     ) -> Result<UpsertReport, StoreError> {
+        if self.ns.is_empty() {
+            return self.inner.store_page(page, txs).await;
+        }
         let txs: Vec<_> = txs.iter().map(|t| self.tx_in(t)).collect();
         self.inner.store_page(page, &txs).await
     }
