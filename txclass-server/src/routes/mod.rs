@@ -378,12 +378,18 @@ impl Endpoint for App {
                 matches!(detached, Ok(false))
                     .then_some((SseRequest::Submit(tenant), RequestBody::Read))
             }
-            Route::BenchSse => Some((
-                SseRequest::Bench {
-                    query: head.query.to_owned(),
-                },
-                RequestBody::None,
-            )),
+            // With keys on, the benchmark's streams need one too (else hyper answers 401).
+            Route::BenchSse => self
+                .tenant_of(head.header_values("authorization"))
+                .ok()
+                .map(|_| {
+                    (
+                        SseRequest::Bench {
+                            query: head.query.to_owned(),
+                        },
+                        RequestBody::None,
+                    )
+                }),
             _ => None,
         }
     }
