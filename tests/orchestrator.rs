@@ -808,6 +808,56 @@ async fn a_submission_sent_again_with_its_key_attaches_to_the_first_ones_job() {
     );
 }
 
+/// A keyed submission whose job's lease a dead instance took before it wrote the job's
+/// record (killed between the two): once the lease lapses, the submission sent again takes
+/// it and runs the job, instead of watching a job nobody will ever run.
+#[tokio::test]
+async fn a_submission_whose_first_owner_died_before_the_record_runs_once_the_lease_lapses() {
+    use txclass_suite::lease::{JobLeases, LocalLeases};
+    use txclass_suite::{IdempotencyKey, JobId};
+    let sim = Simulator::bind(0, SimulatorConfig::instant())
+        .await
+        .unwrap();
+    let leases = Arc::new(LocalLeases::new());
+    let orch = Orchestrator::builder()
+        .partner(PartnerConfig::new(
+            "bank",
+            sim.url(),
+            NonZeroU32::new(4).unwrap(),
+        ))
+        .store(Arc::new(SqliteStore::in_memory().unwrap()))
+        .leases(leases.clone())
+        .settings(Settings {
+            job_lease: Duration::from_millis(600),
+            ..Settings::default()
+        })
+        .build()
+        .unwrap();
+    let key = IdempotencyKey::new("lost-before-the-record").unwrap();
+    let id = JobId::for_submission(&Default::default(), &"orphan-0".into(), &key);
+    assert!(leases
+        .acquire(&id, "a-dead-instance", Duration::from_millis(300))
+        .await
+        .unwrap());
+    let events: Vec<Progress> = tokio::time::timeout(
+        Duration::from_secs(30),
+        orch.submit_once(request("orphan-0"), &key, false)
+            .await
+            .unwrap()
+            .collect(),
+    )
+    .await
+    .expect("the job runs and ends");
+    assert!(
+        matches!(events.first(), Some(Progress::Accepted { .. })),
+        "{events:?}"
+    );
+    assert!(
+        matches!(events.last(), Some(Progress::Done { .. })),
+        "{events:?}"
+    );
+}
+
 /// Two tenants run jobs for the same customer id at the same partner (so the same
 /// transaction ids), with pages fetched directly and through the retry queue: each stores and
 /// reads its own rows, classified by its own rules; neither reads, watches or cancels the

@@ -224,6 +224,11 @@ async fn run_client(
     let mut seq = 0u64;
     let mut at = first;
     let started = Instant::now();
+    // Counted as waiting from the start: a client that never gets a first event is named too.
+    pending
+        .lock()
+        .unwrap()
+        .insert(customer.clone(), (String::new(), 0));
     loop {
         assert!(
             started.elapsed() < Duration::from_secs(240),

@@ -151,6 +151,10 @@ pub(crate) struct Inner {
     pub(crate) rate: Option<Arc<dyn RequestRate>>,
 }
 
+/// How often a keyed submission tries again to take a job's lease that another holder took
+/// without writing the job's record yet.
+const SUBMIT_RETRY: Duration = Duration::from_millis(100);
+
 /// The record of a job about to start.
 fn new_record(id: JobId, tenant: TenantId, request: ClassificationRequest) -> JobRecord {
     let now = chrono::Utc::now();
@@ -260,39 +264,57 @@ impl Orchestrator {
                 })
             }
         };
-        // The lease decides who creates (or resumes) the job: whoever holds it runs it.
-        if inner.registry.get(&id).is_none()
-            && inner
-                .leases
-                .acquire(&id, &inner.owner, inner.settings.job_lease)
-                .await?
-        {
-            let existing = match inner.store.get_job(&id).await {
-                Ok(r) => r,
-                Err(e) => {
-                    let _ = inner.leases.release(&id, &inner.owner).await;
-                    return Err(e.into());
-                }
-            };
-            match existing {
-                None => {
-                    let record = new_record(id.clone(), self.tenant.clone(), request);
-                    runner::spawn(inner, record, true, detached);
-                }
-                Some(record) => {
-                    let running = matches!(record.status, JobStatus::Running);
-                    if let Err(e) = same(&record) {
+        // The lease decides who creates (or resumes) the job: whoever holds it runs it. A
+        // holder without a record yet is writing it (it appears in a moment) or died before
+        // it could (its lease lapses within one lease period, and then this call takes it):
+        // so until a record exists, this call keeps trying to take the lease.
+        let give_up = tokio::time::Instant::now() + inner.settings.job_lease * 2;
+        loop {
+            if inner.registry.get(&id).is_none()
+                && inner
+                    .leases
+                    .acquire(&id, &inner.owner, inner.settings.job_lease)
+                    .await?
+            {
+                let existing = match inner.store.get_job(&id).await {
+                    Ok(r) => r,
+                    Err(e) => {
                         let _ = inner.leases.release(&id, &inner.owner).await;
-                        return Err(e);
+                        return Err(e.into());
                     }
-                    // Its owner died: carry it on here. Ended: only its log is left to show.
-                    if !running || !runner::spawn(inner, record, false, detached) {
-                        let _ = inner.leases.release(&id, &inner.owner).await;
+                };
+                match existing {
+                    None => {
+                        let record = new_record(id.clone(), self.tenant.clone(), request);
+                        runner::spawn(inner, record, true, detached);
+                    }
+                    Some(record) => {
+                        let running = matches!(record.status, JobStatus::Running);
+                        if let Err(e) = same(&record) {
+                            let _ = inner.leases.release(&id, &inner.owner).await;
+                            return Err(e);
+                        }
+                        // Its owner died: carry it on here. Ended: only its log is left.
+                        if !running || !runner::spawn(inner, record, false, detached) {
+                            let _ = inner.leases.release(&id, &inner.owner).await;
+                        }
                     }
                 }
+                break;
             }
-        } else if let Some(record) = inner.store.get_job(&id).await? {
-            same(&record)?;
+            match inner.store.get_job(&id).await? {
+                Some(record) => {
+                    same(&record)?;
+                    break;
+                }
+                // Running here, or a live holder still writing its record: watch it.
+                None if inner.registry.get(&id).is_some()
+                    || tokio::time::Instant::now() >= give_up =>
+                {
+                    break
+                }
+                None => tokio::time::sleep(SUBMIT_RETRY).await,
+            }
         }
         Ok(Job::watch(inner.clone(), id, 0))
     }
