@@ -169,7 +169,7 @@ impl Scoped<'_> {
     }
 }
 
-fn unknown_job(id: &JobId) -> ApiError {
+pub(super) fn unknown_job(id: &JobId) -> ApiError {
     ApiError::new(
         StatusCode::NOT_FOUND,
         "unknown_job",

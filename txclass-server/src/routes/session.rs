@@ -15,6 +15,7 @@ use utoipa::ToSchema;
 use super::bodies::{json, Res};
 use super::Scoped;
 use crate::error::ApiError;
+use crate::AuthSettings;
 
 /// The console's session cookie.
 pub(super) const COOKIE: &str = "txclass_session";
@@ -40,21 +41,21 @@ pub(super) struct Session {
 }
 
 impl Scoped<'_> {
+    /// The token lifetimes: the configured ones, or the `[auth]` defaults in local-only mode.
+    fn auth_settings(&self) -> AuthSettings {
+        self.settings
+            .auth
+            .clone()
+            .unwrap_or_else(|| AuthSettings::new(""))
+    }
+
     /// `POST /v1/classifications/{id}/events-token`: a token that reads this job's events
     /// (and nothing else) until it expires; 404 for another tenant's job.
     pub(super) async fn events_token(&self, id: JobId) -> Result<Res, ApiError> {
         if self.orchestrator.job(&id).await?.is_none() {
-            return Err(ApiError::new(
-                StatusCode::NOT_FOUND,
-                "unknown_job",
-                format!("unknown job {id}"),
-            ));
+            return Err(super::jobs::unknown_job(&id));
         }
-        let ttl = self
-            .settings
-            .auth
-            .as_ref()
-            .map_or(std::time::Duration::from_secs(300), |a| a.events_token_ttl);
+        let ttl = self.auth_settings().events_token_ttl;
         let expires_at = Utc::now() + ttl;
         let token = self.tokens.mint(
             TokenKind::Events,
@@ -74,11 +75,7 @@ impl Scoped<'_> {
 
     /// `POST /v1/session`: the console's session cookie for the key's tenant.
     pub(super) fn session(&self) -> Res {
-        let ttl = self
-            .settings
-            .auth
-            .as_ref()
-            .map_or(std::time::Duration::from_secs(12 * 3600), |a| a.session_ttl);
+        let ttl = self.auth_settings().session_ttl;
         let expires_at = Utc::now() + ttl;
         let tenant = self.orchestrator.tenant();
         let token = self
