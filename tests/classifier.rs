@@ -180,7 +180,15 @@ fn explanations_add_up_to_the_score_and_name_what_the_line_contains() {
                         .strip_prefix(prefix)
                         .map(|rest| rest.trim_matches('"').to_owned())
                 };
-                if let Some(w) = quoted("word ") {
+                if let Some(known) = quoted("word vectors ") {
+                    for w in known.split(' ') {
+                        assert!(
+                            words.contains(&w.to_owned()),
+                            "{} not in {words:?}",
+                            f.feature
+                        );
+                    }
+                } else if let Some(w) = quoted("word ") {
                     assert!(words.contains(&w), "{} not in {words:?}", f.feature);
                 } else if let Some(r) = quoted("rail ") {
                     assert!(rails.contains(&r), "{} not in {rails:?}", f.feature);
@@ -272,7 +280,7 @@ fn sparse_trainer_agrees_with_the_linfa_reference_on_a_small_dense_problem() {
         .filter(|(s, _)| *s == Split::Train)
         .map(|(_, r)| (r.transaction.clone(), r.category.to_owned()))
         .collect();
-    let features = FeatureConfig { dim_bits: 8 };
+    let features = FeatureConfig::with_dim_bits(8);
     let alpha = 1.0;
     let reference = train_reference(&train_rows, features, alpha, 300).unwrap();
     let config = TrainConfig {
@@ -330,7 +338,7 @@ fn train_save_load_and_evaluate_a_users_own_csv() {
     let mut text = String::from_utf8(csv).unwrap();
     text.push_str("not-a-date,SOMETHING,-1.00,BRL,groceries\n");
     let config = TrainConfig {
-        features: FeatureConfig { dim_bits: 12 },
+        features: FeatureConfig::with_dim_bits(12),
         max_iterations: 60,
         ..TrainConfig::default()
     };

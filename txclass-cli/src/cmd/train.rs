@@ -56,6 +56,10 @@ pub struct TrainArgs {
     /// Hashed feature space: 2^BITS buckets.
     #[arg(long, default_value_t = FeatureConfig::default().dim_bits)]
     pub dim_bits: u8,
+    /// Leave out the word vectors (the mean GloVe vector of the merchant words): the text
+    /// features of feature version 3, for comparing or for a smaller, faster model.
+    #[arg(long)]
+    pub no_word_vectors: bool,
     /// L2 regularisation strength (of the mean loss).
     #[arg(long, default_value_t = TrainConfig::default().l2)]
     pub l2: f64,
@@ -92,6 +96,7 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
     let config = TrainConfig {
         features: FeatureConfig {
             dim_bits: args.dim_bits,
+            word_vectors: !args.no_word_vectors,
         },
         l2: args.l2,
         class_weight: args.class_weight.parse::<ClassWeight>()?,
@@ -150,8 +155,15 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
         report.skipped_rows
     );
     println!(
-        "features: 2^{} buckets, {} used, {} non-zeros",
-        args.dim_bits, report.used_buckets, report.nnz
+        "features: 2^{} buckets{}, {} used, {} non-zeros",
+        args.dim_bits,
+        if args.no_word_vectors {
+            ""
+        } else {
+            " with word vectors"
+        },
+        report.used_buckets,
+        report.nnz
     );
     println!(
         "optimiser: {} iterations, {} passes, loss {:.5}, {}",

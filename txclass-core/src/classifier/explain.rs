@@ -69,6 +69,16 @@ impl ClassScore {
         mut all: Vec<Contribution>,
         top: usize,
     ) -> Self {
+        // A feature spread over several buckets (the word vectors' dimensions) is one
+        // contribution.
+        all.sort_by(|a, b| a.feature.cmp(&b.feature));
+        all.dedup_by(|later, kept| {
+            let same = later.feature == kept.feature;
+            if same {
+                kept.contribution += later.contribution;
+            }
+            same
+        });
         all.retain(|c| c.contribution != 0.0);
         all.sort_by(|a, b| b.contribution.total_cmp(&a.contribution));
         let rest = all.iter().skip(top).map(|c| c.contribution).sum();

@@ -15,6 +15,10 @@
 //!    (padded with a space at both ends, like scikit-learn's `char_wb`), hashed with 64-bit
 //!    FNV-1a into `2^dim_bits` buckets and counted; the word features and the character
 //!    features are each scaled to unit L2 norm (else the many n-grams drown the few words).
+//!    With [`FeatureConfig::word_vectors`] (the default), the mean word vector of the merchant
+//!    words the bundled table knows ([`super::words`]), scaled to unit norm too, adds one
+//!    feature per dimension (100, hashed into the same space): what English text says those
+//!    words are near, so that a merchant no training line named can still be placed.
 //! 4. **Context** ([`Featurizer::context`], its own space of `CONTEXT_DIM` (1,024) buckets):
 //!    direction (in / out), `log2` magnitude of the amount in rough US dollars, how round it
 //!    is, part of the month, weekday, and the rail crossed with direction, magnitude and
@@ -43,11 +47,13 @@
 
 use chrono::Datelike;
 
+use super::words;
 use crate::domain::Transaction;
 
 /// Version of the feature pipeline. Bump it whenever any output of [`Featurizer`] changes
-/// for some input; models saved with another version will not load.
-pub const FEATURE_VERSION: u32 = 3;
+/// for some input; models saved with another version will not load, except version 3 (the
+/// same pipeline without word vectors, [`FeatureConfig::word_vectors`] off).
+pub const FEATURE_VERSION: u32 = 4;
 
 /// Buckets of the context space (amount, date, rail): few features, so a small dense table.
 pub(crate) const CONTEXT_DIM: usize = 1 << 10;
@@ -115,15 +121,48 @@ const RAILS: &[&str] = &[
 pub struct FeatureConfig {
     /// The hashed space has `2^dim_bits` buckets (8..=24).
     pub dim_bits: u8,
+    /// Whether the mean word vector of the merchant words ([`super::words`]) is part of the
+    /// text features (feature version 4; models of version 3 were trained without it).
+    pub word_vectors: bool,
 }
 
 impl Default for FeatureConfig {
     fn default() -> Self {
-        Self { dim_bits: 18 }
+        Self {
+            dim_bits: 18,
+            word_vectors: true,
+        }
     }
 }
 
 impl FeatureConfig {
+    /// Settings with `2^dim_bits` buckets and word vectors.
+    pub fn with_dim_bits(dim_bits: u8) -> Self {
+        Self {
+            dim_bits,
+            word_vectors: true,
+        }
+    }
+
+    /// The feature version a model with these settings is saved with: 4 with word vectors,
+    /// 3 (the pipeline before them) without.
+    pub fn version(&self) -> u32 {
+        if self.word_vectors {
+            FEATURE_VERSION
+        } else {
+            FEATURE_VERSION - 1
+        }
+    }
+
+    /// The settings a model file of feature version `version` was trained with, or `None`
+    /// for a version this build does not compute.
+    pub fn of_version(version: u32, dim_bits: u8) -> Option<Self> {
+        (version == FEATURE_VERSION || version == FEATURE_VERSION - 1).then_some(Self {
+            dim_bits,
+            word_vectors: version == FEATURE_VERSION,
+        })
+    }
+
     /// Number of buckets.
     pub fn dim(&self) -> usize {
         1usize << self.dim_bits
@@ -145,6 +184,7 @@ const SEED_WORD: u64 = 0x5157_4f52_4431_0001;
 const SEED_BIGRAM: u64 = 0x5157_4f52_4432_0002;
 const SEED_CHAR: u64 = 0x5143_4841_5233_0003;
 const SEED_META: u64 = 0x514d_4554_4134_0004;
+const SEED_VECTOR: u64 = 0x5156_4543_5435_0006;
 
 pub(crate) use crate::hash::{fnv1a, FNV_OFFSET, FNV_PRIME};
 
@@ -274,6 +314,8 @@ pub struct Featurizer {
     raw_chars: Vec<u32>,
     pairs: Vec<(u32, f32)>,
     context: Vec<u32>,
+    /// The bucket of each word-vector dimension (empty without word vectors).
+    vector_buckets: Vec<u32>,
 }
 
 /// One sparse row: bucket indices (sorted, distinct) and their values.
@@ -306,6 +348,11 @@ impl Featurizer {
             raw_chars: Vec::with_capacity(256),
             pairs: Vec::with_capacity(256),
             context: Vec::with_capacity(16),
+            vector_buckets: if config.word_vectors {
+                vector_buckets(config.dim() as u64 - 1)
+            } else {
+                Vec::new()
+            },
         }
     }
 
@@ -333,6 +380,7 @@ impl Featurizer {
             raw_chars,
             pairs,
             context,
+            vector_buckets,
             ..
         } = self;
         raw.clear();
@@ -354,6 +402,11 @@ impl Featurizer {
         // the many n-grams of a line do not drown its few words.
         counted_unit(raw, pairs);
         counted_unit(raw_chars, pairs);
+        if !vector_buckets.is_empty() {
+            if let Some(v) = mean_vector(buf, &spans[rails..]) {
+                pairs.extend(vector_buckets.iter().copied().zip(v));
+            }
+        }
         pairs.sort_unstable_by_key(|p| p.0);
         for &(idx, v) in pairs.iter() {
             if out.indices.last() == Some(&idx) {
@@ -413,6 +466,21 @@ impl Featurizer {
                 push_named(&mut text, name, bucket, unit);
             }
         }
+        if !self.vector_buckets.is_empty() {
+            if let Some(v) = mean_vector(&buf, &spans[rails..]) {
+                // One name for the hundred dimensions, each in its own bucket (an explanation
+                // adds their contributions up): the words the table knew.
+                let known: Vec<&str> = spans[rails..]
+                    .iter()
+                    .map(|&(a, b)| &buf[a..b])
+                    .filter(|w| words::vector(w).is_some())
+                    .collect();
+                let name = format!("word vectors \"{}\"", known.join(" "));
+                for (&bucket, value) in self.vector_buckets.iter().zip(v) {
+                    text.push((name.clone(), bucket, value));
+                }
+            }
+        }
         rail_hits(&buf, &spans[..rails], self.mask, |b, g| {
             push_named(&mut text, g.to_string(), b, 1.0)
         });
@@ -438,7 +506,8 @@ impl Featurizer {
 /// A line's features by name ([`Featurizer::named`]).
 #[derive(Clone, Debug, PartialEq)]
 pub struct NamedFeatures {
-    /// Text features: name, bucket, value.
+    /// Text features: name, bucket, value. The word vectors are one name over a hundred
+    /// buckets (one per dimension); every other name has one bucket.
     pub text: Vec<(String, u32, f32)>,
     /// Context features: name, bucket in the context space (value 1).
     pub context: Vec<(String, u32)>,
@@ -515,6 +584,30 @@ fn text_hits(
             }
         }
     }
+}
+
+/// The bucket of each word-vector dimension in a space of `mask + 1` buckets.
+fn vector_buckets(mask: u64) -> Vec<u32> {
+    (0..words::DIM as u64)
+        .map(|k| (mix(fnv1a(SEED_VECTOR, &k.to_le_bytes())) & mask) as u32)
+        .collect()
+}
+
+/// The mean vector of the merchant tokens `spans` of `buf` that the word table knows, scaled
+/// to unit norm (like the word and the character groups), or `None` when it knows none.
+fn mean_vector(buf: &str, spans: &[(usize, usize)]) -> Option<[f32; words::DIM]> {
+    let mut sum = [0.0f32; words::DIM];
+    let bytes = buf.as_bytes();
+    let known = spans
+        .iter()
+        .filter(|&&(a, b)| words::add(&bytes[a..b], &mut sum))
+        .count();
+    let norm = sum.iter().map(|x| x * x).sum::<f32>().sqrt();
+    if known == 0 || norm == 0.0 {
+        return None;
+    }
+    sum.iter_mut().for_each(|x| *x /= norm);
+    Some(sum)
 }
 
 /// The rail hits of the rail tokens `spans` of `buf` (the first four).
@@ -728,7 +821,7 @@ mod tests {
 
     #[test]
     fn rails_and_numbers_do_not_change_the_text_features() {
-        let mut f = Featurizer::new(FeatureConfig { dim_bits: 16 });
+        let mut f = Featurizer::new(FeatureConfig::with_dim_bits(16));
         let (mut a, mut b) = (SparseRow::default(), SparseRow::default());
         f.featurize(&tx("COMPRA CARTAO 0042 PADARIA REAL 12/03", -1000), &mut a);
         f.featurize(&tx("POS PADARIA REAL 998877", -1000), &mut b);
@@ -742,34 +835,47 @@ mod tests {
         // Pinned: a change here changes every saved model's buckets.
         assert_eq!(fnv1a(0, b""), 0xcbf2_9ce4_8422_2325);
         assert_eq!(fnv1a(0, b"a"), 0xaf63_dc4c_8601_ec8c);
-        let mut f = Featurizer::new(FeatureConfig { dim_bits: 18 });
-        let mut r = SparseRow::default();
-        f.featurize(&tx("SUPERMERCADO EXTRA", -1234), &mut r);
-        assert_eq!(r.indices.len(), r.values.len());
-        let checksum = r.indices.iter().zip(&r.values).fold(0u64, |acc, (&i, &v)| {
-            let v = (f64::from(v) * 1e4).round() as u64;
-            acc.wrapping_mul(31)
-                .wrapping_add(u64::from(i))
-                .wrapping_mul(31)
-                .wrapping_add(v)
-        });
-        let checksum = f.context().iter().fold(checksum, |acc, &b| {
-            acc.wrapping_mul(31).wrapping_add(u64::from(b))
-        });
-        assert_eq!(
-            checksum, PINNED_CHECKSUM,
-            "features changed: bump FEATURE_VERSION"
-        );
+        // Version 3 (no word vectors) must stay as it was: its models still load.
+        let v3 = FeatureConfig {
+            word_vectors: false,
+            ..FeatureConfig::with_dim_bits(18)
+        };
+        for (config, pinned) in [
+            (v3, PINNED_CHECKSUM_V3),
+            (FeatureConfig::with_dim_bits(18), PINNED_CHECKSUM),
+        ] {
+            let mut f = Featurizer::new(config);
+            let mut r = SparseRow::default();
+            f.featurize(&tx("SUPERMERCADO EXTRA", -1234), &mut r);
+            assert_eq!(r.indices.len(), r.values.len());
+            let checksum = r.indices.iter().zip(&r.values).fold(0u64, |acc, (&i, &v)| {
+                let v = (f64::from(v) * 1e4).round() as i64 as u64;
+                acc.wrapping_mul(31)
+                    .wrapping_add(u64::from(i))
+                    .wrapping_mul(31)
+                    .wrapping_add(v)
+            });
+            let checksum = f.context().iter().fold(checksum, |acc, &b| {
+                acc.wrapping_mul(31).wrapping_add(u64::from(b))
+            });
+            assert_eq!(
+                checksum,
+                pinned,
+                "features of version {} changed: bump FEATURE_VERSION",
+                config.version()
+            );
+        }
     }
 
-    const PINNED_CHECKSUM: u64 = 8_184_383_435_729_316_098;
+    const PINNED_CHECKSUM_V3: u64 = 8_184_383_435_729_316_098;
+    const PINNED_CHECKSUM: u64 = 5_753_071_466_022_243_802;
 
     proptest! {
         #[test]
         fn hashing_is_deterministic_sorted_and_normalised(
             desc in "[ -~À-ÿ]{0,60}", amount in -10_000_000i64..10_000_000, bits in 8u8..20
         ) {
-            let config = FeatureConfig { dim_bits: bits };
+            let config = FeatureConfig::with_dim_bits(bits);
             let mut f1 = Featurizer::new(config);
             let mut f2 = Featurizer::new(config);
             let (mut a, mut b) = (SparseRow::default(), SparseRow::default());
@@ -779,7 +885,7 @@ mod tests {
             prop_assert_eq!(&a, &b);
             prop_assert!(a.indices.windows(2).all(|w| w[0] < w[1]));
             prop_assert!(a.indices.iter().all(|&i| (i as usize) < config.dim()));
-            prop_assert!(a.values.iter().all(|v| v.is_finite() && *v > 0.0));
+            prop_assert!(a.values.iter().all(|v| v.is_finite()));
         }
     }
 }

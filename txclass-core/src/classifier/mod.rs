@@ -8,6 +8,7 @@
 //! | module | what |
 //! |---|---|
 //! | [`features`] | normalisation of statement text and hashed features ([`Featurizer`]) |
+//! | [`words`] | word vectors (GloVe, 100-d, bundled): what a merchant word is near |
 //! | [`sparse`] | CSR rows and the L-BFGS trainer over them |
 //! | `train` | [`train()`]: rows → [`LogisticModel`] + [`TrainReport`] |
 //! | `model` | [`LogisticModel`]: prediction and the model file format |
@@ -37,6 +38,7 @@ mod reference;
 pub mod sparse;
 mod train;
 mod tune;
+pub mod words;
 
 pub use explain::{ClassScore, Contribution, Explanation};
 pub use features::{FeatureConfig, Featurizer, NamedFeatures, SparseRow, FEATURE_VERSION};

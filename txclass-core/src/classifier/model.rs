@@ -16,7 +16,7 @@
 //! |---|---|
 //! | 8 | magic `TXCLSMDL` |
 //! | 4 | format version (`u32`, 1) |
-//! | 4 | feature version ([`FEATURE_VERSION`]) |
+//! | 4 | feature version ([`FEATURE_VERSION`]; 3 for a model without word vectors) |
 //! | 1 | `dim_bits` |
 //! | 4 | `k`, number of labels |
 //! | 4 × 4 | temperature, thresholds high / medium / uncertain-below (`f32`) |
@@ -291,7 +291,7 @@ impl LogisticModel {
     fn sealed(mut self) -> Self {
         let bytes = self.to_bytes();
         let sum = u64::from_le_bytes(bytes[bytes.len() - 8..].try_into().expect("8 bytes"));
-        self.version = format!("logreg-f{FEATURE_VERSION}-{:08x}", sum as u32);
+        self.version = format!("logreg-f{}-{:08x}", self.features.version(), sum as u32);
         self
     }
 
@@ -508,7 +508,7 @@ impl LogisticModel {
         let mut out = Vec::with_capacity(64 + self.rows.len() * 5);
         out.extend_from_slice(MAGIC);
         out.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
-        out.extend_from_slice(&FEATURE_VERSION.to_le_bytes());
+        out.extend_from_slice(&self.features.version().to_le_bytes());
         out.push(self.features.dim_bits);
         out.extend_from_slice(&(k as u32).to_le_bytes());
         for v in [
@@ -577,12 +577,13 @@ impl LogisticModel {
             )));
         }
         let fv = r.u32()?;
-        if fv != FEATURE_VERSION {
-            return Err(bad(&format!(
-                "feature version {fv}, this build computes {FEATURE_VERSION}: retrain the model"
-            )));
-        }
-        let features = FeatureConfig { dim_bits: r.u8()? };
+        let dim_bits = r.u8()?;
+        let features = FeatureConfig::of_version(fv, dim_bits).ok_or_else(|| {
+            bad(&format!(
+                "feature version {fv}, this build computes {} and {FEATURE_VERSION}: retrain the model",
+                FEATURE_VERSION - 1
+            ))
+        })?;
         features.validate()?;
         let k = r.u32()? as usize;
         if !(2..=65_536).contains(&k) {
@@ -776,7 +777,7 @@ mod tests {
 
     #[test]
     fn buckets_out_of_order_are_refused() {
-        let features = FeatureConfig { dim_bits: 8 };
+        let features = FeatureConfig::with_dim_bits(8);
         let mut weights = vec![0.0f32; features.dim() * 2];
         weights[2 * 3] = 1.0;
         weights[2 * 9 + 1] = -1.0;
@@ -805,13 +806,54 @@ mod tests {
 
     fn model(weights: Vec<f32>) -> crate::Result<LogisticModel> {
         LogisticModel::from_parts(
-            FeatureConfig { dim_bits: 8 },
+            FeatureConfig::with_dim_bits(8),
             vec![Category::new("a"), Category::new("b")],
             weights,
             vec![0.5, -0.5],
             1.5,
             Thresholds::default(),
         )
+    }
+
+    #[test]
+    fn a_model_without_word_vectors_is_saved_and_read_as_feature_version_3() {
+        let v3 = FeatureConfig {
+            word_vectors: false,
+            ..FeatureConfig::with_dim_bits(8)
+        };
+        let mut w = vec![0.0f32; 256 * 2];
+        w[10 * 2] = 1.0;
+        let m = LogisticModel::from_parts(
+            v3,
+            vec![Category::new("a"), Category::new("b")],
+            w,
+            vec![0.5, -0.5],
+            1.0,
+            Thresholds::default(),
+        )
+        .unwrap();
+        assert!(m.version().starts_with("logreg-f3-"), "{}", m.version());
+        let bytes = m.to_bytes();
+        assert_eq!(&bytes[12..16], &3u32.to_le_bytes());
+        let read = LogisticModel::from_bytes(&bytes).unwrap();
+        assert_eq!(read.features(), v3);
+        let with = model(vec![0.0; 512]).unwrap();
+        assert!(with.features().word_vectors);
+        assert!(
+            with.version().starts_with("logreg-f4-"),
+            "{}",
+            with.version()
+        );
+        // A version this build does not compute is refused, naming both it reads.
+        let mut other = bytes[..bytes.len() - 8].to_vec();
+        other[12..16].copy_from_slice(&2u32.to_le_bytes());
+        let sum = fnv1a(0, &other);
+        other.extend_from_slice(&sum.to_le_bytes());
+        let e = LogisticModel::from_bytes(&other).unwrap_err().to_string();
+        assert!(
+            e.contains("feature version 2") && e.contains("3 and 4"),
+            "{e}"
+        );
     }
 
     #[test]
@@ -886,7 +928,7 @@ mod tests {
     fn invalid_parts_are_refused() {
         assert!(model(vec![0.0; 10]).is_err());
         assert!(LogisticModel::from_parts(
-            FeatureConfig { dim_bits: 8 },
+            FeatureConfig::with_dim_bits(8),
             vec![Category::new("only")],
             vec![0.0; 256],
             vec![0.0],
@@ -921,7 +963,7 @@ mod fuzz {
 
     /// A small model file (256 buckets, 3 labels) with some weights set.
     fn small_model() -> Vec<u8> {
-        let features = FeatureConfig { dim_bits: 8 };
+        let features = FeatureConfig::with_dim_bits(8);
         let k = 3;
         let mut weights = vec![0.0f32; features.dim() * k];
         for (i, w) in weights.iter_mut().enumerate().step_by(7) {
