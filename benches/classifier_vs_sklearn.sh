@@ -110,6 +110,9 @@ acc_d = 100 * (tx_eval["accuracy"] - sk["accuracy"])
 f1_d = 100 * (tx_eval["macro_f1"] - sk["macro_f1"])
 rows.append(("3. test accuracy", f"{tx_eval['accuracy']:.4f}", f"{sk['accuracy']:.4f}", f"{acc_d:+.2f} pt"))
 rows.append(("   test macro-F1", f"{tx_eval['macro_f1']:.4f}", f"{sk['macro_f1']:.4f}", f"{f1_d:+.2f} pt"))
+if "sub_accuracy" in sk:
+    rows.append(("   sub-category level: accuracy / macro-F1", f"{tx_eval['sub_level']['accuracy']:.4f} / {tx_eval['sub_level']['macro_f1']:.4f}",
+                 f"{sk['sub_accuracy']:.4f} / {sk['sub_macro_f1']:.4f}", ""))
 rows.append(("   bundled model: accuracy / macro-F1", f"{bundled['accuracy']:.4f} / {bundled['macro_f1']:.4f}", "", ""))
 row("4. model size, bytes", os.path.getsize(f"{d}/tx.model"), sk["model_bytes"], "{:,}", "lower")
 if big:

@@ -86,12 +86,17 @@ def main():
             texts, metas, y = read(a.test)
             pred = model.predict(featurize(texts, metas))
             predict_s = time.perf_counter() - t0
+            # Labels are `category/sub_category`: scored at the main category (as txclass's
+            # `eval` does, after its roll-up) and whole (its `sub_level`).
+            main = lambda labels: [str(l).split("/")[0] for l in labels]
             out.update(
                 rows=len(y),
                 predict_seconds=predict_s,
                 rows_per_second=len(y) / predict_s,
-                accuracy=accuracy_score(y, pred),
-                macro_f1=f1_score(y, pred, average="macro"),
+                accuracy=accuracy_score(main(y), main(pred)),
+                macro_f1=f1_score(main(y), main(pred), average="macro"),
+                sub_accuracy=accuracy_score(y, pred),
+                sub_macro_f1=f1_score(y, pred, average="macro"),
             )
             if a.speed:
                 best = float("inf")

@@ -316,6 +316,9 @@ pub struct Featurizer {
     context: Vec<u32>,
     /// The bucket of each word-vector dimension (empty without word vectors).
     vector_buckets: Vec<u32>,
+    /// The same as (bucket, dimension), sorted by bucket: merged into a row's sorted text
+    /// features without sorting a hundred more pairs per line.
+    vector_order: Vec<(u32, usize)>,
 }
 
 /// One sparse row: bucket indices (sorted, distinct) and their values.
@@ -348,12 +351,20 @@ impl Featurizer {
             raw_chars: Vec::with_capacity(256),
             pairs: Vec::with_capacity(256),
             context: Vec::with_capacity(16),
-            vector_buckets: if config.word_vectors {
-                vector_buckets(config.dim() as u64 - 1)
-            } else {
-                Vec::new()
-            },
+            vector_buckets: Vec::new(),
+            vector_order: Vec::new(),
         }
+        .with_vectors()
+    }
+
+    /// Fills the word vectors' buckets when the settings have them.
+    fn with_vectors(mut self) -> Self {
+        if self.config.word_vectors {
+            self.vector_buckets = vector_buckets(self.mask);
+            self.vector_order = self.vector_buckets.iter().copied().zip(0..).collect();
+            self.vector_order.sort_unstable();
+        }
+        self
     }
 
     /// The context buckets (in `0..CONTEXT_DIM`, value 1 each) of the transaction last given
@@ -380,7 +391,7 @@ impl Featurizer {
             raw_chars,
             pairs,
             context,
-            vector_buckets,
+            vector_order,
             ..
         } = self;
         raw.clear();
@@ -402,13 +413,26 @@ impl Featurizer {
         // the many n-grams of a line do not drown its few words.
         counted_unit(raw, pairs);
         counted_unit(raw_chars, pairs);
-        if !vector_buckets.is_empty() {
-            if let Some(v) = mean_vector(buf, &spans[rails..]) {
-                pairs.extend(vector_buckets.iter().copied().zip(v));
-            }
-        }
         pairs.sort_unstable_by_key(|p| p.0);
-        for &(idx, v) in pairs.iter() {
+        let vector = if vector_order.is_empty() {
+            None
+        } else {
+            mean_vector(buf, &spans[rails..])
+        };
+        let mut dims = vector
+            .iter()
+            .flat_map(|v| vector_order.iter().map(move |&(b, d)| (b, v[d])))
+            .peekable();
+        let mut text = pairs.iter().copied().peekable();
+        // Both sorted by bucket: merged in one pass.
+        loop {
+            let (idx, v) = match (text.peek(), dims.peek()) {
+                (Some(a), Some(b)) if a.0 <= b.0 => text.next(),
+                (_, Some(_)) => dims.next(),
+                (Some(_), None) => text.next(),
+                (None, None) => break,
+            }
+            .expect("peeked");
             if out.indices.last() == Some(&idx) {
                 *out.values.last_mut().expect("value of the last index") += v;
             } else {

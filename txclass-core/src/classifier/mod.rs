@@ -20,9 +20,9 @@
 //! The bundled model (`data/bundled.model`, from the real-brand corpus, see
 //! [`BUNDLED_MODEL_COMMAND`]) is committed (14.2 MB: `2^16` buckets, 60 labels — the 18
 //! categories and their sub-categories, see [`crate::domain::taxonomy`] — a gated context stage) and
-//! loaded with `include_bytes!`. Training it takes 240 s of CPU in a release build
-//! (140,000 rows, 100 L-BFGS iterations; about 30 s with 18 labels) and far longer in a
-//! debug build,
+//! loaded with `include_bytes!`, like the word vectors its features use ([`words`], 35.6 MB).
+//! Training it takes about 290 s of CPU in a release build (177 s on 2 cores; 140,000 rows,
+//! 100 L-BFGS iterations; about 30 s with 18 labels) and far longer in a debug build,
 //! which every test binary that builds an orchestrator would pay; well over the 1 s budget
 //! for training at first use. A committed file also makes the default model identical on
 //! every machine. It never saw the corpus's test brands (every seed holds out the same
