@@ -21,16 +21,18 @@
 # OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE unset (they slow a current numpy; see the machine notes)
 # and with BLAS limited to one thread; the kernel it ran is printed.
 #
-# Last run (2026-12-01, 2 shared cores, scikit-learn 1.9.1, numpy 2.4.6, OpenBLAS SkylakeX;
-# BIG_ROWS=0), brand-held-out test.csv, 11,132 rows:
-#   1. predict CSV->labels, rows/s (1 core)     505,952 vs 39,511       12.81x
-#      (at load average 5-7 an earlier run gave 318,670 vs 31,555, 10.10x)
-#   2. training time, 70,000 rows, s              17.54 vs 128.68        7.34x
-#   3. test accuracy / macro-F1          0.7327 / 0.7585 vs 0.7281 / 0.7638  (+0.46 / -0.53 pt)
-#      bundled model                     0.7525 / 0.7770
-#   4. model size, bytes                      6,109,562 vs 75,646,674   12.38x
-#   5. bundled: 53.2 % flagged uncertain, 0.9847 right among the rest; ECE 0.0260
-#   6. confident lines changing at -50.00 / -47.31 / -1000.00: 0.00 / 0.01 / 0.00 %
+# Last run (2026-12-01, 2 shared cores, scikit-learn 1.9.1, numpy 2.4.6, OpenBLAS Haswell;
+# BIG_ROWS=0; both sides on the corpus's 60 labels, txclass with word vectors), brand-held-out
+# test.csv, 11,132 rows:
+#   1. predict CSV->labels, rows/s (1 core)      56,104 vs 20,843         2.69x
+#      (another run: 65,293 vs 14,662, 4.45x; with 18 labels, no word vectors: 12.81x)
+#   2. training time, 70,000 rows, s             371.82 vs 712.46         1.92x
+#   3. test accuracy / macro-F1 (main level) 0.7524 / 0.7806 vs 0.7231 / 0.7491  (+2.94 / +3.15 pt)
+#      whole labels                          0.6748 / 0.5893 vs 0.6648 / 0.5896
+#      bundled model                     0.7803 / 0.8041
+#   4. model size, bytes                     19,641,956 vs 252,157,146    12.84x
+#   5. bundled: 45.0 % flagged uncertain, 0.9766 right among the rest; ECE 0.0378
+#   6. confident lines changing at -50.00 / -47.31 / -1000.00: 0.07 / 0.05 / 0.05 %
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
