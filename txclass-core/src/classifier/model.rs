@@ -142,12 +142,40 @@ fn check_parts(
             "a model needs 2 labels or more, got {k}"
         )));
     }
-    if !(temperature.is_finite() && temperature > 0.0) {
+    check_temperature("temperature", temperature)
+}
+
+/// Largest magnitude of a weight or bias a model may hold. Trained ones stay within tens;
+/// with a few hundred features per line of value ≤ 4 each, scores stay far from `f32`'s
+/// overflow, so every probability of a model that loads is finite.
+const MAX_PARAMETER: f32 = 1e6;
+
+/// Temperatures a model may hold (training fits one in `[0.05, 20]`): far enough from 0 that
+/// `1 / T` is finite.
+const TEMPERATURES: std::ops::RangeInclusive<f32> = 1e-3..=1e3;
+
+fn check_temperature(what: &str, t: f32) -> crate::Result<()> {
+    if !TEMPERATURES.contains(&t) {
         return Err(Error::Model(format!(
-            "temperature {temperature} is not positive"
+            "{what} {t} is outside {}..={}",
+            TEMPERATURES.start(),
+            TEMPERATURES.end()
         )));
     }
     Ok(())
+}
+
+/// Refuses a NaN, an infinity or a weight beyond [`MAX_PARAMETER`] among `values`.
+fn check_parameters(what: &str, values: &[f32]) -> crate::Result<()> {
+    match values
+        .iter()
+        .find(|v| v.is_nan() || v.abs() > MAX_PARAMETER)
+    {
+        Some(v) => Err(Error::Model(format!(
+            "{what}: {v} is not a finite value within ±{MAX_PARAMETER}"
+        ))),
+        None => Ok(()),
+    }
 }
 
 impl LogisticModel {
@@ -165,6 +193,8 @@ impl LogisticModel {
         if weights.len() != features.dim() * k || bias.len() != k {
             return Err(Error::Model("weights do not match dim × labels".into()));
         }
+        check_parameters("bias", &bias)?;
+        check_parameters("weights", &weights)?;
         let buckets = weights.chunks_exact(k).enumerate();
         Ok(Self::assemble(
             features,
@@ -256,11 +286,9 @@ impl LogisticModel {
         if bias.len() != k || weights.len() != CONTEXT_DIM * k {
             return Err(Error::Model("context weights do not match labels".into()));
         }
-        if !(text_temperature.is_finite() && text_temperature > 0.0) {
-            return Err(Error::Model(format!(
-                "text temperature {text_temperature} is not positive"
-            )));
-        }
+        check_temperature("text temperature", text_temperature)?;
+        check_parameters("context bias", &bias)?;
+        check_parameters("context weights", &weights)?;
         self.context = (mode != ContextMode::Off).then_some(Context {
             mode,
             text_temperature,
@@ -277,11 +305,7 @@ impl LogisticModel {
 
     /// The same model with another softmax temperature.
     pub(crate) fn with_temperature(mut self, temperature: f32) -> crate::Result<Self> {
-        if !(temperature.is_finite() && temperature > 0.0) {
-            return Err(Error::Model(format!(
-                "temperature {temperature} is not positive"
-            )));
-        }
+        check_temperature("temperature", temperature)?;
         self.temperature = temperature;
         Ok(self.sealed())
     }
@@ -640,6 +664,8 @@ impl LogisticModel {
             return Err(bad("trailing bytes"));
         }
         check_parts(features, thresholds, k, temperature)?;
+        check_parameters("bias", &bias)?;
+        check_parameters("weights", &weights)?;
         let rows = buckets.into_iter().zip(weights.chunks_exact(k));
         let model = Self::assemble(features, labels, rows, bias, temperature, thresholds);
         if mode == ContextMode::Off {
@@ -813,6 +839,32 @@ mod tests {
             1.5,
             Thresholds::default(),
         )
+    }
+
+    #[test]
+    fn non_finite_or_enormous_parameters_are_refused() {
+        for bad in [f32::NAN, f32::INFINITY, -3e38, 2e6] {
+            let mut w = vec![0.0f32; 256 * 2];
+            w[10 * 2] = bad;
+            let e = model(w).unwrap_err().to_string();
+            assert!(e.contains("weights") && e.contains("finite"), "{e}");
+            // The same weight in a file (written by hand: a model cannot hold it) is refused.
+            let good = model(vec![0.0; 512]).unwrap();
+            let mut w = vec![0.0f32; 256 * 2];
+            w[10 * 2] = 1.0;
+            let bytes = model(w).unwrap().to_bytes();
+            let at = bytes
+                .windows(4)
+                .rposition(|b| b == 1.0f32.to_le_bytes())
+                .unwrap();
+            let mut body = bytes[..bytes.len() - 8].to_vec();
+            body[at..at + 4].copy_from_slice(&bad.to_le_bytes());
+            let sum = fnv1a(0, &body);
+            body.extend_from_slice(&sum.to_le_bytes());
+            let e = LogisticModel::from_bytes(&body).unwrap_err().to_string();
+            assert!(e.contains("finite"), "{e}");
+            assert!(good.with_temperature(1e-30).is_err());
+        }
     }
 
     #[test]
