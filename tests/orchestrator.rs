@@ -858,6 +858,76 @@ async fn a_submission_whose_first_owner_died_before_the_record_runs_once_the_lea
     );
 }
 
+/// A keyed submission whose job's lease another instance keeps renewing without ever
+/// recording the job (its store write failed, or it hangs): the caller is told to send
+/// again (`SubmissionPending`) within two lease periods, instead of being handed a view of a
+/// job that may never log an event; once the holder lets go, the same request runs the job.
+#[tokio::test]
+async fn a_submission_whose_lease_holder_never_records_it_is_told_to_send_again() {
+    use txclass_suite::lease::{JobLeases, LocalLeases};
+    use txclass_suite::{Error, IdempotencyKey, JobId};
+    let sim = Simulator::bind(0, SimulatorConfig::instant())
+        .await
+        .unwrap();
+    let leases = Arc::new(LocalLeases::new());
+    let lease = Duration::from_millis(400);
+    let orch = Orchestrator::builder()
+        .partner(PartnerConfig::new(
+            "bank",
+            sim.url(),
+            NonZeroU32::new(4).unwrap(),
+        ))
+        .store(Arc::new(SqliteStore::in_memory().unwrap()))
+        .leases(leases.clone())
+        .settings(Settings {
+            job_lease: lease,
+            ..Settings::default()
+        })
+        .build()
+        .unwrap();
+    let key = IdempotencyKey::new("held-never-recorded").unwrap();
+    let id = JobId::for_submission(&Default::default(), &"stuck-0".into(), &key);
+    assert!(leases
+        .acquire(&id, "a-stuck-instance", lease)
+        .await
+        .unwrap());
+    let renewing = {
+        let (leases, id) = (leases.clone(), id.clone());
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(lease / 4).await;
+                assert!(leases.renew(&id, "a-stuck-instance", lease).await.unwrap());
+            }
+        })
+    };
+    let started = std::time::Instant::now();
+    match orch.submit_once(request("stuck-0"), &key, false).await {
+        Err(Error::SubmissionPending { job }) => assert_eq!(job, id),
+        other => panic!("{:?}", other.map(|j| j.id().clone())),
+    }
+    let waited = started.elapsed();
+    assert!(
+        waited >= lease * 2 && waited < lease * 2 + Duration::from_secs(2),
+        "told after {waited:?}"
+    );
+    assert_eq!(sim.stats().requests, 0, "nothing was started here");
+
+    renewing.abort();
+    let events: Vec<Progress> = tokio::time::timeout(
+        Duration::from_secs(30),
+        orch.submit_once(request("stuck-0"), &key, false)
+            .await
+            .unwrap()
+            .collect(),
+    )
+    .await
+    .expect("the job runs and ends");
+    assert!(
+        matches!(events.last(), Some(Progress::Done { .. })),
+        "{events:?}"
+    );
+}
+
 /// Two tenants run jobs for the same customer id at the same partner (so the same
 /// transaction ids), with pages fetched directly and through the retry queue: each stores and
 /// reads its own rows, classified by its own rules; neither reads, watches or cancels the

@@ -48,6 +48,16 @@ pub enum Error {
         /// The job the key started.
         job: crate::domain::JobId,
     },
+    /// Another instance holds the job of this idempotency key but has not recorded it within
+    /// two lease periods (a slow store, or a start that failed): nothing is started here and
+    /// the same request sent again in a moment attaches to the job or starts it.
+    #[error(
+        "job {job} of this idempotency key is being started elsewhere; send the same request again"
+    )]
+    SubmissionPending {
+        /// The key's job.
+        job: crate::domain::JobId,
+    },
     /// A rule cannot be used (a [`RuleError`](crate::rules::RuleError)'s parts).
     #[error("rule {rule}: {field}: {message}")]
     InvalidRule {

@@ -182,6 +182,14 @@ impl From<txclass_core::Error> for ApiError {
                     e.to_string(),
                 )
             },
+            e @ E::SubmissionPending { .. } => ApiError {
+                retry_after: Some(1),
+                ..ApiError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "submission_pending",
+                    e.to_string(),
+                )
+            },
             E::InvalidRule { field, message, .. } => ApiError::invalid(field, message),
             E::UnknownRule(id) => ApiError::new(
                 StatusCode::NOT_FOUND,

@@ -257,8 +257,9 @@ async fn run_client(
         let res = match res {
             Ok(r) if r.status() == 200 => r,
             other => {
-                // The instance is down (or not answering): try the next one.
-                if out.job.is_empty() && other.is_ok() {
+                // The instance is down (or not answering), or another instance holds the
+                // key's job and has not recorded it yet (503): try the next one.
+                if out.job.is_empty() && other.as_ref().is_ok_and(|r| r.status() != 503) {
                     panic!("{customer}: {:?}", other.map(|r| r.status()));
                 }
                 at = (at + 1) % urls.len();

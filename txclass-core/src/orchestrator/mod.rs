@@ -245,7 +245,9 @@ impl Orchestrator {
     /// with the same key again, on any instance and however often (a client whose answer
     /// was lost), returns a view of that job from its first event (running, ended, or taken
     /// over here when its owner died) and starts nothing. The same key with another request
-    /// is [`Error::IdempotencyConflict`]. A key lasts as long as its job's record.
+    /// is [`Error::IdempotencyConflict`]; [`Error::SubmissionPending`] when another instance
+    /// holds the key's job without recording it for two lease periods (send again). A key
+    /// lasts as long as its job's record.
     pub async fn submit_once(
         &self,
         request: ClassificationRequest,
@@ -267,7 +269,10 @@ impl Orchestrator {
         // The lease decides who creates (or resumes) the job: whoever holds it runs it. A
         // holder without a record yet is writing it (it appears in a moment) or died before
         // it could (its lease lapses within one lease period, and then this call takes it):
-        // so until a record exists, this call keeps trying to take the lease.
+        // so until a record exists, this call keeps trying to take the lease. A holder that
+        // renews its lease for two periods without a record may never write one (its store
+        // write failed): the caller is told to send again rather than handed a view of a job
+        // that may never log an event.
         let give_up = tokio::time::Instant::now() + inner.settings.job_lease * 2;
         loop {
             if inner.registry.get(&id).is_none()
@@ -307,11 +312,10 @@ impl Orchestrator {
                     same(&record)?;
                     break;
                 }
-                // Running here, or a live holder still writing its record: watch it.
-                None if inner.registry.get(&id).is_some()
-                    || tokio::time::Instant::now() >= give_up =>
-                {
-                    break
+                // Running here: watch it.
+                None if inner.registry.get(&id).is_some() => break,
+                None if tokio::time::Instant::now() >= give_up => {
+                    return Err(Error::SubmissionPending { job: id });
                 }
                 None => tokio::time::sleep(SUBMIT_RETRY).await,
             }

@@ -477,6 +477,8 @@ fn metrics() {}
         (status = 408, description = "The body did not arrive in time", body = Envelope<'static>),
         (status = 413, description = "The body is over the limit", body = Envelope<'static>),
         (status = 422, description = "The `Idempotency-Key` was used for another request (`idempotency_conflict`)", body = Envelope<'static>),
+        (status = 503, description = "Another instance holds the `Idempotency-Key`'s job but has not recorded it yet (`submission_pending`): send the same request again after `Retry-After`", body = Envelope<'static>,
+            headers(("Retry-After" = u64, description = "Seconds to wait"))),
     ))]
 #[allow(dead_code)]
 fn submit() {}
