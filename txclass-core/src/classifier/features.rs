@@ -359,11 +359,9 @@ impl Featurizer {
 
     /// Fills the word vectors' buckets when the settings have them.
     fn with_vectors(mut self) -> Self {
-        if self.config.word_vectors {
-            self.vector_buckets = vector_buckets(self.mask);
-            self.vector_order = self.vector_buckets.iter().copied().zip(0..).collect();
-            self.vector_order.sort_unstable();
-        }
+        self.vector_buckets = vector_buckets(self.config);
+        self.vector_order = self.vector_buckets.iter().copied().zip(0..).collect();
+        self.vector_order.sort_unstable();
         self
     }
 
@@ -381,6 +379,29 @@ impl Featurizer {
     /// Writes the text features of `tx` into `out` (cleared first) and keeps its context
     /// features for [`context`](Self::context).
     pub fn featurize(&mut self, tx: &Transaction, out: &mut SparseRow) {
+        self.featurize_parts(tx, out, true);
+    }
+
+    /// As [`featurize`](Self::featurize), with the word-vector features left out of `out`
+    /// and returned instead (the unit mean vector, when the settings have word vectors and
+    /// the table knows a merchant word): every line reads all of them, so a model scores
+    /// them as one dense block rather than as a hundred sparse entries.
+    pub(crate) fn featurize_split(
+        &mut self,
+        tx: &Transaction,
+        out: &mut SparseRow,
+    ) -> Option<[f32; words::DIM]> {
+        self.featurize_parts(tx, out, false)
+    }
+
+    /// The text features into `out`, with the word-vector dimensions merged in when `merge`
+    /// (else left out); returns the mean vector.
+    fn featurize_parts(
+        &mut self,
+        tx: &Transaction,
+        out: &mut SparseRow,
+        merge: bool,
+    ) -> Option<[f32; words::DIM]> {
         out.clear();
         let Self {
             mask,
@@ -421,6 +442,7 @@ impl Featurizer {
         };
         let mut dims = vector
             .iter()
+            .filter(|_| merge)
             .flat_map(|v| vector_order.iter().map(move |&(b, d)| (b, v[d])))
             .peekable();
         let mut text = pairs.iter().copied().peekable();
@@ -453,6 +475,7 @@ impl Featurizer {
         });
         let rail = first_rail(buf, &spans[..rails]);
         context_into(tx, fnv1a(SEED_META ^ 7, rail), context);
+        vector
     }
 
     /// The features of `tx` by name, for explaining a prediction: each text feature (a word,
@@ -610,8 +633,12 @@ fn text_hits(
     }
 }
 
-/// The bucket of each word-vector dimension in a space of `mask + 1` buckets.
-fn vector_buckets(mask: u64) -> Vec<u32> {
+/// The bucket of each word-vector dimension under `config` (none without word vectors).
+pub(crate) fn vector_buckets(config: FeatureConfig) -> Vec<u32> {
+    if !config.word_vectors {
+        return Vec::new();
+    }
+    let mask = config.dim() as u64 - 1;
     (0..words::DIM as u64)
         .map(|k| (mix(fnv1a(SEED_VECTOR, &k.to_le_bytes())) & mask) as u32)
         .collect()

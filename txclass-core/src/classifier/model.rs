@@ -39,7 +39,9 @@
 use std::path::Path;
 
 use super::explain::{ClassScore, Contribution, Explanation};
-use super::features::{fnv1a, FeatureConfig, Featurizer, SparseRow, CONTEXT_DIM, FEATURE_VERSION};
+use super::features::{
+    fnv1a, vector_buckets, FeatureConfig, Featurizer, SparseRow, CONTEXT_DIM, FEATURE_VERSION,
+};
 use super::{Classifier, Thresholds};
 use crate::domain::taxonomy::{LabelTree, Pick};
 use crate::domain::{Category, Prediction, Transaction};
@@ -115,6 +117,11 @@ pub struct LogisticModel {
     slot: Vec<u32>,
     /// `(1 + used) × k` weights, the `k` weights of a bucket adjacent; row 0 is zeros.
     rows: Vec<f32>,
+    /// The rows of the word-vector dimensions' buckets, dimension by dimension (`DIM × k`;
+    /// empty without word vectors): copied side by side so that prediction scores the mean
+    /// vector as one dense block (predicting without the copy, through the sparse row, ran
+    /// at about half the rows per second of predicting without word vectors).
+    vector_rows: Vec<f32>,
     bias: Vec<f32>,
     /// Logits are divided by it before the softmax (fitted on held-out rows).
     temperature: f32,
@@ -225,12 +232,20 @@ impl LogisticModel {
                 rows.extend_from_slice(r);
             }
         }
+        let vector_rows = vector_buckets(features)
+            .into_iter()
+            .flat_map(|b| {
+                let s = slot[b as usize] as usize;
+                rows[s * k..s * k + k].iter().copied()
+            })
+            .collect();
         let model = Self {
             features,
             tree: LabelTree::new(&labels),
             labels,
             slot,
             rows,
+            vector_rows,
             bias,
             temperature,
             context: None,
@@ -392,6 +407,26 @@ impl LogisticModel {
         }
     }
 
+    /// The text's logits for `tx`, written into `out` (length `k`): [`text_logits`](Self::text_logits)
+    /// of its features with the word-vector block scored densely (the same sums in another
+    /// order). Leaves `tx`'s context features in `f`.
+    fn text_logits_of(
+        &self,
+        f: &mut Featurizer,
+        row: &mut SparseRow,
+        tx: &Transaction,
+        out: &mut [f32],
+    ) {
+        let k = self.labels.len();
+        let vector = f.featurize_split(tx, row);
+        self.text_logits(row, out);
+        if let Some(v) = vector {
+            for (&x, w) in v.iter().zip(self.vector_rows.chunks_exact(k)) {
+                out.iter_mut().zip(w).for_each(|(o, w)| *o += x * w);
+            }
+        }
+    }
+
     /// Adds the context stage to text logits `z` (in place): the final scores `s` before the
     /// temperature. `context`: the row's context buckets.
     pub(crate) fn add_context(&self, context: &[u32], z: &mut [f32]) {
@@ -416,11 +451,23 @@ impl LogisticModel {
     /// Probabilities of every label for `tx`.
     pub fn probabilities(&self, tx: &Transaction) -> Vec<f32> {
         let mut f = Featurizer::new(self.features);
-        let mut row = SparseRow::default();
-        f.featurize(tx, &mut row);
         let mut out = vec![0.0; self.labels.len()];
-        self.probabilities_of_row(&row, f.context(), &mut out);
+        self.probabilities_into(&mut f, &mut SparseRow::default(), tx, &mut out);
         out
+    }
+
+    /// Probabilities of every label for `tx` into `out` (length `k`); `f` and `row` are
+    /// scratch.
+    fn probabilities_into(
+        &self,
+        f: &mut Featurizer,
+        row: &mut SparseRow,
+        tx: &Transaction,
+        out: &mut [f32],
+    ) {
+        self.text_logits_of(f, row, tx, out);
+        self.add_context(f.context(), out);
+        softmax_in_place(out, 1.0 / self.temperature);
     }
 
     /// `p_text`: probabilities of the text alone (no context; over `T_text`, or the model's
@@ -428,10 +475,8 @@ impl LogisticModel {
     /// counts.
     pub fn text_probabilities(&self, tx: &Transaction) -> Vec<f32> {
         let mut f = Featurizer::new(self.features);
-        let mut row = SparseRow::default();
-        f.featurize(tx, &mut row);
         let mut out = vec![0.0; self.labels.len()];
-        self.text_logits(&row, &mut out);
+        self.text_logits_of(&mut f, &mut SparseRow::default(), tx, &mut out);
         let t = self
             .context
             .as_ref()
@@ -519,8 +564,7 @@ impl LogisticModel {
         let mut probs = vec![0.0; self.labels.len()];
         txs.iter()
             .map(|tx| {
-                f.featurize(tx, &mut row);
-                self.probabilities_of_row(&row, f.context(), &mut probs);
+                self.probabilities_into(&mut f, &mut row, tx, &mut probs);
                 self.tree.pick(&probs)
             })
             .collect()
@@ -906,6 +950,41 @@ mod tests {
             e.contains("feature version 2") && e.contains("3 and 4"),
             "{e}"
         );
+    }
+
+    /// Prediction scores the word-vector dimensions as a dense block; training sees them
+    /// merged into the sparse row. Both must give the same probabilities.
+    #[test]
+    fn the_dense_word_vector_block_scores_as_the_merged_row_does() {
+        let m = super::super::bundled_model().unwrap();
+        assert!(
+            m.features().word_vectors
+                && m.vector_rows.len() == super::super::words::DIM * m.labels.len()
+        );
+        let mut f = Featurizer::new(m.features);
+        let mut row = SparseRow::default();
+        let mut merged = vec![0.0f32; m.labels.len()];
+        for (desc, amount) in [
+            ("LIDL STIFTUNG BERLIN", -2_345),
+            ("PIX ENVIADO MARIA SILVA", -50_000),
+            ("DIRECT DEBIT BRITISH GAS", -8_812),
+            ("SQ *BLUE BOTTLE COFFEE OAKLAND CA", -650),
+            ("XQZT 9931", 120_000),
+        ] {
+            let tx = Transaction {
+                id: "t".into(),
+                date: chrono::NaiveDate::from_ymd_opt(2026, 3, 12).unwrap(),
+                description: desc.into(),
+                amount_minor: amount,
+                currency: "EUR".into(),
+            };
+            f.featurize(&tx, &mut row);
+            m.probabilities_of_row(&row, f.context(), &mut merged);
+            let dense = m.probabilities(&tx);
+            for (a, b) in merged.iter().zip(&dense) {
+                assert!((a - b).abs() < 1e-5, "{desc}: {merged:?} vs {dense:?}");
+            }
+        }
     }
 
     #[test]
