@@ -808,69 +808,19 @@ async fn a_submission_sent_again_with_its_key_attaches_to_the_first_ones_job() {
     );
 }
 
-/// A keyed submission whose job's lease a dead instance took before it wrote the job's
-/// record (killed between the two): once the lease lapses, the submission sent again takes
-/// it and runs the job, instead of watching a job nobody will ever run.
-#[tokio::test]
-async fn a_submission_whose_first_owner_died_before_the_record_runs_once_the_lease_lapses() {
-    use txclass_suite::lease::{JobLeases, LocalLeases};
-    use txclass_suite::{IdempotencyKey, JobId};
+/// An orchestrator on in-process leases (returned, to hold a job's lease as another
+/// instance would) with job leases of `lease`, and its partner.
+async fn keyed_rig(
+    lease: Duration,
+) -> (
+    SimulatorHandle,
+    Arc<txclass_suite::lease::LocalLeases>,
+    Orchestrator,
+) {
     let sim = Simulator::bind(0, SimulatorConfig::instant())
         .await
         .unwrap();
-    let leases = Arc::new(LocalLeases::new());
-    let orch = Orchestrator::builder()
-        .partner(PartnerConfig::new(
-            "bank",
-            sim.url(),
-            NonZeroU32::new(4).unwrap(),
-        ))
-        .store(Arc::new(SqliteStore::in_memory().unwrap()))
-        .leases(leases.clone())
-        .settings(Settings {
-            job_lease: Duration::from_millis(600),
-            ..Settings::default()
-        })
-        .build()
-        .unwrap();
-    let key = IdempotencyKey::new("lost-before-the-record").unwrap();
-    let id = JobId::for_submission(&Default::default(), &"orphan-0".into(), &key);
-    assert!(leases
-        .acquire(&id, "a-dead-instance", Duration::from_millis(300))
-        .await
-        .unwrap());
-    let events: Vec<Progress> = tokio::time::timeout(
-        Duration::from_secs(30),
-        orch.submit_once(request("orphan-0"), &key, false)
-            .await
-            .unwrap()
-            .collect(),
-    )
-    .await
-    .expect("the job runs and ends");
-    assert!(
-        matches!(events.first(), Some(Progress::Accepted { .. })),
-        "{events:?}"
-    );
-    assert!(
-        matches!(events.last(), Some(Progress::Done { .. })),
-        "{events:?}"
-    );
-}
-
-/// A keyed submission whose job's lease another instance keeps renewing without ever
-/// recording the job (its store write failed, or it hangs): the caller is told to send
-/// again (`SubmissionPending`) within two lease periods, instead of being handed a view of a
-/// job that may never log an event; once the holder lets go, the same request runs the job.
-#[tokio::test]
-async fn a_submission_whose_lease_holder_never_records_it_is_told_to_send_again() {
-    use txclass_suite::lease::{JobLeases, LocalLeases};
-    use txclass_suite::{Error, IdempotencyKey, JobId};
-    let sim = Simulator::bind(0, SimulatorConfig::instant())
-        .await
-        .unwrap();
-    let leases = Arc::new(LocalLeases::new());
-    let lease = Duration::from_millis(400);
+    let leases = Arc::new(txclass_suite::lease::LocalLeases::new());
     let orch = Orchestrator::builder()
         .partner(PartnerConfig::new(
             "bank",
@@ -885,6 +835,56 @@ async fn a_submission_whose_lease_holder_never_records_it_is_told_to_send_again(
         })
         .build()
         .unwrap();
+    (sim, leases, orch)
+}
+
+/// The job `submit_once` hands back runs from `accepted` to `done`.
+async fn runs_to_done(job: txclass_suite::Job) {
+    let events: Vec<Progress> = tokio::time::timeout(Duration::from_secs(30), job.collect())
+        .await
+        .expect("the job runs and ends");
+    assert!(
+        matches!(events.first(), Some(Progress::Accepted { .. })),
+        "{events:?}"
+    );
+    assert!(
+        matches!(events.last(), Some(Progress::Done { .. })),
+        "{events:?}"
+    );
+}
+
+/// A keyed submission whose job's lease a dead instance took before it wrote the job's
+/// record (killed between the two): once the lease lapses, the submission sent again takes
+/// it and runs the job, instead of watching a job nobody will ever run.
+#[tokio::test]
+async fn a_submission_whose_first_owner_died_before_the_record_runs_once_the_lease_lapses() {
+    use txclass_suite::lease::JobLeases;
+    use txclass_suite::{IdempotencyKey, JobId};
+    let (_sim, leases, orch) = keyed_rig(Duration::from_millis(600)).await;
+    let key = IdempotencyKey::new("lost-before-the-record").unwrap();
+    let id = JobId::for_submission(&Default::default(), &"orphan-0".into(), &key);
+    assert!(leases
+        .acquire(&id, "a-dead-instance", Duration::from_millis(300))
+        .await
+        .unwrap());
+    runs_to_done(
+        orch.submit_once(request("orphan-0"), &key, false)
+            .await
+            .unwrap(),
+    )
+    .await;
+}
+
+/// A keyed submission whose job's lease another instance keeps renewing without ever
+/// recording the job (its store write failed, or it hangs): the caller is told to send
+/// again (`SubmissionPending`) within two lease periods, instead of being handed a view of a
+/// job that may never log an event; once the holder lets go, the same request runs the job.
+#[tokio::test]
+async fn a_submission_whose_lease_holder_never_records_it_is_told_to_send_again() {
+    use txclass_suite::lease::JobLeases;
+    use txclass_suite::{Error, IdempotencyKey, JobId};
+    let lease = Duration::from_millis(400);
+    let (sim, leases, orch) = keyed_rig(lease).await;
     let key = IdempotencyKey::new("held-never-recorded").unwrap();
     let id = JobId::for_submission(&Default::default(), &"stuck-0".into(), &key);
     assert!(leases
@@ -913,19 +913,12 @@ async fn a_submission_whose_lease_holder_never_records_it_is_told_to_send_again(
     assert_eq!(sim.stats().requests, 0, "nothing was started here");
 
     renewing.abort();
-    let events: Vec<Progress> = tokio::time::timeout(
-        Duration::from_secs(30),
+    runs_to_done(
         orch.submit_once(request("stuck-0"), &key, false)
             .await
-            .unwrap()
-            .collect(),
+            .unwrap(),
     )
-    .await
-    .expect("the job runs and ends");
-    assert!(
-        matches!(events.last(), Some(Progress::Done { .. })),
-        "{events:?}"
-    );
+    .await;
 }
 
 /// Two tenants run jobs for the same customer id at the same partner (so the same

@@ -407,9 +407,9 @@ impl LogisticModel {
         }
     }
 
-    /// The text's logits for `tx`, written into `out` (length `k`): [`text_logits`](Self::text_logits)
-    /// of its features with the word-vector block scored densely (the same sums in another
-    /// order). Leaves `tx`'s context features in `f`.
+    /// The text's logits for `tx`, written into `out` (length `k`): the
+    /// [`text_logits`](Self::text_logits) of its features, with the word-vector block scored
+    /// densely (the same sums in another order). Leaves `tx`'s context features in `f`.
     fn text_logits_of(
         &self,
         f: &mut Featurizer,
