@@ -314,10 +314,9 @@ pub struct Featurizer {
     raw_chars: Vec<u32>,
     pairs: Vec<(u32, f32)>,
     context: Vec<u32>,
-    /// The bucket of each word-vector dimension (empty without word vectors).
-    vector_buckets: Vec<u32>,
-    /// The same as (bucket, dimension), sorted by bucket: merged into a row's sorted text
-    /// features without sorting a hundred more pairs per line.
+    /// (bucket, dimension) of each word-vector dimension (none without word vectors), sorted
+    /// by bucket: merged into a row's sorted text features without sorting a hundred more
+    /// pairs per line.
     vector_order: Vec<(u32, usize)>,
 }
 
@@ -351,7 +350,6 @@ impl Featurizer {
             raw_chars: Vec::with_capacity(256),
             pairs: Vec::with_capacity(256),
             context: Vec::with_capacity(16),
-            vector_buckets: Vec::new(),
             vector_order: Vec::new(),
         }
         .with_vectors()
@@ -359,8 +357,7 @@ impl Featurizer {
 
     /// Fills the word vectors' buckets when the settings have them.
     fn with_vectors(mut self) -> Self {
-        self.vector_buckets = vector_buckets(self.config);
-        self.vector_order = self.vector_buckets.iter().copied().zip(0..).collect();
+        self.vector_order = vector_buckets(self.config).into_iter().zip(0..).collect();
         self.vector_order.sort_unstable();
         self
     }
@@ -438,7 +435,7 @@ impl Featurizer {
         let vector = if vector_order.is_empty() {
             None
         } else {
-            mean_vector(buf, &spans[rails..])
+            mean_vector(buf, &spans[rails..], |_| {})
         };
         let mut dims = vector
             .iter()
@@ -513,18 +510,14 @@ impl Featurizer {
                 push_named(&mut text, name, bucket, unit);
             }
         }
-        if !self.vector_buckets.is_empty() {
-            if let Some(v) = mean_vector(&buf, &spans[rails..]) {
+        if !self.vector_order.is_empty() {
+            let mut known: Vec<&str> = Vec::new();
+            if let Some(v) = mean_vector(&buf, &spans[rails..], |w| known.push(w)) {
                 // One name for the hundred dimensions, each in its own bucket (an explanation
                 // adds their contributions up): the words the table knew.
-                let known: Vec<&str> = spans[rails..]
-                    .iter()
-                    .map(|&(a, b)| &buf[a..b])
-                    .filter(|w| words::vector(w).is_some())
-                    .collect();
                 let name = format!("word vectors \"{}\"", known.join(" "));
-                for (&bucket, value) in self.vector_buckets.iter().zip(v) {
-                    text.push((name.clone(), bucket, value));
+                for &(bucket, d) in &self.vector_order {
+                    text.push((name.clone(), bucket, v[d]));
                 }
             }
         }
@@ -646,12 +639,18 @@ pub(crate) fn vector_buckets(config: FeatureConfig) -> Vec<u32> {
 
 /// The mean vector of the merchant tokens `spans` of `buf` that the word table knows, scaled
 /// to unit norm (like the word and the character groups), or `None` when it knows none.
-fn mean_vector(buf: &str, spans: &[(usize, usize)]) -> Option<[f32; words::DIM]> {
+/// `on_known` is given each token the table knows.
+fn mean_vector<'b>(
+    buf: &'b str,
+    spans: &[(usize, usize)],
+    mut on_known: impl FnMut(&'b str),
+) -> Option<[f32; words::DIM]> {
     let mut sum = [0.0f32; words::DIM];
-    let bytes = buf.as_bytes();
     let known = spans
         .iter()
-        .filter(|&&(a, b)| words::add(&bytes[a..b], &mut sum))
+        .map(|&(a, b)| &buf[a..b])
+        .filter(|w| words::add(w.as_bytes(), &mut sum))
+        .inspect(|w| on_known(w))
         .count();
     let norm = sum.iter().map(|x| x * x).sum::<f32>().sqrt();
     if known == 0 || norm == 0.0 {
