@@ -40,7 +40,7 @@ pub struct ApiError {
     pub allow: Option<&'static str>,
     /// For 401: ask for a bearer key (`WWW-Authenticate`).
     pub challenge: bool,
-    /// For 429: seconds until a request may be accepted again (`Retry-After`).
+    /// For 429 and 503: seconds until the request may be sent again (`Retry-After`).
     pub retry_after: Option<u64>,
 }
 
@@ -231,4 +231,23 @@ impl From<txclass_core::store::StoreError> for ApiError {
 fn internal(e: impl std::fmt::Display) -> ApiError {
     tracing::error!(error = %e, "request failed");
     ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_keyed_submission_still_being_started_elsewhere_is_a_503_to_send_again() {
+        let job = txclass_core::domain::JobId::generate();
+        let e = ApiError::from(txclass_core::Error::SubmissionPending { job: job.clone() });
+        assert_eq!(e.status, StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(e.code, "submission_pending");
+        assert_eq!(e.retry_after, Some(1));
+        assert!(
+            e.message.contains(job.as_str()) && e.message.contains("send the same request again"),
+            "{}",
+            e.message
+        );
+    }
 }
