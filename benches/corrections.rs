@@ -1,8 +1,10 @@
-//! What users' corrections buy, on real-brand lines the bundled model never saw (the
-//! brand-held-out test rows of the corpus generator).
+//! What users' corrections buy, on real-brand lines the model never saw (the brand-held-out
+//! test rows of the corpus generator). The model is the bundled model's recipe without the
+//! corpus's test brands (`scripts/bundled-model.sh held-out`, built on the first run): the
+//! bundled model itself knows every brand of the corpus.
 //!
 //! Half of the held-out merchants are "corrected": a user goes through the first half of
-//! their lines in a seeded order and corrects each line the bundled model gets wrong, up to
+//! their lines in a seeded order and corrects each line the model gets wrong, up to
 //! 0, 10, 50 and 200 corrections. Then, with the model warm-started from those corrections
 //! (`classifier::fine_tune`, as `txclass train --corrections` does) and the rules `K = 3`
 //! consistent corrections of a merchant suggest (as the server does, all accepted):
@@ -20,7 +22,7 @@ use chrono::{TimeZone, Utc};
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
-use txclass_suite::classifier::{self, fine_tune, LogisticModel, TuneConfig};
+use txclass_suite::classifier::{fine_tune, LogisticModel, TuneConfig};
 use txclass_suite::datagen::corpus::{self, CorpusConfig};
 use txclass_suite::datagen::Split;
 use txclass_suite::domain::correction::{suggested_rule, Correction};
@@ -61,8 +63,25 @@ fn accuracy(predicted: &[Category], lines: &[&Line]) -> f64 {
     right as f64 / lines.len().max(1) as f64
 }
 
+/// The bundled model's recipe trained without the corpus's test brands.
+fn held_out_model() -> LogisticModel {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let out = std::process::Command::new(root.join("scripts/bundled-model.sh"))
+        .arg("held-out")
+        .current_dir(root)
+        .stderr(std::process::Stdio::inherit())
+        .output()
+        .expect("scripts/bundled-model.sh runs");
+    assert!(
+        out.status.success(),
+        "scripts/bundled-model.sh held-out failed"
+    );
+    let path = String::from_utf8(out.stdout).expect("a path");
+    LogisticModel::load(&root.join(path.trim())).expect("the held-out model")
+}
+
 fn main() {
-    let model = classifier::bundled_model().expect("bundled model");
+    let model = held_out_model();
     let rows = corpus::generate(&CorpusConfig {
         seed: 42,
         rows: 80_000,

@@ -296,7 +296,8 @@ fn explain_names_the_words_behind_a_category() {
     ]);
     assert!(o.status.success(), "{}", stderr(&o));
     let out = stdout(&o);
-    assert!(out.contains("→ groceries"), "{out}");
+    // The guess (the bundled model's threshold may still flag it: see `best:`).
+    assert!(out.contains("best: groceries/bakery"), "{out}");
     assert!(out.contains("word \"padaria\""), "{out}");
     assert!(out.contains("runner-up: "), "{out}");
 
@@ -953,11 +954,14 @@ async fn train_warm_starts_from_the_stores_corrections() {
         "date,description,amount,currency\n2026-02-01,ZORBLAX KLINIKUM KOELN,-30.00,EUR\n",
     );
     let out = dir.path().join("out.csv");
+    // The best guess (three corrections need not lift it over the model's own threshold).
     let o = txclass(&[
         "classify",
         &new_line,
         "--model",
         model,
+        "--uncertain-below",
+        "0",
         "-o",
         out.to_str().unwrap(),
     ]);

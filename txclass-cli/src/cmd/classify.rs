@@ -52,9 +52,11 @@ pub struct ClassifyArgs {
     /// adjust the model's output; each row's `source` says which decided.
     #[arg(long, value_name = "PATH")]
     pub rules: Option<PathBuf>,
-    /// Predictions less likely than this are labelled `uncertain`.
-    #[arg(long, default_value_t = 0.35, value_parser = probability)]
-    pub uncertain_below: f32,
+    /// Predictions less likely than this are labelled `uncertain` (default: the model's
+    /// own threshold, as the server uses it; the bundled model's was fitted for 97 % right
+    /// among the rest on merchants it had not seen).
+    #[arg(long, value_parser = probability)]
+    pub uncertain_below: Option<f32>,
     /// Rows per model call.
     #[arg(long, default_value = "1024")]
     pub batch_size: NonZeroUsize,
@@ -173,9 +175,9 @@ pub fn run(args: ClassifyArgs) -> anyhow::Result<()> {
 
 pub(crate) fn load_model(
     path: Option<&Path>,
-    uncertain_below: f32,
+    uncertain_below: Option<f32>,
 ) -> anyhow::Result<Arc<dyn Classifier>> {
-    Ok(classifier::load_with(path, Some(uncertain_below))?)
+    Ok(classifier::load_with(path, uncertain_below)?)
 }
 
 /// The rules of `--rules FILE` (none without the flag); a bad file is a usage error.

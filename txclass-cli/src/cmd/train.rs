@@ -85,6 +85,17 @@ pub struct TrainArgs {
     /// How amount, date and rail count: gated (as much as the text is unsure), always, off.
     #[arg(long, default_value = "gated")]
     pub context: String,
+    /// After calibrating, train the text weights again on DATA and the calibration rows
+    /// together, keeping the calibration: the model then also knows the merchants of the
+    /// calibration rows (a second optimisation; for a model to ship, not one to measure).
+    #[arg(long)]
+    pub refit: bool,
+    /// Fit the uncertainty threshold for --target-accuracy on this labelled file with the
+    /// trained model, instead of on the calibration rows: new lines of merchants the model
+    /// knows, for a model that is to know its users' merchants (the temperature stays the
+    /// calibration rows').
+    #[arg(long, value_name = "FILE", requires = "target_accuracy")]
+    pub threshold_on: Option<PathBuf>,
 }
 
 /// Runs the command.
@@ -109,6 +120,7 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
         },
         context: args.context.parse::<ContextMode>()?,
         target_accuracy: args.target_accuracy,
+        refit: args.refit,
         ..defaults
     };
     let labels = args.labels.as_deref().map(read_labels).transpose()?;
@@ -144,14 +156,38 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
         validation_tally.check(v, "trained")?;
     }
     data_tally.check(&data_path, "trained")?;
-    let (model, report) = trained?;
+    let (mut model, report) = trained?;
+    if let (Some(path), Some(target)) = (&args.threshold_on, args.target_accuracy) {
+        let file = args.read.open(path, true, None, no_bar)?;
+        let file_tally = RefCell::new(Tally::default());
+        let fitted =
+            classifier::fit_threshold_on(&model, tally(labelled(file), &file_tally, stop), target);
+        let file_tally = file_tally.into_inner();
+        file_tally.print_errors(Some(path));
+        file_tally.check(path, "fitted the threshold on")?;
+        let (t, rows) = fitted?;
+        let thresholds = Thresholds {
+            uncertain_below: t,
+            ..model.thresholds()
+        };
+        model = model.with_thresholds(thresholds)?;
+        println!(
+            "threshold: fitted on {rows} rows of {} for {target}: uncertain below {t:.4}",
+            path.display()
+        );
+    }
     model.save(&args.output)?;
     let size = std::fs::metadata(&args.output)?.len();
     println!(
-        "trained on {} rows ({} classes), calibrated on {} rows, {} skipped",
+        "trained on {} rows ({} classes), calibrated on {} rows{}, {} skipped",
         report.train_rows,
         report.class_counts.len(),
         report.calibration_rows,
+        if args.refit {
+            " (then trained again on both)"
+        } else {
+            ""
+        },
         report.skipped_rows
     );
     println!(
@@ -178,7 +214,10 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
     );
     println!(
         "context: {:?}, fitted on {} rows; temperature {:.3}, uncertain below {:.4}",
-        config.context, report.context_rows, report.temperature, report.uncertain_below
+        config.context,
+        report.context_rows,
+        report.temperature,
+        model.thresholds().uncertain_below
     );
     println!(
         "time: featurize {:.2} s, optimise {:.2} s, total {:.2} s",

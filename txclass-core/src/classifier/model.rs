@@ -8,7 +8,9 @@
 //! `T_text` fitted on held-out rows so that `p_text` says how often the text alone is right.
 //! With a context stage, `s = z + u · Σ context weights + context bias`, where
 //! `u = 1 − max p_text` ([`ContextMode::Gated`]) or `u = 1` ([`ContextMode::Always`], kept for
-//! the ablation); without one `s = z`. Probabilities are `softmax(s / T)`.
+//! the ablation); without one `s = z`. Probabilities are `softmax(s / T)`. The trainer leaves
+//! the context bias at zero (it would move every line, however sure its text); models trained
+//! before that carry one.
 //!
 //! ## File format (version 2), all little-endian
 //!

@@ -283,7 +283,18 @@ pub(crate) fn minimise(
     max_iterations: u64,
     tolerance: f64,
 ) -> crate::Result<(Vec<f64>, Optimisation)> {
-    let n = objective.n_params();
+    let start = vec![0.0; objective.n_params()];
+    minimise_from(objective, start, max_iterations, tolerance)
+}
+
+/// [`minimise`] from the parameters `start` instead of zeros.
+pub(crate) fn minimise_from(
+    objective: Objective<'_>,
+    start: Vec<f64>,
+    max_iterations: u64,
+    tolerance: f64,
+) -> crate::Result<(Vec<f64>, Optimisation)> {
+    debug_assert_eq!(start.len(), objective.n_params());
     let problem = Problem {
         objective,
         passes: Default::default(),
@@ -294,7 +305,7 @@ pub(crate) fn minimise(
         .and_then(|s| s.with_tolerance_cost(tolerance * 1e-2))
         .map_err(|e| Error::Model(format!("optimiser settings: {e}")))?;
     let result = Executor::new(problem, solver)
-        .configure(|state| state.param(Array1::zeros(n)).max_iters(max_iterations))
+        .configure(|state| state.param(Array1::from(start)).max_iters(max_iterations))
         .run()
         .map_err(|e| Error::Model(format!("optimisation failed: {e}")))?;
     let passes = result

@@ -17,7 +17,7 @@ use std::time::Instant;
 
 use super::features::{fnv1a, FeatureConfig, Featurizer, SparseRow, CONTEXT_DIM};
 use super::model::{ContextMode, LogisticModel};
-use super::sparse::{minimise, Csr, Objective, Optimisation};
+use super::sparse::{minimise, minimise_from, Csr, Objective, Optimisation};
 use super::{LabelledRow, Thresholds};
 use crate::domain::Category;
 use crate::Error;
@@ -74,6 +74,12 @@ pub struct TrainConfig {
     /// probability at which the predictions at or above it are right this often (e.g.
     /// 0.97). `thresholds.uncertain_below` is then ignored.
     pub target_accuracy: Option<f64>,
+    /// After calibrating, fit the text weights again on the training and calibration rows
+    /// together, keeping the context stage, temperature and threshold fitted while the
+    /// calibration rows were new to the model: the model then knows the calibration rows'
+    /// merchants too, and stays as unsure of merchants no row names as it measured itself.
+    /// Costs a second optimisation.
+    pub refit: bool,
 }
 
 impl Default for TrainConfig {
@@ -90,6 +96,7 @@ impl Default for TrainConfig {
             context: ContextMode::default(),
             context_l2: 1e-4,
             target_accuracy: None,
+            refit: false,
         }
     }
 }
@@ -301,58 +308,41 @@ pub fn train<E: Display>(
     let featurize_seconds = started.elapsed().as_secs_f64();
 
     let started = Instant::now();
-    let dim = config.features.dim();
-    let used = c.x.compact_columns(dim);
-    let m = used.len();
-    let n = c.y.len() as f64;
-    let class_weights: Vec<f64> = match config.class_weight {
-        ClassWeight::None => vec![1.0; k],
-        ClassWeight::Balanced => counts.iter().map(|&c| n / (k as f64 * c as f64)).collect(),
-    };
-    let objective = Objective {
-        x: &c.x,
-        y: &c.y,
-        class_weights: &class_weights,
-        k,
-        m,
-        l2: config.l2,
-        threads: config.threads,
-        offset: None,
-        intercepts: true,
-    };
-    let (params, optimisation) = minimise(objective, config.max_iterations, config.tolerance)?;
-
-    let mut weights = vec![0.0f32; dim * k];
-    for (col, &bucket) in used.iter().enumerate() {
-        let b = bucket as usize;
-        for cl in 0..k {
-            weights[b * k + cl] = params[col * k + cl] as f32;
-        }
-    }
-    let bias: Vec<f32> = params[m * k..].iter().map(|&b| b as f32).collect();
+    let n_cal = c.cal_y.len();
+    let refit = config.refit && n_cal > 0;
+    // The refit needs the training rows with their buckets; the first fit renumbers them.
+    let train_x = refit.then(|| c.x.clone());
     let labels_c: Vec<Category> = labels.into_iter().map(Category::new).collect();
-    let uncalibrated = LogisticModel::from_parts(
-        config.features,
-        labels_c.clone(),
-        weights,
-        bias,
-        1.0,
-        config.thresholds,
-    )?;
+    let text = fit_text(&mut c.x, &c.y, &labels_c, config, None)?;
+    let (mut m, mut optimisation, class_weights) = (
+        text.used,
+        text.optimisation.clone(),
+        text.class_weights.clone(),
+    );
+    let uncalibrated = text.model.clone();
     // Calibration rows: even ones fit the context stage, odd ones the temperature and the
     // threshold (all of them when there is no context stage).
-    let n_cal = c.cal_y.len();
     let (stage_rows, tail_rows): (Vec<usize>, Vec<usize>) = if config.context == ContextMode::Off {
         (Vec::new(), (0..n_cal).collect())
     } else {
         (0..n_cal).partition(|i| i % 2 == 0)
     };
-    let uncalibrated = if stage_rows.is_empty() {
-        uncalibrated
+    let context = if stage_rows.is_empty() {
+        None
     } else {
-        let (bias, weights, text_t) =
-            fit_context(&uncalibrated, &c, &stage_rows, config, &class_weights)?;
-        uncalibrated.with_context(config.context, text_t, bias, weights)?
+        Some(fit_context(
+            &uncalibrated,
+            &c,
+            &stage_rows,
+            config,
+            &class_weights,
+        )?)
+    };
+    let uncalibrated = match context.clone() {
+        None => uncalibrated,
+        Some((bias, weights, text_t)) => {
+            uncalibrated.with_context(config.context, text_t, bias, weights)?
+        }
     };
     let temperature = fit_temperature(&uncalibrated, &c, &tail_rows);
     let mut model = uncalibrated.with_temperature(temperature)?;
@@ -364,8 +354,34 @@ pub fn train<E: Display>(
         };
         model = model.with_thresholds(thresholds)?;
     }
+    let mut train_rows = c.y.len();
+    if let Some(mut x) = train_x {
+        // The text weights again, on every row; the calibration fitted above (on rows whose
+        // merchants the first weights had not seen) is kept: it describes how sure the model
+        // should be of merchants that no row names, which is what a user's new merchants are.
+        for i in 0..n_cal {
+            let (indices, values) = c.cal_x.row(i);
+            x.push(&SparseRow {
+                indices: indices.to_vec(),
+                values: values.to_vec(),
+            });
+        }
+        let mut y = std::mem::take(&mut c.y);
+        y.extend_from_slice(&c.cal_y);
+        c.cal_y.iter().for_each(|&y| counts[y as usize] += 1);
+        // From the first weights: the optimum moves little, and the iterations go further.
+        let text = fit_text(&mut x, &y, &labels_c, config, Some(&text))?;
+        (m, optimisation, train_rows) = (text.used, text.optimisation, y.len());
+        let mut refitted = text.model;
+        if let Some((bias, weights, text_t)) = context {
+            refitted = refitted.with_context(config.context, text_t, bias, weights)?;
+        }
+        model = refitted
+            .with_temperature(temperature)?
+            .with_thresholds(model.thresholds())?;
+    }
     let report = TrainReport {
-        train_rows: c.y.len(),
+        train_rows,
         calibration_rows: c.cal_y.len(),
         skipped_rows: c.skipped,
         errors: c.errors,
@@ -380,6 +396,91 @@ pub fn train<E: Display>(
         optimise_seconds: started.elapsed().as_secs_f64(),
     };
     Ok((model, report))
+}
+
+/// The text weights fitted on some rows, as an uncalibrated model.
+struct TextFit {
+    model: LogisticModel,
+    /// Its weights, `dim × k` by bucket, and biases.
+    weights: Vec<f32>,
+    bias: Vec<f32>,
+    /// Buckets that occur in the rows.
+    used: usize,
+    optimisation: Optimisation,
+    /// The weight of each label's rows in the loss.
+    class_weights: Vec<f64>,
+}
+
+/// Optimises the text weights on rows `x` (their columns are renumbered to the buckets they
+/// use) with labels `y`, each label of `labels` present at least once, from zero or from the
+/// weights of `start` (a model of the same features and labels).
+fn fit_text(
+    x: &mut Csr,
+    y: &[u32],
+    labels: &[Category],
+    config: &TrainConfig,
+    start: Option<&TextFit>,
+) -> crate::Result<TextFit> {
+    let k = labels.len();
+    let mut counts = vec![0usize; k];
+    y.iter().for_each(|&y| counts[y as usize] += 1);
+    let dim = config.features.dim();
+    let used = x.compact_columns(dim);
+    let m = used.len();
+    let n = y.len() as f64;
+    let class_weights: Vec<f64> = match config.class_weight {
+        ClassWeight::None => vec![1.0; k],
+        ClassWeight::Balanced => counts.iter().map(|&c| n / (k as f64 * c as f64)).collect(),
+    };
+    let objective = Objective {
+        x: &*x,
+        y,
+        class_weights: &class_weights,
+        k,
+        m,
+        l2: config.l2,
+        threads: config.threads,
+        offset: None,
+        intercepts: true,
+    };
+    let mut params = vec![0.0; (m + 1) * k];
+    if let Some(start) = start {
+        for (col, &bucket) in used.iter().enumerate() {
+            let b = bucket as usize * k;
+            for cl in 0..k {
+                params[col * k + cl] = f64::from(start.weights[b + cl]);
+            }
+        }
+        for cl in 0..k {
+            params[m * k + cl] = f64::from(start.bias[cl]);
+        }
+    }
+    let (params, optimisation) =
+        minimise_from(objective, params, config.max_iterations, config.tolerance)?;
+    let mut weights = vec![0.0f32; dim * k];
+    for (col, &bucket) in used.iter().enumerate() {
+        let b = bucket as usize;
+        for cl in 0..k {
+            weights[b * k + cl] = params[col * k + cl] as f32;
+        }
+    }
+    let bias: Vec<f32> = params[m * k..].iter().map(|&b| b as f32).collect();
+    let model = LogisticModel::from_parts(
+        config.features,
+        labels.to_vec(),
+        weights.clone(),
+        bias.clone(),
+        1.0,
+        config.thresholds,
+    )?;
+    Ok(TextFit {
+        model,
+        weights,
+        bias,
+        used: m,
+        optimisation,
+        class_weights,
+    })
 }
 
 /// A calibration row's text features and context buckets.
@@ -450,7 +551,11 @@ fn fit_context(
         l2: config.context_l2,
         threads: config.threads,
         offset: Some(&offset),
-        intercepts: true,
+        // No intercepts: the stage counts only as much as the text is unsure. Its bias would
+        // be added to every line, sure or not, and pull the scores toward the calibration
+        // rows' label frequencies: a label those rows rarely have (the brands every model
+        // must know are never held out) would lose lines its merchant's name makes certain.
+        intercepts: false,
     };
     let (params, _) = minimise(objective, 200, config.tolerance)?;
     let weights = params[..CONTEXT_DIM * k]
@@ -502,6 +607,38 @@ fn fit_threshold(model: &LogisticModel, c: &Collected, rows: &[usize], target: f
         })
         .collect();
     accuracy_threshold(&mut by_p, target)
+}
+
+/// The uncertainty threshold of `model` fitted on labelled `rows` (bad rows are skipped): the
+/// lowest probability at which its predictions at or above it are right `target` of the time
+/// there, judged at the main level. For a model trained on every merchant it knows, fitted on
+/// new lines of those merchants, as its users' statements mostly are. Returns the threshold
+/// and the rows it was fitted on.
+pub fn fit_threshold_on<E: Display>(
+    model: &LogisticModel,
+    rows: impl IntoIterator<Item = LabelledRow<E>>,
+    target: f64,
+) -> crate::Result<(f32, usize)> {
+    if !(0.0..=1.0).contains(&target) {
+        return Err(Error::InvalidConfig {
+            what: format!("target accuracy must be in [0, 1], got {target}"),
+        });
+    }
+    let (txs, labels): (Vec<_>, Vec<_>) = rows.into_iter().filter_map(Result::ok).unzip();
+    let tree = model.tree();
+    let mut by_p: Vec<(f32, bool)> = model
+        .picks(&txs)
+        .into_iter()
+        .zip(&labels)
+        .map(|(pick, label): (_, &String)| {
+            let main = crate::domain::taxonomy::main_of(label.trim());
+            (pick.probability, tree.mains()[pick.main].as_str() == main)
+        })
+        .collect();
+    if by_p.is_empty() {
+        return Err(Error::Model("no rows to fit the threshold on".into()));
+    }
+    Ok((accuracy_threshold(&mut by_p, target), by_p.len()))
 }
 
 /// The lowest `t` among the probabilities such that the rows with probability `>= t` are
