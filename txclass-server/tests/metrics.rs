@@ -465,6 +465,25 @@ async fn prometheus_reads_the_metrics_and_every_board_query_answers() {
             >= pages as f64
     );
 
+    // A rate needs a counter that moved between two scrapes, and every job above may have
+    // ended between the same two (1 s apart): one more job ends now that Prometheus has
+    // seen the series.
+    let extra = submit(&base, "c-extra", "sandbox").await;
+    assert_eq!(wait_end(&base, &extra).await["status"], "done");
+    let started = Instant::now();
+    while prometheus
+        .scalar("sum(txclass_jobs_finished_total)")
+        .await
+        .unwrap_or(0.0)
+        < 9.0
+    {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "prometheus never saw the extra job end"
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+
     // Every expression of the operations board answers with at least one number (not
     // only NaN: a quantile of rates that never moved). Rates need two scrapes of a series:
     // the last ones get a few seconds.

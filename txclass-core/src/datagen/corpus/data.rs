@@ -688,7 +688,8 @@ pub(crate) fn letting_agents(lang: Lang) -> &'static [&'static str] {
 /// Brands of categories without OSM places (or with too few in it): streaming and software,
 /// ride-hailing and rail apps, airlines and booking sites, utilities and telecom operators,
 /// online shops and marketplaces, food-delivery apps, health insurers and laboratories. Held
-/// out by brand like the others.
+/// out by brand like the others, except those of categories the index also has brands of,
+/// which always train (`brand_split`).
 pub(crate) fn extra_brands(category: &str) -> &'static [&'static str] {
     match category {
         "subscriptions" => &[
