@@ -358,7 +358,11 @@ pub async fn enrich_classifies_rows_and_names_bad_ones(t: Transport) {
     // Without the customer, the customer's rule does not apply.
     let b = &out[1]["result"];
     assert_eq!(b["source"], "model", "{b}");
-    assert!(b["sub_category"].is_null(), "{b}");
+    assert_eq!(
+        (&b["category"], &b["sub_category"]),
+        (&json!("subscriptions"), &json!("subscriptions/streaming")),
+        "{b}"
+    );
     assert_eq!(b["merchant"], "NETFLIX COM");
     let c = &out[2]["result"];
     assert_eq!(
