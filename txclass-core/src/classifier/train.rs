@@ -313,13 +313,13 @@ pub fn train<E: Display>(
     // The refit needs the training rows with their buckets; the first fit renumbers them.
     let train_x = refit.then(|| c.x.clone());
     let labels_c: Vec<Category> = labels.into_iter().map(Category::new).collect();
-    let text = fit_text(&mut c.x, &c.y, &labels_c, config, None)?;
+    let text = fit_text(&mut c.x, &c.y, k, config, None)?;
     let (mut m, mut optimisation, class_weights) = (
         text.used,
         text.optimisation.clone(),
         text.class_weights.clone(),
     );
-    let uncalibrated = text.model.clone();
+    let uncalibrated = text.model(config, &labels_c)?;
     // Calibration rows: even ones fit the context stage, odd ones the temperature and the
     // threshold (all of them when there is no context stage).
     let (stage_rows, tail_rows): (Vec<usize>, Vec<usize>) = if config.context == ContextMode::Off {
@@ -370,9 +370,9 @@ pub fn train<E: Display>(
         y.extend_from_slice(&c.cal_y);
         c.cal_y.iter().for_each(|&y| counts[y as usize] += 1);
         // From the first weights: the optimum moves little, and the iterations go further.
-        let text = fit_text(&mut x, &y, &labels_c, config, Some(&text))?;
+        let text = fit_text(&mut x, &y, k, config, Some(&text))?;
+        let mut refitted = text.model(config, &labels_c)?;
         (m, optimisation, train_rows) = (text.used, text.optimisation, y.len());
-        let mut refitted = text.model;
         if let Some((bias, weights, text_t)) = context {
             refitted = refitted.with_context(config.context, text_t, bias, weights)?;
         }
@@ -400,8 +400,7 @@ pub fn train<E: Display>(
 
 /// The text weights fitted on some rows, as an uncalibrated model.
 struct TextFit {
-    model: LogisticModel,
-    /// Its weights, `dim × k` by bucket, and biases.
+    /// The weights, `dim × k` by bucket, and biases.
     weights: Vec<f32>,
     bias: Vec<f32>,
     /// Buckets that occur in the rows.
@@ -411,17 +410,30 @@ struct TextFit {
     class_weights: Vec<f64>,
 }
 
+impl TextFit {
+    /// The weights as an uncalibrated model of `labels`.
+    fn model(&self, config: &TrainConfig, labels: &[Category]) -> crate::Result<LogisticModel> {
+        LogisticModel::from_parts(
+            config.features,
+            labels.to_vec(),
+            self.weights.clone(),
+            self.bias.clone(),
+            1.0,
+            config.thresholds,
+        )
+    }
+}
+
 /// Optimises the text weights on rows `x` (their columns are renumbered to the buckets they
-/// use) with labels `y`, each label of `labels` present at least once, from zero or from the
-/// weights of `start` (a model of the same features and labels).
+/// use) with label ids `y`, each of the `k` present at least once, from zero or from the
+/// weights of `start` (a fit of the same features and labels).
 fn fit_text(
     x: &mut Csr,
     y: &[u32],
-    labels: &[Category],
+    k: usize,
     config: &TrainConfig,
     start: Option<&TextFit>,
 ) -> crate::Result<TextFit> {
-    let k = labels.len();
     let mut counts = vec![0usize; k];
     y.iter().for_each(|&y| counts[y as usize] += 1);
     let dim = config.features.dim();
@@ -465,16 +477,7 @@ fn fit_text(
         }
     }
     let bias: Vec<f32> = params[m * k..].iter().map(|&b| b as f32).collect();
-    let model = LogisticModel::from_parts(
-        config.features,
-        labels.to_vec(),
-        weights.clone(),
-        bias.clone(),
-        1.0,
-        config.thresholds,
-    )?;
     Ok(TextFit {
-        model,
         weights,
         bias,
         used: m,
