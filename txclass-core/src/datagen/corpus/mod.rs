@@ -168,10 +168,16 @@ pub(crate) fn name_split(name: &str) -> Split {
 /// held-out brands come from the index. (Categories the index has no brands of hold out some
 /// of their listed ones, or their test rows would have no brand to name.)
 pub(crate) fn brand_split(name: &str) -> Split {
-    let always_trained = ["shopping", "restaurants", "health", "transport"]
-        .iter()
-        .any(|c| data::extra_brands(c).contains(&name));
-    if always_trained {
+    // Asked for every generated row: a set, not four list scans.
+    static ALWAYS_TRAINED: std::sync::OnceLock<std::collections::HashSet<&'static str>> =
+        std::sync::OnceLock::new();
+    let always_trained = ALWAYS_TRAINED.get_or_init(|| {
+        ["shopping", "restaurants", "health", "transport"]
+            .iter()
+            .flat_map(|c| data::extra_brands(c).iter().copied())
+            .collect()
+    });
+    if always_trained.contains(name) {
         Split::Train
     } else {
         name_split(name)
