@@ -143,6 +143,23 @@ impl Prometheus {
             .first()
             .map(|s| s["value"][1].as_str().unwrap().parse().expect("a number"))
     }
+
+    /// Waits (30 s at most) until Prometheus has scraped `jobs` ended jobs.
+    async fn wait_for_finished_jobs(&self, jobs: f64) {
+        let started = Instant::now();
+        while self
+            .scalar("sum(txclass_jobs_finished_total)")
+            .await
+            .unwrap_or(0.0)
+            < jobs
+        {
+            assert!(
+                started.elapsed() < Duration::from_secs(30),
+                "prometheus never saw {jobs} jobs end"
+            );
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+    }
 }
 
 impl Drop for Prometheus {
@@ -397,19 +414,7 @@ async fn prometheus_reads_the_metrics_and_every_board_query_answers() {
     assert_eq!(r["reason"], "partner_unavailable", "{r}");
 
     // Wait until Prometheus scraped the end of it all (7 jobs ended, the streamed one too).
-    let started = Instant::now();
-    while prometheus
-        .scalar("sum(txclass_jobs_finished_total)")
-        .await
-        .unwrap_or(0.0)
-        < 8.0
-    {
-        assert!(
-            started.elapsed() < Duration::from_secs(30),
-            "prometheus never saw the 8 jobs end"
-        );
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    }
+    prometheus.wait_for_finished_jobs(8.0).await;
     let value = |q: &'static str| {
         let p = &prometheus;
         async move {
@@ -470,19 +475,7 @@ async fn prometheus_reads_the_metrics_and_every_board_query_answers() {
     // seen the series.
     let extra = submit(&base, "c-extra", "sandbox").await;
     assert_eq!(wait_end(&base, &extra).await["status"], "done");
-    let started = Instant::now();
-    while prometheus
-        .scalar("sum(txclass_jobs_finished_total)")
-        .await
-        .unwrap_or(0.0)
-        < 9.0
-    {
-        assert!(
-            started.elapsed() < Duration::from_secs(30),
-            "prometheus never saw the extra job end"
-        );
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    }
+    prometheus.wait_for_finished_jobs(9.0).await;
 
     // Every expression of the operations board answers with at least one number (not
     // only NaN: a quantile of rates that never moved). Rates need two scrapes of a series:
