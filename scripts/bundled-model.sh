@@ -17,12 +17,12 @@
 # - ship trains on train.csv and the three test files, calibrates on the validation rows, then
 #   trains the text weights again with the validation rows too (`--refit`), keeping that
 #   calibration. It knows every brand of the corpus (a user's statement names real brands);
-#   its temperature and `uncertain` threshold were fitted on merchants it had not seen (97 %
-#   right among the lines it keeps of those), so on lines of the merchants it knows it flags
-#   more than it needs to. (A threshold fitted on new lines of known merchants alone,
-#   `train --threshold-on`, keeps every line: they are more than 97 % right as they are.)
-#   It cannot be measured on the corpus's held-out brands: those figures are the held-out
-#   model's.
+#   its temperature and its two `uncertain` thresholds were fitted on merchants it had not
+#   seen: one for lines whose merchant words the training rows had, meaning the category it
+#   guesses, one for the rest (97 % right among the lines it keeps of each kind; see
+#   txclass-core/src/classifier/familiar.rs). The refit adds the validation rows' words to
+#   what it knows. It cannot be measured on the corpus's held-out brands: those figures are
+#   the held-out model's.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

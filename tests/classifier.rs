@@ -219,10 +219,7 @@ fn explanations_add_up_to_the_score_and_name_what_the_line_contains() {
     };
     // (Below the bundled model's threshold, fitted on merchants it had not seen, this line
     // is flagged; the explanation of the guess is what is tested.)
-    let thresholds = Thresholds {
-        uncertain_below: 0.5,
-        ..model.thresholds()
-    };
+    let thresholds = model.thresholds().one_threshold(0.5);
     let model = model.with_thresholds(thresholds).unwrap();
     let e = model.explain(&line, 5);
     println!("{}", serde_json::to_string_pretty(&e).unwrap());
@@ -439,20 +436,43 @@ fn a_refit_learns_the_calibration_rows_and_keeps_their_calibration() {
         "test rows: {new_before} -> {new_after}"
     );
 
+    // The refitted model read the calibration rows' words: their lines are familiar to it.
+    let familiar = |m: &LogisticModel, split: Split| {
+        let txs: Vec<Transaction> = of(split).into_iter().map(|r| r.unwrap().0).collect();
+        txs.iter().filter(|t| m.is_familiar(t)).count() as f64 / txs.len() as f64
+    };
+    let (before, after) = (
+        familiar(&plain, Split::Validation),
+        familiar(&refitted, Split::Validation),
+    );
+    // (Words read in one row only, as many of these few rows' are, stay unfamiliar.)
+    assert!(
+        after > before + 0.25,
+        "familiar validation lines: {before} -> {after}"
+    );
+    // On merchants neither model saw, the lines it is familiar with are right more often.
+    let report = evaluate(&refitted, of(Split::Test));
+    let ev = &report.evaluation;
+    let familiar_accuracy = report.familiar_right as f64 / report.familiar_rows as f64;
+    let other_accuracy = (ev.accuracy * ev.rows as f64 - report.familiar_right as f64)
+        / (ev.rows as f64 - report.familiar_rows as f64);
+    assert!(
+        report.familiar_rows > 50 && familiar_accuracy > other_accuracy + 0.1,
+        "{} familiar rows, right {familiar_accuracy} vs {other_accuracy}",
+        report.familiar_rows
+    );
+
     // A threshold fitted on lines of merchants the model knows is lower than the one fitted
     // while they were new, and keeps the target there.
-    let (t, n) = classifier::fit_threshold_on(&refitted, of(Split::Validation), 0.9).unwrap();
+    let (thresholds, n) =
+        classifier::fit_threshold_on(&refitted, of(Split::Validation), 0.9).unwrap();
     assert_eq!(n, plain_report.calibration_rows);
     assert!(
-        t < refitted.thresholds().uncertain_below,
-        "{t} vs {}",
-        refitted.thresholds().uncertain_below
+        thresholds.familiar_below < refitted.thresholds().uncertain_below,
+        "{thresholds:?} vs {:?}",
+        refitted.thresholds()
     );
     assert!(classifier::fit_threshold_on(&refitted, Vec::<Row>::new(), 0.9).is_err());
-    let thresholds = Thresholds {
-        uncertain_below: t,
-        ..refitted.thresholds()
-    };
     let kept = refitted.with_thresholds(thresholds).unwrap();
     let ev = evaluate(&kept, of(Split::Validation)).evaluation;
     assert!(ev.accuracy_when_certain >= 0.9, "{ev:?}");
@@ -486,6 +506,7 @@ fn a_high_threshold_marks_transactions_uncertain_instead_of_guessing() {
             high: 0.999,
             medium: 0.99,
             uncertain_below: 0.99,
+            familiar_below: 0.99,
         })
         .unwrap();
     let rows = generated(21, 1_000);
@@ -499,10 +520,23 @@ fn a_high_threshold_marks_transactions_uncertain_instead_of_guessing() {
             assert_eq!(p.category.as_str(), Category::UNCERTAIN);
         }
     }
+    let ordered = Thresholds {
+        high: 0.8,
+        medium: 0.5,
+        uncertain_below: 0.1,
+        familiar_below: 0.1,
+    };
+    assert!(ordered.validate().is_ok());
     assert!(Thresholds {
         high: 0.5,
         medium: 0.8,
-        uncertain_below: 0.1
+        ..ordered
+    }
+    .validate()
+    .is_err());
+    assert!(Thresholds {
+        familiar_below: 1.5,
+        ..ordered
     }
     .validate()
     .is_err());

@@ -97,6 +97,9 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
                 "mean_probability": b.mean_probability, "accuracy": b.accuracy,
             })).collect::<Vec<_>>(),
             "uncertain_below": model.thresholds().uncertain_below,
+            "familiar_below": model.thresholds().familiar_below,
+            "familiar_rows": report.familiar_rows,
+            "familiar_accuracy": report.familiar_right as f64 / report.familiar_rows.max(1) as f64,
             "coverage_curve": ev.coverage_curve.iter().map(|c| serde_json::json!({
                 "coverage": c.coverage, "threshold": c.threshold, "accuracy": c.accuracy,
             })).collect::<Vec<_>>(),
@@ -124,6 +127,14 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
         ev.uncertain,
         100.0 * ev.uncertain as f64 / ev.rows.max(1) as f64,
         ev.accuracy_when_certain
+    );
+    println!(
+        "familiar lines (merchant words read in training): {} ({:.1} %), accuracy {:.4}; uncertain below {:.4}, familiar below {:.4}",
+        report.familiar_rows,
+        100.0 * report.familiar_rows as f64 / ev.rows.max(1) as f64,
+        report.familiar_right as f64 / report.familiar_rows.max(1) as f64,
+        model.thresholds().uncertain_below,
+        model.thresholds().familiar_below
     );
     println!(
         "read + predict: {:.3} s, {:.0} rows/s (one core)",

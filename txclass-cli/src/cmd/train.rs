@@ -75,11 +75,12 @@ pub struct TrainArgs {
     /// Share of DATA held out to fit the calibration when --validation is not given.
     #[arg(long, default_value_t = TrainConfig::default().calibration_fraction)]
     pub calibration_fraction: f64,
-    /// Below this probability a prediction is marked uncertain.
+    /// Below this probability a prediction is marked uncertain (every line, familiar or not).
     #[arg(long, default_value_t = Thresholds::default().uncertain_below, conflicts_with = "target_accuracy")]
     pub uncertain_below: f32,
-    /// Fit the uncertainty threshold on the validation rows instead: predictions left
-    /// certain are right this often there (e.g. 0.97).
+    /// Fit the uncertainty thresholds on the validation rows instead: predictions left
+    /// certain are right this often there (e.g. 0.97), among lines whose merchant words the
+    /// model read in training and among the others, each kind with its own threshold.
     #[arg(long)]
     pub target_accuracy: Option<f64>,
     /// How amount, date and rail count: gated (as much as the text is unsure), always, off.
@@ -114,10 +115,7 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
         max_iterations: args.max_iter,
         threads: args.threads.unwrap_or(defaults.threads),
         calibration_fraction: args.calibration_fraction,
-        thresholds: Thresholds {
-            uncertain_below: args.uncertain_below,
-            ..Thresholds::default()
-        },
+        thresholds: Thresholds::default().one_threshold(args.uncertain_below),
         context: args.context.parse::<ContextMode>()?,
         target_accuracy: args.target_accuracy,
         refit: args.refit,
@@ -165,15 +163,13 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
         let file_tally = file_tally.into_inner();
         file_tally.print_errors(Some(path));
         file_tally.check(path, "fitted the threshold on")?;
-        let (t, rows) = fitted?;
-        let thresholds = Thresholds {
-            uncertain_below: t,
-            ..model.thresholds()
-        };
+        let (thresholds, rows) = fitted?;
         model = model.with_thresholds(thresholds)?;
         println!(
-            "threshold: fitted on {rows} rows of {} for {target}: uncertain below {t:.4}",
-            path.display()
+            "thresholds: fitted on {rows} rows of {} for {target}: uncertain below {:.4}, familiar lines below {:.4}",
+            path.display(),
+            thresholds.uncertain_below,
+            thresholds.familiar_below
         );
     }
     model.save(&args.output)?;
@@ -213,11 +209,20 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
         }
     );
     println!(
-        "context: {:?}, fitted on {} rows; temperature {:.3}, uncertain below {:.4}",
-        config.context,
-        report.context_rows,
-        report.temperature,
-        model.thresholds().uncertain_below
+        "context: {:?}, fitted on {} rows; temperature {:.3}",
+        config.context, report.context_rows, report.temperature,
+    );
+    let (threshold_rows, familiar_rows) = report.threshold_rows;
+    println!(
+        "uncertain below {:.4}, familiar lines below {:.4}{}",
+        model.thresholds().uncertain_below,
+        model.thresholds().familiar_below,
+        match args.target_accuracy {
+            Some(_) => format!(
+                " (fitted on {threshold_rows} calibration rows, {familiar_rows} of them familiar)"
+            ),
+            None => String::new(),
+        }
     );
     println!(
         "time: featurize {:.2} s, optimise {:.2} s, total {:.2} s",

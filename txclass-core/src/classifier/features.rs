@@ -314,6 +314,8 @@ pub struct Featurizer {
     raw_chars: Vec<u32>,
     pairs: Vec<(u32, f32)>,
     context: Vec<u32>,
+    /// Leading rail tokens of the line last featurized.
+    rails: usize,
     /// (bucket, dimension) of each word-vector dimension (none without word vectors), sorted
     /// by bucket: merged into a row's sorted text features without sorting a hundred more
     /// pairs per line.
@@ -350,6 +352,7 @@ impl Featurizer {
             raw_chars: Vec::with_capacity(256),
             pairs: Vec::with_capacity(256),
             context: Vec::with_capacity(16),
+            rails: 0,
             vector_order: Vec::new(),
         }
         .with_vectors()
@@ -366,6 +369,14 @@ impl Featurizer {
     /// to [`featurize`](Self::featurize).
     pub fn context(&self) -> &[u32] {
         &self.context
+    }
+
+    /// The merchant words (the normalised tokens after the rails) of the transaction last
+    /// given to [`featurize`](Self::featurize).
+    pub fn merchant_words(&self) -> impl Iterator<Item = &str> {
+        self.spans[self.rails..]
+            .iter()
+            .map(|&(a, b)| &self.buf[a..b])
     }
 
     /// The settings.
@@ -410,6 +421,7 @@ impl Featurizer {
             pairs,
             context,
             vector_order,
+            rails: rails_of_line,
             ..
         } = self;
         raw.clear();
@@ -417,6 +429,7 @@ impl Featurizer {
         pairs.clear();
         tokens_into(&tx.description, buf, spans);
         let rails = rail_count(spans.iter().map(|&(a, b)| &buf[a..b]), spans.len());
+        *rails_of_line = rails;
 
         // Text features: counted, then scaled to unit norm.
         text_hits(

@@ -7,6 +7,7 @@
 //!
 //! | module | what |
 //! |---|---|
+//! | [`familiar`] | which lines' merchant words the model read in training (its second threshold) |
 //! | [`features`] | normalisation of statement text and hashed features ([`Featurizer`]) |
 //! | [`words`] | word vectors (GloVe, 100-d, bundled): what a merchant word is near |
 //! | [`sparse`] | CSR rows and the L-BFGS trainer over them |
@@ -18,7 +19,7 @@
 //! ## Why a bundled file, not training at first use
 //!
 //! The bundled model (`data/bundled.model`, from the real-brand corpus, see
-//! [`BUNDLED_MODEL_COMMAND`]) is committed (15.5 MB: `2^16` buckets, 61 labels — the 18
+//! [`BUNDLED_MODEL_COMMAND`]) is committed (15.8 MB: `2^16` buckets, 61 labels — the 18
 //! categories and their sub-categories, see [`crate::domain::taxonomy`] — a gated context stage) and
 //! loaded with `include_bytes!`, like the word vectors its features use ([`words`], 35.6 MB).
 //! Training it takes about 5 minutes on 2 cores in a release build (two optimisations of 100
@@ -29,12 +30,14 @@
 //!
 //! It knows every brand of the corpus (a user's statement names real brands: `NETFLIX.COM`,
 //! `LIDL`, `UBER *TRIP`), so it cannot be measured on the corpus's held-out brands; its
-//! calibration was fitted on merchants it had not seen yet (so it flags more lines of the
-//! merchants it knows than it needs to), and the same recipe without the test brands
+//! calibration was fitted on merchants it had not seen yet, with one threshold for the lines
+//! whose words it had read meaning the category it guesses and one for the rest (see
+//! [`familiar`]), and the same recipe without the test brands
 //! (`scripts/bundled-model.sh held-out`) is the model every generalisation figure is
 //! measured with.
 
 pub mod explain;
+pub mod familiar;
 pub mod features;
 pub mod metrics;
 mod model;
@@ -67,8 +70,13 @@ pub struct Thresholds {
     pub high: f32,
     /// At or above (and below `high`): [`Confidence::Medium`]; below: [`Confidence::Low`].
     pub medium: f32,
-    /// Below: the prediction is marked uncertain and labelled [`Category::UNCERTAIN`].
+    /// Below: the prediction of a line the model is not familiar with (see
+    /// [`familiar`]) is marked uncertain and labelled [`Category::UNCERTAIN`]. A model
+    /// without a familiar-word set applies it to every line.
     pub uncertain_below: f32,
+    /// The same for a line whose merchant words the model read in training (a model fitted
+    /// with a target accuracy fits it on such calibration rows, apart from the others).
+    pub familiar_below: f32,
 }
 
 impl Default for Thresholds {
@@ -77,29 +85,59 @@ impl Default for Thresholds {
             high: 0.8,
             medium: 0.5,
             uncertain_below: 0.35,
+            familiar_below: 0.35,
         }
     }
 }
 
 impl Thresholds {
-    /// Checks that `0 <= uncertain_below <= 1` and `0 <= medium <= high <= 1`.
+    /// Checks that both uncertainty thresholds are in `[0, 1]` and `0 <= medium <= high <= 1`.
     pub fn validate(&self) -> crate::Result<()> {
         let ok = |v: f32| (0.0..=1.0).contains(&v);
-        if ok(self.high) && ok(self.medium) && ok(self.uncertain_below) && self.medium <= self.high
+        if ok(self.high)
+            && ok(self.medium)
+            && ok(self.uncertain_below)
+            && ok(self.familiar_below)
+            && self.medium <= self.high
         {
             Ok(())
         } else {
             Err(crate::Error::InvalidConfig {
                 what: format!(
-                    "thresholds must be in [0, 1] with medium <= high, got high {} medium {} uncertain_below {}",
-                    self.high, self.medium, self.uncertain_below
+                    "thresholds must be in [0, 1] with medium <= high, got high {} medium {} uncertain_below {} familiar_below {}",
+                    self.high, self.medium, self.uncertain_below, self.familiar_below
                 ),
             })
         }
     }
 
-    /// The prediction for a best label and its probability.
+    /// One uncertainty threshold for every line, familiar or not.
+    pub fn one_threshold(self, uncertain_below: f32) -> Self {
+        Self {
+            uncertain_below,
+            familiar_below: uncertain_below,
+            ..self
+        }
+    }
+
+    /// The uncertainty threshold of a line the model is `familiar` with, or not.
+    pub fn uncertain_below(&self, familiar: bool) -> f32 {
+        if familiar {
+            self.familiar_below
+        } else {
+            self.uncertain_below
+        }
+    }
+
+    /// The prediction for a best label and its probability, on a line the model is not
+    /// familiar with (see [`predict_line`](Self::predict_line)).
     pub fn predict(&self, best: &Category, probability: f32) -> Prediction {
+        self.predict_line(best, probability, false)
+    }
+
+    /// The prediction for a best label and its probability, on a line the model is
+    /// `familiar` with or not.
+    pub fn predict_line(&self, best: &Category, probability: f32, familiar: bool) -> Prediction {
         let confidence = if probability >= self.high {
             Confidence::High
         } else if probability >= self.medium {
@@ -107,7 +145,7 @@ impl Thresholds {
         } else {
             Confidence::Low
         };
-        let uncertain = probability < self.uncertain_below;
+        let uncertain = probability < self.uncertain_below(familiar);
         let category = if uncertain {
             Category::new(Category::UNCERTAIN)
         } else {
@@ -201,8 +239,9 @@ pub fn load(path: Option<&std::path::Path>) -> crate::Result<Arc<dyn Classifier>
     }
 }
 
-/// A model file at `path` (or the bundled model), with its uncertainty threshold replaced
-/// when `uncertain_below` is given (the bands saved with the model are kept).
+/// A model file at `path` (or the bundled model), with its uncertainty thresholds replaced
+/// by one for every line when `uncertain_below` is given (the bands saved with the model are
+/// kept).
 pub fn load_with(
     path: Option<&std::path::Path>,
     uncertain_below: Option<f32>,
@@ -213,10 +252,7 @@ pub fn load_with(
     };
     let model = match uncertain_below {
         Some(u) => {
-            let thresholds = Thresholds {
-                uncertain_below: u,
-                ..model.thresholds()
-            };
+            let thresholds = model.thresholds().one_threshold(u);
             model.with_thresholds(thresholds)?
         }
         None => model,
@@ -244,6 +280,10 @@ pub struct EvalReport {
     /// Seconds from the first row read to the last label predicted (reading and parsing
     /// included: the end-to-end prediction time).
     pub predict_seconds: f64,
+    /// Rows the model was familiar with ([`LogisticModel::is_familiar`]).
+    pub familiar_rows: usize,
+    /// Familiar rows whose best main category was right (uncertain or not).
+    pub familiar_right: usize,
 }
 
 /// Evaluates `model` on labelled rows: predicts in batches, compares with the labels at the
@@ -256,11 +296,11 @@ pub fn evaluate<E: std::fmt::Display>(
     let started = Instant::now();
     let mut txs = Vec::with_capacity(BATCH);
     let mut truth = Vec::with_capacity(BATCH);
-    let mut results: Vec<(String, crate::domain::taxonomy::Pick)> = Vec::new();
+    let mut results: Vec<(String, crate::domain::taxonomy::Pick, bool)> = Vec::new();
     let (mut skipped, mut errors) = (0, Vec::new());
     let mut flush = |txs: &mut Vec<Transaction>, truth: &mut Vec<String>| {
-        for (pick, t) in model.picks(txs).into_iter().zip(truth.drain(..)) {
-            results.push((t, pick));
+        for ((pick, familiar), t) in model.judged(txs).into_iter().zip(truth.drain(..)) {
+            results.push((t, pick, familiar));
         }
         txs.clear();
     };
@@ -287,13 +327,19 @@ pub fn evaluate<E: std::fmt::Display>(
     let th = model.thresholds();
     let mut ev = Evaluator::new();
     let mut sub_ev = model.tree().is_two_level().then(Evaluator::new);
-    for (t, pick) in &results {
+    let (mut familiar_rows, mut familiar_right) = (0, 0);
+    for (t, pick, familiar) in &results {
         let (t, p) = (t.trim(), pick.probability);
         let main = crate::domain::taxonomy::main_of(t);
-        ev.add(main, mains[pick.main].as_str(), p, p < th.uncertain_below);
+        let uncertain = p < th.uncertain_below(*familiar);
+        ev.add(main, mains[pick.main].as_str(), p, uncertain);
+        if *familiar {
+            familiar_rows += 1;
+            familiar_right += usize::from(mains[pick.main].as_str() == main);
+        }
         if let Some(sub_ev) = &mut sub_ev {
             let q = pick.label_probability;
-            sub_ev.add(t, labels[pick.label].as_str(), q, p < th.uncertain_below);
+            sub_ev.add(t, labels[pick.label].as_str(), q, uncertain);
         }
     }
     EvalReport {
@@ -302,5 +348,7 @@ pub fn evaluate<E: std::fmt::Display>(
         skipped_rows: skipped,
         errors,
         predict_seconds,
+        familiar_rows,
+        familiar_right,
     }
 }

@@ -12,12 +12,18 @@
 //! the context bias at zero (it would move every line, however sure its text); models trained
 //! before that carry one.
 //!
-//! ## File format (version 2), all little-endian
+//! ## Uncertainty
+//!
+//! A line is `uncertain` when its main category's probability is below
+//! [`Thresholds::uncertain_below`], or below [`Thresholds::familiar_below`] when the model
+//! read its merchant words in training (see [`super::familiar`]).
+//!
+//! ## File format (version 3), all little-endian
 //!
 //! | bytes | what |
 //! |---|---|
 //! | 8 | magic `TXCLSMDL` |
-//! | 4 | format version (`u32`, 1) |
+//! | 4 | format version (`u32`, 3; version 2 files, without the last two rows, are read too) |
 //! | 4 | feature version ([`FEATURE_VERSION`]; 3 for a model without word vectors) |
 //! | 1 | `dim_bits` |
 //! | 4 | `k`, number of labels |
@@ -28,6 +34,8 @@
 //! | r × (4 + 4k) | bucket index (`u32`) and its `k` weights (`f32`) |
 //! | 1 | context mode: 0 none, 1 gated, 2 always |
 //! | 4 + 4 × k + 4 × k × [`CONTEXT_DIM`] | if a context stage: `T_text`, its bias, then its weights bucket by bucket |
+//! | 4 | threshold of familiar lines (`f32`) |
+//! | 1 + 2^b / 8 | familiar-word set: `b` (`u8`, 0 for none), then `2^b` bits as `u64`s |
 //! | 8 | FNV-1a 64 of everything before |
 //!
 //! Why our own layout, not bincode or postcard: the model is one flat table of `f32`, so a
@@ -41,6 +49,7 @@
 use std::path::Path;
 
 use super::explain::{ClassScore, Contribution, Explanation};
+use super::familiar::{main_key, word_hashes, Familiar};
 use super::features::{
     fnv1a, vector_buckets, FeatureConfig, Featurizer, SparseRow, CONTEXT_DIM, FEATURE_VERSION,
 };
@@ -50,7 +59,9 @@ use crate::domain::{Category, Prediction, Transaction};
 use crate::Error;
 
 const MAGIC: &[u8; 8] = b"TXCLSMDL";
-const FORMAT_VERSION: u32 = 2;
+const FORMAT_VERSION: u32 = 3;
+/// The format before the familiar-word set; still read.
+const FORMAT_VERSION_2: u32 = 2;
 
 /// How the context (amount, date, rail) enters the score.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -129,6 +140,8 @@ pub struct LogisticModel {
     temperature: f32,
     /// The context stage, if any.
     context: Option<Context>,
+    /// The words and pairs of words its training rows had, if it keeps them.
+    familiar: Option<Familiar>,
     thresholds: Thresholds,
     version: String,
     /// How the labels roll up to main categories (derived from the labels: a label
@@ -251,6 +264,7 @@ impl LogisticModel {
             bias,
             temperature,
             context: None,
+            familiar: None,
             thresholds,
             version: String::new(),
         };
@@ -288,6 +302,7 @@ impl LogisticModel {
             self.thresholds,
         );
         model.context = self.context.clone();
+        model.familiar = self.familiar.clone();
         Ok(model.sealed())
     }
 
@@ -313,6 +328,20 @@ impl LogisticModel {
             weights,
         });
         Ok(self.sealed())
+    }
+
+    /// The same model with a familiar-word set (its threshold is in the thresholds).
+    pub(crate) fn with_familiar(mut self, familiar: Familiar) -> Self {
+        self.familiar = Some(familiar);
+        self.sealed()
+    }
+
+    /// Whether the model read `tx`'s merchant words in training, meaning the main category
+    /// it guesses (see [`super::familiar`]): [`Thresholds::familiar_below`] then decides
+    /// whether its prediction is uncertain. Always false for a model without a
+    /// familiar-word set.
+    pub fn is_familiar(&self, tx: &Transaction) -> bool {
+        self.judged(std::slice::from_ref(tx))[0].1
     }
 
     /// How the context enters the score.
@@ -346,17 +375,18 @@ impl LogisticModel {
         self.tree.mains()
     }
 
-    /// The prediction for one row's label probabilities: category, probability, band and
+    /// The prediction for one row's label probabilities, on a line the model is `familiar`
+    /// with or not ([`is_familiar`](Self::is_familiar)): category, probability, band and
     /// `uncertain` at the main level (probabilities summed over each main's labels), and the
     /// most likely sub-category under that category.
-    pub fn prediction(&self, probabilities: &[f32]) -> Prediction {
-        self.prediction_of(self.tree.pick(probabilities))
+    pub fn prediction(&self, probabilities: &[f32], familiar: bool) -> Prediction {
+        self.prediction_of(self.tree.pick(probabilities), familiar)
     }
 
-    fn prediction_of(&self, pick: Pick) -> Prediction {
-        let mut p = self
-            .thresholds
-            .predict(&self.tree.mains()[pick.main], pick.probability);
+    fn prediction_of(&self, pick: Pick, familiar: bool) -> Prediction {
+        let mut p =
+            self.thresholds
+                .predict_line(&self.tree.mains()[pick.main], pick.probability, familiar);
         if !p.uncertain {
             p.sub_category = self.tree.sub_of(pick.label).cloned();
             p.sub_probability = p.sub_category.as_ref().map(|_| pick.label_probability);
@@ -543,7 +573,7 @@ impl LogisticModel {
             })
             .collect();
         Explanation {
-            prediction: self.prediction(&probabilities),
+            prediction: self.prediction(&probabilities, self.is_familiar(tx)),
             context_weight: gate,
             classes,
         }
@@ -561,13 +591,26 @@ impl LogisticModel {
     /// The roll-up of each transaction's label probabilities: the most likely main category
     /// and the most likely label under it.
     pub fn picks(&self, txs: &[Transaction]) -> Vec<Pick> {
+        self.judged(txs).into_iter().map(|(pick, _)| pick).collect()
+    }
+
+    /// Each transaction's [`pick`](Self::picks) and whether the model is familiar with it
+    /// ([`is_familiar`](Self::is_familiar)): all that decides its prediction.
+    pub fn judged(&self, txs: &[Transaction]) -> Vec<(Pick, bool)> {
         let mut f = Featurizer::new(self.features);
         let mut row = SparseRow::default();
         let mut probs = vec![0.0; self.labels.len()];
+        let mut hashes = Vec::new();
+        let mains: Vec<u64> = self.mains().iter().map(|m| main_key(m.as_str())).collect();
         txs.iter()
             .map(|tx| {
                 self.probabilities_into(&mut f, &mut row, tx, &mut probs);
-                self.tree.pick(&probs)
+                let pick = self.tree.pick(&probs);
+                let familiar = self.familiar.as_ref().is_some_and(|set| {
+                    word_hashes(f.merchant_words(), &mut hashes);
+                    set.knows(&hashes, mains[pick.main])
+                });
+                (pick, familiar)
             })
             .collect()
     }
@@ -624,6 +667,11 @@ impl LogisticModel {
                 }
             }
         }
+        out.extend_from_slice(&self.thresholds.familiar_below.to_le_bytes());
+        match &self.familiar {
+            None => out.push(0),
+            Some(set) => set.write(&mut out),
+        }
         let sum = fnv1a(0, &out);
         out.extend_from_slice(&sum.to_le_bytes());
         out
@@ -641,7 +689,7 @@ impl LogisticModel {
         }
         let mut r = Reader { b: body, at: 8 };
         let format = r.u32()?;
-        if format != FORMAT_VERSION {
+        if format != FORMAT_VERSION && format != FORMAT_VERSION_2 {
             return Err(bad(&format!(
                 "format version {format}, this build reads {FORMAT_VERSION}"
             )));
@@ -660,10 +708,12 @@ impl LogisticModel {
             return Err(bad(&format!("{k} labels")));
         }
         let temperature = r.f32()?;
-        let thresholds = Thresholds {
-            high: r.f32()?,
-            medium: r.f32()?,
-            uncertain_below: r.f32()?,
+        let (high, medium, uncertain_below) = (r.f32()?, r.f32()?, r.f32()?);
+        let mut thresholds = Thresholds {
+            high,
+            medium,
+            uncertain_below,
+            familiar_below: uncertain_below,
         };
         let mut labels = Vec::with_capacity(k);
         for _ in 0..k {
@@ -706,6 +756,15 @@ impl LogisticModel {
                 .map(|_| r.f32())
                 .collect::<crate::Result<Vec<_>>>()?;
         }
+        let mut familiar = None;
+        if format == FORMAT_VERSION {
+            thresholds.familiar_below = r.f32()?;
+            let log2_bits = r.u8()?;
+            if log2_bits != 0 {
+                let len = Familiar::byte_len(log2_bits).map_err(|m| bad(&m))?;
+                familiar = Some(Familiar::read(log2_bits, r.take(len)?).map_err(|m| bad(&m))?);
+            }
+        }
         if r.at != body.len() {
             return Err(bad("trailing bytes"));
         }
@@ -713,12 +772,14 @@ impl LogisticModel {
         check_parameters("bias", &bias)?;
         check_parameters("weights", &weights)?;
         let rows = buckets.into_iter().zip(weights.chunks_exact(k));
-        let model = Self::assemble(features, labels, rows, bias, temperature, thresholds);
-        if mode == ContextMode::Off {
-            Ok(model)
-        } else {
-            model.with_context(mode, text_t, c_bias, c_weights)
+        let mut model = Self::assemble(features, labels, rows, bias, temperature, thresholds);
+        if mode != ContextMode::Off {
+            model = model.with_context(mode, text_t, c_bias, c_weights)?;
         }
+        Ok(match familiar {
+            Some(set) => model.with_familiar(set),
+            None => model,
+        })
     }
 
     /// Writes the model to `path`.
@@ -796,7 +857,8 @@ impl Classifier for LogisticModel {
     }
 
     fn predict(&self, tx: &Transaction) -> Prediction {
-        self.prediction(&self.probabilities(tx))
+        let (pick, familiar) = self.judged(std::slice::from_ref(tx))[0];
+        self.prediction_of(pick, familiar)
     }
 
     fn explain(&self, tx: &Transaction, top: usize) -> Option<Explanation> {
@@ -804,9 +866,9 @@ impl Classifier for LogisticModel {
     }
 
     fn predict_batch(&self, txs: &[Transaction]) -> Vec<Prediction> {
-        self.picks(txs)
+        self.judged(txs)
             .into_iter()
-            .map(|pick| self.prediction_of(pick))
+            .map(|(pick, familiar)| self.prediction_of(pick, familiar))
             .collect()
     }
 }
@@ -835,6 +897,8 @@ mod tests {
         body.extend(std::iter::repeat_n(0u8, 4 * k as usize)); // bias
         body.extend_from_slice(&0u32.to_le_bytes()); // no bucket
         body.push(0); // no context
+        body.extend_from_slice(&0.1f32.to_le_bytes()); // familiar lines' threshold
+        body.push(0); // no familiar-word set
         let sum = fnv1a(0, &body);
         body.extend_from_slice(&sum.to_le_bytes());
         let m = LogisticModel::from_bytes(&body).expect("a valid (if useless) model");
@@ -845,6 +909,34 @@ mod tests {
                 .used_buckets(),
             0
         );
+    }
+
+    /// A model of the format before the familiar-word set reads as it did: one threshold for
+    /// every line.
+    #[test]
+    fn a_version_2_file_reads_with_one_threshold() {
+        let mut model = crate::classifier::bundled_model().unwrap();
+        model.familiar = None;
+        let t = model.thresholds();
+        let model = model.with_thresholds(t.one_threshold(0.42)).unwrap();
+        let bytes = model.to_bytes();
+        // Version 2: no familiar threshold nor set (5 bytes before the checksum).
+        let mut v2 = bytes[..bytes.len() - 8 - 5].to_vec();
+        v2[8..12].copy_from_slice(&FORMAT_VERSION_2.to_le_bytes());
+        let sum = fnv1a(0, &v2);
+        v2.extend_from_slice(&sum.to_le_bytes());
+        let read = LogisticModel::from_bytes(&v2).unwrap();
+        assert_eq!(read.thresholds(), model.thresholds());
+        assert!(read.familiar.is_none());
+        let tx = Transaction {
+            id: "a".into(),
+            date: "2026-01-02".parse().unwrap(),
+            description: "TESCO STORES 3297".into(),
+            amount_minor: -1_234,
+            currency: "GBP".into(),
+        };
+        assert!(!read.is_familiar(&tx));
+        assert_eq!(read.predict(&tx), model.predict(&tx));
     }
 
     #[test]
@@ -865,8 +957,9 @@ mod tests {
         .unwrap();
         let bytes = m.to_bytes();
         assert_eq!(LogisticModel::from_bytes(&bytes).unwrap().used_buckets(), 2);
-        // Swap the two buckets' indices (each entry: u32 index + 2 f32).
-        let n_at = bytes.len() - 8 - 1 - 2 * 12 - 4;
+        // Swap the two buckets' indices (each entry: u32 index + 2 f32), before the context
+        // mode, the familiar threshold and set, and the checksum.
+        let n_at = bytes.len() - 8 - 5 - 1 - 2 * 12 - 4;
         let mut swapped = bytes[..bytes.len() - 8].to_vec();
         swapped[n_at + 4..n_at + 8].copy_from_slice(&9u32.to_le_bytes());
         swapped[n_at + 16..n_at + 20].copy_from_slice(&3u32.to_le_bytes());
@@ -999,10 +1092,11 @@ mod tests {
         let m = model(w).unwrap();
         assert_eq!(m.used_buckets(), 2);
         let bytes = m.to_bytes();
-        // header + labels + bias + count + 2 × (index + 2 weights) + context mode + checksum
+        // header + labels + bias + count + 2 × (index + 2 weights) + context mode + familiar
+        // threshold + no familiar set + checksum
         assert_eq!(
             bytes.len(),
-            8 + 4 + 4 + 1 + 4 + 16 + 2 * 3 + 8 + 4 + 2 * 12 + 1 + 8
+            8 + 4 + 4 + 1 + 4 + 16 + 2 * 3 + 8 + 4 + 2 * 12 + 1 + 4 + 1 + 8
         );
         let back = LogisticModel::from_bytes(&bytes).unwrap();
         assert_eq!(back, m);

@@ -15,10 +15,12 @@ use std::collections::HashMap;
 use std::fmt::Display;
 use std::time::Instant;
 
+use super::familiar::{main_key, word_hashes, Counter};
 use super::features::{fnv1a, FeatureConfig, Featurizer, SparseRow, CONTEXT_DIM};
 use super::model::{ContextMode, LogisticModel};
 use super::sparse::{minimise, minimise_from, Csr, Objective, Optimisation};
 use super::{LabelledRow, Thresholds};
+use crate::domain::taxonomy::main_of;
 use crate::domain::Category;
 use crate::Error;
 
@@ -159,6 +161,11 @@ pub struct TrainReport {
     pub context_rows: usize,
     /// The uncertainty threshold saved with the model (fitted when a target accuracy is set).
     pub uncertain_below: f32,
+    /// The threshold of lines the model is familiar with (see [`super::familiar`]).
+    pub familiar_below: f32,
+    /// Calibration rows the thresholds were fitted on, and how many were familiar (0, 0
+    /// without a target accuracy).
+    pub threshold_rows: (usize, usize),
     /// Seconds spent reading and featurizing.
     pub featurize_seconds: f64,
     /// Seconds spent optimising (and calibrating).
@@ -173,9 +180,22 @@ struct Collected {
     /// Context buckets of the calibration rows (value 1).
     cal_ctx: Csr,
     cal_y: Vec<u32>,
+    /// The training rows' merchant words, counted.
+    words: Counter,
+    /// The calibration rows' merchant word hashes, row `i` at `cal_words[cal_word_ends[i - 1]..cal_word_ends[i]]`.
+    cal_words: Vec<u64>,
+    cal_word_ends: Vec<usize>,
     labels: Vec<String>,
     skipped: usize,
     errors: Vec<String>,
+}
+
+impl Collected {
+    /// Calibration row `i`'s merchant word hashes.
+    fn cal_words(&self, i: usize) -> &[u64] {
+        let start = if i == 0 { 0 } else { self.cal_word_ends[i - 1] };
+        &self.cal_words[start..self.cal_word_ends[i]]
+    }
 }
 
 fn collect<E: Display>(
@@ -198,10 +218,14 @@ fn collect<E: Display>(
         cal_x: Csr::new(),
         cal_ctx: Csr::new(),
         cal_y: Vec::new(),
+        words: Counter::default(),
+        cal_words: Vec::new(),
+        cal_word_ends: Vec::new(),
         labels: Vec::new(),
         skipped: 0,
         errors: Vec::new(),
     };
+    let mut hashes = Vec::new();
     let threshold = (config.calibration_fraction * 1_000_000.0) as u64;
     let hold_out = calibration.is_none() && threshold > 0;
     let mut id_of = |label: &str, c: &mut Collected| -> u32 {
@@ -225,14 +249,18 @@ fn collect<E: Display>(
                 let to_cal = hold_out
                     && !first_of_label
                     && fnv1a(0x0ca1, &(n as u64).to_le_bytes()) % 1_000_000 < threshold;
+                word_hashes(f.merchant_words(), &mut hashes);
                 if to_cal {
                     context_row(&f, &mut ctx);
                     c.cal_x.push(&row);
                     c.cal_ctx.push(&ctx);
                     c.cal_y.push(id);
+                    c.cal_words.extend_from_slice(&hashes);
+                    c.cal_word_ends.push(c.cal_words.len());
                 } else {
                     c.x.push(&row);
                     c.y.push(id);
+                    c.words.add(&hashes, main_key(main_of(label.trim())));
                 }
             }
             Err(e) => {
@@ -254,6 +282,9 @@ fn collect<E: Display>(
                         c.cal_x.push(&row);
                         c.cal_ctx.push(&ctx);
                         c.cal_y.push(id);
+                        word_hashes(f.merchant_words(), &mut hashes);
+                        c.cal_words.extend_from_slice(&hashes);
+                        c.cal_word_ends.push(c.cal_words.len());
                     }
                 }
                 Err(e) => {
@@ -346,10 +377,14 @@ pub fn train<E: Display>(
     };
     let temperature = fit_temperature(&uncalibrated, &c, &tail_rows);
     let mut model = uncalibrated.with_temperature(temperature)?;
+    let mut threshold_rows = (0, 0);
     if let Some(target) = config.target_accuracy {
-        let t = fit_threshold(&model, &c, &tail_rows, target);
+        let (uncertain_below, familiar_below, familiar_rows) =
+            fit_thresholds(&model, &c, &tail_rows, target);
+        threshold_rows = (tail_rows.len(), familiar_rows);
         let thresholds = Thresholds {
-            uncertain_below: t,
+            uncertain_below,
+            familiar_below,
             ..model.thresholds()
         };
         model = model.with_thresholds(thresholds)?;
@@ -379,7 +414,14 @@ pub fn train<E: Display>(
         model = refitted
             .with_temperature(temperature)?
             .with_thresholds(model.thresholds())?;
+        // The refitted weights read the calibration rows' words too.
+        for i in 0..n_cal {
+            let words = c.cal_words(i).to_vec();
+            let main = main_key(main_of(labels_c[c.cal_y[i] as usize].as_str()));
+            c.words.add(&words, main);
+        }
     }
+    let model = model.with_familiar(c.words.finish());
     let report = TrainReport {
         train_rows,
         calibration_rows: c.cal_y.len(),
@@ -392,6 +434,8 @@ pub fn train<E: Display>(
         temperature,
         context_rows: stage_rows.len(),
         uncertain_below: model.thresholds().uncertain_below,
+        familiar_below: model.thresholds().familiar_below,
+        threshold_rows,
         featurize_seconds,
         optimise_seconds: started.elapsed().as_secs_f64(),
     };
@@ -587,29 +631,67 @@ fn scores(model: &LogisticModel, c: &Collected, rows: &[usize]) -> Vec<f32> {
     out
 }
 
-/// The lowest threshold `t` such that the predictions of calibration rows `rows` whose top
-/// main-category probability is at least `t` are right (at the main level) at least `target`
-/// of the time (1 when none is).
-fn fit_threshold(model: &LogisticModel, c: &Collected, rows: &[usize], target: f64) -> f32 {
+/// Calibration rows a kind of line (familiar or not) needs for a threshold of its own;
+/// with fewer, its threshold is the one fitted on all the rows.
+const MIN_THRESHOLD_ROWS: usize = 200;
+
+/// The uncertainty thresholds of lines the model is not familiar with and of familiar ones,
+/// and how many of `rows` were familiar: for each kind, the lowest `t` such that the
+/// predictions of its calibration rows (among `rows`) whose top main-category probability is
+/// at least `t` are right (at the main level) at least `target` of the time (1 when none
+/// is). Familiarity is judged against the training rows' words, so calibration rows of
+/// merchants no training row named are the unfamiliar kind, as a user's new merchants will
+/// be.
+fn fit_thresholds(
+    model: &LogisticModel,
+    c: &Collected,
+    rows: &[usize],
+    target: f64,
+) -> (f32, f32, usize) {
     use super::Classifier;
     let k = model.labels().len();
     let (mut row, mut ctx) = (SparseRow::default(), Vec::new());
     let mut p = vec![0.0f32; k];
-    let mut by_p: Vec<(f32, bool)> = rows
+    let tree = model.tree();
+    let mains: Vec<u64> = tree.mains().iter().map(|m| main_key(m.as_str())).collect();
+    let scored: Vec<(f32, bool, bool)> = rows
         .iter()
         .map(|&i| {
             cal_row(c, i, &mut row, &mut ctx);
             model.probabilities_of_row(&row, &ctx, &mut p);
             // Uncertainty is decided at the main level (see `crate::domain::taxonomy`).
-            let tree = model.tree();
             let pick = tree.pick(&p);
-            (
-                pick.probability,
-                pick.main == tree.main_of(c.cal_y[i] as usize),
-            )
+            let right = pick.main == tree.main_of(c.cal_y[i] as usize);
+            let familiar = c.words.is_familiar(c.cal_words(i), mains[pick.main]);
+            (pick.probability, right, familiar)
         })
         .collect();
-    accuracy_threshold(&mut by_p, target)
+    let familiar = scored.iter().filter(|s| s.2).count();
+    let (unfamiliar_below, familiar_below) = thresholds_by_kind(scored.into_iter(), target);
+    (unfamiliar_below, familiar_below, familiar)
+}
+
+/// The thresholds of unfamiliar and familiar lines from `(probability, right, familiar)`
+/// of calibration rows (see [`fit_thresholds`]).
+fn thresholds_by_kind(scored: impl Iterator<Item = (f32, bool, bool)>, target: f64) -> (f32, f32) {
+    let (mut all, mut familiar, mut unfamiliar) = (Vec::new(), Vec::new(), Vec::new());
+    for (p, right, is_familiar) in scored {
+        all.push((p, right));
+        if is_familiar {
+            familiar.push((p, right));
+        } else {
+            unfamiliar.push((p, right));
+        }
+    }
+    let pooled = accuracy_threshold(&mut all, target);
+    let of = |rows: &mut Vec<(f32, bool)>| {
+        if rows.len() < MIN_THRESHOLD_ROWS {
+            pooled
+        } else {
+            accuracy_threshold(rows, target)
+        }
+    };
+    (of(&mut unfamiliar), of(&mut familiar))
 }
 
 /// The uncertainty threshold of `model` fitted on labelled `rows` (bad rows are skipped): the
@@ -617,31 +699,42 @@ fn fit_threshold(model: &LogisticModel, c: &Collected, rows: &[usize], target: f
 /// there, judged at the main level. For a model trained on every merchant it knows, fitted on
 /// new lines of those merchants, as its users' statements mostly are. Returns the threshold
 /// and the rows it was fitted on.
+///
+/// With a familiar-word set the model has two thresholds: each is fitted on the rows of its
+/// kind ([`LogisticModel::is_familiar`]); the thresholds returned are the model's with both
+/// replaced.
 pub fn fit_threshold_on<E: Display>(
     model: &LogisticModel,
     rows: impl IntoIterator<Item = LabelledRow<E>>,
     target: f64,
-) -> crate::Result<(f32, usize)> {
+) -> crate::Result<(Thresholds, usize)> {
     if !(0.0..=1.0).contains(&target) {
         return Err(Error::InvalidConfig {
             what: format!("target accuracy must be in [0, 1], got {target}"),
         });
     }
     let (txs, labels): (Vec<_>, Vec<_>) = rows.into_iter().filter_map(Result::ok).unzip();
-    let tree = model.tree();
-    let mut by_p: Vec<(f32, bool)> = model
-        .picks(&txs)
-        .into_iter()
-        .zip(&labels)
-        .map(|(pick, label): (_, &String)| {
-            let main = crate::domain::taxonomy::main_of(label.trim());
-            (pick.probability, tree.mains()[pick.main].as_str() == main)
-        })
-        .collect();
-    if by_p.is_empty() {
+    if txs.is_empty() {
         return Err(Error::Model("no rows to fit the threshold on".into()));
     }
-    Ok((accuracy_threshold(&mut by_p, target), by_p.len()))
+    let mains = model.tree().mains();
+    let scored = model.judged(&txs).into_iter().zip(&labels).map(
+        |((pick, familiar), label): (_, &String)| {
+            let main = main_of(label.trim());
+            (
+                pick.probability,
+                mains[pick.main].as_str() == main,
+                familiar,
+            )
+        },
+    );
+    let (uncertain_below, familiar_below) = thresholds_by_kind(scored, target);
+    let thresholds = Thresholds {
+        uncertain_below,
+        familiar_below,
+        ..model.thresholds()
+    };
+    Ok((thresholds, txs.len()))
 }
 
 /// The lowest `t` among the probabilities such that the rows with probability `>= t` are
@@ -712,7 +805,38 @@ fn temperature_of(logits: &[f32], y: &[u32], k: usize) -> f32 {
 
 #[cfg(test)]
 mod tests {
-    use super::accuracy_threshold;
+    use super::{accuracy_threshold, thresholds_by_kind, MIN_THRESHOLD_ROWS};
+
+    /// Familiar rows right 99 times in 100 at any probability, the others right only above
+    /// 0.9: each kind gets its own threshold; a kind with too few rows gets the pooled one.
+    #[test]
+    fn each_kind_of_line_gets_the_threshold_its_own_rows_call_for() {
+        let rows = |n: usize, familiar: bool| -> Vec<(f32, bool, bool)> {
+            (0..n)
+                .map(|i| {
+                    let p = 0.3 + 0.7 * i as f32 / n as f32;
+                    let right = if familiar { i % 100 != 0 } else { p > 0.9 };
+                    (p, right, familiar)
+                })
+                .collect()
+        };
+        let both = rows(1_000, true).into_iter().chain(rows(1_000, false));
+        let (unfamiliar, familiar) = thresholds_by_kind(both, 0.97);
+        assert!(familiar < 0.31, "{familiar}");
+        assert!((0.88..0.92).contains(&unfamiliar), "{unfamiliar}");
+        // Too few familiar rows: they take the threshold of all the rows.
+        let few = rows(MIN_THRESHOLD_ROWS - 1, true);
+        let mut pooled: Vec<(f32, bool)> = few
+            .iter()
+            .chain(&rows(1_000, false))
+            .map(|r| (r.0, r.1))
+            .collect();
+        let pooled = accuracy_threshold(&mut pooled, 0.97);
+        let both = few.into_iter().chain(rows(1_000, false));
+        let (unfamiliar, familiar) = thresholds_by_kind(both, 0.97);
+        assert_eq!(familiar, pooled);
+        assert!((0.88..0.92).contains(&unfamiliar), "{unfamiliar}");
+    }
 
     #[test]
     fn the_threshold_is_the_lowest_that_keeps_the_target_accuracy() {
