@@ -15,9 +15,9 @@
 //! A line is *familiar* when
 //! 1. every merchant word (the featurizer's tokens after the rails) occurred in at least
 //!    [`MIN_COUNT`] training rows,
-//! 2. at most one pair of adjacent words did not: `WALL STREET ENGLISH` is three common
-//!    words, but a model that never read `STREET ENGLISH` has not seen that school, while
-//!    statements do pair a known merchant with a place it was never printed with;
+//! 2. at most two pairs of adjacent words did not: statements pair a known merchant with
+//!    places and codes it was never printed with, but a line of common words in pairs never
+//!    read (`WALL STREET ENGLISH SCHOOL LONDON LEEDS`) is a name the model has not seen;
 //! 3. and one of its words or pairs had, in at least [`PURITY`] of the training rows it
 //!    occurs in, the main category the model guesses: a person's name (`DOC ENVIADO JOAO
 //!    LIMA`) is read in transfers, rents and salaries alike, and says nothing about which.
@@ -26,9 +26,10 @@
 //! 97 %) on the corpus's brand-, country- and layout-held-out test files of `gen-data --seed
 //! 42`: without rule 3 the familiar lines of new layouts were 88 % right (person-to-person
 //! lines of a new rail, `DOC ENVIADO …`, taken for rent) and the lines the two thresholds
-//! kept 93.8 %, under the target; with it familiar lines are 98.8 / 98.8 / 97.1 % right and
-//! the kept lines 98.8 / 99.1 / 97.7 %. Requiring every pair to be read flagged more lines
-//! and still missed the target on new layouts.
+//! kept 93.8 %, under the target; with it familiar lines are 97.7 / 98.2 / 96.6 % right, and
+//! the lines kept 98.5 / 99.2 / 97.6 %, 43.0 / 31.3 / 23.9 % of them. Allowing one unread
+//! pair instead of two kept fewer lines (39.0 / 30.3 / 18.9 %); letting one word go unread
+//! too fell under the target on new layouts (96.4 %).
 //!
 //! The set is a Bloom filter over 64-bit keys (16 bits and 4 probes per key: 0.24 % false
 //! positives): each word and pair that passes rule 1, and each that passes rule 3 combined
@@ -52,7 +53,7 @@ const BITS_PER_KEY: usize = 16;
 /// Probes per key.
 const PROBES: u64 = 4;
 /// Pairs of adjacent words a familiar line may have that were not read.
-const UNSEEN_PAIRS: usize = 1;
+const UNSEEN_PAIRS: usize = 2;
 const SEED_WORD: u64 = 0x4641_4d49_4c49_0007;
 const SEED_MAIN: u64 = 0x4641_4d49_4c49_0008;
 
@@ -204,6 +205,18 @@ impl Familiar {
             .all(|bit| self.bits[bit / 64] & (1 << (bit % 64)) != 0)
     }
 
+    /// Learns a line a user labelled `main` (a correction): its words and pairs the set did
+    /// not have are read from now on, meaning `main`. Words it had keep what they meant (a
+    /// city in a corrected line does not come to mean the correction's category).
+    pub fn learn(&mut self, words: &[u64], main: u64) {
+        for key in keys(words).collect::<Vec<_>>() {
+            if !self.contains(key) {
+                self.insert(key);
+                self.insert(meaning(key, main));
+            }
+        }
+    }
+
     /// Whether a line of these word hashes ([`word_hashes`]), guessed as the main category
     /// of key `main` ([`main_key`]), is familiar.
     pub fn knows(&self, words: &[u64], main: u64) -> bool {
@@ -287,10 +300,11 @@ mod tests {
         assert!(c.is_familiar(&hashes("lidl leeds"), groceries));
         // The words meant groceries, not health.
         assert!(!c.is_familiar(&hashes("lidl london"), main_key("health")));
-        // Every word read twice, but two pairs never: not familiar.
-        let school = hashes("wall street english school london");
+        // Every word read twice, but three pairs never: not familiar; two: familiar.
+        let school = hashes("wall street english school london leeds");
         assert!(!c.is_familiar(&school, main_key("education")));
-        assert!(c.is_familiar(&hashes("wall street english school"), main_key("education")));
+        let school = hashes("wall street english school london");
+        assert!(c.is_familiar(&school, main_key("education")));
         // A word that meant nothing in particular (groceries once, health once), or never read.
         assert!(!c.is_familiar(&hashes("leeds"), groceries));
         assert!(!c.is_familiar(&hashes("aldi london"), groceries));

@@ -336,6 +336,17 @@ impl LogisticModel {
         self.sealed()
     }
 
+    /// The same model having read lines users labelled (their merchant word hashes and main
+    /// category key; see [`Familiar::learn`]). Nothing changes without a familiar-word set.
+    pub(crate) fn with_lines_learnt(mut self, lines: &[(Vec<u64>, u64)]) -> Self {
+        if let Some(set) = &mut self.familiar {
+            lines
+                .iter()
+                .for_each(|(words, main)| set.learn(words, *main));
+        }
+        self.sealed()
+    }
+
     /// Whether the model read `tx`'s merchant words in training, meaning the main category
     /// it guesses (see [`super::familiar`]): [`Thresholds::familiar_below`] then decides
     /// whether its prediction is uncertain. Always false for a model without a

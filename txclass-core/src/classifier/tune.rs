@@ -10,10 +10,12 @@
 
 use std::fmt::Display;
 
+use super::familiar::{main_key, word_hashes};
 use super::features::{Featurizer, SparseRow};
 use super::model::LogisticModel;
 use super::sparse::{minimise, Csr, Objective, Optimisation};
 use super::{Classifier, LabelledRow};
+use crate::domain::taxonomy::main_of;
 use crate::Error;
 
 /// Settings of a warm start.
@@ -81,6 +83,8 @@ pub fn fine_tune<E: Display>(
         (SparseRow::default(), Csr::new(), Vec::new(), Vec::new());
     // Each row's buckets and context, to score the tuned model on them.
     let mut kept: Vec<(SparseRow, Vec<u32>)> = Vec::new();
+    // Each row's merchant words and main category: the tuned model has read them.
+    let mut learnt: Vec<(Vec<u64>, u64)> = Vec::new();
     let (mut skipped, mut errors) = (0, Vec::new());
     let mut z = vec![0.0f32; k];
     let mut refuse = |e: String| {
@@ -119,6 +123,9 @@ pub fn fine_tune<E: Display>(
         x.push(&row);
         y.push(class as u32);
         kept.push((row.clone(), featurizer.context().to_vec()));
+        let mut words = Vec::new();
+        word_hashes(featurizer.merchant_words(), &mut words);
+        learnt.push((words, main_key(main_of(labels[class].as_str()))));
     }
     if y.is_empty() {
         return Err(Error::Model(format!(
@@ -150,7 +157,9 @@ pub fn fine_tune<E: Display>(
     let (params, optimisation) = minimise(objective, config.max_iterations, config.tolerance)?;
     // The change was fitted on scores over the temperature: the weights take it times `t`.
     let delta: Vec<f32> = params[..m * k].iter().map(|&d| d as f32 * t).collect();
-    let tuned = model.nudged(&buckets, &delta)?;
+    // The corrected merchants are familiar now: their next lines are judged by the threshold
+    // of lines the model knows, as the trained merchants' are.
+    let tuned = model.nudged(&buckets, &delta)?.with_lines_learnt(&learnt);
     let mut after = vec![0.0f32; offset.len()];
     for ((row, ctx), p) in kept.iter().zip(after.chunks_exact_mut(k)) {
         tuned.probabilities_of_row(row, ctx, p);
@@ -229,6 +238,13 @@ mod tests {
             label(&tuned, &line("ZORBLAX KLINIKUM KOELN", -3140)),
             target
         );
+        // The tuned model has read the corrected merchant: its next line is familiar, judged
+        // by the threshold of lines the model knows, and not flagged.
+        let next = line("ZORBLAX KLINIKUM HAMBURG", -6150);
+        assert!(!model.is_familiar(&next));
+        assert!(tuned.is_familiar(&next));
+        let p = tuned.predict(&next);
+        assert_eq!((p.category.as_str(), p.uncertain), (target, false), "{p:?}");
         // Lines that share nothing with them keep the model's answer.
         for d in [
             "NETFLIX.COM AMSTERDAM",
