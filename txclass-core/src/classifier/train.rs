@@ -182,7 +182,8 @@ struct Collected {
     cal_y: Vec<u32>,
     /// The training rows' merchant words, counted.
     words: Counter,
-    /// The calibration rows' merchant word hashes, row `i` at `cal_words[cal_word_ends[i - 1]..cal_word_ends[i]]`.
+    /// The calibration rows' merchant word hashes: row `i`'s end at `cal_word_ends[i]`
+    /// (read through the method of the same name).
     cal_words: Vec<u64>,
     cal_word_ends: Vec<usize>,
     labels: Vec<String>,
