@@ -453,7 +453,7 @@ fn a_refit_learns_the_calibration_rows_and_keeps_their_calibration() {
     // On merchants neither model saw, the lines it is familiar with are right more often.
     let report = evaluate(&refitted, of(Split::Test));
     let ev = &report.evaluation;
-    let familiar_accuracy = report.familiar_right as f64 / report.familiar_rows as f64;
+    let familiar_accuracy = report.familiar_accuracy();
     let other_accuracy = (ev.accuracy * ev.rows as f64 - report.familiar_right as f64)
         / (ev.rows as f64 - report.familiar_rows as f64);
     assert!(

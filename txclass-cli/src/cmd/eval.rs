@@ -99,7 +99,7 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
             "uncertain_below": model.thresholds().uncertain_below,
             "familiar_below": model.thresholds().familiar_below,
             "familiar_rows": report.familiar_rows,
-            "familiar_accuracy": report.familiar_right as f64 / report.familiar_rows.max(1) as f64,
+            "familiar_accuracy": report.familiar_accuracy(),
             "coverage_curve": ev.coverage_curve.iter().map(|c| serde_json::json!({
                 "coverage": c.coverage, "threshold": c.threshold, "accuracy": c.accuracy,
             })).collect::<Vec<_>>(),
@@ -132,7 +132,7 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
         "familiar lines (merchant words read in training): {} ({:.1} %), accuracy {:.4}; uncertain below {:.4}, familiar below {:.4}",
         report.familiar_rows,
         100.0 * report.familiar_rows as f64 / ev.rows.max(1) as f64,
-        report.familiar_right as f64 / report.familiar_rows.max(1) as f64,
+        report.familiar_accuracy(),
         model.thresholds().uncertain_below,
         model.thresholds().familiar_below
     );

@@ -100,12 +100,15 @@ fn familiar_by(
         && keys(words).any(|k| means(k, main))
 }
 
+/// A key's training rows, and how many of them had each main category (by [`main_key`]).
+type KeyCounts = (u32, Vec<(u64, u32)>);
+
 /// Counts, per word and pair of words, the training rows it occurs in and their main
 /// categories.
 #[derive(Debug, Default)]
 pub(crate) struct Counter {
     /// Rows per key, and per main category of those rows.
-    counts: HashMap<u64, (u32, Vec<(u64, u32)>)>,
+    counts: HashMap<u64, KeyCounts>,
     line: Vec<u64>,
 }
 
@@ -127,14 +130,13 @@ impl Counter {
         }
     }
 
-    /// Whether `key` passes rule 1.
-    fn read(&self, key: u64) -> bool {
-        self.counts.get(&key).is_some_and(|c| c.0 >= MIN_COUNT)
+    /// Whether a key of these counts passes rule 1.
+    fn read((rows, _): &KeyCounts) -> bool {
+        *rows >= MIN_COUNT
     }
 
-    /// The main category `key` says (rule 3), if any.
-    fn says(&self, key: u64) -> Option<u64> {
-        let (rows, mains) = self.counts.get(&key)?;
+    /// The main category a key of these counts says (rule 3), if any.
+    fn says((rows, mains): &KeyCounts) -> Option<u64> {
         let &(main, n) = mains.iter().max_by_key(|(_, n)| *n)?;
         (*rows >= MIN_COUNT && f64::from(n) >= PURITY * f64::from(*rows)).then_some(main)
     }
@@ -145,19 +147,19 @@ impl Counter {
         familiar_by(
             words,
             main,
-            |k| self.read(k),
-            |k, m| self.says(k) == Some(m),
+            |k| self.counts.get(&k).is_some_and(Self::read),
+            |k, m| self.counts.get(&k).and_then(Self::says) == Some(m),
         )
     }
 
     /// The set of what the rows counted so far read (see the module docs).
     pub fn finish(&self) -> Familiar {
         let mut keys = Vec::new();
-        for &key in self.counts.keys() {
-            if self.read(key) {
+        for (&key, counts) in &self.counts {
+            if Self::read(counts) {
                 keys.push(key);
             }
-            if let Some(main) = self.says(key) {
+            if let Some(main) = Self::says(counts) {
                 keys.push(meaning(key, main));
             }
         }
@@ -185,31 +187,31 @@ impl Familiar {
     /// Largest filter a model file may declare (512 MB).
     const MAX_LOG2_BITS: u8 = 32;
 
-    fn probes(&self, key: u64) -> impl Iterator<Item = usize> {
+    /// The bits of `key` in a filter of `2^log2_bits` bits.
+    fn probes(log2_bits: u8, key: u64) -> impl Iterator<Item = usize> {
         // Two halves of a mixed key, combined (Kirsch and Mitzenmacher): as good as
         // independent hashes for a Bloom filter.
         let h = (key ^ (key >> 31)).wrapping_mul(0xff51_afd7_ed55_8ccd);
         let (a, b) = (h, (h >> 32) | 1);
-        let mask = (1u64 << self.log2_bits) - 1;
+        let mask = (1u64 << log2_bits) - 1;
         (0..PROBES).map(move |i| (a.wrapping_add(i.wrapping_mul(b)) & mask) as usize)
     }
 
     fn insert(&mut self, key: u64) {
-        for bit in self.probes(key).collect::<Vec<_>>() {
+        for bit in Self::probes(self.log2_bits, key) {
             self.bits[bit / 64] |= 1 << (bit % 64);
         }
     }
 
     fn contains(&self, key: u64) -> bool {
-        self.probes(key)
-            .all(|bit| self.bits[bit / 64] & (1 << (bit % 64)) != 0)
+        Self::probes(self.log2_bits, key).all(|bit| self.bits[bit / 64] & (1 << (bit % 64)) != 0)
     }
 
     /// Learns a line a user labelled `main` (a correction): its words and pairs the set did
     /// not have are read from now on, meaning `main`. Words it had keep what they meant (a
     /// city in a corrected line does not come to mean the correction's category).
     pub fn learn(&mut self, words: &[u64], main: u64) {
-        for key in keys(words).collect::<Vec<_>>() {
+        for key in keys(words) {
             if !self.contains(key) {
                 self.insert(key);
                 self.insert(meaning(key, main));

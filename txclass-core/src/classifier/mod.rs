@@ -286,6 +286,13 @@ pub struct EvalReport {
     pub familiar_right: usize,
 }
 
+impl EvalReport {
+    /// Share of the familiar rows whose best main category was right (0 without any).
+    pub fn familiar_accuracy(&self) -> f64 {
+        self.familiar_right as f64 / self.familiar_rows.max(1) as f64
+    }
+}
+
 /// Evaluates `model` on labelled rows: predicts in batches, compares with the labels at the
 /// main level, and at the label level too when the model has sub-categories.
 pub fn evaluate<E: std::fmt::Display>(

@@ -612,14 +612,13 @@ impl LogisticModel {
         let mut row = SparseRow::default();
         let mut probs = vec![0.0; self.labels.len()];
         let mut hashes = Vec::new();
-        let mains: Vec<u64> = self.mains().iter().map(|m| main_key(m.as_str())).collect();
         txs.iter()
             .map(|tx| {
                 self.probabilities_into(&mut f, &mut row, tx, &mut probs);
                 let pick = self.tree.pick(&probs);
                 let familiar = self.familiar.as_ref().is_some_and(|set| {
                     word_hashes(f.merchant_words(), &mut hashes);
-                    set.knows(&hashes, mains[pick.main])
+                    set.knows(&hashes, main_key(self.mains()[pick.main].as_str()))
                 });
                 (pick, familiar)
             })

@@ -182,20 +182,26 @@ struct Collected {
     cal_y: Vec<u32>,
     /// The training rows' merchant words, counted.
     words: Counter,
-    /// The calibration rows' merchant word hashes: row `i`'s end at `cal_word_ends[i]`
-    /// (read through the method of the same name).
-    cal_words: Vec<u64>,
-    cal_word_ends: Vec<usize>,
+    /// The calibration rows' merchant word hashes.
+    cal_words: Vec<Vec<u64>>,
     labels: Vec<String>,
     skipped: usize,
     errors: Vec<String>,
 }
 
 impl Collected {
-    /// Calibration row `i`'s merchant word hashes.
-    fn cal_words(&self, i: usize) -> &[u64] {
-        let start = if i == 0 { 0 } else { self.cal_word_ends[i - 1] };
-        &self.cal_words[start..self.cal_word_ends[i]]
+    /// Keeps the transaction last featurized by `f` (text features `row`, label `id`) as a
+    /// calibration row; `ctx` is scratch.
+    fn push_calibration(&mut self, f: &Featurizer, row: &SparseRow, id: u32, ctx: &mut SparseRow) {
+        ctx.clear();
+        ctx.indices.extend_from_slice(f.context());
+        ctx.values.resize(ctx.indices.len(), 1.0);
+        self.cal_x.push(row);
+        self.cal_ctx.push(ctx);
+        self.cal_y.push(id);
+        let mut words = Vec::new();
+        word_hashes(f.merchant_words(), &mut words);
+        self.cal_words.push(words);
     }
 }
 
@@ -207,11 +213,6 @@ fn collect<E: Display>(
     let mut f = Featurizer::new(config.features);
     let mut row = SparseRow::default();
     let mut ctx = SparseRow::default();
-    let context_row = |f: &Featurizer, ctx: &mut SparseRow| {
-        ctx.clear();
-        ctx.indices.extend_from_slice(f.context());
-        ctx.values.resize(ctx.indices.len(), 1.0);
-    };
     let mut ids: HashMap<String, u32> = HashMap::new();
     let mut c = Collected {
         x: Csr::new(),
@@ -221,7 +222,6 @@ fn collect<E: Display>(
         cal_y: Vec::new(),
         words: Counter::default(),
         cal_words: Vec::new(),
-        cal_word_ends: Vec::new(),
         labels: Vec::new(),
         skipped: 0,
         errors: Vec::new(),
@@ -250,17 +250,12 @@ fn collect<E: Display>(
                 let to_cal = hold_out
                     && !first_of_label
                     && fnv1a(0x0ca1, &(n as u64).to_le_bytes()) % 1_000_000 < threshold;
-                word_hashes(f.merchant_words(), &mut hashes);
                 if to_cal {
-                    context_row(&f, &mut ctx);
-                    c.cal_x.push(&row);
-                    c.cal_ctx.push(&ctx);
-                    c.cal_y.push(id);
-                    c.cal_words.extend_from_slice(&hashes);
-                    c.cal_word_ends.push(c.cal_words.len());
+                    c.push_calibration(&f, &row, id, &mut ctx);
                 } else {
                     c.x.push(&row);
                     c.y.push(id);
+                    word_hashes(f.merchant_words(), &mut hashes);
                     c.words.add(&hashes, main_key(main_of(label.trim())));
                 }
             }
@@ -279,13 +274,7 @@ fn collect<E: Display>(
                     // Labels only seen in calibration rows cannot be learnt; drop those rows.
                     if let Some(&id) = ids.get(label.trim()) {
                         f.featurize(&tx, &mut row);
-                        context_row(&f, &mut ctx);
-                        c.cal_x.push(&row);
-                        c.cal_ctx.push(&ctx);
-                        c.cal_y.push(id);
-                        word_hashes(f.merchant_words(), &mut hashes);
-                        c.cal_words.extend_from_slice(&hashes);
-                        c.cal_word_ends.push(c.cal_words.len());
+                        c.push_calibration(&f, &row, id, &mut ctx);
                     }
                 }
                 Err(e) => {
@@ -416,10 +405,9 @@ pub fn train<E: Display>(
             .with_temperature(temperature)?
             .with_thresholds(model.thresholds())?;
         // The refitted weights read the calibration rows' words too.
-        for i in 0..n_cal {
-            let words = c.cal_words(i).to_vec();
-            let main = main_key(main_of(labels_c[c.cal_y[i] as usize].as_str()));
-            c.words.add(&words, main);
+        for (words, &y) in c.cal_words.iter().zip(&c.cal_y) {
+            c.words
+                .add(words, main_key(main_of(labels_c[y as usize].as_str())));
         }
     }
     let model = model.with_familiar(c.words.finish());
@@ -654,27 +642,25 @@ fn fit_thresholds(
     let (mut row, mut ctx) = (SparseRow::default(), Vec::new());
     let mut p = vec![0.0f32; k];
     let tree = model.tree();
-    let mains: Vec<u64> = tree.mains().iter().map(|m| main_key(m.as_str())).collect();
-    let scored: Vec<(f32, bool, bool)> = rows
-        .iter()
-        .map(|&i| {
-            cal_row(c, i, &mut row, &mut ctx);
-            model.probabilities_of_row(&row, &ctx, &mut p);
-            // Uncertainty is decided at the main level (see `crate::domain::taxonomy`).
-            let pick = tree.pick(&p);
-            let right = pick.main == tree.main_of(c.cal_y[i] as usize);
-            let familiar = c.words.is_familiar(c.cal_words(i), mains[pick.main]);
-            (pick.probability, right, familiar)
-        })
-        .collect();
-    let familiar = scored.iter().filter(|s| s.2).count();
-    let (unfamiliar_below, familiar_below) = thresholds_by_kind(scored.into_iter(), target);
-    (unfamiliar_below, familiar_below, familiar)
+    let scored = rows.iter().map(|&i| {
+        cal_row(c, i, &mut row, &mut ctx);
+        model.probabilities_of_row(&row, &ctx, &mut p);
+        // Uncertainty is decided at the main level (see `crate::domain::taxonomy`).
+        let pick = tree.pick(&p);
+        let right = pick.main == tree.main_of(c.cal_y[i] as usize);
+        let main = main_key(tree.mains()[pick.main].as_str());
+        let familiar = c.words.is_familiar(&c.cal_words[i], main);
+        (pick.probability, right, familiar)
+    });
+    thresholds_by_kind(scored, target)
 }
 
 /// The thresholds of unfamiliar and familiar lines from `(probability, right, familiar)`
-/// of calibration rows (see [`fit_thresholds`]).
-fn thresholds_by_kind(scored: impl Iterator<Item = (f32, bool, bool)>, target: f64) -> (f32, f32) {
+/// of calibration rows (see [`fit_thresholds`]), and how many rows were familiar.
+fn thresholds_by_kind(
+    scored: impl Iterator<Item = (f32, bool, bool)>,
+    target: f64,
+) -> (f32, f32, usize) {
     let (mut all, mut familiar, mut unfamiliar) = (Vec::new(), Vec::new(), Vec::new());
     for (p, right, is_familiar) in scored {
         all.push((p, right));
@@ -692,7 +678,7 @@ fn thresholds_by_kind(scored: impl Iterator<Item = (f32, bool, bool)>, target: f
             accuracy_threshold(rows, target)
         }
     };
-    (of(&mut unfamiliar), of(&mut familiar))
+    (of(&mut unfamiliar), of(&mut familiar), familiar.len())
 }
 
 /// The uncertainty threshold of `model` fitted on labelled `rows` (bad rows are skipped): the
@@ -729,7 +715,7 @@ pub fn fit_threshold_on<E: Display>(
             )
         },
     );
-    let (uncertain_below, familiar_below) = thresholds_by_kind(scored, target);
+    let (uncertain_below, familiar_below, _) = thresholds_by_kind(scored, target);
     let thresholds = Thresholds {
         uncertain_below,
         familiar_below,
@@ -822,7 +808,8 @@ mod tests {
                 .collect()
         };
         let both = rows(1_000, true).into_iter().chain(rows(1_000, false));
-        let (unfamiliar, familiar) = thresholds_by_kind(both, 0.97);
+        let (unfamiliar, familiar, familiar_rows) = thresholds_by_kind(both, 0.97);
+        assert_eq!(familiar_rows, 1_000);
         assert!(familiar < 0.31, "{familiar}");
         assert!((0.88..0.92).contains(&unfamiliar), "{unfamiliar}");
         // Too few familiar rows: they take the threshold of all the rows.
@@ -834,7 +821,7 @@ mod tests {
             .collect();
         let pooled = accuracy_threshold(&mut pooled, 0.97);
         let both = few.into_iter().chain(rows(1_000, false));
-        let (unfamiliar, familiar) = thresholds_by_kind(both, 0.97);
+        let (unfamiliar, familiar, _) = thresholds_by_kind(both, 0.97);
         assert_eq!(familiar, pooled);
         assert!((0.88..0.92).contains(&unfamiliar), "{unfamiliar}");
     }
