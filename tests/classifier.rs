@@ -5,8 +5,8 @@
 
 use proptest::prelude::*;
 use txclass_suite::classifier::{
-    self, evaluate, train, train_reference, ClassWeight, ContextMode, FeatureConfig, LogisticModel,
-    Thresholds, TrainConfig,
+    self, evaluate, train, train_reference, ClassWeight, ContextMode, Familiarity, FeatureConfig,
+    LogisticModel, Thresholds, TrainConfig,
 };
 use txclass_suite::datagen::corpus::{self, CorpusConfig, CorpusRow};
 use txclass_suite::datagen::{self, GenConfig, LabelledRow, Split};
@@ -220,7 +220,7 @@ fn explanations_add_up_to_the_score_and_name_what_the_line_contains() {
     };
     // A merchant the model read (p 0.91): judged by the familiar lines' threshold, not
     // flagged (with one threshold, fitted on merchants it had not seen, it was).
-    assert!(model.is_familiar(&line));
+    assert_eq!(model.familiarity(&line), Familiarity::Familiar);
     let e = model.explain(&line, 5);
     println!("{}", serde_json::to_string_pretty(&e).unwrap());
     assert_eq!(e.classes[0].category.as_str(), "groceries/bakery", "{e:?}");
@@ -439,7 +439,10 @@ fn a_refit_learns_the_calibration_rows_and_keeps_their_calibration() {
     // The refitted model read the calibration rows' words: their lines are familiar to it.
     let familiar = |m: &LogisticModel, split: Split| {
         let txs: Vec<Transaction> = of(split).into_iter().map(|r| r.unwrap().0).collect();
-        txs.iter().filter(|t| m.is_familiar(t)).count() as f64 / txs.len() as f64
+        let known = txs
+            .iter()
+            .filter(|t| m.familiarity(t) == Familiarity::Familiar);
+        known.count() as f64 / txs.len() as f64
     };
     let (before, after) = (
         familiar(&plain, Split::Validation),
@@ -450,16 +453,17 @@ fn a_refit_learns_the_calibration_rows_and_keeps_their_calibration() {
         after > before + 0.25,
         "familiar validation lines: {before} -> {after}"
     );
-    // On merchants neither model saw, the lines it is familiar with are right more often.
+    // On merchants neither model saw, the lines it is familiar with are right more often
+    // than the lines that are strangers to it.
     let report = evaluate(&refitted, of(Split::Test));
-    let ev = &report.evaluation;
-    let familiar_accuracy = report.familiar_accuracy();
-    let other_accuracy = (ev.accuracy * ev.rows as f64 - report.familiar_right as f64)
-        / (ev.rows as f64 - report.familiar_rows as f64);
+    let [strangers, _, familiar] = report.kinds;
+    assert_eq!(
+        report.kinds.iter().map(|k| k.rows as u64).sum::<u64>(),
+        report.evaluation.rows
+    );
     assert!(
-        report.familiar_rows > 50 && familiar_accuracy > other_accuracy + 0.1,
-        "{} familiar rows, right {familiar_accuracy} vs {other_accuracy}",
-        report.familiar_rows
+        familiar.rows > 50 && familiar.accuracy() > strangers.accuracy() + 0.1,
+        "familiar {familiar:?}, strangers {strangers:?}"
     );
 
     // A threshold fitted on lines of merchants the model knows is lower than the one fitted
@@ -507,6 +511,7 @@ fn a_high_threshold_marks_transactions_uncertain_instead_of_guessing() {
             medium: 0.99,
             uncertain_below: 0.99,
             familiar_below: 0.99,
+            anchored_below: 0.99,
         })
         .unwrap();
     let rows = generated(21, 1_000);
@@ -525,6 +530,7 @@ fn a_high_threshold_marks_transactions_uncertain_instead_of_guessing() {
         medium: 0.5,
         uncertain_below: 0.1,
         familiar_below: 0.1,
+        anchored_below: 0.1,
     };
     assert!(ordered.validate().is_ok());
     assert!(Thresholds {
@@ -536,6 +542,12 @@ fn a_high_threshold_marks_transactions_uncertain_instead_of_guessing() {
     .is_err());
     assert!(Thresholds {
         familiar_below: 1.5,
+        ..ordered
+    }
+    .validate()
+    .is_err());
+    assert!(Thresholds {
+        anchored_below: -0.1,
         ..ordered
     }
     .validate()

@@ -340,6 +340,32 @@ fn eval_on_a_statement_takes_labels_by_id_and_reports_unknown_ones() {
     assert_eq!(v["rows"], 3);
     assert_eq!(v["skipped"], 1);
     assert_eq!(v["unknown_labels"]["petrol"], 1);
+    // `restaurants` and `income` are labels of the model's own (lines with no finer one).
+    assert_eq!(v["unknown_labels"].as_object().unwrap().len(), 1, "{v}");
+    assert_eq!(v["main_only_labels"], serde_json::json!({}));
+
+    // A main category the model only gives with a sub-category is scored at the main level,
+    // and said to be.
+    {
+        let file = write(
+            dir.path(),
+            "mains.csv",
+            "id,date,description,amount,currency,category\n\
+         a,2026-01-02,TESCO STORES 3297,-12.34,GBP,groceries\n\
+         b,2026-01-03,NETFLIX.COM,-9.99,GBP,subscriptions/streaming\n",
+        );
+        let o = txclass(&["eval", "bundled", &file, "--json"]);
+        let err = stderr(&o);
+        assert_eq!(o.status.code(), Some(0), "{err}");
+        assert!(
+        err.contains("label \"groceries\" is a main category, not one of the model's sub-categories: its 1 rows (first: a) are scored at the main level"),
+        "{err}"
+    );
+        let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        assert_eq!(v["main_only_labels"]["groceries"], 1);
+        assert_eq!(v["unknown_labels"], serde_json::json!({}));
+        assert_eq!(v["accuracy"], 1.0, "{v}");
+    }
     let labels: Vec<_> = v["labels"].as_array().unwrap().iter().collect();
     assert!(
         labels.iter().any(|l| *l == "income"),

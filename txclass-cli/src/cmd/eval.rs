@@ -1,15 +1,12 @@
 //! `txclass eval`: measures a model on a labelled file.
 
-use std::cell::RefCell;
 use std::collections::{BTreeMap, HashSet};
-use std::io::Read;
 use std::path::PathBuf;
 
-use txclass_core::classifier::{self, LogisticModel};
-use txclass_core::records::labelled;
+use txclass_core::classifier::{self, Familiarity, LogisticModel};
 use txclass_core::Classifier;
 
-use super::input::{read_labels, some_refused, tally, ErrorPolicy, InputArgs, Tally};
+use super::input::{read_labels, some_refused, with_labelled, ErrorPolicy, InputArgs};
 
 /// Evaluate a model on a labelled file: accuracy, macro-F1, per class, confusion,
 /// calibration.
@@ -43,47 +40,64 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
         LogisticModel::load(args.model.as_ref())?
     };
     let labels = args.labels.as_deref().map(read_labels).transpose()?;
-    let rows = args
-        .read
-        .open(&args.data, true, labels, |r: Box<dyn Read>| r)?;
-    let counts = RefCell::new(Tally::default());
     // Labels the model cannot give are scored (as misses) and reported, never silently. A
-    // flat model is scored at the main level, where `restaurants/coffee` is `restaurants`.
+    // flat model is scored at the main level, where `restaurants/coffee` is `restaurants`; a
+    // model with sub-categories scores a bare main category (`groceries`) at the main level,
+    // and says so: at the sub-category level no prediction can match it.
     let known: HashSet<String> = model.labels().iter().map(|c| c.0.clone()).collect();
     let mains: HashSet<&str> = model.mains().iter().map(|c| c.as_str()).collect();
     let two_level = model.tree().is_two_level();
-    let known = |label: &str| {
-        mains.contains(txclass_core::domain::taxonomy::main_of(label))
-            && (!two_level || known.contains(label))
+    let main_only = |label: &str| two_level && mains.contains(label) && !known.contains(label);
+    let unknown_label = |label: &str| {
+        !mains.contains(txclass_core::domain::taxonomy::main_of(label))
+            || (two_level && !known.contains(label) && !main_only(label))
     };
-    let unknown: RefCell<BTreeMap<String, (u64, String)>> = RefCell::default();
-    let stop = matches!(args.on_error, ErrorPolicy::Stop);
-    let rows = tally(labelled(rows), &counts, stop).inspect(|r| {
-        if let Ok((tx, label)) = r {
-            if !known(label) {
-                unknown
-                    .borrow_mut()
-                    .entry(label.clone())
-                    .or_insert_with(|| (0, tx.id.clone()))
-                    .0 += 1;
-            }
-        }
-    });
-    let report = classifier::evaluate(&model, rows);
-    let (counts, unknown) = (counts.into_inner(), unknown.into_inner());
-    counts.print_errors(None);
-    counts.check(&args.data, "scored")?;
+    let (mut unknown, mut mains_only): (Labelled, Labelled) = Default::default();
+    let report = with_labelled(
+        &args.read,
+        &args.data,
+        labels,
+        args.on_error,
+        false,
+        "scored",
+        |rows| {
+            classifier::evaluate(
+                &model,
+                rows.inspect(|r| {
+                    if let Ok((tx, label)) = r {
+                        let count = |of: &mut Labelled| {
+                            of.entry(label.clone())
+                                .or_insert_with(|| (0, tx.id.clone()))
+                                .0 += 1;
+                        };
+                        if unknown_label(label) {
+                            count(&mut unknown);
+                        } else if main_only(label) {
+                            count(&mut mains_only);
+                        }
+                    }
+                }),
+            )
+        },
+    )?;
     for (label, (n, first)) in &unknown {
         eprintln!(
             "label {label:?} is not one of the model's labels: its {n} rows (first: {first}) are scored as misses"
         );
     }
+    for (label, (n, first)) in &mains_only {
+        eprintln!(
+            "label {label:?} is a main category, not one of the model's sub-categories: its {n} rows (first: {first}) are scored at the main level (as misses at the sub-category level)"
+        );
+    }
     let ev = &report.evaluation;
+    let familiar = report.kinds[Familiarity::Familiar.index()];
     let rows_per_s = ev.rows as f64 / report.predict_seconds.max(1e-9);
     if args.json {
         let v = serde_json::json!({
             "rows": ev.rows, "skipped": report.skipped_rows,
             "unknown_labels": unknown.iter().map(|(l, (n, _))| (l.clone(), *n)).collect::<BTreeMap<_, _>>(),
+            "main_only_labels": mains_only.iter().map(|(l, (n, _))| (l.clone(), *n)).collect::<BTreeMap<_, _>>(),
             "accuracy": ev.accuracy, "macro_f1": ev.macro_f1,
             "expected_calibration_error": ev.expected_calibration_error,
             "uncertain": ev.uncertain, "accuracy_when_certain": ev.accuracy_when_certain,
@@ -98,8 +112,17 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
             })).collect::<Vec<_>>(),
             "uncertain_below": model.thresholds().uncertain_below,
             "familiar_below": model.thresholds().familiar_below,
-            "familiar_rows": report.familiar_rows,
-            "familiar_accuracy": report.familiar_accuracy(),
+            "anchored_below": model.thresholds().anchored_below,
+            "familiar_rows": familiar.rows,
+            "familiar_accuracy": familiar.accuracy(),
+            "familiarity": Familiarity::ALL.iter().map(|&kind| {
+                let k = &report.kinds[kind.index()];
+                (kind_name(kind).to_owned(), serde_json::json!({
+                    "uncertain_below": model.thresholds().uncertain_below(kind),
+                    "rows": k.rows, "accuracy": k.accuracy(),
+                    "kept": k.kept, "kept_accuracy": k.kept_accuracy(),
+                }))
+            }).collect::<serde_json::Map<_, _>>(),
             "coverage_curve": ev.coverage_curve.iter().map(|c| serde_json::json!({
                 "coverage": c.coverage, "threshold": c.threshold, "accuracy": c.accuracy,
             })).collect::<Vec<_>>(),
@@ -128,14 +151,20 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
         100.0 * ev.uncertain as f64 / ev.rows.max(1) as f64,
         ev.accuracy_when_certain
     );
-    println!(
-        "familiar lines (merchant words read in training): {} ({:.1} %), accuracy {:.4}; uncertain below {:.4}, familiar below {:.4}",
-        report.familiar_rows,
-        100.0 * report.familiar_rows as f64 / ev.rows.max(1) as f64,
-        report.familiar_accuracy(),
-        model.thresholds().uncertain_below,
-        model.thresholds().familiar_below
-    );
+    println!("by how well the model knows the line (familiar: merchant words read in training meaning the guess; anchored: one such word beside words never read):");
+    for kind in Familiarity::ALL.into_iter().rev() {
+        let k = &report.kinds[kind.index()];
+        println!(
+            "  {:<9} {:>6} lines ({:>5.1} %), accuracy {:.4}; uncertain below {:.4}: {} kept, accuracy {:.4}",
+            kind_name(kind),
+            k.rows,
+            100.0 * k.rows as f64 / ev.rows.max(1) as f64,
+            k.accuracy(),
+            model.thresholds().uncertain_below(kind),
+            k.kept,
+            k.kept_accuracy()
+        );
+    }
     println!(
         "read + predict: {:.3} s, {:.0} rows/s (one core)",
         report.predict_seconds, rows_per_s
@@ -201,3 +230,15 @@ fn skipped(rows: usize) -> anyhow::Result<()> {
         n => Err(some_refused(n as u64, None, "not scored")),
     }
 }
+
+/// The name of a kind of line in the figures.
+fn kind_name(kind: Familiarity) -> &'static str {
+    match kind {
+        Familiarity::Stranger => "stranger",
+        Familiarity::Anchored => "anchored",
+        Familiarity::Familiar => "familiar",
+    }
+}
+
+/// Rows by label: how many, and the id of the first.
+type Labelled = BTreeMap<String, (u64, String)>;

@@ -11,6 +11,7 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use clap::ValueEnum;
+use txclass_core::classifier::LabelledRow;
 use txclass_core::currency::Currency;
 use txclass_core::records::{
     self, DateOrder, Decided, DecimalMark, FileError, Format, Layout, ReadOptions, RecordError,
@@ -251,6 +252,30 @@ pub fn tally<'t, T>(
             }
         }
     })
+}
+
+/// Gives the labelled rows of `path` (`labels`: a `--labels` file's) to `use_rows`, counted
+/// and ended at the first refused row under `--on-error stop`; then prints the refused rows
+/// (prefixed with the file's name when `named`: the command reads several files) and checks
+/// the file as [`Tally::check`] does (`done`: what the command did with its rows). The one
+/// way `train` and `eval` read a labelled file.
+pub fn with_labelled<T>(
+    read: &InputArgs,
+    path: &Path,
+    labels: Option<Arc<HashMap<String, String>>>,
+    on_error: ErrorPolicy,
+    named: bool,
+    done: &str,
+    use_rows: impl FnOnce(&mut dyn Iterator<Item = LabelledRow<RecordError>>) -> T,
+) -> anyhow::Result<T> {
+    let rows = read.open(path, true, labels, |r: Box<dyn Read>| r)?;
+    let counts = RefCell::new(Tally::default());
+    let stop = matches!(on_error, ErrorPolicy::Stop);
+    let out = use_rows(&mut tally(records::labelled(rows), &counts, stop));
+    let counts = counts.into_inner();
+    counts.print_errors(named.then_some(path));
+    counts.check(path, done)?;
+    Ok(out)
 }
 
 /// A path for messages: `stdin` for `-`.

@@ -12,7 +12,9 @@ use txclass_core::classifier::{
 use txclass_core::records::labelled;
 use txclass_core::store::{CorrectionQuery, MAX_CORRECTIONS};
 
-use super::input::{read_labels, some_refused, tally, ErrorPolicy, InputArgs, Tally};
+use super::input::{
+    read_labels, some_refused, tally, with_labelled, ErrorPolicy, InputArgs, Tally,
+};
 
 /// Train a logistic-regression model from a labelled file (date, description, amount,
 /// category; or a bank statement with --labels), or warm-start one (--from, default the
@@ -122,53 +124,42 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
         ..defaults
     };
     let labels = args.labels.as_deref().map(read_labels).transpose()?;
-    let stop = matches!(args.on_error, ErrorPolicy::Stop);
-    let no_bar = |r: Box<dyn Read>| r;
-    let data_path = data;
-    let data = args.read.open(&data_path, true, labels.clone(), no_bar)?;
-    let data_tally = RefCell::new(Tally::default());
-    let rows = tally(labelled(data), &data_tally, stop);
-    let validation_tally = RefCell::new(Tally::default());
-    let mut validation = match &args.validation {
-        Some(p) => {
-            let v = args.read.open(p, true, labels, no_bar)?;
-            Some(tally(labelled(v), &validation_tally, stop))
-        }
-        None => None,
-    };
-    let trained = classifier::train(
-        rows,
-        validation
-            .as_mut()
-            .map(|v| v as &mut dyn Iterator<Item = _>),
-        &config,
-    );
-    drop(validation);
-    let (data_tally, validation_tally) = (data_tally.into_inner(), validation_tally.into_inner());
     let several = args.validation.is_some();
-    data_tally.print_errors(several.then_some(data_path.as_path()));
-    if let Some(v) = &args.validation {
-        validation_tally.print_errors(Some(v));
-    }
-    if let Some(v) = &args.validation {
-        validation_tally.check(v, "trained")?;
-    }
-    data_tally.check(&data_path, "trained")?;
+    let data_path = data;
+    // The training file's rows, then the validation file's (read alongside, as the trainer
+    // asks for them); each file's refused rows are printed and checked after the training.
+    let trained = with_labelled(
+        &args.read,
+        &data_path,
+        labels.clone(),
+        args.on_error,
+        several,
+        "trained",
+        |rows| match &args.validation {
+            None => Ok(classifier::train(rows, None, &config)),
+            Some(v) => with_labelled(&args.read, v, labels, args.on_error, true, "trained", |v| {
+                classifier::train(rows, Some(v), &config)
+            }),
+        },
+    )??;
     let (mut model, report) = trained?;
     if let (Some(path), Some(target)) = (&args.threshold_on, args.target_accuracy) {
-        let file = args.read.open(path, true, None, no_bar)?;
-        let file_tally = RefCell::new(Tally::default());
-        let fitted =
-            classifier::fit_threshold_on(&model, tally(labelled(file), &file_tally, stop), target);
-        let file_tally = file_tally.into_inner();
-        file_tally.print_errors(Some(path));
-        file_tally.check(path, "fitted the threshold on")?;
+        let fitted = with_labelled(
+            &args.read,
+            path,
+            None,
+            args.on_error,
+            true,
+            "fitted the threshold on",
+            |rows| classifier::fit_threshold_on(&model, rows, target),
+        )?;
         let (thresholds, rows) = fitted?;
         model = model.with_thresholds(thresholds)?;
         println!(
-            "thresholds: fitted on {rows} rows of {} for {target}: uncertain below {:.4}, familiar lines below {:.4}",
+            "thresholds: fitted on {rows} rows of {} for {target}: uncertain below {:.4}, anchored lines below {:.4}, familiar lines below {:.4}",
             path.display(),
             thresholds.uncertain_below,
+            thresholds.anchored_below,
             thresholds.familiar_below
         );
     }
@@ -212,14 +203,15 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
         "context: {:?}, fitted on {} rows; temperature {:.3}",
         config.context, report.context_rows, report.temperature,
     );
-    let (threshold_rows, familiar_rows) = report.threshold_rows;
+    let [strangers, anchored, familiar] = report.threshold_rows;
     println!(
-        "uncertain below {:.4}, familiar lines below {:.4}{}",
+        "uncertain below {:.4}, anchored lines below {:.4}, familiar lines below {:.4}{}",
         model.thresholds().uncertain_below,
+        model.thresholds().anchored_below,
         model.thresholds().familiar_below,
         match args.target_accuracy {
             Some(_) => format!(
-                " (fitted on {threshold_rows} calibration rows, {familiar_rows} of them familiar)"
+                " (fitted on calibration rows: {strangers} strangers, {anchored} anchored, {familiar} familiar)"
             ),
             None => String::new(),
         }

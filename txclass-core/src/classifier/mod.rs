@@ -49,6 +49,7 @@ mod tune;
 pub mod words;
 
 pub use explain::{ClassScore, Contribution, Explanation};
+pub use familiar::Familiarity;
 pub use features::{FeatureConfig, Featurizer, NamedFeatures, SparseRow, FEATURE_VERSION};
 pub use metrics::{CalibrationBin, ClassMetrics, CoveragePoint, Evaluation, Evaluator};
 pub use model::{ContextMode, LogisticModel};
@@ -70,13 +71,17 @@ pub struct Thresholds {
     pub high: f32,
     /// At or above (and below `high`): [`Confidence::Medium`]; below: [`Confidence::Low`].
     pub medium: f32,
-    /// Below: the prediction of a line the model is not familiar with (see
-    /// [`familiar`]) is marked uncertain and labelled [`Category::UNCERTAIN`]. A model
-    /// without a familiar-word set applies it to every line.
+    /// Below: the prediction of a line that is a [`Familiarity::Stranger`] to the model is
+    /// marked uncertain and labelled [`Category::UNCERTAIN`]. A model without a familiar-word
+    /// set applies it to every line.
     pub uncertain_below: f32,
-    /// The same for a line whose merchant words the model read in training (a model fitted
-    /// with a target accuracy fits it on such calibration rows, apart from the others).
+    /// The same for a [`Familiarity::Familiar`] line: its merchant words were read in
+    /// training, meaning the guess (a model fitted with a target accuracy fits each kind's
+    /// threshold on calibration rows of that kind, apart from the others).
     pub familiar_below: f32,
+    /// The same for an [`Familiarity::Anchored`] line: a word read meaning the guess beside
+    /// words never read.
+    pub anchored_below: f32,
 }
 
 impl Default for Thresholds {
@@ -86,58 +91,71 @@ impl Default for Thresholds {
             medium: 0.5,
             uncertain_below: 0.35,
             familiar_below: 0.35,
+            anchored_below: 0.35,
         }
     }
 }
 
 impl Thresholds {
-    /// Checks that both uncertainty thresholds are in `[0, 1]` and `0 <= medium <= high <= 1`.
+    /// Checks that the uncertainty thresholds are in `[0, 1]` and `0 <= medium <= high <= 1`.
     pub fn validate(&self) -> crate::Result<()> {
         let ok = |v: f32| (0.0..=1.0).contains(&v);
         if ok(self.high)
             && ok(self.medium)
-            && ok(self.uncertain_below)
-            && ok(self.familiar_below)
+            && Familiarity::ALL
+                .iter()
+                .all(|&kind| ok(self.uncertain_below(kind)))
             && self.medium <= self.high
         {
             Ok(())
         } else {
             Err(crate::Error::InvalidConfig {
                 what: format!(
-                    "thresholds must be in [0, 1] with medium <= high, got high {} medium {} uncertain_below {} familiar_below {}",
-                    self.high, self.medium, self.uncertain_below, self.familiar_below
+                    "thresholds must be in [0, 1] with medium <= high, got high {} medium {} uncertain_below {} familiar_below {} anchored_below {}",
+                    self.high, self.medium, self.uncertain_below, self.familiar_below, self.anchored_below
                 ),
             })
         }
     }
 
-    /// One uncertainty threshold for every line, familiar or not.
+    /// One uncertainty threshold for every line, however well the model knows it.
     pub fn one_threshold(self, uncertain_below: f32) -> Self {
         Self {
             uncertain_below,
             familiar_below: uncertain_below,
+            anchored_below: uncertain_below,
             ..self
         }
     }
 
-    /// The uncertainty threshold of a line the model is `familiar` with, or not.
-    pub fn uncertain_below(&self, familiar: bool) -> f32 {
-        if familiar {
-            self.familiar_below
-        } else {
-            self.uncertain_below
+    /// The uncertainty threshold of a line of this [`Familiarity`].
+    pub fn uncertain_below(&self, kind: Familiarity) -> f32 {
+        match kind {
+            Familiarity::Stranger => self.uncertain_below,
+            Familiarity::Anchored => self.anchored_below,
+            Familiarity::Familiar => self.familiar_below,
         }
     }
 
-    /// The prediction for a best label and its probability, on a line the model is not
-    /// familiar with (see [`predict_line`](Self::predict_line)).
-    pub fn predict(&self, best: &Category, probability: f32) -> Prediction {
-        self.predict_line(best, probability, false)
+    /// The same thresholds with `kind`'s set to `t`.
+    pub fn with(mut self, kind: Familiarity, t: f32) -> Self {
+        *match kind {
+            Familiarity::Stranger => &mut self.uncertain_below,
+            Familiarity::Anchored => &mut self.anchored_below,
+            Familiarity::Familiar => &mut self.familiar_below,
+        } = t;
+        self
     }
 
-    /// The prediction for a best label and its probability, on a line the model is
-    /// `familiar` with or not.
-    pub fn predict_line(&self, best: &Category, probability: f32, familiar: bool) -> Prediction {
+    /// The prediction for a best label and its probability, on a line that is a stranger
+    /// to the model (see [`predict_line`](Self::predict_line)).
+    pub fn predict(&self, best: &Category, probability: f32) -> Prediction {
+        self.predict_line(best, probability, Familiarity::Stranger)
+    }
+
+    /// The prediction for a best label and its probability, on a line of familiarity
+    /// `kind`.
+    pub fn predict_line(&self, best: &Category, probability: f32, kind: Familiarity) -> Prediction {
         let confidence = if probability >= self.high {
             Confidence::High
         } else if probability >= self.medium {
@@ -145,7 +163,7 @@ impl Thresholds {
         } else {
             Confidence::Low
         };
-        let uncertain = probability < self.uncertain_below(familiar);
+        let uncertain = probability < self.uncertain_below(kind);
         let category = if uncertain {
             Category::new(Category::UNCERTAIN)
         } else {
@@ -280,16 +298,33 @@ pub struct EvalReport {
     /// Seconds from the first row read to the last label predicted (reading and parsing
     /// included: the end-to-end prediction time).
     pub predict_seconds: f64,
-    /// Rows the model was familiar with ([`LogisticModel::is_familiar`]).
-    pub familiar_rows: usize,
-    /// Familiar rows whose best main category was right (uncertain or not).
-    pub familiar_right: usize,
+    /// The rows of each [`Familiarity`] ([`LogisticModel::familiarity`]), by
+    /// [`Familiarity::index`].
+    pub kinds: [KindFigures; 3],
 }
 
-impl EvalReport {
-    /// Share of the familiar rows whose best main category was right (0 without any).
-    pub fn familiar_accuracy(&self) -> f64 {
-        self.familiar_right as f64 / self.familiar_rows.max(1) as f64
+/// The rows of one [`Familiarity`] in an evaluation, at the main level.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct KindFigures {
+    /// Rows of the kind.
+    pub rows: usize,
+    /// Of them, rows whose best main category was right (uncertain or not).
+    pub right: usize,
+    /// Rows not marked uncertain.
+    pub kept: usize,
+    /// Of them, rows right.
+    pub kept_right: usize,
+}
+
+impl KindFigures {
+    /// Share of the rows whose best main category was right (0 without any).
+    pub fn accuracy(&self) -> f64 {
+        self.right as f64 / self.rows.max(1) as f64
+    }
+
+    /// Share of the rows not marked uncertain that were right (0 without any).
+    pub fn kept_accuracy(&self) -> f64 {
+        self.kept_right as f64 / self.kept.max(1) as f64
     }
 }
 
@@ -303,11 +338,11 @@ pub fn evaluate<E: std::fmt::Display>(
     let started = Instant::now();
     let mut txs = Vec::with_capacity(BATCH);
     let mut truth = Vec::with_capacity(BATCH);
-    let mut results: Vec<(String, crate::domain::taxonomy::Pick, bool)> = Vec::new();
+    let mut results: Vec<(String, crate::domain::taxonomy::Pick, Familiarity)> = Vec::new();
     let (mut skipped, mut errors) = (0, Vec::new());
     let mut flush = |txs: &mut Vec<Transaction>, truth: &mut Vec<String>| {
-        for ((pick, familiar), t) in model.judged(txs).into_iter().zip(truth.drain(..)) {
-            results.push((t, pick, familiar));
+        for ((pick, kind), t) in model.judged(txs).into_iter().zip(truth.drain(..)) {
+            results.push((t, pick, kind));
         }
         txs.clear();
     };
@@ -334,16 +369,17 @@ pub fn evaluate<E: std::fmt::Display>(
     let th = model.thresholds();
     let mut ev = Evaluator::new();
     let mut sub_ev = model.tree().is_two_level().then(Evaluator::new);
-    let (mut familiar_rows, mut familiar_right) = (0, 0);
-    for (t, pick, familiar) in &results {
+    let mut kinds = [KindFigures::default(); 3];
+    for (t, pick, kind) in &results {
         let (t, p) = (t.trim(), pick.probability);
         let main = crate::domain::taxonomy::main_of(t);
-        let uncertain = p < th.uncertain_below(*familiar);
+        let uncertain = p < th.uncertain_below(*kind);
         ev.add(main, mains[pick.main].as_str(), p, uncertain);
-        if *familiar {
-            familiar_rows += 1;
-            familiar_right += usize::from(mains[pick.main].as_str() == main);
-        }
+        let (k, right) = (&mut kinds[kind.index()], mains[pick.main].as_str() == main);
+        k.rows += 1;
+        k.right += usize::from(right);
+        k.kept += usize::from(!uncertain);
+        k.kept_right += usize::from(!uncertain && right);
         if let Some(sub_ev) = &mut sub_ev {
             let q = pick.label_probability;
             sub_ev.add(t, labels[pick.label].as_str(), q, uncertain);
@@ -355,7 +391,6 @@ pub fn evaluate<E: std::fmt::Display>(
         skipped_rows: skipped,
         errors,
         predict_seconds,
-        familiar_rows,
-        familiar_right,
+        kinds,
     }
 }

@@ -14,16 +14,18 @@
 //!
 //! ## Uncertainty
 //!
-//! A line is `uncertain` when its main category's probability is below
-//! [`Thresholds::uncertain_below`], or below [`Thresholds::familiar_below`] when the model
-//! read its merchant words in training (see [`super::familiar`]).
+//! A line is `uncertain` when its main category's probability is below the threshold of how
+//! well the model knows the line ([`Thresholds::uncertain_below`]; see [`super::familiar`]):
+//! `uncertain_below` for a stranger, `anchored_below` for a line with a word the model read
+//! meaning its guess beside words it never read, `familiar_below` for a line whose words it
+//! read.
 //!
-//! ## File format (version 3), all little-endian
+//! ## File format (version 4), all little-endian
 //!
 //! | bytes | what |
 //! |---|---|
 //! | 8 | magic `TXCLSMDL` |
-//! | 4 | format version (`u32`, 3; version 2 files, without the last two rows, are read too) |
+//! | 4 | format version (`u32`, 4; versions 3, without the anchored threshold, and 2, without the three rows before the checksum, are read too) |
 //! | 4 | feature version ([`FEATURE_VERSION`]; 3 for a model without word vectors) |
 //! | 1 | `dim_bits` |
 //! | 4 | `k`, number of labels |
@@ -35,6 +37,7 @@
 //! | 1 | context mode: 0 none, 1 gated, 2 always |
 //! | 4 + 4 × k + 4 × k × [`CONTEXT_DIM`] | if a context stage: `T_text`, its bias, then its weights bucket by bucket |
 //! | 4 | threshold of familiar lines (`f32`) |
+//! | 4 | threshold of anchored lines (`f32`) |
 //! | 1 + 2^b / 8 | familiar-word set: `b` (`u8`, 0 for none), then `2^b` bits as `u64`s |
 //! | 8 | FNV-1a 64 of everything before |
 //!
@@ -49,7 +52,7 @@
 use std::path::Path;
 
 use super::explain::{ClassScore, Contribution, Explanation};
-use super::familiar::{main_key, word_hashes, Familiar};
+use super::familiar::{main_key, word_hashes, Familiar, Familiarity};
 use super::features::{
     fnv1a, vector_buckets, FeatureConfig, Featurizer, SparseRow, CONTEXT_DIM, FEATURE_VERSION,
 };
@@ -59,7 +62,9 @@ use crate::domain::{Category, Prediction, Transaction};
 use crate::Error;
 
 const MAGIC: &[u8; 8] = b"TXCLSMDL";
-const FORMAT_VERSION: u32 = 3;
+const FORMAT_VERSION: u32 = 4;
+/// The format before the anchored lines' threshold (they take the strangers'); still read.
+const FORMAT_VERSION_3: u32 = 3;
 /// The format before the familiar-word set; still read.
 const FORMAT_VERSION_2: u32 = 2;
 
@@ -347,11 +352,10 @@ impl LogisticModel {
         self.sealed()
     }
 
-    /// Whether the model read `tx`'s merchant words in training, meaning the main category
-    /// it guesses (see [`super::familiar`]): [`Thresholds::familiar_below`] then decides
-    /// whether its prediction is uncertain. Always false for a model without a
-    /// familiar-word set.
-    pub fn is_familiar(&self, tx: &Transaction) -> bool {
+    /// How well the model knows `tx`'s merchant words for the main category it guesses (see
+    /// [`super::familiar`]): which of its thresholds decides whether the prediction is
+    /// uncertain. Always [`Familiarity::Stranger`] for a model without a familiar-word set.
+    pub fn familiarity(&self, tx: &Transaction) -> Familiarity {
         self.judged(std::slice::from_ref(tx))[0].1
     }
 
@@ -386,18 +390,18 @@ impl LogisticModel {
         self.tree.mains()
     }
 
-    /// The prediction for one row's label probabilities, on a line the model is `familiar`
-    /// with or not ([`is_familiar`](Self::is_familiar)): category, probability, band and
+    /// The prediction for one row's label probabilities, on a line of familiarity `kind`
+    /// ([`familiarity`](Self::familiarity)): category, probability, band and
     /// `uncertain` at the main level (probabilities summed over each main's labels), and the
     /// most likely sub-category under that category.
-    pub fn prediction(&self, probabilities: &[f32], familiar: bool) -> Prediction {
-        self.prediction_of(self.tree.pick(probabilities), familiar)
+    pub fn prediction(&self, probabilities: &[f32], kind: Familiarity) -> Prediction {
+        self.prediction_of(self.tree.pick(probabilities), kind)
     }
 
-    fn prediction_of(&self, pick: Pick, familiar: bool) -> Prediction {
+    fn prediction_of(&self, pick: Pick, kind: Familiarity) -> Prediction {
         let mut p =
             self.thresholds
-                .predict_line(&self.tree.mains()[pick.main], pick.probability, familiar);
+                .predict_line(&self.tree.mains()[pick.main], pick.probability, kind);
         if !p.uncertain {
             p.sub_category = self.tree.sub_of(pick.label).cloned();
             p.sub_probability = p.sub_category.as_ref().map(|_| pick.label_probability);
@@ -584,7 +588,7 @@ impl LogisticModel {
             })
             .collect();
         Explanation {
-            prediction: self.prediction(&probabilities, self.is_familiar(tx)),
+            prediction: self.prediction(&probabilities, self.familiarity(tx)),
             context_weight: gate,
             classes,
         }
@@ -605,9 +609,9 @@ impl LogisticModel {
         self.judged(txs).into_iter().map(|(pick, _)| pick).collect()
     }
 
-    /// Each transaction's [`pick`](Self::picks) and whether the model is familiar with it
-    /// ([`is_familiar`](Self::is_familiar)): all that decides its prediction.
-    pub fn judged(&self, txs: &[Transaction]) -> Vec<(Pick, bool)> {
+    /// Each transaction's [`pick`](Self::picks) and how well the model knows it
+    /// ([`familiarity`](Self::familiarity)): all that decides its prediction.
+    pub fn judged(&self, txs: &[Transaction]) -> Vec<(Pick, Familiarity)> {
         let mut f = Featurizer::new(self.features);
         let mut row = SparseRow::default();
         let mut probs = vec![0.0; self.labels.len()];
@@ -616,11 +620,11 @@ impl LogisticModel {
             .map(|tx| {
                 self.probabilities_into(&mut f, &mut row, tx, &mut probs);
                 let pick = self.tree.pick(&probs);
-                let familiar = self.familiar.as_ref().is_some_and(|set| {
+                let kind = self.familiar.as_ref().map_or(Familiarity::Stranger, |set| {
                     word_hashes(f.merchant_words(), &mut hashes);
-                    set.knows(&hashes, main_key(self.mains()[pick.main].as_str()))
+                    set.familiarity(&hashes, main_key(self.mains()[pick.main].as_str()))
                 });
-                (pick, familiar)
+                (pick, kind)
             })
             .collect()
     }
@@ -678,6 +682,7 @@ impl LogisticModel {
             }
         }
         out.extend_from_slice(&self.thresholds.familiar_below.to_le_bytes());
+        out.extend_from_slice(&self.thresholds.anchored_below.to_le_bytes());
         match &self.familiar {
             None => out.push(0),
             Some(set) => set.write(&mut out),
@@ -699,7 +704,7 @@ impl LogisticModel {
         }
         let mut r = Reader { b: body, at: 8 };
         let format = r.u32()?;
-        if format != FORMAT_VERSION && format != FORMAT_VERSION_2 {
+        if ![FORMAT_VERSION, FORMAT_VERSION_3, FORMAT_VERSION_2].contains(&format) {
             return Err(bad(&format!(
                 "format version {format}, this build reads {FORMAT_VERSION}"
             )));
@@ -724,6 +729,7 @@ impl LogisticModel {
             medium,
             uncertain_below,
             familiar_below: uncertain_below,
+            anchored_below: uncertain_below,
         };
         let mut labels = Vec::with_capacity(k);
         for _ in 0..k {
@@ -767,8 +773,11 @@ impl LogisticModel {
                 .collect::<crate::Result<Vec<_>>>()?;
         }
         let mut familiar = None;
-        if format == FORMAT_VERSION {
+        if format != FORMAT_VERSION_2 {
             thresholds.familiar_below = r.f32()?;
+            if format == FORMAT_VERSION {
+                thresholds.anchored_below = r.f32()?;
+            }
             let log2_bits = r.u8()?;
             if log2_bits != 0 {
                 let len = Familiar::byte_len(log2_bits).map_err(|m| bad(&m))?;
@@ -867,8 +876,8 @@ impl Classifier for LogisticModel {
     }
 
     fn predict(&self, tx: &Transaction) -> Prediction {
-        let (pick, familiar) = self.judged(std::slice::from_ref(tx))[0];
-        self.prediction_of(pick, familiar)
+        let (pick, kind) = self.judged(std::slice::from_ref(tx))[0];
+        self.prediction_of(pick, kind)
     }
 
     fn explain(&self, tx: &Transaction, top: usize) -> Option<Explanation> {
@@ -878,7 +887,7 @@ impl Classifier for LogisticModel {
     fn predict_batch(&self, txs: &[Transaction]) -> Vec<Prediction> {
         self.judged(txs)
             .into_iter()
-            .map(|(pick, familiar)| self.prediction_of(pick, familiar))
+            .map(|(pick, kind)| self.prediction_of(pick, kind))
             .collect()
     }
 }
@@ -908,6 +917,7 @@ mod tests {
         body.extend_from_slice(&0u32.to_le_bytes()); // no bucket
         body.push(0); // no context
         body.extend_from_slice(&0.1f32.to_le_bytes()); // familiar lines' threshold
+        body.extend_from_slice(&0.1f32.to_le_bytes()); // anchored lines' threshold
         body.push(0); // no familiar-word set
         let sum = fnv1a(0, &body);
         body.extend_from_slice(&sum.to_le_bytes());
@@ -930,8 +940,8 @@ mod tests {
         let t = model.thresholds();
         let model = model.with_thresholds(t.one_threshold(0.42)).unwrap();
         let bytes = model.to_bytes();
-        // Version 2: no familiar threshold nor set (5 bytes before the checksum).
-        let mut v2 = bytes[..bytes.len() - 8 - 5].to_vec();
+        // Version 2: no familiar or anchored threshold nor set (9 bytes before the checksum).
+        let mut v2 = bytes[..bytes.len() - 8 - 9].to_vec();
         v2[8..12].copy_from_slice(&FORMAT_VERSION_2.to_le_bytes());
         let sum = fnv1a(0, &v2);
         v2.extend_from_slice(&sum.to_le_bytes());
@@ -945,8 +955,38 @@ mod tests {
             amount_minor: -1_234,
             currency: "GBP".into(),
         };
-        assert!(!read.is_familiar(&tx));
+        assert_eq!(read.familiarity(&tx), Familiarity::Stranger);
         assert_eq!(read.predict(&tx), model.predict(&tx));
+    }
+
+    /// A model of the format before the anchored lines' threshold reads as it did: those
+    /// lines take the strangers' threshold.
+    #[test]
+    fn a_version_3_file_reads_with_anchored_lines_as_strangers() {
+        let model = crate::classifier::bundled_model().unwrap();
+        let t = model.thresholds();
+        let bytes = model.to_bytes();
+        // Version 3: no anchored threshold (the 4 bytes before the set).
+        let set_len = model.familiar.as_ref().map_or(0, |f| {
+            let mut b = Vec::new();
+            f.write(&mut b);
+            b.len()
+        });
+        let anchored_at = bytes.len() - 8 - set_len - 4;
+        let mut v3 = bytes[..anchored_at].to_vec();
+        v3.extend_from_slice(&bytes[anchored_at + 4..bytes.len() - 8]);
+        v3[8..12].copy_from_slice(&FORMAT_VERSION_3.to_le_bytes());
+        let sum = fnv1a(0, &v3);
+        v3.extend_from_slice(&sum.to_le_bytes());
+        let read = LogisticModel::from_bytes(&v3).unwrap();
+        assert_eq!(
+            read.thresholds(),
+            Thresholds {
+                anchored_below: t.uncertain_below,
+                ..t
+            }
+        );
+        assert_eq!(read.familiar, model.familiar);
     }
 
     #[test]
@@ -968,8 +1008,8 @@ mod tests {
         let bytes = m.to_bytes();
         assert_eq!(LogisticModel::from_bytes(&bytes).unwrap().used_buckets(), 2);
         // Swap the two buckets' indices (each entry: u32 index + 2 f32), before the context
-        // mode, the familiar threshold and set, and the checksum.
-        let n_at = bytes.len() - 8 - 5 - 1 - 2 * 12 - 4;
+        // mode, the familiar and anchored thresholds and set, and the checksum.
+        let n_at = bytes.len() - 8 - 9 - 1 - 2 * 12 - 4;
         let mut swapped = bytes[..bytes.len() - 8].to_vec();
         swapped[n_at + 4..n_at + 8].copy_from_slice(&9u32.to_le_bytes());
         swapped[n_at + 16..n_at + 20].copy_from_slice(&3u32.to_le_bytes());
@@ -1103,10 +1143,10 @@ mod tests {
         assert_eq!(m.used_buckets(), 2);
         let bytes = m.to_bytes();
         // header + labels + bias + count + 2 × (index + 2 weights) + context mode + familiar
-        // threshold + no familiar set + checksum
+        // and anchored thresholds + no familiar set + checksum
         assert_eq!(
             bytes.len(),
-            8 + 4 + 4 + 1 + 4 + 16 + 2 * 3 + 8 + 4 + 2 * 12 + 1 + 4 + 1 + 8
+            8 + 4 + 4 + 1 + 4 + 16 + 2 * 3 + 8 + 4 + 2 * 12 + 1 + 4 + 4 + 1 + 8
         );
         let back = LogisticModel::from_bytes(&bytes).unwrap();
         assert_eq!(back, m);

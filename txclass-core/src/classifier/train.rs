@@ -15,7 +15,7 @@ use std::collections::HashMap;
 use std::fmt::Display;
 use std::time::Instant;
 
-use super::familiar::{main_key, word_hashes, Counter};
+use super::familiar::{main_key, word_hashes, Counter, Familiarity};
 use super::features::{fnv1a, FeatureConfig, Featurizer, SparseRow, CONTEXT_DIM};
 use super::model::{ContextMode, LogisticModel};
 use super::sparse::{minimise, minimise_from, Csr, Objective, Optimisation};
@@ -163,9 +163,11 @@ pub struct TrainReport {
     pub uncertain_below: f32,
     /// The threshold of lines the model is familiar with (see [`super::familiar`]).
     pub familiar_below: f32,
-    /// Calibration rows the thresholds were fitted on, and how many were familiar (0, 0
+    /// The threshold of anchored lines (see [`super::familiar`]).
+    pub anchored_below: f32,
+    /// Calibration rows the thresholds were fitted on, by [`Familiarity::index`] (zeros
     /// without a target accuracy).
-    pub threshold_rows: (usize, usize),
+    pub threshold_rows: [usize; 3],
     /// Seconds spent reading and featurizing.
     pub featurize_seconds: f64,
     /// Seconds spent optimising (and calibrating).
@@ -367,16 +369,10 @@ pub fn train<E: Display>(
     };
     let temperature = fit_temperature(&uncalibrated, &c, &tail_rows);
     let mut model = uncalibrated.with_temperature(temperature)?;
-    let mut threshold_rows = (0, 0);
+    let mut threshold_rows = [0; 3];
     if let Some(target) = config.target_accuracy {
-        let (uncertain_below, familiar_below, familiar_rows) =
-            fit_thresholds(&model, &c, &tail_rows, target);
-        threshold_rows = (tail_rows.len(), familiar_rows);
-        let thresholds = Thresholds {
-            uncertain_below,
-            familiar_below,
-            ..model.thresholds()
-        };
+        let thresholds;
+        (thresholds, threshold_rows) = fit_thresholds(&model, &c, &tail_rows, target);
         model = model.with_thresholds(thresholds)?;
     }
     let mut train_rows = c.y.len();
@@ -424,6 +420,7 @@ pub fn train<E: Display>(
         context_rows: stage_rows.len(),
         uncertain_below: model.thresholds().uncertain_below,
         familiar_below: model.thresholds().familiar_below,
+        anchored_below: model.thresholds().anchored_below,
         threshold_rows,
         featurize_seconds,
         optimise_seconds: started.elapsed().as_secs_f64(),
@@ -620,23 +617,23 @@ fn scores(model: &LogisticModel, c: &Collected, rows: &[usize]) -> Vec<f32> {
     out
 }
 
-/// Calibration rows a kind of line (familiar or not) needs for a threshold of its own;
+/// Calibration rows a kind of line ([`Familiarity`]) needs for a threshold of its own;
 /// with fewer, its threshold is the one fitted on all the rows.
 const MIN_THRESHOLD_ROWS: usize = 200;
 
-/// The uncertainty thresholds of lines the model is not familiar with and of familiar ones,
-/// and how many of `rows` were familiar: for each kind, the lowest `t` such that the
+/// The model's thresholds with the uncertainty threshold of each [`Familiarity`] fitted, and
+/// how many of `rows` were of each kind: for each kind, the lowest `t` such that the
 /// predictions of its calibration rows (among `rows`) whose top main-category probability is
 /// at least `t` are right (at the main level) at least `target` of the time (1 when none
 /// is). Familiarity is judged against the training rows' words, so calibration rows of
-/// merchants no training row named are the unfamiliar kind, as a user's new merchants will
-/// be.
+/// merchants no training row named are strangers or anchored, as a user's new merchants
+/// will be.
 fn fit_thresholds(
     model: &LogisticModel,
     c: &Collected,
     rows: &[usize],
     target: f64,
-) -> (f32, f32, usize) {
+) -> (Thresholds, [usize; 3]) {
     use super::Classifier;
     let k = model.labels().len();
     let (mut row, mut ctx) = (SparseRow::default(), Vec::new());
@@ -649,36 +646,37 @@ fn fit_thresholds(
         let pick = tree.pick(&p);
         let right = pick.main == tree.main_of(c.cal_y[i] as usize);
         let main = main_key(tree.mains()[pick.main].as_str());
-        let familiar = c.words.is_familiar(&c.cal_words[i], main);
-        (pick.probability, right, familiar)
+        let kind = c.words.familiarity(&c.cal_words[i], main);
+        (pick.probability, right, kind)
     });
-    thresholds_by_kind(scored, target)
+    thresholds_by_kind(scored, target, model.thresholds())
 }
 
-/// The thresholds of unfamiliar and familiar lines from `(probability, right, familiar)`
-/// of calibration rows (see [`fit_thresholds`]), and how many rows were familiar.
+/// `base` with the threshold of each [`Familiarity`] fitted on `(probability, right, kind)`
+/// of calibration rows (see [`fit_thresholds`]), and how many rows were of each kind.
 fn thresholds_by_kind(
-    scored: impl Iterator<Item = (f32, bool, bool)>,
+    scored: impl Iterator<Item = (f32, bool, Familiarity)>,
     target: f64,
-) -> (f32, f32, usize) {
-    let (mut all, mut familiar, mut unfamiliar) = (Vec::new(), Vec::new(), Vec::new());
-    for (p, right, is_familiar) in scored {
+    base: Thresholds,
+) -> (Thresholds, [usize; 3]) {
+    let mut all = Vec::new();
+    let mut by_kind: [Vec<(f32, bool)>; 3] = Default::default();
+    for (p, right, kind) in scored {
         all.push((p, right));
-        if is_familiar {
-            familiar.push((p, right));
-        } else {
-            unfamiliar.push((p, right));
-        }
+        by_kind[kind.index()].push((p, right));
     }
     let pooled = accuracy_threshold(&mut all, target);
-    let of = |rows: &mut Vec<(f32, bool)>| {
-        if rows.len() < MIN_THRESHOLD_ROWS {
+    let mut thresholds = base;
+    for kind in Familiarity::ALL {
+        let rows = &mut by_kind[kind.index()];
+        let t = if rows.len() < MIN_THRESHOLD_ROWS {
             pooled
         } else {
             accuracy_threshold(rows, target)
-        }
-    };
-    (of(&mut unfamiliar), of(&mut familiar), familiar.len())
+        };
+        thresholds = thresholds.with(kind, t);
+    }
+    (thresholds, by_kind.map(|rows| rows.len()))
 }
 
 /// The uncertainty threshold of `model` fitted on labelled `rows` (bad rows are skipped): the
@@ -687,9 +685,9 @@ fn thresholds_by_kind(
 /// new lines of those merchants, as its users' statements mostly are. Returns the threshold
 /// and the rows it was fitted on.
 ///
-/// With a familiar-word set the model has two thresholds: each is fitted on the rows of its
-/// kind ([`LogisticModel::is_familiar`]); the thresholds returned are the model's with both
-/// replaced.
+/// With a familiar-word set the model has a threshold per [`Familiarity`]: each is fitted on
+/// the rows of its kind ([`LogisticModel::familiarity`]); the thresholds returned are the
+/// model's with the three replaced.
 pub fn fit_threshold_on<E: Display>(
     model: &LogisticModel,
     rows: impl IntoIterator<Item = LabelledRow<E>>,
@@ -705,22 +703,16 @@ pub fn fit_threshold_on<E: Display>(
         return Err(Error::Model("no rows to fit the threshold on".into()));
     }
     let mains = model.tree().mains();
-    let scored = model.judged(&txs).into_iter().zip(&labels).map(
-        |((pick, familiar), label): (_, &String)| {
-            let main = main_of(label.trim());
-            (
-                pick.probability,
-                mains[pick.main].as_str() == main,
-                familiar,
-            )
-        },
-    );
-    let (uncertain_below, familiar_below, _) = thresholds_by_kind(scored, target);
-    let thresholds = Thresholds {
-        uncertain_below,
-        familiar_below,
-        ..model.thresholds()
-    };
+    let scored =
+        model
+            .judged(&txs)
+            .into_iter()
+            .zip(&labels)
+            .map(|((pick, kind), label): (_, &String)| {
+                let main = main_of(label.trim());
+                (pick.probability, mains[pick.main].as_str() == main, kind)
+            });
+    let (thresholds, _) = thresholds_by_kind(scored, target, model.thresholds());
     Ok((thresholds, txs.len()))
 }
 
@@ -793,37 +785,44 @@ fn temperature_of(logits: &[f32], y: &[u32], k: usize) -> f32 {
 #[cfg(test)]
 mod tests {
     use super::{accuracy_threshold, thresholds_by_kind, MIN_THRESHOLD_ROWS};
+    use crate::classifier::{Familiarity, Thresholds};
 
-    /// Familiar rows right 99 times in 100 at any probability, the others right only above
-    /// 0.9: each kind gets its own threshold; a kind with too few rows gets the pooled one.
+    /// Familiar rows right 99 times in 100 at any probability, anchored ones right above
+    /// 0.6, strangers only above 0.9: each kind gets its own threshold; a kind with too few
+    /// rows gets the pooled one.
     #[test]
     fn each_kind_of_line_gets_the_threshold_its_own_rows_call_for() {
-        let rows = |n: usize, familiar: bool| -> Vec<(f32, bool, bool)> {
+        let rows = |n: usize, kind: Familiarity| -> Vec<(f32, bool, Familiarity)> {
             (0..n)
                 .map(|i| {
                     let p = 0.3 + 0.7 * i as f32 / n as f32;
-                    let right = if familiar { i % 100 != 0 } else { p > 0.9 };
-                    (p, right, familiar)
+                    let right = match kind {
+                        Familiarity::Familiar => i % 100 != 0,
+                        Familiarity::Anchored => p > 0.6,
+                        Familiarity::Stranger => p > 0.9,
+                    };
+                    (p, right, kind)
                 })
                 .collect()
         };
-        let both = rows(1_000, true).into_iter().chain(rows(1_000, false));
-        let (unfamiliar, familiar, familiar_rows) = thresholds_by_kind(both, 0.97);
-        assert_eq!(familiar_rows, 1_000);
-        assert!(familiar < 0.31, "{familiar}");
-        assert!((0.88..0.92).contains(&unfamiliar), "{unfamiliar}");
+        let base = Thresholds::default();
+        let all = Familiarity::ALL.into_iter().flat_map(|k| rows(1_000, k));
+        let (t, counts) = thresholds_by_kind(all, 0.97, base);
+        assert_eq!(counts, [1_000; 3]);
+        assert!(t.familiar_below < 0.31, "{t:?}");
+        assert!((0.58..0.62).contains(&t.anchored_below), "{t:?}");
+        assert!((0.88..0.92).contains(&t.uncertain_below), "{t:?}");
+        assert_eq!((t.high, t.medium), (base.high, base.medium));
         // Too few familiar rows: they take the threshold of all the rows.
-        let few = rows(MIN_THRESHOLD_ROWS - 1, true);
-        let mut pooled: Vec<(f32, bool)> = few
-            .iter()
-            .chain(&rows(1_000, false))
-            .map(|r| (r.0, r.1))
-            .collect();
+        let few = rows(MIN_THRESHOLD_ROWS - 1, Familiarity::Familiar);
+        let strangers = rows(1_000, Familiarity::Stranger);
+        let mut pooled: Vec<(f32, bool)> =
+            few.iter().chain(&strangers).map(|r| (r.0, r.1)).collect();
         let pooled = accuracy_threshold(&mut pooled, 0.97);
-        let both = few.into_iter().chain(rows(1_000, false));
-        let (unfamiliar, familiar, _) = thresholds_by_kind(both, 0.97);
-        assert_eq!(familiar, pooled);
-        assert!((0.88..0.92).contains(&unfamiliar), "{unfamiliar}");
+        let (t, _) = thresholds_by_kind(few.into_iter().chain(strangers), 0.97, base);
+        assert_eq!(t.familiar_below, pooled);
+        assert_eq!(t.anchored_below, pooled);
+        assert!((0.88..0.92).contains(&t.uncertain_below), "{t:?}");
     }
 
     #[test]

@@ -189,7 +189,7 @@ fn argmax(s: &[f32]) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::classifier::bundled_model;
+    use crate::classifier::{bundled_model, Familiarity};
     use crate::domain::Transaction;
 
     fn line(description: &str, amount_minor: i64) -> Transaction {
@@ -241,8 +241,8 @@ mod tests {
         // The tuned model has read the corrected merchant: its next line is familiar, judged
         // by the threshold of lines the model knows, and not flagged.
         let next = line("ZORBLAX KLINIKUM HAMBURG", -6150);
-        assert!(!model.is_familiar(&next));
-        assert!(tuned.is_familiar(&next));
+        assert_ne!(model.familiarity(&next), Familiarity::Familiar);
+        assert_eq!(tuned.familiarity(&next), Familiarity::Familiar);
         let p = tuned.predict(&next);
         assert_eq!((p.category.as_str(), p.uncertain), (target, false), "{p:?}");
         // Lines that share nothing with them keep the model's answer.
