@@ -34,7 +34,7 @@
 //! pair instead of two kept fewer lines (39.0 / 30.3 / 18.9 %); letting one word go unread
 //! too fell under the target on new layouts (96.4 %). Anchored lines apart from strangers
 //! (87 % of the validation rows of that kind are right, of strangers 60 %, so one threshold
-//! for both had to be a stranger's): 53.8 / 61.8 / 68.3 % of the three files flagged instead
+//! for both had to be a stranger's): 53.8 / 61.7 / 68.3 % of the three files flagged instead
 //! of 57.0 / 68.7 / 76.1 %, the kept lines 98.5 / 99.2 / 97.5 % right.
 //!
 //! The set is a Bloom filter over 64-bit keys (16 bits and 4 probes per key: 0.24 % false
