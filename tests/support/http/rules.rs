@@ -429,8 +429,18 @@ pub async fn enrich_classifies_rows_and_names_bad_ones(t: Transport) {
     assert_eq!(error(&v), ("too_many_rows", Some("transactions")));
     // A body over its 1 MiB limit.
     let huge = json!({ "transactions": [{ "description": "x".repeat(1_100_000) }] }).to_string();
-    let (status, v, _) = send(&s, M::POST, "/v1/enrich", Some(huge)).await;
-    assert_eq!(status, 413, "{v}");
+    let res = s
+        .client
+        .post(s.url("/v1/enrich"))
+        .header("content-type", "application/json")
+        .body(huge)
+        .send()
+        .await
+        .unwrap();
+    // Refused before its body was read: the connection closes, and the answer says so.
+    assert_eq!(res.status().as_u16(), 413);
+    assert_eq!(res.headers()["connection"], "close");
+    let v: Value = res.json().await.unwrap();
     assert_eq!(error(&v).0, "payload_too_large");
     // A body that is not an enrich request.
     let (status, v, _) = send(

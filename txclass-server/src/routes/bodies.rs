@@ -57,6 +57,16 @@ pub(super) fn error_response(e: &ApiError) -> Res {
         res.headers_mut()
             .insert(http::header::RETRY_AFTER, HeaderValue::from(secs));
     }
+    // A 413 or a 408 can come before the request body was read to its end: the connection
+    // then cannot serve another request, and says so, or a client sends its next request on
+    // it as it closes (`IncompleteMessage`, a broken pipe). HTTP/2 drops the header.
+    if matches!(
+        e.status,
+        StatusCode::PAYLOAD_TOO_LARGE | StatusCode::REQUEST_TIMEOUT
+    ) {
+        res.headers_mut()
+            .insert(http::header::CONNECTION, HeaderValue::from_static("close"));
+    }
     res
 }
 
