@@ -43,6 +43,7 @@ pub mod metrics;
 mod model;
 #[cfg(feature = "workbench")]
 mod reference;
+mod rows;
 pub mod sparse;
 mod train;
 mod tune;

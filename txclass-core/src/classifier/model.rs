@@ -20,12 +20,12 @@
 //! meaning its guess beside words it never read, `familiar_below` for a line whose words it
 //! read.
 //!
-//! ## File format (version 4), all little-endian
+//! ## File format (version 5), all little-endian
 //!
 //! | bytes | what |
 //! |---|---|
 //! | 8 | magic `TXCLSMDL` |
-//! | 4 | format version (`u32`, 4; versions 3, without the anchored threshold, and 2, without the three rows before the checksum, are read too) |
+//! | 4 | format version (`u32`, 5; versions 4, with the text weights as `f32`, 3, without the anchored threshold either, and 2, without the three rows before the checksum, are read too) |
 //! | 4 | feature version ([`FEATURE_VERSION`]; 3 for a model without word vectors) |
 //! | 1 | `dim_bits` |
 //! | 4 | `k`, number of labels |
@@ -33,7 +33,7 @@
 //! | k × (2 + len) | labels: `u16` length, UTF-8 |
 //! | 4 × k | intercepts (`f32`) |
 //! | 4 | `r`, number of stored buckets |
-//! | r × (4 + 4k) | bucket index (`u32`) and its `k` weights (`f32`) |
+//! | r × (8 + k) | bucket index (`u32`), the scale `s` of its weights (`f32`), then its `k` weights as `i8` values `q`, each weight `s · q` (see [`super::rows`]; version 4: `k` weights as `f32`) |
 //! | 1 | context mode: 0 none, 1 gated, 2 always |
 //! | 4 + 4 × k + 4 × k × [`CONTEXT_DIM`] | if a context stage: `T_text`, its bias, then its weights bucket by bucket |
 //! | 4 | threshold of familiar lines (`f32`) |
@@ -41,7 +41,7 @@
 //! | 1 + 2^b / 8 | familiar-word set: `b` (`u8`, 0 for none), then `2^b` bits as `u64`s |
 //! | 8 | FNV-1a 64 of everything before |
 //!
-//! Why our own layout, not bincode or postcard: the model is one flat table of `f32`, so a
+//! Why our own layout, not bincode or postcard: the model is one flat table of weights, so a
 //! loop of `from_le_bytes` reads it as fast as any serializer, without a dependency or a
 //! derive on a type with a 4-million-entry vector; buckets that no training row used have
 //! all-zero weights and are skipped, so the file grows with the data, not with
@@ -56,13 +56,18 @@ use super::familiar::{main_key, word_hashes, Familiar, Familiarity};
 use super::features::{
     fnv1a, vector_buckets, FeatureConfig, Featurizer, SparseRow, CONTEXT_DIM, FEATURE_VERSION,
 };
+use super::rows::TextRows;
 use super::{Classifier, Thresholds};
 use crate::domain::taxonomy::{LabelTree, Pick};
 use crate::domain::{Category, Prediction, Transaction};
 use crate::Error;
 
 const MAGIC: &[u8; 8] = b"TXCLSMDL";
-const FORMAT_VERSION: u32 = 4;
+/// Labels scored together in the word-vector block (four SSE registers of sums).
+const BLOCK: usize = 16;
+const FORMAT_VERSION: u32 = 5;
+/// The format with text weights as `f32`; still read (and the weights quantized).
+const FORMAT_VERSION_4: u32 = 4;
 /// The format before the anchored lines' threshold (they take the strangers'); still read.
 const FORMAT_VERSION_3: u32 = 3;
 /// The format before the familiar-word set; still read.
@@ -107,6 +112,29 @@ pub(crate) struct Context {
 }
 
 impl Context {
+    /// The stage from its parts (`bias`: `k` values, `weights`: `CONTEXT_DIM × k`), checked;
+    /// none for [`ContextMode::Off`].
+    fn checked(
+        k: usize,
+        mode: ContextMode,
+        text_temperature: f32,
+        bias: Vec<f32>,
+        weights: Vec<f32>,
+    ) -> crate::Result<Option<Self>> {
+        if bias.len() != k || weights.len() != CONTEXT_DIM * k {
+            return Err(Error::Model("context weights do not match labels".into()));
+        }
+        check_temperature("text temperature", text_temperature)?;
+        check_parameters("context bias", &bias)?;
+        check_parameters("context weights", &weights)?;
+        Ok((mode != ContextMode::Off).then_some(Context {
+            mode,
+            text_temperature,
+            bias,
+            weights,
+        }))
+    }
+
     /// The `k` weights of context bucket `bucket`.
     fn weights_of(&self, bucket: u32, k: usize) -> &[f32] {
         &self.weights[bucket as usize * k..bucket as usize * k + k]
@@ -126,20 +154,15 @@ impl Context {
 pub struct LogisticModel {
     features: FeatureConfig,
     labels: Vec<Category>,
-    /// For each bucket, its row in `rows` (0: the all-zero row of unused buckets).
-    ///
-    /// Why not a dense `dim × k` table: at `2^18` buckets and 18 labels that is 19 MB,
-    /// larger than most caches; trained models use a few tens of thousands of buckets, so
-    /// `slot` (1 MB) plus the used rows (2 MB for the benchmark's model) is what a loaded
-    /// model costs. (On an idle machine both layouts predicted at about the same speed.)
-    slot: Vec<u32>,
-    /// `(1 + used) × k` weights, the `k` weights of a bucket adjacent; row 0 is zeros.
-    rows: Vec<f32>,
-    /// The rows of the word-vector dimensions' buckets, dimension by dimension (`DIM × k`;
-    /// empty without word vectors): copied side by side so that prediction scores the mean
-    /// vector as one dense block (predicting without the copy, through the sparse row, ran
-    /// at about half the rows per second of predicting without word vectors).
-    vector_rows: Vec<f32>,
+    /// The text weights, a row per bucket that training used (see [`super::rows`]).
+    rows: TextRows,
+    /// The rows of the word-vector dimensions' buckets, copied side by side so that
+    /// prediction scores the mean vector as one dense block (predicting without the copy,
+    /// through the sparse row, ran at about half the rows per second of predicting without
+    /// word vectors); empty without word vectors. Laid out by blocks of `BLOCK` labels
+    /// (padded with zeros), dimension by dimension within a block (`[b · DIM + d]`): a
+    /// block's sums stay in registers while the dimensions go by.
+    vector_blocks: Vec<[f32; BLOCK]>,
     bias: Vec<f32>,
     /// Logits are divided by it before the softmax (fitted on held-out rows).
     temperature: f32,
@@ -222,58 +245,49 @@ impl LogisticModel {
         }
         check_parameters("bias", &bias)?;
         check_parameters("weights", &weights)?;
-        let buckets = weights.chunks_exact(k).enumerate();
-        Ok(Self::assemble(
-            features,
-            labels,
-            buckets,
-            bias,
-            temperature,
-            thresholds,
-        ))
+        let mut rows = TextRows::new(features.dim(), k);
+        for (b, w) in weights.chunks_exact(k).enumerate() {
+            rows.push(b, w);
+        }
+        Ok(Self::assemble(features, labels, rows, bias, temperature, thresholds).sealed())
     }
 
-    /// The model from its checked parts, with the weights of each bucket that has any
-    /// (`(bucket, k weights)`, each bucket once); rows of zeros take no room.
-    fn assemble<'w>(
+    /// The model from its checked parts, not yet [`sealed`](Self::sealed) (its version
+    /// unset): callers add the other parts and seal once (a seal writes the whole model).
+    fn assemble(
         features: FeatureConfig,
         labels: Vec<Category>,
-        buckets: impl IntoIterator<Item = (usize, &'w [f32])>,
+        rows: TextRows,
         bias: Vec<f32>,
         temperature: f32,
         thresholds: Thresholds,
     ) -> Self {
         let k = labels.len();
-        let mut slot = vec![0u32; features.dim()];
-        let mut rows = vec![0.0f32; k];
-        for (i, r) in buckets {
-            if r.iter().any(|&w| w != 0.0) {
-                slot[i] = (rows.len() / k) as u32;
-                rows.extend_from_slice(r);
-            }
-        }
-        let vector_rows = vector_buckets(features)
+        let vector_rows: Vec<Vec<f32>> = vector_buckets(features)
             .into_iter()
-            .flat_map(|b| {
-                let s = slot[b as usize] as usize;
-                rows[s * k..s * k + k].iter().copied()
-            })
+            .map(|b| rows.weights(b))
             .collect();
-        let model = Self {
+        let mut vector_blocks = Vec::with_capacity(k.div_ceil(BLOCK) * vector_rows.len());
+        for from in (0..k).step_by(BLOCK) {
+            vector_blocks.extend(vector_rows.iter().map(|w| {
+                let mut block = [0.0; BLOCK];
+                block.iter_mut().zip(&w[from..]).for_each(|(b, w)| *b = *w);
+                block
+            }));
+        }
+        Self {
             features,
             tree: LabelTree::new(&labels),
             labels,
-            slot,
             rows,
-            vector_rows,
+            vector_blocks,
             bias,
             temperature,
             context: None,
             familiar: None,
             thresholds,
             version: String::new(),
-        };
-        model.sealed()
+        }
     }
 
     /// The same model with `delta` added to the text weights of `buckets` (`delta`: `k`
@@ -288,20 +302,27 @@ impl LogisticModel {
             .iter()
             .zip(delta.chunks_exact(k))
             .map(|(&b, d)| {
-                let w = self.weights_of(b, k).iter().zip(d).map(|(w, d)| w + d);
-                (b as usize, w.collect())
+                let mut w = self.rows.weights(b);
+                w.iter_mut().zip(d).for_each(|(w, d)| *w += d);
+                (b as usize, w)
             })
             .collect();
-        let rows: Vec<(usize, Vec<f32>)> = (0..self.features.dim())
-            .filter_map(|b| match changed.remove(&b) {
-                Some(w) => Some((b, w)),
-                None => (self.slot[b] != 0).then(|| (b, self.weights_of(b as u32, k).to_vec())),
-            })
-            .collect();
+        // Rows not nudged keep their lines as they are (no second rounding).
+        let mut rows = TextRows::new(self.features.dim(), k);
+        for b in 0..self.features.dim() {
+            match changed.remove(&b) {
+                Some(w) => rows.push(b, &w),
+                None => {
+                    if let Some((scale, q)) = self.rows.row_of(b as u32) {
+                        rows.push_quantized(b, scale, q);
+                    }
+                }
+            }
+        }
         let mut model = Self::assemble(
             self.features,
             self.labels.clone(),
-            rows.iter().map(|(b, w)| (*b, w.as_slice())),
+            rows,
             self.bias.clone(),
             self.temperature,
             self.thresholds,
@@ -319,19 +340,7 @@ impl LogisticModel {
         bias: Vec<f32>,
         weights: Vec<f32>,
     ) -> crate::Result<Self> {
-        let k = self.labels.len();
-        if bias.len() != k || weights.len() != CONTEXT_DIM * k {
-            return Err(Error::Model("context weights do not match labels".into()));
-        }
-        check_temperature("text temperature", text_temperature)?;
-        check_parameters("context bias", &bias)?;
-        check_parameters("context weights", &weights)?;
-        self.context = (mode != ContextMode::Off).then_some(Context {
-            mode,
-            text_temperature,
-            bias,
-            weights,
-        });
+        self.context = Context::checked(self.labels.len(), mode, text_temperature, bias, weights)?;
         Ok(self.sealed())
     }
 
@@ -434,24 +443,13 @@ impl LogisticModel {
 
     /// Buckets with a non-zero weight.
     pub fn used_buckets(&self) -> usize {
-        self.rows.len() / self.labels.len() - 1
-    }
-
-    /// The `k` weights of text bucket `bucket` (zeros for a bucket no training row used).
-    #[inline]
-    fn weights_of(&self, bucket: u32, k: usize) -> &[f32] {
-        let s = self.slot[bucket as usize] as usize;
-        &self.rows[s * k..s * k + k]
+        self.rows.used()
     }
 
     /// The text's logits `z` for a featurized row, written into `out` (length `k`).
     pub fn text_logits(&self, row: &SparseRow, out: &mut [f32]) {
-        let k = self.labels.len();
         out.copy_from_slice(&self.bias);
-        for (&j, &v) in row.indices.iter().zip(&row.values) {
-            let w = self.weights_of(j, k);
-            out.iter_mut().zip(w).for_each(|(o, w)| *o += v * w);
-        }
+        self.rows.add(row, out);
     }
 
     /// The text's logits for `tx`, written into `out` (length `k`): the
@@ -464,12 +462,18 @@ impl LogisticModel {
         tx: &Transaction,
         out: &mut [f32],
     ) {
-        let k = self.labels.len();
         let vector = f.featurize_split(tx, row);
         self.text_logits(row, out);
         if let Some(v) = vector {
-            for (&x, w) in v.iter().zip(self.vector_rows.chunks_exact(k)) {
-                out.iter_mut().zip(w).for_each(|(o, w)| *o += x * w);
+            for (o, block) in out
+                .chunks_mut(BLOCK)
+                .zip(self.vector_blocks.chunks_exact(v.len()))
+            {
+                let mut sums = [0.0f32; BLOCK];
+                for (&x, w) in v.iter().zip(block) {
+                    sums.iter_mut().zip(w).for_each(|(s, w)| *s += x * w);
+                }
+                o.iter_mut().zip(sums).for_each(|(o, s)| *o += s);
             }
         }
     }
@@ -537,11 +541,9 @@ impl LogisticModel {
     pub fn explain(&self, tx: &Transaction, top: usize) -> Explanation {
         let k = self.labels.len();
         let named = Featurizer::new(self.features).named(tx);
-        let weights = |bucket: u32| self.weights_of(bucket, k);
         let mut scores = self.bias.clone();
         for (_, bucket, value) in &named.text {
-            let w = weights(*bucket);
-            scores.iter_mut().zip(w).for_each(|(o, w)| *o += value * w);
+            self.rows.add_one(*bucket, *value, &mut scores);
         }
         let context = self.context.as_ref();
         let gate = context.map_or(0.0, |c| c.gate(&scores));
@@ -566,7 +568,7 @@ impl LogisticModel {
                     .iter()
                     .map(|(name, bucket, value)| Contribution {
                         feature: name.clone(),
-                        contribution: value * weights(*bucket)[class],
+                        contribution: value * self.rows.weight(*bucket, class),
                     })
                     .collect();
                 let mut bias = self.bias[class];
@@ -631,10 +633,17 @@ impl LogisticModel {
 
     /// The model as bytes (see the module docs for the layout).
     pub fn to_bytes(&self) -> Vec<u8> {
+        self.write(FORMAT_VERSION)
+    }
+
+    /// The model as bytes of `format`: [`FORMAT_VERSION`], or [`FORMAT_VERSION_4`] (text
+    /// weights as `f32`; for the tests that read older files).
+    fn write(&self, format: u32) -> Vec<u8> {
         let k = self.labels.len();
-        let mut out = Vec::with_capacity(64 + self.rows.len() * 5);
+        let row_bytes = 8 + k;
+        let mut out = Vec::with_capacity(64 + (self.rows.used() + 1) * row_bytes);
         out.extend_from_slice(MAGIC);
-        out.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
+        out.extend_from_slice(&format.to_le_bytes());
         out.extend_from_slice(&self.features.version().to_le_bytes());
         out.push(self.features.dim_bits);
         out.extend_from_slice(&(k as u32).to_le_bytes());
@@ -654,18 +663,15 @@ impl LogisticModel {
         self.bias
             .iter()
             .for_each(|b| out.extend_from_slice(&b.to_le_bytes()));
-        let used: Vec<(usize, &[f32])> = self
-            .slot
-            .iter()
-            .enumerate()
-            .filter(|(_, &s)| s != 0)
-            .map(|(i, &s)| (i, &self.rows[s as usize * k..s as usize * k + k]))
-            .collect();
-        out.extend_from_slice(&(used.len() as u32).to_le_bytes());
-        for (i, r) in used {
+        out.extend_from_slice(&(self.rows.used() as u32).to_le_bytes());
+        for (i, scale, q) in self.rows.iter() {
             out.extend_from_slice(&(i as u32).to_le_bytes());
-            r.iter()
-                .for_each(|w| out.extend_from_slice(&w.to_le_bytes()));
+            if format == FORMAT_VERSION {
+                out.extend_from_slice(&scale.to_le_bytes());
+                out.extend(q.map(|q| q as u8));
+            } else {
+                q.for_each(|q| out.extend_from_slice(&(scale * f32::from(q)).to_le_bytes()));
+            }
         }
         match &self.context {
             None => out.push(0),
@@ -704,7 +710,14 @@ impl LogisticModel {
         }
         let mut r = Reader { b: body, at: 8 };
         let format = r.u32()?;
-        if ![FORMAT_VERSION, FORMAT_VERSION_3, FORMAT_VERSION_2].contains(&format) {
+        if ![
+            FORMAT_VERSION,
+            FORMAT_VERSION_4,
+            FORMAT_VERSION_3,
+            FORMAT_VERSION_2,
+        ]
+        .contains(&format)
+        {
             return Err(bad(&format!(
                 "format version {format}, this build reads {FORMAT_VERSION}"
             )));
@@ -742,20 +755,33 @@ impl LogisticModel {
         let n = r.u32()? as usize;
         // The buckets as the file lists them (ascending, each once), not a dense
         // `dim × k` matrix: that could ask for terabytes (2^24 buckets × 65,536 labels)
-        // from a file of a few hundred kilobytes. Memory stays within the file's size.
-        let mut buckets: Vec<usize> = Vec::new();
-        let mut weights: Vec<f32> = Vec::new();
+        // from a file of a few hundred kilobytes. Memory stays within the file's size
+        // (and `slot`, 4 bytes a bucket of `dim`).
+        let mut rows = TextRows::new(dim, k);
+        let mut last = None;
+        let mut weights: Vec<f32> = Vec::with_capacity(k);
         for _ in 0..n {
             let i = r.u32()? as usize;
             if i >= dim {
                 return Err(bad(&format!("bucket {i} out of range")));
             }
-            if buckets.last().is_some_and(|&last| i <= last) {
+            if last.is_some_and(|last| i <= last) {
                 return Err(bad(&format!("bucket {i} out of order")));
             }
-            buckets.push(i);
-            for _ in 0..k {
-                weights.push(r.f32()?);
+            last = Some(i);
+            if format == FORMAT_VERSION {
+                let scale = r.f32()?;
+                if !(scale.is_finite() && (0.0..=MAX_PARAMETER / 127.0).contains(&scale)) {
+                    return Err(bad(&format!("bucket {i}: weight scale {scale}")));
+                }
+                rows.push_quantized(i, scale, r.take(k)?.iter().map(|&q| q as i8));
+            } else {
+                weights.clear();
+                for _ in 0..k {
+                    weights.push(r.f32()?);
+                }
+                check_parameters("weights", &weights)?;
+                rows.push(i, &weights);
             }
         }
         let mode = match r.u8()? {
@@ -775,7 +801,7 @@ impl LogisticModel {
         let mut familiar = None;
         if format != FORMAT_VERSION_2 {
             thresholds.familiar_below = r.f32()?;
-            if format == FORMAT_VERSION {
+            if format >= FORMAT_VERSION_4 {
                 thresholds.anchored_below = r.f32()?;
             }
             let log2_bits = r.u8()?;
@@ -789,16 +815,12 @@ impl LogisticModel {
         }
         check_parts(features, thresholds, k, temperature)?;
         check_parameters("bias", &bias)?;
-        check_parameters("weights", &weights)?;
-        let rows = buckets.into_iter().zip(weights.chunks_exact(k));
         let mut model = Self::assemble(features, labels, rows, bias, temperature, thresholds);
         if mode != ContextMode::Off {
-            model = model.with_context(mode, text_t, c_bias, c_weights)?;
+            model.context = Context::checked(k, mode, text_t, c_bias, c_weights)?;
         }
-        Ok(match familiar {
-            Some(set) => model.with_familiar(set),
-            None => model,
-        })
+        model.familiar = familiar;
+        Ok(model.sealed())
     }
 
     /// Writes the model to `path`.
@@ -939,7 +961,7 @@ mod tests {
         model.familiar = None;
         let t = model.thresholds();
         let model = model.with_thresholds(t.one_threshold(0.42)).unwrap();
-        let bytes = model.to_bytes();
+        let bytes = model.write(FORMAT_VERSION_4);
         // Version 2: no familiar or anchored threshold nor set (9 bytes before the checksum).
         let mut v2 = bytes[..bytes.len() - 8 - 9].to_vec();
         v2[8..12].copy_from_slice(&FORMAT_VERSION_2.to_le_bytes());
@@ -965,7 +987,7 @@ mod tests {
     fn a_version_3_file_reads_with_anchored_lines_as_strangers() {
         let model = crate::classifier::bundled_model().unwrap();
         let t = model.thresholds();
-        let bytes = model.to_bytes();
+        let bytes = model.write(FORMAT_VERSION_4);
         // Version 3: no anchored threshold (the 4 bytes before the set).
         let set_len = model.familiar.as_ref().map_or(0, |f| {
             let mut b = Vec::new();
@@ -989,6 +1011,21 @@ mod tests {
         assert_eq!(read.familiar, model.familiar);
     }
 
+    /// A model of the format with `f32` text weights reads as the same model: its weights,
+    /// quantized again, are the ones it was written from.
+    #[test]
+    fn a_version_4_file_reads_as_the_same_model() {
+        let model = crate::classifier::bundled_model().unwrap();
+        let v4 = model.write(FORMAT_VERSION_4);
+        assert!(
+            v4.len() > 3 * model.to_bytes().len(),
+            "f32 rows are 4 bytes a weight"
+        );
+        let read = LogisticModel::from_bytes(&v4).unwrap();
+        assert_eq!(read.to_bytes(), model.to_bytes());
+        assert_eq!(read.version(), model.version());
+    }
+
     #[test]
     fn buckets_out_of_order_are_refused() {
         let features = FeatureConfig::with_dim_bits(8);
@@ -1007,12 +1044,12 @@ mod tests {
         .unwrap();
         let bytes = m.to_bytes();
         assert_eq!(LogisticModel::from_bytes(&bytes).unwrap().used_buckets(), 2);
-        // Swap the two buckets' indices (each entry: u32 index + 2 f32), before the context
+        // Swap the two buckets' indices (each entry: u32 index, f32 scale, 2 i8), before the context
         // mode, the familiar and anchored thresholds and set, and the checksum.
-        let n_at = bytes.len() - 8 - 9 - 1 - 2 * 12 - 4;
+        let n_at = bytes.len() - 8 - 9 - 1 - 2 * 10 - 4;
         let mut swapped = bytes[..bytes.len() - 8].to_vec();
         swapped[n_at + 4..n_at + 8].copy_from_slice(&9u32.to_le_bytes());
-        swapped[n_at + 16..n_at + 20].copy_from_slice(&3u32.to_le_bytes());
+        swapped[n_at + 14..n_at + 18].copy_from_slice(&3u32.to_le_bytes());
         let sum = fnv1a(0, &swapped);
         swapped.extend_from_slice(&sum.to_le_bytes());
         let e = LogisticModel::from_bytes(&swapped).unwrap_err().to_string();
@@ -1032,11 +1069,26 @@ mod tests {
 
     #[test]
     fn non_finite_or_enormous_parameters_are_refused() {
-        // A file with one weight of 1.0, to be overwritten by hand (a model cannot hold the
-        // values below, so no model can write them).
+        // Files with one weight of 1.0, to be overwritten by hand (a model cannot hold the
+        // values below, so no model can write them): as `f32` (version 4), and as the scale
+        // of its row (1 / 127, version 5).
         let mut w = vec![0.0f32; 256 * 2];
         w[10 * 2] = 1.0;
-        let bytes = model(w).unwrap().to_bytes();
+        let good = model(w).unwrap();
+        let bytes = good.to_bytes();
+        let scale_at = bytes
+            .windows(4)
+            .rposition(|b| b == (1.0f32 / 127.0).to_le_bytes())
+            .unwrap();
+        for bad in [f32::NAN, f32::INFINITY, -1.0, 1e5] {
+            let mut body = bytes[..bytes.len() - 8].to_vec();
+            body[scale_at..scale_at + 4].copy_from_slice(&bad.to_le_bytes());
+            let sum = fnv1a(0, &body);
+            body.extend_from_slice(&sum.to_le_bytes());
+            let e = LogisticModel::from_bytes(&body).unwrap_err().to_string();
+            assert!(e.contains("bucket 10: weight scale"), "{e}");
+        }
+        let bytes = good.write(FORMAT_VERSION_4);
         let at = bytes
             .windows(4)
             .rposition(|b| b == 1.0f32.to_le_bytes())
@@ -1106,7 +1158,8 @@ mod tests {
         let m = super::super::bundled_model().unwrap();
         assert!(
             m.features().word_vectors
-                && m.vector_rows.len() == super::super::words::DIM * m.labels.len()
+                && m.vector_blocks.len()
+                    == super::super::words::DIM * m.labels.len().div_ceil(BLOCK)
         );
         let mut f = Featurizer::new(m.features);
         let mut row = SparseRow::default();
@@ -1142,11 +1195,11 @@ mod tests {
         let m = model(w).unwrap();
         assert_eq!(m.used_buckets(), 2);
         let bytes = m.to_bytes();
-        // header + labels + bias + count + 2 × (index + 2 weights) + context mode + familiar
-        // and anchored thresholds + no familiar set + checksum
+        // header + labels + bias + count + 2 × (index + scale + 2 weights) + context mode +
+        // familiar and anchored thresholds + no familiar set + checksum
         assert_eq!(
             bytes.len(),
-            8 + 4 + 4 + 1 + 4 + 16 + 2 * 3 + 8 + 4 + 2 * 12 + 1 + 4 + 4 + 1 + 8
+            8 + 4 + 4 + 1 + 4 + 16 + 2 * 3 + 8 + 4 + 2 * 10 + 1 + 4 + 4 + 1 + 8
         );
         let back = LogisticModel::from_bytes(&bytes).unwrap();
         assert_eq!(back, m);

@@ -85,8 +85,10 @@ impl Currency {
         if code.len() != 3 {
             return None;
         }
-        let upper = code.to_ascii_uppercase();
-        let i = CODES.binary_search(&upper.as_str()).ok()?;
+        // Compared without an upper-case copy: featurizing reads the currency of every line.
+        let i = CODES
+            .binary_search_by(|c| c.bytes().cmp(code.bytes().map(|b| b.to_ascii_uppercase())))
+            .ok()?;
         let code = CODES[i];
         let minor_units = NOT_TWO
             .iter()
