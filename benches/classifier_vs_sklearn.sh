@@ -5,7 +5,8 @@
 # names; countries and layouts are those of training).
 #
 # Prints, for both sides and their ratio:
-#   1. end-to-end prediction throughput, raw CSV lines -> labels, one core (rows/s);
+#   1. end-to-end prediction throughput, raw CSV lines -> labels, one core (rows/s), and
+#      txclass on all cores (`eval`'s default; scikit-learn's predict has no threads of its own);
 #   2. training time (reading the CSV included);
 #   3. test accuracy and macro-F1, and the same for the bundled model's recipe without the
 #      corpus's test brands (`scripts/bundled-model.sh held-out`: another seed, the same
@@ -20,6 +21,9 @@
 #
 # Usage: benches/classifier_vs_sklearn.sh            (ROWS=100000 BIG_ROWS=1000000 by default)
 #        ROWS=20000 BIG_ROWS=0 benches/classifier_vs_sklearn.sh   (quick; skips the memory run)
+#        benches/classifier_vs_sklearn.sh speed       (figure 1 only, in a minute: both sides
+#            predict again with the models the last full run trained; the txclass binary is
+#            the current build, so a change to prediction is measured without training again)
 # scikit-learn is installed from PyPI into target/bench-venv. The sklearn side runs with
 # OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE unset (they slow a current numpy; see the machine notes)
 # and with BLAS limited to one thread; the kernel it ran is printed.
@@ -72,6 +76,22 @@ if [ ! -x "$PY" ] || ! "$PY" -c "import sklearn, threadpoolctl" 2>/dev/null; the
 fi
 "$PY" -c "import sklearn, numpy, scipy; print('scikit-learn', sklearn.__version__, 'numpy', numpy.__version__, 'scipy', scipy.__version__)"
 
+if [ "${1:-}" = speed ]; then
+  SPEED="$DATA/speed.csv"
+  for f in "$DATA/tx.model" "$DATA/sk.pkl" "$SPEED"; do
+    [ -f "$f" ] || { echo "$f is missing: run $0 without 'speed' first" >&2; exit 1; }
+  done
+  rate() { "$PY" -c "import json,sys; print(json.load(sys.stdin)['rows_per_second'])"; }
+  tx=0 all=0
+  for _ in 1 2 3; do
+    tx=$("$PY" -c "print(max($tx, $("$TX" eval "$DATA/tx.model" "$SPEED" --json --threads 1 | rate)))")
+    all=$("$PY" -c "print(max($all, $("$TX" eval "$DATA/tx.model" "$SPEED" --json | rate)))")
+  done
+  sk=$("${SK_ENV[@]}" "$PY" benches/sklearn_side.py speed "$DATA/sk.pkl" "$SPEED" | rate)
+  "$PY" -c "print(f'1. predict CSV->labels, rows/s (1 core), {$(wc -l < "$SPEED") - 1:,} rows: {$tx:,.0f} vs {$sk:,.0f}  {$tx / $sk:.2f}x; txclass on all $(nproc) cores: {$all:,.0f} ({$all / $sk:.2f}x)')"
+  exit 0
+fi
+
 echo "== generating $ROWS rows (seed 42)"
 "$TX" gen-data --rows "$ROWS" --seed 42 --out-dir "$DATA"
 TEST="$DATA/test.csv"
@@ -88,7 +108,10 @@ echo "== txclass: train + eval"
 HELD=$(scripts/bundled-model.sh held-out)
 "$TX" eval "$HELD" "$TEST" --json > "$DATA/held_eval.json"
 "$TX" eval bundled "$TEST" --json > "$DATA/bundled_eval.json"
-for i in 1 2 3; do "$TX" eval "$DATA/tx.model" "$SPEED" --json > "$DATA/tx_speed_$i.json"; done
+for i in 1 2 3; do
+  "$TX" eval "$DATA/tx.model" "$SPEED" --json --threads 1 > "$DATA/tx_speed_$i.json"
+  "$TX" eval "$DATA/tx.model" "$SPEED" --json > "$DATA/tx_speed_all_$i.json"
+done
 
 echo "== metamorphic amounts (bundled model)"
 cargo test --release -q --test classifier amounts_do_not_overturn_confident_text -- --nocapture 2>&1 \
@@ -114,6 +137,7 @@ tx_eval = json.load(open(f"{d}/tx_eval.json"))
 held = json.load(open(f"{d}/held_eval.json"))
 bundled = json.load(open(f"{d}/bundled_eval.json"))
 tx_speed = max(json.load(open(f"{d}/tx_speed_{i}.json"))["rows_per_second"] for i in (1, 2, 3))
+tx_speed_all = max(json.load(open(f"{d}/tx_speed_all_{i}.json"))["rows_per_second"] for i in (1, 2, 3))
 sk = json.load(open(f"{d}/sk.json"))
 tx_train_txt = open(f"{d}/tx_train.txt").read()
 tx_train_s = float(re.search(r"total ([0-9.]+) s", tx_train_txt).group(1))
@@ -123,6 +147,7 @@ def row(name, tx, sk, fmt, better):
     ratio = (tx / sk if better == "higher" else sk / tx) if tx and sk else float("nan")
     rows.append((name, fmt.format(tx), fmt.format(sk), f"{ratio:.2f}x"))
 row("1. predict CSV->labels, rows/s (1 core)", tx_speed, sk["rows_per_second"], "{:,.0f}", "higher")
+row(f"   txclass on all {os.cpu_count()} cores", tx_speed_all, sk["rows_per_second"], "{:,.0f}", "higher")
 row("2. training time, s", tx_train_s, sk["train_seconds"], "{:.2f}", "lower")
 rows.append(("   L-BFGS iterations", tx_iters, str(sk["iterations"]), ""))
 acc_d = 100 * (tx_eval["accuracy"] - sk["accuracy"])

@@ -29,7 +29,7 @@ for variant in with without; do
     "$TX" eval "$DATA/$variant.model" "$DATA/$split.csv" --json > "$DATA/$variant-$split.json"
   done
   for i in 1 2 3; do
-    "$TX" eval "$DATA/$variant.model" "$SPEED" --json > "$DATA/$variant-speed-$i.json"
+    "$TX" eval "$DATA/$variant.model" "$SPEED" --json --threads 1 > "$DATA/$variant-speed-$i.json"
   done
 done
 

@@ -60,6 +60,9 @@ pub struct ClassifyArgs {
     /// Rows per model call.
     #[arg(long, default_value = "1024")]
     pub batch_size: NonZeroUsize,
+    /// Threads each batch is classified on (default: all cores).
+    #[arg(long)]
+    pub threads: Option<NonZeroUsize>,
     /// No progress bar and no summary (bad rows are still reported).
     #[arg(short, long)]
     pub quiet: bool,
@@ -120,12 +123,14 @@ pub fn run(args: ClassifyArgs) -> anyhow::Result<()> {
         Box::new(BufWriter::new(f))
     };
 
+    let defaults = ClassifyOptions::default();
     let options = ClassifyOptions {
         batch_size: args.batch_size,
         on_error: match args.on_error {
             ErrorPolicy::Skip => OnError::Skip,
             ErrorPolicy::Stop => OnError::Stop,
         },
+        threads: args.threads.unwrap_or(defaults.threads),
     };
     let mut writer = Writer::new(output, out_format);
     let run = classify_rows(

@@ -1,9 +1,11 @@
 //! `txclass eval`: measures a model on a labelled file.
 
 use std::collections::{BTreeMap, HashSet};
+use std::num::NonZeroUsize;
 use std::path::PathBuf;
 
 use txclass_core::classifier::{self, Familiarity, LogisticModel};
+use txclass_core::records::ClassifyOptions;
 use txclass_core::Classifier;
 
 use super::input::{read_labels, some_refused, with_labelled, ErrorPolicy, InputArgs};
@@ -30,6 +32,10 @@ pub struct EvalArgs {
     /// Print the figures as one JSON object instead of tables.
     #[arg(long)]
     pub json: bool,
+    /// Threads the rows are classified on (default: all cores; the rows per second are of
+    /// all of them).
+    #[arg(long)]
+    pub threads: Option<NonZeroUsize>,
 }
 
 /// Runs the command.
@@ -40,6 +46,7 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
         LogisticModel::load(args.model.as_ref())?
     };
     let labels = args.labels.as_deref().map(read_labels).transpose()?;
+    let threads = args.threads.unwrap_or(ClassifyOptions::default().threads);
     // Labels the model cannot give are scored (as misses) and reported, never silently. A
     // flat model is scored at the main level, where `restaurants/coffee` is `restaurants`; a
     // model with sub-categories scores a bare main category (`groceries`) at the main level,
@@ -61,7 +68,7 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
         false,
         "scored",
         |rows| {
-            classifier::evaluate(
+            classifier::evaluate_on(
                 &model,
                 rows.inspect(|r| {
                     if let Ok((tx, label)) = r {
@@ -77,6 +84,7 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
                         }
                     }
                 }),
+                threads,
             )
         },
     )?;
@@ -101,7 +109,7 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
             "accuracy": ev.accuracy, "macro_f1": ev.macro_f1,
             "expected_calibration_error": ev.expected_calibration_error,
             "uncertain": ev.uncertain, "accuracy_when_certain": ev.accuracy_when_certain,
-            "predict_seconds": report.predict_seconds, "rows_per_second": rows_per_s,
+            "predict_seconds": report.predict_seconds, "rows_per_second": rows_per_s, "threads": threads.get(),
             "per_class": ev.per_class.iter().map(|c| serde_json::json!({
                 "label": c.label, "precision": c.precision, "recall": c.recall, "f1": c.f1, "support": c.support,
             })).collect::<Vec<_>>(),
@@ -165,8 +173,12 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
             k.kept_accuracy()
         );
     }
+    let on = match threads.get() {
+        1 => "one thread".to_string(),
+        n => format!("batches split over up to {n} threads"),
+    };
     println!(
-        "read + predict: {:.3} s, {:.0} rows/s (one core)",
+        "read + predict: {:.3} s, {:.0} rows/s ({on})",
         report.predict_seconds, rows_per_s
     );
     println!(

@@ -4,7 +4,7 @@ use std::io::Write;
 use std::num::NonZeroUsize;
 
 use super::{FileSummary, RecordError, Writer};
-use crate::classifier::Classifier;
+use crate::classifier::{in_parts, Classifier};
 use crate::clock::Clock;
 use crate::domain::Transaction;
 use crate::rules::RuleSet;
@@ -29,6 +29,9 @@ pub struct ClassifyOptions {
     pub batch_size: NonZeroUsize,
     /// Skip or stop on a bad row.
     pub on_error: OnError,
+    /// Threads a batch is classified on (see [`in_parts`]; default: all cores); the rows are
+    /// read, and the output written, on the calling thread, in order.
+    pub threads: NonZeroUsize,
 }
 
 impl Default for ClassifyOptions {
@@ -36,6 +39,7 @@ impl Default for ClassifyOptions {
         Self {
             batch_size: NonZeroUsize::new(1024).expect("non-zero"),
             on_error: OnError::Skip,
+            threads: std::thread::available_parallelism().unwrap_or(NonZeroUsize::MIN),
         }
     }
 }
@@ -89,7 +93,9 @@ where
         if batch.is_empty() {
             return Ok(());
         }
-        let predictions = rules.classify(classifier, batch, None);
+        let predictions = in_parts(batch, options.threads, |part| {
+            rules.classify(classifier, part, None)
+        });
         for (tx, p) in batch.iter().zip(&predictions) {
             writer.write(tx, p)?;
             summary.record_classified(tx, p);
@@ -144,19 +150,24 @@ mod tests {
         2026-01-06,CASH Z,-3\n";
 
     fn run(on_error: OnError) -> (FileRun, String, Vec<usize>, Vec<u64>) {
+        let options = ClassifyOptions {
+            batch_size: NonZeroUsize::new(2).unwrap(),
+            on_error,
+            ..ClassifyOptions::default()
+        };
+        run_on(DATA, options)
+    }
+
+    fn run_on(data: &str, options: ClassifyOptions) -> (FileRun, String, Vec<usize>, Vec<u64>) {
         let model = FirstWord::default();
         let mut out = Vec::new();
         let mut bad = Vec::new();
         let clock = ManualClock::new();
         let run = {
             let mut w = Writer::new(&mut out, Format::Ndjson);
-            let options = ClassifyOptions {
-                batch_size: NonZeroUsize::new(2).unwrap(),
-                on_error,
-            };
             classify_rows(
                 open(
-                    DATA.as_bytes(),
+                    data.as_bytes(),
                     &ReadOptions {
                         currency: Currency::from_code("BRL"),
                         ..ReadOptions::new(Format::Csv)
@@ -215,5 +226,32 @@ mod tests {
         assert_eq!(ids, ["line-2", "line-3"]);
         assert_eq!(run.summary.classified, 2);
         assert_eq!(run.summary.rows_read, 3);
+    }
+
+    #[test]
+    fn a_batch_split_over_threads_writes_what_one_thread_writes() {
+        let mut data = String::from("date,description,amount\n");
+        for i in 0..1000 {
+            let what = ["FUEL", "CASH", "RENT"][i % 3];
+            data.push_str(&format!(
+                "2026-01-02,{what} {i},-{}.{:02}\n",
+                i % 50,
+                i % 100
+            ));
+        }
+        let options = |threads| ClassifyOptions {
+            batch_size: NonZeroUsize::new(1000).unwrap(),
+            threads: NonZeroUsize::new(threads).unwrap(),
+            ..ClassifyOptions::default()
+        };
+        let (one, one_out, one_batches, _) = run_on(&data, options(1));
+        let (four, four_out, mut four_batches, _) = run_on(&data, options(4));
+        assert_eq!(one_batches, [1000]);
+        // At least 256 rows a thread: three parts, not four.
+        four_batches.sort_unstable();
+        assert_eq!(four_batches, [332, 334, 334]);
+        assert_eq!(four_out, one_out, "same rows, same order");
+        assert_eq!(four.summary, one.summary);
+        assert_eq!(one.summary.classified, 1000);
     }
 }
