@@ -756,7 +756,7 @@ impl LogisticModel {
         // The buckets as the file lists them (ascending, each once), not a dense
         // `dim × k` matrix: that could ask for terabytes (2^24 buckets × 65,536 labels)
         // from a file of a few hundred kilobytes. Memory stays within the file's size
-        // (and `slot`, 4 bytes a bucket of `dim`).
+        // (and the slot table, 8 bytes a bucket of `dim`).
         let mut rows = TextRows::new(dim, k);
         let mut last = None;
         let mut weights: Vec<f32> = Vec::with_capacity(k);
@@ -1044,8 +1044,8 @@ mod tests {
         .unwrap();
         let bytes = m.to_bytes();
         assert_eq!(LogisticModel::from_bytes(&bytes).unwrap().used_buckets(), 2);
-        // Swap the two buckets' indices (each entry: u32 index, f32 scale, 2 i8), before the context
-        // mode, the familiar and anchored thresholds and set, and the checksum.
+        // Swap the two buckets' indices (each entry: u32 index, f32 scale, 2 i8), before the
+        // context mode, the familiar and anchored thresholds and set, and the checksum.
         let n_at = bytes.len() - 8 - 9 - 1 - 2 * 10 - 4;
         let mut swapped = bytes[..bytes.len() - 8].to_vec();
         swapped[n_at + 4..n_at + 8].copy_from_slice(&9u32.to_le_bytes());

@@ -63,9 +63,8 @@ impl TextRows {
         }
     }
 
-    /// Gives `bucket` (greater than every bucket given a row before) the weights `weights`
-    /// (`k` values), rounded to the nearest step of `max |w| / 127`; a row of zeros takes no
-    /// room.
+    /// Gives `bucket` the weights `weights` (`k` values), rounded to the nearest step of
+    /// `max |w| / 127`; a row of zeros takes no room.
     pub fn push(&mut self, bucket: usize, weights: &[f32]) {
         debug_assert_eq!(weights.len(), self.k);
         let max = weights.iter().fold(0f32, |m, w| m.max(w.abs()));
@@ -208,7 +207,8 @@ mod tests {
             }
         }
         assert!(rows.weights(5).iter().all(|&w| w == 0.0), "unused bucket");
-        // A featurized row of many buckets, repeats and unused buckets among them, adds as the weights summed one by one.
+        // A featurized row of many buckets (more than a group of the two passes), repeats and
+        // unused buckets among them, adds as the weights summed one by one.
         let indices: Vec<u32> = (0..70u32)
             .map(|i| [3, 4, 5, 17, 40, 63, 50][i as usize % 7])
             .collect();
