@@ -51,6 +51,10 @@
 # 1. 109,107 vs 31,050 rows/s, 3.51x; 2. 237.33 vs 1,058.05 s (part of scikit-learn's run
 # shared the 2 cores with a build); 3. 0.7480 / 0.7753 vs 0.7092 / 0.7415 (+3.88 / +3.38 pt);
 # 4. 19,824,526 vs 256,359,754 B; metamorphic 0 / 0 / 0 of 8,771.
+# `speed`, three runs after the text weights became 8-bit rows (2026-12-02, the models of the
+# full run above; the f32 binary did 112,529-125,874 beside them): 1. 150,073-160,574 vs
+# 26,597-32,131 rows/s (4.7-6.0x); txclass on both cores 204,459-225,935 (6.4-8.5x; on this
+# machine two one-thread runs side by side do 105,000 rows/s each against 126,000 alone).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
