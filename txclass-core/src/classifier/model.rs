@@ -918,6 +918,18 @@ impl Classifier for LogisticModel {
 mod tests {
     use super::*;
 
+    /// `bytes` with its trailing checksum made right again (a file edited by hand, or a
+    /// mutation that should reach past the checksum).
+    pub(super) fn with_checksum(mut bytes: Vec<u8>) -> Vec<u8> {
+        if bytes.len() < 8 {
+            return bytes;
+        }
+        let body = bytes.len() - 8;
+        let sum = fnv1a(0, &bytes[..body]);
+        bytes[body..].copy_from_slice(&sum.to_le_bytes());
+        bytes
+    }
+
     /// A model file that declares 65,536 labels and 2^24 buckets, in 131 KB: loading it
     /// must not ask for the dense `dim × labels` matrix (4 TiB).
     #[test]
@@ -1081,11 +1093,11 @@ mod tests {
             .rposition(|b| b == (1.0f32 / 127.0).to_le_bytes())
             .unwrap();
         for bad in [f32::NAN, f32::INFINITY, -1.0, 1e5] {
-            let mut body = bytes[..bytes.len() - 8].to_vec();
-            body[scale_at..scale_at + 4].copy_from_slice(&bad.to_le_bytes());
-            let sum = fnv1a(0, &body);
-            body.extend_from_slice(&sum.to_le_bytes());
-            let e = LogisticModel::from_bytes(&body).unwrap_err().to_string();
+            let mut file = bytes.clone();
+            file[scale_at..scale_at + 4].copy_from_slice(&bad.to_le_bytes());
+            let e = LogisticModel::from_bytes(&with_checksum(file))
+                .unwrap_err()
+                .to_string();
             assert!(e.contains("bucket 10: weight scale"), "{e}");
         }
         let bytes = good.write(FORMAT_VERSION_4);
@@ -1099,11 +1111,11 @@ mod tests {
             let e = model(w).unwrap_err().to_string();
             assert!(e.contains("weights") && e.contains("finite"), "{e}");
             // The same weight in a file is refused.
-            let mut body = bytes[..bytes.len() - 8].to_vec();
-            body[at..at + 4].copy_from_slice(&bad.to_le_bytes());
-            let sum = fnv1a(0, &body);
-            body.extend_from_slice(&sum.to_le_bytes());
-            let e = LogisticModel::from_bytes(&body).unwrap_err().to_string();
+            let mut file = bytes.clone();
+            file[at..at + 4].copy_from_slice(&bad.to_le_bytes());
+            let e = LogisticModel::from_bytes(&with_checksum(file))
+                .unwrap_err()
+                .to_string();
             assert!(e.contains("finite"), "{e}");
         }
         let good = model(vec![0.0; 512]).unwrap();
@@ -1290,6 +1302,7 @@ mod tests {
 mod fuzz {
     use proptest::prelude::*;
 
+    use super::tests::with_checksum;
     use super::*;
     use crate::fuzz::{self, mutated};
 
@@ -1312,17 +1325,6 @@ mod fuzz {
         )
         .expect("a valid model")
         .to_bytes()
-    }
-
-    /// `bytes` with its trailing checksum made right again, so mutations reach past it.
-    fn with_checksum(mut bytes: Vec<u8>) -> Vec<u8> {
-        if bytes.len() < 8 {
-            return bytes;
-        }
-        let body = bytes.len() - 8;
-        let sum = fnv1a(0, &bytes[..body]);
-        bytes[body..].copy_from_slice(&sum.to_le_bytes());
-        bytes
     }
 
     #[test]
