@@ -30,6 +30,8 @@ SRC = os.path.join(ROOT, "target", "corpus-src")
 OUT = os.path.join(ROOT, "txclass-core", "data", "corpus")
 LANGS = ["en", "pt-BR", "es", "fr", "de"]
 MAX_COUNTRIES = 12
+# Sellers of event tickets under `shop=ticket`, whose other brands sell travel tickets.
+EVENT_TICKETS = {"Ticketmaster", "Kassir.ru"}
 
 
 def tarball(pkg):
@@ -91,6 +93,10 @@ def main():
                     break
             if not name or "\t" in name:
                 continue
+            if path == "brands/amenity/atm" and re.search(r"coin|crypto", name, re.I):
+                continue  # a machine that sells cryptocurrency: not a withdrawal
+            if path == "brands/shop/ticket" and name in EVENT_TICKETS:
+                continue  # sells event tickets; the tag's other brands sell travel
             brands.add((category, path, name, ",".join(countries(item))))
     # One row per brand. A name under tags of two categories (`Caltex` is `amenity=fuel` and
     # `shop=convenience`) says nothing certain about either, so it is left out; under two tags
@@ -118,6 +124,8 @@ def main():
         presets = tr.get("presets", {}).get("presets", {})
         for path, category in tag_map:
             key = "/".join(path.split("/")[1:])  # brands/shop/supermarket -> shop/supermarket
+            if key == "shop/ticket":
+                continue  # its presets name box offices (events), its brands sell travel
             p = presets.get(key)
             if not p:
                 continue

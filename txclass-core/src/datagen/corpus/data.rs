@@ -165,7 +165,7 @@ pub(crate) enum Held {
     Test,
 }
 
-/// A country whose banks print statements in one of our languages.
+/// A country whose banks (or whose card lines) print statements in one of our languages.
 pub(crate) struct Country {
     pub code: &'static str,
     pub lang: Lang,
@@ -442,6 +442,38 @@ pub(crate) const COUNTRIES: &[Country] = &[
         regions: &[],
         held: Held::Validation,
         weight: 0.5,
+    },
+    // Central Europe, whose card lines (and the statements of international banks) print
+    // in English: its own brands (`ALBERT`, `ZABKA`, `BENZINA`, `MOL`) and banks' machines.
+    Country {
+        code: "cz",
+        lang: Lang::En,
+        currency: "CZK",
+        per_brl: 4.2,
+        cities: &["PRAHA", "BRNO", "OSTRAVA", "PLZEN", "OLOMOUC", "LIBEREC"],
+        regions: &[],
+        held: Held::No,
+        weight: 0.8,
+    },
+    Country {
+        code: "pl",
+        lang: Lang::En,
+        currency: "PLN",
+        per_brl: 0.72,
+        cities: &["WARSZAWA", "KRAKOW", "WROCLAW", "POZNAN", "GDANSK", "LODZ"],
+        regions: &[],
+        held: Held::No,
+        weight: 0.8,
+    },
+    Country {
+        code: "hu",
+        lang: Lang::En,
+        currency: "HUF",
+        per_brl: 66.0,
+        cities: &["BUDAPEST", "DEBRECEN", "SZEGED", "PECS", "GYOR"],
+        regions: &[],
+        held: Held::No,
+        weight: 0.6,
     },
 ];
 

@@ -3,7 +3,7 @@
 //!
 //! ## Where the merchants come from
 //!
-//! `data/corpus/brands.tsv` holds 13,000 real brands with their countries, derived from
+//! `data/corpus/brands.tsv` holds 13,800 real brands with their countries, derived from
 //! [name-suggestion-index](https://github.com/osmlab/name-suggestion-index) (BSD-3-Clause)
 //! through `data/corpus/tag-map.tsv`, the one table that maps OpenStreetMap tags
 //! (`shop=supermarket`, `amenity=fuel`, …) to our categories; `data/corpus/kinds.tsv` holds
@@ -13,7 +13,9 @@
 //! versions; `data/corpus/NOTICE.md` keeps their licences. Categories that have no OSM place
 //! (subscriptions, airlines, most utilities and telecom operators) add short lists of their
 //! own (`data.rs`), and lines without a brand (transfers, income, rent, fees, taxes, cash) are
-//! written from per-language templates with people's and companies' names.
+//! written from per-language templates with people's and companies' names. Half the cash
+//! withdrawals name the machine's operator (ATM operators of the index: `CSOB ZELIVSKEHO`,
+//! `RETIRO ATM DEUTSCHE BANK MALAGA`), a third of those abroad.
 //!
 //! ## How lines are printed
 //!
@@ -217,6 +219,12 @@ struct Spec {
     round: f64,
 }
 
+/// Share of cash withdrawals whose line names the machine's operator (for a country with
+/// operators in the index).
+const ATM_OPERATOR_SHARE: f64 = 0.5;
+/// Share of those made abroad, at an operator of another country.
+const ATM_ABROAD_SHARE: f64 = 0.3;
+
 const SPECS: &[Spec] = &[
     spec("groceries", 12.0, Kind::Card, 120.0, 0.9, 0.05),
     spec("restaurants", 11.0, Kind::Card, 45.0, 0.7, 0.05),
@@ -260,8 +268,12 @@ const fn spec(
 /// The countries a region code of the index stands for.
 fn region(code: &str) -> &'static [&'static str] {
     match code {
-        "150" => &["pt", "gb", "ie", "es", "fr", "be", "lu", "de", "at", "ch"],
-        "eu" => &["pt", "ie", "es", "fr", "be", "lu", "de", "at"],
+        "150" => &[
+            "pt", "gb", "ie", "es", "fr", "be", "lu", "de", "at", "ch", "cz", "pl", "hu",
+        ],
+        "eu" => &[
+            "pt", "ie", "es", "fr", "be", "lu", "de", "at", "cz", "pl", "hu",
+        ],
         "419" => &["br", "mx", "co", "ar", "cl"],
         "019" => &["us", "ca", "mx", "br", "co", "ar", "cl"],
         "021" | "003" => &["us", "ca", "mx"],
@@ -277,6 +289,23 @@ fn abroad_held(code: &str) -> Held {
         1 => Held::Validation,
         _ => Held::No,
     }
+}
+
+/// A brand of another country for a row whose novelty is `novelty`: one of a held-out country
+/// when the country is what is new, of a country seen in training otherwise (a few tries).
+fn pick_abroad<R: Rng>(
+    rng: &mut R,
+    v: &[(usize, &'static str)],
+    novelty: Novelty,
+) -> (usize, &'static str) {
+    let mut pick = v[rng.gen_range(0..v.len())];
+    for _ in 0..20 {
+        if (abroad_held(pick.1) != Held::No) == (novelty == Novelty::Country) {
+            break;
+        }
+        pick = v[rng.gen_range(0..v.len())];
+    }
+    pick
 }
 
 fn allowed(held: Held, split: Split) -> bool {
@@ -296,7 +325,7 @@ struct Merchants {
     listed: HashMap<(&'static str, Split), Vec<usize>>,
 }
 
-/// The merchant index, built once per process (parsing and indexing 12,500 brands is most of
+/// The merchant index, built once per process (parsing and indexing 13,800 brands is most of
 /// the cost of a small corpus).
 fn merchants() -> &'static Merchants {
     static INDEX: std::sync::OnceLock<Merchants> = std::sync::OnceLock::new();
@@ -564,16 +593,7 @@ pub fn generate(config: &CorpusConfig) -> crate::Result<Vec<CorpusRow>> {
                             (m.brands[b].1.to_owned(), m.labels[b])
                         }
                         (Some(v), _) if rng.gen_bool(config.abroad_share) => {
-                            let mut pick = v[rng.gen_range(0..v.len())];
-                            for _ in 0..20 {
-                                if (abroad_held(pick.1) != Held::No)
-                                    == (novelty == Novelty::Country)
-                                {
-                                    break;
-                                }
-                                pick = v[rng.gen_range(0..v.len())];
-                            }
-                            let (b, code) = pick;
+                            let (b, code) = pick_abroad(&mut rng, v, novelty);
                             place.abroad = Some(code);
                             held_country = abroad_held(code) != Held::No;
                             (m.brands[b].1.to_owned(), m.labels[b])
@@ -654,9 +674,42 @@ pub fn generate(config: &CorpusConfig) -> crate::Result<Vec<CorpusRow>> {
                     (who, spec.label, r)
                 }
                 Kind::Fixed => {
-                    let r =
-                        render::no_brand(&mut rng, split_templates, spec.label, "", false, &place);
-                    (String::new(), spec.label, r)
+                    // Cash machines often print their operator (a bank, a network): the
+                    // bank's name then means cash, as it does on real statements. Travellers
+                    // draw cash abroad more often than they shop there.
+                    let local = m
+                        .by_place
+                        .get(&(spec.label, country.code, split))
+                        .filter(|v| !v.is_empty());
+                    let abroad = m.abroad.get(&(spec.label, split)).filter(|v| !v.is_empty());
+                    let operator = if !rng.gen_bool(ATM_OPERATOR_SHARE) {
+                        None
+                    } else if let Some(v) = abroad.filter(|_| rng.gen_bool(ATM_ABROAD_SHARE)) {
+                        let (b, code) = pick_abroad(&mut rng, v, novelty);
+                        place.abroad = Some(code);
+                        held_country = abroad_held(code) != Held::No;
+                        Some(b)
+                    } else {
+                        local.map(|v| v[rng.gen_range(0..v.len())])
+                    };
+                    match operator {
+                        Some(b) => {
+                            let name = m.brands[b].1;
+                            let r = render::atm(&mut rng, split_templates, name, &place);
+                            (name.to_owned(), m.labels[b], r)
+                        }
+                        _ => {
+                            let r = render::no_brand(
+                                &mut rng,
+                                split_templates,
+                                spec.label,
+                                "",
+                                false,
+                                &place,
+                            );
+                            (String::new(), spec.label, r)
+                        }
+                    }
                 }
             };
             let mut text = text;
@@ -850,5 +903,24 @@ mod tests {
         assert!(a
             .iter()
             .all(|r| !r.row.transaction.description.trim().is_empty()));
+    }
+
+    #[test]
+    fn cash_lines_often_name_the_machines_operator() {
+        let a = rows(5);
+        let cash: Vec<&CorpusRow> = a.iter().filter(|r| r.row.category == "cash").collect();
+        let named: Vec<&&CorpusRow> = cash.iter().filter(|r| !r.row.merchant.is_empty()).collect();
+        let share = named.len() as f64 / cash.len() as f64;
+        assert!((0.25..0.6).contains(&share), "{share}");
+        for r in named {
+            let text = r.row.transaction.description.to_uppercase();
+            let first = r.row.merchant.split(' ').next().unwrap().to_uppercase();
+            let first: String = first.chars().take(6).collect();
+            assert!(
+                text.contains(&first) || text.contains(&first.replace(['-', '.', '\'', '&'], "")),
+                "{text} does not name {}",
+                r.row.merchant
+            );
+        }
     }
 }

@@ -389,6 +389,81 @@ pub(crate) fn bill<R: Rng>(
     (text, format!("bill:{r}"), held)
 }
 
+/// A withdrawal at a cash machine that prints its operator: the bank (or network) and where
+/// the machine stands (`CSOB ZELIVSKEHO`, `SAQUE BANCO DO BRASIL`, `RETRAIT DAB LCL PARIS`):
+/// (text, template family, whether held).
+pub(crate) fn atm<R: Rng>(
+    rng: &mut R,
+    part: Part,
+    operator: &str,
+    place: &Place<'_>,
+) -> (String, String, bool) {
+    let lang = place.country.lang;
+    let opts: &[Opt] = match lang {
+        Lang::PtBr => &[
+            ("SAQUE {B}", No),
+            ("SAQUE {B} {C}", No),
+            ("SAQUE ATM {B}", No),
+            ("{B} SAQUE {C}", No),
+            ("{B} {C}", No),
+            ("SAQUE TERM {B} {C}", Val),
+            ("RETIRADA {B} {C}", Test),
+            ("{B} 24H {C}", Test),
+        ],
+        Lang::En => &[
+            ("ATM {B} {C}", No),
+            ("{B} ATM {C}", No),
+            ("{B} {C}", No),
+            ("CASH {B} {C}", No),
+            ("ATM WITHDRAWAL {B}", No),
+            ("{B} CASH MACHINE", Val),
+            ("{B} ATM WDL {C}", Test),
+            ("CASHPOINT {B} {C}", Test),
+        ],
+        Lang::Es => &[
+            ("CAJERO {B} {C}", No),
+            ("REINTEGRO CAJERO {B}", No),
+            ("{B} {C}", No),
+            ("RETIRO ATM {B} {C}", No),
+            ("{B} CAJERO {C}", Val),
+            ("EXTRACCION {B} {C}", Test),
+            ("DISP EFECTIVO {B}", Test),
+        ],
+        Lang::Fr => &[
+            ("RETRAIT DAB {B}", No),
+            ("RETRAIT DAB {B} {C}", No),
+            ("{B} {C}", No),
+            ("DAB {B} {C}", No),
+            ("CB RETRAIT {B} {C}", Val),
+            ("RETRAIT GAB {B} {C}", Test),
+            ("{B} DISTRIBUTEUR {C}", Test),
+        ],
+        Lang::De => &[
+            ("GA {B} {C}", No),
+            ("GELDAUTOMAT {B}", No),
+            ("{B} {C}", No),
+            ("AUSZAHLUNG {B} {C}", No),
+            ("{B} GA {C}", Val),
+            ("BARGELD {B} {C}", Test),
+            ("GAA {B} {C}", Test),
+        ],
+    };
+    let (template, held) = choose(rng, part, opts, 0.7);
+    let mut operator = operator.to_uppercase();
+    if rng.gen_bool(0.12) {
+        operator.retain(|c| c.is_alphanumeric() || c == ' ');
+    }
+    // Abroad, the machine's country code stands where the city would.
+    let city = match place.city(rng) {
+        Some(c) => c.to_uppercase(),
+        None => place.code(rng),
+    };
+    let text = template
+        .replace("{B}", &truncate(&operator, 22))
+        .replace("{C}", &city);
+    (text.trim_end().to_owned(), format!("cash:{template}"), held)
+}
+
 /// A line of a category without a brand: transfers, income, rent, fees, taxes, cash.
 /// `who` is the counterparty (a person, an employer, a landlord or agency).
 pub(crate) fn no_brand<R: Rng>(
@@ -422,6 +497,7 @@ pub(crate) fn no_brand<R: Rng>(
             ("TRANSFER TO {P}", No),
             ("ZELLE TO {P}", No),
             ("VENMO PAYMENT {P}", No),
+            ("BANK PAYMENT TO {P}", No),
             ("ONLINE TRANSFER TO {P} REF #{N}", Val),
             ("BANK TRANSFER {P}", Test),
             ("INTERAC E-TRANSFER {P}", Test),
@@ -430,6 +506,7 @@ pub(crate) fn no_brand<R: Rng>(
             ("FASTER PAYMENT FROM {P}", No),
             ("TRANSFER FROM {P}", No),
             ("ZELLE FROM {P}", No),
+            ("BANK GIRO CREDIT {P}", No),
             ("BGC {P}", Val),
             ("INTERAC E-TRANSFER FROM {P}", Test),
         ],
@@ -572,6 +649,7 @@ pub(crate) fn no_brand<R: Rng>(
             ("FOREIGN TRANSACTION FEE", No),
             ("WIRE TRANSFER FEE", No),
             ("LATE FEE", No),
+            ("BANK CHARGES", No),
             ("ANNUAL FEE", No),
             ("INTEREST CHARGE", No),
             ("NSF FEE", Val),
