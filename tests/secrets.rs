@@ -157,12 +157,10 @@ async fn api_keys_through_a_server(sim: &str) -> (String, Vec<String>, Vec<Strin
         .create(TenantId::new("acme").unwrap(), None, None)
         .unwrap();
     file.revoke(&revoked.record.id).unwrap();
-    let forged = format!(
-        "{}_{}",
-        good.key.rsplit_once('_').unwrap().0,
-        "Z".repeat(43)
-    );
-    let secret = |key: &str| key.rsplit_once('_').unwrap().1.to_owned();
+    // A key reads `txk_<id>_<secret>`, and a base64url secret may hold `_` itself.
+    let part = |key: &str, n: usize| key.splitn(3, '_').nth(n).unwrap().to_owned();
+    let forged = format!("txk_{}_{}", part(&good.key, 1), "Z".repeat(43));
+    let secret = |key: &str| part(key, 2);
     let secrets = vec![secret(&good.key), secret(&revoked.key), secret(&forged)];
 
     let orch = Orchestrator::builder()
