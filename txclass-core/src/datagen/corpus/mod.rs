@@ -698,7 +698,7 @@ pub fn generate(config: &CorpusConfig) -> crate::Result<Vec<CorpusRow>> {
                             let r = render::atm(&mut rng, split_templates, name, &place);
                             (name.to_owned(), m.labels[b], r)
                         }
-                        _ => {
+                        None => {
                             let r = render::no_brand(
                                 &mut rng,
                                 split_templates,

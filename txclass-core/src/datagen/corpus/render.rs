@@ -250,13 +250,19 @@ impl Place<'_> {
     }
 }
 
-/// How a merchant's name is shaped by the terminal that printed it: upper-cased, sometimes
-/// without spaces or punctuation, sometimes with a store number.
-fn merchant_field<R: Rng>(rng: &mut R, name: &str) -> String {
+/// A name as a terminal prints it: upper-cased, sometimes without punctuation.
+fn printed_name<R: Rng>(rng: &mut R, name: &str) -> String {
     let mut n = name.to_uppercase();
     if rng.gen_bool(0.12) {
         n.retain(|c| c.is_alphanumeric() || c == ' ');
     }
+    n
+}
+
+/// How a merchant's name is shaped by the terminal that printed it: [`printed_name`], sometimes
+/// without spaces, sometimes with a store number.
+fn merchant_field<R: Rng>(rng: &mut R, name: &str) -> String {
+    let mut n = printed_name(rng, name);
     if rng.gen_bool(0.06) {
         n.retain(|c| c != ' ');
     }
@@ -449,10 +455,7 @@ pub(crate) fn atm<R: Rng>(
         ],
     };
     let (template, held) = choose(rng, part, opts, 0.7);
-    let mut operator = operator.to_uppercase();
-    if rng.gen_bool(0.12) {
-        operator.retain(|c| c.is_alphanumeric() || c == ' ');
-    }
+    let operator = printed_name(rng, operator);
     // Abroad, the machine's country code stands where the city would.
     let city = match place.city(rng) {
         Some(c) => c.to_uppercase(),
