@@ -30,6 +30,14 @@ fn rows_of(rows: &[(Split, LabelledRow)], split: Split) -> Vec<Row> {
         .collect()
 }
 
+/// The rows of `split` among corpus rows.
+fn corpus_split(rows: &[CorpusRow], split: Split) -> Vec<Row> {
+    rows.iter()
+        .filter(|r| r.split == split)
+        .map(|r| Ok((r.row.transaction.clone(), r.row.category.to_owned())))
+        .collect()
+}
+
 /// Rows of the real-brand corpus from another seed than the bundled model's (7).
 fn corpus_rows(seed: u64, rows: usize) -> Vec<CorpusRow> {
     corpus::generate(&CorpusConfig {
@@ -379,17 +387,59 @@ fn train_save_load_and_evaluate_a_users_own_csv() {
     assert_eq!(ev.confusion.iter().flatten().sum::<u64>(), 800);
 }
 
+/// Rows for the refit only (`train_refitting_with`): the model learns them, and the
+/// calibration, fitted before they were read, is the one it would have without them.
+#[test]
+fn rows_for_the_refit_are_learnt_and_leave_the_calibration_alone() {
+    let rows = corpus_rows(5, 8_000);
+    let of = |split: Split| corpus_split(&rows, split);
+    let config = TrainConfig {
+        features: FeatureConfig::with_dim_bits(14),
+        max_iterations: 60,
+        target_accuracy: Some(0.9),
+        refit: true,
+        ..TrainConfig::default()
+    };
+    let fit = |later: Option<Vec<Row>>| {
+        let mut calibration = of(Split::Validation).into_iter();
+        let mut later = later.map(Vec::into_iter);
+        let later = later.as_mut().map(|l| l as &mut dyn Iterator<Item = Row>);
+        classifier::train_refitting_with(of(Split::Train), Some(&mut calibration), later, &config)
+    };
+    let (plain, plain_report) = fit(None).unwrap();
+    let (with, report) = fit(Some(of(Split::Test))).unwrap();
+    assert_eq!(
+        report.train_rows,
+        plain_report.train_rows + of(Split::Test).len()
+    );
+    assert_eq!(report.calibration_rows, plain_report.calibration_rows);
+    assert_eq!(with.temperature(), plain.temperature());
+    assert_eq!(with.thresholds(), plain.thresholds());
+    let accuracy = |m: &LogisticModel| evaluate(m, of(Split::Test)).evaluation.accuracy;
+    let (before, after) = (accuracy(&plain), accuracy(&with));
+    assert!(after > before + 0.1, "test rows: {before} -> {after}");
+
+    // Without the refit there is nowhere for them to go: refused, not ignored.
+    let mut calibration = of(Split::Validation).into_iter();
+    let mut later = of(Split::Test).into_iter();
+    let refused = classifier::train_refitting_with(
+        of(Split::Train),
+        Some(&mut calibration),
+        Some(&mut later),
+        &TrainConfig {
+            refit: false,
+            ..config
+        },
+    );
+    assert!(refused.is_err());
+}
+
 /// `refit`: the text weights are trained again with the calibration rows, and the
 /// calibration fitted while those rows were new is kept.
 #[test]
 fn a_refit_learns_the_calibration_rows_and_keeps_their_calibration() {
     let rows = corpus_rows(5, 8_000);
-    let of = |split: Split| -> Vec<Row> {
-        rows.iter()
-            .filter(|r| r.split == split)
-            .map(|r| Ok((r.row.transaction.clone(), r.row.category.to_owned())))
-            .collect()
-    };
+    let of = |split: Split| corpus_split(&rows, split);
     let config = TrainConfig {
         features: FeatureConfig::with_dim_bits(14),
         max_iterations: 60,

@@ -36,6 +36,13 @@ pub struct GenDataArgs {
     /// template) or `synthetic` (the original generator's vocabulary).
     #[arg(long, default_value = "brands", value_parser = ["brands", "synthetic"])]
     pub corpus: String,
+    /// Also write brands.csv and brands_validation.csv: lines that bring every brand of the
+    /// index to at least this many rows over the files, for a model that should know them
+    /// all, like the bundled one (the second file's brands are validation.csv's: train on it
+    /// only after calibrating, with `train --refit-with`). They name test brands: never
+    /// measure on them, nor train a model you measure on test.csv with them.
+    #[arg(long, default_value_t = 0)]
+    pub brand_lines: usize,
 }
 
 /// Runs the command.
@@ -43,13 +50,25 @@ pub fn run(args: GenDataArgs) -> anyhow::Result<()> {
     std::fs::create_dir_all(&args.out_dir)
         .with_context(|| format!("cannot create {}", args.out_dir.display()))?;
     if args.corpus == "brands" {
-        let rows = corpus::generate(&CorpusConfig {
+        let config = CorpusConfig {
             seed: args.seed,
             rows: args.rows,
             validation_fraction: args.validation_fraction,
             test_fraction: args.test_fraction,
             ..CorpusConfig::default()
-        })?;
+        };
+        let rows = corpus::generate(&config)?;
+        if args.brand_lines > 0 {
+            let extra = corpus::brand_lines(&config, &rows, args.brand_lines);
+            let of = |validation: bool| -> Vec<&LabelledRow> {
+                let e = extra.iter();
+                e.filter(|r| (r.split == Split::Validation) == validation)
+                    .map(|r| &r.row)
+                    .collect()
+            };
+            write(&args.out_dir, "brands", &of(false))?;
+            write(&args.out_dir, "brands_validation", &of(true))?;
+        }
         let part = |f: &dyn Fn(&corpus::CorpusRow) -> bool| -> Vec<&LabelledRow> {
             rows.iter().filter(|r| f(r)).map(|r| &r.row).collect()
         };

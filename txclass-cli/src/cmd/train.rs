@@ -93,6 +93,11 @@ pub struct TrainArgs {
     /// calibration rows (a second optimisation; for a model to ship, not one to measure).
     #[arg(long)]
     pub refit: bool,
+    /// Rows that only the refit trains on, besides DATA and the calibration rows: lines of
+    /// the calibration rows' merchants, which the calibration must not have seen but the
+    /// model to ship should know.
+    #[arg(long, value_name = "FILE", requires = "refit", requires = "validation")]
+    pub refit_with: Option<PathBuf>,
     /// Fit the uncertainty threshold for --target-accuracy on this labelled file with the
     /// trained model, instead of on the calibration rows: new lines of merchants the model
     /// knows, for a model that is to know its users' merchants (the temperature stays the
@@ -137,9 +142,27 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
         "trained",
         |rows| match &args.validation {
             None => Ok(classifier::train(rows, None, &config)),
-            Some(v) => with_labelled(&args.read, v, labels, args.on_error, true, "trained", |v| {
-                classifier::train(rows, Some(v), &config)
-            }),
+            // Rows for the refit only: a third file, read alongside the other two.
+            Some(v) => with_labelled(
+                &args.read,
+                v,
+                labels.clone(),
+                args.on_error,
+                true,
+                "trained",
+                |v| match &args.refit_with {
+                    None => Ok(classifier::train(rows, Some(v), &config)),
+                    Some(r) => with_labelled(
+                        &args.read,
+                        r,
+                        labels.clone(),
+                        args.on_error,
+                        true,
+                        "trained",
+                        |r| classifier::train_refitting_with(rows, Some(v), Some(r), &config),
+                    ),
+                },
+            )?,
         },
     )??;
     let (mut model, report) = trained?;

@@ -57,7 +57,9 @@ pub use model::{ContextMode, LogisticModel};
 #[cfg(feature = "workbench")]
 pub use reference::train_reference;
 pub use sparse::Optimisation;
-pub use train::{fit_threshold_on, train, ClassWeight, TrainConfig, TrainReport};
+pub use train::{
+    fit_threshold_on, train, train_refitting_with, ClassWeight, TrainConfig, TrainReport,
+};
 pub use tune::{fine_tune, TuneConfig, TuneReport};
 
 use std::num::NonZeroUsize;

@@ -186,6 +186,10 @@ struct Collected {
     words: Counter,
     /// The calibration rows' merchant word hashes.
     cal_words: Vec<Vec<u64>>,
+    /// Rows only the refit trains on, and their merchant word hashes.
+    refit_x: Csr,
+    refit_y: Vec<u32>,
+    refit_words: Vec<Vec<u64>>,
     labels: Vec<String>,
     skipped: usize,
     errors: Vec<String>,
@@ -205,11 +209,20 @@ impl Collected {
         word_hashes(f.merchant_words(), &mut words);
         self.cal_words.push(words);
     }
+
+    /// Counts a refused row, keeping the first 20 errors.
+    fn skip(&mut self, e: &impl Display) {
+        self.skipped += 1;
+        if self.errors.len() < 20 {
+            self.errors.push(e.to_string());
+        }
+    }
 }
 
 fn collect<E: Display>(
     rows: impl IntoIterator<Item = LabelledRow<E>>,
     calibration: Option<&mut dyn Iterator<Item = LabelledRow<E>>>,
+    refit_rows: Option<&mut dyn Iterator<Item = LabelledRow<E>>>,
     config: &TrainConfig,
 ) -> Collected {
     let mut f = Featurizer::new(config.features);
@@ -224,6 +237,9 @@ fn collect<E: Display>(
         cal_y: Vec::new(),
         words: Counter::default(),
         cal_words: Vec::new(),
+        refit_x: Csr::new(),
+        refit_y: Vec::new(),
+        refit_words: Vec::new(),
         labels: Vec::new(),
         skipped: 0,
         errors: Vec::new(),
@@ -261,12 +277,7 @@ fn collect<E: Display>(
                     c.words.add(&hashes, main_key(main_of(label.trim())));
                 }
             }
-            Err(e) => {
-                c.skipped += 1;
-                if c.errors.len() < 20 {
-                    c.errors.push(e.to_string());
-                }
-            }
+            Err(e) => c.skip(&e),
         }
     }
     if let Some(cal) = calibration {
@@ -279,13 +290,24 @@ fn collect<E: Display>(
                         c.push_calibration(&f, &row, id, &mut ctx);
                     }
                 }
-                Err(e) => {
-                    c.skipped += 1;
-                    if c.errors.len() < 20 {
-                        c.errors.push(e.to_string());
-                    }
+                Err(e) => c.skip(&e),
+            }
+        }
+    }
+    for r in refit_rows.into_iter().flatten() {
+        match r {
+            // As for calibration rows: a label no training row has cannot be learnt.
+            Ok((tx, label)) => {
+                if let Some(&id) = ids.get(label.trim()) {
+                    f.featurize(&tx, &mut row);
+                    c.refit_x.push(&row);
+                    c.refit_y.push(id);
+                    let mut words = Vec::new();
+                    word_hashes(f.merchant_words(), &mut words);
+                    c.refit_words.push(words);
                 }
             }
+            Err(e) => c.skip(&e),
         }
     }
     c
@@ -299,9 +321,26 @@ pub fn train<E: Display>(
     calibration: Option<&mut dyn Iterator<Item = LabelledRow<E>>>,
     config: &TrainConfig,
 ) -> crate::Result<(LogisticModel, TrainReport)> {
+    train_refitting_with(rows, calibration, None, config)
+}
+
+/// [`train`], with rows that only the refit ([`TrainConfig::refit`]) trains on besides the
+/// training and calibration rows: lines of merchants the calibration rows hold out, which
+/// the calibration must not have seen but the final model should know.
+pub fn train_refitting_with<E: Display>(
+    rows: impl IntoIterator<Item = LabelledRow<E>>,
+    calibration: Option<&mut dyn Iterator<Item = LabelledRow<E>>>,
+    refit_rows: Option<&mut dyn Iterator<Item = LabelledRow<E>>>,
+    config: &TrainConfig,
+) -> crate::Result<(LogisticModel, TrainReport)> {
     config.validate()?;
+    if refit_rows.is_some() && !config.refit {
+        return Err(Error::InvalidConfig {
+            what: "rows for the refit need the refit switched on".into(),
+        });
+    }
     let started = Instant::now();
-    let mut c = collect(rows, calibration, config);
+    let mut c = collect(rows, calibration, refit_rows, config);
     if c.labels.len() < 2 {
         return Err(Error::Model(format!(
             "training needs at least 2 labels, found {} in {} rows",
@@ -317,7 +356,8 @@ pub fn train<E: Display>(
         new_id[old] = new as u32;
     }
     c.y.iter_mut().for_each(|y| *y = new_id[*y as usize]);
-    c.cal_y.iter_mut().for_each(|y| *y = new_id[*y as usize]);
+    let later = c.cal_y.iter_mut().chain(&mut c.refit_y);
+    later.for_each(|y| *y = new_id[*y as usize]);
     let labels: Vec<String> = order.iter().map(|&i| c.labels[i].clone()).collect();
     let k = labels.len();
     let mut counts = vec![0usize; k];
@@ -380,16 +420,19 @@ pub fn train<E: Display>(
         // The text weights again, on every row; the calibration fitted above (on rows whose
         // merchants the first weights had not seen) is kept: it describes how sure the model
         // should be of merchants that no row names, which is what a user's new merchants are.
-        for i in 0..n_cal {
-            let (indices, values) = c.cal_x.row(i);
-            x.push(&SparseRow {
-                indices: indices.to_vec(),
-                values: values.to_vec(),
-            });
+        for (from, n) in [(&c.cal_x, n_cal), (&c.refit_x, c.refit_y.len())] {
+            for i in 0..n {
+                let (indices, values) = from.row(i);
+                x.push(&SparseRow {
+                    indices: indices.to_vec(),
+                    values: values.to_vec(),
+                });
+            }
         }
         let mut y = std::mem::take(&mut c.y);
         y.extend_from_slice(&c.cal_y);
-        c.cal_y.iter().for_each(|&y| counts[y as usize] += 1);
+        y.extend_from_slice(&c.refit_y);
+        (c.cal_y.iter().chain(&c.refit_y)).for_each(|&y| counts[y as usize] += 1);
         // From the first weights: the optimum moves little, and the iterations go further.
         let text = fit_text(&mut x, &y, k, config, Some(&text))?;
         let mut refitted = text.model(config, &labels_c)?;
@@ -401,7 +444,8 @@ pub fn train<E: Display>(
             .with_temperature(temperature)?
             .with_thresholds(model.thresholds())?;
         // The refitted weights read the calibration rows' words too.
-        for (words, &y) in c.cal_words.iter().zip(&c.cal_y) {
+        let later = c.cal_words.iter().zip(&c.cal_y);
+        for (words, &y) in later.chain(c.refit_words.iter().zip(&c.refit_y)) {
             c.words
                 .add(words, main_key(main_of(labels_c[y as usize].as_str())));
         }

@@ -323,6 +323,10 @@ struct Merchants {
     abroad: HashMap<(&'static str, Split), Vec<(usize, &'static str)>>,
     /// (category, split) → the brands of the generator's own lists ([`data::extra_brands`]).
     listed: HashMap<(&'static str, Split), Vec<usize>>,
+    /// Each brand's countries among [`COUNTRIES`], and the other countries it has (where
+    /// lines name it as bought abroad), indexed like `brands`.
+    homes: Vec<Vec<&'static str>>,
+    away: Vec<Vec<&'static str>>,
 }
 
 /// The merchant index, built once per process (parsing and indexing 13,800 brands is most of
@@ -354,9 +358,11 @@ fn build_merchants() -> Merchants {
     }
     let mut by_place: HashMap<_, Vec<usize>> = HashMap::new();
     let mut abroad: HashMap<_, Vec<(usize, &'static str)>> = HashMap::new();
+    let (mut homes, mut away) = (Vec::new(), Vec::new());
     for (i, (cat, name, countries)) in brands.iter().enumerate() {
         let split = brand_split(name);
         let mut places: Vec<&'static str> = Vec::new();
+        let mut elsewhere = Vec::new();
         for &c in countries {
             if c == "001" {
                 places.extend(COUNTRIES.iter().map(|k| k.code));
@@ -364,15 +370,20 @@ fn build_merchants() -> Merchants {
                 places.push(c);
             } else if !region(c).is_empty() {
                 places.extend(region(c));
-            } else if c.len() == 2 && allowed(abroad_held(c), split) {
-                abroad.entry((*cat, split)).or_default().push((i, c));
+            } else if c.len() == 2 {
+                elsewhere.push(c);
+                if allowed(abroad_held(c), split) {
+                    abroad.entry((*cat, split)).or_default().push((i, c));
+                }
             }
         }
         places.sort_unstable();
         places.dedup();
-        for p in places {
+        for &p in &places {
             by_place.entry((*cat, p, split)).or_default().push(i);
         }
+        homes.push(places);
+        away.push(elsewhere);
     }
     Merchants {
         brands,
@@ -380,6 +391,8 @@ fn build_merchants() -> Merchants {
         by_place,
         abroad,
         listed,
+        homes,
+        away,
     }
 }
 
@@ -619,18 +632,7 @@ pub fn generate(config: &CorpusConfig) -> crate::Result<Vec<CorpusRow>> {
                             }
                         },
                     };
-                    let as_bill = spec.kind == Kind::Bill
-                        && place.abroad.is_none()
-                        && rng.gen_bool(if spec.label == "subscriptions" {
-                            0.4
-                        } else {
-                            0.7
-                        });
-                    let rendered = if as_bill {
-                        render::bill(&mut rng, split_templates, &name, lang)
-                    } else {
-                        render::card(&mut rng, split_templates, &name, &place)
-                    };
+                    let rendered = brand_line(&mut rng, spec, split_templates, &name, &place);
                     (name, label, rendered)
                 }
                 Kind::Transfer | Kind::Income | Kind::Rent => {
@@ -712,53 +714,194 @@ pub fn generate(config: &CorpusConfig) -> crate::Result<Vec<CorpusRow>> {
                     }
                 }
             };
-            let mut text = text;
-            let mut amount = amount_minor(&mut rng, spec, country);
-            if !incoming {
-                amount = -amount;
-            }
-            if matches!(spec.kind, Kind::Card) && rng.gen_bool(0.02) {
-                amount = -amount;
-                let word = match lang {
-                    Lang::PtBr => "ESTORNO",
-                    Lang::En => "REFUND",
-                    Lang::Es => "DEVOLUCION",
-                    Lang::Fr => "REMBOURSEMENT",
-                    Lang::De => "GUTSCHRIFT",
-                };
-                text = format!("{word} {text}");
-            }
-            if rng.gen_bool(0.05) {
-                text = format!("{text} ****{:04}", rng.gen_range(0..10000));
-            }
-            if rng.gen_bool(0.04) {
-                text = text.to_lowercase();
-            }
-            let unseen = !merchant.is_empty() && brand_split(&merchant) != Split::Train;
-            let language = lang.code();
-            out.push(CorpusRow {
+            out.push(finish(
+                &mut rng,
                 split,
-                row: LabelledRow {
-                    transaction: Transaction {
-                        id: format!("{}-{i}", split.name()),
-                        date: date(&mut rng, spec.kind),
-                        description: text,
-                        amount_minor: amount,
-                        currency: country.currency.to_owned(),
-                    },
-                    category: label,
-                    unseen_merchant: unseen,
+                format!("{}-{i}", split.name()),
+                spec,
+                Line {
                     merchant,
+                    label,
+                    text,
+                    family,
+                    held_template,
+                    place,
+                    held_country,
+                    incoming,
                 },
-                country: place.abroad.unwrap_or(country.code).to_owned(),
-                language,
-                held_country,
-                held_template,
-                family: format!("{language}:{family}"),
-            });
+            ));
         }
     }
     Ok(out)
+}
+
+/// Lines that bring every brand of the index (and of the generator's lists) to at least
+/// `per_brand` rows of `rows`, for a model that should know them all, like the bundled one:
+/// a brand is drawn for a row in proportion to its country's share of rows and against the
+/// other brands of its category there, so in 200,000 rows a third of the 13,800 brands are
+/// never named (a Czech railway, a Colombian supermarket, a bank's cash machines in Prague).
+///
+/// Each line is printed like a training row (card purchase, bill or cash withdrawal, training
+/// layouts) in one of the brand's countries, or bought abroad in one of its other countries.
+/// A row's `split` is its brand's: lines of validation brands are for a refit only (the
+/// calibration those brands are held out for must not see them). Never for measuring: these
+/// rows name test brands.
+pub fn brand_lines(config: &CorpusConfig, rows: &[CorpusRow], per_brand: usize) -> Vec<CorpusRow> {
+    let m = merchants();
+    let mut named: HashMap<&str, usize> = HashMap::new();
+    for r in rows {
+        *named.entry(r.row.merchant.as_str()).or_default() += 1;
+    }
+    let mut rng = ChaCha8Rng::seed_from_u64(config.seed ^ 0x6272_616e_6473);
+    let mut out = Vec::new();
+    for (b, &(category, name, _)) in m.brands.iter().enumerate() {
+        let split = brand_split(name);
+        // Counted as lines are added: a name the index has twice (a telecom operator that is
+        // also one of the generator's listed brands) is brought to `per_brand` once.
+        let named = named.entry(name).or_default();
+        let short = per_brand.saturating_sub(*named);
+        let Some(spec) = SPECS.iter().find(|s| s.label == category) else {
+            continue;
+        };
+        if !matches!(spec.kind, Kind::Card | Kind::Bill | Kind::Fixed) {
+            continue;
+        }
+        for _ in 0..short {
+            let (country, abroad) = if !m.homes[b].is_empty() {
+                let code = pick(&mut rng, &m.homes[b]);
+                let country = COUNTRIES
+                    .iter()
+                    .find(|c| c.code == code)
+                    .expect("a country");
+                (country, None)
+            } else if !m.away[b].is_empty() {
+                let code = pick(&mut rng, &m.away[b]);
+                (country_for(&mut rng, Split::Train, false), Some(code))
+            } else {
+                break;
+            };
+            let place = Place { country, abroad };
+            let (text, family, held_template) = match spec.kind {
+                Kind::Fixed => render::atm(&mut rng, Split::Train, name, &place),
+                _ => brand_line(&mut rng, spec, Split::Train, name, &place),
+            };
+            let held_country =
+                country.held != Held::No || abroad.is_some_and(|c| abroad_held(c) != Held::No);
+            *named += 1;
+            let id = format!("brand-{}", out.len() + 1);
+            out.push(finish(
+                &mut rng,
+                split,
+                id,
+                spec,
+                Line {
+                    merchant: name.to_owned(),
+                    label: m.labels[b],
+                    text,
+                    family,
+                    held_template,
+                    place,
+                    held_country,
+                    incoming: false,
+                },
+            ));
+        }
+    }
+    out
+}
+
+/// A brand's line: a direct debit (for some bills at home) or a card purchase.
+fn brand_line<R: Rng>(
+    rng: &mut R,
+    spec: &Spec,
+    templates: Split,
+    name: &str,
+    place: &Place<'_>,
+) -> (String, String, bool) {
+    let as_bill = spec.kind == Kind::Bill
+        && place.abroad.is_none()
+        && rng.gen_bool(if spec.label == "subscriptions" {
+            0.4
+        } else {
+            0.7
+        });
+    if as_bill {
+        render::bill(rng, templates, name, place.country.lang)
+    } else {
+        render::card(rng, templates, name, place)
+    }
+}
+
+/// A line as drawn, before what every row gets alike ([`finish`]).
+struct Line {
+    merchant: String,
+    label: &'static str,
+    text: String,
+    family: String,
+    held_template: bool,
+    place: Place<'static>,
+    held_country: bool,
+    incoming: bool,
+}
+
+/// The row of `line`: its amount and date, and what banks add to any line (refunds of card
+/// purchases, a masked card number, lower case).
+fn finish<R: Rng>(rng: &mut R, split: Split, id: String, spec: &Spec, line: Line) -> CorpusRow {
+    let Line {
+        merchant,
+        label,
+        mut text,
+        family,
+        held_template,
+        place,
+        held_country,
+        incoming,
+    } = line;
+    let country = place.country;
+    let lang = country.lang;
+    let mut amount = amount_minor(rng, spec, country);
+    if !incoming {
+        amount = -amount;
+    }
+    if matches!(spec.kind, Kind::Card) && rng.gen_bool(0.02) {
+        amount = -amount;
+        let word = match lang {
+            Lang::PtBr => "ESTORNO",
+            Lang::En => "REFUND",
+            Lang::Es => "DEVOLUCION",
+            Lang::Fr => "REMBOURSEMENT",
+            Lang::De => "GUTSCHRIFT",
+        };
+        text = format!("{word} {text}");
+    }
+    if rng.gen_bool(0.05) {
+        text = format!("{text} ****{:04}", rng.gen_range(0..10000));
+    }
+    if rng.gen_bool(0.04) {
+        text = text.to_lowercase();
+    }
+    let unseen = !merchant.is_empty() && brand_split(&merchant) != Split::Train;
+    let language = lang.code();
+    CorpusRow {
+        split,
+        row: LabelledRow {
+            transaction: Transaction {
+                id,
+                date: date(rng, spec.kind),
+                description: text,
+                amount_minor: amount,
+                currency: country.currency.to_owned(),
+            },
+            category: label,
+            unseen_merchant: unseen,
+            merchant,
+        },
+        country: place.abroad.unwrap_or(country.code).to_owned(),
+        language,
+        held_country,
+        held_template,
+        family: format!("{language}:{family}"),
+    }
 }
 
 #[cfg(test)]
@@ -792,6 +935,59 @@ mod tests {
             (n(Split::Train), n(Split::Validation), n(Split::Test)),
             (6_500, 1_500, 2_000)
         );
+    }
+
+    #[test]
+    fn brand_lines_bring_every_brand_to_its_share_of_lines() {
+        let config = CorpusConfig {
+            rows: 2_000,
+            ..CorpusConfig::default()
+        };
+        let a = generate(&config).unwrap();
+        let extra = brand_lines(&config, &a, 2);
+        assert_eq!(extra, brand_lines(&config, &a, 2), "seeded");
+        let m = merchants();
+        fn count(rows: &[CorpusRow]) -> HashMap<&str, usize> {
+            let mut n: HashMap<&str, usize> = HashMap::new();
+            for r in rows {
+                *n.entry(r.row.merchant.as_str()).or_default() += 1;
+            }
+            n
+        }
+        let (before, added) = (count(&a), count(&extra));
+        for (b, (_, name, _)) in m.brands.iter().enumerate() {
+            if m.homes[b].is_empty() && m.away[b].is_empty() {
+                continue;
+            }
+            // What was short, no more: a brand the corpus named twice gets no line.
+            let had = before.get(name).copied().unwrap_or(0);
+            let got = added.get(name).copied().unwrap_or(0);
+            assert_eq!(
+                got,
+                2usize.saturating_sub(had),
+                "{name}: {had} lines, {got} added"
+            );
+        }
+        // Each line names its brand, under the brand's label and split.
+        let letters = |s: &str| -> String {
+            s.to_uppercase()
+                .chars()
+                .filter(|c| c.is_alphanumeric())
+                .collect()
+        };
+        for r in &extra {
+            let b = m.brands.iter().position(|b| b.1 == r.row.merchant).unwrap();
+            assert_eq!(r.row.category, m.labels[b]);
+            assert_eq!(r.split, brand_split(&r.row.merchant));
+            let first: String = letters(&r.row.merchant).chars().take(5).collect();
+            assert!(
+                letters(&r.row.transaction.description).contains(&first),
+                "{:?} does not name {}",
+                r.row.transaction.description,
+                r.row.merchant
+            );
+        }
+        assert!(extra.len() > 20_000, "{}", extra.len());
     }
 
     #[test]
