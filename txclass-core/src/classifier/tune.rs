@@ -211,13 +211,18 @@ mod tests {
     #[test]
     fn corrections_are_learnt_and_unrelated_lines_keep_their_answer() {
         let model = bundled_model().unwrap();
-        // A merchant the model gets wrong, corrected three times to one category.
+        // A merchant the model gets wrong, corrected four times to one category. (Three were
+        // enough until the shipped model read every brand of the index: its threshold for
+        // familiar lines rose from 0.41 to 0.68, and three corrections reach 0.64.)
         let corrected = [
             line("ZORBLAX KLINIKUM 0412 BERLIN", -4520),
             line("ZORBLAX KLINIKUM 0977 MUENCHEN", -1999),
             line("ZORBLAX KLINIKUM HAMBURG", -8000),
+            line("ZORBLAX KLINIKUM 2208 DRESDEN", -2675),
         ];
-        let target = ["health", "education"]
+        // (Any category the model gives none of the three lines: which one depends on the
+        // shipped model.)
+        let target = ["health", "education", "travel", "entertainment"]
             .into_iter()
             .find(|c| corrected.iter().all(|t| label(&model, t) != *c))
             .unwrap();
@@ -227,12 +232,12 @@ mod tests {
             .chain([Ok((line("x", -1), "no-such-label".to_owned()))])
             .collect();
         let (tuned, report) = fine_tune(&model, rows, &TuneConfig::default()).unwrap();
-        assert_eq!((report.rows, report.skipped_rows), (3, 1), "{report:?}");
+        assert_eq!((report.rows, report.skipped_rows), (4, 1), "{report:?}");
         assert!(report.errors[0].contains("no-such-label"), "{report:?}");
         assert_eq!(report.right_before, 0);
-        assert_eq!(report.right_after, 3, "{report:?}");
+        assert_eq!(report.right_after, 4, "{report:?}");
         // A new line of the merchant follows the corrections. (At a round amount, −30.00, the
-        // bundled model still says `cash`: three corrections leave the text unsure enough for
+        // bundled model still says `cash`: a few corrections leave the text unsure enough for
         // the context stage to count at 80 %. A known weakness, not what this checks.)
         assert_eq!(
             label(&tuned, &line("ZORBLAX KLINIKUM KOELN", -3140)),
