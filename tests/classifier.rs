@@ -432,6 +432,20 @@ fn rows_for_the_refit_are_learnt_and_leave_the_calibration_alone() {
         },
     );
     assert!(refused.is_err());
+    // Nor without calibration rows: there is no refit after a calibration that did not run.
+    let mut later = of(Split::Test).into_iter();
+    let refused = classifier::train_refitting_with(
+        of(Split::Train),
+        None,
+        Some(&mut later),
+        &TrainConfig {
+            calibration_fraction: 0.0,
+            target_accuracy: None,
+            ..config
+        },
+    );
+    let e = refused.map(|_| ()).unwrap_err().to_string();
+    assert!(e.contains("no calibration rows"), "{e}");
 }
 
 /// `refit`: the text weights are trained again with the calibration rows, and the

@@ -373,6 +373,11 @@ pub fn train_refitting_with<E: Display>(
     let started = Instant::now();
     let n_cal = c.cal_y.len();
     let refit = config.refit && n_cal > 0;
+    if !refit && !c.refit_y.is_empty() {
+        return Err(Error::Model(
+            "rows for the refit, but no calibration rows to refit after".into(),
+        ));
+    }
     // The refit needs the training rows with their buckets; the first fit renumbers them.
     let train_x = refit.then(|| c.x.clone());
     let labels_c: Vec<Category> = labels.into_iter().map(Category::new).collect();
@@ -443,7 +448,7 @@ pub fn train_refitting_with<E: Display>(
         model = refitted
             .with_temperature(temperature)?
             .with_thresholds(model.thresholds())?;
-        // The refitted weights read the calibration rows' words too.
+        // The refitted weights read the calibration rows' words too, and the refit rows'.
         let later = c.cal_words.iter().zip(&c.cal_y);
         for (words, &y) in later.chain(c.refit_words.iter().zip(&c.refit_y)) {
             c.words
