@@ -137,6 +137,15 @@ fn typical_lines_get_the_expected_category() {
         ("VIR SEPA LOYER MARTIN", -85_000, "EUR", "rent"),
         ("PRLV SEPA DGFIP IMPOT", -30_000, "EUR", "taxes"),
         ("TED RECEBIDA ACME LTDA", 850_000, "BRL", "income"),
+        // A fee for a withdrawal is a fee, and a payment from the bank's app is not cash
+        // (both seen taken for cash, with confidence, on a real South African statement).
+        ("ATM CASH WITHDRAWAL FEE", -1_500, "GBP", "fees"),
+        (
+            "ONLINE BANKING PAYMENT TO J SMITH",
+            -20_000,
+            "GBP",
+            "transfers",
+        ),
     ] {
         // The most likely label (a `PIX ENVIADO` to a person may also be the rent: the
         // model may flag it uncertain, but its best guess is the transfer).

@@ -17,9 +17,14 @@
 //! 2. at most two pairs of adjacent words did not: statements pair a known merchant with
 //!    places and codes it was never printed with, but a line of common words in pairs never
 //!    read (`WALL STREET ENGLISH SCHOOL LONDON LEEDS`) is a name the model has not seen;
-//! 3. and one of its words or pairs had, in at least [`PURITY`] of the training rows it
-//!    occurs in, the main category the model guesses: a person's name (`DOC ENVIADO JOAO
-//!    LIMA`) is read in transfers, rents and salaries alike, and says nothing about which.
+//! 3. and one of its words or pairs, or the line as a whole, had, in at least [`PURITY`] of
+//!    the training rows it occurs in, the main category the model guesses: a person's name
+//!    (`DOC ENVIADO JOAO LIMA`) is read in transfers, rents and salaries alike, and says
+//!    nothing about which. The whole line counts because banks print fixed texts whose
+//!    words all occur in other categories' texts too: `ATM WITHDRAWAL` is cash every time it
+//!    is printed whole, while `ATM` and `WITHDRAWAL` also begin `ATM WITHDRAWAL FEE`. Without
+//!    it, once the corpus printed fees for withdrawals, 9 % of the cash lines of the bundled
+//!    model's known-brand test were flagged instead of 2 %.
 //!
 //! A line for which rule 3 holds and rule 1 or 2 does not is *anchored*: a word read meaning
 //! the guess (`POSTO`, `FARMACIA`, a brand) beside words never read (a new brand, a town the
@@ -62,6 +67,7 @@ const PROBES: u64 = 4;
 const UNSEEN_PAIRS: usize = 2;
 const SEED_WORD: u64 = 0x4641_4d49_4c49_0007;
 const SEED_MAIN: u64 = 0x4641_4d49_4c49_0008;
+const SEED_LINE: u64 = 0x4641_4d49_4c49_0009;
 
 /// The hashes of a line's merchant words, in order.
 pub(crate) fn word_hashes<'a>(words: impl Iterator<Item = &'a str>, out: &mut Vec<u64>) {
@@ -84,12 +90,22 @@ fn meaning(key: u64, main: u64) -> u64 {
     (key.rotate_left(17) ^ main).wrapping_mul(FNV_PRIME)
 }
 
-/// The words and adjacent pairs of a line: its keys.
+/// The key of a whole line of two words or more.
+fn whole(words: &[u64]) -> Option<u64> {
+    (words.len() >= 2).then(|| {
+        words.iter().fold(SEED_LINE, |h, &w| {
+            (h.rotate_left(29) ^ w).wrapping_mul(FNV_PRIME)
+        })
+    })
+}
+
+/// The words and adjacent pairs of a line, and the line as a whole: its keys.
 fn keys(words: &[u64]) -> impl Iterator<Item = u64> + '_ {
     words
         .iter()
         .copied()
         .chain(words.windows(2).map(|p| pair(p[0], p[1])))
+        .chain(whole(words))
 }
 
 /// How well the model knows a line, for the category it guesses: which of its uncertainty
@@ -369,6 +385,34 @@ mod tests {
         );
         let school = hashes("wall street english school london leeds");
         assert_eq!(Anchored, c.familiarity(&school, main_key("education")));
+    }
+
+    #[test]
+    fn a_fixed_text_says_its_category_though_its_words_say_another_elsewhere() {
+        let c = counted(&[
+            "atm withdrawal: cash",
+            "atm withdrawal: cash",
+            "atm withdrawal: cash",
+            "atm withdrawal fee: fees",
+            "atm withdrawal fee: fees",
+            "atm withdrawal fee: fees",
+        ]);
+        // Every word and pair of `atm withdrawal` was read in fees half the time; the line
+        // printed whole never was.
+        let atm = hashes("atm withdrawal");
+        assert_eq!(Known, c.familiarity(&atm, main_key("cash")));
+        assert_eq!(Stranger, c.familiarity(&atm, main_key("fees")));
+        assert_eq!(
+            Known,
+            c.familiarity(&hashes("atm withdrawal fee"), main_key("fees"))
+        );
+        // Part of the text beside words never read says nothing by itself.
+        let abroad = hashes("atm withdrawal lisboa");
+        assert_eq!(Stranger, c.familiarity(&abroad, main_key("cash")));
+        // And so does the set built from the counts.
+        let set = c.finish();
+        assert_eq!(Known, set.familiarity(&atm, main_key("cash")));
+        assert_eq!(Stranger, set.familiarity(&atm, main_key("fees")));
     }
 
     #[test]

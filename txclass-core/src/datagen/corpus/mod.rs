@@ -13,9 +13,12 @@
 //! versions; `data/corpus/NOTICE.md` keeps their licences. Categories that have no OSM place
 //! (subscriptions, airlines, most utilities and telecom operators) add short lists of their
 //! own (`data.rs`), and lines without a brand (transfers, income, rent, fees, taxes, cash) are
-//! written from per-language templates with people's and companies' names. Half the cash
+//! written from per-language templates with people's and companies' names: transfers (from
+//! the bank's app or internet banking too), wages and interest (interest in small sums), fees
+//! (named for what they are for too: `CASH WITHDRAWAL FEE`, `TARIFA SAQUE`). Half the cash
 //! withdrawals name the machine's operator (ATM operators of the index: `CSOB ZELIVSKEHO`,
-//! `RETIRO ATM DEUTSCHE BANK MALAGA`), a third of those abroad.
+//! `RETIRO ATM DEUTSCHE BANK MALAGA`), a third of those abroad; a quarter of a phone
+//! operator's lines are prepaid top-ups (`PREPAID AIRTIME VODACOM`, `RECARGA CELULAR VIVO`).
 //!
 //! ## How lines are printed
 //!
@@ -224,6 +227,13 @@ struct Spec {
 const ATM_OPERATOR_SHARE: f64 = 0.5;
 /// Share of those made abroad, at an operator of another country.
 const ATM_ABROAD_SHARE: f64 = 0.3;
+
+/// Share of a phone operator's lines that are prepaid top-ups, not bills or card purchases.
+const TOP_UP_SHARE: f64 = 0.25;
+
+/// Amounts of interest paid to an account (income lines of an interest template): tens, not
+/// a salary's thousands.
+const INTEREST: Spec = spec("income", 0.0, Kind::Income, 30.0, 1.2, 0.0);
 
 const SPECS: &[Spec] = &[
     spec("groceries", 12.0, Kind::Card, 120.0, 0.9, 0.05),
@@ -825,7 +835,9 @@ fn brand_line<R: Rng>(
         } else {
             0.7
         });
-    if as_bill {
+    if spec.label == "telecom" && rng.gen_bool(TOP_UP_SHARE) {
+        render::top_up(rng, templates, name, place.country.lang)
+    } else if as_bill {
         render::bill(rng, templates, name, place.country.lang)
     } else {
         render::card(rng, templates, name, place)
@@ -859,7 +871,12 @@ fn finish<R: Rng>(rng: &mut R, split: Split, id: String, spec: &Spec, line: Line
     } = line;
     let country = place.country;
     let lang = country.lang;
-    let mut amount = amount_minor(rng, spec, country);
+    let amounts = if render::pays_interest(&family) {
+        &INTEREST
+    } else {
+        spec
+    };
+    let mut amount = amount_minor(rng, amounts, country);
     if !incoming {
         amount = -amount;
     }
@@ -1099,6 +1116,57 @@ mod tests {
         assert!(a
             .iter()
             .all(|r| !r.row.transaction.description.trim().is_empty()));
+    }
+
+    /// Real statements word fees by what they are for (`CASH WITHDRAWAL FEE`), pay interest in
+    /// small sums, sell prepaid top-ups of phone operators and send transfers from the bank's
+    /// own app: lines whose words belong to another category's lines (a withdrawal, a salary,
+    /// a bank's name) and must be read by the word that decides.
+    #[test]
+    fn fees_interest_top_ups_and_banking_apps_are_printed() {
+        let a = rows(5);
+        let of = |label: &str, needle: &str| -> Vec<&CorpusRow> {
+            a.iter()
+                .filter(|r| {
+                    r.row.category.starts_with(label)
+                        && r.row
+                            .transaction
+                            .description
+                            .to_uppercase()
+                            .contains(needle)
+                })
+                .collect()
+        };
+        assert!(!of("fees", "WITHDRAWAL FEE").is_empty());
+        assert!(!of("telecom", "TOP").is_empty() || !of("telecom", "AIRTIME").is_empty());
+        assert!(!of("telecom", "RECARGA").is_empty());
+        assert!(!of("transfers", "BANKING").is_empty());
+        let interest = of("income", "INTEREST");
+        assert!(!interest.is_empty());
+        // Interest is paid in tens (about 30 BRL's worth), wages in thousands: compared in
+        // one currency at a time.
+        let median = |rows: &[&CorpusRow], currency: &str| {
+            let mut v: Vec<i64> = rows
+                .iter()
+                .filter(|r| r.row.transaction.currency == currency)
+                .map(|r| r.row.transaction.amount_minor)
+                .collect();
+            v.sort_unstable();
+            (v.len() >= 3).then(|| v[v.len() / 2])
+        };
+        let wages = of("income", "SALARY");
+        let currencies: HashSet<&str> = interest
+            .iter()
+            .map(|r| r.row.transaction.currency.as_str())
+            .collect();
+        let mut compared = 0;
+        for c in currencies {
+            if let (Some(i), Some(w)) = (median(&interest, c), median(&wages, c)) {
+                assert!(i * 20 < w, "{c}: interest {i} vs wages {w}");
+                compared += 1;
+            }
+        }
+        assert!(compared > 0);
     }
 
     #[test]

@@ -216,8 +216,10 @@ fn ddmm<R: Rng>(rng: &mut R, lang: Lang) -> String {
     let (d, m) = (rng.gen_range(1..=28), rng.gen_range(1..=12));
     match lang {
         Lang::De => format!("{d:02}.{m:02}"),
+        // `07OCT` and `07 OCT`: both are printed (a card network's field, a bank's note).
         Lang::En => format!(
-            "{d:02}{}",
+            "{d:02}{}{}",
+            if rng.gen_bool(0.5) { "" } else { " " },
             ["JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"]
                 [m - 1]
         ),
@@ -395,6 +397,63 @@ pub(crate) fn bill<R: Rng>(
     (text, format!("bill:{r}"), held)
 }
 
+/// A prepaid top-up of a phone operator `name` (`RECARGA CELULAR VIVO`, `PREPAID AIRTIME
+/// VODACOM`, `RECHARGE ORANGE`), bought from the bank's app or a terminal: (text, template
+/// family, whether held).
+pub(crate) fn top_up<R: Rng>(
+    rng: &mut R,
+    part: Part,
+    name: &str,
+    lang: Lang,
+) -> (String, String, bool) {
+    let opts: &[Opt] = match lang {
+        Lang::PtBr => &[
+            ("RECARGA CELULAR {B}", No),
+            ("RECARGA {B}", No),
+            ("PIX RECARGA {B}", No),
+            ("RECARGA PRE-PAGO {B}", Val),
+            ("CREDITO CELULAR {B}", Test),
+        ],
+        Lang::En => &[
+            ("{B} TOP UP", No),
+            ("MOBILE TOP-UP {B}", No),
+            ("PREPAID AIRTIME {B}", No),
+            ("AIRTIME PURCHASE {B}", Val),
+            ("{B} PAY AS YOU GO", Test),
+        ],
+        Lang::Es => &[
+            ("RECARGA {B}", No),
+            ("RECARGA MOVIL {B}", No),
+            ("RECARGA SALDO {B}", Val),
+            ("TIEMPO AIRE {B}", Test),
+        ],
+        Lang::Fr => &[
+            ("RECHARGE {B}", No),
+            ("RECHARGE MOBILE {B}", No),
+            ("RECHARGE PREPAYEE {B}", Val),
+            ("CREDIT TELEPHONE {B}", Test),
+        ],
+        Lang::De => &[
+            ("AUFLADUNG {B}", No),
+            ("GUTHABENAUFLADUNG {B}", No),
+            ("PREPAID AUFLADUNG {B}", Val),
+            ("HANDY GUTHABEN {B}", Test),
+        ],
+    };
+    let (template, held) = choose(rng, part, opts, 0.7);
+    let text = template.replace("{B}", &truncate(&printed_name(rng, name), 22));
+    (text, format!("top-up:{template}"), held)
+}
+
+/// Whether a line of `family` (as [`no_brand`] returns it) is interest paid to the account,
+/// whose amounts are small, not a salary's.
+pub(crate) fn pays_interest(family: &str) -> bool {
+    family.starts_with("income:")
+        && ["INTEREST", "RENDIMENTO", "INTERESES", "INTERETS", "ZINS"]
+            .iter()
+            .any(|w| family.contains(w))
+}
+
 /// A withdrawal at a cash machine that prints its operator: the bank (or network) and where
 /// the machine stands (`CSOB ZELIVSKEHO`, `SAQUE BANCO DO BRASIL`, `RETRAIT DAB LCL PARIS`):
 /// (text, template family, whether held).
@@ -484,6 +543,8 @@ pub(crate) fn no_brand<R: Rng>(
             ("TED {N} {P}", No),
             ("TRANSF ENVIADA {P}", No),
             ("PIX TRANSF {P} {D}", No),
+            ("TRANSF INTERNET BANKING {P}", No),
+            ("TRANSFERENCIA APP {P}", No),
             ("TRANSFERENCIA PIX {P}", Val),
             ("PIX QR CODE {P}", Test),
             ("DOC ENVIADO {P}", Test),
@@ -501,6 +562,9 @@ pub(crate) fn no_brand<R: Rng>(
             ("ZELLE TO {P}", No),
             ("VENMO PAYMENT {P}", No),
             ("BANK PAYMENT TO {P}", No),
+            ("ONLINE BANKING TRANSFER {P}", No),
+            ("MOBILE BANKING PAYMENT TO {P}", No),
+            ("APP PAYMENT TO {P}", No),
             ("ONLINE TRANSFER TO {P} REF #{N}", Val),
             ("BANK TRANSFER {P}", Test),
             ("INTERAC E-TRANSFER {P}", Test),
@@ -510,6 +574,7 @@ pub(crate) fn no_brand<R: Rng>(
             ("TRANSFER FROM {P}", No),
             ("ZELLE FROM {P}", No),
             ("BANK GIRO CREDIT {P}", No),
+            ("ONLINE BANKING TRANSFER FROM {P}", No),
             ("BGC {P}", Val),
             ("INTERAC E-TRANSFER FROM {P}", Test),
         ],
@@ -517,6 +582,8 @@ pub(crate) fn no_brand<R: Rng>(
             ("TRANSFERENCIA A {P}", No),
             ("BIZUM A {P}", No),
             ("TRANSF. SEPA {P}", No),
+            ("TRANSFERENCIA BANCA ONLINE {P}", No),
+            ("BANCA MOVIL TRANSFERENCIA {P}", No),
             ("TRANSFERENCIA INMEDIATA {P}", Val),
             ("TRASPASO A {P}", Test),
         ],
@@ -530,6 +597,7 @@ pub(crate) fn no_brand<R: Rng>(
             ("VIR SEPA {P}", No),
             ("VIR INST {P}", No),
             ("VIREMENT EMIS {P}", No),
+            ("VIR BANQUE EN LIGNE {P}", No),
             ("VIR PERMANENT {P}", Val),
             ("VIREMENT VERS {P}", Test),
         ],
@@ -543,6 +611,7 @@ pub(crate) fn no_brand<R: Rng>(
             ("UEBERWEISUNG {P}", No),
             ("SEPA-UEBERWEISUNG AN {P}", No),
             ("DAUERAUFTRAG {P}", No),
+            ("ONLINEBANKING UEBERWEISUNG {P}", No),
             ("ONLINE-UEBERWEISUNG {P}", Val),
             ("ECHTZEIT-UEBERWEISUNG {P}", Test),
         ],
@@ -558,6 +627,8 @@ pub(crate) fn no_brand<R: Rng>(
             ("FOLHA PAGTO {P}", No),
             ("TED RECEBIDA {P}", No),
             ("PIX RECEBIDO {P}", No),
+            ("RENDIMENTO POUPANCA", No),
+            ("RENDIMENTOS APLICACAO", No),
             ("PROVENTOS {P}", Val),
             ("CREDITO FOLHA {P}", Test),
             ("PAGTO SALARIO {P}", Test),
@@ -567,7 +638,11 @@ pub(crate) fn no_brand<R: Rng>(
             ("PAYROLL {P}", No),
             ("{P} DIR DEP PPD ID {N}", No),
             ("FASTER PAYMENT FROM {P}", No),
+            ("INTEREST PAID", No),
+            ("CREDIT INTEREST", No),
+            ("INTEREST EARNED", No),
             ("BGC {P} WAGES", Val),
+            ("GROSS INTEREST", Test),
             ("{P} PAYROLL DEPOSIT", Test),
             ("DIRECT DEP {P}", Test),
         ],
@@ -575,6 +650,8 @@ pub(crate) fn no_brand<R: Rng>(
             ("NOMINA {P}", No),
             ("ABONO NOMINA {P}", No),
             ("TRANSFERENCIA DE {P}", No),
+            ("INTERESES A FAVOR", No),
+            ("ABONO INTERESES", No),
             ("PAGO NOMINA {P}", Val),
             ("HABERES {P}", Test),
         ],
@@ -582,6 +659,8 @@ pub(crate) fn no_brand<R: Rng>(
             ("VIR SEPA {P} SALAIRE", No),
             ("VIREMENT SALAIRE {P}", No),
             ("VIR RECU {P}", No),
+            ("INTERETS CREDITEURS", No),
+            ("INTERETS LIVRET A", No),
             ("VIR {P} PAIE", Val),
             ("SALAIRE {P}", Test),
         ],
@@ -589,6 +668,8 @@ pub(crate) fn no_brand<R: Rng>(
             ("GEHALT {P}", No),
             ("LOHN/GEHALT {P}", No),
             ("GUTSCHRIFT {P}", No),
+            ("HABENZINSEN", No),
+            ("ZINSGUTSCHRIFT", No),
             ("SEPA-GUTSCHRIFT {P} BEZUEGE", Val),
             ("LOHN {P}", Test),
         ],
@@ -641,7 +722,11 @@ pub(crate) fn no_brand<R: Rng>(
             ("TAR MANUT CONTA", No),
             ("TARIFA TED", No),
             ("ENCARGOS LIMITE", No),
+            ("TARIFA SAQUE", No),
+            ("TARIFA SAQUE BANCO24HORAS", No),
+            ("TARIFA TRANSFERENCIA PIX", No),
             ("TARIFA EXTRATO", Val),
+            ("TARIFA SAQUE TERMINAL", Test),
             ("CESTA DE SERVICOS", Test),
             ("IOF COMPRA INTERNACIONAL", Test),
         ],
@@ -655,7 +740,18 @@ pub(crate) fn no_brand<R: Rng>(
             ("BANK CHARGES", No),
             ("ANNUAL FEE", No),
             ("INTEREST CHARGE", No),
+            ("ATM WITHDRAWAL FEE", No),
+            ("CASH WITHDRAWAL FEE", No),
+            ("NON-NETWORK ATM FEE", No),
+            ("TRANSFER FEE", No),
+            ("PAYMENT FEE", No),
+            ("CARD REPLACEMENT FEE", No),
+            ("DEBIT INTEREST", No),
+            ("OVERDRAFT INTEREST", No),
             ("NSF FEE", Val),
+            ("SMS ALERT FEE", Val),
+            ("UNPAID ITEM FEE", Test),
+            ("CASH DEPOSIT FEE", Test),
             ("ACCOUNT MAINTENANCE CHARGE", Test),
             ("NON-STERLING TRANSACTION FEE", Test),
         ],
@@ -665,6 +761,8 @@ pub(crate) fn no_brand<R: Rng>(
             ("CUOTA TARJETA", No),
             ("INTERESES DESCUBIERTO", No),
             ("COMISION DESCUBIERTO", No),
+            ("COMISION RETIRADA CAJERO", No),
+            ("COMISION RETIRO EFECTIVO", No),
             ("COMISION ADMINISTRACION", Val),
             ("CUOTA ANUAL TARJETA CREDITO", Test),
             ("COMISION POR RETIRO", Test),
@@ -675,7 +773,10 @@ pub(crate) fn no_brand<R: Rng>(
             ("COMMISSION D'INTERVENTION", No),
             ("AGIOS", No),
             ("FRAIS VIREMENT", No),
+            ("FRAIS RETRAIT DAB", No),
+            ("FRAIS RETRAIT ESPECES HORS ZONE EURO", No),
             ("FRAIS PAIEMENT HORS ZONE EURO", Val),
+            ("FRAIS RETRAIT DAB AUTRE BANQUE", Test),
             ("COTISATION OFFRE GROUPEE", Test),
             ("FRAIS DE DOSSIER", Test),
         ],
@@ -685,6 +786,8 @@ pub(crate) fn no_brand<R: Rng>(
             ("SOLLZINSEN", No),
             ("JAHRESGEBUEHR KREDITKARTE", No),
             ("ENTGELT UEBERWEISUNG", No),
+            ("ENTGELT BARGELDAUSZAHLUNG", No),
+            ("GEBUEHR GELDAUTOMAT FREMDBANK", No),
             ("ABSCHLUSS ENTGELT", Val),
             ("AUSLANDSEINSATZENTGELT", Test),
             ("KARTENGEBUEHR", Test),
