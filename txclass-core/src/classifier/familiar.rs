@@ -42,13 +42,17 @@
 //! for both had to be a stranger's): 53.8 / 61.7 / 68.3 % of the three files flagged instead
 //! of 57.0 / 68.7 / 76.1 %, the kept lines 98.5 / 99.2 / 97.5 % right.
 //!
+//! The set has a second use: a trained model scores a line without the words and pairs
+//! that fail rule 1 ([`Familiar::has_read`]; see [`super::features`]), since their hashed
+//! buckets hold only other features' weights.
+//!
 //! The set is a Bloom filter over 64-bit keys (16 bits and 4 probes per key: 0.24 % false
 //! positives): each word and pair that passes rule 1, and each that passes rule 3 combined
 //! with its category. Written by hand: the model file needs the same bits on every machine
 //! from the crate's own stable hash, and a filter of pre-hashed keys is a bit array and
 //! four probes; the Bloom crates hash their input themselves, with keys of their own.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use crate::hash::{fnv1a, FNV_PRIME};
 
@@ -69,10 +73,15 @@ const SEED_WORD: u64 = 0x4641_4d49_4c49_0007;
 const SEED_MAIN: u64 = 0x4641_4d49_4c49_0008;
 const SEED_LINE: u64 = 0x4641_4d49_4c49_0009;
 
+/// The hash of a merchant word, as the set keys it.
+pub(crate) fn word_key(word: &[u8]) -> u64 {
+    fnv1a(SEED_WORD, word)
+}
+
 /// The hashes of a line's merchant words, in order.
 pub(crate) fn word_hashes<'a>(words: impl Iterator<Item = &'a str>, out: &mut Vec<u64>) {
     out.clear();
-    out.extend(words.map(|w| fnv1a(SEED_WORD, w.as_bytes())));
+    out.extend(words.map(|w| word_key(w.as_bytes())));
 }
 
 /// The key of a main category (`groceries`), for [`Counter::add`] and [`Familiar::familiarity`].
@@ -160,6 +169,8 @@ type KeyCounts = (u32, Vec<(u64, u32)>);
 pub(crate) struct Counter {
     /// Rows per key, and per main category of those rows.
     counts: HashMap<u64, KeyCounts>,
+    /// The keys that are whole lines: rule 3 asks about them, rules 1 and 2 do not.
+    wholes: HashSet<u64>,
     line: Vec<u64>,
 }
 
@@ -167,6 +178,7 @@ impl Counter {
     /// Counts one training row's merchant words (each key once per row) and its main
     /// category's [`main_key`].
     pub fn add(&mut self, words: &[u64], main: u64) {
+        self.wholes.extend(whole(words));
         self.line.clear();
         self.line.extend(keys(words));
         self.line.sort_unstable();
@@ -207,7 +219,7 @@ impl Counter {
     pub fn finish(&self) -> Familiar {
         let mut keys = Vec::new();
         for (&key, counts) in &self.counts {
-            if Self::read(counts) {
+            if Self::read(counts) && !self.wholes.contains(&key) {
                 keys.push(key);
             }
             if let Some(main) = Self::says(counts) {
@@ -256,6 +268,12 @@ impl Familiar {
 
     fn contains(&self, key: u64) -> bool {
         Self::probes(self.log2_bits, key).all(|bit| self.bits[bit / 64] & (1 << (bit % 64)) != 0)
+    }
+
+    /// Whether the training rows read (rule 1) the merchant word of key `word` ([`word_key`])
+    /// or, given the key of the word `before` it, the pair of the two.
+    pub fn has_read(&self, before: Option<u64>, word: u64) -> bool {
+        self.contains(before.map_or(word, |b| pair(b, word)))
     }
 
     /// Learns a line a user labelled `main` (a correction): its words and pairs the set did
@@ -413,6 +431,12 @@ mod tests {
         let set = c.finish();
         assert_eq!(Known, set.familiarity(&atm, main_key("cash")));
         assert_eq!(Stranger, set.familiarity(&atm, main_key("fees")));
+        // It keeps what a whole line means, not that it was read: rules 1 and 2 ask about
+        // words and pairs only.
+        let line = whole(&atm).unwrap();
+        assert!(set.contains(meaning(line, main_key("cash"))));
+        assert!(!set.contains(line));
+        assert!(set.has_read(None, atm[0]) && set.has_read(Some(atm[0]), atm[1]));
     }
 
     #[test]

@@ -36,7 +36,14 @@
 //!
 //! Why hashing and not a vocabulary: the feature space is fixed, so a model never grows
 //! and a new merchant needs no retraining of a dictionary; collisions cost little at
-//! `2^14`..`2^18` buckets for statement text.
+//! `2^14`..`2^18` buckets for statement text, among the words the model was trained on.
+//! A word it never read is another matter: its bucket holds only the weights of the
+//! features it collides with, which say nothing about it. So a trained model scores a line
+//! without the words and pairs of words its training rows did not read (its familiar-word
+//! set, [`super::familiar`], says which): on real Czech lines as the bank's note prints
+//! them (`Částka: 125,5 CZK 23.04.2014 Místo: ALBERT 0526 PRAHA 3`), the pair `častka czk`
+//! alone gave `restaurants` +0.94 through a bucket it shared. The character n-grams of
+//! such words stay: those the model read in other words are what places a new merchant.
 //!
 //! Why our own FNV-1a and not `std`'s `DefaultHasher`: the bucket of a word is part of the
 //! saved model, so the hash must never change between Rust versions or platforms
@@ -47,6 +54,7 @@
 
 use chrono::Datelike;
 
+use super::familiar::{word_key, Familiar};
 use super::words;
 use crate::currency::Currency;
 use crate::domain::Transaction;
@@ -388,28 +396,43 @@ impl Featurizer {
     /// Writes the text features of `tx` into `out` (cleared first) and keeps its context
     /// features for [`context`](Self::context).
     pub fn featurize(&mut self, tx: &Transaction, out: &mut SparseRow) {
-        self.featurize_parts(tx, out, true);
+        self.featurize_parts(tx, out, true, None);
+    }
+
+    /// As [`featurize`](Self::featurize), as a model with familiar-word set `read` scores
+    /// the line: without the words and pairs of words its training rows did not read.
+    pub(crate) fn featurize_reading(
+        &mut self,
+        tx: &Transaction,
+        out: &mut SparseRow,
+        read: Option<&Familiar>,
+    ) {
+        self.featurize_parts(tx, out, true, read);
     }
 
     /// As [`featurize`](Self::featurize), with the word-vector features left out of `out`
     /// and returned instead (the unit mean vector, when the settings have word vectors and
     /// the table knows a merchant word): every line reads all of them, so a model scores
-    /// them as one dense block rather than as a hundred sparse entries.
+    /// them as one dense block rather than as a hundred sparse entries. With `read`, only the
+    /// words and pairs it has count, as in [`featurize_reading`](Self::featurize_reading).
     pub(crate) fn featurize_split(
         &mut self,
         tx: &Transaction,
         out: &mut SparseRow,
+        read: Option<&Familiar>,
     ) -> Option<[f32; words::DIM]> {
-        self.featurize_parts(tx, out, false)
+        self.featurize_parts(tx, out, false, read)
     }
 
     /// The text features into `out`, with the word-vector dimensions merged in when `merge`
-    /// (else left out); returns the mean vector.
+    /// (else left out), and only the words and pairs `read` has when given; returns the mean
+    /// vector.
     fn featurize_parts(
         &mut self,
         tx: &Transaction,
         out: &mut SparseRow,
         merge: bool,
+        read: Option<&Familiar>,
     ) -> Option<[f32; words::DIM]> {
         out.clear();
         let Self {
@@ -438,7 +461,11 @@ impl Featurizer {
             &spans[rails..],
             *mask,
             padded,
-            |b, _| raw.push(b),
+            |b, g| {
+                if counts(g, read) {
+                    raw.push(b);
+                }
+            },
             |b, _| raw_chars.push(b),
         );
         // Words and character n-grams are counted and scaled to unit norm each, so that
@@ -493,8 +520,9 @@ impl Featurizer {
     /// a pair of words, a character n-gram, a rail) with its bucket and its value, and each
     /// context feature with its bucket (value 1). For every bucket the values of its named
     /// text features add up to the value [`featurize`](Self::featurize) gives it, so weights
-    /// times values give exact contributions.
-    pub fn named(&mut self, tx: &Transaction) -> NamedFeatures {
+    /// times values give exact contributions. With familiar-word set `read`, as
+    /// [`featurize_reading`](Self::featurize_reading) scores the line.
+    pub(crate) fn named(&mut self, tx: &Transaction, read: Option<&Familiar>) -> NamedFeatures {
         let mut buf = String::new();
         let mut spans = Vec::new();
         tokens_into(&tx.description, &mut buf, &mut spans);
@@ -506,7 +534,11 @@ impl Featurizer {
             &spans[rails..],
             self.mask,
             &mut self.padded,
-            |b, g| words.push((b, g.to_string())),
+            |b, g| {
+                if counts(g, read) {
+                    words.push((b, g.to_string()));
+                }
+            },
             |b, g| chars.push((b, g.to_string())),
         );
         let mut text = Vec::new();
@@ -594,6 +626,18 @@ impl std::fmt::Display for Gram<'_> {
             Gram::Chars(c) => write!(f, "chars \"{}\"", s(c).replace(' ', "_")),
             Gram::Rail(r) => write!(f, "rail \"{}\"", s(r)),
         }
+    }
+}
+
+/// Whether a word or pair hit `g` counts in a line's score: always without a familiar-word
+/// set, else when the model's training rows read it (see the module docs).
+#[inline]
+fn counts(g: Gram<'_>, read: Option<&Familiar>) -> bool {
+    match (g, read) {
+        (_, None) => true,
+        (Gram::Word(w), Some(set)) => set.has_read(None, word_key(w)),
+        (Gram::Pair(a, b), Some(set)) => set.has_read(Some(word_key(a)), word_key(b)),
+        (Gram::Chars(_) | Gram::Rail(_), Some(_)) => true,
     }
 }
 
@@ -971,6 +1015,60 @@ mod tests {
         assert_eq!(words, vec!["enviado"]);
         let (words, _) = normalise("UBER *TRIP HELP.UBER.COM");
         assert_eq!(words, vec!["uber", "trip", "help", "uber", "com"]);
+    }
+
+    /// With a model's familiar-word set, a word or pair its training rows did not read adds
+    /// no feature, and the words it read are scaled as if the line had only them; the
+    /// character n-grams of every word stay.
+    #[test]
+    fn words_and_pairs_never_read_are_left_out_with_a_familiar_word_set() {
+        use super::super::familiar::{main_key, word_hashes, Counter};
+        let mut counter = Counter::default();
+        let mut hashes = Vec::new();
+        for line in ["albert praha", "albert praha", "albert brno", "albert brno"] {
+            word_hashes(line.split(' '), &mut hashes);
+            counter.add(&hashes, main_key("groceries"));
+        }
+        let read = counter.finish();
+        let mut f = Featurizer::new(FeatureConfig::with_dim_bits(16));
+        let line = tx("CASTKA 125,5 CZK MISTO ALBERT 0526 PRAHA 3", -12_550);
+        let names = |named: NamedFeatures| -> Vec<String> {
+            named.text.into_iter().map(|(name, _, _)| name).collect()
+        };
+        let all = names(f.named(&line, None));
+        let kept = names(f.named(&line, Some(&read)));
+        for name in [
+            "word \"czk\"",
+            "words \"castka czk\"",
+            "words \"misto albert\"",
+        ] {
+            assert!(all.contains(&name.to_owned()), "{name} in {all:?}");
+            assert!(!kept.contains(&name.to_owned()), "{name} in {kept:?}");
+        }
+        for name in ["word \"albert\"", "words \"albert praha\"", "chars \"_cz\""] {
+            assert!(kept.contains(&name.to_owned()), "{name} not in {kept:?}");
+        }
+        // The words read count as in the merchant field alone.
+        let (mut with_note, mut alone) = (SparseRow::default(), SparseRow::default());
+        f.featurize_reading(&line, &mut with_note, Some(&read));
+        let word_value = |row: &SparseRow, f: &mut Featurizer| {
+            let named = f.named(&tx("ALBERT PRAHA", -12_550), None);
+            let (_, bucket, _) = named
+                .text
+                .iter()
+                .find(|n| n.0 == "word \"albert\"")
+                .unwrap()
+                .clone();
+            row.values[row.indices.binary_search(&bucket).unwrap()]
+        };
+        f.featurize_reading(&tx("ALBERT 0526 PRAHA 3", -12_550), &mut alone, Some(&read));
+        assert_eq!(word_value(&with_note, &mut f), word_value(&alone, &mut f));
+        // Without a set every word counts, as in training.
+        let mut plain = SparseRow::default();
+        f.featurize(&line, &mut plain);
+        assert_ne!(plain, with_note);
+        f.featurize_reading(&line, &mut with_note, None);
+        assert_eq!(plain, with_note);
     }
 
     #[test]

@@ -20,12 +20,17 @@
 //! meaning its guess beside words it never read, `familiar_below` for a line whose words it
 //! read.
 //!
-//! ## File format (version 5), all little-endian
+//! A model trained by this build scores a line without the merchant words and pairs of words
+//! its training rows did not read, as its familiar-word set says (see
+//! [`super::features`]); a model of format 5 or before was calibrated with them, and keeps
+//! them.
+//!
+//! ## File format (version 6), all little-endian
 //!
 //! | bytes | what |
 //! |---|---|
 //! | 8 | magic `TXCLSMDL` |
-//! | 4 | format version (`u32`, 5; versions 4, with the text weights as `f32`, 3, without the anchored threshold either, and 2, without the three rows before the checksum, are read too) |
+//! | 4 | format version (`u32`, 6; version 5 is the same layout for a model that scores unread words, versions 4, with the text weights as `f32`, 3, without the anchored threshold either, and 2, without the three rows before the checksum, are read too) |
 //! | 4 | feature version ([`FEATURE_VERSION`]; 3 for a model without word vectors) |
 //! | 1 | `dim_bits` |
 //! | 4 | `k`, number of labels |
@@ -65,7 +70,10 @@ use crate::Error;
 const MAGIC: &[u8; 8] = b"TXCLSMDL";
 /// Labels scored together in the word-vector block (four SSE registers of sums).
 const BLOCK: usize = 16;
-const FORMAT_VERSION: u32 = 5;
+const FORMAT_VERSION: u32 = 6;
+/// The format of models that score the words their training rows did not read (calibrated
+/// with them); still read.
+const FORMAT_VERSION_5: u32 = 5;
 /// The format with text weights as `f32`; still read (and the weights quantized).
 const FORMAT_VERSION_4: u32 = 4;
 /// The format before the anchored lines' threshold (they take the strangers'); still read.
@@ -170,6 +178,9 @@ pub struct LogisticModel {
     context: Option<Context>,
     /// The words and pairs of words its training rows had, if it keeps them.
     familiar: Option<Familiar>,
+    /// Whether a line is scored without the words and pairs `familiar` lacks (format 6; a
+    /// model of format 5 or before was calibrated with them).
+    leaves_out_unread: bool,
     thresholds: Thresholds,
     version: String,
     /// How the labels roll up to main categories (derived from the labels: a label
@@ -285,6 +296,7 @@ impl LogisticModel {
             temperature,
             context: None,
             familiar: None,
+            leaves_out_unread: false,
             thresholds,
             version: String::new(),
         }
@@ -329,6 +341,7 @@ impl LogisticModel {
         );
         model.context = self.context.clone();
         model.familiar = self.familiar.clone();
+        model.leaves_out_unread = self.leaves_out_unread;
         Ok(model.sealed())
     }
 
@@ -344,10 +357,17 @@ impl LogisticModel {
         Ok(self.sealed())
     }
 
-    /// The same model with a familiar-word set (its threshold is in the thresholds).
+    /// The same model with a familiar-word set (its threshold is in the thresholds), scoring
+    /// lines without the words and pairs the set lacks.
     pub(crate) fn with_familiar(mut self, familiar: Familiar) -> Self {
         self.familiar = Some(familiar);
+        self.leaves_out_unread = true;
         self.sealed()
+    }
+
+    /// The set of words and pairs a line is scored with, when the model leaves out the others.
+    fn read_set(&self) -> Option<&Familiar> {
+        self.familiar.as_ref().filter(|_| self.leaves_out_unread)
     }
 
     /// The same model having read lines users labelled (their merchant word hashes and main
@@ -462,7 +482,7 @@ impl LogisticModel {
         tx: &Transaction,
         out: &mut [f32],
     ) {
-        let vector = f.featurize_split(tx, row);
+        let vector = f.featurize_split(tx, row, self.read_set());
         self.text_logits(row, out);
         if let Some(v) = vector {
             for (o, block) in out
@@ -540,7 +560,7 @@ impl LogisticModel {
     /// largest feature contributions (see [`explain`](super::explain)).
     pub fn explain(&self, tx: &Transaction, top: usize) -> Explanation {
         let k = self.labels.len();
-        let named = Featurizer::new(self.features).named(tx);
+        let named = Featurizer::new(self.features).named(tx, self.read_set());
         let mut scores = self.bias.clone();
         for (_, bucket, value) in &named.text {
             self.rows.add_one(*bucket, *value, &mut scores);
@@ -633,11 +653,15 @@ impl LogisticModel {
 
     /// The model as bytes (see the module docs for the layout).
     pub fn to_bytes(&self) -> Vec<u8> {
-        self.write(FORMAT_VERSION)
+        self.write(if self.leaves_out_unread {
+            FORMAT_VERSION
+        } else {
+            FORMAT_VERSION_5
+        })
     }
 
-    /// The model as bytes of `format`: [`FORMAT_VERSION`], or [`FORMAT_VERSION_4`] (text
-    /// weights as `f32`; for the tests that read older files).
+    /// The model as bytes of `format`: [`FORMAT_VERSION`], [`FORMAT_VERSION_5`], or
+    /// [`FORMAT_VERSION_4`] (text weights as `f32`; for the tests that read older files).
     fn write(&self, format: u32) -> Vec<u8> {
         let k = self.labels.len();
         let row_bytes = 8 + k;
@@ -666,7 +690,7 @@ impl LogisticModel {
         out.extend_from_slice(&(self.rows.used() as u32).to_le_bytes());
         for (i, scale, q) in self.rows.iter() {
             out.extend_from_slice(&(i as u32).to_le_bytes());
-            if format == FORMAT_VERSION {
+            if format >= FORMAT_VERSION_5 {
                 out.extend_from_slice(&scale.to_le_bytes());
                 out.extend(q.map(|q| q as u8));
             } else {
@@ -712,6 +736,7 @@ impl LogisticModel {
         let format = r.u32()?;
         if ![
             FORMAT_VERSION,
+            FORMAT_VERSION_5,
             FORMAT_VERSION_4,
             FORMAT_VERSION_3,
             FORMAT_VERSION_2,
@@ -769,7 +794,7 @@ impl LogisticModel {
                 return Err(bad(&format!("bucket {i} out of order")));
             }
             last = Some(i);
-            if format == FORMAT_VERSION {
+            if format >= FORMAT_VERSION_5 {
                 let scale = r.f32()?;
                 if !(scale.is_finite() && (0.0..=MAX_PARAMETER / 127.0).contains(&scale)) {
                     return Err(bad(&format!("bucket {i}: weight scale {scale}")));
@@ -820,6 +845,7 @@ impl LogisticModel {
             model.context = Context::checked(k, mode, text_t, c_bias, c_weights)?;
         }
         model.familiar = familiar;
+        model.leaves_out_unread = format == FORMAT_VERSION;
         Ok(model.sealed())
     }
 
@@ -1034,8 +1060,51 @@ mod tests {
             "f32 rows are 4 bytes a weight"
         );
         let read = LogisticModel::from_bytes(&v4).unwrap();
-        assert_eq!(read.to_bytes(), model.to_bytes());
-        assert_eq!(read.version(), model.version());
+        // A model of format 4 scores the words its training rows did not read, as format 5.
+        let v5 = model.write(FORMAT_VERSION_5);
+        assert_eq!(read.to_bytes(), v5);
+        assert_eq!(
+            read.version(),
+            LogisticModel::from_bytes(&v5).unwrap().version()
+        );
+    }
+
+    /// A model of format 5 was calibrated with the words its training rows did not read in
+    /// a line's score, and keeps them; one this build trains (format 6) leaves them out, and
+    /// its file says so.
+    #[test]
+    fn only_a_format_6_model_leaves_out_the_words_it_never_read() {
+        let bundled = crate::classifier::bundled_model().unwrap();
+        let new = LogisticModel {
+            leaves_out_unread: true,
+            ..bundled.clone()
+        };
+        let old = LogisticModel::from_bytes(&new.write(FORMAT_VERSION_5)).unwrap();
+        assert!(!old.leaves_out_unread);
+        let again = LogisticModel::from_bytes(&new.to_bytes()).unwrap();
+        assert!(again.leaves_out_unread);
+        assert_eq!(again.to_bytes(), new.to_bytes());
+        assert_eq!(old.to_bytes(), new.write(FORMAT_VERSION_5));
+        // A Czech bank's note: the words before the merchant were never read.
+        let tx = Transaction {
+            id: "cz".into(),
+            date: "2014-04-23".parse().unwrap(),
+            description: "Částka: 125,5 CZK 23.04.2014 Místo: ALBERT 0526 PRAHA 3".into(),
+            amount_minor: -12_550,
+            currency: "CZK".into(),
+        };
+        let named = |m: &LogisticModel| -> Vec<String> {
+            let named = Featurizer::new(m.features).named(&tx, m.read_set());
+            named.text.into_iter().map(|(name, _, _)| name).collect()
+        };
+        let pair = |names: &[String]| {
+            names
+                .iter()
+                .any(|n| n.starts_with("words") && n.contains("czk"))
+        };
+        assert!(pair(&named(&old)), "{:?}", named(&old));
+        assert!(!pair(&named(&again)), "{:?}", named(&again));
+        assert_ne!(old.probabilities(&tx), again.probabilities(&tx));
     }
 
     #[test]
@@ -1190,7 +1259,7 @@ mod tests {
                 amount_minor: amount,
                 currency: "EUR".into(),
             };
-            f.featurize(&tx, &mut row);
+            f.featurize_reading(&tx, &mut row, m.read_set());
             m.probabilities_of_row(&row, f.context(), &mut merged);
             let dense = m.probabilities(&tx);
             for (a, b) in merged.iter().zip(&dense) {

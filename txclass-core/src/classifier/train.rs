@@ -21,7 +21,7 @@ use super::model::{ContextMode, LogisticModel};
 use super::sparse::{minimise, minimise_from, Csr, Objective, Optimisation};
 use super::{LabelledRow, Thresholds};
 use crate::domain::taxonomy::main_of;
-use crate::domain::Category;
+use crate::domain::{Category, Transaction};
 use crate::Error;
 
 /// How rows of each class weigh in the loss.
@@ -178,7 +178,15 @@ pub struct TrainReport {
 struct Collected {
     x: Csr,
     y: Vec<u32>,
+    /// The calibration rows' text features with every word, as a training row has them
+    /// (what the refit trains on).
     cal_x: Csr,
+    /// The calibration rows' transactions, until `cal_scored` is filled.
+    cal_tx: Vec<Transaction>,
+    /// Their text features as the trained model scores a line: without the words and pairs
+    /// the training rows did not read ([`Featurizer::featurize_reading`]; filled once every
+    /// training row is counted).
+    cal_scored: Csr,
     /// Context buckets of the calibration rows (value 1).
     cal_ctx: Csr,
     cal_y: Vec<u32>,
@@ -196,9 +204,17 @@ struct Collected {
 }
 
 impl Collected {
-    /// Keeps the transaction last featurized by `f` (text features `row`, label `id`) as a
-    /// calibration row; `ctx` is scratch.
-    fn push_calibration(&mut self, f: &Featurizer, row: &SparseRow, id: u32, ctx: &mut SparseRow) {
+    /// Keeps `tx`, the transaction last featurized by `f` (text features `row`, label `id`),
+    /// as a calibration row; `ctx` is scratch.
+    fn push_calibration(
+        &mut self,
+        f: &Featurizer,
+        tx: &Transaction,
+        row: &SparseRow,
+        id: u32,
+        ctx: &mut SparseRow,
+    ) {
+        self.cal_tx.push(tx.clone());
         ctx.clear();
         ctx.indices.extend_from_slice(f.context());
         ctx.values.resize(ctx.indices.len(), 1.0);
@@ -233,6 +249,8 @@ fn collect<E: Display>(
         x: Csr::new(),
         y: Vec::new(),
         cal_x: Csr::new(),
+        cal_tx: Vec::new(),
+        cal_scored: Csr::new(),
         cal_ctx: Csr::new(),
         cal_y: Vec::new(),
         words: Counter::default(),
@@ -269,7 +287,7 @@ fn collect<E: Display>(
                     && !first_of_label
                     && fnv1a(0x0ca1, &(n as u64).to_le_bytes()) % 1_000_000 < threshold;
                 if to_cal {
-                    c.push_calibration(&f, &row, id, &mut ctx);
+                    c.push_calibration(&f, &tx, &row, id, &mut ctx);
                 } else {
                     c.x.push(&row);
                     c.y.push(id);
@@ -287,7 +305,7 @@ fn collect<E: Display>(
                     // Labels only seen in calibration rows cannot be learnt; drop those rows.
                     if let Some(&id) = ids.get(label.trim()) {
                         f.featurize(&tx, &mut row);
-                        c.push_calibration(&f, &row, id, &mut ctx);
+                        c.push_calibration(&f, &tx, &row, id, &mut ctx);
                     }
                 }
                 Err(e) => c.skip(&e),
@@ -309,6 +327,13 @@ fn collect<E: Display>(
             }
             Err(e) => c.skip(&e),
         }
+    }
+    // What the training rows read is known now: the calibration rows as a model of them
+    // scores a user's lines.
+    let read = c.words.finish();
+    for tx in std::mem::take(&mut c.cal_tx) {
+        f.featurize_reading(&tx, &mut row, Some(&read));
+        c.cal_scored.push(&row);
     }
     c
 }
@@ -567,7 +592,7 @@ fn fit_text(
 
 /// A calibration row's text features and context buckets.
 fn cal_row(c: &Collected, i: usize, row: &mut SparseRow, ctx: &mut Vec<u32>) {
-    let (idx, val) = c.cal_x.row(i);
+    let (idx, val) = c.cal_scored.row(i);
     row.indices.clear();
     row.values.clear();
     row.indices.extend_from_slice(idx);
