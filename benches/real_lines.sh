@@ -11,15 +11,23 @@
 # never prints before the merchant) and as the merchant field alone (`INTERSPAR ARKADY
 # PRAHA 4`, what a card network prints).
 #
-# Usage: benches/real_lines.sh          (needs PyPI; writes target/real-lines/)
+# Usage: benches/real_lines.sh [MODEL]  (MODEL: a model file, default the bundled one; needs
+#        PyPI; writes target/real-lines/; TXCLASS_BIN=path/to/txclass runs that build)
 # Last run: see README.md, "Benchmarks".
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 DIR=target/real-lines
 mkdir -p "$DIR"
-cargo build --release -q -p txclass-cli
-TX=target/release/txclass
+MODEL=${1:-bundled}
+WITH=()   # `classify` takes the bundled model when given no --model
+[ "$MODEL" = bundled ] || WITH=(--model "$MODEL")
+if [ -n "${TXCLASS_BIN:-}" ]; then
+  TX=$TXCLASS_BIN
+else
+  cargo build --release -q -p txclass-cli
+  TX=target/release/txclass
+fi
 if [ ! -f "$DIR/erasvet01.txt" ]; then
   python3 -m pip download -q --no-deps --no-binary :all: ofxstatement-czech==1.2.5 -d "$DIR"
   tar -xzf "$DIR/ofxstatement-czech-1.2.5.tar.gz" -C "$DIR" --strip-components=6 \
@@ -76,8 +84,8 @@ PYEOF
 
 for name in note merchant; do
   echo "== $name"
-  "$TX" eval bundled "$DIR/$name.csv" | sed -n '1,3p;5,9p'
-  "$TX" classify "$DIR/$name.csv" --uncertain-below 0 -o "$DIR/$name.pred.csv" 2>/dev/null
+  "$TX" eval "$MODEL" "$DIR/$name.csv" | sed -n '1,3p;5,9p'
+  "$TX" classify "$DIR/$name.csv" "${WITH[@]}" --uncertain-below 0 -o "$DIR/$name.pred.csv" 2>/dev/null
   python3 - "$DIR/$name.csv" "$DIR/$name.pred.csv" <<'PYEOF'
 import csv, sys
 truth = {r["id"]: r for r in csv.DictReader(open(sys.argv[1], encoding="utf-8"))}

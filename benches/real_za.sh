@@ -14,7 +14,8 @@
 # Prints `txclass eval` (accuracy, flagged `uncertain`, accuracy of the rest, per kind of
 # line) and every line the best guess gets wrong, `KEPT` when it was not flagged.
 #
-# Usage: benches/real_za.sh [MODEL]      (MODEL: a model file, default the bundled one)
+# Usage: benches/real_za.sh [MODEL]      (MODEL: a model file, default the bundled one;
+#        TXCLASS_BIN=path/to/txclass runs that build)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -23,8 +24,12 @@ WITH=()   # `classify` takes the bundled model when given no --model
 [ "$MODEL" = bundled ] || WITH=(--model "$MODEL")
 DIR=target/real-za
 mkdir -p "$DIR"
-cargo build --release -q -p txclass-cli
-TX=target/release/txclass
+if [ -n "${TXCLASS_BIN:-}" ]; then
+  TX=$TXCLASS_BIN
+else
+  cargo build --release -q -p txclass-cli
+  TX=target/release/txclass
+fi
 
 python3 - benches/data/za-transactions.csv "$DIR/za.csv" <<'PYEOF'
 import collections, csv, sys

@@ -4,6 +4,9 @@
 # Usage: scripts/bundled-model.sh ship       writes txclass-core/data/bundled.model (committed)
 #        scripts/bundled-model.sh held-out   writes target/bundled-data/held-out.model and
 #                                            prints its path (kept until the binary changes)
+#        SEED=8 scripts/bundled-model.sh held-out   the same recipe on another draw of the corpus,
+#                                            in target/bundled-data-seed8/ (benches/corpus_seeds.sh)
+#        TXCLASS_BIN=path/to/txclass ...     trains with that build instead of building this one
 #
 # Both read the real-brand corpus of `txclass gen-data --seed 7 --rows 200000` and train with
 # the same settings (`--dim-bits 16 --class-weight none --target-accuracy 0.97`), fitting the
@@ -36,9 +39,18 @@ case "$what" in
   *) echo "usage: $0 ship|held-out" >&2; exit 2 ;;
 esac
 
-cargo build --release -q -p txclass-cli >&2
-TX=target/release/txclass
+SEED=${SEED:-7}
+if [ -n "${TXCLASS_BIN:-}" ]; then
+  TX=$TXCLASS_BIN
+else
+  cargo build --release -q -p txclass-cli >&2
+  TX=target/release/txclass
+fi
 DATA=target/bundled-data
+if [ "$SEED" != 7 ]; then
+  [ "$what" = held-out ] || { echo "only the held-out model is trained on another seed" >&2; exit 2; }
+  DATA=target/bundled-data-seed$SEED
+fi
 SETTINGS=(--dim-bits 16 --class-weight none --target-accuracy 0.97)
 # Every brand of the index on at least this many of the shipped model's lines (brands.csv).
 BRAND_LINES=4
@@ -47,7 +59,7 @@ if [ "$what" = held-out ] && [ "$DATA/held-out.model" -nt "$TX" ]; then
   echo "$DATA/held-out.model"
   exit 0
 fi
-"$TX" gen-data --seed 7 --rows 200000 --brand-lines "$BRAND_LINES" --out-dir "$DATA" >&2
+"$TX" gen-data --seed "$SEED" --rows 200000 --brand-lines "$BRAND_LINES" --out-dir "$DATA" >&2
 
 if [ "$what" = held-out ]; then
   "$TX" train "$DATA/train.csv" --validation "$DATA/validation.csv" "${SETTINGS[@]}" \
