@@ -16,11 +16,8 @@ cd "$(dirname "$0")/.."
 
 SEEDS=("$@")
 [ ${#SEEDS[@]} -gt 0 ] || SEEDS=(7 8 9)
-if [ -z "${TXCLASS_BIN:-}" ]; then
-  cargo build --release -q -p txclass-cli
-  export TXCLASS_BIN=target/release/txclass
-fi
-TX=$TXCLASS_BIN
+. scripts/txclass-bin.sh
+export TXCLASS_BIN=$TX   # the scripts it runs use this build too
 TEST=target/corpus-seeds/gen42
 [ -f "$TEST/test.csv" ] && [ "$TEST/test.csv" -nt "$TX" ] ||
   "$TX" gen-data --seed 42 --out-dir "$TEST" > /dev/null

@@ -22,12 +22,7 @@ mkdir -p "$DIR"
 MODEL=${1:-bundled}
 WITH=()   # `classify` takes the bundled model when given no --model
 [ "$MODEL" = bundled ] || WITH=(--model "$MODEL")
-if [ -n "${TXCLASS_BIN:-}" ]; then
-  TX=$TXCLASS_BIN
-else
-  cargo build --release -q -p txclass-cli
-  TX=target/release/txclass
-fi
+. scripts/txclass-bin.sh
 if [ ! -f "$DIR/erasvet01.txt" ]; then
   python3 -m pip download -q --no-deps --no-binary :all: ofxstatement-czech==1.2.5 -d "$DIR"
   tar -xzf "$DIR/ofxstatement-czech-1.2.5.tar.gz" -C "$DIR" --strip-components=6 \

@@ -24,12 +24,7 @@ WITH=()   # `classify` takes the bundled model when given no --model
 [ "$MODEL" = bundled ] || WITH=(--model "$MODEL")
 DIR=target/real-za
 mkdir -p "$DIR"
-if [ -n "${TXCLASS_BIN:-}" ]; then
-  TX=$TXCLASS_BIN
-else
-  cargo build --release -q -p txclass-cli
-  TX=target/release/txclass
-fi
+. scripts/txclass-bin.sh
 
 python3 - benches/data/za-transactions.csv "$DIR/za.csv" <<'PYEOF'
 import collections, csv, sys

@@ -40,12 +40,7 @@ case "$what" in
 esac
 
 SEED=${SEED:-7}
-if [ -n "${TXCLASS_BIN:-}" ]; then
-  TX=$TXCLASS_BIN
-else
-  cargo build --release -q -p txclass-cli >&2
-  TX=target/release/txclass
-fi
+. scripts/txclass-bin.sh
 DATA=target/bundled-data
 if [ "$SEED" != 7 ]; then
   [ "$what" = held-out ] || { echo "only the held-out model is trained on another seed" >&2; exit 2; }
