@@ -472,7 +472,8 @@ impl Featurizer {
         // the many n-grams of a line do not drown its few words.
         counted_unit(raw, pairs);
         counted_unit(raw_chars, pairs);
-        pairs.sort_unstable_by_key(|p| p.0);
+        // Two sorted runs: the stable sort finds them and merges them in one pass.
+        pairs.sort_by_key(|p| p.0);
         let vector = if vector_order.is_empty() {
             None
         } else {
