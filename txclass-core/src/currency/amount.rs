@@ -249,6 +249,17 @@ impl AmountText {
             ));
         }
         let places = usize::from(currency.minor_units());
+        // Zeros past the currency's places say nothing (`00000000000000.2400` USD in a
+        // broker's OFX, `1500.00` JPY in many exports), except in three digits after the
+        // mark, which may be a group of thousands the file's mark was wrongly decided for.
+        let frac = if frac.len() > places
+            && frac.len() != 3
+            && frac.bytes().skip(places).all(|b| b == b'0')
+        {
+            &frac[..places]
+        } else {
+            frac
+        };
         if frac.len() > places {
             return Err(format!(
                 "amount {:?} has {} decimal places; {} has {places}",
@@ -399,6 +410,22 @@ mod tests {
             .unwrap()
             .to_minor(Dot, jpy)
             .is_err());
+        // Zeros past the currency's places are read, but not in three digits after the
+        // mark (a group of thousands, were the mark decided wrongly).
+        let usd = Currency::from_code("USD").unwrap();
+        let minor = |s: &str, c| AmountText::parse(s).unwrap().to_minor(Dot, c);
+        assert_eq!(minor("00000000000000.2400", usd), Ok(24));
+        assert_eq!(minor("-00000000000000.9700", usd), Ok(-97));
+        assert_eq!(minor("1500.00", jpy), Ok(1500));
+        assert_eq!(minor("1500.0", jpy), Ok(1500));
+        assert_eq!(read("12.3400", Dot), Ok(1234));
+        assert!(read("12.3401", Dot)
+            .unwrap_err()
+            .contains("4 decimal places"));
+        assert!(read("1.000", Dot).unwrap_err().contains("3 decimal places"));
+        assert!(minor("1.000", jpy)
+            .unwrap_err()
+            .contains("3 decimal places"));
         assert!(read("1,234.56", Comma)
             .unwrap_err()
             .contains("decimal comma"));
