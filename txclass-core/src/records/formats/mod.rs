@@ -94,11 +94,26 @@ impl Entry {
             (None, Some(e)) => return Err(err(e)),
             (None, None) => return Err(err("date is missing".into())),
         };
+        // Each text once: a part another says already is left out, and a part that says an
+        // earlier one and more takes its place (an OFX memo that repeats the name before the
+        // place: `EFTPOS WDL HANDYWAY ALDI STORE` then `EFTPOS WDL HANDYWAY ALDI STORE
+        // GEELONG WEST VICAU`).
         let mut parts: Vec<&str> = Vec::new();
         for d in &self.description {
             let d = d.trim();
-            if !d.is_empty() && !parts.iter().any(|p| p.contains(d)) {
-                parts.push(d);
+            if d.is_empty() || parts.iter().any(|p| p.contains(d)) {
+                continue;
+            }
+            match parts.iter().position(|p| d.contains(p)) {
+                Some(i) => {
+                    parts[i] = d;
+                    let mut n = 0;
+                    parts.retain(|p| {
+                        n += 1;
+                        n == i + 1 || !d.contains(p)
+                    });
+                }
+                None => parts.push(d),
             }
         }
         if parts.is_empty() {
@@ -265,6 +280,28 @@ mod tests {
             .unwrap_err()
             .message
             .contains("carry no category"));
+        // Each text once, the fullest in the place of the first that it repeats.
+        let parts = |texts: &[&str]| {
+            let e = Entry {
+                line: 1,
+                date: NaiveDate::from_ymd_opt(2024, 1, 2),
+                amount: Some("-1".into()),
+                mark: Some(DecimalMark::Dot),
+                currency: Some("EUR".into()),
+                description: texts.iter().map(|t| t.to_string()).collect(),
+                ..Entry::default()
+            };
+            e.into_row(&ReadOptions::new(Format::Ofx))
+                .unwrap()
+                .0
+                .description
+        };
+        assert_eq!(
+            parts(&["ALDI STORE ", "ALDI STORE   GEELONG", "CARD 12"]),
+            "ALDI STORE   GEELONG CARD 12"
+        );
+        assert_eq!(parts(&["A B", "X", "A B X"]), "A B X");
+        assert_eq!(parts(&["SHOP 1", "SHOP", ""]), "SHOP 1");
         let no_currency = ofx.replace("<CURDEF>EUR", "");
         assert!(matches!(
             open(no_currency.as_bytes(), &ReadOptions::new(Format::Ofx)),

@@ -34,13 +34,10 @@ pub(super) fn entries(text: &str) -> Result<Vec<Entry>, FileError> {
         };
         let close = open + close_rel;
         let tag = text[open + 1..close].trim();
-        let value_end = text[close + 1..]
-            .find('<')
-            .map_or(text.len(), |i| close + 1 + i);
-        let value = unescape(text[close + 1..value_end].trim());
+        let (value, next) = value_at(text, close + 1);
         line += text[counted..open].matches('\n').count() as u64;
         counted = open;
-        pos = close + 1;
+        pos = next;
 
         let (closing, name) = match tag.strip_prefix('/') {
             Some(n) => (true, n.trim().to_ascii_uppercase()),
@@ -104,6 +101,24 @@ pub(super) fn entries(text: &str) -> Result<Vec<Entry>, FileError> {
     Ok(out)
 }
 
+/// The text of the element whose start tag ends at `at`, and where the scan goes on: the
+/// text up to the next tag, unescaped, or the content of a CDATA section that follows the
+/// tag, as written (`<NAME><![CDATA[EFTPOS WDL HANDYWAY ALDI STORE]]></NAME>`, as an
+/// Australian bank's export prints it).
+fn value_at(text: &str, at: usize) -> (String, usize) {
+    const CDATA: &str = "<![CDATA[";
+    let rest = &text[at..];
+    let lead = rest.len() - rest.trim_start().len();
+    if let Some(body) = rest[lead..].strip_prefix(CDATA) {
+        if let Some(end) = body.find("]]>") {
+            let next = at + lead + CDATA.len() + end + "]]>".len();
+            return (body[..end].trim().to_owned(), next);
+        }
+    }
+    let end = rest.find('<').map_or(text.len(), |i| at + i);
+    (unescape(text[at..end].trim()), at)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -141,6 +156,37 @@ mod tests {
         );
         assert_eq!(e[1].currency.as_deref(), Some("GBP"));
         assert_eq!(e[1].description, ["TFL"]);
+    }
+
+    /// As an Australian bank's export prints its entries (ofxparse's `suncorp.ofx` fixture):
+    /// the name and the memo in CDATA sections, which a reader of plain text saw as empty.
+    #[test]
+    fn cdata_sections_are_the_text_as_written() {
+        let ofx = "<OFX><BANKMSGSRSV1><STMTTRNRS><STMTRS><CURDEF>AUD</CURDEF><BANKTRANLIST>
+          <STMTTRN>
+            <TRNTYPE>DEBIT</TRNTYPE>
+            <DTPOSTED>20131215</DTPOSTED>
+            <TRNAMT>-16.85</TRNAMT>
+            <FITID>1</FITID>
+            <NAME><![CDATA[EFTPOS WDL HANDYWAY ALDI STORE  ]]></NAME>
+            <MEMO><![CDATA[EFTPOS WDL HANDYWAY ALDI STORE   GEELONG WEST VICAU]]></MEMO>
+          </STMTTRN>
+          <STMTTRN><DTPOSTED>20131216</DTPOSTED><TRNAMT>-1.00</TRNAMT>
+            <NAME><![CDATA[A <B> & C]]></NAME><MEMO>D &amp; E</MEMO></STMTTRN>
+        </BANKTRANLIST></STMTRS></STMTTRNRS></BANKMSGSRSV1></OFX>";
+        let e = entries(ofx).unwrap();
+        assert_eq!(e.len(), 2);
+        assert_eq!(
+            e[0].description,
+            [
+                "EFTPOS WDL HANDYWAY ALDI STORE",
+                "EFTPOS WDL HANDYWAY ALDI STORE   GEELONG WEST VICAU"
+            ]
+        );
+        assert_eq!(e[0].amount.as_deref(), Some("-16.85"));
+        assert_eq!((e[0].line, e[1].line), (2, 10));
+        // Markup inside CDATA is text; outside it, entities are unescaped.
+        assert_eq!(e[1].description, ["A <B> & C", "D & E"]);
     }
 
     #[test]
