@@ -64,7 +64,7 @@ pub enum InputFormat {
     Ofx,
     /// ISO 20022 camt.053 statement (XML).
     Camt053,
-    /// SWIFT MT940 statement.
+    /// SWIFT MT940 statement (or MT942 interim report).
     Mt940,
 }
 

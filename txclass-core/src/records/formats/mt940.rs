@@ -1,5 +1,7 @@
 //! SWIFT MT940 customer statements: `:61:` statement lines with the `:86:` information that
-//! follows them, in the currency of the statement's opening balance (`:60F:`/`:60M:`).
+//! follows them, in the currency of the statement's opening balance (`:60F:`/`:60M:`). MT942
+//! interim reports have the same lines and no balance: their floor limit (`:34F:`) names the
+//! currency.
 //!
 //! A field starts on a line beginning `:NN:` or `:NNa:` and runs on over the lines that do
 //! not; SWIFT block wrappers (`{1:…}{2:…}{4:` … `-}`) are skipped. German banks structure
@@ -51,6 +53,16 @@ pub(super) fn entries(text: &str) -> Result<Vec<Entry>, FileError> {
                 currency = value.get(7..10).map(str::to_owned);
                 last_was_61 = false;
             }
+            "34F" => {
+                // Currency, optional D/C mark, amount: `EURD0,00`, `PLN0`.
+                let code = value
+                    .get(..3)
+                    .filter(|c| c.bytes().all(|b| b.is_ascii_uppercase()));
+                if let Some(code) = code {
+                    currency = Some(code.to_owned());
+                }
+                last_was_61 = false;
+            }
             "61" => {
                 out.push(statement_line(line, &value, currency.clone()));
                 last_was_61 = true;
@@ -67,17 +79,20 @@ pub(super) fn entries(text: &str) -> Result<Vec<Entry>, FileError> {
     Ok(out)
 }
 
-/// `:61:` or `:28C:` at the start of a line: the tag and the rest.
+/// The tags of MT940 statements and MT942 interim reports.
+const TAGS: &[&str] = &[
+    "13", "13D", "20", "21", "25", "25P", "28", "28C", "34F", "60F", "60M", "61", "62F", "62M",
+    "64", "65", "86", "90C", "90D",
+];
+
+/// `:61:` or `:28C:` at the start of a line: the tag and the rest. Only the tags of MT940
+/// and MT942 start a field: a wrapped line of text that starts like one (`:26:37`, the rest
+/// of a time `16:26:37`) goes on with the field before it.
 fn tag_of(l: &str) -> Option<(&str, &str)> {
     let rest = l.strip_prefix(':')?;
     let end = rest.find(':')?;
     let tag = &rest[..end];
-    // Bytes, not `str` slices: a tag of three bytes may hold a two-byte character.
-    let b = tag.as_bytes();
-    let ok = (2..=3).contains(&b.len())
-        && b[..2].iter().all(u8::is_ascii_digit)
-        && b[2..].iter().all(u8::is_ascii_uppercase);
-    ok.then(|| (tag, &rest[end + 1..]))
+    TAGS.contains(&tag).then(|| (tag, &rest[end + 1..]))
 }
 
 /// A `:61:` statement line:
@@ -99,7 +114,7 @@ fn statement_line(line: u64, value: &str, currency: Option<String>) -> Entry {
             .ok()
     };
     let value_date = match (digits(0..2), digits(2..4), digits(4..6)) {
-        (Some(y), Some(m), Some(d)) => NaiveDate::from_ymd_opt(2000 + y as i32, m, d),
+        (Some(y), Some(m), Some(d)) => date_of(2000 + y as i32, m, d),
         _ => None,
     };
     let Some(value_date) = value_date else {
@@ -117,7 +132,7 @@ fn statement_line(line: u64, value: &str, currency: Option<String>) -> Entry {
             diff if diff < -6 => value_date.year() - 1,
             _ => value_date.year(),
         };
-        if let Some(booked) = NaiveDate::from_ymd_opt(year, m, d) {
+        if let Some(booked) = date_of(year, m, d) {
             entry.date = Some(booked);
         }
         i = 10;
@@ -161,6 +176,16 @@ fn statement_line(line: u64, value: &str, currency: Option<String>) -> Entry {
     entry
 }
 
+/// The date `year`-`m`-`d`, where February 29 and 30 of any year are the month's last day:
+/// banks that count every month as 30 days date interest and fees so (`:61:1602300301DR6,00`
+/// of a German savings bank's statement).
+fn date_of(year: i32, m: u32, d: u32) -> Option<NaiveDate> {
+    NaiveDate::from_ymd_opt(year, m, d).or_else(|| {
+        let end_of_february = NaiveDate::from_ymd_opt(year, 3, 1)?.pred_opt();
+        end_of_february.filter(|_| m == 2 && (29..=30).contains(&d))
+    })
+}
+
 /// `:86:` as statement text: the remittance and name subfields of a structured field, or
 /// the free text with its line breaks as spaces.
 fn information(value: &str) -> String {
@@ -190,6 +215,8 @@ mod tests {
     fn multibyte_characters_in_tags_and_subfield_codes_are_not_split() {
         assert_eq!(tag_of(":1²:x"), None);
         assert_eq!(tag_of(":61:x"), Some(("61", "x")));
+        assert_eq!(tag_of(":28C:1/1"), Some(("28C", "1/1")));
+        assert_eq!(tag_of(":26:37 Fo?25lgenr."), None);
         assert_eq!(information("?20REWE?3²Markt"), "REWE");
         assert_eq!(information("?2²x?20ok"), "ok");
     }
@@ -211,5 +238,36 @@ mod tests {
         assert_eq!(e[1].description, ["GEHALT MAERZ ACME GMBH"]);
         assert_eq!(e[1].date.unwrap().to_string(), "2024-03-02");
         assert!(e[2].date_error.is_some());
+    }
+
+    /// Real files of the Python `mt940` library's tests: a German savings bank dating a fee
+    /// February 30 (`self-provided/february_30.sta`), and an MT942 interim report whose only
+    /// currency is its floor limit (`mBank/mt942.sta`).
+    #[test]
+    fn february_30_and_the_currency_of_an_interim_report() {
+        let sta = ":20:STARTUMSE\n:25:12345678/1020304050\n:28C:00000/001\n:60F:C160229EUR1200,00\n:61:1602300301DR6,00N024NONREF\n:86:805?00ENTGELTABSCHLUSS?106666?20Pauschalen?3012345678?1122334\n45566\n:61:1502290301DR1,00N024NONREF\n:61:1602310301DR1,00N024NONREF\n:62F:C160301EUR1194,00\n-\n";
+        let e = entries(sta).unwrap();
+        let dates: Vec<_> = e.iter().map(|e| e.date.map(|d| d.to_string())).collect();
+        // The value date 2016-02-30 is the 29th, and the booking date, March 1, is the date.
+        assert_eq!(dates[0].as_deref(), Some("2016-03-01"));
+        assert_eq!(e[0].description, ["Pauschalen"]);
+        assert_eq!(date_of(2016, 2, 30).unwrap().to_string(), "2016-02-29");
+        assert_eq!(date_of(2015, 2, 29).unwrap().to_string(), "2015-02-28");
+        assert_eq!(dates[1].as_deref(), Some("2015-03-01"));
+        // February 31 is no date a bank prints.
+        assert!(e[2].date_error.is_some());
+        let mt942 = ":20:ST170119CYC/0001\n:25:PL29114010810000267002001002\n:28C:1/1\n:34F:PLN0\n:13D:1701191815+0100\n:61:1701190119CN0,01NTRFNONREF//MB170119012058\n911-TRANSAKCJA IPH\n:86:911 TRANSAKCJA COLLECT; OD: JAN NOWAK\n";
+        let e = entries(mt942).unwrap();
+        assert_eq!(e.len(), 1);
+        assert_eq!(e[0].currency.as_deref(), Some("PLN"));
+        assert_eq!(e[0].amount.as_deref(), Some("0,01"));
+        assert_eq!(e[0].debit, Some(false));
+        // A time wrapped after its hour (`wrapped_timestamp.sta`) stays in the text.
+        let sta = ":20:STARTUMSE\n:60F:C160229EUR1200,00\n:61:1602300301DR6,00N024NONREF\n:86:106?000000/661?20EREF+VZ0000?24/PL 12-09-2014T16\n:26:37 Fo?25lgenr. 007\n:62F:C160301EUR1194,00\n-\n";
+        let e = entries(sta).unwrap();
+        assert_eq!(
+            e[0].description,
+            ["EREF+VZ0000 /PL 12-09-2014T16:26:37 Fo lgenr. 007"]
+        );
     }
 }
