@@ -1,6 +1,7 @@
 //! Real-shaped input files through `classify`, `train` and `eval`: bank CSV exports of five
-//! countries, OFX, camt.053 and MT940 statements (`tests/fixtures/`), and the files the
-//! readers must refuse rather than misread.
+//! countries, OFX, camt.053 and MT940 statements (`tests/fixtures/`), real statements of banks
+//! in seven countries (`tests/fixtures/real/`), and the files the readers must refuse rather
+//! than misread.
 
 use std::path::PathBuf;
 
@@ -309,6 +310,68 @@ fn statements_classify_like_csv() {
     let (code, _, err) = classify("statement.sta", &["--input-format", "ofx"]);
     assert_eq!(code, Some(5), "{err}");
     assert!(err.contains("not an OFX file"), "{err}");
+}
+
+/// Statements of banks in seven countries that two other projects' parsers collected for
+/// their tests (`tests/fixtures/real/NOTICE.md`): every entry is read, none refused. Before,
+/// a Suncorp OFX (names in CDATA sections), a Fidelity OFX (`00000000000000.2400`), MT942
+/// reports (the currency only in `:34F:`) and a German savings bank's fees dated February 30
+/// were refused whole, and a time wrapped onto a line of its own (`:26:37`) was cut from the
+/// text.
+#[test]
+fn real_statements_of_other_projects_read_whole() {
+    let files = [
+        ("real/abnamro.sta", 10),
+        ("real/asnb.940", 8),
+        ("real/ing.sta", 7),
+        ("real/knab.sta", 3),
+        ("real/postfinance.sta", 4),
+        ("real/rabobank.sta", 5),
+        ("real/rabobank-iban.sta", 4),
+        ("real/sns.sta", 2),
+        ("real/triodos.sta", 2),
+        ("real/mbank.sta", 3),
+        ("real/mbank-mt942.sta", 3),
+        ("real/mt942.sta", 1),
+        ("real/sberbank.sta", 3),
+        ("real/raiffeisen-cmi.sta", 7),
+        ("real/february_30.sta", 1),
+        ("real/wrapped_timestamp.sta", 1),
+        ("real/sepa_mt9401.sta", 97),
+        ("real/suncorp.ofx", 1),
+        ("real/checking.ofx", 3),
+        ("real/bank_medium.ofx", 3),
+        ("real/fidelity.ofx", 3),
+    ];
+    let mut read = std::collections::HashMap::new();
+    for (name, entries) in files {
+        let format = if name.ends_with(".ofx") {
+            "ofx"
+        } else {
+            "mt940"
+        };
+        let (code, rows, err) = classify(name, &["--input-format", format]);
+        assert_eq!((code, rows.len()), (Some(0), entries), "{name}: {err}");
+        read.insert(name, rows);
+    }
+    assert_eq!(
+        read["real/suncorp.ofx"][0][3],
+        "EFTPOS WDL HANDYWAY ALDI STORE   GEELONG WEST VICAU"
+    );
+    assert_eq!(
+        dates_amounts(&read["real/fidelity.ofx"]),
+        [
+            ("2012-07-31", "0.24", "USD"),
+            ("2012-08-20", "-0.97", "USD"),
+            ("2012-08-31", "0.16", "USD")
+        ]
+    );
+    assert_eq!(
+        dates_amounts(&read["real/february_30.sta"]),
+        [("2016-03-01", "-6.00", "EUR")]
+    );
+    assert!(read["real/wrapped_timestamp.sta"][0][3].contains("2014T16:26:37"));
+    assert_eq!(read["real/mbank-mt942.sta"][0][2], "PLN");
 }
 
 #[test]
