@@ -216,6 +216,18 @@ impl AmountText {
     /// Refuses more decimals than the currency has (`0.125` EUR), a decimal mark written
     /// twice, and a grouping mark after the decimal one.
     pub fn to_minor(&self, mark: DecimalMark, currency: Currency) -> Result<i64, String> {
+        self.minor(mark, currency, true)
+    }
+
+    /// As [`to_minor`](Self::to_minor), for amounts of a statement format, whose decimal
+    /// mark is fixed and which has no grouping marks (OFX, camt.053, MT940): zeros past the
+    /// currency's places are read however many there are (`8.850` EUR in a camt.053 is 8.85).
+    pub fn to_minor_ungrouped(&self, mark: DecimalMark, currency: Currency) -> Result<i64, String> {
+        self.minor(mark, currency, false)
+    }
+
+    /// The amount in minor units; `may_group`: the text may have grouping marks.
+    fn minor(&self, mark: DecimalMark, currency: Currency, may_group: bool) -> Result<i64, String> {
         let shown = || {
             let sign = if self.negative { "-" } else { "" };
             format!("{sign}{}", self.body)
@@ -251,9 +263,10 @@ impl AmountText {
         let places = usize::from(currency.minor_units());
         // Zeros past the currency's places say nothing (`00000000000000.2400` USD in a
         // broker's OFX, `1500.00` JPY in many exports), except in three digits after the
-        // mark, which may be a group of thousands the file's mark was wrongly decided for.
+        // mark of a text that may have grouping marks: a group of thousands the file's mark
+        // was wrongly decided for.
         let frac = if frac.len() > places
-            && frac.len() != 3
+            && (frac.len() != 3 || !may_group)
             && frac.bytes().skip(places).all(|b| b == b'0')
         {
             &frac[..places]
@@ -424,6 +437,13 @@ mod tests {
             .contains("4 decimal places"));
         assert!(read("1.000", Dot).unwrap_err().contains("3 decimal places"));
         assert!(minor("1.000", jpy)
+            .unwrap_err()
+            .contains("3 decimal places"));
+        // A statement format has no grouping marks: three digits are decimals too.
+        let statement = |s: &str, c| AmountText::parse(s).unwrap().to_minor_ungrouped(Dot, c);
+        assert_eq!(statement("8.850", eur()), Ok(885));
+        assert_eq!(statement("1.000", jpy), Ok(1));
+        assert!(statement("8.855", eur())
             .unwrap_err()
             .contains("3 decimal places"));
         assert!(read("1,234.56", Comma)

@@ -133,7 +133,7 @@ impl Entry {
             .ok_or_else(|| err("amount is missing".into()))?;
         let mark = self.mark.unwrap_or(DecimalMark::Dot);
         let mut amount_minor = AmountText::parse(text)
-            .and_then(|a| a.to_minor(mark, currency))
+            .and_then(|a| a.to_minor_ungrouped(mark, currency))
             .map_err(err)?;
         match self.debit {
             Some(true) => amount_minor = -amount_minor.abs(),
