@@ -23,8 +23,10 @@ pub(super) fn entries(text: &str) -> Result<Vec<Entry>, FileError> {
     let mut current: Option<Entry> = None;
     let mut statement_currency: Option<String> = None;
     let mut is_statement = false;
-    // Counterparty: the creditor when money goes out, the debtor when it comes in.
+    // Counterparty: the creditor when money goes out, the debtor when it comes in; else the
+    // ultimate creditor or debtor (the party on whose behalf it moved).
     let (mut creditor, mut debtor) = (None::<String>, None::<String>);
+    let (mut ultimate_creditor, mut ultimate_debtor) = (None::<String>, None::<String>);
     loop {
         let before = reader.buffer_position() as usize;
         let event = reader.read_event().map_err(|e| FileError::Malformed {
@@ -48,6 +50,8 @@ pub(super) fn entries(text: &str) -> Result<Vec<Entry>, FileError> {
                         });
                         creditor = None;
                         debtor = None;
+                        ultimate_creditor = None;
+                        ultimate_debtor = None;
                     }
                     "Amt" if path.last().is_some_and(|p| p == "Ntry") => {
                         if let Some(entry) = current.as_mut() {
@@ -82,8 +86,8 @@ pub(super) fn entries(text: &str) -> Result<Vec<Entry>, FileError> {
                 if name == "Ntry" {
                     if let Some(mut entry) = current.take() {
                         let party = match entry.debit {
-                            Some(true) => creditor.take(),
-                            _ => debtor.take(),
+                            Some(true) => creditor.take().or(ultimate_creditor.take()),
+                            _ => debtor.take().or(ultimate_debtor.take()),
                         };
                         if let Some(p) = party {
                             entry.description.insert(0, p);
@@ -120,11 +124,18 @@ pub(super) fn entries(text: &str) -> Result<Vec<Entry>, FileError> {
                     ("Ustrd", Some("RmtInf"), _) => entry.description.push(v),
                     ("Nm", _, _) => {
                         // `Cdtr/Nm` (camt.053.001.02) or `Cdtr/Pty/Nm` (.08 and later).
-                        let role = path.iter().rev().find(|p| *p == "Cdtr" || *p == "Dbtr");
-                        match role.map(String::as_str) {
-                            Some("Cdtr") if creditor.is_none() => creditor = Some(v),
-                            Some("Dbtr") if debtor.is_none() => debtor = Some(v),
-                            _ => {}
+                        let role = path.iter().rev().find(|p| {
+                            matches!(p.as_str(), "Cdtr" | "Dbtr" | "UltmtCdtr" | "UltmtDbtr")
+                        });
+                        let slot = match role.map(String::as_str) {
+                            Some("Cdtr") => &mut creditor,
+                            Some("Dbtr") => &mut debtor,
+                            Some("UltmtCdtr") => &mut ultimate_creditor,
+                            Some("UltmtDbtr") => &mut ultimate_debtor,
+                            _ => continue,
+                        };
+                        if slot.is_none() {
+                            *slot = Some(v);
                         }
                     }
                     _ => {}
@@ -167,5 +178,22 @@ mod tests {
         assert_eq!((e[0].debit, e[0].id.as_deref()), (Some(true), Some("REF1")));
         assert_eq!(e[1].line, 10);
         assert_eq!(e[1].date.unwrap().to_string(), "2024-03-16");
+    }
+
+    /// As genkgo/camt's `camt053.v2.minimal.ultimate.xml`: an entry whose only counterparty
+    /// is the ultimate debtor, which a reader of debtors and creditors found empty.
+    #[test]
+    fn the_ultimate_party_names_an_entry_without_its_direct_one() {
+        let xml = r#"<Document><BkToCstmrStmt><Stmt>
+<Ntry><Amt Ccy="EUR">8.85</Amt><CdtDbtInd>CRDT</CdtDbtInd><BookgDt><Dt>2014-12-31</Dt></BookgDt>
+  <NtryDtls><TxDtls><RltdPties><UltmtDbtr><Nm>DEBTOR NAME NM</Nm></UltmtDbtr>
+  <UltmtCdtr><Nm>CREDITOR NAME NM</Nm></UltmtCdtr></RltdPties></TxDtls></NtryDtls></Ntry>
+<Ntry><Amt Ccy="EUR">1.00</Amt><CdtDbtInd>DBIT</CdtDbtInd><BookgDt><Dt>2015-01-02</Dt></BookgDt>
+  <NtryDtls><TxDtls><RltdPties><UltmtCdtr><Nm>ON BEHALF OF</Nm></UltmtCdtr>
+  <Cdtr><Nm>PAYMENT SERVICE</Nm></Cdtr></RltdPties></TxDtls></NtryDtls></Ntry>
+</Stmt></BkToCstmrStmt></Document>"#;
+        let e = entries(xml).unwrap();
+        assert_eq!(e[0].description, ["DEBTOR NAME NM"]);
+        assert_eq!(e[1].description, ["PAYMENT SERVICE"]);
     }
 }
