@@ -312,12 +312,12 @@ fn statements_classify_like_csv() {
     assert!(err.contains("not an OFX file"), "{err}");
 }
 
-/// Statements of banks in seven countries that two other projects' parsers collected for
+/// Statements of banks in seven countries that three other projects' parsers collected for
 /// their tests (`tests/fixtures/real/NOTICE.md`): every entry is read, none refused. Before,
 /// a Suncorp OFX (names in CDATA sections), a Fidelity OFX (`00000000000000.2400`), MT942
-/// reports (the currency only in `:34F:`) and a German savings bank's fees dated February 30
-/// were refused whole, and a time wrapped onto a line of its own (`:26:37`) was cut from the
-/// text.
+/// reports (the currency only in `:34F:`), a German savings bank's fees dated February 30,
+/// camt.053 amounts written `8.850` and an entry named by its ultimate debtor only were
+/// refused, and a time wrapped onto a line of its own (`:26:37`) was cut from the text.
 #[test]
 fn real_statements_of_other_projects_read_whole() {
     let files = [
@@ -342,13 +342,16 @@ fn real_statements_of_other_projects_read_whole() {
         ("real/checking.ofx", 3),
         ("real/bank_medium.ofx", 3),
         ("real/fidelity.ofx", 3),
+        ("real/genkgo-five-decimals.camt053.xml", 1),
+        ("real/genkgo-ultimate.camt053.xml", 1),
+        ("real/genkgo-v8.camt053.xml", 1),
     ];
     let mut read = std::collections::HashMap::new();
     for (name, entries) in files {
-        let format = if name.ends_with(".ofx") {
-            "ofx"
-        } else {
-            "mt940"
+        let format = match name.rsplit('.').next() {
+            Some("ofx") => "ofx",
+            Some("xml") => "camt053",
+            _ => "mt940",
         };
         let (code, rows, err) = classify(name, &["--input-format", format]);
         assert_eq!((code, rows.len()), (Some(0), entries), "{name}: {err}");
@@ -372,6 +375,14 @@ fn real_statements_of_other_projects_read_whole() {
     );
     assert!(read["real/wrapped_timestamp.sta"][0][3].contains("2014T16:26:37"));
     assert_eq!(read["real/mbank-mt942.sta"][0][2], "PLN");
+    assert_eq!(
+        dates_amounts(&read["real/genkgo-five-decimals.camt053.xml"]),
+        [("2014-12-31", "8.85", "EUR")]
+    );
+    assert_eq!(
+        read["real/genkgo-ultimate.camt053.xml"][0][3],
+        "DEBTOR NAME NM"
+    );
 }
 
 #[test]
