@@ -312,7 +312,7 @@ fn statements_classify_like_csv() {
     assert!(err.contains("not an OFX file"), "{err}");
 }
 
-/// Statements of banks in seven countries that three other projects' parsers collected for
+/// Statements of banks in seven countries that four other projects' parsers collected for
 /// their tests (`tests/fixtures/real/NOTICE.md`): every entry is read, none refused. Before,
 /// a Suncorp OFX (names in CDATA sections), a Fidelity OFX (`00000000000000.2400`), MT942
 /// reports (the currency only in `:34F:`), a German savings bank's fees dated February 30,
@@ -342,6 +342,7 @@ fn real_statements_of_other_projects_read_whole() {
         ("real/checking.ofx", 3),
         ("real/bank_medium.ofx", 3),
         ("real/fidelity.ofx", 3),
+        ("real/actual-bank-of-america.ofx", 2),
         ("real/genkgo-five-decimals.camt053.xml", 1),
         ("real/genkgo-ultimate.camt053.xml", 1),
         ("real/genkgo-v8.camt053.xml", 1),
@@ -375,6 +376,13 @@ fn real_statements_of_other_projects_read_whole() {
     );
     assert!(read["real/wrapped_timestamp.sta"][0][3].contains("2014T16:26:37"));
     assert_eq!(read["real/mbank-mt942.sta"][0][2], "PLN");
+    assert_eq!(
+        dates_amounts(&read["real/actual-bank-of-america.ofx"]),
+        [
+            ("2019-01-23", "-30.00", "USD"),
+            ("2019-01-23", "-3.77", "USD")
+        ]
+    );
     assert_eq!(
         dates_amounts(&read["real/genkgo-five-decimals.camt053.xml"]),
         [("2014-12-31", "8.85", "EUR")]
