@@ -105,13 +105,11 @@ impl Entry {
                 continue;
             }
             match parts.iter().position(|p| d.contains(p)) {
+                // No part before `i` is in `d`; the later ones that are go.
                 Some(i) => {
                     parts[i] = d;
-                    let mut n = 0;
-                    parts.retain(|p| {
-                        n += 1;
-                        n == i + 1 || !d.contains(p)
-                    });
+                    let later = parts.split_off(i + 1);
+                    parts.extend(later.into_iter().filter(|p| !d.contains(p)));
                 }
                 None => parts.push(d),
             }
