@@ -390,6 +390,18 @@ fn real_statements_of_other_projects_read_whole() {
 }
 
 #[test]
+fn a_payee_and_a_notes_column_are_read_as_one_text() {
+    // Actual's test export: either column may be blank; a row with neither is refused.
+    let (code, rows, err) = classify("real/actual-payee-notes.csv", &["--currency", "USD"]);
+    assert_eq!(code, Some(4), "{err}");
+    assert!(err.contains("line 5: description is empty"), "{err}");
+    assert_eq!(
+        rows.iter().map(|r| r[3].as_str()).collect::<Vec<_>>(),
+        ["Payee Name Note Text", "Payee Name Only", "Note Only Text"]
+    );
+}
+
+#[test]
 fn eval_on_a_statement_takes_labels_by_id_and_reports_unknown_ones() {
     let dir = tempfile::tempdir().unwrap();
     let labels = write(

@@ -222,6 +222,7 @@ impl AmountText {
     /// As [`to_minor`](Self::to_minor), for amounts of a statement format, whose decimal
     /// mark is fixed and which has no grouping marks (OFX, camt.053, MT940): zeros past the
     /// currency's places are read however many there are (`8.850` EUR in a camt.053 is 8.85).
+    #[cfg(any(feature = "formats", test))]
     pub fn to_minor_ungrouped(&self, mark: DecimalMark, currency: Currency) -> Result<i64, String> {
         self.minor(mark, currency, false)
     }

@@ -57,13 +57,16 @@ impl Field {
                 "value date",
                 "valuta",
             ],
+            // Every column with one of these names is read, best first, as one text
+            // (`ColumnMap::texts`): who was paid, then what the bank or the payer wrote.
             Field::Description => &[
                 "description",
                 "descricao",
                 "descripcion",
                 "libelle",
-                "memo",
                 "payee",
+                "merchant",
+                "name",
                 "narrative",
                 "details",
                 "transaction description",
@@ -71,13 +74,22 @@ impl Field {
                 "historico",
                 "lancamento",
                 "concepto",
-                "verwendungszweck",
-                "buchungstext",
                 "libelle operation",
-                "name",
-                "merchant",
+                "beguenstigter/zahlungspflichtiger",
+                "begunstigter/zahlungspflichtiger",
+                "auftraggeber/empfanger",
+                "auftraggeber / empfanger",
+                "empfanger",
+                "naam / omschrijving",
+                "counterparty",
+                "buchungstext",
+                "verwendungszweck",
+                "memo",
+                "notes",
+                "note",
                 "reference",
                 "text",
+                "mededelingen",
             ],
             Field::Amount => &[
                 "amount",
@@ -100,6 +112,7 @@ impl Field {
                 "soll",
                 "cargo",
                 "saida",
+                "outflow",
             ],
             Field::Credit => &[
                 "credit",
@@ -112,6 +125,7 @@ impl Field {
                 "haben",
                 "abono",
                 "entrada",
+                "inflow",
             ],
             Field::Currency => &[
                 "currency",
@@ -193,22 +207,47 @@ pub(crate) fn field_of(header: &str) -> Option<(Field, usize)> {
     })
 }
 
+/// The description columns to read, best first, of those found (each with its rank among
+/// the description aliases): all of them, but a `merchant` column only when it is the one
+/// there is, since beside a description it is a name derived from it (`txclass classify`
+/// writes one: its output, classified again, reads as before).
+pub(crate) fn description_parts<T: Ord>(mut found: Vec<(usize, T)>) -> Vec<T> {
+    let merchant = Field::Description
+        .aliases()
+        .iter()
+        .position(|a| *a == "merchant");
+    if found.len() > 1 {
+        found.retain(|(rank, _)| Some(*rank) != merchant);
+    }
+    found.sort_unstable();
+    found.into_iter().map(|(_, t)| t).collect()
+}
+
 /// Where each field is in a CSV record.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub(crate) struct ColumnMap {
     index: [Option<usize>; FIELDS],
+    /// The description columns to read ([`description_parts`]), best name first (the
+    /// leftmost on a tie): a payee and a memo, a Buchungstext and a Verwendungszweck, read
+    /// as one text.
+    pub texts: Vec<usize>,
     /// The currency the amount column's header names (`Amount (EUR)`).
     pub currency: Option<crate::currency::Currency>,
 }
 
 impl ColumnMap {
     /// Maps a header row: for each field, the column whose name is its best alias (the
-    /// leftmost on a tie); columns no field claims are ignored.
+    /// leftmost on a tie), and every description column; columns no field claims are
+    /// ignored.
     pub fn from_headers<'h>(headers: impl IntoIterator<Item = &'h str>) -> ColumnMap {
         let headers: Vec<&str> = headers.into_iter().collect();
         let mut best: [Option<(usize, usize)>; FIELDS] = [None; FIELDS];
+        let mut texts = Vec::new();
         for (col, h) in headers.iter().enumerate() {
             if let Some((f, rank)) = field_of(h) {
+                if f == Field::Description {
+                    texts.push((rank, col));
+                }
                 let slot = &mut best[f as usize];
                 if slot.is_none_or(|(r, _)| rank < r) {
                     *slot = Some((rank, col));
@@ -220,7 +259,11 @@ impl ColumnMap {
             .iter()
             .filter_map(|&f| index[f as usize])
             .find_map(|col| headers.get(col).and_then(|h| header_currency(h)));
-        ColumnMap { index, currency }
+        ColumnMap {
+            index,
+            texts: description_parts(texts),
+            currency,
+        }
     }
 
     /// The column of `f`.

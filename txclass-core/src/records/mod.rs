@@ -262,6 +262,39 @@ pub(crate) fn normalise_label(label: &str) -> String {
         .to_lowercase()
 }
 
+/// The texts of one entry (a payee and a memo, OFX NAME and MEMO, a German bank's
+/// Buchungstext and Verwendungszweck) as one description: each text once, joined with
+/// spaces. A part another already says (ignoring case) is left out, and a part that says an
+/// earlier one and more takes its place (an OFX memo that repeats the name before the place:
+/// `EFTPOS WDL HANDYWAY ALDI STORE` then `EFTPOS WDL HANDYWAY ALDI STORE GEELONG WEST
+/// VICAU`). Empty when every part is blank.
+pub(crate) fn joined_text<'a>(texts: impl IntoIterator<Item = &'a str>) -> String {
+    // Each kept part beside its lower case, the form containment is judged on.
+    let mut parts: Vec<(&str, String)> = Vec::new();
+    for d in texts {
+        let d = d.trim();
+        let low = d.to_lowercase();
+        if d.is_empty() || parts.iter().any(|(_, p)| p.contains(&low)) {
+            continue;
+        }
+        match parts.iter().position(|(_, p)| low.contains(p.as_str())) {
+            // No part before `i` is in `d`; the later ones that are go.
+            Some(i) => {
+                let later = parts.split_off(i + 1);
+                parts[i] = (d, low);
+                let low = &parts[i].1;
+                let kept: Vec<_> = later
+                    .into_iter()
+                    .filter(|(_, p)| !low.contains(p.as_str()))
+                    .collect();
+                parts.extend(kept);
+            }
+            None => parts.push((d, low)),
+        }
+    }
+    parts.iter().map(|(d, _)| *d).collect::<Vec<_>>().join(" ")
+}
+
 /// Writes classified rows as CSV or NDJSON.
 pub struct Writer<W: Write> {
     inner: WriterKind<W>,
@@ -419,6 +452,80 @@ mod tests {
         assert_eq!(rows[3].as_ref().unwrap().0.amount_minor, -10000);
         assert_eq!(rows[3].as_ref().unwrap().0.currency, "BRL");
         assert_eq!(rows[4].as_ref().unwrap_err().line, 6);
+    }
+
+    /// The descriptions of rows read from `data` (errors as `Err(line)`).
+    fn descriptions(data: &str, options: &ReadOptions) -> Vec<Result<String, u64>> {
+        read(data, options)
+            .into_iter()
+            .map(|r| r.map(|(tx, _)| tx.description).map_err(|e| e.line))
+            .collect()
+    }
+
+    #[test]
+    fn every_description_column_is_read_payee_first_each_text_once() {
+        // A budgeting app's export: a payee and a memo, either may be blank.
+        let ynab = "Date,Payee,Memo,Outflow,Inflow
+2024-03-01,Tesco,weekly shop,12.00,
+2024-03-02,,rent March,800.00,
+2024-03-03,Netflix,,9.99,
+2024-03-04,,,1.00,
+";
+        assert_eq!(
+            descriptions(ynab, &csv_with("GBP")),
+            [
+                Ok("Tesco weekly shop".into()),
+                Ok("rent March".into()),
+                Ok("Netflix".into()),
+                Err(5)
+            ]
+        );
+        // A German savings bank's export: the payee, the booking text and the purpose, in
+        // that order whatever the columns' order; a text another holds (ignoring case) once.
+        let sparkasse = "Auftragskonto;Buchungstag;Valutadatum;Buchungstext;Verwendungszweck;Beguenstigter/Zahlungspflichtiger;Kontonummer/IBAN;Betrag;Waehrung;Info\n\
+            DE02120300000000202051;29.12.2023;29.12.2023;KARTENZAHLUNG;2023-12-28T18:12 Debitk.1 2025-12;REWE Markt GmbH;DE12500105170648489890;-23,45;EUR;Umsatz gebucht\n\
+            DE02120300000000202051;30.12.2023;30.12.2023;GUTSCHR. UEBERW.;Gehalt Dezember ACME GMBH;ACME GmbH;DE12500105170648489890;2.500,00;EUR;Umsatz gebucht\n";
+        let rows = read(sparkasse, &ReadOptions::new(Format::Csv));
+        assert_eq!(
+            rows.iter()
+                .map(|r| r
+                    .as_ref()
+                    .map(|(tx, _)| (tx.description.as_str(), tx.amount_minor))
+                    .unwrap())
+                .collect::<Vec<_>>(),
+            [
+                (
+                    "REWE Markt GmbH KARTENZAHLUNG 2023-12-28T18:12 Debitk.1 2025-12",
+                    -2345
+                ),
+                ("Gehalt Dezember ACME GMBH GUTSCHR. UEBERW.", 250_000)
+            ],
+            "the purpose names ACME GmbH and more: it takes the payee's place"
+        );
+        // A classified file read again: its `merchant` column, derived from the description,
+        // is not read beside it; alone, it is the description.
+        let classified = "date,description,amount,merchant\n2024-03-01,CB BOULANGERIE PAUL 1234 LILLE,-2.10,BOULANGERIE PAUL LILLE\n";
+        assert_eq!(
+            descriptions(classified, &csv_with("EUR")),
+            [Ok("CB BOULANGERIE PAUL 1234 LILLE".into())]
+        );
+        let merchant_only = "date,merchant,amount\n2024-03-01,BOULANGERIE PAUL,-2.10\n";
+        assert_eq!(
+            descriptions(merchant_only, &csv_with("EUR")),
+            [Ok("BOULANGERIE PAUL".into())]
+        );
+        // NDJSON keys the same way.
+        let json = "{\"date\":\"2024-03-01\",\"memo\":\"weekly shop\",\"payee\":\"Tesco\",\"amount\":-12}\n{\"date\":\"2024-03-01\",\"notes\":null,\"payee\":\"\",\"amount\":-1}\n";
+        assert_eq!(
+            descriptions(
+                json,
+                &ReadOptions {
+                    format: Format::Ndjson,
+                    ..csv_with("GBP")
+                }
+            ),
+            [Ok("Tesco weekly shop".into()), Err(2)]
+        );
     }
 
     #[test]

@@ -7,7 +7,7 @@
 use std::fmt;
 use std::io::{BufRead, BufReader, Read};
 
-use super::columns::{field_of, ColumnMap, Field, FIELDS};
+use super::columns::{description_parts, field_of, ColumnMap, Field, FIELDS};
 use super::{FileError, RecordError};
 
 /// One row's cells by field, as text.
@@ -198,6 +198,13 @@ pub(crate) fn csv<'a, R: Read + 'a>(
                         raw.set(f, text(&record[col]));
                     }
                 }
+                if columns.texts.len() > 1 {
+                    let texts: Vec<_> = columns.texts.iter().map(|&c| text(&record[c])).collect();
+                    raw.set(
+                        Field::Description,
+                        super::joined_text(texts.iter().map(String::as_str)),
+                    );
+                }
                 return Some(Ok(raw));
             }
             Err(e) => {
@@ -303,10 +310,20 @@ fn object(s: &str, line: u64) -> Result<Raw, RecordError> {
         ..Raw::default()
     };
     let mut best: [Option<usize>; FIELDS] = [None; FIELDS];
+    let mut texts = Vec::new();
     for (key, v) in map {
         let Some((f, rank)) = field_of(&key) else {
             continue;
         };
+        if f == Field::Description {
+            match v {
+                serde_json::Value::String(s) => texts.push((rank, s)),
+                serde_json::Value::Number(n) => texts.push((rank, n.to_string())),
+                serde_json::Value::Null => {}
+                other => return Err(err(format!("{key} {other} is not text or a number"))),
+            }
+            continue;
+        }
         if best[f as usize].is_some_and(|r| r <= rank) {
             continue;
         }
@@ -324,6 +341,11 @@ fn object(s: &str, line: u64) -> Result<Raw, RecordError> {
         };
         raw.set(f, cell);
     }
+    let texts = description_parts(texts);
+    raw.set(
+        Field::Description,
+        super::joined_text(texts.iter().map(String::as_str)),
+    );
     Ok(raw)
 }
 

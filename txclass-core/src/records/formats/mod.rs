@@ -94,30 +94,10 @@ impl Entry {
             (None, Some(e)) => return Err(err(e)),
             (None, None) => return Err(err("date is missing".into())),
         };
-        // Each text once: a part another says already is left out, and a part that says an
-        // earlier one and more takes its place (an OFX memo that repeats the name before the
-        // place: `EFTPOS WDL HANDYWAY ALDI STORE` then `EFTPOS WDL HANDYWAY ALDI STORE
-        // GEELONG WEST VICAU`).
-        let mut parts: Vec<&str> = Vec::new();
-        for d in &self.description {
-            let d = d.trim();
-            if d.is_empty() || parts.iter().any(|p| p.contains(d)) {
-                continue;
-            }
-            match parts.iter().position(|p| d.contains(p)) {
-                // No part before `i` is in `d`; the later ones that are go.
-                Some(i) => {
-                    parts[i] = d;
-                    let later = parts.split_off(i + 1);
-                    parts.extend(later.into_iter().filter(|p| !d.contains(p)));
-                }
-                None => parts.push(d),
-            }
-        }
-        if parts.is_empty() {
+        let description = super::joined_text(self.description.iter().map(String::as_str));
+        if description.is_empty() {
             return Err(err("description is empty".into()));
         }
-        let description = parts.join(" ");
         let currency = match &self.currency {
             Some(code) => Currency::from_code(code)
                 .ok_or_else(|| err(format!("currency {code:?} is not an ISO 4217 code")))?,
