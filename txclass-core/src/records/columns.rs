@@ -53,7 +53,10 @@ impl Field {
                 "data lancamento",
                 "data movimento",
                 "date operation",
+                "date de l operation",
                 "fecha operacion",
+                "completed date",
+                "started date",
                 "value date",
                 "valuta",
             ],
@@ -75,18 +78,27 @@ impl Field {
                 "lancamento",
                 "concepto",
                 "libelle operation",
+                "libelle court",
+                "title",
+                "titulo",
                 "beguenstigter/zahlungspflichtiger",
                 "begunstigter/zahlungspflichtiger",
                 "auftraggeber/empfanger",
                 "auftraggeber / empfanger",
+                "auftraggeber / begunstigter",
+                "auftraggeber/begunstigter",
                 "empfanger",
                 "naam / omschrijving",
                 "counterparty",
+                "counter party",
                 "buchungstext",
+                "vorgang",
+                "detail de l ecriture",
                 "verwendungszweck",
                 "memo",
                 "notes",
                 "note",
+                "notes and #tags",
                 "reference",
                 "text",
                 "mededelingen",
@@ -96,6 +108,9 @@ impl Field {
                 "valor",
                 "montant",
                 "betrag",
+                "bedrag",
+                "montant operation",
+                "montant de l operation",
                 "importe",
                 "transaction amount",
                 "umsatz",
@@ -153,6 +168,7 @@ impl Field {
                 "d/c",
                 "c/d",
                 "soll/haben",
+                "af bij",
                 "s/h",
                 "credit debit indicator",
                 "cdtdbtind",
@@ -161,13 +177,31 @@ impl Field {
     }
 }
 
-/// The currency a header names in parentheses: `Amount (GBP)`, `Valor (R$)`.
+/// The currency a header names: in parentheses (`Amount (GBP)`, `Valor (R$)`), or as its
+/// last word when the words before it name an amount (`Umsatz in EUR`, `Débit euros`).
 pub(crate) fn header_currency(header: &str) -> Option<crate::currency::Currency> {
     let h = header.trim();
-    let inner = h.strip_suffix(')')?.rsplit_once('(')?.1.trim();
-    crate::currency::amount::AmountText::parse(&format!("{inner} 0"))
-        .ok()
-        .and_then(|a| a.currency)
+    if let Some(inner) = h.strip_suffix(')').and_then(|h| h.rsplit_once('(')) {
+        return crate::currency::amount::AmountText::parse(&format!("{} 0", inner.1.trim()))
+            .ok()
+            .and_then(|a| a.currency);
+    }
+    let n = normalise(h);
+    split_currency(&n)
+        .filter(|(rest, _)| alias_of(rest).is_some())
+        .map(|(_, c)| c)
+}
+
+/// A normalised header without a last word that is a currency (`umsatz in eur` →
+/// `umsatz`, `debit euros` → `debit`), and that currency.
+fn split_currency(n: &str) -> Option<(&str, crate::currency::Currency)> {
+    let (rest, last) = n.rsplit_once(' ')?;
+    let c = match last {
+        "euro" | "euros" => crate::currency::Currency::from_code("EUR"),
+        _ if last.len() == 3 => crate::currency::Currency::from_code(last),
+        _ => None,
+    }?;
+    Some((rest.strip_suffix(" in").unwrap_or(rest), c))
 }
 
 /// A header name folded for matching: lower case, accents and a byte-order mark removed,
@@ -189,16 +223,22 @@ pub(crate) fn normalise(header: &str) -> String {
             'ú' | 'ù' | 'û' | 'ü' => 'u',
             'ç' => 'c',
             'ñ' => 'n',
-            '_' | '-' | '.' | '\'' => ' ',
+            '_' | '-' | '.' | '\'' | '’' => ' ',
             c => c,
         })
         .collect();
     folded.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
-/// The field a header name means, if any.
+/// The field a header name means, if any, and the rank of its alias: by the whole name, or
+/// without a currency that ends it (`Umsatz in EUR`).
 pub(crate) fn field_of(header: &str) -> Option<(Field, usize)> {
     let n = normalise(header);
+    alias_of(&n).or_else(|| split_currency(&n).and_then(|(rest, _)| alias_of(rest)))
+}
+
+/// The field a normalised header name is an alias of, and the alias's rank.
+fn alias_of(n: &str) -> Option<(Field, usize)> {
     Field::ALL.iter().find_map(|&f| {
         f.aliases()
             .iter()
@@ -323,5 +363,315 @@ mod tests {
         let m = ColumnMap::from_headers(["Datum", "Verwendungszweck", "Saldo"]);
         assert_eq!(m.missing().len(), 1);
         assert!(m.missing()[0].starts_with("amount"));
+    }
+
+    /// How a header row maps: the date column, the description columns in reading order,
+    /// the amount (or debit and credit) columns, the direction column, and the currency of
+    /// the header or the currency column.
+    type Mapped = (
+        Option<usize>,
+        Vec<usize>,
+        [Option<usize>; 4],
+        Option<&'static str>,
+    );
+
+    fn mapped(headers: &[&str]) -> Result<Mapped, Vec<&'static str>> {
+        let m = ColumnMap::from_headers(headers.iter().copied());
+        if !m.missing().is_empty() {
+            return Err(m.missing());
+        }
+        let currency = m
+            .currency
+            .map(|c| c.code())
+            .or(m.get(Field::Currency).map(|_| "column"));
+        Ok((
+            m.get(Field::Date),
+            m.texts.clone(),
+            [Field::Amount, Field::Debit, Field::Credit, Field::Direction].map(|f| m.get(f)),
+            currency,
+        ))
+    }
+
+    #[test]
+    fn header_rows_of_real_bank_and_app_exports_map_whole() {
+        let (n, c) = (None, Some("column"));
+        let cases: [(&str, &[&str], Mapped); 22] = [
+            (
+                "Chase card",
+                &[
+                    "Transaction Date",
+                    "Post Date",
+                    "Description",
+                    "Category",
+                    "Type",
+                    "Amount",
+                    "Memo",
+                ],
+                (Some(0), vec![2, 6], [Some(5), n, n, n], None),
+            ),
+            (
+                "Capital One",
+                &[
+                    "Transaction Date",
+                    "Posted Date",
+                    "Card No.",
+                    "Description",
+                    "Category",
+                    "Debit",
+                    "Credit",
+                ],
+                (Some(0), vec![3], [n, Some(5), Some(6), n], None),
+            ),
+            (
+                "Revolut",
+                &[
+                    "Type",
+                    "Product",
+                    "Started Date",
+                    "Completed Date",
+                    "Description",
+                    "Amount",
+                    "Fee",
+                    "Currency",
+                    "State",
+                    "Balance",
+                ],
+                (Some(3), vec![4], [Some(5), n, n, n], c),
+            ),
+            (
+                "Monzo",
+                &[
+                    "Transaction ID",
+                    "Date",
+                    "Time",
+                    "Type",
+                    "Name",
+                    "Emoji",
+                    "Category",
+                    "Amount",
+                    "Currency",
+                    "Local amount",
+                    "Local currency",
+                    "Notes and #tags",
+                    "Address",
+                    "Receipt",
+                    "Description",
+                    "Category split",
+                    "Money Out",
+                    "Money In",
+                ],
+                (
+                    Some(1),
+                    vec![14, 4, 11],
+                    [Some(7), Some(16), Some(17), n],
+                    c,
+                ),
+            ),
+            (
+                "Starling",
+                &[
+                    "Date",
+                    "Counter Party",
+                    "Reference",
+                    "Type",
+                    "Amount (GBP)",
+                    "Balance (GBP)",
+                    "Spending Category",
+                    "Notes",
+                ],
+                (Some(0), vec![1, 7, 2], [Some(4), n, n, n], Some("GBP")),
+            ),
+            (
+                "Nationwide",
+                &[
+                    "Date",
+                    "Transaction type",
+                    "Description",
+                    "Paid out",
+                    "Paid in",
+                    "Balance",
+                ],
+                (Some(0), vec![2], [n, Some(3), Some(4), n], None),
+            ),
+            (
+                "Lloyds",
+                &[
+                    "Transaction Date",
+                    "Transaction Type",
+                    "Sort Code",
+                    "Account Number",
+                    "Transaction Description",
+                    "Debit Amount",
+                    "Credit Amount",
+                    "Balance",
+                ],
+                (Some(0), vec![4], [n, Some(5), Some(6), n], None),
+            ),
+            (
+                "Barclays",
+                &["Number", "Date", "Account", "Amount", "Subcategory", "Memo"],
+                (Some(1), vec![5], [Some(3), n, n, n], None),
+            ),
+            (
+                "ING (NL)",
+                &[
+                    "Datum",
+                    "Naam / Omschrijving",
+                    "Rekening",
+                    "Tegenrekening",
+                    "Code",
+                    "Af Bij",
+                    "Bedrag (EUR)",
+                    "Mutatiesoort",
+                    "Mededelingen",
+                ],
+                (Some(0), vec![1, 8], [Some(6), n, n, Some(5)], Some("EUR")),
+            ),
+            (
+                "Sparkasse",
+                &[
+                    "Auftragskonto",
+                    "Buchungstag",
+                    "Valutadatum",
+                    "Buchungstext",
+                    "Verwendungszweck",
+                    "Glaeubiger ID",
+                    "Mandatsreferenz",
+                    "Kundenreferenz (End-to-End)",
+                    "Sammlerreferenz",
+                    "Lastschrift Ursprungsbetrag",
+                    "Auslagenersatz Ruecklastschrift",
+                    "Beguenstigter/Zahlungspflichtiger",
+                    "Kontonummer/IBAN",
+                    "BIC (SWIFT-Code)",
+                    "Betrag",
+                    "Waehrung",
+                    "Info",
+                ],
+                (Some(1), vec![11, 3, 4], [Some(14), n, n, n], c),
+            ),
+            (
+                "DKB",
+                &[
+                    "Buchungstag",
+                    "Wertstellung",
+                    "Buchungstext",
+                    "Auftraggeber / Begünstigter",
+                    "Verwendungszweck",
+                    "Kontonummer",
+                    "BLZ",
+                    "Betrag (EUR)",
+                    "Gläubiger-ID",
+                    "Mandatsreferenz",
+                    "Kundenreferenz",
+                ],
+                (Some(0), vec![3, 2, 4], [Some(7), n, n, n], Some("EUR")),
+            ),
+            (
+                "comdirect",
+                &[
+                    "Buchungstag",
+                    "Wertstellung (Valuta)",
+                    "Vorgang",
+                    "Buchungstext",
+                    "Umsatz in EUR",
+                ],
+                (Some(0), vec![3, 2], [Some(4), n, n, n], Some("EUR")),
+            ),
+            (
+                "Crédit Agricole",
+                &["Date", "Libellé", "Débit euros", "Crédit euros"],
+                (Some(0), vec![1], [n, Some(2), Some(3), n], Some("EUR")),
+            ),
+            (
+                "Société Générale",
+                &[
+                    "Date de l'opération",
+                    "Libellé",
+                    "Détail de l'écriture",
+                    "Montant de l'opération",
+                    "Devise",
+                ],
+                (Some(0), vec![1, 2], [Some(3), n, n, n], c),
+            ),
+            (
+                "BNP Paribas",
+                &[
+                    "Date operation",
+                    "Libelle court",
+                    "Type operation",
+                    "Libelle operation",
+                    "Montant operation",
+                ],
+                (Some(0), vec![3, 1], [Some(4), n, n, n], None),
+            ),
+            (
+                "Nubank card",
+                &["date", "title", "amount"],
+                (Some(0), vec![1], [Some(2), n, n, n], None),
+            ),
+            (
+                "Nubank account",
+                &["Data", "Valor", "Identificador", "Descrição"],
+                (Some(0), vec![3], [Some(1), n, n, n], None),
+            ),
+            (
+                "Banco Inter",
+                &[
+                    "Data Lançamento",
+                    "Histórico",
+                    "Descrição",
+                    "Valor",
+                    "Saldo",
+                ],
+                (Some(0), vec![2, 1], [Some(3), n, n, n], None),
+            ),
+            (
+                "Santander (ES)",
+                &[
+                    "Fecha Operación",
+                    "Fecha Valor",
+                    "Concepto",
+                    "Importe",
+                    "Saldo",
+                ],
+                (Some(0), vec![2], [Some(3), n, n, n], None),
+            ),
+            (
+                "BBVA (MX)",
+                &["Fecha", "Descripción", "Cargo", "Abono", "Saldo"],
+                (Some(0), vec![1], [n, Some(2), Some(3), n], None),
+            ),
+            (
+                "YNAB",
+                &[
+                    "Account",
+                    "Flag",
+                    "Date",
+                    "Payee",
+                    "Category Group/Category",
+                    "Category Group",
+                    "Category",
+                    "Memo",
+                    "Outflow",
+                    "Inflow",
+                    "Cleared",
+                ],
+                (Some(2), vec![3, 7], [n, Some(8), Some(9), n], None),
+            ),
+            (
+                "Actual",
+                &["date", "amount", "payee", "notes"],
+                (Some(0), vec![2, 3], [Some(1), n, n, n], None),
+            ),
+        ];
+        let wrong: Vec<_> = cases
+            .into_iter()
+            .filter_map(|(bank, headers, want)| {
+                let got = mapped(headers);
+                (got != Ok(want.clone())).then(|| format!("{bank}: {got:?}, want {want:?}"))
+            })
+            .collect();
+        assert!(wrong.is_empty(), "{}", wrong.join("\n"));
     }
 }

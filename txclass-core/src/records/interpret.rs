@@ -333,10 +333,11 @@ impl<'a> Interpreter<'a> {
 /// `Credit`, `H` (Haben), `+` bring it in.
 fn direction(s: &str) -> Result<bool, String> {
     match s.trim().to_ascii_lowercase().chars().next() {
-        Some('d' | 's' | '-') => Ok(true),
-        Some('c' | 'h' | '+') => Ok(false),
+        // Debit, Soll, Af (Dutch); Credit, Haben, Bij.
+        Some('d' | 's' | 'a' | '-') => Ok(true),
+        Some('c' | 'h' | 'b' | '+') => Ok(false),
         _ => Err(format!(
-            "debit/credit indicator {s:?} is not D/DR/Debit/S or C/CR/Credit/H"
+            "debit/credit indicator {s:?} is not D/DR/Debit/S/Af or C/CR/Credit/H/Bij"
         )),
     }
 }

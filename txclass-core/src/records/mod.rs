@@ -529,6 +529,41 @@ mod tests {
     }
 
     #[test]
+    fn direction_in_dutch_and_the_currency_as_the_last_word_of_a_header() {
+        let ing = "\"Datum\",\"Naam / Omschrijving\",\"Rekening\",\"Tegenrekening\",\"Code\",\"Af Bij\",\"Bedrag (EUR)\",\"Mutatiesoort\",\"Mededelingen\"\n\
+            \"20240301\",\"Albert Heijn 1234\",\"NL01INGB0001234567\",\"\",\"BA\",\"Af\",\"23,45\",\"Betaalautomaat\",\"Pasvolgnr: 001 01-03-2024 12:01\"\n\
+            \"20240302\",\"ACME BV\",\"NL01INGB0001234567\",\"NL02RABO0123456789\",\"GT\",\"Bij\",\"2500,00\",\"Overschrijving\",\"Salaris maart\"\n";
+        let rows = read(ing, &ReadOptions::new(Format::Csv));
+        let got: Vec<_> = rows
+            .iter()
+            .map(|r| {
+                let tx = &r.as_ref().unwrap().0;
+                (
+                    tx.description.as_str(),
+                    tx.amount_minor,
+                    tx.currency.as_str(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            got,
+            [
+                (
+                    "Albert Heijn 1234 Pasvolgnr: 001 01-03-2024 12:01",
+                    -2345,
+                    "EUR"
+                ),
+                ("ACME BV Salaris maart", 250_000, "EUR")
+            ]
+        );
+        let comdirect = "Buchungstag;Wertstellung (Valuta);Vorgang;Buchungstext;Umsatz in EUR\n01.03.2024;01.03.2024;Lastschrift / Belastung;Auftraggeber: REWE Buchungstext: REWE SAGT DANKE;-12,34\n";
+        assert_eq!(
+            ok(&read(comdirect, &ReadOptions::new(Format::Csv))),
+            [("2024-03-01".into(), -1234)]
+        );
+    }
+
+    #[test]
     fn us_file_is_month_first_from_its_unambiguous_dates() {
         // 05/03 is May 3 here: line 3 (03/25) can only be month-first.
         let data = "Date,Description,Amount\n05/03/2024,STARBUCKS,($4.50)\n03/25/2024,PAYROLL,\"$1,234.56\"\n4/5/15,OLD,12.00-\n";
