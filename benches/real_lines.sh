@@ -20,8 +20,6 @@ cd "$(dirname "$0")/.."
 DIR=target/real-lines
 mkdir -p "$DIR"
 MODEL=${1:-bundled}
-WITH=()   # `classify` takes the bundled model when given no --model
-[ "$MODEL" = bundled ] || WITH=(--model "$MODEL")
 . scripts/txclass-bin.sh
 if [ ! -f "$DIR/erasvet01.txt" ]; then
   python3 -m pip download -q --no-deps --no-binary :all: ofxstatement-czech==1.2.5 -d "$DIR"
@@ -80,7 +78,7 @@ PYEOF
 for name in note merchant; do
   echo "== $name"
   "$TX" eval "$MODEL" "$DIR/$name.csv" | sed -n '1,3p;5,9p'
-  "$TX" classify "$DIR/$name.csv" "${WITH[@]}" --uncertain-below 0 -o "$DIR/$name.pred.csv" 2>/dev/null
+  "$TX" classify "$DIR/$name.csv" --model "$MODEL" --uncertain-below 0 -o "$DIR/$name.pred.csv" 2>/dev/null
   python3 - "$DIR/$name.csv" "$DIR/$name.pred.csv" <<'PYEOF'
 import csv, sys
 truth = {r["id"]: r for r in csv.DictReader(open(sys.argv[1], encoding="utf-8"))}

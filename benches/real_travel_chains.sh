@@ -22,8 +22,6 @@ cd "$(dirname "$0")/.."
 DIR=target/real-travel
 mkdir -p "$DIR"
 MODEL=${1:-bundled}
-WITH=()   # `classify` takes the bundled model when given no --model
-[ "$MODEL" = bundled ] || WITH=(--model "$MODEL")
 . scripts/txclass-bin.sh
 if [ ! -f "$DIR/visa_list.csv" ]; then
   python3 -m pip download -q --no-deps iso18245==1.4.1 -d "$DIR"
@@ -63,8 +61,8 @@ with open(f"{d}/short.csv", "w", newline="", encoding="utf-8") as f:
 PYEOF
 
 for name in fare 50 47 1000 short; do
-  "$TX" classify "$DIR/$name.csv" "${WITH[@]}" --uncertain-below 0 -o "$DIR/$name.best.csv" 2>/dev/null
-  "$TX" classify "$DIR/$name.csv" "${WITH[@]}" -o "$DIR/$name.pred.csv" 2>/dev/null
+  "$TX" classify "$DIR/$name.csv" --model "$MODEL" --uncertain-below 0 -o "$DIR/$name.best.csv" 2>/dev/null
+  "$TX" classify "$DIR/$name.csv" --model "$MODEL" -o "$DIR/$name.pred.csv" 2>/dev/null
 done
 python3 - "$DIR" <<'PYEOF'
 import collections, csv, sys

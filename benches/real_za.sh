@@ -20,8 +20,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 MODEL=${1:-bundled}
-WITH=()   # `classify` takes the bundled model when given no --model
-[ "$MODEL" = bundled ] || WITH=(--model "$MODEL")
 DIR=target/real-za
 mkdir -p "$DIR"
 . scripts/txclass-bin.sh
@@ -61,8 +59,8 @@ PYEOF
 
 "$TX" eval "$MODEL" "$DIR/za.csv" --currency ZAR > "$DIR/eval.txt" 2>&1 || [ $? = 4 ]
 grep -v "is a main category" "$DIR/eval.txt" | sed -n '1,12p'
-"$TX" classify "$DIR/za.csv" --currency ZAR "${WITH[@]}" -o "$DIR/flagged.csv" 2>/dev/null || [ $? = 4 ]  # 4: the three refused rows
-"$TX" classify "$DIR/za.csv" --currency ZAR "${WITH[@]}" --uncertain-below 0 -o "$DIR/best.csv" 2>/dev/null || [ $? = 4 ]  # 4: the three refused rows
+"$TX" classify "$DIR/za.csv" --currency ZAR --model "$MODEL" -o "$DIR/flagged.csv" 2>/dev/null || [ $? = 4 ]  # 4: the three refused rows
+"$TX" classify "$DIR/za.csv" --currency ZAR --model "$MODEL" --uncertain-below 0 -o "$DIR/best.csv" 2>/dev/null || [ $? = 4 ]  # 4: the three refused rows
 python3 - "$DIR" <<'PYEOF'
 import csv, sys
 d = sys.argv[1]

@@ -399,6 +399,12 @@ fn a_payee_and_a_notes_column_are_read_as_one_text() {
         rows.iter().map(|r| r[3].as_str()).collect::<Vec<_>>(),
         ["Payee Name Note Text", "Payee Name Only", "Note Only Text"]
     );
+    // `--model bundled` names the model used when none is named, as `eval bundled` does.
+    let named = classify(
+        "real/actual-payee-notes.csv",
+        &["--currency", "USD", "--model", "bundled"],
+    );
+    assert_eq!(named.1, rows);
 }
 
 #[test]

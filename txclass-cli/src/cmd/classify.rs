@@ -45,7 +45,7 @@ pub struct ClassifyArgs {
     /// What to do with a bad row: report it and go on, or stop there (exit code 3).
     #[arg(long, value_enum, default_value_t = ErrorPolicy::Skip)]
     pub on_error: ErrorPolicy,
-    /// A trained model file (default: the bundled model).
+    /// A trained model file, or `bundled` (the default) for the model bundled with txclass.
     #[arg(long, value_name = "PATH")]
     pub model: Option<PathBuf>,
     /// A rules file (TOML, `[[rules]]`): its pre rules win over the model, its post rules
@@ -182,7 +182,8 @@ pub(crate) fn load_model(
     path: Option<&Path>,
     uncertain_below: Option<f32>,
 ) -> anyhow::Result<Arc<dyn Classifier>> {
-    Ok(classifier::load_with(path, uncertain_below)?)
+    let model = super::model_named(path)?;
+    Ok(classifier::with_uncertain_below(model, uncertain_below)?)
 }
 
 /// The rules of `--rules FILE` (none without the flag); a bad file is a usage error.

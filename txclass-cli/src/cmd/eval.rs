@@ -4,7 +4,7 @@ use std::collections::{BTreeMap, HashSet};
 use std::num::NonZeroUsize;
 use std::path::PathBuf;
 
-use txclass_core::classifier::{self, Familiarity, LogisticModel};
+use txclass_core::classifier::{self, Familiarity};
 use txclass_core::records::ClassifyOptions;
 use txclass_core::Classifier;
 
@@ -40,11 +40,7 @@ pub struct EvalArgs {
 
 /// Runs the command.
 pub fn run(args: EvalArgs) -> anyhow::Result<()> {
-    let model = if args.model == "bundled" {
-        classifier::bundled_model()?
-    } else {
-        LogisticModel::load(args.model.as_ref())?
-    };
+    let model = super::model_named(Some(args.model.as_ref()))?;
     let labels = args.labels.as_deref().map(read_labels).transpose()?;
     let threads = args.threads.unwrap_or(ClassifyOptions::default().threads);
     // Labels the model cannot give are scored (as misses) and reported, never silently. A

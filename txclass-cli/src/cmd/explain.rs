@@ -1,7 +1,7 @@
 //! `txclass explain`: why the model gives a line its category.
 
 use anyhow::Context as _;
-use txclass_core::classifier::{self, ClassScore, LogisticModel};
+use txclass_core::classifier::ClassScore;
 use txclass_core::currency::{self, Currency};
 use txclass_core::Transaction;
 
@@ -33,11 +33,7 @@ pub struct ExplainArgs {
 
 /// Runs the command.
 pub fn run(args: ExplainArgs) -> anyhow::Result<()> {
-    let model = if args.model == "bundled" {
-        classifier::bundled_model()?
-    } else {
-        LogisticModel::load(args.model.as_ref())?
-    };
+    let model = super::model_named(Some(args.model.as_ref()))?;
     let currency = Currency::from_code(&args.currency)
         .with_context(|| format!("--currency {:?} is not an ISO 4217 code", args.currency))?;
     let amount_minor = currency::amount_minor(&args.amount, currency)

@@ -6,8 +6,7 @@ use std::io::Read;
 use std::path::PathBuf;
 
 use txclass_core::classifier::{
-    self, ClassWeight, ContextMode, FeatureConfig, LogisticModel, Thresholds, TrainConfig,
-    TuneConfig,
+    self, ClassWeight, ContextMode, FeatureConfig, Thresholds, TrainConfig, TuneConfig,
 };
 use txclass_core::records::labelled;
 use txclass_core::store::{CorrectionQuery, MAX_CORRECTIONS};
@@ -264,10 +263,7 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
 /// The warm start: the `--from` model nudged toward the corrections of `--corrections` or of
 /// the store of `--config`.
 fn tune(args: TrainArgs) -> anyhow::Result<()> {
-    let model = match &args.from {
-        Some(p) => LogisticModel::load(p)?,
-        None => classifier::bundled_model()?,
-    };
+    let model = super::model_named(args.from.as_deref())?;
     let config = TuneConfig {
         l2: args.tune_l2,
         threads: args.threads.unwrap_or(1),

@@ -261,17 +261,12 @@ pub fn load(path: Option<&std::path::Path>) -> crate::Result<Arc<dyn Classifier>
     }
 }
 
-/// A model file at `path` (or the bundled model), with its uncertainty thresholds replaced
-/// by one for every line when `uncertain_below` is given (the bands saved with the model are
-/// kept).
-pub fn load_with(
-    path: Option<&std::path::Path>,
+/// `model` with its uncertainty thresholds replaced by one for every line when
+/// `uncertain_below` is given (the bands saved with the model are kept).
+pub fn with_uncertain_below(
+    model: LogisticModel,
     uncertain_below: Option<f32>,
 ) -> crate::Result<Arc<dyn Classifier>> {
-    let model = match path {
-        Some(p) => LogisticModel::load(p)?,
-        None => bundled_model()?,
-    };
     let model = match uncertain_below {
         Some(u) => {
             let thresholds = model.thresholds().one_threshold(u);
