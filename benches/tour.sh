@@ -2,7 +2,7 @@
 # The README tour's job, scored: the server (release build, embedded defaults, a store of its
 # own under target/tour) classifies the last 3 months of customer c-1 at the sandbox partner,
 # and every stored transaction is compared with the category the partner simulator drew it
-# from (`txclass-core/src/simulator/data.rs`: each merchant list is one category). Prints how
+# from (`txclass sim --merchants`, from `txclass-core/src/simulator/data.rs`). Prints how
 # many were flagged `uncertain`, how many best guesses are right, and the lines that are
 # wrong though not flagged. With MODEL=path, the same stored lines are also scored offline by
 # that model (`txclass classify --model`), so two models are compared on the same lines (the
@@ -31,25 +31,11 @@ grep -q '^event: done' "$DIR/events.txt" || { echo "the job did not finish:" >&2
 python3 - "$PORT" "$DIR" "$TX" "${MODEL:-}" <<'PYEOF'
 import csv, json, subprocess, sys, urllib.request
 port, out, tx, model = sys.argv[1:5]
-# The simulator's merchants by category (simulator/data.rs, in its order).
-KINDS = {
-    "groceries": ["SUPERMERCADO EXTRA", "CARREFOUR HIPER", "PAO DE ACUCAR", "ATACADAO",
-                  "WHOLE FOODS MKT", "ASSAI ATACADISTA"],
-    "restaurants": ["IFD*IFOOD", "RESTAURANTE SABOR CASEIRO", "MCDONALDS", "STARBUCKS",
-                    "PADARIA REAL", "OUTBACK STEAKHOUSE"],
-    "transport": ["UBER *TRIP", "99APP *99POP", "CABIFY", "METRO RECARGA", "LYFT *RIDE"],
-    "fuel": ["POSTO SHELL", "POSTO IPIRANGA", "AUTO POSTO BR", "CHEVRON"],
-    "rent": ["ALUGUEL QUINTOANDAR", "RENT PAYMENT"],
-    "utilities": ["PRLV ENEL SP", "PRLV SABESP", "COMGAS", "CON EDISON"],
-    "telecom": ["PRLV VIVO", "CLARO NET", "TIM CELULAR", "VERIZON WIRELESS"],
-    "health": ["DROGASIL", "DROGA RAIA", "UNIMED", "CVS PHARMACY"],
-    "subscriptions": ["NETFLIX.COM", "SPOTIFY", "AMAZON PRIME", "DISNEY PLUS"],
-    "shopping": ["MERCADOLIVRE", "AMAZON MKTPLACE", "MAGAZINE LUIZA", "SHOPEE"],
-    "transfers": ["PIX ENVIADO", "TED ENVIADA", "ZELLE TO"],
-    "income": ["PIX RECEBIDO", "SALARIO", "PAYROLL DEPOSIT"],
-    "fees": ["TARIFA PACOTE SERVICOS", "IOF", "MONTHLY SERVICE FEE"],
-    "cash": ["SAQUE 24H", "ATM WITHDRAWAL"],
-}
+# The simulator's merchants and their categories, as the simulator itself lists them.
+KINDS = {}
+for r in csv.DictReader(subprocess.run([tx, "sim", "--merchants"], capture_output=True,
+                                       text=True, check=True).stdout.splitlines()):
+    KINDS.setdefault(r["category"], []).append(r["merchant"])
 def truth(desc):
     # The longest merchant name the line holds (`AMAZON PRIME` before a shorter match).
     hits = [(len(m), c) for c, ms in KINDS.items() for m in ms if m in desc]

@@ -41,6 +41,9 @@ pub struct SimArgs {
     /// Require `Authorization: Bearer <token>`, the token read from this environment variable.
     #[arg(long, value_name = "VAR")]
     pub token_env: Option<String>,
+    /// Print the merchants the simulator's lines name, with their categories (CSV), and exit.
+    #[arg(long)]
+    pub merchants: bool,
 }
 
 fn latency(s: &str) -> Result<(u64, u64), String> {
@@ -61,6 +64,15 @@ fn latency(s: &str) -> Result<(u64, u64), String> {
 
 /// Runs `txclass sim` until Ctrl-C, then prints what it saw.
 pub fn run(args: SimArgs) -> anyhow::Result<()> {
+    if args.merchants {
+        let mut out = csv::Writer::from_writer(std::io::stdout().lock());
+        out.write_record(["merchant", "category"])?;
+        for (merchant, category) in txclass_core::simulator::merchants() {
+            out.write_record([merchant, category])?;
+        }
+        out.flush()?;
+        return Ok(());
+    }
     let token = match &args.token_env {
         Some(var) => Some(Secret::new(std::env::var(var).map_err(|_| {
             anyhow::anyhow!("environment variable {var} (the token) is not set")

@@ -7,8 +7,11 @@ use rand::{Rng, SeedableRng};
 
 use crate::domain::Transaction;
 
-/// (merchant, min amount, max amount in minor units; negative is money out)
+/// (category, merchants, min amount, max amount in minor units; negative is money out)
 struct Kind {
+    /// The category a person would give these lines (the tour scores the bundled model
+    /// against it).
+    category: &'static str,
     merchants: &'static [&'static str],
     min: i64,
     max: i64,
@@ -20,6 +23,7 @@ struct Kind {
 
 const KINDS: &[Kind] = &[
     Kind {
+        category: "groceries",
         merchants: &[
             "SUPERMERCADO EXTRA",
             "CARREFOUR HIPER",
@@ -34,6 +38,7 @@ const KINDS: &[Kind] = &[
         card: true,
     },
     Kind {
+        category: "restaurants",
         merchants: &[
             "IFD*IFOOD",
             "RESTAURANTE SABOR CASEIRO",
@@ -48,6 +53,7 @@ const KINDS: &[Kind] = &[
         card: true,
     },
     Kind {
+        category: "transport",
         merchants: &[
             "UBER *TRIP",
             "99APP *99POP",
@@ -61,6 +67,7 @@ const KINDS: &[Kind] = &[
         card: true,
     },
     Kind {
+        category: "fuel",
         merchants: &["POSTO SHELL", "POSTO IPIRANGA", "AUTO POSTO BR", "CHEVRON"],
         min: -35000,
         max: -6000,
@@ -68,6 +75,7 @@ const KINDS: &[Kind] = &[
         card: true,
     },
     Kind {
+        category: "rent",
         merchants: &["ALUGUEL QUINTOANDAR", "RENT PAYMENT"],
         min: -450000,
         max: -150000,
@@ -75,6 +83,7 @@ const KINDS: &[Kind] = &[
         card: false,
     },
     Kind {
+        category: "utilities",
         merchants: &["PRLV ENEL SP", "PRLV SABESP", "COMGAS", "CON EDISON"],
         min: -40000,
         max: -6000,
@@ -82,6 +91,7 @@ const KINDS: &[Kind] = &[
         card: false,
     },
     Kind {
+        category: "telecom",
         merchants: &["PRLV VIVO", "CLARO NET", "TIM CELULAR", "VERIZON WIRELESS"],
         min: -25000,
         max: -5000,
@@ -89,6 +99,7 @@ const KINDS: &[Kind] = &[
         card: false,
     },
     Kind {
+        category: "health",
         merchants: &["DROGASIL", "DROGA RAIA", "UNIMED", "CVS PHARMACY"],
         min: -40000,
         max: -1500,
@@ -96,6 +107,7 @@ const KINDS: &[Kind] = &[
         card: true,
     },
     Kind {
+        category: "subscriptions",
         merchants: &["NETFLIX.COM", "SPOTIFY", "AMAZON PRIME", "DISNEY PLUS"],
         min: -6000,
         max: -1500,
@@ -103,6 +115,7 @@ const KINDS: &[Kind] = &[
         card: true,
     },
     Kind {
+        category: "shopping",
         merchants: &[
             "MERCADOLIVRE",
             "AMAZON MKTPLACE",
@@ -115,6 +128,7 @@ const KINDS: &[Kind] = &[
         card: true,
     },
     Kind {
+        category: "transfers",
         merchants: &["PIX ENVIADO", "TED ENVIADA", "ZELLE TO"],
         min: -120000,
         max: -1000,
@@ -122,6 +136,7 @@ const KINDS: &[Kind] = &[
         card: false,
     },
     Kind {
+        category: "income",
         merchants: &["PIX RECEBIDO", "SALARIO", "PAYROLL DEPOSIT"],
         min: 50000,
         max: 900000,
@@ -129,6 +144,7 @@ const KINDS: &[Kind] = &[
         card: false,
     },
     Kind {
+        category: "fees",
         merchants: &["TARIFA PACOTE SERVICOS", "IOF", "MONTHLY SERVICE FEE"],
         min: -5000,
         max: -300,
@@ -136,6 +152,7 @@ const KINDS: &[Kind] = &[
         card: false,
     },
     Kind {
+        category: "cash",
         merchants: &["SAQUE 24H", "ATM WITHDRAWAL"],
         min: -100000,
         max: -2000,
@@ -197,6 +214,13 @@ fn line(rng: &mut StdRng, kind: &Kind) -> String {
     }
     // Statements truncate descriptions.
     s.chars().take(40).collect()
+}
+
+/// Every merchant the simulator prints, with its category, in the simulator's order.
+pub fn merchants() -> impl Iterator<Item = (&'static str, &'static str)> {
+    KINDS
+        .iter()
+        .flat_map(|k| k.merchants.iter().map(move |m| (*m, k.category)))
 }
 
 /// The transactions of `customer` on `day`: about `per_day` of them.

@@ -13,6 +13,8 @@
 
 mod data;
 
+pub use data::merchants;
+
 use std::collections::{BTreeMap, HashMap};
 use std::convert::Infallible;
 use std::net::SocketAddr;
