@@ -1,44 +1,28 @@
 //! The merchant a statement line names: what top merchants group by, what a rule's
 //! `merchant_is` compares with, and the clean name a rule may give instead.
 
+use crate::classifier::features::{fold, is_rail};
 use crate::domain::Prediction;
 
-/// Leading words of a statement text that name the payment, not the payee.
+/// Leading words that name the payment, not the payee, beyond the rail words the
+/// classifier skips ([`is_rail`]): payment processors' prefixes (`PAG*`, `SQ *`, `SUMUP *`),
+/// and the links of `PIX ... DE ...`, `PAGAMENTO EM ...`. Lower case, accents folded.
 const NOT_MERCHANT: &[&str] = &[
-    "COMPRA",
-    "CARTAO",
-    "CARTÃO",
-    "CARD",
-    "DEBITO",
-    "DÉBITO",
-    "DEBIT",
-    "CREDITO",
-    "CRÉDITO",
-    "CREDIT",
-    "PIX",
-    "ENVIADO",
-    "RECEBIDO",
-    "TED",
-    "DOC",
-    "PAG",
-    "PAGTO",
-    "PAGAMENTO",
-    "POS",
-    "PURCHASE",
-    "SQ",
-    "PAYPAL",
-    "MP",
-    "TRANSF",
-    "TRANSFERENCIA",
-    "TRANSFERÊNCIA",
-    "DE",
-    "EM",
+    "credit", "pag", "sq", "paypal", "mp", "sumup", "iz", "ztl", "lyf", "klarna", "clip", "tst",
+    "de", "em",
 ];
+
+/// Whether a word of a description (any case) names the payment rather than the payee.
+fn is_payment_word(word: &str) -> bool {
+    let folded: String = word.chars().map(fold).collect();
+    is_rail(&folded) || NOT_MERCHANT.contains(&folded.as_str())
+}
 
 /// The merchant a description names, for [`Store::top_merchants`](crate::Store::top_merchants): upper-cased, cut into
 /// words at anything but letters and digits, without words that contain a digit (card
-/// numbers, dates, terminal ids) and without leading payment words (`COMPRA CARTAO PAG*`),
-/// at most three words. `"COMPRA CARTAO PAG*PADARIA SAO PAULO 0412"` → `"PADARIA SAO PAULO"`.
+/// numbers, dates, terminal ids) and without leading payment words (`COMPRA CARTAO PAG*`,
+/// `PAGO CON TARJETA`, `ACHAT CB`, `CARD PAYMENT TO`: the classifier's rail words and the
+/// processors' prefixes), at most three words. `"COMPRA CARTAO PAG*PADARIA SAO PAULO 0412"` → `"PADARIA SAO PAULO"`.
 /// A description with nothing left gives `"UNKNOWN"`.
 ///
 /// Why so simple: it runs on every stored transaction in both stores and must give the same
@@ -48,7 +32,7 @@ pub fn merchant_of(description: &str) -> String {
     let merchant: Vec<&str> = upper
         .split(|c: char| !c.is_alphanumeric())
         .filter(|w| !w.is_empty() && !w.chars().any(|c| c.is_numeric()))
-        .skip_while(|w| NOT_MERCHANT.contains(w))
+        .skip_while(|w| is_payment_word(w))
         .take(3)
         .collect();
     if merchant.is_empty() {
@@ -84,6 +68,24 @@ mod tests {
         );
         assert_eq!(merchant_of("NETFLIX.COM"), "NETFLIX COM");
         assert_eq!(merchant_of("12/03 4821"), "UNKNOWN");
+        // The classifier's rail words of every language, and processors' prefixes.
+        for (line, merchant) in [
+            ("PAGO CON TARJETA EL JAMON MADRID ES", "EL JAMON MADRID"),
+            ("ACHAT CB MOBIL 02/06", "MOBIL"),
+            (
+                "CARD PAYMENT TO PREMIER MARTIAL ARTS",
+                "PREMIER MARTIAL ARTS",
+            ),
+            ("VISA DEBIT CONVERSE LIMERICK IE", "CONVERSE LIMERICK IE"),
+            (
+                "EC-KARTENZAHLUNG THE HOXTON DUESSELDORF",
+                "THE HOXTON DUESSELDORF",
+            ),
+            ("SUMUP *VILEBREQUIN", "VILEBREQUIN"),
+            ("Compra cartão débito Padaria", "PADARIA"),
+        ] {
+            assert_eq!(merchant_of(line), merchant, "{line}");
+        }
         assert_eq!(merchant_of(""), "UNKNOWN");
     }
 }

@@ -208,7 +208,7 @@ fn mix(mut h: u64) -> u64 {
 
 /// Folds an accented Latin letter to ASCII and lower-cases; other characters pass through
 /// lower-cased.
-fn fold(c: char) -> char {
+pub(crate) fn fold(c: char) -> char {
     match c {
         'á' | 'à' | 'â' | 'ã' | 'ä' | 'å' | 'Á' | 'À' | 'Â' | 'Ã' | 'Ä' | 'Å' => 'a',
         'é' | 'è' | 'ê' | 'ë' | 'É' | 'È' | 'Ê' | 'Ë' => 'e',
@@ -279,6 +279,11 @@ fn tokens_into(description: &str, buf: &mut String, spans: &mut Vec<(usize, usiz
     if buf.len() > start {
         close(buf, start, letters, digits);
     }
+}
+
+/// Whether a normalised token (lower case, accents folded) is a payment-rail word.
+pub(crate) fn is_rail(token: &str) -> bool {
+    RAILS.contains(&token)
 }
 
 /// How many leading tokens are payment-rail words (at most all but one: a line that is only
