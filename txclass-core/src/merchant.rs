@@ -6,10 +6,34 @@ use crate::domain::Prediction;
 
 /// Leading words that name the payment, not the payee, beyond the rail words the
 /// classifier skips ([`is_rail`]): payment processors' prefixes (`PAG*`, `SQ *`, `SUMUP *`),
-/// and the links of `PIX ... DE ...`, `PAGAMENTO EM ...`. Lower case, accents folded.
+/// direct debits' (`DD`, `LASTSCHRIFT`, `PRELEVEMENT`, `RECIBO`), and the links of
+/// `PIX ... DE ...`, `PAGAMENTO EM ...`. Lower case, accents folded. (The classifier reads
+/// the direct-debit words as text: a bill's rail says what kind of payee it is.)
 const NOT_MERCHANT: &[&str] = &[
-    "credit", "pag", "sq", "paypal", "mp", "sumup", "iz", "ztl", "lyf", "klarna", "clip", "tst",
-    "de", "em",
+    "credit",
+    "pag",
+    "sq",
+    "paypal",
+    "mp",
+    "sumup",
+    "iz",
+    "ztl",
+    "lyf",
+    "klarna",
+    "clip",
+    "tst",
+    "de",
+    "em",
+    "dd",
+    "lastschrift",
+    "eftpos",
+    "tpv",
+    "recibo",
+    "adeudo",
+    "domiciliacion",
+    "prelevement",
+    "abbuchung",
+    "autopay",
 ];
 
 /// Whether a word of a description (any case) names the payment rather than the payee.
@@ -29,12 +53,20 @@ fn is_payment_word(word: &str) -> bool {
 /// answer in both; a merchant database would be a product of its own.
 pub fn merchant_of(description: &str) -> String {
     let upper = description.to_uppercase();
-    let merchant: Vec<&str> = upper
+    let words: Vec<&str> = upper
         .split(|c: char| !c.is_alphanumeric())
         .filter(|w| !w.is_empty() && !w.chars().any(|c| c.is_numeric()))
-        .skip_while(|w| is_payment_word(w))
-        .take(3)
         .collect();
+    // `DIRECT` names the payment only before another payment word (`DIRECT DEBIT`, not
+    // `DIRECT LINE`).
+    let payment = |i: usize| {
+        is_payment_word(words[i])
+            || (words[i] == "DIRECT" && words.get(i + 1).is_some_and(|w| is_payment_word(w)))
+    };
+    let start = (0..words.len())
+        .find(|&i| !payment(i))
+        .unwrap_or(words.len());
+    let merchant: Vec<&str> = words[start..].iter().copied().take(3).collect();
     if merchant.is_empty() {
         "UNKNOWN".to_owned()
     } else {
@@ -83,6 +115,9 @@ mod tests {
             ),
             ("SUMUP *VILEBREQUIN", "VILEBREQUIN"),
             ("Compra cartão débito Padaria", "PADARIA"),
+            ("DIRECT DEBIT IBERDROLA", "IBERDROLA"),
+            ("DIRECT LINE INSURANCE", "DIRECT LINE INSURANCE"),
+            ("SEPA-LASTSCHRIFT VATTENFALL", "VATTENFALL"),
         ] {
             assert_eq!(merchant_of(line), merchant, "{line}");
         }
