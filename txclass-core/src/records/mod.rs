@@ -465,12 +465,8 @@ mod tests {
     #[test]
     fn every_description_column_is_read_payee_first_each_text_once() {
         // A budgeting app's export: a payee and a memo, either may be blank.
-        let ynab = "Date,Payee,Memo,Outflow,Inflow
-2024-03-01,Tesco,weekly shop,12.00,
-2024-03-02,,rent March,800.00,
-2024-03-03,Netflix,,9.99,
-2024-03-04,,,1.00,
-";
+        let ynab = "Date,Payee,Memo,Outflow,Inflow\n2024-03-01,Tesco,weekly shop,12.00,\n\
+            2024-03-02,,rent March,800.00,\n2024-03-03,Netflix,,9.99,\n2024-03-04,,,1.00,\n";
         assert_eq!(
             descriptions(ynab, &csv_with("GBP")),
             [
@@ -513,6 +509,11 @@ mod tests {
         assert_eq!(
             descriptions(merchant_only, &csv_with("EUR")),
             [Ok("BOULANGERIE PAUL".into())]
+        );
+        let merchant_and_memo = "date,merchant,memo,amount\n2024-03-01,BOULANGERIE PAUL,CB BOULANGERIE PAUL LILLE,-2.10\n";
+        assert_eq!(
+            descriptions(merchant_and_memo, &csv_with("EUR")),
+            [Ok("CB BOULANGERIE PAUL LILLE".into())]
         );
         // NDJSON keys the same way.
         let json = "{\"date\":\"2024-03-01\",\"memo\":\"weekly shop\",\"payee\":\"Tesco\",\"amount\":-12}\n{\"date\":\"2024-03-01\",\"notes\":null,\"payee\":\"\",\"amount\":-1}\n";

@@ -194,16 +194,20 @@ pub(crate) fn csv<'a, R: Read + 'a>(
                     ..Raw::default()
                 };
                 for f in Field::ALL {
-                    if let Some(col) = columns.get(f) {
+                    if let Some(col) = columns.get(f).filter(|_| f != Field::Description) {
                         raw.set(f, text(&record[col]));
                     }
                 }
-                if columns.texts.len() > 1 {
-                    let texts: Vec<_> = columns.texts.iter().map(|&c| text(&record[c])).collect();
-                    raw.set(
-                        Field::Description,
-                        super::joined_text(texts.iter().map(String::as_str)),
-                    );
+                match columns.texts.as_slice() {
+                    [] => {}
+                    &[col] => raw.set(Field::Description, text(&record[col])),
+                    cols => {
+                        let texts: Vec<_> = cols.iter().map(|&c| text(&record[c])).collect();
+                        raw.set(
+                            Field::Description,
+                            super::joined_text(texts.iter().map(String::as_str)),
+                        );
+                    }
                 }
                 return Some(Ok(raw));
             }
