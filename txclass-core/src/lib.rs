@@ -84,6 +84,7 @@ pub mod progress;
 #[cfg(feature = "redis")]
 mod pubsub;
 pub mod queue;
+mod rails;
 pub mod rate;
 #[cfg(feature = "files")]
 pub mod records;

@@ -1,8 +1,8 @@
 //! The merchant a statement line names: what top merchants group by, what a rule's
 //! `merchant_is` compares with, and the clean name a rule may give instead.
 
-use crate::classifier::features::{fold, is_rail};
 use crate::domain::Prediction;
+use crate::rails::{fold, is_rail};
 
 /// Leading words that name the payment, not the payee, beyond the rail words the
 /// classifier skips ([`is_rail`]): payment processors' prefixes (`PAG*`, `SQ *`, `SUMUP *`),

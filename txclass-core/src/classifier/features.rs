@@ -58,6 +58,7 @@ use super::familiar::{word_key, Familiar};
 use super::words;
 use crate::currency::Currency;
 use crate::domain::Transaction;
+use crate::rails::{fold, is_rail};
 
 /// Version of the feature pipeline. Bump it whenever any output of [`Featurizer`] changes
 /// for some input; models saved with another version will not load, except version 3 (the
@@ -66,64 +67,6 @@ pub const FEATURE_VERSION: u32 = 4;
 
 /// Buckets of the context space (amount, date, rail): few features, so a small dense table.
 pub(crate) const CONTEXT_DIM: usize = 1 << 10;
-
-/// Tokens that start a line and name the payment rail, not the merchant.
-const RAILS: &[&str] = &[
-    "compra",
-    "cartao",
-    "credito",
-    "debito",
-    "cred",
-    "deb",
-    "pix",
-    "ted",
-    "doc",
-    "tef",
-    "prlv",
-    "sepa",
-    "cb",
-    "carte",
-    "paiement",
-    "pos",
-    "debit",
-    "card",
-    "purchase",
-    "checkcard",
-    "visa",
-    "electron",
-    "mastercard",
-    "master",
-    "elo",
-    "pgto",
-    "pagto",
-    "pagamento",
-    "ach",
-    "eft",
-    "recurring",
-    "contactless",
-    "online",
-    "int",
-    "nacional",
-    "enviado",
-    "recebido",
-    "transf",
-    "transferencia",
-    "boleto",
-    "achat",
-    "tarj",
-    "tarjeta",
-    "con",
-    "en",
-    "kartenzahlung",
-    "girocard",
-    "ec",
-    "pago",
-    "vir",
-    "inst",
-    "faster",
-    "payment",
-    "to",
-];
 
 /// The feature pipeline's settings (saved with a model).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -206,23 +149,6 @@ fn mix(mut h: u64) -> u64 {
     h
 }
 
-/// Folds an accented Latin letter to ASCII and lower-cases; other characters pass through
-/// lower-cased.
-pub(crate) fn fold(c: char) -> char {
-    match c {
-        'á' | 'à' | 'â' | 'ã' | 'ä' | 'å' | 'Á' | 'À' | 'Â' | 'Ã' | 'Ä' | 'Å' => 'a',
-        'é' | 'è' | 'ê' | 'ë' | 'É' | 'È' | 'Ê' | 'Ë' => 'e',
-        'í' | 'ì' | 'î' | 'ï' | 'Í' | 'Ì' | 'Î' | 'Ï' => 'i',
-        'ó' | 'ò' | 'ô' | 'õ' | 'ö' | 'Ó' | 'Ò' | 'Ô' | 'Õ' | 'Ö' => 'o',
-        'ú' | 'ù' | 'û' | 'ü' | 'Ú' | 'Ù' | 'Û' | 'Ü' => 'u',
-        'ç' | 'Ç' => 'c',
-        'ñ' | 'Ñ' => 'n',
-        'ý' | 'ÿ' | 'Ý' => 'y',
-        c if c.is_ascii() => c.to_ascii_lowercase(),
-        c => c.to_lowercase().next().unwrap_or(c),
-    }
-}
-
 /// The normalised merchant tokens of a description and the rails found before them, as a
 /// string each (for inspection and tests; [`Featurizer`] does the same without allocating).
 pub fn normalise(description: &str) -> (Vec<String>, Vec<String>) {
@@ -281,15 +207,10 @@ fn tokens_into(description: &str, buf: &mut String, spans: &mut Vec<(usize, usiz
     }
 }
 
-/// Whether a normalised token (lower case, accents folded) is a payment-rail word.
-pub(crate) fn is_rail(token: &str) -> bool {
-    RAILS.contains(&token)
-}
-
 /// How many leading tokens are payment-rail words (at most all but one: a line that is only
 /// rail words, like `PIX ENVIADO`, keeps its last word as text).
 fn rail_count<'a>(tokens: impl Iterator<Item = &'a str>, len: usize) -> usize {
-    let n = tokens.take_while(|t| RAILS.contains(t)).count();
+    let n = tokens.take_while(|t| is_rail(t)).count();
     n.min(len.saturating_sub(1))
 }
 
