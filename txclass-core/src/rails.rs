@@ -2,7 +2,8 @@
 //! them apart from the merchant's words, and merchant names leave them out. One list for
 //! both, in a module of its own that neither depends on.
 
-/// Tokens that start a line and name the payment rail, not the merchant.
+/// Tokens that start a line and name the payment rail, not the merchant. The classifier's
+/// features depend on this list: a change to it is a new `FEATURE_VERSION` and new models.
 const RAILS: &[&str] = &[
     "compra",
     "cartao",
