@@ -247,19 +247,24 @@ fn alias_of(n: &str) -> Option<(Field, usize)> {
     })
 }
 
+/// Description aliases read only when no other description column is there: beside a
+/// description, a `merchant` column is a name derived from it (`txclass classify` writes one:
+/// its output, classified again, reads as before), and a `details` column holds the
+/// direction (Chase's checking export: `DEBIT`, `CREDIT`, `CHECK`).
+const ONLY_ALONE: [&str; 2] = ["merchant", "details"];
+
 /// The description columns to read, best first, of those found (each with its rank among
-/// the description aliases): all of them, but a `merchant` column only when it is the one
-/// there is, since beside a description it is a name derived from it (`txclass classify`
-/// writes one: its output, classified again, reads as before).
+/// the description aliases): all of them but those of [`ONLY_ALONE`], which are read only
+/// when no other is found (the best of them).
 pub(crate) fn description_parts<T: Ord>(mut found: Vec<(usize, T)>) -> Vec<T> {
-    let merchant = Field::Description
-        .aliases()
-        .iter()
-        .position(|a| *a == "merchant");
-    if found.len() > 1 {
-        found.retain(|(rank, _)| Some(*rank) != merchant);
-    }
+    let aliases = Field::Description.aliases();
+    let alone = |rank: usize| ONLY_ALONE.contains(&aliases[rank]);
     found.sort_unstable();
+    if found.iter().any(|(rank, _)| !alone(*rank)) {
+        found.retain(|(rank, _)| !alone(*rank));
+    } else {
+        found.truncate(1);
+    }
     found.into_iter().map(|(_, t)| t).collect()
 }
 
@@ -395,7 +400,7 @@ mod tests {
     #[test]
     fn header_rows_of_real_bank_and_app_exports_map_whole() {
         let (n, c) = (None, Some("column"));
-        let cases: [(&str, &[&str], Mapped); 22] = [
+        let cases: [(&str, &[&str], Mapped); 23] = [
             (
                 "Chase card",
                 &[
@@ -408,6 +413,19 @@ mod tests {
                     "Memo",
                 ],
                 (Some(0), vec![2, 6], [Some(5), n, n, n], None),
+            ),
+            (
+                "Chase checking",
+                &[
+                    "Details",
+                    "Posting Date",
+                    "Description",
+                    "Amount",
+                    "Type",
+                    "Balance",
+                    "Check or Slip #",
+                ],
+                (Some(1), vec![2], [Some(3), n, n, n], None),
             ),
             (
                 "Capital One",
