@@ -21,10 +21,8 @@ use txclass_core::classifier::{self, LogisticModel};
 /// The model a `--model` (or `eval`'s first argument) names: a file, or `bundled`, the
 /// model built into txclass, which is also the one when none is named.
 pub fn model_named(name: Option<&Path>) -> anyhow::Result<LogisticModel> {
-    Ok(match name {
-        Some(p) if p != Path::new("bundled") => LogisticModel::load(p)?,
-        _ => classifier::bundled_model()?,
-    })
+    let file = name.filter(|p| *p != Path::new("bundled"));
+    Ok(classifier::model_at(file)?)
 }
 
 /// An error that ends the program with a specific exit code (anything else exits 1).

@@ -253,12 +253,17 @@ pub fn bundled() -> crate::Result<Arc<dyn Classifier>> {
     Ok(Arc::new(bundled_model()?))
 }
 
+/// A model file at `path`, or the bundled model when `path` is `None`, as its concrete type.
+pub fn model_at(path: Option<&std::path::Path>) -> crate::Result<LogisticModel> {
+    match path {
+        Some(p) => LogisticModel::load(p),
+        None => bundled_model(),
+    }
+}
+
 /// A model file at `path`, or the bundled model when `path` is `None`.
 pub fn load(path: Option<&std::path::Path>) -> crate::Result<Arc<dyn Classifier>> {
-    match path {
-        Some(p) => Ok(Arc::new(LogisticModel::load(p)?)),
-        None => bundled(),
-    }
+    Ok(Arc::new(model_at(path)?))
 }
 
 /// `model` with its uncertainty thresholds replaced by one for every line when
