@@ -31,6 +31,22 @@ impl Raw {
     pub fn set(&mut self, f: Field, value: String) {
         self.cells[f as usize] = Some(value);
     }
+
+    /// Sets the description from the texts of the description columns, in reading order
+    /// ([`description_parts`]): one is taken as it is, without the join's copies (CSV
+    /// reading is on the path of every classified row); several are joined
+    /// ([`super::joined_text`]).
+    fn set_texts(&mut self, mut texts: impl ExactSizeIterator<Item = String>) {
+        match texts.len() {
+            0 => {}
+            1 => self.set(Field::Description, texts.next().expect("one text")),
+            _ => {
+                let texts: Vec<String> = texts.collect();
+                let joined = super::joined_text(texts.iter().map(String::as_str));
+                self.set(Field::Description, joined);
+            }
+        }
+    }
 }
 
 /// The rows of a file.
@@ -198,17 +214,7 @@ pub(crate) fn csv<'a, R: Read + 'a>(
                         raw.set(f, text(&record[col]));
                     }
                 }
-                match columns.texts.as_slice() {
-                    [] => {}
-                    &[col] => raw.set(Field::Description, text(&record[col])),
-                    cols => {
-                        let texts: Vec<_> = cols.iter().map(|&c| text(&record[c])).collect();
-                        raw.set(
-                            Field::Description,
-                            super::joined_text(texts.iter().map(String::as_str)),
-                        );
-                    }
-                }
+                raw.set_texts(columns.texts.iter().map(|&c| text(&record[c])));
                 return Some(Ok(raw));
             }
             Err(e) => {
@@ -345,11 +351,7 @@ fn object(s: &str, line: u64) -> Result<Raw, RecordError> {
         };
         raw.set(f, cell);
     }
-    let texts = description_parts(texts);
-    raw.set(
-        Field::Description,
-        super::joined_text(texts.iter().map(String::as_str)),
-    );
+    raw.set_texts(description_parts(texts).into_iter());
     Ok(raw)
 }
 
