@@ -15,10 +15,16 @@ pub(crate) enum Field {
     Category,
     /// A debit/credit indicator beside an unsigned amount (`Soll/Haben`, `Dr/Cr`).
     Direction,
+    /// Who paid, beside a column of who was paid ([`Field::Recipient`]): the counterparty of
+    /// money coming in (on money going out, the account holder).
+    Payer,
+    /// Who was paid, beside a column of who paid ([`Field::Payer`]): the counterparty of
+    /// money going out.
+    Recipient,
 }
 
 /// How many fields there are.
-pub(crate) const FIELDS: usize = 9;
+pub(crate) const FIELDS: usize = 11;
 
 impl Field {
     pub const ALL: [Field; FIELDS] = [
@@ -31,6 +37,8 @@ impl Field {
         Field::Currency,
         Field::Category,
         Field::Direction,
+        Field::Payer,
+        Field::Recipient,
     ];
 
     /// Header names that mean this field, normalised ([`normalise`]), best first.
@@ -173,6 +181,23 @@ impl Field {
                 "credit debit indicator",
                 "cdtdbtind",
             ],
+            // DKB's export since 2023 names both parties of every payment, the account
+            // holder among them: the one to read depends on the direction.
+            Field::Payer => &[
+                "zahlungspflichtige*r",
+                "zahlungspflichtiger",
+                "zahlungspflichtige",
+                "payer",
+                "payer name",
+                "debtor name",
+            ],
+            Field::Recipient => &[
+                "zahlungsempfanger*in",
+                "zahlungsempfanger",
+                "recipient",
+                "recipient name",
+                "creditor name",
+            ],
         }
     }
 }
@@ -247,6 +272,12 @@ fn alias_of(n: &str) -> Option<(Field, usize)> {
     })
 }
 
+/// The rank among the description aliases (that of `payee`) at which a payer or a recipient
+/// column is read when the other is not there: alone, it names the counterparty of every
+/// row (a bank's `Zahlungsempfänger` holding the payer of money coming in), so it is read
+/// as a description part; only the two together are read by direction.
+pub(crate) const LONE_PARTY_RANK: usize = 4;
+
 /// Description aliases read only when no other description column is there: beside a
 /// description, a `merchant` column is a name derived from it (`txclass classify` writes one:
 /// its output, classified again, reads as before), and a `details` column holds the
@@ -299,7 +330,18 @@ impl ColumnMap {
                 }
             }
         }
-        let index = best.map(|b| b.map(|(_, col)| col));
+        let mut index = best.map(|b| b.map(|(_, col)| col));
+        match (
+            index[Field::Payer as usize],
+            index[Field::Recipient as usize],
+        ) {
+            (Some(_), Some(_)) | (None, None) => {}
+            (Some(col), None) | (None, Some(col)) => {
+                texts.push((LONE_PARTY_RANK, col));
+                index[Field::Payer as usize] = None;
+                index[Field::Recipient as usize] = None;
+            }
+        }
         let currency = [Field::Amount, Field::Debit, Field::Credit]
             .iter()
             .filter_map(|&f| index[f as usize])
@@ -323,7 +365,8 @@ impl ColumnMap {
         if self.get(Field::Date).is_none() {
             missing.push("date (Date, Data, Fecha, Datum, Transaction Date, …)");
         }
-        if self.get(Field::Description).is_none() {
+        let parties = self.get(Field::Payer).is_some() && self.get(Field::Recipient).is_some();
+        if self.get(Field::Description).is_none() && !parties {
             missing
                 .push("description (Description, Descrição, Libellé, Memo, Payee, Narrative, …)");
         }
@@ -340,6 +383,11 @@ impl ColumnMap {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_lone_party_column_reads_at_the_payees_rank() {
+        assert_eq!(Field::Description.aliases()[LONE_PARTY_RANK], "payee");
+    }
 
     #[test]
     fn headers_match_without_case_accents_or_units() {
@@ -400,7 +448,7 @@ mod tests {
     #[test]
     fn header_rows_of_real_bank_and_app_exports_map_whole() {
         let (n, c) = (None, Some("column"));
-        let cases: [(&str, &[&str], Mapped); 23] = [
+        let cases: [(&str, &[&str], Mapped); 24] = [
             (
                 "Chase card",
                 &[
@@ -584,6 +632,26 @@ mod tests {
                     "Kundenreferenz",
                 ],
                 (Some(0), vec![3, 2, 4], [Some(7), n, n, n], Some("EUR")),
+            ),
+            (
+                // Both parties of each payment (read by direction, not as text) and the
+                // purpose.
+                "DKB (2023)",
+                &[
+                    "Buchungsdatum",
+                    "Wertstellung",
+                    "Status",
+                    "Zahlungspflichtige*r",
+                    "Zahlungsempfänger*in",
+                    "Verwendungszweck",
+                    "Umsatztyp",
+                    "IBAN",
+                    "Betrag (€)",
+                    "Gläubiger-ID",
+                    "Mandatsreferenz",
+                    "Kundenreferenz",
+                ],
+                (Some(0), vec![5], [Some(8), n, n, n], Some("EUR")),
             ),
             (
                 "comdirect",

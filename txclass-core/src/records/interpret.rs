@@ -226,10 +226,6 @@ impl<'a> Interpreter<'a> {
     fn convert(&self, raw: Raw) -> Row {
         let line = raw.line;
         let err = |message: String| RecordError { line, message };
-        let description = raw
-            .get(Field::Description)
-            .ok_or_else(|| err("description is empty".into()))?
-            .to_owned();
         let date_text = raw
             .get(Field::Date)
             .ok_or_else(|| err("date is empty".into()))?;
@@ -303,6 +299,19 @@ impl<'a> Interpreter<'a> {
             None => {}
         }
 
+        // A file that names both parties of a payment: the counterparty is the recipient of
+        // money going out and the payer of money coming in (the other is the account holder),
+        // read before the description's other parts.
+        let party = raw.get(if amount_minor < 0 {
+            Field::Recipient
+        } else {
+            Field::Payer
+        });
+        let description = match (party, raw.get(Field::Description)) {
+            (Some(p), Some(d)) => super::joined_text([p, d]),
+            (Some(t), None) | (None, Some(t)) => t.to_owned(),
+            (None, None) => return Err(err("description is empty".into())),
+        };
         let id = raw
             .get(Field::Id)
             .map_or_else(|| format!("line-{line}"), str::to_owned);

@@ -463,6 +463,59 @@ mod tests {
     }
 
     #[test]
+    fn a_file_naming_both_parties_reads_the_counterparty_by_direction() {
+        // DKB's export since 2023: the payer and the recipient of every payment, one of them
+        // the account holder. Money going out names the recipient, money coming in the payer.
+        let dkb = "\"Buchungsdatum\";\"Wertstellung\";\"Status\";\"Zahlungspflichtige*r\";\"Zahlungsempfänger*in\";\"Verwendungszweck\";\"Umsatztyp\";\"IBAN\";\"Betrag (€)\"\n\
+            \"02.01.24\";\"02.01.24\";\"Gebucht\";\"Max Mustermann\";\"REWE Markt GmbH\";\"REWE SAGT DANKE 12345\";\"Ausgang\";\"DE123\";\"-23,45\"\n\
+            \"03.01.24\";\"03.01.24\";\"Gebucht\";\"ACME GmbH\";\"Max Mustermann\";\"Gehalt Januar\";\"Eingang\";\"DE456\";\"2.500,00\"\n\
+            \"04.01.24\";\"04.01.24\";\"Gebucht\";\"Max Mustermann\";\"Stadtwerke München\";\"\";\"Ausgang\";\"DE789\";\"-80,00\"\n\
+            \"05.01.24\";\"05.01.24\";\"Gebucht\";\"Max Mustermann\";\"\";\"\";\"Ausgang\";\"DE789\";\"-1,00\"\n";
+        let rows = read(dkb, &ReadOptions::new(Format::Csv));
+        let got: Vec<_> = rows
+            .iter()
+            .map(|r| match r {
+                Ok((tx, _)) => Ok((tx.description.as_str(), tx.amount_minor)),
+                Err(e) => Err((e.line, e.message.as_str())),
+            })
+            .collect();
+        assert_eq!(
+            got,
+            [
+                Ok(("REWE Markt GmbH REWE SAGT DANKE 12345", -2345)),
+                Ok(("ACME GmbH Gehalt Januar", 250_000)),
+                Ok(("Stadtwerke München", -8000)),
+                Err((5, "description is empty")),
+            ],
+            "the account holder is never read"
+        );
+        // The two party columns alone are a description.
+        let parties = "date,payer,recipient,amount\n2024-03-01,Max,Tesco,-12.00\n";
+        assert_eq!(
+            descriptions(parties, &csv_with("GBP")),
+            [Ok("Tesco".into())]
+        );
+        // One of them alone names the counterparty of every row: read as a payee is.
+        let lone = "Datum,Zahlungsempfänger,Verwendungszweck,Betrag\n2024-03-01,ACME GmbH,Gehalt März,2500.00\n";
+        assert_eq!(
+            descriptions(lone, &csv_with("EUR")),
+            [Ok("ACME GmbH Gehalt März".into())]
+        );
+        // NDJSON: the same, line by line.
+        let ndjson = "{\"date\":\"2024-03-01\",\"payer\":\"Max\",\"recipient\":\"Tesco\",\"amount\":-12,\"currency\":\"GBP\"}\n\
+            {\"date\":\"2024-03-02\",\"payer\":\"ACME Ltd\",\"recipient\":\"Max\",\"memo\":\"salary\",\"amount\":2000,\"currency\":\"GBP\"}\n\
+            {\"date\":\"2024-03-03\",\"recipient\":\"Shell\",\"memo\":\"fuel\",\"amount\":40,\"currency\":\"GBP\"}\n";
+        assert_eq!(
+            descriptions(ndjson, &ReadOptions::new(Format::Ndjson)),
+            [
+                Ok("Tesco".into()),
+                Ok("ACME Ltd salary".into()),
+                Ok("Shell fuel".into())
+            ]
+        );
+    }
+
+    #[test]
     fn every_description_column_is_read_payee_first_each_text_once() {
         // A budgeting app's export: a payee and a memo, either may be blank.
         let ynab = "Date,Payee,Memo,Outflow,Inflow\n2024-03-01,Tesco,weekly shop,12.00,\n\

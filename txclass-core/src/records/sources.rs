@@ -7,7 +7,7 @@
 use std::fmt;
 use std::io::{BufRead, BufReader, Read};
 
-use super::columns::{description_parts, field_of, ColumnMap, Field, FIELDS};
+use super::columns::{description_parts, field_of, ColumnMap, Field, FIELDS, LONE_PARTY_RANK};
 use super::{FileError, RecordError};
 
 /// One row's cells by field, as text.
@@ -350,6 +350,12 @@ fn object(s: &str, line: u64) -> Result<Raw, RecordError> {
             other => return Err(err(format!("{key} {other} is not text or a number"))),
         };
         raw.set(f, cell);
+    }
+    // A payer or a recipient without the other is a description part (see `LONE_PARTY_RANK`).
+    let (payer, recipient) = (best[Field::Payer as usize], best[Field::Recipient as usize]);
+    if payer.is_some() != recipient.is_some() {
+        let lone = [Field::Payer, Field::Recipient].map(|f| raw.cells[f as usize].take());
+        texts.extend(lone.into_iter().flatten().map(|t| (LONE_PARTY_RANK, t)));
     }
     raw.set_texts(description_parts(texts).into_iter());
     Ok(raw)
