@@ -130,7 +130,7 @@ impl TextRows {
     }
 
     /// `out += c · q` over the lines of the row at `at` (`out`: `k` values).
-    #[inline]
+    #[inline(always)]
     fn add_lines(&self, at: usize, c: f32, out: &mut [f32]) {
         for (o, line) in out.chunks_mut(LINE).zip(&self.lines[at..at + self.per]) {
             o.iter_mut()
@@ -146,6 +146,7 @@ impl TextRows {
     }
 
     /// `out += Σ value · row of bucket` over a featurized row (`out`: `k` values).
+    #[inline(always)]
     pub fn add(&self, row: &SparseRow, out: &mut [f32]) {
         const GROUP: usize = 32;
         let (mut at, mut coef) = ([0usize; GROUP], [0f32; GROUP]);
