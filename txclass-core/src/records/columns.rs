@@ -181,8 +181,9 @@ impl Field {
                 "credit debit indicator",
                 "cdtdbtind",
             ],
-            // DKB's export since 2023 names both parties of every payment, the account
-            // holder among them: the one to read depends on the direction.
+            // DKB's export since 2023 and Wise's statement name both parties of every
+            // payment, the account holder among them: the one to read depends on the
+            // direction.
             Field::Payer => &[
                 "zahlungspflichtige*r",
                 "zahlungspflichtiger",
@@ -196,6 +197,7 @@ impl Field {
                 "zahlungsempfanger",
                 "recipient",
                 "recipient name",
+                "payee name",
                 "creditor name",
             ],
         }
@@ -366,7 +368,7 @@ impl ColumnMap {
             missing.push("date (Date, Data, Fecha, Datum, Transaction Date, …)");
         }
         let parties = self.get(Field::Payer).is_some() && self.get(Field::Recipient).is_some();
-        if self.get(Field::Description).is_none() && !parties {
+        if self.texts.is_empty() && !parties {
             missing
                 .push("description (Description, Descrição, Libellé, Memo, Payee, Narrative, …)");
         }
@@ -387,6 +389,56 @@ mod tests {
     #[test]
     fn a_lone_party_column_reads_at_the_payees_rank() {
         assert_eq!(Field::Description.aliases()[LONE_PARTY_RANK], "payee");
+    }
+
+    #[test]
+    fn both_parties_of_dkb_and_wise_exports_are_read_by_direction() {
+        let parties = |headers: &[&str]| {
+            let m = ColumnMap::from_headers(headers.iter().copied());
+            assert!(m.missing().is_empty(), "{:?}", m.missing());
+            (m.get(Field::Payer), m.get(Field::Recipient), m.texts)
+        };
+        let dkb = [
+            "Buchungsdatum",
+            "Wertstellung",
+            "Status",
+            "Zahlungspflichtige*r",
+            "Zahlungsempfänger*in",
+            "Verwendungszweck",
+            "Umsatztyp",
+            "IBAN",
+            "Betrag (€)",
+        ];
+        assert_eq!(parties(&dkb), (Some(3), Some(4), vec![5]));
+        // Wise's statement: a merchant column beside the description is not read (as
+        // `txclass classify`'s own is not), the note is.
+        let wise = [
+            "TransferWise ID",
+            "Date",
+            "Amount",
+            "Currency",
+            "Description",
+            "Payment Reference",
+            "Running Balance",
+            "Exchange From",
+            "Exchange To",
+            "Exchange Rate",
+            "Payer Name",
+            "Payee Name",
+            "Payee Account Number",
+            "Merchant",
+            "Card Last Four Digits",
+            "Card Holder Full Name",
+            "Attachment",
+            "Note",
+            "Total fees",
+        ];
+        assert_eq!(parties(&wise), (Some(10), Some(11), vec![4, 17]));
+        // One alone is a payee.
+        assert_eq!(
+            parties(&["Date", "Payee Name", "Amount"]),
+            (None, None, vec![1])
+        );
     }
 
     #[test]
