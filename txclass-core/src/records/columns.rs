@@ -274,11 +274,20 @@ fn alias_of(n: &str) -> Option<(Field, usize)> {
     })
 }
 
-/// The rank among the description aliases (that of `payee`) at which a payer or a recipient
-/// column is read when the other is not there: alone, it names the counterparty of every
-/// row (a bank's `Zahlungsempfänger` holding the payer of money coming in), so it is read
-/// as a description part; only the two together are read by direction.
-pub(crate) const LONE_PARTY_RANK: usize = 4;
+/// The rank among the description aliases (that of `payee`) at which a lone payer or
+/// recipient column is read ([`lone_party`]).
+const LONE_PARTY_RANK: usize = 4;
+
+/// A payer or a recipient (a column, a key) without the other, with the rank among the
+/// description aliases it is read at: alone, it names the counterparty of every row (a bank's
+/// `Zahlungsempfänger` holding the payer of money coming in), so it is read as a description
+/// part; only the two together are read by direction. `None` for both or neither.
+pub(crate) fn lone_party<T>(payer: Option<T>, recipient: Option<T>) -> Option<(usize, T)> {
+    match (payer, recipient) {
+        (Some(one), None) | (None, Some(one)) => Some((LONE_PARTY_RANK, one)),
+        _ => None,
+    }
+}
 
 /// Description aliases read only when no other description column is there: beside a
 /// description, a `merchant` column is a name derived from it (`txclass classify` writes one:
@@ -333,16 +342,11 @@ impl ColumnMap {
             }
         }
         let mut index = best.map(|b| b.map(|(_, col)| col));
-        match (
-            index[Field::Payer as usize],
-            index[Field::Recipient as usize],
-        ) {
-            (Some(_), Some(_)) | (None, None) => {}
-            (Some(col), None) | (None, Some(col)) => {
-                texts.push((LONE_PARTY_RANK, col));
-                index[Field::Payer as usize] = None;
-                index[Field::Recipient as usize] = None;
-            }
+        let (payer, recipient) = (Field::Payer as usize, Field::Recipient as usize);
+        if let Some(part) = lone_party(index[payer], index[recipient]) {
+            texts.push(part);
+            index[payer] = None;
+            index[recipient] = None;
         }
         let currency = [Field::Amount, Field::Debit, Field::Credit]
             .iter()
@@ -386,6 +390,22 @@ impl ColumnMap {
 mod tests {
     use super::*;
 
+    /// DKB's export since 2023: both parties of each payment, the purpose.
+    const DKB_2023: [&str; 12] = [
+        "Buchungsdatum",
+        "Wertstellung",
+        "Status",
+        "Zahlungspflichtige*r",
+        "Zahlungsempfänger*in",
+        "Verwendungszweck",
+        "Umsatztyp",
+        "IBAN",
+        "Betrag (€)",
+        "Gläubiger-ID",
+        "Mandatsreferenz",
+        "Kundenreferenz",
+    ];
+
     #[test]
     fn a_lone_party_column_reads_at_the_payees_rank() {
         assert_eq!(Field::Description.aliases()[LONE_PARTY_RANK], "payee");
@@ -398,18 +418,7 @@ mod tests {
             assert!(m.missing().is_empty(), "{:?}", m.missing());
             (m.get(Field::Payer), m.get(Field::Recipient), m.texts)
         };
-        let dkb = [
-            "Buchungsdatum",
-            "Wertstellung",
-            "Status",
-            "Zahlungspflichtige*r",
-            "Zahlungsempfänger*in",
-            "Verwendungszweck",
-            "Umsatztyp",
-            "IBAN",
-            "Betrag (€)",
-        ];
-        assert_eq!(parties(&dkb), (Some(3), Some(4), vec![5]));
+        assert_eq!(parties(&DKB_2023), (Some(3), Some(4), vec![5]));
         // Wise's statement: a merchant column beside the description is not read (as
         // `txclass classify`'s own is not), the note is.
         let wise = [
@@ -689,20 +698,7 @@ mod tests {
                 // Both parties of each payment (read by direction, not as text) and the
                 // purpose.
                 "DKB (2023)",
-                &[
-                    "Buchungsdatum",
-                    "Wertstellung",
-                    "Status",
-                    "Zahlungspflichtige*r",
-                    "Zahlungsempfänger*in",
-                    "Verwendungszweck",
-                    "Umsatztyp",
-                    "IBAN",
-                    "Betrag (€)",
-                    "Gläubiger-ID",
-                    "Mandatsreferenz",
-                    "Kundenreferenz",
-                ],
+                &DKB_2023,
                 (Some(0), vec![5], [Some(8), n, n, n], Some("EUR")),
             ),
             (

@@ -7,7 +7,7 @@
 use std::fmt;
 use std::io::{BufRead, BufReader, Read};
 
-use super::columns::{description_parts, field_of, ColumnMap, Field, FIELDS, LONE_PARTY_RANK};
+use super::columns::{description_parts, field_of, lone_party, ColumnMap, Field, FIELDS};
 use super::{FileError, RecordError};
 
 /// One row's cells by field, as text.
@@ -351,11 +351,9 @@ fn object(s: &str, line: u64) -> Result<Raw, RecordError> {
         };
         raw.set(f, cell);
     }
-    // A payer or a recipient without the other is a description part (see `LONE_PARTY_RANK`).
-    let (payer, recipient) = (best[Field::Payer as usize], best[Field::Recipient as usize]);
-    if payer.is_some() != recipient.is_some() {
-        let lone = [Field::Payer, Field::Recipient].map(|f| raw.cells[f as usize].take());
-        texts.extend(lone.into_iter().flatten().map(|t| (LONE_PARTY_RANK, t)));
+    let key = |f: Field| best[f as usize].map(|_| f);
+    if let Some((rank, f)) = lone_party(key(Field::Payer), key(Field::Recipient)) {
+        texts.extend(raw.cells[f as usize].take().map(|t| (rank, t)));
     }
     raw.set_texts(description_parts(texts).into_iter());
     Ok(raw)
