@@ -568,3 +568,43 @@ fn train_names_the_file_of_a_bad_validation_row_and_exits_4() {
     );
     assert!(model.exists(), "the model is written before exit code 4");
 }
+
+#[test]
+fn a_lloyds_export_is_read_with_its_transaction_type() {
+    // The type codes (BGC, DD, SO, FPI, FPO, CPT, DEB, CHG) say what the names alone do not:
+    // that ACME LTD pays wages, that SARAH OCONNOR sent money, that LNK HIGH STREET is a
+    // cash machine. The bundled model's best guess for each row, flagged or not.
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out.csv");
+    let input = fixture("lloyds.csv");
+    let o = txclass(&[
+        "classify",
+        &input,
+        "-o",
+        out.to_str().unwrap(),
+        "--currency",
+        "GBP",
+        "--uncertain-below",
+        "0",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let rows = csv_rows(out.to_str().unwrap());
+    assert_eq!(&rows[0][2], "BGC ACME LTD");
+    assert_eq!(&rows[5][2], "ATM WITHDRAWAL LNK HIGH STREET");
+    let categories: Vec<&str> = rows.iter().map(|r| &r[5]).collect();
+    assert_eq!(
+        categories,
+        [
+            "income",
+            "utilities",
+            "rent",
+            "transfers",
+            "transfers",
+            "cash",
+            "groceries",
+            "restaurants",
+            "fees",
+            "groceries"
+        ]
+    );
+}

@@ -21,10 +21,13 @@ pub(crate) enum Field {
     /// Who was paid, beside a column of who paid ([`Field::Payer`]): the counterparty of
     /// money going out.
     Recipient,
+    /// The payment's type (`Type`, `Transaction Type`: `BGC`, `DD`, `Card payment`),
+    /// read as the words statements print for it ([`super::rail_phrase`]).
+    Rail,
 }
 
 /// How many fields there are.
-pub(crate) const FIELDS: usize = 11;
+pub(crate) const FIELDS: usize = 12;
 
 impl Field {
     pub const ALL: [Field; FIELDS] = [
@@ -39,6 +42,7 @@ impl Field {
         Field::Direction,
         Field::Payer,
         Field::Recipient,
+        Field::Rail,
     ];
 
     /// Header names that mean this field, normalised ([`normalise`]), best first.
@@ -199,6 +203,15 @@ impl Field {
                 "recipient name",
                 "payee name",
                 "creditor name",
+            ],
+            // Lloyds, Halifax, Nationwide, Monzo, Starling, Revolut and Chase name the
+            // payment's type in a column of its own; Barclays calls it a subcategory.
+            Field::Rail => &[
+                "type",
+                "transaction type",
+                "trans type",
+                "payment type",
+                "subcategory",
             ],
         }
     }
@@ -405,6 +418,41 @@ mod tests {
         "Mandatsreferenz",
         "Kundenreferenz",
     ];
+
+    #[test]
+    fn type_columns_of_uk_and_app_exports_are_found() {
+        for (headers, col) in [
+            (
+                &[
+                    "Date",
+                    "Transaction type",
+                    "Description",
+                    "Paid out",
+                    "Paid in",
+                ][..],
+                1,
+            ),
+            (
+                &["Transaction ID", "Date", "Time", "Type", "Name", "Amount"][..],
+                3,
+            ),
+            (
+                &["Number", "Date", "Account", "Amount", "Subcategory", "Memo"][..],
+                4,
+            ),
+            (
+                &["Type", "Product", "Started Date", "Description", "Amount"][..],
+                0,
+            ),
+        ] {
+            let m = ColumnMap::from_headers(headers.iter().copied());
+            assert_eq!(m.get(Field::Rail), Some(col), "{headers:?}");
+            assert!(
+                !m.texts.contains(&col),
+                "{headers:?}: the type is not a description"
+            );
+        }
+    }
 
     #[test]
     fn a_lone_party_column_reads_at_the_payees_rank() {

@@ -301,7 +301,8 @@ impl<'a> Interpreter<'a> {
 
         // A file that names both parties of a payment: the counterparty is the recipient of
         // money going out and the payer of money coming in (the other is the account holder),
-        // read before the description's other parts.
+        // read before the description's other parts. A type column's words come first, as
+        // statements print the rail before the name; alone they are no description.
         let party = raw.get(if amount_minor < 0 {
             Field::Recipient
         } else {
@@ -312,6 +313,7 @@ impl<'a> Interpreter<'a> {
             (Some(t), None) | (None, Some(t)) => t.to_owned(),
             (None, None) => return Err(err("description is empty".into())),
         };
+        let description = super::with_rail(raw.get(Field::Rail), description);
         let id = raw
             .get(Field::Id)
             .map_or_else(|| format!("line-{line}"), str::to_owned);

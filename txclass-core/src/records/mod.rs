@@ -295,6 +295,117 @@ pub(crate) fn joined_text<'a>(texts: impl IntoIterator<Item = &'a str>) -> Strin
     parts.iter().map(|(d, _)| *d).collect::<Vec<_>>().join(" ")
 }
 
+/// The words statements print for a payment's type, as a bank's type column or code names it
+/// (`BGC`, `Bacs (Direct Credit)`, `CARD_PAYMENT`): read before the description, so a file
+/// that puts the rail in a column of its own reads like one that prints it in the text, as
+/// the model learnt (Lloyds' `ACME LTD` of type `BGC` reads `BGC ACME LTD`, which is wages:
+/// the short form, since the corpus prints `BANK GIRO CREDIT` before people's names only).
+/// `None` for a type with no such words (`Other`, `Sale`, `Debit`), which is not read: a
+/// card payment's return and a credit card's repayment look alike there.
+pub(crate) fn rail_phrase(kind: &str) -> Option<&'static str> {
+    const PHRASES: [(&str, &[&str]); 12] = [
+        (
+            "BGC",
+            &[
+                "bgc",
+                "bank giro credit",
+                "bank credit",
+                "bacs",
+                "direct credit",
+            ],
+        ),
+        ("DIRECT DEP", &["directdep", "direct deposit", "dir dep"]),
+        ("DIRECT DEBIT", &["dd", "direct debit", "directdebit"]),
+        ("ACH DEBIT", &["ach debit"]),
+        ("STANDING ORDER", &["so", "standing order", "repeatpmt"]),
+        (
+            "FASTER PAYMENT FROM",
+            &["fpi", "mpi", "faster payment in", "faster payments in"],
+        ),
+        (
+            "FASTER PAYMENT TO",
+            &["fpo", "mpo", "faster payment out", "faster payments out"],
+        ),
+        ("FASTER PAYMENT", &["faster payment", "faster payments"]),
+        (
+            "TRANSFER",
+            &[
+                "tfr",
+                "transfer",
+                "transfers",
+                "xfer",
+                "ift",
+                "internal transfer",
+                "pot transfer",
+                "acct xfer",
+                "account transfer",
+                "bank transfer",
+                "transfer to",
+                "transfer from",
+                "monzo to monzo",
+                "topup",
+                "top up",
+                "exchange",
+            ],
+        ),
+        (
+            "ATM WITHDRAWAL",
+            &[
+                "cpt",
+                "atm",
+                "cash withdrawal",
+                "cash machine",
+                "atm withdrawal",
+                "cashpoint",
+                "csh",
+            ],
+        ),
+        (
+            "DEBIT CARD PURCHASE",
+            &[
+                "deb",
+                "debit card",
+                "card payment",
+                "card purchase",
+                "visa purchase",
+                "contactless",
+                "contactless payment",
+                "chip and pin",
+                "apple pay",
+                "google pay",
+                "pos",
+            ],
+        ),
+        (
+            "BANK CHARGES",
+            &[
+                "fee",
+                "fees",
+                "chg",
+                "charge",
+                "charges",
+                "fee transaction",
+                "service charge",
+                "srvchg",
+            ],
+        ),
+    ];
+    let kind = columns::normalise(kind);
+    PHRASES
+        .iter()
+        .find(|(_, names)| names.contains(&kind.as_str()))
+        .map(|(phrase, _)| *phrase)
+}
+
+/// `description` after the words of the payment's type `rail` ([`rail_phrase`]), when it
+/// has any and the description does not already say them.
+pub(crate) fn with_rail(rail: Option<&str>, description: String) -> String {
+    match rail.and_then(rail_phrase) {
+        Some(words) => joined_text([words, &description]),
+        None => description,
+    }
+}
+
 /// Writes classified rows as CSV or NDJSON.
 pub struct Writer<W: Write> {
     inner: WriterKind<W>,
@@ -460,6 +571,70 @@ mod tests {
             .into_iter()
             .map(|r| r.map(|(tx, _)| tx.description).map_err(|e| e.line))
             .collect()
+    }
+
+    #[test]
+    fn a_type_column_is_read_as_the_words_statements_print_for_it() {
+        // Lloyds: the type is a code beside the name; a code with no words is not read.
+        let lloyds = "Transaction Date,Transaction Type,Sort Code,Account Number,Transaction Description,Debit Amount,Credit Amount,Balance\n\
+            28/06/2026,BGC,'30-94-57,12345678,ACME LTD,,2450.00,3100.00\n\
+            27/06/2026,DD,'30-94-57,12345678,BRITISH GAS,85.00,,650.00\n\
+            23/06/2026,CPT,'30-94-57,12345678,LNK HIGH STREET,50.00,,1620.00\n\
+            22/06/2026,OTH,'30-94-57,12345678,HMRC,20.00,,1670.00\n\
+            21/06/2026,,'30-94-57,12345678,PRET A MANGER,6.45,,1690.00\n\
+            20/06/2026,DD,'30-94-57,12345678,,3.00,,1696.45\n";
+        assert_eq!(
+            descriptions(lloyds, &csv_with("GBP")),
+            [
+                Ok("BGC ACME LTD".into()),
+                Ok("DIRECT DEBIT BRITISH GAS".into()),
+                Ok("ATM WITHDRAWAL LNK HIGH STREET".into()),
+                Ok("HMRC".into()),
+                Ok("PRET A MANGER".into()),
+                Err(7),
+            ],
+            "a type alone is no description"
+        );
+        // Monzo and Revolut write the type out; words the description already says are not
+        // repeated.
+        let ndjson = "{\"date\":\"2024-03-01\",\"type\":\"Faster payment\",\"name\":\"Sam Lee\",\"amount\":-12,\"currency\":\"GBP\"}\n\
+            {\"date\":\"2024-03-02\",\"type\":\"TOPUP\",\"description\":\"Top-Up by *1234\",\"amount\":100,\"currency\":\"EUR\"}\n\
+            {\"date\":\"2024-03-03\",\"type\":\"Direct Debit\",\"description\":\"DIRECT DEBIT EE LIMITED\",\"amount\":-30,\"currency\":\"GBP\"}\n";
+        assert_eq!(
+            descriptions(ndjson, &ReadOptions::new(Format::Ndjson)),
+            [
+                Ok("FASTER PAYMENT Sam Lee".into()),
+                Ok("TRANSFER Top-Up by *1234".into()),
+                Ok("DIRECT DEBIT EE LIMITED".into()),
+            ]
+        );
+        // OFX's TRNTYPE, the same way.
+        let ofx = "<OFX><BANKMSGSRSV1><STMTTRNRS><STMTRS><CURDEF>CAD</CURDEF><BANKTRANLIST>\
+            <STMTTRN><TRNTYPE>POS</TRNTYPE><DTPOSTED>20090401</DTPOSTED><TRNAMT>-6.60</TRNAMT><NAME>MCDONALD'S #112</NAME></STMTTRN>\
+            <STMTTRN><TRNTYPE>ATM</TRNTYPE><DTPOSTED>20090402</DTPOSTED><TRNAMT>-60.00</TRNAMT><NAME>1234 MAIN ST</NAME></STMTTRN>\
+            <STMTTRN><TRNTYPE>DEBIT</TRNTYPE><DTPOSTED>20090403</DTPOSTED><TRNAMT>-3.10</TRNAMT><NAME>TFL</NAME></STMTTRN>\
+            </BANKTRANLIST></STMTRS></STMTTRNRS></BANKMSGSRSV1></OFX>";
+        assert_eq!(
+            descriptions(ofx, &ReadOptions::new(Format::Ofx)),
+            [
+                Ok("DEBIT CARD PURCHASE MCDONALD'S #112".into()),
+                Ok("ATM WITHDRAWAL 1234 MAIN ST".into()),
+                Ok("TFL".into()),
+            ]
+        );
+        for (kind, words) in [
+            ("Bacs (Direct Credit)", Some("BGC")),
+            ("ACH_DEBIT", Some("ACH DEBIT")),
+            ("Monzo-to-Monzo", Some("TRANSFER")),
+            ("CARD_PAYMENT", Some("DEBIT CARD PURCHASE")),
+            ("ATM Withdrawal", Some("ATM WITHDRAWAL")),
+            ("FPO", Some("FASTER PAYMENT TO")),
+            ("Debit", None),
+            ("Sale", None),
+            ("Payment", None),
+        ] {
+            assert_eq!(rail_phrase(kind), words, "{kind}");
+        }
     }
 
     #[test]

@@ -81,6 +81,10 @@ pub(super) struct Entry {
     pub debit: Option<bool>,
     /// Statement text, in the order found; joined with spaces, repeats dropped.
     pub description: Vec<String>,
+    /// The entry's type as the statement names it (OFX `TRNTYPE`: `POS`, `ATM`, `XFER`),
+    /// read before the text as the words statements print for it
+    /// ([`super::with_rail`]).
+    pub rail: Option<String>,
     /// The entry's currency (its own, or its statement's).
     pub currency: Option<String>,
 }
@@ -98,6 +102,7 @@ impl Entry {
         if description.is_empty() {
             return Err(err("description is empty".into()));
         }
+        let description = super::with_rail(self.rail.as_deref(), description);
         let currency = match &self.currency {
             Some(code) => Currency::from_code(code)
                 .ok_or_else(|| err(format!("currency {code:?} is not an ISO 4217 code")))?,

@@ -89,6 +89,7 @@ pub(super) fn entries(text: &str) -> Result<Vec<Entry>, FileError> {
                         e.amount = Some(value);
                     }
                     "NAME" | "MEMO" => e.description.push(value),
+                    "TRNTYPE" => e.rail = Some(value),
                     // With ORIGCURRENCY the amount stays in the statement's currency.
                     "CURRENCY" if value.is_empty() => in_currency_aggregate = true,
                     "CURSYM" if in_currency_aggregate => e.currency = Some(value),
@@ -133,6 +134,7 @@ mod tests {
         assert_eq!(e[0].amount.as_deref(), Some("-12.34"));
         assert_eq!(e[0].description, ["STARBUCKS & CO", "CARD 1234"]);
         assert_eq!(e[0].currency.as_deref(), Some("USD"));
+        assert_eq!(e[0].rail.as_deref(), Some("DEBIT"));
         assert_eq!(e[1].line, 17);
         assert!(e[1].date_error.is_some());
     }
