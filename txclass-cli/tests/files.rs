@@ -589,7 +589,7 @@ fn a_lloyds_export_is_read_with_its_transaction_type() {
     ]);
     assert!(o.status.success(), "{}", stderr(&o));
     let rows = csv_rows(out.to_str().unwrap());
-    assert_eq!(&rows[0][2], "BGC ACME LTD");
+    assert_eq!(&rows[0][2], "BANK GIRO CREDIT ACME LTD");
     assert_eq!(&rows[5][2], "ATM WITHDRAWAL LNK HIGH STREET");
     let categories: Vec<&str> = rows.iter().map(|r| &r[5]).collect();
     assert_eq!(

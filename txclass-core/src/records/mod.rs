@@ -298,14 +298,14 @@ pub(crate) fn joined_text<'a>(texts: impl IntoIterator<Item = &'a str>) -> Strin
 /// The words statements print for a payment's type, as a bank's type column or code names it
 /// (`BGC`, `Bacs (Direct Credit)`, `CARD_PAYMENT`): read before the description, so a file
 /// that puts the rail in a column of its own reads like one that prints it in the text, as
-/// the model learnt (Lloyds' `ACME LTD` of type `BGC` reads `BGC ACME LTD`, which is wages:
-/// the short form, since the corpus prints `BANK GIRO CREDIT` before people's names only).
+/// the model learnt (Lloyds' `ACME LTD` of type `BGC` reads `BANK GIRO CREDIT ACME LTD`,
+/// which is wages).
 /// `None` for a type with no such words (`Other`, `Sale`, `Debit`), which is not read: a
 /// card payment's return and a credit card's repayment look alike there.
 pub(crate) fn rail_phrase(kind: &str) -> Option<&'static str> {
     const PHRASES: [(&str, &[&str]); 12] = [
         (
-            "BGC",
+            "BANK GIRO CREDIT",
             &[
                 "bgc",
                 "bank giro credit",
@@ -586,7 +586,7 @@ mod tests {
         assert_eq!(
             descriptions(lloyds, &csv_with("GBP")),
             [
-                Ok("BGC ACME LTD".into()),
+                Ok("BANK GIRO CREDIT ACME LTD".into()),
                 Ok("DIRECT DEBIT BRITISH GAS".into()),
                 Ok("ATM WITHDRAWAL LNK HIGH STREET".into()),
                 Ok("HMRC".into()),
@@ -623,7 +623,7 @@ mod tests {
             ]
         );
         for (kind, words) in [
-            ("Bacs (Direct Credit)", Some("BGC")),
+            ("Bacs (Direct Credit)", Some("BANK GIRO CREDIT")),
             ("ACH_DEBIT", Some("ACH DEBIT")),
             ("Monzo-to-Monzo", Some("TRANSFER")),
             ("CARD_PAYMENT", Some("DEBIT CARD PURCHASE")),

@@ -638,6 +638,9 @@ pub(crate) fn no_brand<R: Rng>(
             ("PAYROLL {P}", No),
             ("{P} DIR DEP PPD ID {N}", No),
             ("FASTER PAYMENT FROM {P}", No),
+            // UK wages come by Bank Giro Credit as often as by Faster Payment, printed with
+            // the employer's name alone.
+            ("BANK GIRO CREDIT {P}", No),
             ("INTEREST PAID", No),
             ("CREDIT INTEREST", No),
             ("INTEREST EARNED", No),
