@@ -571,7 +571,7 @@ fn train_names_the_file_of_a_bad_validation_row_and_exits_4() {
 
 #[test]
 fn a_lloyds_export_is_read_with_its_transaction_type() {
-    // The type codes (BGC, DD, SO, FPI, FPO, CPT, DEB, CHG) say what the names alone do not:
+    // The type codes (BGC, DD, SO, FPI, FPO, CPT, CHG; DEB is not read) say what the names do not:
     // that ACME LTD pays wages, that SARAH OCONNOR sent money, that LNK HIGH STREET is a
     // cash machine. The bundled model's best guess for each row, flagged or not.
     let dir = tempfile::tempdir().unwrap();

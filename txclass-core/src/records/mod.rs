@@ -300,10 +300,12 @@ pub(crate) fn joined_text<'a>(texts: impl IntoIterator<Item = &'a str>) -> Strin
 /// that puts the rail in a column of its own reads like one that prints it in the text, as
 /// the model learnt (Lloyds' `ACME LTD` of type `BGC` reads `BANK GIRO CREDIT ACME LTD`,
 /// which is wages).
-/// `None` for a type with no such words (`Other`, `Sale`, `Debit`), which is not read: a
-/// card payment's return and a credit card's repayment look alike there.
+/// `None` for a type with no such words (`Other`, `Sale`, `Debit`: a card payment's return
+/// and a credit card's repayment look alike there), and for a card payment (`DEB`, `POS`,
+/// `Card payment`): the merchant's name says more, and card words before it cost the
+/// corpus's merchant lines 0.4 points of accuracy (1.3 with brands never seen).
 pub(crate) fn rail_phrase(kind: &str) -> Option<&'static str> {
-    const PHRASES: [(&str, &[&str]); 12] = [
+    const PHRASES: [(&str, &[&str]); 11] = [
         (
             "BANK GIRO CREDIT",
             &[
@@ -358,22 +360,6 @@ pub(crate) fn rail_phrase(kind: &str) -> Option<&'static str> {
                 "atm withdrawal",
                 "cashpoint",
                 "csh",
-            ],
-        ),
-        (
-            "DEBIT CARD PURCHASE",
-            &[
-                "deb",
-                "debit card",
-                "card payment",
-                "card purchase",
-                "visa purchase",
-                "contactless",
-                "contactless payment",
-                "chip and pin",
-                "apple pay",
-                "google pay",
-                "pos",
             ],
         ),
         (
@@ -617,7 +603,7 @@ mod tests {
         assert_eq!(
             descriptions(ofx, &ReadOptions::new(Format::Ofx)),
             [
-                Ok("DEBIT CARD PURCHASE MCDONALD'S #112".into()),
+                Ok("MCDONALD'S #112".into()),
                 Ok("ATM WITHDRAWAL 1234 MAIN ST".into()),
                 Ok("TFL".into()),
             ]
@@ -626,7 +612,8 @@ mod tests {
             ("Bacs (Direct Credit)", Some("BANK GIRO CREDIT")),
             ("ACH_DEBIT", Some("ACH DEBIT")),
             ("Monzo-to-Monzo", Some("TRANSFER")),
-            ("CARD_PAYMENT", Some("DEBIT CARD PURCHASE")),
+            ("CARD_PAYMENT", None),
+            ("POS", None),
             ("ATM Withdrawal", Some("ATM WITHDRAWAL")),
             ("FPO", Some("FASTER PAYMENT TO")),
             ("Debit", None),

@@ -81,7 +81,7 @@ pub(super) struct Entry {
     pub debit: Option<bool>,
     /// Statement text, in the order found; joined with spaces, repeats dropped.
     pub description: Vec<String>,
-    /// The entry's type as the statement names it (OFX `TRNTYPE`: `POS`, `ATM`, `XFER`),
+    /// The entry's type as the statement names it (OFX `TRNTYPE`: `ATM`, `XFER`, `DIRECTDEBIT`),
     /// read before the text as the words statements print for it
     /// ([`super::with_rail`]).
     pub rail: Option<String>,
