@@ -15,9 +15,9 @@ fn fixture(name: &str) -> String {
     p.to_str().unwrap().to_owned()
 }
 
-/// `classify` of a fixture to CSV: exit code, (date, amount, currency, description) per
-/// row, stderr.
-fn classify(name: &str, extra: &[&str]) -> (Option<i32>, Vec<[String; 4]>, String) {
+/// `classify` of a fixture to CSV: exit code, the output's rows (none when it wrote no
+/// file), stderr.
+fn classify_rows(name: &str, extra: &[&str]) -> (Option<i32>, Vec<csv::StringRecord>, String) {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("out.csv");
     let input = fixture(name);
@@ -26,13 +26,21 @@ fn classify(name: &str, extra: &[&str]) -> (Option<i32>, Vec<[String; 4]>, Strin
     let o = txclass(&args);
     let rows = if out.exists() {
         csv_rows(out.to_str().unwrap())
-            .iter()
-            .map(|r| [&r[1], &r[3], &r[4], &r[2]].map(str::to_owned))
-            .collect()
     } else {
         Vec::new()
     };
     (o.status.code(), rows, stderr(&o))
+}
+
+/// `classify` of a fixture to CSV: exit code, (date, amount, currency, description) per
+/// row, stderr.
+fn classify(name: &str, extra: &[&str]) -> (Option<i32>, Vec<[String; 4]>, String) {
+    let (code, rows, err) = classify_rows(name, extra);
+    let rows = rows
+        .iter()
+        .map(|r| [&r[1], &r[3], &r[4], &r[2]].map(str::to_owned))
+        .collect();
+    (code, rows, err)
 }
 
 fn dates_amounts(rows: &[[String; 4]]) -> Vec<(&str, &str, &str)> {
@@ -571,24 +579,14 @@ fn train_names_the_file_of_a_bad_validation_row_and_exits_4() {
 
 #[test]
 fn a_lloyds_export_is_read_with_its_transaction_type() {
-    // The type codes (BGC, DD, SO, FPI, FPO, CPT, CHG; DEB is not read) say what the names do not:
-    // that ACME LTD pays wages, that SARAH OCONNOR sent money, that LNK HIGH STREET is a
-    // cash machine. The bundled model's best guess for each row, flagged or not.
-    let dir = tempfile::tempdir().unwrap();
-    let out = dir.path().join("out.csv");
-    let input = fixture("lloyds.csv");
-    let o = txclass(&[
-        "classify",
-        &input,
-        "-o",
-        out.to_str().unwrap(),
-        "--currency",
-        "GBP",
-        "--uncertain-below",
-        "0",
-    ]);
-    assert!(o.status.success(), "{}", stderr(&o));
-    let rows = csv_rows(out.to_str().unwrap());
+    // The type codes (BGC, DD, SO, FPI, FPO, CPT, CHG; DEB is not read) say what the names
+    // do not: that ACME LTD pays wages, that SARAH OCONNOR sent money, that LNK HIGH STREET
+    // is a cash machine. The bundled model's best guess for each row, flagged or not.
+    let (code, rows, err) = classify_rows(
+        "lloyds.csv",
+        &["--currency", "GBP", "--uncertain-below", "0"],
+    );
+    assert_eq!(code, Some(0), "{err}");
     assert_eq!(&rows[0][2], "BANK GIRO CREDIT ACME LTD");
     assert_eq!(&rows[5][2], "ATM WITHDRAWAL LNK HIGH STREET");
     let categories: Vec<&str> = rows.iter().map(|r| &r[5]).collect();

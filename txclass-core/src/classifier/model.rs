@@ -542,8 +542,9 @@ impl LogisticModel {
     /// a multiply and an add in one step. On the benchmark's lines (`txclass eval --threads 1`
     /// as `benches/classifier_vs_sklearn.sh speed` runs it), that raised the rows a second by
     /// 6-9 % (best of ten alternating runs, four times: 187,990 → 200,034, 180,962 → 197,019,
-    /// 189,018 → 202,664, 194,325 → 206,894); AVX-512 gave nothing more. The processor is asked once (the standard library keeps the
-    /// answer); one without them runs the same code for SSE2.
+    /// 189,018 → 202,664, 194,325 → 206,894); AVX-512 gave nothing more. The processor is
+    /// asked once (the standard library keeps the answer); one without them runs the same
+    /// code for SSE2.
     ///
     /// Why `unsafe`, the crate's only use of it: calling a function compiled for instructions
     /// the processor may lack is undefined behaviour unless it was checked to have them, which
