@@ -32,6 +32,19 @@ LANGS = ["en", "pt-BR", "es", "fr", "de"]
 MAX_COUNTRIES = 12
 # Sellers of event tickets under `shop=ticket`, whose other brands sell travel tickets.
 EVENT_TICKETS = {"Ticketmaster", "Kassir.ru"}
+# What an entry of a brand under these tags weighs when its name is under other categories
+# too (a store counts 1; see main()): the shops of fuel stations, the counters of
+# supermarkets and warehouse clubs, the forecourts of supermarkets.
+SECONDARY = {
+    "brands/shop/convenience": 0.4,
+    "brands/amenity/pharmacy": 0.5,
+    "brands/shop/optician": 0.5,
+    "brands/shop/hearing_aids": 0.5,
+    "brands/shop/tyres": 0.5,
+    "brands/amenity/charging_station": 0.5,
+    "brands/amenity/cafe": 0.5,
+    "brands/amenity/fuel": 0.75,
+}
 
 
 def tarball(pkg):
@@ -98,19 +111,39 @@ def main():
             if path == "brands/shop/ticket" and name in EVENT_TICKETS:
                 continue  # sells event tickets; the tag's other brands sell travel
             brands.add((category, path, name, ",".join(countries(item))))
-    # One row per brand. A name under tags of two categories (`Caltex` is `amenity=fuel` and
-    # `shop=convenience`) says nothing certain about either, so it is left out; under two tags
-    # of one category it keeps its first.
-    cats = {}
+    # One row per brand. Big chains are indexed under several tags: `Chevron` is
+    # `amenity=fuel` and `shop=convenience` (its stations' shops), `Costco` a warehouse club
+    # with pharmacies, opticians, tyres and fuel, `Kroger` a supermarket with a pharmacy and
+    # fuel. Leaving out every such name (as this script first did) dropped the brands
+    # statements print most: Chevron, Target, Walmart, Costco, Tesco, Carrefour, Kroger,
+    # 7-Eleven, Esso, IKEA. So a name takes the category its entries weigh most for: an entry
+    # of a store counts 1, of a counter or forecourt the chain runs beside its stores less
+    # (SECONDARY); a tie left is two businesses that share a name (`Coral`: fuel and
+    # bookmakers), and the name is left out. Its row takes the tag that weighs most in that
+    # category, and the countries of all its entries there.
+    entries = {}
     for row in brands:
-        cats.setdefault(row[2].upper(), set()).add(row[0])
-    seen = set()
+        entries.setdefault(row[2].upper(), []).append(row)
     rows = []
-    for row in sorted(brands):
-        key = row[2].upper()
-        if key not in seen and len(cats[key]) == 1:
-            seen.add(key)
-            rows.append(row)
+    for key, found in entries.items():
+        votes = {}
+        for category, path, _, _ in found:
+            votes[category] = votes.get(category, 0) + SECONDARY.get(path, 1)
+        best = max(votes.values())
+        winners = sorted(c for c, v in votes.items() if v == best)
+        if len(winners) == 1:
+            mine = [r for r in found if r[0] == winners[0]]
+            tags = [r[1] for r in mine]
+            tag = min(set(tags), key=lambda t: (-tags.count(t) * SECONDARY.get(t, 1), t))
+            places = []
+            for r in sorted(mine):
+                places += [c for c in r[3].split(",") if c not in places]
+            if "001" in places:
+                places = ["001"]  # one entry for the whole world: the brand is everywhere
+            names = [r[2] for r in mine]
+            name = min(set(names), key=lambda n: (-names.count(n), n))  # its usual spelling
+            rows.append((winners[0], tag, name, ",".join(places[:MAX_COUNTRIES])))
+    rows.sort()
     with open(os.path.join(OUT, "brands.tsv"), "w", encoding="utf-8") as f:
         f.write("# category\ttag\tbrand\tcountries  (from name-suggestion-index "
                 f"{NSI[1]}, BSD-3-Clause: see NOTICE.md)\n")

@@ -3,7 +3,7 @@
 //!
 //! ## Where the merchants come from
 //!
-//! `data/corpus/brands.tsv` holds 13,800 real brands with their countries, derived from
+//! `data/corpus/brands.tsv` holds 14,000 real brands with their countries, derived from
 //! [name-suggestion-index](https://github.com/osmlab/name-suggestion-index) (BSD-3-Clause)
 //! through `data/corpus/tag-map.tsv`, the one table that maps OpenStreetMap tags
 //! (`shop=supermarket`, `amenity=fuel`, …) to our categories; `data/corpus/kinds.tsv` holds
