@@ -117,7 +117,22 @@ fn value_at(text: &str, at: usize) -> (String, usize) {
         }
     }
     let end = rest.find('<').map_or(text.len(), |i| at + i);
-    (unescape(text[at..end].trim()), at)
+    (unescape_ofx(text[at..end].trim()), at)
+}
+
+/// [`unescape`], twice where a reference was escaped again: some banks' exports write
+/// `AT&amp;amp;T`, which unescaped once reads `AT&amp;T` (and the merchant `AT AMP T`). A
+/// name that means the five characters `&amp;` is not one a statement prints.
+fn unescape_ofx(raw: &str) -> String {
+    let once = unescape(raw);
+    let escaped_again = ["&amp;", "&lt;", "&gt;", "&quot;", "&apos;", "&#"]
+        .iter()
+        .any(|r| once.contains(r));
+    if once.len() < raw.len() && escaped_again {
+        unescape(&once)
+    } else {
+        once
+    }
 }
 
 #[cfg(test)]
@@ -175,9 +190,11 @@ mod tests {
           </STMTTRN>
           <STMTTRN><DTPOSTED>20131216</DTPOSTED><TRNAMT>-1.00</TRNAMT>
             <NAME><![CDATA[A <B> & C]]></NAME><MEMO>D &amp; E</MEMO></STMTTRN>
+          <STMTTRN><DTPOSTED>20131217</DTPOSTED><TRNAMT>-45.00</TRNAMT>
+            <NAME>AT&amp;amp;T MOBILITY</NAME><MEMO>O&amp;#39;NEILL &amp;amp; SONS</MEMO></STMTTRN>
         </BANKTRANLIST></STMTRS></STMTTRNRS></BANKMSGSRSV1></OFX>";
         let e = entries(ofx).unwrap();
-        assert_eq!(e.len(), 2);
+        assert_eq!(e.len(), 3);
         assert_eq!(
             e[0].description,
             [
@@ -189,6 +206,8 @@ mod tests {
         assert_eq!((e[0].line, e[1].line), (2, 10));
         // Markup inside CDATA is text; outside it, entities are unescaped.
         assert_eq!(e[1].description, ["A <B> & C", "D & E"]);
+        // References escaped twice, as some banks' exports write them, are read once.
+        assert_eq!(e[2].description, ["AT&T MOBILITY", "O'NEILL & SONS"]);
     }
 
     #[test]
