@@ -32,15 +32,18 @@ impl Raw {
     }
 
     pub fn set(&mut self, f: Field, value: &str) {
-        let start = self.text.len();
-        self.text.push_str(value);
-        self.cells[f as usize] = Some((start as u32, self.text.len() as u32));
+        self.set_with(f, |text| text.push_str(value));
     }
 
     /// A cell's bytes as [`text`], set as field `f`.
     fn set_bytes(&mut self, f: Field, bytes: &[u8]) {
+        self.set_with(f, |text| push_text(text, bytes));
+    }
+
+    /// Field `f` as the text `push` appends to the buffer.
+    fn set_with(&mut self, f: Field, push: impl FnOnce(&mut String)) {
         let start = self.text.len();
-        push_text(&mut self.text, bytes);
+        push(&mut self.text);
         self.cells[f as usize] = Some((start as u32, self.text.len() as u32));
     }
 
@@ -235,14 +238,14 @@ pub(crate) fn csv<'a, R: Read + 'a>(
                         raw.set_bytes(f, &record[col]);
                     }
                 }
-                match columns.texts[..] {
-                    [] => {}
-                    [col] => raw.set_bytes(Field::Description, &record[col]),
-                    _ => {
-                        let texts: Vec<String> =
-                            columns.texts.iter().map(|&c| text(&record[c])).collect();
-                        raw.set_texts(texts.iter().map(String::as_str));
-                    }
+                // One description column is copied straight into the buffer; several are
+                // joined ([`Raw::set_texts`]).
+                if let [col] = columns.texts[..] {
+                    raw.set_bytes(Field::Description, &record[col]);
+                } else {
+                    let texts: Vec<String> =
+                        columns.texts.iter().map(|&c| text(&record[c])).collect();
+                    raw.set_texts(texts.iter().map(String::as_str));
                 }
                 return Some(Ok(raw));
             }
