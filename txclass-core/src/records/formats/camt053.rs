@@ -10,7 +10,7 @@
 use quick_xml::events::Event;
 use quick_xml::Reader;
 
-use super::{line_at, ymd_prefix, Entry};
+use super::{kind_of_code, line_at, ymd_prefix, Entry};
 use crate::currency::DecimalMark;
 use crate::records::FileError;
 
@@ -118,6 +118,19 @@ pub(super) fn entries(text: &str) -> Result<Vec<Entry>, FileError> {
                             entry.date_error = None;
                         }
                     }
+                    // The bank transaction code: its sub-family says more than its family;
+                    // German banks' proprietary code starts with the SWIFT type (`NDDT+105`).
+                    ("SubFmlyCd", Some("Fmly"), _) | ("Cd", Some("Fmly"), Some("Domn")) => {
+                        if let Some(kind) = kind_of_code(&v) {
+                            if name == "SubFmlyCd" || entry.rail.is_none() {
+                                entry.rail = Some(kind.to_owned());
+                            }
+                        }
+                    }
+                    ("Cd", Some("Prtry"), Some("BkTxCd")) if entry.rail.is_none() => {
+                        let swift = v.strip_prefix('N').and_then(|c| c.get(..3));
+                        entry.rail = swift.and_then(kind_of_code).map(str::to_owned);
+                    }
                     ("AcctSvcrRef", Some("Ntry"), _) => entry.id = Some(v),
                     ("NtryRef", Some("Ntry"), _) if entry.id.is_none() => entry.id = Some(v),
                     ("AddtlNtryInf", _, _) | ("AddtlTxInf", _, _) => entry.description.push(v),
@@ -195,5 +208,49 @@ mod tests {
         let e = entries(xml).unwrap();
         assert_eq!(e[0].description, ["DEBTOR NAME NM"]);
         assert_eq!(e[1].description, ["PAYMENT SERVICE"]);
+    }
+
+    /// The bank transaction code names a direct debit, a charge or a cash withdrawal (its
+    /// sub-family over its family; a German bank's proprietary `NDDT+105` by its SWIFT
+    /// type); a transfer or a card payment names nothing.
+    #[test]
+    fn the_bank_transaction_code_names_the_payment_type() {
+        let entry = |code: &str| {
+            format!(
+                r#"<Ntry><Amt Ccy="EUR">9.99</Amt><CdtDbtInd>DBIT</CdtDbtInd><BookgDt><Dt>2024-03-01</Dt></BookgDt>
+<BkTxCd>{code}</BkTxCd><NtryDtls><TxDtls><RltdPties><Cdtr><Nm>X</Nm></Cdtr></RltdPties></TxDtls></NtryDtls></Ntry>"#
+            )
+        };
+        let iso = |family: &str, sub: &str| {
+            format!("<Domn><Cd>PMNT</Cd><Fmly><Cd>{family}</Cd><SubFmlyCd>{sub}</SubFmlyCd></Fmly></Domn>")
+        };
+        let codes = [
+            iso("IDDT", "ESDD"),
+            iso("IDDT", "OTHR"),
+            iso("CCRD", "CWDL"),
+            iso("ICDT", "STDO"),
+            iso("ICDT", "ESCT"),
+            iso("CCRD", "POSD"),
+            iso("RCDT", "CHRG"),
+            "<Prtry><Cd>NDDT+105+0000+000</Cd><Issr>DK</Issr></Prtry>".into(),
+            "<Prtry><Cd>NTRF+166+0000+000</Cd></Prtry>".into(),
+        ];
+        let xml = format!(
+            "<Document><BkToCstmrStmt><Stmt>{}</Stmt></BkToCstmrStmt></Document>",
+            codes.iter().map(|c| entry(c)).collect::<String>()
+        );
+        let rails: Vec<_> = entries(&xml).unwrap().into_iter().map(|e| e.rail).collect();
+        let want = [
+            Some("direct debit"),
+            Some("direct debit"),
+            Some("atm"),
+            Some("standing order"),
+            None,
+            None,
+            Some("charges"),
+            Some("direct debit"),
+            None,
+        ];
+        assert_eq!(rails, want.map(|w| w.map(str::to_owned)));
     }
 }

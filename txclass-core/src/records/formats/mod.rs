@@ -145,6 +145,27 @@ impl Entry {
     }
 }
 
+/// The payment type a bank's code names, as a type [`super::rail_phrase`] reads: SWIFT
+/// transaction types (MT940 `:61:` `NDDT`: `DDT`), and ISO 20022 bank transaction codes
+/// (camt.053 `<BkTxCd>`: family `IDDT`, sub-family `ESDD`). Only the codes whose words say
+/// something of the category: a direct debit, a standing order, a bank's charge, a cash
+/// withdrawal. Not a transfer, which brings wages, rent and a friend's share alike, nor a
+/// card payment, whose merchant says more.
+pub(super) fn kind_of_code(code: &str) -> Option<&'static str> {
+    match code.trim() {
+        // SWIFT `DDT`; ISO families of issued and returned direct debits and the SEPA core,
+        // B2B, and other direct debits' sub-families.
+        "DDT" | "IDDT" | "RDDT" | "ESDD" | "BBDD" | "PMDD" | "OODD" | "UPDD" => {
+            Some("direct debit")
+        }
+        "STO" | "STDO" => Some("standing order"),
+        // SWIFT charges and commission; ISO charges, fees and commissions sub-families.
+        "CHG" | "COM" | "CHRG" | "FEES" | "COMM" | "COME" | "COMI" | "COMT" => Some("charges"),
+        "CWDL" => Some("atm"),
+        _ => None,
+    }
+}
+
 /// The 1-based line of byte `offset` in `text`.
 pub(super) fn line_at(text: &str, offset: usize) -> u64 {
     text.as_bytes()[..offset.min(text.len())]

@@ -10,7 +10,7 @@
 
 use chrono::{Datelike, NaiveDate};
 
-use super::Entry;
+use super::{kind_of_code, Entry};
 use crate::currency::DecimalMark;
 use crate::records::FileError;
 
@@ -69,7 +69,17 @@ pub(super) fn entries(text: &str) -> Result<Vec<Entry>, FileError> {
             }
             "86" if last_was_61 => {
                 if let Some(e) = out.last_mut() {
-                    e.description.insert(0, information(&value));
+                    let (booking, text) = information(&value);
+                    e.description.insert(0, text);
+                    // The bank's own words for the type say more than the SWIFT code (a
+                    // card payment may come as `NDDT`); a card payment's words are left
+                    // out, as for a type column (`crate::records::rail_phrase`).
+                    if let Some(booking) = booking {
+                        e.rail = None;
+                        if !names_a_card_payment(&booking) {
+                            e.description.insert(0, booking);
+                        }
+                    }
                 }
                 last_was_61 = false;
             }
@@ -158,6 +168,10 @@ fn statement_line(line: u64, value: &str, currency: Option<String>) -> Entry {
     entry.amount = Some(first[i..i + amount_len].to_owned());
     i += amount_len;
     // Transaction type (N/F/S + 3 characters), then references.
+    entry.rail = first
+        .get(i + 1..i + 4)
+        .and_then(kind_of_code)
+        .map(str::to_owned);
     let refs = first.get(i + 4..).unwrap_or("");
     let (customer, bank) = refs.split_once("//").unwrap_or((refs, ""));
     let bank = bank.trim();
@@ -186,24 +200,111 @@ fn date_of(year: i32, m: u32, d: u32) -> Option<NaiveDate> {
     })
 }
 
-/// `:86:` as statement text: the remittance and name subfields of a structured field, or
-/// the free text with its line breaks as spaces.
-fn information(value: &str) -> String {
+/// `:86:` as statement text, and the booking text of a structured field (`?00`: the bank's
+/// words for the type, `LASTSCHRIFT`, `ENTGELTABSCHLUSS`, `LOHN/GEHALT`, as the corpus's
+/// German lines print them) when it has words. The text of a structured field is its
+/// remittance (`?20`–`?29`, `?60`–`?63`; [`sepa_remittance`]) and the counterparty's name
+/// (`?32`, `?33`); of a free one, its lines joined by spaces.
+fn information(value: &str) -> (Option<String>, String) {
     let flat: String = value.lines().collect::<Vec<_>>().join("");
-    if flat.contains("?20") || flat.contains("?32") {
-        let mut parts = Vec::new();
-        for sub in flat.split('?').skip(1) {
-            // The code is two characters (digits when valid), whatever bytes they take.
-            let cut = sub.char_indices().nth(2).map_or(sub.len(), |(i, _)| i);
-            let (code, text) = sub.split_at(cut);
-            let keep = matches!(code.parse::<u32>(), Ok(20..=29 | 32 | 33 | 60..=63));
-            if keep && !text.trim().is_empty() {
-                parts.push(text.trim().to_owned());
-            }
-        }
-        return parts.join(" ");
+    if !(flat.contains("?20") || flat.contains("?32")) {
+        let text = value.lines().map(str::trim).collect::<Vec<_>>().join(" ");
+        return (None, text);
     }
-    value.lines().map(str::trim).collect::<Vec<_>>().join(" ")
+    let (mut booking, mut remittance, mut names) = (None, Vec::new(), Vec::new());
+    for sub in flat.split('?').skip(1) {
+        // The code is two characters (digits when valid), whatever bytes they take.
+        let cut = sub.char_indices().nth(2).map_or(sub.len(), |(i, _)| i);
+        let (code, raw) = sub.split_at(cut);
+        let text = raw.trim();
+        match code.parse::<u32>() {
+            // Some banks print a code there (`0000/661`): words only.
+            Ok(0) if text.bytes().filter(u8::is_ascii_alphabetic).count() >= 3 => {
+                booking = Some(text.to_owned())
+            }
+            Ok(20..=29 | 60..=63) => remittance.push(raw),
+            Ok(32 | 33) => names.push(text),
+            _ => {}
+        }
+    }
+    // Banks fill a remittance subfield to its 27 characters and go on in the next, in the
+    // middle of a word or a key (`… S?25VWZ+ SPOTIFY`): a full one runs on without a space.
+    let mut joined = String::new();
+    for (j, part) in remittance.iter().enumerate() {
+        let full = j > 0 && remittance[j - 1].chars().count() >= 27;
+        if !full {
+            joined.push(' ');
+        }
+        joined.push_str(part);
+    }
+    let remittance = joined.split_whitespace().collect::<Vec<_>>().join(" ");
+    let names = names.join(" ");
+    let mut text = sepa_remittance(&remittance);
+    // A line of references only keeps them rather than lose its text.
+    if text.is_empty() && names.trim().is_empty() && booking.is_none() {
+        text = remittance;
+    }
+    let text = [text.as_str(), names.as_str()]
+        .iter()
+        .map(|s| s.trim())
+        .filter(|s| !s.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ");
+    (booking, text)
+}
+
+/// Whether a booking text (`?00`) names a card payment (`KARTENZAHLUNG`, `EC-KARTE`,
+/// `GIROCARD`, `DEBITK.ZAHLUNG`, `POS`).
+fn names_a_card_payment(booking: &str) -> bool {
+    let b = booking.to_uppercase();
+    ["KARTENZAHL", "EC-KARTE", "EC KARTE", "GIROCARD", "DEBITK"]
+        .iter()
+        .any(|w| b.contains(w))
+        || b.split_whitespace().next() == Some("POS")
+}
+
+/// A SEPA remittance as German banks structure it (`EREF+…`, `MREF+…`, `CRED+…`,
+/// `SVWZ+…`) reduced to what a person reads: the purpose (`SVWZ+`), the names of the parties
+/// on whose behalf it was paid (`ABWA+`, `ABWE+`) and any text before the first key. The
+/// end-to-end, mandate and creditor references, IBAN and BIC are ids, nothing a model can
+/// learn a category from. Text with no key is returned as it is.
+fn sepa_remittance(text: &str) -> String {
+    const KEYS: [(&str, bool); 13] = [
+        ("EREF+", false),
+        ("KREF+", false),
+        ("MREF+", false),
+        ("CRED+", false),
+        ("DEBT+", false),
+        ("IBAN+", false),
+        ("BIC+", false),
+        ("COAM+", false),
+        ("OAMT+", false),
+        ("PURP+", false),
+        ("SVWZ+", true),
+        ("ABWA+", true),
+        ("ABWE+", true),
+    ];
+    let mut marks: Vec<(usize, usize, bool)> = KEYS
+        .iter()
+        .flat_map(|&(key, keep)| {
+            text.match_indices(key)
+                .filter(|&(at, _)| at == 0 || !text.as_bytes()[at - 1].is_ascii_alphanumeric())
+                .map(move |(at, _)| (at, at + key.len(), keep))
+        })
+        .collect();
+    let Some(&(start, _, _)) = marks.iter().min() else {
+        return text.to_owned();
+    };
+    marks.sort_unstable();
+    let mut parts = vec![text[..start].trim()];
+    for (j, &(_, from, keep)) in marks.iter().enumerate() {
+        let to = marks.get(j + 1).map_or(text.len(), |m| m.0);
+        if keep {
+            parts.push(text[from..to].trim());
+        }
+    }
+    parts.retain(|p| !p.is_empty());
+    parts.join(" ")
 }
 
 #[cfg(test)]
@@ -217,8 +318,8 @@ mod tests {
         assert_eq!(tag_of(":61:x"), Some(("61", "x")));
         assert_eq!(tag_of(":28C:1/1"), Some(("28C", "1/1")));
         assert_eq!(tag_of(":26:37 Fo?25lgenr."), None);
-        assert_eq!(information("?20REWE?3²Markt"), "REWE");
-        assert_eq!(information("?2²x?20ok"), "ok");
+        assert_eq!(information("?20REWE?3²Markt"), (None, "REWE".into()));
+        assert_eq!(information("?2²x?20ok"), (None, "ok".into()));
     }
 
     #[test]
@@ -232,8 +333,10 @@ mod tests {
         assert_eq!(e[0].currency.as_deref(), Some("EUR"));
         assert_eq!(
             e[0].description,
-            ["EREF+123 SVWZ+STROM MAERZ STADTWERKE MUENCHEN"]
+            ["LASTSCHRIFT", "STROM MAERZ STADTWERKE MUENCHEN"]
         );
+        // The booking text names the type: the SWIFT code (`NDDT`) adds nothing.
+        assert_eq!(e[0].rail, None);
         assert_eq!((e[1].debit, e[1].id.as_deref()), (Some(false), None));
         assert_eq!(e[1].description, ["GEHALT MAERZ ACME GMBH"]);
         assert_eq!(e[1].date.unwrap().to_string(), "2024-03-02");
@@ -250,7 +353,7 @@ mod tests {
         let dates: Vec<_> = e.iter().map(|e| e.date.map(|d| d.to_string())).collect();
         // The value date 2016-02-30 is the 29th, and the booking date, March 1, is the date.
         assert_eq!(dates[0].as_deref(), Some("2016-03-01"));
-        assert_eq!(e[0].description, ["Pauschalen"]);
+        assert_eq!(e[0].description, ["ENTGELTABSCHLUSS", "Pauschalen"]);
         assert_eq!(date_of(2016, 2, 30).unwrap().to_string(), "2016-02-29");
         assert_eq!(date_of(2015, 2, 29).unwrap().to_string(), "2015-02-28");
         assert_eq!(dates[1].as_deref(), Some("2015-03-01"));
@@ -268,6 +371,44 @@ mod tests {
         assert_eq!(
             e[0].description,
             ["EREF+VZ0000 /PL 12-09-2014T16:26:37 Fo lgenr. 007"]
+        );
+    }
+
+    /// A German bank's direct debit as its `:86:` structures it: the booking text first, the
+    /// purpose and the creditor's name; the end-to-end, mandate and creditor references left
+    /// out. A line with free text takes the words of its SWIFT type (`NDDT`) instead; a card
+    /// payment takes neither. A full
+    /// subfield runs on into the next (the Python `mt940` library's `gv_codes.sta`).
+    #[test]
+    fn booking_text_and_purpose_without_the_sepa_references() {
+        let (booking, text) = information("835?20Cie., S.C.A.?21SEPA-BASISLASTSCHRIFT?22EREF+ 1234567890123 PAYPAL?23MREF+ 12AB234CD6E7F CRED+ A?24B12CDE0000000000000000034 S?25VWZ+ . SPOTIFY, Ihr Einkauf?26bei SPOTIFY?32PayPal (Europe) S.a.r.l. et");
+        assert_eq!(booking, None);
+        assert_eq!(
+            text,
+            "Cie., S.C.A. SEPA-BASISLASTSCHRIFT . SPOTIFY, Ihr Einkaufbei SPOTIFY PayPal (Europe) S.a.r.l. et"
+        );
+        let sta = ":20:STARTUMSE\n:60F:C240301EUR1000,00\n:61:2403040304DR58,00N005NONREF\n:86:105?00FOLGELASTSCHRIFT?20EREF+RG-2024-03-001?21MREF+M-998877?22CRED+DE98ZZZ09999999999?23SVWZ+Strom Abschlag Maerz?24 2024 ABWA+Stadtwerke Service?32STADTWERKE MUENCHEN\n:61:2403050305DR39,99NDDTNONREF\n:86:VODAFONE GMBH RECHNUNG 4711\n:61:2403060306DR10,00NMSCNONREF\n:86:?20EREF+X1?21MREF+Y2\n:61:2403070307DR4,20NDDTNONREF\n:86:106?00KARTENZAHLUNG?20BAECKEREI MUELLER\n:62F:C240306EUR892,01\n-\n";
+        let e = entries(sta).unwrap();
+        assert_eq!(
+            e[0].description,
+            [
+                "FOLGELASTSCHRIFT",
+                "Strom Abschlag Maerz 2024 Stadtwerke Service STADTWERKE MUENCHEN"
+            ]
+        );
+        assert_eq!(e[0].rail, None);
+        assert_eq!(e[1].description, ["VODAFONE GMBH RECHNUNG 4711"]);
+        assert_eq!(e[1].rail.as_deref(), Some("direct debit"));
+        // References and nothing else: kept, rather than a line with no text.
+        assert_eq!(e[2].description, ["EREF+X1 MREF+Y2"]);
+        assert_eq!(e[2].rail, None);
+        // A card payment's booking text is left out, and its `NDDT` with it.
+        assert_eq!(e[3].description, ["BAECKEREI MUELLER"]);
+        assert_eq!(e[3].rail, None);
+        assert_eq!(sepa_remittance("no keys here"), "no keys here");
+        assert_eq!(
+            sepa_remittance("Miete SVWZ+Maerz XEREF+1"),
+            "Miete Maerz XEREF+1"
         );
     }
 }
