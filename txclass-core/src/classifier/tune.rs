@@ -86,6 +86,7 @@ pub fn fine_tune<E: Display>(
     // Each row's merchant words and main category: the tuned model has read them.
     let mut learnt: Vec<(Vec<u64>, u64)> = Vec::new();
     let (mut skipped, mut errors) = (0, Vec::new());
+    let mut right_before = 0;
     let mut z = vec![0.0f32; k];
     let mut refuse = |e: String| {
         skipped += 1;
@@ -119,6 +120,9 @@ pub fn fine_tune<E: Display>(
             ));
             continue;
         };
+        // Right before as the model answers a line: without the words its training rows did
+        // not read (the offset below has them, as the tuned model will).
+        right_before += usize::from(argmax(&model.probabilities(&tx)) == class);
         offset.extend(z.iter().map(|s| s / t));
         x.push(&row);
         y.push(class as u32);
@@ -139,7 +143,6 @@ pub fn fine_tune<E: Display>(
             .filter(|(s, &c)| argmax(s) == c as usize)
             .count()
     };
-    let right_before = right(&offset);
     let buckets = x.compact_columns(model.features().dim());
     let m = buckets.len();
     let class_weights = vec![1.0; k];
@@ -220,11 +223,21 @@ mod tests {
             line("ZORBLAX KLINIKUM HAMBURG", -8000),
             line("ZORBLAX KLINIKUM 2208 DRESDEN", -2675),
         ];
-        // (Any category the model gives none of the three lines: which one depends on the
-        // shipped model.)
+        // (Any category the model gives none of the lines, neither as the main category it
+        // picks nor as the main of its likeliest label: which one depends on the shipped
+        // model.)
+        let likeliest = |t: &Transaction| {
+            let p = model.probabilities(t);
+            let i = (0..p.len()).max_by(|&a, &b| p[a].total_cmp(&p[b])).unwrap();
+            main_of(model.labels()[i].as_str()).to_owned()
+        };
         let target = ["health", "education", "travel", "entertainment"]
             .into_iter()
-            .find(|c| corrected.iter().all(|t| label(&model, t) != *c))
+            .find(|c| {
+                corrected
+                    .iter()
+                    .all(|t| label(&model, t) != *c && likeliest(t) != *c)
+            })
             .unwrap();
         let rows: Vec<LabelledRow<String>> = corrected
             .iter()
