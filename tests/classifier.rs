@@ -155,6 +155,15 @@ fn typical_lines_get_the_expected_category() {
         ("CHEVRON 0207354 SAN JOSE CA", -5_210, "USD", "fuel"),
         ("COSTCO WHSE #0481 AUSTIN TX", -18_742, "USD", "groceries"),
         ("7-ELEVEN 33012 DALLAS TX", -810, "USD", "groceries"),
+        // US banks' ACH lines (once taken for taxes and fees: the corpus printed no `WEB ID`,
+        // and interest only as `INTEREST PAID`).
+        (
+            "VENMO PAYMENT 1023456789 WEB ID: 3264681992",
+            -4_500,
+            "USD",
+            "transfers",
+        ),
+        ("INTEREST PAYMENT", 42, "USD", "income"),
     ] {
         // The most likely label (a `PIX ENVIADO` to a person may also be the rent: the
         // model may flag it uncertain, but its best guess is the transfer).

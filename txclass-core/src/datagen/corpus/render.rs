@@ -160,6 +160,10 @@ fn bill_rails(lang: Lang) -> &'static [Opt] {
             ("DIRECT DEBIT", No),
             ("DD", No),
             ("BILL PAYMENT", No),
+            // US ACH debits: the biller's name, its entry description, then the standard
+            // entry class and the biller's id (`GEICO PAYMENT PPD ID: 5310227100`).
+            ("WEB ID", No),
+            ("PPD ID", No),
             ("ACH DEBIT", Val),
             ("RECURRING PAYMENT", Test),
             ("AUTOPAY", Test),
@@ -183,6 +187,17 @@ fn bill_rails(lang: Lang) -> &'static [Opt] {
             ("ABBUCHUNG", Test),
         ],
     }
+}
+
+/// A ten-digit id of a US ACH entry (a company's, or a payment's).
+fn ach_id<R: Rng>(rng: &mut R) -> String {
+    rng.gen_range(1_000_000_000u64..10_000_000_000).to_string()
+}
+
+/// A US ACH debit as banks print it: the biller and its entry description (`text`), then
+/// the standard entry class and the biller's id (`rail`: `WEB ID`, `PPD ID`).
+fn ach_line<R: Rng>(rng: &mut R, text: &str, rail: &str) -> String {
+    format!("{text} {rail}: {}", ach_id(rng))
 }
 
 fn pick<'a, R: Rng>(rng: &mut R, xs: &[&'a str]) -> &'a str {
@@ -389,7 +404,13 @@ pub(crate) fn bill<R: Rng>(
         ),
         _ => String::new(),
     };
-    let text = if r == "AUTOPAY" || (r == "BILL PAYMENT" && rng.gen_bool(0.5)) {
+    let text = if r.ends_with(" ID") {
+        let what = pick(
+            rng,
+            &["PAYMENT", "AUTOPAY", "ONLINE PMT", "BILL PAY", "ACH PMT"],
+        );
+        ach_line(rng, &format!("{} {what}", truncate(&who, 16)), r)
+    } else if r == "AUTOPAY" || (r == "BILL PAYMENT" && rng.gen_bool(0.5)) {
         format!("{who} {r}{reference}")
     } else {
         format!("{r} {who}{reference}")
@@ -561,6 +582,8 @@ pub(crate) fn no_brand<R: Rng>(
             ("TRANSFER TO {P}", No),
             ("ZELLE TO {P}", No),
             ("VENMO PAYMENT {P}", No),
+            // As a US bank prints Venmo's ACH debit: a payment id, Venmo's company id.
+            ("VENMO PAYMENT {I} WEB ID: 3264681992", No),
             ("BANK PAYMENT TO {P}", No),
             ("ONLINE BANKING TRANSFER {P}", No),
             ("MOBILE BANKING PAYMENT TO {P}", No),
@@ -573,6 +596,7 @@ pub(crate) fn no_brand<R: Rng>(
             ("FASTER PAYMENT FROM {P}", No),
             ("TRANSFER FROM {P}", No),
             ("ZELLE FROM {P}", No),
+            ("VENMO CASHOUT {I} PPD ID: 5264681992", No),
             ("BANK GIRO CREDIT {P}", No),
             ("ONLINE BANKING TRANSFER FROM {P}", No),
             ("BGC {P}", Val),
@@ -644,6 +668,8 @@ pub(crate) fn no_brand<R: Rng>(
             ("INTEREST PAID", No),
             ("CREDIT INTEREST", No),
             ("INTEREST EARNED", No),
+            ("INTEREST PAYMENT", No),
+            ("{P} PAYROLL PPD ID: {I}", No),
             ("BGC {P} WAGES", Val),
             ("GROSS INTEREST", Test),
             ("{P} PAYROLL DEPOSIT", Test),
@@ -689,6 +715,7 @@ pub(crate) fn no_brand<R: Rng>(
         ("rent", Lang::En, _) => &[
             ("RENT {P}", No),
             ("STANDING ORDER {P} RENT", No),
+            ("{P} RENT PMT WEB ID: {I}", No),
             ("DIRECT DEBIT {P}", No),
             ("TRANSFER TO {P}", No),
             ("RENT PAYMENT {P}", Val),
@@ -905,6 +932,7 @@ pub(crate) fn no_brand<R: Rng>(
         .replace("{P}", who)
         .replace("{D}", &d)
         .replace("{N}", &rng.gen_range(1..9999).to_string())
+        .replace("{I}", &ach_id(rng))
         .replace("{C}", place.city(rng).unwrap_or("ATM"))
         .replace("{R}", &place.code(rng));
     let mut family = format!("{category}:{template}");
@@ -925,7 +953,11 @@ pub(crate) fn no_brand<R: Rng>(
         }
         "taxes" | "fees" if rng.gen_bool(0.3) => {
             let (r, h) = choose(rng, part, bill_rails(lang), 0.7);
-            text = format!("{r} {text}");
+            text = if r.ends_with(" ID") {
+                ach_line(rng, &text, r)
+            } else {
+                format!("{r} {text}")
+            };
             family = format!("{family}+bill:{r}");
             if rng.gen_bool(0.4) {
                 text = format!("{text} {}", rng.gen_range(2025..=2026));
