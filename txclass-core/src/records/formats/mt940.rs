@@ -240,8 +240,9 @@ fn information(value: &str) -> (Option<String>, String) {
     let remittance = joined.split_whitespace().collect::<Vec<_>>().join(" ");
     let names = names.join(" ");
     let mut text = sepa_remittance(&remittance);
-    // A line of references only keeps them rather than lose its text.
-    if text.is_empty() && names.trim().is_empty() && booking.is_none() {
+    // A line of references only keeps them rather than lose its text (its booking text may
+    // be a card payment's, which is left out).
+    if text.is_empty() && names.trim().is_empty() {
         text = remittance;
     }
     let text = [text.as_str(), names.as_str()]
