@@ -1169,6 +1169,34 @@ mod tests {
         assert!(compared > 0);
     }
 
+    /// US banks print an ACH entry as the company, its entry description, the standard entry
+    /// class and a ten-digit id (`GEICO PAYMENT PPD ID: 5310227100`): bills, Venmo, payroll.
+    #[test]
+    fn us_ach_lines_end_with_their_class_and_id() {
+        let a = rows(5);
+        let ach = |label: &str| -> Vec<&str> {
+            a.iter()
+                .filter(|r| r.row.category.starts_with(label))
+                .map(|r| r.row.transaction.description.as_str())
+                .filter(|d| d.contains(" WEB ID: ") || d.contains(" PPD ID: "))
+                .collect()
+        };
+        for label in ["utilities", "telecom", "transfers", "income"] {
+            let lines = ach(label);
+            assert!(!lines.is_empty(), "{label}");
+            for d in lines {
+                let id = d.rsplit(": ").next().unwrap().split(' ').next().unwrap();
+                assert!(
+                    id.len() == 10 && id.bytes().all(|b| b.is_ascii_digit()),
+                    "{d}"
+                );
+            }
+        }
+        assert!(ach("transfers")
+            .iter()
+            .any(|d| d.starts_with("VENMO PAYMENT ")));
+    }
+
     #[test]
     fn cash_lines_often_name_the_machines_operator() {
         let a = rows(5);
