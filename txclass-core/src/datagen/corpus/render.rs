@@ -194,6 +194,12 @@ fn ach_id<R: Rng>(rng: &mut R) -> String {
     rng.gen_range(1_000_000_000u64..10_000_000_000).to_string()
 }
 
+/// Whether a bill rail is a US ACH entry class (`WEB ID`, `PPD ID`), printed after the text
+/// ([`ach_line`]) rather than before it.
+fn is_ach_class(rail: &str) -> bool {
+    rail.ends_with(" ID")
+}
+
 /// A US ACH debit as banks print it: the biller and its entry description (`text`), then
 /// the standard entry class and the biller's id (`rail`: `WEB ID`, `PPD ID`).
 fn ach_line<R: Rng>(rng: &mut R, text: &str, rail: &str) -> String {
@@ -404,7 +410,7 @@ pub(crate) fn bill<R: Rng>(
         ),
         _ => String::new(),
     };
-    let text = if r.ends_with(" ID") {
+    let text = if is_ach_class(r) {
         let what = pick(
             rng,
             &["PAYMENT", "AUTOPAY", "ONLINE PMT", "BILL PAY", "ACH PMT"],
@@ -953,7 +959,7 @@ pub(crate) fn no_brand<R: Rng>(
         }
         "taxes" | "fees" if rng.gen_bool(0.3) => {
             let (r, h) = choose(rng, part, bill_rails(lang), 0.7);
-            text = if r.ends_with(" ID") {
+            text = if is_ach_class(r) {
                 ach_line(rng, &text, r)
             } else {
                 format!("{r} {text}")

@@ -293,10 +293,10 @@ fn sepa_remittance(text: &str) -> String {
                 .map(move |(at, _)| (at, at + key.len(), keep))
         })
         .collect();
-    let Some(&(start, _, _)) = marks.iter().min() else {
+    marks.sort_unstable();
+    let Some(&(start, _, _)) = marks.first() else {
         return text.to_owned();
     };
-    marks.sort_unstable();
     let mut parts = vec![text[..start].trim()];
     for (j, &(_, from, keep)) in marks.iter().enumerate() {
         let to = marks.get(j + 1).map_or(text.len(), |m| m.0);
