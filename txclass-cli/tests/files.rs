@@ -578,6 +578,38 @@ fn train_names_the_file_of_a_bad_validation_row_and_exits_4() {
 }
 
 #[test]
+fn train_says_which_validation_rows_it_could_not_learn() {
+    // A label that only the validation file has cannot be learnt: its rows are left out,
+    // named with their count, not dropped without a word.
+    let dir = tempfile::tempdir().unwrap();
+    let data = write(dir.path(), "train.csv", &training_rows());
+    let validation = write(
+        dir.path(),
+        "validation.csv",
+        "date,description,amount,currency,category\n2024-01-02,POSTO,-5.00,BRL,fuel\n2024-01-03,ZOO,-9.00,BRL,pets\n2024-01-04,AQUARIO,-7.00,BRL,pets\n",
+    );
+    let model = dir.path().join("m.bin");
+    let o = txclass(&[
+        "train",
+        &data,
+        "--validation",
+        &validation,
+        "-o",
+        model.to_str().unwrap(),
+        "--max-iter",
+        "20",
+    ]);
+    let out = String::from_utf8_lossy(&o.stdout).into_owned();
+    assert_eq!(o.status.code(), Some(0), "{}{out}", stderr(&o));
+    assert!(
+        out.contains(
+            "left out 2 validation or refit rows whose label no training row has: pets (2)"
+        ),
+        "{out}"
+    );
+}
+
+#[test]
 fn a_lloyds_export_is_read_with_its_transaction_type() {
     // The type codes (BGC, DD, SO, FPI, FPO, CPT, CHG; DEB is not read) say what the names
     // do not: that ACME LTD pays wages, that SARAH OCONNOR sent money, that LNK HIGH STREET

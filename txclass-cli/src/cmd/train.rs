@@ -199,6 +199,18 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
         },
         report.skipped_rows
     );
+    if !report.unlearnt.is_empty() {
+        let labels: Vec<String> = report
+            .unlearnt
+            .iter()
+            .map(|(label, n)| format!("{label} ({n})"))
+            .collect();
+        println!(
+            "left out {} validation or refit rows whose label no training row has: {}",
+            report.unlearnt.iter().map(|(_, n)| n).sum::<usize>(),
+            labels.join(", ")
+        );
+    }
     println!(
         "features: 2^{} buckets{}, {} used, {} non-zeros",
         args.dim_bits,

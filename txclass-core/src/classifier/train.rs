@@ -11,7 +11,7 @@
 //! best from merchants, countries and layouts the training rows do not have, as
 //! `txclass gen-data` writes them — show the text as unsure as it will be on new data.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fmt::Display;
 use std::time::Instant;
 
@@ -147,6 +147,10 @@ pub struct TrainReport {
     pub skipped_rows: usize,
     /// The first errors of skipped rows (up to 20), as their reader worded them.
     pub errors: Vec<String>,
+    /// Calibration and refit rows left out because no training row has their label (a
+    /// label cannot be learnt from rows the weights are not fitted on): each such label and
+    /// its rows, in label order.
+    pub unlearnt: Vec<(String, usize)>,
     /// Rows per label, in label order.
     pub class_counts: Vec<(Category, usize)>,
     /// Buckets that occur in the training rows (the optimised parameters are this × labels).
@@ -201,6 +205,8 @@ struct Collected {
     labels: Vec<String>,
     skipped: usize,
     errors: Vec<String>,
+    /// Calibration and refit rows of labels no training row has, by label.
+    unlearnt: BTreeMap<String, usize>,
 }
 
 impl Collected {
@@ -261,6 +267,7 @@ fn collect<E: Display>(
         labels: Vec::new(),
         skipped: 0,
         errors: Vec::new(),
+        unlearnt: BTreeMap::new(),
     };
     let mut hashes = Vec::new();
     let threshold = (config.calibration_fraction * 1_000_000.0) as u64;
@@ -302,10 +309,13 @@ fn collect<E: Display>(
         for r in cal {
             match r {
                 Ok((tx, label)) => {
-                    // Labels only seen in calibration rows cannot be learnt; drop those rows.
+                    // Labels only seen in calibration rows cannot be learnt; those rows are
+                    // left out, and counted.
                     if let Some(&id) = ids.get(label.trim()) {
                         f.featurize(&tx, &mut row);
                         c.push_calibration(&f, &tx, &row, id, &mut ctx);
+                    } else {
+                        *c.unlearnt.entry(label.trim().to_owned()).or_default() += 1;
                     }
                 }
                 Err(e) => c.skip(&e),
@@ -323,6 +333,8 @@ fn collect<E: Display>(
                     let mut words = Vec::new();
                     word_hashes(f.merchant_words(), &mut words);
                     c.refit_words.push(words);
+                } else {
+                    *c.unlearnt.entry(label.trim().to_owned()).or_default() += 1;
                 }
             }
             Err(e) => c.skip(&e),
@@ -486,6 +498,7 @@ pub fn train_refitting_with<E: Display>(
         calibration_rows: c.cal_y.len(),
         skipped_rows: c.skipped,
         errors: c.errors,
+        unlearnt: c.unlearnt.into_iter().collect(),
         class_counts: labels_c.into_iter().zip(counts).collect(),
         used_buckets: m,
         nnz: c.x.nnz(),
