@@ -6,8 +6,9 @@ use crate::rails::{fold, is_rail};
 
 /// Leading words that name the payment, not the payee, beyond the rail words the
 /// classifier skips ([`is_rail`]): payment processors' prefixes (`PAG*`, `SQ *`, `SUMUP *`),
-/// direct debits' (`DD`, `LASTSCHRIFT`, `PRELEVEMENT`, `RECIBO`), and the links of
-/// `PIX ... DE ...`, `PAGAMENTO EM ...`. Lower case, accents folded. (The classifier reads
+/// direct debits' (`DD`, `LASTSCHRIFT`, `PRELEVEMENT`, `RECIBO`), transfers' booking texts
+/// (`TRANSFER TO`, `GUTSCHRIFT`, `RETOURE`, `VIREMENT`), and the links of `PIX ... DE ...`,
+/// `PAGAMENTO EM ...`. Lower case, accents folded. (The classifier reads
 /// the direct-debit words as text: a bill's rail says what kind of payee it is.)
 const NOT_MERCHANT: &[&str] = &[
     "credit",
@@ -34,6 +35,16 @@ const NOT_MERCHANT: &[&str] = &[
     "prelevement",
     "abbuchung",
     "autopay",
+    "basislastschrift",
+    "folgelastschrift",
+    "erstlastschrift",
+    "transfer",
+    "ueberweisung",
+    "gutschrift",
+    "dauerauftrag",
+    "retoure",
+    "rueckueberweisung",
+    "virement",
 ];
 
 /// Whether a word of a description (any case) names the payment rather than the payee.
@@ -118,6 +129,13 @@ mod tests {
             ("DIRECT DEBIT IBERDROLA", "IBERDROLA"),
             ("DIRECT LINE INSURANCE", "DIRECT LINE INSURANCE"),
             ("SEPA-LASTSCHRIFT VATTENFALL", "VATTENFALL"),
+            (
+                "SEPA-BASISLASTSCHRIFT STADTWERKE MUENCHEN STROM ABSCHLAG",
+                "STADTWERKE MUENCHEN STROM",
+            ),
+            ("TRANSFER TO YOUNG JONES LLC", "YOUNG JONES LLC"),
+            ("GUTSCHRIFT KARL KAUFMANN", "KARL KAUFMANN"),
+            ("VIREMENT DE MARIE DUPONT", "MARIE DUPONT"),
         ] {
             assert_eq!(merchant_of(line), merchant, "{line}");
         }

@@ -642,7 +642,8 @@ pub fn generate(config: &CorpusConfig) -> crate::Result<Vec<CorpusRow>> {
                             }
                         },
                     };
-                    let rendered = brand_line(&mut rng, spec, split_templates, &name, &place);
+                    let rendered =
+                        brand_line(&mut rng, spec, split_templates, &name, label, &place);
                     (name, label, rendered)
                 }
                 Kind::Transfer | Kind::Income | Kind::Rent => {
@@ -793,7 +794,7 @@ pub fn brand_lines(config: &CorpusConfig, rows: &[CorpusRow], per_brand: usize) 
             let place = Place { country, abroad };
             let (text, family, held_template) = match spec.kind {
                 Kind::Fixed => render::atm(&mut rng, Split::Train, name, &place),
-                _ => brand_line(&mut rng, spec, Split::Train, name, &place),
+                _ => brand_line(&mut rng, spec, Split::Train, name, m.labels[b], &place),
             };
             let held_country =
                 country.held != Held::No || abroad.is_some_and(|c| abroad_held(c) != Held::No);
@@ -826,6 +827,7 @@ fn brand_line<R: Rng>(
     spec: &Spec,
     templates: Split,
     name: &str,
+    label: &str,
     place: &Place<'_>,
 ) -> (String, String, bool) {
     let as_bill = spec.kind == Kind::Bill
@@ -838,7 +840,7 @@ fn brand_line<R: Rng>(
     if spec.label == "telecom" && rng.gen_bool(TOP_UP_SHARE) {
         render::top_up(rng, templates, name, place.country.lang)
     } else if as_bill {
-        render::bill(rng, templates, name, place.country.lang)
+        render::bill(rng, templates, name, label, place.country.lang)
     } else {
         render::card(rng, templates, name, place)
     }
@@ -1141,10 +1143,13 @@ mod tests {
         assert!(!of("telecom", "TOP").is_empty() || !of("telecom", "AIRTIME").is_empty());
         assert!(!of("telecom", "RECARGA").is_empty());
         assert!(!of("transfers", "BANKING").is_empty());
-        let interest = of("income", "INTEREST");
-        assert!(!interest.is_empty());
+        assert!(!of("income", "INTEREST").is_empty());
+        let any_of = |words: &[&str]| -> Vec<&CorpusRow> {
+            words.iter().flat_map(|w| of("income", w)).collect()
+        };
+        let interest = any_of(&["INTEREST", "ZINS", "RENDIMENTO", "INTERESES", "INTERETS"]);
         // Interest is paid in tens (about 30 BRL's worth), wages in thousands: compared in
-        // one currency at a time.
+        // one currency at a time, in every language's words.
         let median = |rows: &[&CorpusRow], currency: &str| {
             let mut v: Vec<i64> = rows
                 .iter()
@@ -1154,7 +1159,7 @@ mod tests {
             v.sort_unstable();
             (v.len() >= 3).then(|| v[v.len() / 2])
         };
-        let wages = of("income", "SALARY");
+        let wages = any_of(&["SALARY", "GEHALT", "SALARIO", "SALAIRE", "NOMINA"]);
         let currencies: HashSet<&str> = interest
             .iter()
             .map(|r| r.row.transaction.currency.as_str())

@@ -180,9 +180,14 @@ fn bill_rails(lang: Lang) -> &'static [Opt] {
             ("PRLV", Val),
             ("AVIS DE PRELEVEMENT", Test),
         ],
+        // German banks' booking texts of SEPA direct debits: the mandate's first debit,
+        // the ones after it, and the core scheme's name (`SEPA-BASISLASTSCHRIFT`).
         Lang::De => &[
             ("LASTSCHRIFT", No),
             ("SEPA-LASTSCHRIFT", No),
+            ("SEPA-BASISLASTSCHRIFT", No),
+            ("FOLGELASTSCHRIFT", No),
+            ("ERSTLASTSCHRIFT", No),
             ("SEPA LASTSCHRIFT EINZUG", Val),
             ("ABBUCHUNG", Test),
         ],
@@ -392,18 +397,67 @@ pub(crate) fn card<R: Rng>(
     (text, family, held)
 }
 
-/// A direct debit of a bill from `name`.
+/// What a German direct debit of a bill of `label` says it is for, after the biller's name
+/// (the SEPA remittance a German statement prints: `STROM ABSCHLAG 09/2026`, an instalment
+/// on the electricity; `BEITRAG`, a membership fee; `RECHNUNG 4711`, an invoice).
+fn german_purpose<R: Rng>(rng: &mut R, label: &str) -> Option<String> {
+    let month = format!(
+        "{:02}/{}",
+        rng.gen_range(1..=12),
+        rng.gen_range(2025..=2026)
+    );
+    let number = rng.gen_range(10_000..99_999_999);
+    let purposes: &[&str] = match label {
+        "utilities/energy" => &[
+            "STROM ABSCHLAG {M}",
+            "ABSCHLAG STROM",
+            "GAS ABSCHLAG {M}",
+            "ABSCHLAG ENERGIE VK {N}",
+        ],
+        "utilities/water" => &[
+            "WASSER ABSCHLAG {M}",
+            "ABSCHLAG WASSER/ABWASSER",
+            "ABWASSER {M}",
+        ],
+        "utilities" => &["ABSCHLAG {M}", "ABSCHLAGSZAHLUNG VK {N}"],
+        "telecom" => &[
+            "RECHNUNG {N}",
+            "MOBILFUNK RECHNUNG {M}",
+            "KUNDENNR {N} RECHNUNG",
+        ],
+        "subscriptions/fitness" => &["MITGLIEDSBEITRAG {M}", "BEITRAG {M}"],
+        "subscriptions/news" => &["ABO {M}", "BEZUGSGELD {M}"],
+        l if l.starts_with("subscriptions") => &["ABO {M}", "BEITRAG {M}"],
+        _ => &[],
+    };
+    if purposes.is_empty() || rng.gen_bool(0.4) {
+        return None;
+    }
+    Some(
+        pick(rng, purposes)
+            .replace("{M}", &month)
+            .replace("{N}", &number.to_string()),
+    )
+}
+
+/// A direct debit of a bill of `label` from `name`.
 pub(crate) fn bill<R: Rng>(
     rng: &mut R,
     part: Part,
     name: &str,
+    label: &str,
     lang: Lang,
 ) -> (String, String, bool) {
     let (r, held) = choose(rng, part, bill_rails(lang), 0.7);
     let who = name.to_uppercase();
-    let reference = match rng.gen_range(0..5) {
-        0 => format!(" REF {}", rng.gen_range(100_000..99_999_999)),
-        1 => format!(
+    let purpose = match lang {
+        Lang::De => german_purpose(rng, label),
+        _ => None,
+    };
+    let reference = match (purpose, rng.gen_range(0..5)) {
+        (Some(p), _) => format!(" {p}"),
+        (None, 0) => format!(" REF {}", rng.gen_range(100_000..99_999_999)),
+        (None, 1) => format!(
             " {:02}/{}",
             rng.gen_range(1..=12),
             rng.gen_range(2025..=2026)
@@ -639,14 +693,19 @@ pub(crate) fn no_brand<R: Rng>(
         ],
         ("transfers", Lang::De, false) => &[
             ("UEBERWEISUNG {P}", No),
+            ("ONLINE-UEBW. {P}", No),
             ("SEPA-UEBERWEISUNG AN {P}", No),
             ("DAUERAUFTRAG {P}", No),
             ("ONLINEBANKING UEBERWEISUNG {P}", No),
             ("ONLINE-UEBERWEISUNG {P}", Val),
             ("ECHTZEIT-UEBERWEISUNG {P}", Test),
         ],
+        // `RETOURE`, `RUECKUEBERWEISUNG`: a transfer that came back (a closed or wrong
+        // account).
         ("transfers", Lang::De, true) => &[
             ("GUTSCHRIFT {P}", No),
+            ("RETOURE {P}", No),
+            ("RUECKUEBERWEISUNG {P}", No),
             ("SEPA-GUTSCHRIFT VON {P}", No),
             ("GUTSCHRIFT UEBERWEISUNG {P}", Val),
             ("ECHTZEIT-GUTSCHRIFT {P}", Test),
@@ -705,6 +764,7 @@ pub(crate) fn no_brand<R: Rng>(
             ("GUTSCHRIFT {P}", No),
             ("HABENZINSEN", No),
             ("ZINSGUTSCHRIFT", No),
+            ("ABSCHLUSS ZINSEN", No),
             ("SEPA-GUTSCHRIFT {P} BEZUEGE", Val),
             ("LOHN {P}", Test),
         ],
@@ -816,8 +876,14 @@ pub(crate) fn no_brand<R: Rng>(
             ("COTISATION OFFRE GROUPEE", Test),
             ("FRAIS DE DOSSIER", Test),
         ],
+        // `ENTGELTABSCHLUSS`, `RECHNUNGSABSCHLUSS`: the booking texts of a German account's
+        // periodic closing, its fees.
         ("fees", Lang::De, _) => &[
             ("KONTOFUEHRUNGSGEBUEHR", No),
+            ("ENTGELTABSCHLUSS", No),
+            ("ENTGELTABSCHLUSS ENTGELTABRECHNUNG SIEHE ANLAGE", No),
+            ("RECHNUNGSABSCHLUSS", No),
+            ("ABSCHLUSS PER {D}", No),
             ("ENTGELT KONTOFUEHRUNG", No),
             ("SOLLZINSEN", No),
             ("JAHRESGEBUEHR KREDITKARTE", No),
