@@ -453,6 +453,7 @@ fn rows_for_the_refit_are_learnt_and_leave_the_calibration_alone() {
             plain.labels().iter().any(|l| l.as_str() == label)
         })
         .count();
+    // Nearly every test row has a label training rows have: the refit has rows to learn.
     assert!(learnable + 5 > of(Split::Test).len(), "{learnable}");
     assert_eq!(report.train_rows, plain_report.train_rows + learnable);
     let unlearnt: usize = report.unlearnt.iter().map(|(_, n)| n).sum();
