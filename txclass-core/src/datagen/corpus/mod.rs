@@ -1174,6 +1174,37 @@ mod tests {
         assert!(compared > 0);
     }
 
+    /// A US bank's card line: the authorisation's kind and date, the network's line, the
+    /// authorisation's reference and the card's last digits
+    /// (`PURCHASE AUTHORIZED ON 03/14 SAFEWAY #1234 SAN JOSE CA S584073594451234 CARD 5678`).
+    #[test]
+    fn us_card_lines_carry_the_authorisation() {
+        let a = rows(5);
+        let wrapped: Vec<&str> = a
+            .iter()
+            .map(|r| r.row.transaction.description.as_str())
+            .filter(|d| d.to_uppercase().contains("AUTHORIZED ON "))
+            .collect();
+        assert!(wrapped.len() > 20, "{}", wrapped.len());
+        for d in wrapped {
+            // A masked card number, as banks add to any line, may follow ([`finish`]).
+            let words: Vec<String> = d
+                .split(' ')
+                .filter(|w| !w.starts_with("****"))
+                .map(str::to_uppercase)
+                .collect();
+            let n = words.len();
+            assert_eq!(words[n - 2], "CARD", "{d}");
+            assert!(
+                words[n - 1].len() == 4 && words[n - 1].parse::<u32>().is_ok(),
+                "{d}"
+            );
+            let reference = &words[n - 3];
+            assert!(reference.starts_with('S') && reference.len() == 16, "{d}");
+            assert!(reference[1..].parse::<u64>().is_ok(), "{d}");
+        }
+    }
+
     /// US banks print an ACH entry as the company, its entry description, the standard entry
     /// class and a ten-digit id (`GEICO PAYMENT PPD ID: 5310227100`): bills, Venmo, payroll.
     #[test]

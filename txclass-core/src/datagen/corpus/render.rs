@@ -147,6 +147,20 @@ const CARD_LAYOUTS: &[Opt] = &[
     ("city-first", Test),
 ];
 
+/// How a US bank (Wells Fargo) wraps a card payment at home: the authorisation's kind and
+/// date before the card network's line, the authorisation's reference and the card's last
+/// digits after it (`PURCHASE AUTHORIZED ON 03/14 SAFEWAY #1234 SAN JOSE CA S584073594451234
+/// CARD 5678`).
+const US_AUTHORIZED: &[Opt] = &[
+    ("PURCHASE AUTHORIZED ON", No),
+    ("RECURRING PAYMENT AUTHORIZED ON", No),
+    ("PURCHASE WITH CASH BACK AUTHORIZED ON", Val),
+    ("PURCHASE INTL AUTHORIZED ON", Test),
+];
+
+/// Share of US card lines printed so ([`US_AUTHORIZED`]).
+const US_AUTHORIZED_SHARE: f64 = 0.2;
+
 /// Prefixes of direct debits (bills).
 fn bill_rails(lang: Lang) -> &'static [Opt] {
     match lang {
@@ -382,6 +396,22 @@ pub(crate) fn card<R: Rng>(
         },
     };
     family = format!("{family}layout:{layout}");
+    if place.country.code == "us"
+        && place.abroad.is_none()
+        && matches!(layout, "net22" | "net25" | "store" | "plain")
+        && rng.gen_bool(US_AUTHORIZED_SHARE)
+    {
+        let (kind, h) = choose(rng, part, US_AUTHORIZED, 0.7);
+        let line = text.split_whitespace().collect::<Vec<_>>().join(" ");
+        let text = format!(
+            "{kind} {:02}/{:02} {line} S{} CARD {:04}",
+            rng.gen_range(1..=12),
+            rng.gen_range(1..=28),
+            rng.gen_range(100_000_000_000_000u64..1_000_000_000_000_000),
+            rng.gen_range(0..10_000)
+        );
+        return (text, format!("{family}+us:{kind}"), held || h);
+    }
     let text = if !matches!(layout, "neo" | "girocard") && rng.gen_bool(0.55) {
         let (r, h) = choose(rng, part, card_rails(lang), 0.7);
         held |= h;
