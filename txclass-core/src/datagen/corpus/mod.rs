@@ -26,7 +26,9 @@
 //! city, state or country codes, store numbers, payment-processor prefixes (`SQ *`,
 //! `PAYPAL *`, `SUMUP *`, `PAG*`, `MP*`, `IZ *`, `ZTL*`, …), bank-rail prefixes (`COMPRA
 //! CARTAO`, `POS`, `CB`, `KARTENZAHLUNG`, `EFTPOS`, `PRLV SEPA`, `DIRECT DEBIT`, PIX, TED, `VIR`,
-//! `FASTER PAYMENT`, …), German girocard lines, purchases abroad, refunds, mixed case.
+//! `FASTER PAYMENT`, …), German girocard lines and booking texts (`FOLGELASTSCHRIFT … STROM
+//! ABSCHLAG`, `ENTGELTABSCHLUSS`), US banks' ACH entries and card authorisations (`PURCHASE
+//! AUTHORIZED ON 03/14 … CARD 5678`), purchases abroad, refunds, mixed case.
 //!
 //! ## What the test holds out
 //!
