@@ -548,15 +548,14 @@ fn train_takes_mixed_case_labels_and_a_label_with_one_example() {
     );
 }
 
-#[test]
-fn train_names_the_file_of_a_bad_validation_row_and_exits_4() {
+/// `txclass train` on [`training_rows`] with `validation` (a CSV's text) as its
+/// validation file: the folder (kept while the caller looks), the model's path, the output.
+fn train_with_validation(
+    validation: &str,
+) -> (tempfile::TempDir, std::path::PathBuf, std::process::Output) {
     let dir = tempfile::tempdir().unwrap();
     let data = write(dir.path(), "train.csv", &training_rows());
-    let validation = write(
-        dir.path(),
-        "validation.csv",
-        "date,description,amount,currency,category\n2024-01-02,POSTO,-5.00,BRL,fuel\n2024-01-03,PADARIA,-1.00,XXX,groceries\n",
-    );
+    let validation = write(dir.path(), "validation.csv", validation);
     let model = dir.path().join("m.bin");
     let o = txclass(&[
         "train",
@@ -568,6 +567,14 @@ fn train_names_the_file_of_a_bad_validation_row_and_exits_4() {
         "--max-iter",
         "20",
     ]);
+    (dir, model, o)
+}
+
+#[test]
+fn train_names_the_file_of_a_bad_validation_row_and_exits_4() {
+    let (_dir, model, o) = train_with_validation(
+        "date,description,amount,currency,category\n2024-01-02,POSTO,-5.00,BRL,fuel\n2024-01-03,PADARIA,-1.00,XXX,groceries\n",
+    );
     let err = stderr(&o);
     assert_eq!(o.status.code(), Some(4), "{err}");
     assert!(
@@ -581,24 +588,9 @@ fn train_names_the_file_of_a_bad_validation_row_and_exits_4() {
 fn train_says_which_validation_rows_it_could_not_learn() {
     // A label that only the validation file has cannot be learnt: its rows are left out,
     // named with their count, not dropped without a word.
-    let dir = tempfile::tempdir().unwrap();
-    let data = write(dir.path(), "train.csv", &training_rows());
-    let validation = write(
-        dir.path(),
-        "validation.csv",
+    let (_dir, _model, o) = train_with_validation(
         "date,description,amount,currency,category\n2024-01-02,POSTO,-5.00,BRL,fuel\n2024-01-03,ZOO,-9.00,BRL,pets\n2024-01-04,AQUARIO,-7.00,BRL,pets\n",
     );
-    let model = dir.path().join("m.bin");
-    let o = txclass(&[
-        "train",
-        &data,
-        "--validation",
-        &validation,
-        "-o",
-        model.to_str().unwrap(),
-        "--max-iter",
-        "20",
-    ]);
     let out = String::from_utf8_lossy(&o.stdout).into_owned();
     assert_eq!(o.status.code(), Some(0), "{}{out}", stderr(&o));
     assert!(

@@ -233,6 +233,11 @@ impl Collected {
     }
 
     /// Counts a refused row, keeping the first 20 errors.
+    /// Counts a calibration or refit row of `label`, which no training row has.
+    fn leave_out(&mut self, label: &str) {
+        *self.unlearnt.entry(label.trim().to_owned()).or_default() += 1;
+    }
+
     fn skip(&mut self, e: &impl Display) {
         self.skipped += 1;
         if self.errors.len() < 20 {
@@ -315,7 +320,7 @@ fn collect<E: Display>(
                         f.featurize(&tx, &mut row);
                         c.push_calibration(&f, &tx, &row, id, &mut ctx);
                     } else {
-                        *c.unlearnt.entry(label.trim().to_owned()).or_default() += 1;
+                        c.leave_out(&label);
                     }
                 }
                 Err(e) => c.skip(&e),
@@ -334,7 +339,7 @@ fn collect<E: Display>(
                     word_hashes(f.merchant_words(), &mut words);
                     c.refit_words.push(words);
                 } else {
-                    *c.unlearnt.entry(label.trim().to_owned()).or_default() += 1;
+                    c.leave_out(&label);
                 }
             }
             Err(e) => c.skip(&e),
