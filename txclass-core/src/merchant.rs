@@ -2,7 +2,7 @@
 //! `merchant_is` compares with, and the clean name a rule may give instead.
 
 use crate::domain::Prediction;
-use crate::rails::{fold, is_rail};
+use crate::rails::{fold, is_date_month, is_day, is_rail};
 
 /// Leading words that name the payment, not the payee, beyond the rail words the
 /// classifier skips ([`is_rail`]): payment processors' prefixes (`PAG*`, `SQ *`, `SUMUP *`),
@@ -55,7 +55,8 @@ fn is_payment_word(word: &str) -> bool {
 
 /// The merchant a description names, for [`Store::top_merchants`](crate::Store::top_merchants): upper-cased, cut into
 /// words at anything but letters and digits, without words that contain a digit (card
-/// numbers, dates, terminal ids) and without leading payment words (`COMPRA CARTAO PAG*`,
+/// numbers, dates, terminal ids), without a date's month (`17 JAN`, [`is_date_month`]) and
+/// without leading payment words (`COMPRA CARTAO PAG*`,
 /// `PAGO CON TARJETA`, `ACHAT CB`, `CARD PAYMENT TO`: the classifier's rail words and the
 /// processors' prefixes), at most three words. `"COMPRA CARTAO PAG*PADARIA SAO PAULO 0412"` → `"PADARIA SAO PAULO"`.
 /// A description with nothing left gives `"UNKNOWN"`.
@@ -64,9 +65,18 @@ fn is_payment_word(word: &str) -> bool {
 /// answer in both; a merchant database would be a product of its own.
 pub fn merchant_of(description: &str) -> String {
     let upper = description.to_uppercase();
-    let words: Vec<&str> = upper
+    let runs: Vec<&str> = upper
         .split(|c: char| !c.is_alphanumeric())
-        .filter(|w| !w.is_empty() && !w.chars().any(|c| c.is_numeric()))
+        .filter(|w| !w.is_empty())
+        .collect();
+    let folded = |i: usize| -> String { runs[i].chars().map(fold).collect() };
+    let day = |i: Option<usize>| i.and_then(|i| runs.get(i)).is_some_and(|r| is_day(r));
+    let words: Vec<&str> = (0..runs.len())
+        .filter(|&i| {
+            !runs[i].chars().any(|c| c.is_numeric())
+                && !is_date_month(&folded(i), day(i.checked_sub(1)) || day(Some(i + 1)))
+        })
+        .map(|i| runs[i])
         .collect();
     // `DIRECT` names the payment only before another payment word (`DIRECT DEBIT`, not
     // `DIRECT LINE`).
@@ -136,6 +146,14 @@ mod tests {
             ("TRANSFER TO YOUNG JONES LLC", "YOUNG JONES LLC"),
             ("GUTSCHRIFT KARL KAUFMANN", "KARL KAUFMANN"),
             ("VIREMENT DE MARIE DUPONT", "MARIE DUPONT"),
+            // A date's month is not the merchant's; a month's name alone may be.
+            ("EVANS CYCLES 17 JAN", "EVANS CYCLES"),
+            (
+                "POS Purchase Spar Craighall Park  * 26 Aug",
+                "SPAR CRAIGHALL PARK",
+            ),
+            ("AUG 26 TESCO STORES 3291", "TESCO STORES"),
+            ("MAY DEPARTMENT STORES", "MAY DEPARTMENT STORES"),
         ] {
             assert_eq!(merchant_of(line), merchant, "{line}");
         }

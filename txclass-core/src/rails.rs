@@ -1,6 +1,7 @@
-//! The words of a statement line that name how it was paid, not whom: the classifier reads
-//! them apart from the merchant's words, and merchant names leave them out. One list for
-//! both, in a module of its own that neither depends on.
+//! The words of a statement line that name how it was paid, not whom, and the dates written
+//! with a month's name: the classifier reads rails apart from the merchant's words and
+//! leaves dates out, and merchant names leave both out. One list of each for both, in a
+//! module of its own that neither depends on.
 
 /// Tokens that start a line and name the payment rail, not the merchant. The classifier's
 /// features depend on this list: a change to it is a new `FEATURE_VERSION` and new models.
@@ -75,19 +76,22 @@ const fn packed(word: &[u8]) -> Option<u128> {
     Some(u128::from_le_bytes(bytes))
 }
 
-/// [`RAILS`] as [`packed`] numbers (every rail word has at most 16 bytes).
-const RAILS_PACKED: [u128; RAILS.len()] = {
-    let mut out = [0; RAILS.len()];
+/// `words` as [`packed`] numbers (every word has at most 16 bytes).
+const fn all_packed<const N: usize>(words: &[&str]) -> [u128; N] {
+    let mut out = [0; N];
     let mut i = 0;
-    while i < RAILS.len() {
-        out[i] = match packed(RAILS[i].as_bytes()) {
+    while i < N {
+        out[i] = match packed(words[i].as_bytes()) {
             Some(p) => p,
-            None => panic!("a rail word longer than 16 bytes"),
+            None => panic!("a word longer than 16 bytes"),
         };
         i += 1;
     }
     out
-};
+}
+
+/// [`RAILS`] as [`packed`] numbers.
+const RAILS_PACKED: [u128; RAILS.len()] = all_packed(RAILS);
 
 /// Whether a normalised token (lower case, accents folded: [`fold`]) is a payment-rail word.
 ///
@@ -95,6 +99,41 @@ const RAILS_PACKED: [u128; RAILS.len()] = {
 /// every line's first words are asked.
 pub(crate) fn is_rail(token: &str) -> bool {
     packed(token.as_bytes()).is_some_and(|p| RAILS_PACKED.contains(&p))
+}
+
+/// Months' names as statements abbreviate them in English, French, Spanish, Portuguese and
+/// German (folded: `fév` is `fev`).
+const MONTHS: &[&str] = &[
+    "jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec",
+    "janv", "fev", "fevr", "mars", "avr", "mai", "juin", "juil", "aout", "ene", "abr", "ago",
+    "dic", "set", "out", "dez", "okt", "maer",
+];
+
+/// [`MONTHS`] as [`packed`] numbers (compared as [`is_rail`] compares: every word of every
+/// line is asked).
+const MONTHS_PACKED: [u128; MONTHS.len()] = all_packed(MONTHS);
+
+/// Whether `run`, a run of letters and digits of a description (folded, [`fold`]), is a
+/// month's name that is part of a date: beside a day's number (`day_beside`, the run before
+/// or after it is one, [`is_day`]: `26 AUG`, `AUG 26`) or joined to it (`07OCT`). Alone
+/// (`CAFE DO MAR`, `MAY DEPARTMENT STORES`) a month's name is a word like any other. The classifier's features
+/// depend on it (a change is a new `FEATURE_VERSION`).
+pub(crate) fn is_date_month(run: &str, day_beside: bool) -> bool {
+    let letters = run.trim_start_matches(|c: char| c.is_ascii_digit());
+    let joined = run.len() - letters.len();
+    (3..=5).contains(&letters.len())
+        && packed(letters.as_bytes()).is_some_and(|p| MONTHS_PACKED.contains(&p))
+        && match joined {
+            0 => day_beside,
+            1 | 2 => true,
+            _ => false,
+        }
+}
+
+/// Whether `run`, a run of letters and digits of a description, is a day's number (one or
+/// two digits) for [`is_date_month`].
+pub(crate) fn is_day(run: &str) -> bool {
+    (1..=2).contains(&run.len()) && run.bytes().all(|b| b.is_ascii_digit())
 }
 
 /// Folds an accented Latin letter to ASCII and lower-cases; other characters pass through

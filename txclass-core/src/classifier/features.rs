@@ -6,7 +6,10 @@
 //! 1. **Normalise**: accents folded (`São` → `sao`), lower-cased, split on anything that is
 //!    not a letter or a digit. Tokens without letters (dates, card numbers, store numbers,
 //!    authorisation codes) are dropped; digits inside a token with three or more of them are
-//!    dropped too (`4532xxxx1234` → `xxxx`).
+//!    dropped too (`4532xxxx1234` → `xxxx`). A month's name beside a day (`26 AUG`, `07OCT`,
+//!    `AUG 26`, in the five languages' abbreviations) is a date too and is dropped: left in,
+//!    `POS Purchase Spar Craighall Park * 26 Aug` read `aug` as a merchant word, in its word
+//!    vector and in the count that scales every word's weight.
 //! 2. **Payment rail**: leading tokens that name how the money moved (`compra cartao`,
 //!    `pix`, `ted`, `prlv`, `cb`, `pos`, …) are removed from the merchant text and become
 //!    one `rail:` feature each. A rail says something (a `PIX` is often a transfer) but must not
@@ -58,12 +61,13 @@ use super::familiar::{word_key, Familiar};
 use super::words;
 use crate::currency::Currency;
 use crate::domain::Transaction;
-use crate::rails::{fold, is_rail};
+use crate::rails::{fold, is_date_month, is_day, is_rail};
 
 /// Version of the feature pipeline. Bump it whenever any output of [`Featurizer`] changes
-/// for some input; models saved with another version will not load, except version 3 (the
-/// same pipeline without word vectors, [`FeatureConfig::word_vectors`] off).
-pub const FEATURE_VERSION: u32 = 4;
+/// for some input; models saved with another version will not load, except the versions
+/// [`FeatureConfig::of_version`] names (3 to 6: the pipelines with and without word vectors,
+/// keeping or skipping dates).
+pub const FEATURE_VERSION: u32 = 5;
 
 /// Buckets of the context space (amount, date, rail): few features, so a small dense table.
 pub(crate) const CONTEXT_DIM: usize = 1 << 10;
@@ -74,44 +78,56 @@ pub struct FeatureConfig {
     /// The hashed space has `2^dim_bits` buckets (8..=24).
     pub dim_bits: u8,
     /// Whether the mean word vector of the merchant words ([`super::words`]) is part of the
-    /// text features (feature version 4; models of version 3 were trained without it).
+    /// text features (feature versions 4 and 5; models of version 3 were trained without it).
     pub word_vectors: bool,
+    /// Whether a day and a month's name (`26 AUG`, `07OCT`, `AUG 26`) are left out of the
+    /// merchant tokens (feature versions 5 and 6; versions 3 and 4 kept the month as a word).
+    pub skips_dates: bool,
 }
 
 impl Default for FeatureConfig {
     fn default() -> Self {
-        Self {
-            dim_bits: 18,
-            word_vectors: true,
-        }
+        Self::with_dim_bits(18)
     }
 }
 
 impl FeatureConfig {
-    /// Settings with `2^dim_bits` buckets and word vectors.
+    /// Settings with `2^dim_bits` buckets, word vectors and dates skipped (the current
+    /// pipeline, [`FEATURE_VERSION`]).
     pub fn with_dim_bits(dim_bits: u8) -> Self {
         Self {
             dim_bits,
             word_vectors: true,
+            skips_dates: true,
         }
     }
 
-    /// The feature version a model with these settings is saved with: 4 with word vectors,
-    /// 3 (the pipeline before them) without.
+    /// The feature version a model with these settings is saved with: 5 with word vectors
+    /// and dates skipped, 6 with dates skipped and no word vectors; 4 and 3, the pipelines
+    /// that kept the dates, with and without word vectors.
     pub fn version(&self) -> u32 {
-        if self.word_vectors {
-            FEATURE_VERSION
-        } else {
-            FEATURE_VERSION - 1
+        match (self.word_vectors, self.skips_dates) {
+            (true, true) => FEATURE_VERSION,
+            (false, true) => 6,
+            (true, false) => 4,
+            (false, false) => 3,
         }
     }
 
     /// The settings a model file of feature version `version` was trained with, or `None`
     /// for a version this build does not compute.
     pub fn of_version(version: u32, dim_bits: u8) -> Option<Self> {
-        (version == FEATURE_VERSION || version == FEATURE_VERSION - 1).then_some(Self {
+        let (word_vectors, skips_dates) = match version {
+            3 => (false, false),
+            4 => (true, false),
+            5 => (true, true),
+            6 => (false, true),
+            _ => return None,
+        };
+        Some(Self {
             dim_bits,
-            word_vectors: version == FEATURE_VERSION,
+            word_vectors,
+            skips_dates,
         })
     }
 
@@ -154,7 +170,7 @@ fn mix(mut h: u64) -> u64 {
 pub fn normalise(description: &str) -> (Vec<String>, Vec<String>) {
     let mut buf = String::new();
     let mut spans = Vec::new();
-    tokens_into(description, &mut buf, &mut spans);
+    tokens_into(description, true, &mut buf, &mut spans);
     let all: Vec<&str> = spans.iter().map(|&(a, b)| &buf[a..b]).collect();
     let start = rail_count(all.iter().copied(), all.len());
     (
@@ -164,27 +180,53 @@ pub fn normalise(description: &str) -> (Vec<String>, Vec<String>) {
 }
 
 /// Splits into normalised tokens: `buf` receives their text, `spans` their byte ranges.
-fn tokens_into(description: &str, buf: &mut String, spans: &mut Vec<(usize, usize)>) {
+fn tokens_into(
+    description: &str,
+    skips_dates: bool,
+    buf: &mut String,
+    spans: &mut Vec<(usize, usize)>,
+) {
     buf.clear();
     spans.clear();
     let mut start = 0;
     let mut letters = 0usize;
     let mut digits = 0usize;
+    // The run before: a day's number, or a month's name kept as the last span (a date's if
+    // a day follows it).
+    let mut after_day = false;
+    let mut month_before = false;
     let mut close = |buf: &mut String, start: usize, letters: usize, digits: usize| {
+        let (day_before, was_month) = (after_day, month_before);
+        let run = &buf[start..];
+        after_day = skips_dates && is_day(run);
+        month_before = false;
         if letters == 0 {
             buf.truncate(start);
-        } else {
-            if digits >= 3 {
-                // A code with letters in it (`4532xxxx1234`, `loja0042sp`): keep the letters.
-                let kept: String = buf[start..]
-                    .chars()
-                    .filter(|c| !c.is_ascii_digit())
-                    .collect();
-                buf.truncate(start);
-                buf.push_str(&kept);
+            if after_day && was_month {
+                // `AUG 26`: the month goes with the day.
+                let (from, _) = spans.pop().expect("the month's span");
+                buf.truncate(from);
             }
-            spans.push((start, buf.len()));
+            return;
         }
+        if skips_dates {
+            if is_date_month(run, day_before) {
+                // `26 AUG`, `07OCT`: a date, not the merchant's.
+                buf.truncate(start);
+                return;
+            }
+            month_before = is_date_month(run, true);
+        }
+        if digits >= 3 {
+            // A code with letters in it (`4532xxxx1234`, `loja0042sp`): keep the letters.
+            let kept: String = buf[start..]
+                .chars()
+                .filter(|c| !c.is_ascii_digit())
+                .collect();
+            buf.truncate(start);
+            buf.push_str(&kept);
+        }
+        spans.push((start, buf.len()));
     };
     for c in description.chars() {
         let c = fold(c);
@@ -379,7 +421,7 @@ impl Featurizer {
         raw.clear();
         raw_chars.clear();
         pairs.clear();
-        tokens_into(&tx.description, buf, spans);
+        tokens_into(&tx.description, self.config.skips_dates, buf, spans);
         let rails = rail_count(spans.iter().map(|&(a, b)| &buf[a..b]), spans.len());
         *rails_of_line = rails;
 
@@ -465,7 +507,12 @@ impl Featurizer {
     pub(crate) fn named(&mut self, tx: &Transaction, read: Option<&Familiar>) -> NamedFeatures {
         let mut buf = String::new();
         let mut spans = Vec::new();
-        tokens_into(&tx.description, &mut buf, &mut spans);
+        tokens_into(
+            &tx.description,
+            self.config.skips_dates,
+            &mut buf,
+            &mut spans,
+        );
         let rails = rail_count(spans.iter().map(|&(a, b)| &buf[a..b]), spans.len());
         let mut words: Vec<(u32, String)> = Vec::new();
         let mut chars: Vec<(u32, String)> = Vec::new();
@@ -966,6 +1013,57 @@ mod tests {
         assert_eq!(words, vec!["uber", "trip", "help", "uber", "com"]);
     }
 
+    /// A day beside a month's name is a date, in either order and joined or not, in the
+    /// five languages; a month's name with no day beside it is a word like any other, and a
+    /// pipeline of version 3 or 4 keeps the month.
+    #[test]
+    fn a_day_and_a_month_are_a_date_not_merchant_words() {
+        for (line, words) in [
+            (
+                "POS Purchase Spar Craighall Park  * 26 Aug",
+                vec!["spar", "craighall", "park"],
+            ),
+            (
+                "POS 09NOV PAYPAL *ACEHARDWARE #2925",
+                vec!["paypal", "acehardware"],
+            ),
+            ("THE ALLEY 10APR", vec!["the", "alley"]),
+            ("AUG 26 TESCO STORES", vec!["tesco", "stores"]),
+            ("CB CARREFOUR 03 JANV", vec!["carrefour"]),
+            ("COMPRA 15 ABR PADARIA", vec!["padaria"]),
+            ("KARTENZAHLUNG EDEKA 3 OKT", vec!["edeka"]),
+            ("CAFE DO MAR", vec!["cafe", "do", "mar"]),
+            (
+                "MAY DEPARTMENT STORES 1234",
+                vec!["may", "department", "stores"],
+            ),
+            ("OUT 2026 FITNESS", vec!["out", "fitness"]),
+        ] {
+            assert_eq!(normalise(line).0, words, "{line}");
+        }
+        let keeps = |config: FeatureConfig| {
+            let mut f = Featurizer::new(config);
+            let named = f.named(&tx("EVANS CYCLES 17 JAN", -1000), None);
+            named.text.iter().any(|(name, _, _)| name == "word \"jan\"")
+        };
+        assert!(!keeps(FeatureConfig::with_dim_bits(16)));
+        for (word_vectors, version) in [(true, 4), (false, 3)] {
+            let old = FeatureConfig {
+                word_vectors,
+                skips_dates: false,
+                ..FeatureConfig::with_dim_bits(16)
+            };
+            assert_eq!(old.version(), version);
+            assert_eq!(FeatureConfig::of_version(version, 16), Some(old));
+            assert!(keeps(old), "version {version}");
+        }
+        for version in [5, 6] {
+            let config = FeatureConfig::of_version(version, 16).expect("a version it computes");
+            assert!(config.skips_dates && config.version() == version);
+        }
+        assert_eq!(FeatureConfig::of_version(7, 16), None);
+    }
+
     /// With a model's familiar-word set, a word or pair its training rows did not read adds
     /// no feature, and the words it read are scaled as if the line had only them; the
     /// character n-grams of every word stay.
@@ -1036,18 +1134,30 @@ mod tests {
         // Pinned: a change here changes every saved model's buckets.
         assert_eq!(fnv1a(0, b""), 0xcbf2_9ce4_8422_2325);
         assert_eq!(fnv1a(0, b"a"), 0xaf63_dc4c_8601_ec8c);
-        // Version 3 (no word vectors) must stay as it was: its models still load.
+        // Versions 3 and 4 (no word vectors; dates kept) must stay as they were: their models
+        // still load.
         let v3 = FeatureConfig {
             word_vectors: false,
+            skips_dates: false,
             ..FeatureConfig::with_dim_bits(18)
         };
-        for (config, pinned) in [
-            (v3, PINNED_CHECKSUM_V3),
-            (FeatureConfig::with_dim_bits(18), PINNED_CHECKSUM),
+        let v4 = FeatureConfig {
+            word_vectors: true,
+            ..v3
+        };
+        for (config, line, pinned) in [
+            (v3, "SUPERMERCADO EXTRA", PINNED_CHECKSUM_V3),
+            (v4, "SUPERMERCADO EXTRA", PINNED_CHECKSUM_V4),
+            (v4, "SUPERMERCADO EXTRA 26 AUG", PINNED_DATED_V4),
+            (
+                FeatureConfig::with_dim_bits(18),
+                "SUPERMERCADO EXTRA 26 AUG",
+                PINNED_CHECKSUM,
+            ),
         ] {
             let mut f = Featurizer::new(config);
             let mut r = SparseRow::default();
-            f.featurize(&tx("SUPERMERCADO EXTRA", -1234), &mut r);
+            f.featurize(&tx(line, -1234), &mut r);
             assert_eq!(r.indices.len(), r.values.len());
             let checksum = r.indices.iter().zip(&r.values).fold(0u64, |acc, (&i, &v)| {
                 let v = (f64::from(v) * 1e4).round() as i64 as u64;
@@ -1069,7 +1179,10 @@ mod tests {
     }
 
     const PINNED_CHECKSUM_V3: u64 = 8_184_383_435_729_316_098;
-    const PINNED_CHECKSUM: u64 = 5_753_071_466_022_243_802;
+    const PINNED_CHECKSUM_V4: u64 = 5_753_071_466_022_243_802;
+    const PINNED_DATED_V4: u64 = 2_602_117_166_819_639_807;
+    /// Version 5 drops the date: the features of version 4 without it.
+    const PINNED_CHECKSUM: u64 = PINNED_CHECKSUM_V4;
 
     proptest! {
         #[test]

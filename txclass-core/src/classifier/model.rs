@@ -31,7 +31,7 @@
 //! |---|---|
 //! | 8 | magic `TXCLSMDL` |
 //! | 4 | format version (`u32`, 6; version 5 is the same layout for a model that scores unread words, versions 4, with the text weights as `f32`, 3, without the anchored threshold either, and 2, without the three rows before the checksum, are read too) |
-//! | 4 | feature version ([`FEATURE_VERSION`]; 3 for a model without word vectors) |
+//! | 4 | feature version ([`FEATURE_VERSION`]; 3 to 6, see [`FeatureConfig::of_version`]) |
 //! | 1 | `dim_bits` |
 //! | 4 | `k`, number of labels |
 //! | 4 × 4 | temperature, thresholds high / medium / uncertain-below (`f32`) |
@@ -58,9 +58,7 @@ use std::path::Path;
 
 use super::explain::{ClassScore, Contribution, Explanation};
 use super::familiar::{main_key, word_hashes, Familiar, Familiarity};
-use super::features::{
-    fnv1a, vector_buckets, FeatureConfig, Featurizer, SparseRow, CONTEXT_DIM, FEATURE_VERSION,
-};
+use super::features::{fnv1a, vector_buckets, FeatureConfig, Featurizer, SparseRow, CONTEXT_DIM};
 use super::rows::TextRows;
 use super::{Classifier, Thresholds};
 use crate::domain::taxonomy::{LabelTree, Pick};
@@ -806,8 +804,7 @@ impl LogisticModel {
         let dim_bits = r.u8()?;
         let features = FeatureConfig::of_version(fv, dim_bits).ok_or_else(|| {
             bad(&format!(
-                "feature version {fv}, this build computes {} and {FEATURE_VERSION}: retrain the model",
-                FEATURE_VERSION - 1
+                "feature version {fv}, this build computes versions 3 to 6: retrain the model"
             ))
         })?;
         features.validate()?;
@@ -999,6 +996,7 @@ impl Classifier for LogisticModel {
 
 #[cfg(test)]
 mod tests {
+    use super::super::features::FEATURE_VERSION;
     use super::*;
 
     /// `bytes` with its trailing checksum made right again (a file edited by hand, or a
@@ -1252,6 +1250,7 @@ mod tests {
     fn a_model_without_word_vectors_is_saved_and_read_as_feature_version_3() {
         let v3 = FeatureConfig {
             word_vectors: false,
+            skips_dates: false,
             ..FeatureConfig::with_dim_bits(8)
         };
         let mut w = vec![0.0f32; 256 * 2];
@@ -1273,7 +1272,7 @@ mod tests {
         let with = model(vec![0.0; 512]).unwrap();
         assert!(with.features().word_vectors);
         assert!(
-            with.version().starts_with("logreg-f4-"),
+            with.version().starts_with("logreg-f5-"),
             "{}",
             with.version()
         );
@@ -1284,7 +1283,7 @@ mod tests {
         other.extend_from_slice(&sum.to_le_bytes());
         let e = LogisticModel::from_bytes(&other).unwrap_err().to_string();
         assert!(
-            e.contains("feature version 2") && e.contains("3 and 4"),
+            e.contains("feature version 2") && e.contains("3 to 6"),
             "{e}"
         );
     }
