@@ -303,6 +303,7 @@ async fn mapping_and_alias_are_created() {
         "sub_category",
         "rule_merchant",
         "taxonomy_version",
+        "guess",
     ] {
         assert_eq!(p[keyword]["type"], "keyword", "{keyword}");
     }

@@ -201,7 +201,7 @@ pub async fn upsert_is_idempotent(store: &dyn Store) {
     // A re-classification replaces the stored one; a new one is added.
     txs[1].prediction.category = Category::new("travel");
     txs[1].transaction.amount_minor = -2_500;
-    let new = tx(
+    let mut new = tx(
         "bank-a",
         "t3",
         c,
@@ -210,6 +210,14 @@ pub async fn upsert_is_idempotent(store: &dyn Store) {
         -500,
         "transfers",
     );
+    // Flagged, with the model's best guess kept beside it.
+    new.prediction = Prediction {
+        category: Category::new(Category::UNCERTAIN),
+        uncertain: true,
+        confidence: Confidence::Low,
+        guess: Some(Category::new("transfers")),
+        ..new.prediction
+    };
     let r = store
         .upsert(&[txs[1].clone(), new.clone()])
         .await

@@ -65,7 +65,8 @@ fn good_csv_keeps_every_row_and_adds_a_category() {
             "merchant",
             "source",
             "sub_probability",
-            "taxonomy_version"
+            "taxonomy_version",
+            "guess"
         ]
     );
     let rows = csv_rows(out.to_str().unwrap());
@@ -267,6 +268,8 @@ fn uncertain_below_moves_rows_to_uncertain() {
     let (rows, err) = run("0");
     assert!(err.contains("uncertain 0;"), "{err}");
     assert!(rows.iter().all(|r| r["category"] != "uncertain"));
+    assert!(rows.iter().all(|r| r["guess"].is_null()), "{rows:?}");
+    let best: Vec<serde_json::Value> = rows.iter().map(|r| r["category"].clone()).collect();
     // A threshold between the least and the most confident row flags some, not all.
     let probs: Vec<f64> = rows
         .iter()
@@ -278,11 +281,18 @@ fn uncertain_below_moves_rows_to_uncertain() {
     let threshold = (lo + hi) / 2.0;
     let (rows, err) = run(&format!("{threshold}"));
     let mut flagged = 0;
-    for r in &rows {
+    for (i, r) in rows.iter().enumerate() {
         let p = r["probability"].as_f64().unwrap();
         let uncertain = r["uncertain"].as_bool().unwrap();
         assert_eq!(uncertain, p < threshold, "{r}");
         assert_eq!(r["category"] == "uncertain", uncertain, "{r}");
+        // A flagged row keeps the model's best guess, the category it gets unflagged.
+        let guess = if uncertain {
+            &best[i]
+        } else {
+            &serde_json::Value::Null
+        };
+        assert_eq!(&r["guess"], guess, "{r}");
         flagged += uncertain as usize;
     }
     assert!(flagged > 0 && flagged < rows.len(), "{rows:?}");

@@ -314,6 +314,11 @@ pub struct Prediction {
     /// What decided the category: the model, a rule or the user.
     #[serde(default)]
     pub source: Source,
+    /// When `uncertain` is set: the category the model finds most likely, what a reviewer
+    /// confirms or corrects (its probability is `probability`). `None` when the category is
+    /// given; absent from results stored before it existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub guess: Option<Category>,
 }
 
 impl Prediction {
@@ -337,6 +342,7 @@ impl Prediction {
             sub_category,
             merchant,
             source,
+            guess: None,
         }
     }
 
@@ -358,6 +364,7 @@ impl Prediction {
             taxonomy_version: None,
             merchant: None,
             source: Source::Model,
+            guess: None,
         }
     }
 }

@@ -78,6 +78,10 @@ pub struct Enriched {
     pub confidence: Confidence,
     /// The model was unsure: a human should look.
     pub uncertain: bool,
+    /// When `uncertain`: the category the model finds most likely (probability
+    /// `probability`), for the human to confirm or correct; absent otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub guess: Option<Category>,
     /// `model` or `rule:<id>`.
     pub source: Source,
     /// Clean merchant name: a rule's, or the one derived from the description.
@@ -242,6 +246,7 @@ pub fn enrich(
                     probability: p.probability,
                     confidence: p.confidence,
                     uncertain: p.uncertain,
+                    guess: p.guess,
                     source: p.source,
                 }))
             }

@@ -327,11 +327,13 @@ const COLUMNS = [
   ["Amount", (t) => money(t.amount_minor, t.currency), "num"],
 ];
 
-// A transaction's category as a choice: picking another one corrects it.
+// A transaction's category as a choice: picking another one corrects it. An uncertain
+// one shows the model's best guess beside it, the choice a reviewer most often confirms.
 function categoryCell(t) {
   const select = el("select", { class: "correct", "aria-label": `Category of ${t.description}` });
   const known = categories.includes(t.category) ? categories : [t.category, ...categories];
-  select.append(...known.map((c) => el("option", { value: c }, c)));
+  const label = (c) => (c === t.category && t.guess ? `${c} (best guess: ${t.guess})` : c);
+  select.append(...known.map((c) => el("option", { value: c }, label(c))));
   select.value = t.category;
   select.dataset.was = t.category;
   select.addEventListener("change", () => correct(t, select));

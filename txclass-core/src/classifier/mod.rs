@@ -167,13 +167,18 @@ impl Thresholds {
         } else {
             Confidence::Low
         };
-        let uncertain = probability < self.uncertain_below(kind);
-        let category = if uncertain {
-            Category::new(Category::UNCERTAIN)
+        if probability < self.uncertain_below(kind) {
+            let mut p = Prediction::from_model(
+                Category::new(Category::UNCERTAIN),
+                probability,
+                confidence,
+                true,
+            );
+            p.guess = Some(best.clone());
+            p
         } else {
-            best.clone()
-        };
-        Prediction::from_model(category, probability, confidence, uncertain)
+            Prediction::from_model(best.clone(), probability, confidence, false)
+        }
     }
 }
 
@@ -442,6 +447,26 @@ pub fn evaluate_on<E: std::fmt::Display>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Under its kind's threshold a line is `uncertain` and keeps the model's best guess;
+    /// over it, the guess is the category and no guess is kept apart.
+    #[test]
+    fn an_uncertain_prediction_keeps_the_best_guess() {
+        let t = Thresholds::default().one_threshold(0.5);
+        let best = Category::new("groceries");
+        let flagged = t.predict_line(&best, 0.3, Familiarity::Stranger);
+        assert!(flagged.uncertain);
+        assert_eq!(flagged.category.as_str(), Category::UNCERTAIN);
+        assert_eq!(flagged.guess, Some(best.clone()));
+        assert_eq!(flagged.probability, 0.3);
+        let kept = t.predict_line(&best, 0.7, Familiarity::Stranger);
+        assert!(!kept.uncertain);
+        assert_eq!((&kept.category, &kept.guess), (&best, &None));
+        // Serialised, a kept prediction has no `guess` field; a flagged one names it.
+        let json = |p: &Prediction| serde_json::to_value(p).unwrap();
+        assert!(json(&kept).get("guess").is_none());
+        assert_eq!(json(&flagged)["guess"], "groceries");
+    }
 
     #[test]
     fn parts_run_on_threads_of_their_own_and_join_in_order() {

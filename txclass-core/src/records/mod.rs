@@ -438,6 +438,7 @@ impl<W: Write> Writer<W> {
                         .sub_probability
                         .map_or(String::new(), |q| format!("{q:.4}")),
                     taxonomy_version: p.taxonomy_version.as_deref().unwrap_or(""),
+                    guess: p.guess.as_ref().map_or("", Category::as_str),
                 })
                 .map_err(csv_to_io),
             WriterKind::Ndjson(w) => {
@@ -451,6 +452,7 @@ impl<W: Write> Writer<W> {
                         "uncertain": p.uncertain, "sub_category": p.sub_category,
                         "merchant": merchant_name(&tx.description, p), "source": p.source,
                         "sub_probability": p.sub_probability, "taxonomy_version": p.taxonomy_version,
+                        "guess": p.guess,
                     }),
                 )?;
                 w.write_all(b"\n")
@@ -499,6 +501,9 @@ struct CsvOut<'a> {
     source: String,
     sub_probability: String,
     taxonomy_version: &'a str,
+    /// The model's best guess of an uncertain row (empty otherwise): last, so that the
+    /// columns before it stay where they were.
+    guess: &'a str,
 }
 
 /// Minor units as a decimal string with two places: `-1234` → `"-12.34"` (for a

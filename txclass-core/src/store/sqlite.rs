@@ -77,6 +77,7 @@ CREATE TABLE IF NOT EXISTS transactions (
     rule_merchant TEXT,
     sub_probability REAL,
     taxonomy_version TEXT,
+    guess        TEXT,
     PRIMARY KEY (partner_id, id)
 );
 CREATE INDEX IF NOT EXISTS transactions_by_customer
@@ -265,6 +266,11 @@ fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
         )
         .map_err(backend)?;
     }
+    // Rows written before the model's guess was kept read back without one.
+    if !has_column(conn, "guess")? {
+        conn.execute_batch("ALTER TABLE transactions ADD COLUMN guess TEXT;")
+            .map_err(backend)?;
+    }
     Ok(())
 }
 
@@ -332,7 +338,7 @@ fn word_column(description: &str) -> String {
 /// The columns [`row_to_tx`] reads, in its order.
 const TX_COLUMNS: &str = "partner_id, id, customer_id, date, description, amount_minor, \
     currency, category, probability, confidence, uncertain, sub_category, rule_merchant, \
-    source, sub_probability, taxonomy_version";
+    source, sub_probability, taxonomy_version, guess";
 
 fn row_to_tx(r: &rusqlite::Row<'_>) -> rusqlite::Result<ClassifiedTransaction> {
     let date: String = r.get(3)?;
@@ -376,6 +382,7 @@ fn row_to_tx(r: &rusqlite::Row<'_>) -> rusqlite::Result<ClassifiedTransaction> {
                     )
                 })?
             },
+            guess: r.get::<_, Option<String>>(16)?.map(Category),
         },
     })
 }
@@ -391,8 +398,8 @@ fn upsert_rows(
             "INSERT OR IGNORE INTO transactions (partner_id, id, customer_id, date,
                 description, amount_minor, currency, category, probability, confidence,
                 uncertain, merchant, words, source, sub_category, rule_merchant,
-                sub_probability, taxonomy_version)
-             VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18)",
+                sub_probability, taxonomy_version, guess)
+             VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19)",
         )
         .map_err(backend)?;
     let mut upd = t
@@ -400,12 +407,13 @@ fn upsert_rows(
             "UPDATE transactions SET customer_id=?3, date=?4, description=?5,
              amount_minor=?6, currency=?7, category=?8, probability=?9,
              confidence=?10, uncertain=?11, merchant=?12, words=?13, source=?14,
-             sub_category=?15, rule_merchant=?16, sub_probability=?17, taxonomy_version=?18
+             sub_category=?15, rule_merchant=?16, sub_probability=?17, taxonomy_version=?18,
+             guess=?19
              WHERE partner_id=?1 AND id=?2
                AND (customer_id, date, description, amount_minor, currency, category,
                     probability, confidence, uncertain, source, sub_category, rule_merchant,
-                    sub_probability, taxonomy_version)
-                IS NOT (?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?14, ?15, ?16, ?17, ?18)",
+                    sub_probability, taxonomy_version, guess)
+                IS NOT (?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?14, ?15, ?16, ?17, ?18, ?19)",
         )
         .map_err(backend)?;
     for ct in txs {
@@ -430,6 +438,7 @@ fn upsert_rows(
             p.merchant,
             p.sub_probability.map(f64::from),
             p.taxonomy_version,
+            p.guess.as_ref().map(Category::as_str),
         ];
         if ins.execute(args).map_err(backend)? == 1 {
             report.inserted += 1;

@@ -32,6 +32,9 @@ pub(super) struct TxDoc {
     /// Absent in documents written before taxonomies had versions.
     #[serde(default)]
     pub(super) taxonomy_version: Option<String>,
+    /// The model's best guess of an uncertain transaction (absent before mapping version 4).
+    #[serde(default)]
+    pub(super) guess: Option<String>,
 }
 
 impl TxDoc {
@@ -54,6 +57,7 @@ impl TxDoc {
             rule_merchant: ct.prediction.merchant.clone(),
             sub_probability: ct.prediction.sub_probability,
             taxonomy_version: ct.prediction.taxonomy_version.clone(),
+            guess: ct.prediction.guess.as_ref().map(|c| c.0.clone()),
         }
     }
 
@@ -78,6 +82,7 @@ impl TxDoc {
                 taxonomy_version: self.taxonomy_version,
                 merchant: self.rule_merchant,
                 source: self.source,
+                guess: self.guess.map(Category),
             },
         }
     }
@@ -133,7 +138,8 @@ pub(super) fn tx_index_body(shards: u32) -> Value {
                 "sub_category": { "type": "keyword" },
                 "rule_merchant": { "type": "keyword" },
                 "sub_probability": { "type": "float" },
-                "taxonomy_version": { "type": "keyword" }
+                "taxonomy_version": { "type": "keyword" },
+                "guess": { "type": "keyword" }
             }
         }
     })

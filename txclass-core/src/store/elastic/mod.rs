@@ -121,7 +121,9 @@ use crate::partner::Secret;
 /// Version 2 adds what set the category (`source`), the rule's `sub_category` and
 /// `rule_merchant`. Version-1 documents are copied with `source = "model"`. Version 3 adds
 /// `sub_probability` and `taxonomy_version`; older documents are copied without them.
-pub const TX_MAPPING_VERSION: u32 = 3;
+/// Version 4 adds the model's `guess` for an uncertain transaction; older documents are
+/// copied without it.
+pub const TX_MAPPING_VERSION: u32 = 4;
 /// Mapping version of the rules index: bump it when `rule_index_body` changes.
 pub const RULE_MAPPING_VERSION: u32 = 1;
 /// Mapping version of the corrections index: bump it when `correction_index_body` changes.
