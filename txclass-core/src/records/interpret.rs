@@ -302,18 +302,14 @@ impl<'a> Interpreter<'a> {
         // A file that names both parties of a payment: the counterparty is the recipient of
         // money going out and the payer of money coming in (the other is the account holder),
         // read before the description's other parts. A type column's words come first, as
-        // statements print the rail before the name; alone they are no description.
+        // statements print the rail before the name.
         let party = raw.get(if amount_minor < 0 {
             Field::Recipient
         } else {
             Field::Payer
         });
-        let description = match (party, raw.get(Field::Description)) {
-            (Some(p), Some(d)) => super::joined_text([p, d]),
-            (Some(t), None) | (None, Some(t)) => t.to_owned(),
-            (None, None) => return Err(err("description is empty".into())),
-        };
-        let description = super::with_rail(raw.get(Field::Rail), description);
+        let description = super::joined_text(party.into_iter().chain(raw.get(Field::Description)));
+        let description = super::with_rail(raw.get(Field::Rail), description).map_err(err)?;
         let id = raw
             .get(Field::Id)
             .map_or_else(|| format!("line-{line}"), str::to_owned);

@@ -383,12 +383,18 @@ pub(crate) fn rail_phrase(kind: &str) -> Option<&'static str> {
         .map(|(phrase, _)| *phrase)
 }
 
-/// `description` after the words of the payment's type `rail` ([`rail_phrase`]), when it
-/// has any and the description does not already say them.
-pub(crate) fn with_rail(rail: Option<&str>, description: String) -> String {
-    match rail.and_then(rail_phrase) {
-        Some(words) => joined_text([words, &description]),
-        None => description,
+/// The text a row is classified by: `description` after the words of the payment's type
+/// `rail` ([`rail_phrase`]), when it has any and the description does not already say them.
+/// A row whose type has words and whose description is empty is read by those words alone:
+/// a bank's charge or cash withdrawal often comes with no other text (MT940 `NCHG` with an
+/// empty `:86:`, Lloyds' `DD` with a blank description), and refusing it would leave a real
+/// transaction out of the results. With neither, there is nothing to read: the error.
+pub(crate) fn with_rail(rail: Option<&str>, description: String) -> Result<String, String> {
+    match (rail.and_then(rail_phrase), description.is_empty()) {
+        (Some(words), true) => Ok(words.to_owned()),
+        (Some(words), false) => Ok(joined_text([words, &description])),
+        (None, false) => Ok(description),
+        (None, true) => Err("description is empty".into()),
     }
 }
 
@@ -566,14 +572,16 @@ mod tests {
 
     #[test]
     fn a_type_column_is_read_as_the_words_statements_print_for_it() {
-        // Lloyds: the type is a code beside the name; a code with no words is not read.
+        // Lloyds: the type is a code beside the name; a code with no words is not read. A
+        // blank description leaves the type's words alone, when it has any.
         let lloyds = "Transaction Date,Transaction Type,Sort Code,Account Number,Transaction Description,Debit Amount,Credit Amount,Balance\n\
             28/06/2026,BGC,'30-94-57,12345678,ACME LTD,,2450.00,3100.00\n\
             27/06/2026,DD,'30-94-57,12345678,BRITISH GAS,85.00,,650.00\n\
             23/06/2026,CPT,'30-94-57,12345678,LNK HIGH STREET,50.00,,1620.00\n\
             22/06/2026,OTH,'30-94-57,12345678,HMRC,20.00,,1670.00\n\
             21/06/2026,,'30-94-57,12345678,PRET A MANGER,6.45,,1690.00\n\
-            20/06/2026,DD,'30-94-57,12345678,,3.00,,1696.45\n";
+            20/06/2026,DD,'30-94-57,12345678,,3.00,,1696.45\n\
+            19/06/2026,OTH,'30-94-57,12345678,,3.00,,1699.45\n";
         assert_eq!(
             descriptions(lloyds, &csv_with("GBP")),
             [
@@ -582,9 +590,22 @@ mod tests {
                 Ok("ATM WITHDRAWAL LNK HIGH STREET".into()),
                 Ok("HMRC".into()),
                 Ok("PRET A MANGER".into()),
-                Err(7),
+                Ok("DIRECT DEBIT".into()),
+                Err(8),
             ],
-            "a type alone is no description"
+            "a type without words and no description is nothing to read"
+        );
+        // MT940: a bank's charge (`NCHG`) with an empty `:86:` and its commission (`NCOM`)
+        // with none are read by their type's words; a miscellaneous entry (`NMSC`) with no
+        // text is refused, named by its line.
+        let sta = ":20:STMT\n:25:DE89370400440532013000\n:60F:C240301EUR100,00\n\
+            :61:2403040304DR2,50NCHGNONREF\n:86:\n\
+            :61:2403050305DR50,00NCOMNONREF\n\
+            :61:2403060306DR1,00NMSCNONREF\n:86:\n\
+            :62F:C240306EUR46,50\n-\n";
+        assert_eq!(
+            descriptions(sta, &ReadOptions::new(Format::Mt940)),
+            [Ok("BANK CHARGES".into()), Ok("BANK CHARGES".into()), Err(7)]
         );
         // Monzo and Revolut write the type out; words the description already says are not
         // repeated.

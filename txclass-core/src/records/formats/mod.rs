@@ -99,10 +99,7 @@ impl Entry {
             (None, None) => return Err(err("date is missing".into())),
         };
         let description = super::joined_text(self.description.iter().map(String::as_str));
-        if description.is_empty() {
-            return Err(err("description is empty".into()));
-        }
-        let description = super::with_rail(self.rail.as_deref(), description);
+        let description = super::with_rail(self.rail.as_deref(), description).map_err(err)?;
         let currency = match &self.currency {
             Some(code) => Currency::from_code(code)
                 .ok_or_else(|| err(format!("currency {code:?} is not an ISO 4217 code")))?,
