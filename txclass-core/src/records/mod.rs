@@ -390,11 +390,11 @@ pub(crate) fn rail_phrase(kind: &str) -> Option<&'static str> {
 /// empty `:86:`, Lloyds' `DD` with a blank description), and refusing it would leave a real
 /// transaction out of the results. With neither, there is nothing to read: the error.
 pub(crate) fn with_rail(rail: Option<&str>, description: String) -> Result<String, String> {
-    match (rail.and_then(rail_phrase), description.is_empty()) {
-        (Some(words), true) => Ok(words.to_owned()),
-        (Some(words), false) => Ok(joined_text([words, &description])),
-        (None, false) => Ok(description),
-        (None, true) => Err("description is empty".into()),
+    match rail.and_then(rail_phrase) {
+        // `joined_text` leaves an empty part out: the type's words alone.
+        Some(words) => Ok(joined_text([words, &description])),
+        None if description.is_empty() => Err("description is empty".into()),
+        None => Ok(description),
     }
 }
 
