@@ -6,7 +6,7 @@
 # index, and fees and top-ups worded the way South African banks word them.
 #
 # The owner's 44 labels are mapped onto ours where one of ours says the same thing (the table
-# below); rows whose label has no counterpart (insurance, investments, loans, refunds, debit
+# below); rows whose label has no counterpart (investments, loans, refunds, debit
 # orders and "General Purchases", which mixes fuel-station shops, hardware and car washes)
 # are left out, and the script says how many. Three rows whose amount column holds text are
 # refused by the reader and named.
@@ -43,6 +43,8 @@ OURS = {
     "Home and Garden": "shopping", "Clothing": "shopping", "Electronics and Appliances": "shopping",
     "ATM and Cash Withdrawal": "cash", "Health and Medical": "health",
     "Interest Received": "income", "Holidays and Travel": "travel", "Education": "education",
+    "Life Insurance": "insurance", "Auto Insurance": "insurance",
+    "General Insurance": "insurance", "Health Insurance": "insurance",
 }
 rows = list(csv.DictReader(open(sys.argv[1], encoding="utf-8")))
 left = collections.Counter(r["label"] for r in rows if r["label"] not in OURS)

@@ -200,7 +200,7 @@ impl Category {
     pub const UNCERTAIN: &'static str = "uncertain";
 
     /// The built-in taxonomy of the bundled model.
-    pub const BUILTIN: [&'static str; 18] = [
+    pub const BUILTIN: [&'static str; 19] = [
         "groceries",
         "restaurants",
         "transport",
@@ -219,6 +219,7 @@ impl Category {
         "fees",
         "taxes",
         "cash",
+        "insurance",
     ];
 
     /// Wraps a label.

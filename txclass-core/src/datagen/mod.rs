@@ -646,7 +646,7 @@ mod tests {
             (3500, 500, 1000)
         );
         let cats: HashSet<&str> = rows.iter().map(|(_, r)| r.category).collect();
-        assert_eq!(cats.len(), 18);
+        assert_eq!(cats.len(), crate::Category::BUILTIN.len());
         assert!(cats.iter().all(|c| crate::Category::BUILTIN.contains(c)));
         assert!(rows
             .iter()

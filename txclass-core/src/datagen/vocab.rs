@@ -23,7 +23,7 @@ pub(crate) struct Spec {
 pub(crate) enum Kind {
     /// Card purchase at a merchant.
     Card,
-    /// Direct debit of a bill (utilities, telecom, subscriptions).
+    /// Direct debit of a bill (utilities, telecom, subscriptions, insurance).
     Bill,
     /// Money to or from a person.
     Transfer,
@@ -474,16 +474,11 @@ pub(crate) const SPECS: &[Spec] = &[
             "DROGA RAIA",
             "PAGUE MENOS",
             "PANVEL",
-            "UNIMED",
-            "AMIL",
-            "SULAMERICA SAUDE",
-            "HAPVIDA",
             "FLEURY",
             "DASA",
             "DROGARIA SAO PAULO",
             "ULTRAFARMA",
             "LAB A+",
-            "NOTREDAME INTERMEDICA",
         ],
         brands_en: &[
             "CVS/PHARMACY",
@@ -491,11 +486,8 @@ pub(crate) const SPECS: &[Spec] = &[
             "RITE AID",
             "QUEST DIAGNOSTICS",
             "LABCORP",
-            "KAISER PERMANENTE",
             "ONE MEDICAL",
             "BOOTS",
-            "AETNA",
-            "CIGNA",
             "MINUTECLINIC",
             "GOODRX",
         ],
@@ -526,6 +518,46 @@ pub(crate) const SPECS: &[Spec] = &[
             "PHYSICAL THERAPY",
             "OPTOMETRY",
             "LAB",
+        ],
+    },
+    // Premiums, health plans' too (`UNIMED`, `AETNA`): the care itself is health.
+    Spec {
+        label: "insurance",
+        weight: 2.0,
+        median: 200.0,
+        sigma: 0.8,
+        kind: Kind::Bill,
+        brands_br: &[
+            "UNIMED",
+            "AMIL",
+            "SULAMERICA SAUDE",
+            "HAPVIDA",
+            "NOTREDAME INTERMEDICA",
+            "PORTO SEGURO",
+            "BRADESCO SEGUROS",
+            "MAPFRE SEGUROS",
+        ],
+        brands_en: &[
+            "AETNA",
+            "CIGNA",
+            "KAISER PERMANENTE",
+            "GEICO",
+            "STATE FARM",
+            "PROGRESSIVE INS",
+            "ALLSTATE",
+            "LIBERTY MUTUAL",
+        ],
+        keywords_br: &[
+            "SEGURO AUTO",
+            "SEGURO RESIDENCIAL",
+            "SEGURO VIDA",
+            "PLANO DE SAUDE",
+        ],
+        keywords_en: &[
+            "INSURANCE",
+            "AUTO INSURANCE",
+            "LIFE INSURANCE",
+            "HOME INSURANCE",
         ],
     },
     Spec {

@@ -100,11 +100,19 @@ const KINDS: &[Kind] = &[
     },
     Kind {
         category: "health",
-        merchants: &["DROGASIL", "DROGA RAIA", "UNIMED", "CVS PHARMACY"],
+        merchants: &["DROGASIL", "DROGA RAIA", "LAB FLEURY", "CVS PHARMACY"],
         min: -40000,
         max: -1500,
         weight: 4,
         card: true,
+    },
+    Kind {
+        category: "insurance",
+        merchants: &["UNIMED", "PORTO SEGURO", "GEICO", "STATE FARM"],
+        min: -60000,
+        max: -5000,
+        weight: 1,
+        card: false,
     },
     Kind {
         category: "subscriptions",

@@ -118,7 +118,6 @@ pub(crate) fn extra_label(category: &str, name: &str) -> Option<&'static str> {
         "health" => match name {
             "FLEURY" | "DASA" | "HERMES PARDINI" | "LAVOISIER" | "QUEST DIAGNOSTICS"
             | "LABCORP" | "DOCTOLIB" | "ZOCDOC" | "DR CONSULTA" => "medical",
-            "ODONTOPREV" => "dental",
             _ => "",
         },
         "utilities" => match name {
@@ -734,7 +733,7 @@ pub(crate) fn letting_agents(lang: Lang) -> &'static [&'static str] {
 
 /// Brands of categories without OSM places (or with too few in it): streaming and software,
 /// ride-hailing and rail apps, airlines and booking sites, utilities and telecom operators,
-/// online shops and marketplaces, food-delivery apps, health insurers and laboratories. Held
+/// online shops and marketplaces, food-delivery apps, laboratories and insurers. Held
 /// out by brand like the others, except those of categories the index also has brands of,
 /// which always train (`brand_split`).
 pub(crate) fn extra_brands(category: &str) -> &'static [&'static str] {
@@ -1038,36 +1037,42 @@ pub(crate) fn extra_brands(category: &str) -> &'static [&'static str] {
             "SKIPTHEDISHES",
         ],
         "health" => &[
-            "UNIMED",
-            "AMIL",
-            "BRADESCO SAUDE",
-            "SULAMERICA SAUDE",
-            "HAPVIDA",
-            "NOTREDAME INTERMEDICA",
-            "PORTO SEGURO SAUDE",
-            "ODONTOPREV",
             "FLEURY",
             "DASA",
             "HERMES PARDINI",
             "LAVOISIER",
             "DR CONSULTA",
             "BUPA",
-            "KAISER PERMANENTE",
-            "CIGNA",
-            "AETNA",
-            "BLUE CROSS",
             "QUEST DIAGNOSTICS",
             "LABCORP",
             "ZOCDOC",
             "DOCTOLIB",
-            "HARMONIE MUTUELLE",
-            "MGEN",
+        ],
+        // A premium is insurance, whatever it covers: health plans (`UNIMED`, `AETNA`) too;
+        // the care itself is health. The index has most European and US insurers
+        // (`office=insurance`); these are the big ones it lacks.
+        "insurance" => &[
+            "UNIMED",
+            "AMIL",
+            "BRADESCO SAUDE",
+            "SULAMERICA SAUDE",
+            "HAPVIDA",
+            "NOTREDAME INTERMEDICA",
+            "PORTO SEGURO",
+            "BRADESCO SEGUROS",
+            "ODONTOPREV",
+            "KAISER PERMANENTE",
+            "CIGNA",
+            "AETNA",
+            "BLUE CROSS",
             "ADESLAS",
-            "SANITAS",
-            "DKV",
-            "TECHNIKER KRANKENKASSE",
-            "AOK",
-            "BARMER",
+            "SANITAS SEGUROS",
+            "DIRECT LINE",
+            "HASTINGS DIRECT",
+            "OUTSURANCE",
+            "DISCOVERY INSURE",
+            "SANLAM",
+            "MOMENTUM",
         ],
         "telecom" => &[
             "VIVO",

@@ -170,7 +170,7 @@ pub(crate) fn name_split(name: &str) -> Split {
 
 /// The split of a brand (or merchant, person, employer): [`name_split`], except that the
 /// listed brands of the categories the index also has brands of (online shops and
-/// marketplaces, delivery and ride-hailing apps, health insurers) always train. They are the
+/// marketplaces, delivery and ride-hailing apps, laboratories, insurers) always train. They are the
 /// names statements repeat most, which any model of ours must know; those categories'
 /// held-out brands come from the index. (Categories the index has no brands of hold out some
 /// of their listed ones, or their test rows would have no brand to name.)
@@ -179,10 +179,16 @@ pub(crate) fn brand_split(name: &str) -> Split {
     static ALWAYS_TRAINED: std::sync::OnceLock<std::collections::HashSet<&'static str>> =
         std::sync::OnceLock::new();
     let always_trained = ALWAYS_TRAINED.get_or_init(|| {
-        ["shopping", "restaurants", "health", "transport"]
-            .iter()
-            .flat_map(|c| data::extra_brands(c).iter().copied())
-            .collect()
+        [
+            "shopping",
+            "restaurants",
+            "health",
+            "transport",
+            "insurance",
+        ]
+        .iter()
+        .flat_map(|c| data::extra_brands(c).iter().copied())
+        .collect()
     });
     if always_trained.contains(name) {
         Split::Train
@@ -250,6 +256,8 @@ const SPECS: &[Spec] = &[
     spec("education", 2.5, Kind::Card, 700.0, 0.8, 0.15),
     spec("entertainment", 4.0, Kind::Card, 70.0, 0.7, 0.08),
     spec("subscriptions", 5.0, Kind::Bill, 40.0, 0.6, 0.03),
+    // Premiums: monthly for health, car and home cover, some yearly.
+    spec("insurance", 2.5, Kind::Bill, 220.0, 0.9, 0.05),
     spec("travel", 4.0, Kind::Card, 900.0, 0.9, 0.05),
     spec("shopping", 11.0, Kind::Card, 150.0, 1.0, 0.05),
     spec("transfers", 9.0, Kind::Transfer, 300.0, 1.2, 0.4),
@@ -834,10 +842,11 @@ fn brand_line<R: Rng>(
 ) -> (String, String, bool) {
     let as_bill = spec.kind == Kind::Bill
         && place.abroad.is_none()
-        && rng.gen_bool(if spec.label == "subscriptions" {
-            0.4
-        } else {
-            0.7
+        && rng.gen_bool(match spec.label {
+            "subscriptions" => 0.4,
+            // Premiums are collected by direct debit; a few are paid by card.
+            "insurance" => 0.85,
+            _ => 0.7,
         });
     if spec.label == "telecom" && rng.gen_bool(TOP_UP_SHARE) {
         render::top_up(rng, templates, name, place.country.lang)
@@ -948,7 +957,7 @@ mod tests {
             .iter()
             .map(|r| crate::domain::taxonomy::main_of(r.row.category))
             .collect();
-        assert_eq!(cats.len(), 18);
+        assert_eq!(cats.len(), crate::Category::BUILTIN.len());
         let langs: HashSet<&str> = a.iter().map(|r| r.language).collect();
         assert_eq!(langs.len(), 5);
         let n = |s: Split| a.iter().filter(|r| r.split == s).count();

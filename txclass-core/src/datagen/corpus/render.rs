@@ -458,6 +458,13 @@ fn german_purpose<R: Rng>(rng: &mut R, label: &str) -> Option<String> {
         "subscriptions/fitness" => &["MITGLIEDSBEITRAG {M}", "BEITRAG {M}"],
         "subscriptions/news" => &["ABO {M}", "BEZUGSGELD {M}"],
         l if l.starts_with("subscriptions") => &["ABO {M}", "BEITRAG {M}"],
+        "insurance" => &[
+            "BEITRAG {M}",
+            "VERSICHERUNGSBEITRAG {M}",
+            "KFZ-VERSICHERUNG VS-NR {N}",
+            "HAFTPFLICHT BEITRAG {M}",
+            "PRAEMIE VERTRAG {N}",
+        ],
         _ => &[],
     };
     if purposes.is_empty() || rng.gen_bool(0.4) {
