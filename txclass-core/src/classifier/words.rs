@@ -106,6 +106,7 @@ pub(crate) const GROUP: usize = 16;
 /// lines and scale) waits on memory. Word by word, a line waited for each step of each word
 /// in turn; found first, the vectors' reads do not depend on one another and run side by
 /// side (as the text rows' two passes do, [`super::rows`]).
+#[inline(always)]
 pub fn add_all(words: &[&[u8]], sum: &mut [f32; DIM], mut on_known: impl FnMut(usize)) -> usize {
     let t = table();
     let mut known = 0;
