@@ -1244,6 +1244,29 @@ mod tests {
             .any(|d| d.starts_with("VENMO PAYMENT ")));
     }
 
+    /// A terminal often prints a neighbourhood or a shopping centre where the city would be
+    /// (`SPAR CRAIGHALL PARK`, `SHOPPING IGUATEMI`): those words follow the merchants of many
+    /// categories, so that none of them stands for one.
+    #[test]
+    fn place_words_follow_merchants_of_many_categories() {
+        let a = rows(5);
+        for word in ["PARK", "MALL", "SHOPPING", "PLAZA"] {
+            let categories: HashSet<&str> = a
+                .iter()
+                .filter(|r| {
+                    r.row
+                        .transaction
+                        .description
+                        .to_uppercase()
+                        .split(' ')
+                        .any(|w| w == word)
+                })
+                .map(|r| r.row.category.split('/').next().unwrap())
+                .collect();
+            assert!(categories.len() >= 6, "{word}: {categories:?}");
+        }
+    }
+
     #[test]
     fn cash_lines_often_name_the_machines_operator() {
         let a = rows(5);

@@ -7,7 +7,7 @@
 
 use rand::Rng;
 
-use super::data::{Country, Held, Lang};
+use super::data::{names, Country, Held, Lang};
 use super::Part;
 
 /// One option of a choice, with the splits it may appear in.
@@ -281,6 +281,73 @@ impl Place<'_> {
             .is_none()
             .then(|| pick(rng, self.country.cities))
     }
+    /// Where a card terminal says it is: the city, or one time in five a neighbourhood or a
+    /// shopping centre of it, named after a family or the city (`MITCHELL PARK`, `SANDTON SQ`,
+    /// `SHOPPING IGUATEMI`, `CENTRE COMMERCIAL DUPONT`, `MUENCHEN ARKADEN`). Words such as
+    /// PARK, SQ or MALL after a merchant say where it is, not what it sells: real lines print
+    /// them after grocers, fuel stations and diners alike (`SPAR CRAIGHALL PARK`,
+    /// `ENGEN MITCHELL PARK`, `STEERS NORTHMEAD SQUARE`).
+    fn locality<R: Rng>(&self, rng: &mut R) -> Option<String> {
+        let city = self.city(rng)?;
+        if !rng.gen_bool(0.2) {
+            return Some(city.to_owned());
+        }
+        let lang = self.country.lang;
+        let stem = if rng.gen_bool(0.5) {
+            pick(rng, names(lang).1)
+        } else {
+            city
+        };
+        let (before, after): (&[&str], &[&str]) = match lang {
+            Lang::En => (
+                &[],
+                &[
+                    "PARK",
+                    "SQ",
+                    "SQUARE",
+                    "MALL",
+                    "CENTRE",
+                    "CENTER",
+                    "PLAZA",
+                    "CROSSING",
+                    "VILLAGE",
+                    "GARDENS",
+                    "HEIGHTS",
+                    "JUNCTION",
+                    "GATE",
+                    "HILL",
+                    "NORTH",
+                    "SOUTH",
+                    "WATERFRONT",
+                    "RETAIL PARK",
+                    "SHOPPING CTR",
+                    "GALLERIA",
+                    "COMMONS",
+                ],
+            ),
+            Lang::PtBr => (
+                &["SHOPPING", "PRACA", "PARQUE", "JARDIM", "VILA", "CENTRO"],
+                &[],
+            ),
+            Lang::Es => (
+                &["PLAZA", "CENTRO COMERCIAL", "PARQUE", "GALERIAS", "MALL"],
+                &[],
+            ),
+            Lang::Fr => (
+                &["CENTRE COMMERCIAL", "CC", "PARC", "PLACE", "GALERIE"],
+                &[],
+            ),
+            Lang::De => (
+                &[],
+                &["PARK", "ARKADEN", "CENTER", "GALERIE", "PASSAGE", "PLATZ"],
+            ),
+        };
+        Some(if after.is_empty() {
+            format!("{} {stem}", pick(rng, before))
+        } else {
+            format!("{stem} {}", pick(rng, after))
+        })
+    }
     fn code<R: Rng>(&self, rng: &mut R) -> String {
         match self.abroad {
             Some(c) => c.to_uppercase(),
@@ -342,15 +409,15 @@ pub(crate) fn card<R: Rng>(
     }
     let text = match layout {
         "net25" => {
-            let city = place.city(rng).unwrap_or("");
-            format!("{}{}{}", pad(&field, 25), pad(city, 13), place.code(rng))
+            let city = place.locality(rng).unwrap_or_default();
+            format!("{}{}{}", pad(&field, 25), pad(&city, 13), place.code(rng))
         }
-        "net22" => match place.city(rng) {
+        "net22" => match place.locality(rng) {
             Some(city) => format!("{} {city} {}", truncate(&field, 22), place.code(rng)),
             None => format!("{} {}", truncate(&field, 22), place.code(rng)),
         },
         "plain" => field,
-        "store" => match place.city(rng) {
+        "store" => match place.locality(rng) {
             Some(city) => format!("{field} #{} {city}", rng.gen_range(1..9999)),
             None => format!("{field} #{}", rng.gen_range(1..9999)),
         },
@@ -358,7 +425,7 @@ pub(crate) fn card<R: Rng>(
         "girocard" => format!(
             "{}//{}/{} 2026-{:02}-{:02}T{:02}:{:02}:{:02}",
             truncate(&field, 22),
-            place.city(rng).unwrap_or(""),
+            place.locality(rng).unwrap_or_default(),
             place.code(rng),
             rng.gen_range(1..=12),
             rng.gen_range(1..=28),
@@ -386,11 +453,11 @@ pub(crate) fn card<R: Rng>(
                 format!("{}{tld}", truncate(&compact, 18))
             }
         }
-        "neo" => match place.city(rng) {
-            Some(city) if rng.gen_bool(0.5) => format!("{}, {}", title(name), title(city)),
+        "neo" => match place.locality(rng) {
+            Some(city) if rng.gen_bool(0.5) => format!("{}, {}", title(name), title(&city)),
             _ => title(name),
         },
-        _ /* city-first */ => match place.city(rng) {
+        _ /* city-first */ => match place.locality(rng) {
             Some(city) => format!("{city} {}", truncate(&field, 22)),
             None => format!("{} {}", place.code(rng), truncate(&field, 22)),
         },
