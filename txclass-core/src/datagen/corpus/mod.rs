@@ -175,7 +175,7 @@ pub(crate) fn name_split(name: &str) -> Split {
 /// held-out brands come from the index. (Categories the index has no brands of hold out some
 /// of their listed ones, or their test rows would have no brand to name.)
 pub(crate) fn brand_split(name: &str) -> Split {
-    // Asked for every generated row: a set, not four list scans.
+    // Asked for every generated row: a set, not a scan of each category's list.
     static ALWAYS_TRAINED: std::sync::OnceLock<std::collections::HashSet<&'static str>> =
         std::sync::OnceLock::new();
     let always_trained = ALWAYS_TRAINED.get_or_init(|| {
