@@ -113,9 +113,8 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
     let defaults = TrainConfig::default();
     let config = TrainConfig {
         features: FeatureConfig {
-            dim_bits: args.dim_bits,
             word_vectors: !args.no_word_vectors,
-            skips_dates: true,
+            ..FeatureConfig::with_dim_bits(args.dim_bits)
         },
         l2: args.l2,
         class_weight: args.class_weight.parse::<ClassWeight>()?,

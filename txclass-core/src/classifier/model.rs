@@ -31,7 +31,7 @@
 //! |---|---|
 //! | 8 | magic `TXCLSMDL` |
 //! | 4 | format version (`u32`, 6; version 5 is the same layout for a model that scores unread words, versions 4, with the text weights as `f32`, 3, without the anchored threshold either, and 2, without the three rows before the checksum, are read too) |
-//! | 4 | feature version ([`FEATURE_VERSION`]; 3 to 6, see [`FeatureConfig::of_version`]) |
+//! | 4 | feature version ([`FEATURE_VERSION`]; 3 to 8, see [`FeatureConfig::of_version`]) |
 //! | 1 | `dim_bits` |
 //! | 4 | `k`, number of labels |
 //! | 4 × 4 | temperature, thresholds high / medium / uncertain-below (`f32`) |
@@ -804,7 +804,7 @@ impl LogisticModel {
         let dim_bits = r.u8()?;
         let features = FeatureConfig::of_version(fv, dim_bits).ok_or_else(|| {
             bad(&format!(
-                "feature version {fv}, this build computes versions 3 to 6: retrain the model"
+                "feature version {fv}, this build computes versions 3 to 8: retrain the model"
             ))
         })?;
         features.validate()?;
@@ -1251,6 +1251,7 @@ mod tests {
         let v3 = FeatureConfig {
             word_vectors: false,
             skips_dates: false,
+            joins_apostrophes: false,
             ..FeatureConfig::with_dim_bits(8)
         };
         let mut w = vec![0.0f32; 256 * 2];
@@ -1272,7 +1273,7 @@ mod tests {
         let with = model(vec![0.0; 512]).unwrap();
         assert!(with.features().word_vectors);
         assert!(
-            with.version().starts_with("logreg-f5-"),
+            with.version().starts_with("logreg-f7-"),
             "{}",
             with.version()
         );
@@ -1283,7 +1284,7 @@ mod tests {
         other.extend_from_slice(&sum.to_le_bytes());
         let e = LogisticModel::from_bytes(&other).unwrap_err().to_string();
         assert!(
-            e.contains("feature version 2") && e.contains("3 to 6"),
+            e.contains("feature version 2") && e.contains("3 to 8"),
             "{e}"
         );
     }

@@ -359,10 +359,14 @@ impl Place<'_> {
     }
 }
 
-/// A name as a terminal prints it: upper-cased, sometimes without punctuation.
+/// A name as a terminal prints it: upper-cased, sometimes without punctuation, an
+/// apostrophe then dropped (`LOWES`) or, one time in three, printed as a space (`LOWE S`).
 fn printed_name<R: Rng>(rng: &mut R, name: &str) -> String {
     let mut n = name.to_uppercase();
     if rng.gen_bool(0.12) {
+        if n.contains(['\'', '’']) && rng.gen_bool(1.0 / 3.0) {
+            n = n.replace(['\'', '’'], " ");
+        }
         n.retain(|c| c.is_alphanumeric() || c == ' ');
     }
     n
