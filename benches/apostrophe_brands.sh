@@ -47,5 +47,5 @@ PYEOF
 
 for form in apostrophe without space; do
   echo "== printed $form"
-  "$TX" eval "$MODEL" "$DIR/$form.csv" 2>/dev/null | grep -E '^(rows|accuracy|macro-F1|uncertain):' 
+  "$TX" eval "$MODEL" "$DIR/$form.csv" 2>/dev/null | grep -E '^(rows|accuracy|macro-F1|uncertain):'
 done

@@ -1148,3 +1148,29 @@ pub(crate) fn no_brand<R: Rng>(
     }
     (text, family, held)
 }
+
+#[cfg(test)]
+mod tests {
+    use rand::rngs::StdRng;
+    use rand::SeedableRng;
+
+    use super::printed_name;
+
+    /// A name with an apostrophe is printed the three ways terminals print it: with it
+    /// (most lines), without it and, less often, with a space in its place.
+    #[test]
+    fn an_apostrophe_name_is_printed_three_ways() {
+        let mut rng = StdRng::seed_from_u64(7);
+        let mut seen = std::collections::HashMap::new();
+        for _ in 0..3000 {
+            *seen.entry(printed_name(&mut rng, "Lowe's")).or_insert(0) += 1;
+        }
+        let count = |form: &str| seen.get(form).copied().unwrap_or(0);
+        assert_eq!(seen.len(), 3, "{seen:?}");
+        assert!(count("LOWE'S") > 2400, "{seen:?}");
+        assert!(
+            count("LOWES") > count("LOWE S") && count("LOWE S") > 50,
+            "{seen:?}"
+        );
+    }
+}
