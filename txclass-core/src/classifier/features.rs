@@ -8,12 +8,13 @@
 //!    `lowes`, as terminals most often print it (`LOWES #1234`, `MCDONALDS`). Split at the
 //!    apostrophe, the bundled model read the 668 brands of the index that have one at 0.73
 //!    printed without it and 0.95 with it: it had learnt `lowe` + `s`, and took `lowes` for a
-//!    merchant it never saw (joined, 0.98 both ways). Tokens without letters (dates, card numbers, store numbers,
-//!    authorisation codes) are dropped; digits inside a token with three or more of them are
-//!    dropped too (`4532xxxx1234` → `xxxx`). A month's name beside a day (`26 AUG`, `07OCT`,
-//!    `AUG 26`, in the five languages' abbreviations) is a date too and is dropped: left in,
-//!    `POS Purchase Spar Craighall Park * 26 Aug` read `aug` as a merchant word, in its word
-//!    vector and in the count that scales every word's weight.
+//!    merchant it never saw (joined, 0.98 both ways). Tokens without letters (dates, card
+//!    numbers, store numbers, authorisation codes) are dropped; digits inside a token with
+//!    three or more of them are dropped too (`4532xxxx1234` → `xxxx`). A month's name
+//!    beside a day (`26 AUG`, `07OCT`, `AUG 26`, in the five languages' abbreviations) is a
+//!    date too and is dropped: left in, `POS Purchase Spar Craighall Park * 26 Aug` read
+//!    `aug` as a merchant word, in its word vector and in the count that scales every word's
+//!    weight.
 //! 2. **Payment rail**: leading tokens that name how the money moved (`compra cartao`,
 //!    `pix`, `ted`, `prlv`, `cb`, `pos`, …) are removed from the merchant text and become
 //!    one `rail:` feature each. A rail says something (a `PIX` is often a transfer) but must not
@@ -72,6 +73,10 @@ use crate::rails::{fold, is_date_month, is_day, is_rail};
 /// [`FeatureConfig::of_version`] names (3 to 8: the pipelines with and without word vectors,
 /// keeping or skipping dates, splitting words at an apostrophe or not).
 pub const FEATURE_VERSION: u32 = 7;
+
+/// The marks that join a word when between a letter or digit and a letter (`LOWE'S`,
+/// `MCDONALD’S`): the tokenizer's, and the corpus's when it prints a name without them.
+pub(crate) const APOSTROPHES: [char; 2] = ['\'', '\u{2019}'];
 
 /// Buckets of the context space (amount, date, rail): few features, so a small dense table.
 pub(crate) const CONTEXT_DIM: usize = 1 << 10;
@@ -163,7 +168,7 @@ impl FeatureConfig {
                 what: format!("dim_bits must be in 8..=24, got {}", self.dim_bits),
             });
         }
-        if self.joins_apostrophes && !self.skips_dates {
+        if self.version() == 0 {
             return Err(crate::Error::InvalidConfig {
                 what: "words joined at an apostrophe need dates skipped: no feature version \
                        keeps dates and joins"
@@ -266,7 +271,7 @@ fn tokens_into(
     while let Some(c) = chars.next() {
         let c = fold(c);
         if joins_apostrophes
-            && matches!(c, '\'' | '\u{2019}')
+            && APOSTROPHES.contains(&c)
             && buf.len() > start
             && chars.peek().is_some_and(|next| next.is_alphabetic())
         {

@@ -9,6 +9,7 @@ use rand::Rng;
 
 use super::data::{names, Country, Held, Lang};
 use super::Part;
+use crate::classifier::features::APOSTROPHES;
 
 /// One option of a choice, with the splits it may appear in.
 pub(crate) type Opt = (&'static str, Held);
@@ -364,8 +365,8 @@ impl Place<'_> {
 fn printed_name<R: Rng>(rng: &mut R, name: &str) -> String {
     let mut n = name.to_uppercase();
     if rng.gen_bool(0.12) {
-        if n.contains(['\'', '’']) && rng.gen_bool(1.0 / 3.0) {
-            n = n.replace(['\'', '’'], " ");
+        if n.contains(APOSTROPHES) && rng.gen_bool(1.0 / 3.0) {
+            n = n.replace(APOSTROPHES, " ");
         }
         n.retain(|c| c.is_alphanumeric() || c == ' ');
     }
