@@ -232,6 +232,13 @@ fn explanations_add_up_to_the_score_and_name_what_the_line_contains() {
                     }
                 } else if let Some(w) = quoted("word ") {
                     assert!(words.contains(&w), "{} not in {words:?}", f.feature);
+                } else if let Some(w) = quoted("glued ") {
+                    let glued = |p: &[String]| p.concat() == w;
+                    assert!(
+                        words.windows(2).any(glued),
+                        "{} not in {words:?}",
+                        f.feature
+                    );
                 } else if let Some(r) = quoted("rail ") {
                     assert!(rails.contains(&r), "{} not in {rails:?}", f.feature);
                 } else if let Some(pair) = quoted("words ") {

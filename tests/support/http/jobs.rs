@@ -251,7 +251,7 @@ pub async fn the_read_endpoints_report_what_was_stored(t: Transport) {
         assert!(!features.is_empty(), "{item}");
         assert!(features.iter().all(|f| {
             let name = f["feature"].as_str().unwrap();
-            ["word ", "words ", "chars ", "rail ", "context: "]
+            ["word ", "words ", "glued ", "chars ", "rail ", "context: "]
                 .iter()
                 .any(|p| name.starts_with(p))
         }));

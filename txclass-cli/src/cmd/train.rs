@@ -58,7 +58,7 @@ pub struct TrainArgs {
     #[arg(long, default_value_t = FeatureConfig::default().dim_bits)]
     pub dim_bits: u8,
     /// Leave out the word vectors (the mean GloVe vector of the merchant words): the text
-    /// features of feature version 6, for comparing or for a smaller, faster model.
+    /// features of feature version 10, for comparing or for a smaller, faster model.
     #[arg(long)]
     pub no_word_vectors: bool,
     /// L2 regularisation strength (of the mean loss).

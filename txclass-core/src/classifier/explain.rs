@@ -52,6 +52,7 @@ pub struct ClassScore {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Contribution {
     /// What the line contained, e.g. `word "padaria"`, `chars "_pad"`, `rail "pag"`,
+    /// `glued "dischem"` (two adjacent words read as the word they make glued),
     /// `context: money out, about 7-15 USD`.
     pub feature: String,
     /// Value × weight, added to the score.

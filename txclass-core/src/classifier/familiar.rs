@@ -84,6 +84,41 @@ pub(crate) fn word_hashes<'a>(words: impl Iterator<Item = &'a str>, out: &mut Ve
     out.extend(words.map(|w| word_key(w.as_bytes())));
 }
 
+/// A line's merchant keys ([`word_key`]): its words, in order, then, from a pipeline that
+/// glues pairs, the word each pair of adjacent words makes glued (`DIS CHEM` → `dischem`).
+/// The words alone decide how well the model knows the line; a glued word counts as a word
+/// read in the row (`DIS-CHEM` in training rows makes `DISCHEM` read, meaning what they
+/// meant), but is not one of the line's words: a line is not less familiar for the glued
+/// words its pairs make, which no statement printed.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub(crate) struct LineKeys {
+    keys: Vec<u64>,
+    words: usize,
+}
+
+impl LineKeys {
+    /// The line's words' keys, in order.
+    pub fn words(&self) -> &[u64] {
+        &self.keys[..self.words]
+    }
+
+    /// The keys of the words its adjacent pairs make glued.
+    fn glued(&self) -> &[u64] {
+        &self.keys[self.words..]
+    }
+
+    /// Sets the line's words (and no glued words).
+    pub fn set_words<'a>(&mut self, words: impl Iterator<Item = &'a str>) {
+        word_hashes(words, &mut self.keys);
+        self.words = self.keys.len();
+    }
+
+    /// Adds the key of a glued word.
+    pub fn push_glued(&mut self, key: u64) {
+        self.keys.push(key);
+    }
+}
+
 /// The key of a main category (`groceries`), for [`Counter::add`] and [`Familiar::familiarity`].
 pub(crate) fn main_key(main: &str) -> u64 {
     fnv1a(SEED_MAIN, main.as_bytes())
@@ -175,12 +210,14 @@ pub(crate) struct Counter {
 }
 
 impl Counter {
-    /// Counts one training row's merchant words (each key once per row) and its main
+    /// Counts one training row's merchant keys (each key once per row) and its main
     /// category's [`main_key`].
-    pub fn add(&mut self, words: &[u64], main: u64) {
+    pub fn add(&mut self, line: &LineKeys, main: u64) {
+        let words = line.words();
         self.wholes.extend(whole(words));
         self.line.clear();
-        self.line.extend(keys(words));
+        self.line
+            .extend(keys(words).chain(line.glued().iter().copied()));
         self.line.sort_unstable();
         self.line.dedup();
         for &key in &self.line {
@@ -279,8 +316,8 @@ impl Familiar {
     /// Learns a line a user labelled `main` (a correction): its words and pairs the set did
     /// not have are read from now on, meaning `main`. Words it had keep what they meant (a
     /// city in a corrected line does not come to mean the correction's category).
-    pub fn learn(&mut self, words: &[u64], main: u64) {
-        for key in keys(words) {
+    pub fn learn(&mut self, line: &LineKeys, main: u64) {
+        for key in keys(line.words()).chain(line.glued().iter().copied()) {
             if !self.contains(key) {
                 self.insert(key);
                 self.insert(meaning(key, main));
@@ -339,12 +376,18 @@ mod tests {
         out
     }
 
+    fn line_keys(line: &str) -> LineKeys {
+        let mut keys = LineKeys::default();
+        keys.set_words(line.split(' '));
+        keys
+    }
+
     /// Lines `words: main`.
     fn counted(lines: &[&str]) -> Counter {
         let mut c = Counter::default();
         for l in lines {
             let (words, main) = l.split_once(": ").unwrap();
-            c.add(&hashes(words), main_key(main));
+            c.add(&line_keys(words), main_key(main));
         }
         c
     }
@@ -403,6 +446,30 @@ mod tests {
         );
         let school = hashes("wall street english school london leeds");
         assert_eq!(Anchored, c.familiarity(&school, main_key("education")));
+    }
+
+    /// A glued word a row's pairs make is read in that row, meaning its category, so that the
+    /// line printed glued is known; it is not one of the line's words.
+    #[test]
+    fn a_glued_word_is_read_but_is_not_one_of_the_lines_words() {
+        let mut c = Counter::default();
+        let mut printed = line_keys("dis chem ballito");
+        printed.push_glued(word_key(b"dischem"));
+        printed.push_glued(word_key(b"chemballito"));
+        assert_eq!(printed.words(), hashes("dis chem ballito"));
+        c.add(&printed, main_key("health"));
+        c.add(&printed, main_key("health"));
+        let health = main_key("health");
+        assert_eq!(Known, c.familiarity(&hashes("dischem ballito"), health));
+        assert_eq!(Known, c.familiarity(printed.words(), health));
+        let mut set = c.finish();
+        assert!(set.has_read(None, word_key(b"dischem")));
+        assert_eq!(Known, set.familiarity(&hashes("dischem ballito"), health));
+        // A correction learns its glued words too.
+        let mut corrected = line_keys("dis chem umhlanga");
+        corrected.push_glued(word_key(b"chemumhlanga"));
+        set.learn(&corrected, health);
+        assert!(set.has_read(None, word_key(b"chemumhlanga")));
     }
 
     #[test]

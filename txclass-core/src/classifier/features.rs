@@ -19,7 +19,11 @@
 //!    `pix`, `ted`, `prlv`, `cb`, `pos`, …) are removed from the merchant text and become
 //!    one `rail:` feature each. A rail says something (a `PIX` is often a transfer) but must not
 //!    drown the merchant's words.
-//! 3. **Text**: word unigrams, word bigrams and character 3- and 4-grams of each word
+//! 3. **Text**: word unigrams, word bigrams, each bigram's two words glued into one word
+//!    (hashed as that word: `DIS-CHEM`, `DIS CHEM` and `LOWE S` carry the word `dischem` or
+//!    `lowes` that terminals print as `DISCHEM` and `LOWES`; without it the bundled model
+//!    read the index's 470 hyphenated brands at 0.94 with the hyphen and 0.77 glued) and
+//!    character 3- and 4-grams of each word
 //!    (padded with a space at both ends, like scikit-learn's `char_wb`), hashed with 64-bit
 //!    FNV-1a into `2^dim_bits` buckets and counted; the word features and the character
 //!    features are each scaled to unit L2 norm (else the many n-grams drown the few words).
@@ -62,7 +66,7 @@
 
 use chrono::Datelike;
 
-use super::familiar::{word_key, Familiar};
+use super::familiar::{word_key, Familiar, LineKeys};
 use super::words;
 use crate::currency::Currency;
 use crate::domain::Transaction;
@@ -70,9 +74,10 @@ use crate::rails::{fold, is_date_month, is_day, is_rail};
 
 /// Version of the feature pipeline. Bump it whenever any output of [`Featurizer`] changes
 /// for some input; models saved with another version will not load, except the versions
-/// [`FeatureConfig::of_version`] names (3 to 8: the pipelines with and without word vectors,
-/// keeping or skipping dates, splitting words at an apostrophe or not).
-pub const FEATURE_VERSION: u32 = 7;
+/// [`FeatureConfig::of_version`] names (3 to 10: the pipelines with and without word
+/// vectors, keeping or skipping dates, splitting words at an apostrophe or not, gluing
+/// adjacent words or not).
+pub const FEATURE_VERSION: u32 = 9;
 
 /// The marks that join a word when between a letter or digit and a letter (`LOWE'S`,
 /// `MCDONALD’S`): the tokenizer's, and the corpus's when it prints a name without them.
@@ -87,16 +92,21 @@ pub struct FeatureConfig {
     /// The hashed space has `2^dim_bits` buckets (8..=24).
     pub dim_bits: u8,
     /// Whether the mean word vector of the merchant words ([`super::words`]) is part of the
-    /// text features (feature versions 4, 5 and 7; models of versions 3, 6 and 8 were trained
-    /// without it).
+    /// text features (feature versions 4, 5, 7 and 9; models of versions 3, 6, 8 and 10 were
+    /// trained without it).
     pub word_vectors: bool,
     /// Whether a day and a month's name (`26 AUG`, `07OCT`, `AUG 26`) are left out of the
-    /// merchant tokens (feature versions 5 to 8; versions 3 and 4 kept the month as a word).
+    /// merchant tokens (feature versions 5 to 10; versions 3 and 4 kept the month as a word).
     pub skips_dates: bool,
     /// Whether an apostrophe between a letter or digit and a letter joins the two into one
-    /// word (`LOWE'S` → `lowes`; feature versions 7 and 8, which skip dates too; versions 3
+    /// word (`LOWE'S` → `lowes`; feature versions 7 to 10, which skip dates too; versions 3
     /// to 6 split there, `lowe` + `s`).
     pub joins_apostrophes: bool,
+    /// Whether each pair of adjacent merchant words is also read as the one word the two
+    /// make glued (`DIS-CHEM`, `DIS CHEM` and `LOWE S` carry the word `dischem` or `lowes`
+    /// that `DISCHEM` and `LOWES` are; feature versions 9 and 10, which join at an apostrophe
+    /// too).
+    pub glues_pairs: bool,
 }
 
 impl Default for FeatureConfig {
@@ -106,46 +116,58 @@ impl Default for FeatureConfig {
 }
 
 impl FeatureConfig {
-    /// Settings with `2^dim_bits` buckets, word vectors, dates skipped and words joined at
-    /// an apostrophe (the current pipeline, [`FEATURE_VERSION`]).
+    /// Settings with `2^dim_bits` buckets, word vectors, dates skipped, words joined at an
+    /// apostrophe and adjacent words glued (the current pipeline, [`FEATURE_VERSION`]).
     pub fn with_dim_bits(dim_bits: u8) -> Self {
         Self {
             dim_bits,
             word_vectors: true,
             skips_dates: true,
             joins_apostrophes: true,
+            glues_pairs: true,
         }
     }
 
-    /// The feature version a model with these settings is saved with: 7 with word vectors,
-    /// dates skipped and words joined at an apostrophe, 8 the same without word vectors; 5
-    /// and 6, split at an apostrophe; 4 and 3, the pipelines that kept the dates, with and
-    /// without word vectors. Words joined with dates kept is no version ([`validate`]
-    /// refuses it): 0.
+    /// The feature version a model with these settings is saved with: 9 with word vectors,
+    /// dates skipped, words joined at an apostrophe and adjacent words glued, 10 the same
+    /// without word vectors; 7 and 8, not glued; 5 and 6, split at an apostrophe; 4 and 3,
+    /// the pipelines that kept the dates, with and without word vectors. Any other
+    /// combination is no version ([`validate`] refuses it): 0.
     ///
     /// [`validate`]: Self::validate
     pub fn version(&self) -> u32 {
-        match (self.word_vectors, self.skips_dates, self.joins_apostrophes) {
-            (true, true, true) => FEATURE_VERSION,
-            (false, true, true) => 8,
-            (true, true, false) => 5,
-            (false, true, false) => 6,
-            (true, false, false) => 4,
+        let Self {
+            word_vectors: v,
+            skips_dates,
+            joins_apostrophes,
+            glues_pairs,
+            ..
+        } = *self;
+        match (skips_dates, joins_apostrophes, glues_pairs) {
+            (true, true, true) if v => FEATURE_VERSION,
+            (true, true, true) => 10,
+            (true, true, false) if v => 7,
+            (true, true, false) => 8,
+            (true, false, false) if v => 5,
+            (true, false, false) => 6,
+            (false, false, false) if v => 4,
             (false, false, false) => 3,
-            (_, false, true) => 0,
+            _ => 0,
         }
     }
 
     /// The settings a model file of feature version `version` was trained with, or `None`
     /// for a version this build does not compute.
     pub fn of_version(version: u32, dim_bits: u8) -> Option<Self> {
-        let (word_vectors, skips_dates, joins_apostrophes) = match version {
-            3 => (false, false, false),
-            4 => (true, false, false),
-            5 => (true, true, false),
-            6 => (false, true, false),
-            7 => (true, true, true),
-            8 => (false, true, true),
+        let (word_vectors, skips_dates, joins_apostrophes, glues_pairs) = match version {
+            3 => (false, false, false, false),
+            4 => (true, false, false, false),
+            5 => (true, true, false, false),
+            6 => (false, true, false, false),
+            7 => (true, true, true, false),
+            8 => (false, true, true, false),
+            9 => (true, true, true, true),
+            10 => (false, true, true, true),
             _ => return None,
         };
         Some(Self {
@@ -153,6 +175,7 @@ impl FeatureConfig {
             word_vectors,
             skips_dates,
             joins_apostrophes,
+            glues_pairs,
         })
     }
 
@@ -170,8 +193,8 @@ impl FeatureConfig {
         }
         if self.version() == 0 {
             return Err(crate::Error::InvalidConfig {
-                what: "words joined at an apostrophe need dates skipped: no feature version \
-                       keeps dates and joins"
+                what: "no feature version has these settings: words joined at an apostrophe \
+                       need dates skipped, and glued pairs need words joined"
                     .into(),
             });
         }
@@ -431,6 +454,19 @@ impl Featurizer {
             .map(|&(a, b)| &self.buf[a..b])
     }
 
+    /// The familiar-word set's keys of the merchant words of the transaction last given to
+    /// [`featurize`](Self::featurize), into `out`: each word's, in order, then, when the
+    /// settings glue pairs, the glued word of each adjacent pair.
+    pub(crate) fn merchant_keys(&self, out: &mut LineKeys) {
+        out.set_words(self.merchant_words());
+        if self.config.glues_pairs {
+            let bytes = self.buf.as_bytes();
+            for w in self.spans[self.rails..].windows(2) {
+                out.push_glued(word_key(&bytes[w[0].0..w[1].1]));
+            }
+        }
+    }
+
     /// The settings.
     pub fn config(&self) -> FeatureConfig {
         self.config
@@ -508,6 +544,7 @@ impl Featurizer {
             buf,
             &spans[rails..],
             *mask,
+            self.config.glues_pairs,
             padded,
             |b, g| {
                 if counts(g, read) {
@@ -593,6 +630,7 @@ impl Featurizer {
             &buf,
             &spans[rails..],
             self.mask,
+            self.config.glues_pairs,
             &mut self.padded,
             |b, g| {
                 if counts(g, read) {
@@ -672,6 +710,8 @@ fn push_named(out: &mut Vec<(String, u32, f32)>, name: String, bucket: u32, valu
 enum Gram<'a> {
     Word(&'a [u8]),
     Pair(&'a [u8], &'a [u8]),
+    /// Two adjacent words glued, hashed as the one word they make.
+    Glued(&'a [u8]),
     Chars(&'a [u8]),
     Rail(&'a [u8]),
 }
@@ -682,6 +722,7 @@ impl std::fmt::Display for Gram<'_> {
         match self {
             Gram::Word(w) => write!(f, "word \"{}\"", s(w)),
             Gram::Pair(a, b) => write!(f, "words \"{} {}\"", s(a), s(b)),
+            Gram::Glued(w) => write!(f, "glued \"{}\"", s(w)),
             // The padding spaces at a word's ends shown as `_`.
             Gram::Chars(c) => write!(f, "chars \"{}\"", s(c).replace(' ', "_")),
             Gram::Rail(r) => write!(f, "rail \"{}\"", s(r)),
@@ -695,36 +736,45 @@ impl std::fmt::Display for Gram<'_> {
 fn counts(g: Gram<'_>, read: Option<&Familiar>) -> bool {
     match (g, read) {
         (_, None) => true,
-        (Gram::Word(w), Some(set)) => set.has_read(None, word_key(w)),
+        (Gram::Word(w) | Gram::Glued(w), Some(set)) => set.has_read(None, word_key(w)),
         (Gram::Pair(a, b), Some(set)) => set.has_read(Some(word_key(a)), word_key(b)),
         (Gram::Chars(_) | Gram::Rail(_), Some(_)) => true,
     }
 }
 
 /// The hashed text hits of the merchant tokens `spans` of `buf`, each with the text it came
-/// from: every word and pair of adjacent words to `on_word`, every character 3- and 4-gram
-/// of each space-padded word to `on_chars`. The one place the text's hashing is written:
-/// [`Featurizer::featurize`] counts the buckets, [`Featurizer::named`] names them.
+/// from: every word and pair of adjacent words (and, when `glue`, the word two adjacent
+/// words make glued) to `on_word`, every character 3- and 4-gram of each space-padded word
+/// to `on_chars`. The one place the text's hashing is written: [`Featurizer::featurize`]
+/// counts the buckets, [`Featurizer::named`] names them.
 #[inline]
 fn text_hits(
     buf: &str,
     spans: &[(usize, usize)],
     mask: u64,
+    glue: bool,
     padded: &mut Vec<u8>,
     mut on_word: impl FnMut(u32, Gram<'_>),
     mut on_chars: impl FnMut(u32, Gram<'_>),
 ) {
     let bytes = buf.as_bytes();
-    let mut prev: Option<(u64, &[u8])> = None;
+    let mut prev: Option<(u64, usize, &[u8])> = None;
     for &(a, b) in spans {
         let word = &bytes[a..b];
         let hw = fnv1a(SEED_WORD, word);
         on_word((mix(hw) & mask) as u32, Gram::Word(word));
-        if let Some((p, pw)) = prev {
+        if let Some((p, from, pw)) = prev {
             let h = hw ^ p.rotate_left(17) ^ SEED_BIGRAM;
             on_word((mix(h) & mask) as u32, Gram::Pair(pw, word));
+            if glue {
+                // Tokens lie end to end in `buf`: the glued word is the two spans' bytes,
+                // hashed as the one token `DISCHEM` would be.
+                let glued = &bytes[from..b];
+                let hg = fnv1a(SEED_WORD, glued);
+                on_word((mix(hg) & mask) as u32, Gram::Glued(glued));
+            }
         }
-        prev = Some((hw, word));
+        prev = Some((hw, a, word));
         padded.clear();
         padded.push(b' ');
         padded.extend_from_slice(word);
@@ -1126,18 +1176,19 @@ mod tests {
                 word_vectors,
                 skips_dates: false,
                 joins_apostrophes: false,
+                glues_pairs: false,
                 ..FeatureConfig::with_dim_bits(16)
             };
             assert_eq!(old.version(), version);
             assert_eq!(FeatureConfig::of_version(version, 16), Some(old));
             assert!(keeps(old), "version {version}");
         }
-        for version in [5, 6, 7, 8] {
+        for version in [5, 6, 7, 8, 9, 10] {
             let config = FeatureConfig::of_version(version, 16).expect("a version it computes");
             assert!(config.skips_dates && config.version() == version);
             assert!(config.validate().is_ok());
         }
-        assert_eq!(FeatureConfig::of_version(9, 16), None);
+        assert_eq!(FeatureConfig::of_version(11, 16), None);
     }
 
     /// An apostrophe inside a word joins it (`LOWE'S` reads as `LOWES`, the way terminals
@@ -1173,6 +1224,61 @@ mod tests {
         };
         assert!(dated.validate().is_err());
         assert_eq!(dated.version(), 0);
+        let split = FeatureConfig {
+            joins_apostrophes: false,
+            ..current
+        };
+        assert!(split.validate().is_err());
+    }
+
+    /// Two adjacent words are also read as the word they make glued, so that `DIS-CHEM`,
+    /// `DIS CHEM` and `DISCHEM` share the word `dischem`; pipelines of versions 3 to 8 do not
+    /// glue. The familiar-word keys of a line have the glued words after its own.
+    #[test]
+    fn adjacent_words_are_also_read_glued() {
+        let words = |config: FeatureConfig, line: &str| -> Vec<String> {
+            let named = Featurizer::new(config).named(&tx(line, -2500), None);
+            named
+                .text
+                .into_iter()
+                .filter(|n| n.0.starts_with("word \"") || n.0.starts_with("glued \""))
+                .map(|n| n.0)
+                .collect()
+        };
+        let current = FeatureConfig::with_dim_bits(16);
+        for line in ["DIS-CHEM BALLITO", "DIS CHEM BALLITO"] {
+            let found = words(current, line);
+            for w in [
+                "word \"dis\"",
+                "word \"chem\"",
+                "glued \"dischem\"",
+                "glued \"chemballito\"",
+                "word \"ballito\"",
+            ] {
+                assert!(found.contains(&w.to_owned()), "{w} in {found:?}");
+            }
+        }
+        let v7 = FeatureConfig::of_version(7, 16).unwrap();
+        assert!(!words(v7, "DIS-CHEM").contains(&"glued \"dischem\"".to_owned()));
+        let mut f = Featurizer::new(current);
+        f.featurize(
+            &tx("POS DIS-CHEM BALLITO", -2500),
+            &mut SparseRow::default(),
+        );
+        let mut keys = LineKeys::default();
+        f.merchant_keys(&mut keys);
+        let mut expected = LineKeys::default();
+        expected.set_words(["dis", "chem", "ballito"].into_iter());
+        for w in ["dischem", "chemballito"] {
+            expected.push_glued(word_key(w.as_bytes()));
+        }
+        assert_eq!(keys, expected);
+        // A glued word's bucket is the one token's.
+        let (mut glued, mut one) = (SparseRow::default(), SparseRow::default());
+        f.featurize(&tx("DIS CHEM", -2500), &mut glued);
+        f.featurize(&tx("DISCHEM", -2500), &mut one);
+        let bucket = f.named(&tx("DISCHEM", -2500), None).text[0].1;
+        assert!(glued.indices.contains(&bucket) && one.indices.contains(&bucket));
     }
 
     /// With a model's familiar-word set, a word or pair its training rows did not read adds
@@ -1180,12 +1286,12 @@ mod tests {
     /// character n-grams of every word stay.
     #[test]
     fn words_and_pairs_never_read_are_left_out_with_a_familiar_word_set() {
-        use super::super::familiar::{main_key, word_hashes, Counter};
+        use super::super::familiar::{main_key, Counter};
         let mut counter = Counter::default();
-        let mut hashes = Vec::new();
+        let mut keys = LineKeys::default();
         for line in ["albert praha", "albert praha", "albert brno", "albert brno"] {
-            word_hashes(line.split(' '), &mut hashes);
-            counter.add(&hashes, main_key("groceries"));
+            keys.set_words(line.split(' '));
+            counter.add(&keys, main_key("groceries"));
         }
         let read = counter.finish();
         let mut f = Featurizer::new(FeatureConfig::with_dim_bits(16));
@@ -1251,6 +1357,7 @@ mod tests {
             word_vectors: false,
             skips_dates: false,
             joins_apostrophes: false,
+            glues_pairs: false,
             ..FeatureConfig::with_dim_bits(18)
         };
         let v4 = FeatureConfig {
@@ -1261,20 +1368,21 @@ mod tests {
             skips_dates: true,
             ..v4
         };
+        let v7 = FeatureConfig {
+            joins_apostrophes: true,
+            ..v5
+        };
         for (config, line, pinned) in [
             (v3, "SUPERMERCADO EXTRA", PINNED_CHECKSUM_V3),
             (v4, "SUPERMERCADO EXTRA", PINNED_CHECKSUM_V4),
             (v4, "SUPERMERCADO EXTRA 26 AUG", PINNED_DATED_V4),
+            (v7, "SUPERMERCADO EXTRA 26 AUG", PINNED_CHECKSUM),
+            (v5, "SAINSBURY'S 26 AUG", PINNED_APOSTROPHE_V5),
+            (v7, "SAINSBURY'S 26 AUG", PINNED_APOSTROPHE),
             (
                 FeatureConfig::with_dim_bits(18),
                 "SUPERMERCADO EXTRA 26 AUG",
-                PINNED_CHECKSUM,
-            ),
-            (v5, "SAINSBURY'S 26 AUG", PINNED_APOSTROPHE_V5),
-            (
-                FeatureConfig::with_dim_bits(18),
-                "SAINSBURY'S 26 AUG",
-                PINNED_APOSTROPHE,
+                PINNED_GLUED,
             ),
         ] {
             let mut f = Featurizer::new(config);
@@ -1307,6 +1415,7 @@ mod tests {
     const PINNED_CHECKSUM: u64 = PINNED_CHECKSUM_V4;
     const PINNED_APOSTROPHE_V5: u64 = 15_222_731_825_418_013_794;
     const PINNED_APOSTROPHE: u64 = 9_561_904_324_670_675_757;
+    const PINNED_GLUED: u64 = 5_036_942_943_278_327_299;
 
     proptest! {
         #[test]

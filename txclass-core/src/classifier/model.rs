@@ -31,7 +31,7 @@
 //! |---|---|
 //! | 8 | magic `TXCLSMDL` |
 //! | 4 | format version (`u32`, 6; version 5 is the same layout for a model that scores unread words, versions 4, with the text weights as `f32`, 3, without the anchored threshold either, and 2, without the three rows before the checksum, are read too) |
-//! | 4 | feature version ([`FEATURE_VERSION`]; 3 to 8, see [`FeatureConfig::of_version`]) |
+//! | 4 | feature version ([`FEATURE_VERSION`]; 3 to 10, see [`FeatureConfig::of_version`]) |
 //! | 1 | `dim_bits` |
 //! | 4 | `k`, number of labels |
 //! | 4 × 4 | temperature, thresholds high / medium / uncertain-below (`f32`) |
@@ -57,7 +57,7 @@
 use std::path::Path;
 
 use super::explain::{ClassScore, Contribution, Explanation};
-use super::familiar::{main_key, word_hashes, Familiar, Familiarity};
+use super::familiar::{main_key, word_hashes, Familiar, Familiarity, LineKeys};
 use super::features::{fnv1a, vector_buckets, FeatureConfig, Featurizer, SparseRow, CONTEXT_DIM};
 use super::rows::TextRows;
 use super::{Classifier, Thresholds};
@@ -370,9 +370,9 @@ impl LogisticModel {
         self.familiar.as_ref().filter(|_| self.leaves_out_unread)
     }
 
-    /// The same model having read lines users labelled (their merchant word hashes and main
+    /// The same model having read lines users labelled (their merchant keys and main
     /// category key; see [`Familiar::learn`]). Nothing changes without a familiar-word set.
-    pub(crate) fn with_lines_learnt(mut self, lines: &[(Vec<u64>, u64)]) -> Self {
+    pub(crate) fn with_lines_learnt(mut self, lines: &[(LineKeys, u64)]) -> Self {
         if let Some(set) = &mut self.familiar {
             lines
                 .iter()
@@ -804,7 +804,7 @@ impl LogisticModel {
         let dim_bits = r.u8()?;
         let features = FeatureConfig::of_version(fv, dim_bits).ok_or_else(|| {
             bad(&format!(
-                "feature version {fv}, this build computes versions 3 to 8: retrain the model"
+                "feature version {fv}, this build computes versions 3 to 10: retrain the model"
             ))
         })?;
         features.validate()?;
@@ -1252,6 +1252,7 @@ mod tests {
             word_vectors: false,
             skips_dates: false,
             joins_apostrophes: false,
+            glues_pairs: false,
             ..FeatureConfig::with_dim_bits(8)
         };
         let mut w = vec![0.0f32; 256 * 2];
@@ -1273,7 +1274,7 @@ mod tests {
         let with = model(vec![0.0; 512]).unwrap();
         assert!(with.features().word_vectors);
         assert!(
-            with.version().starts_with("logreg-f7-"),
+            with.version().starts_with("logreg-f9-"),
             "{}",
             with.version()
         );
@@ -1284,7 +1285,7 @@ mod tests {
         other.extend_from_slice(&sum.to_le_bytes());
         let e = LogisticModel::from_bytes(&other).unwrap_err().to_string();
         assert!(
-            e.contains("feature version 2") && e.contains("3 to 8"),
+            e.contains("feature version 2") && e.contains("3 to 10"),
             "{e}"
         );
     }

@@ -15,7 +15,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::fmt::Display;
 use std::time::Instant;
 
-use super::familiar::{main_key, word_hashes, Counter, Familiarity};
+use super::familiar::{main_key, Counter, Familiarity, LineKeys};
 use super::features::{fnv1a, FeatureConfig, Featurizer, SparseRow, CONTEXT_DIM};
 use super::model::{ContextMode, LogisticModel};
 use super::sparse::{minimise, minimise_from, Csr, Objective, Optimisation};
@@ -197,11 +197,11 @@ struct Collected {
     /// The training rows' merchant words, counted.
     words: Counter,
     /// The calibration rows' merchant word hashes.
-    cal_words: Vec<Vec<u64>>,
+    cal_words: Vec<LineKeys>,
     /// Rows only the refit trains on, and their merchant word hashes.
     refit_x: Csr,
     refit_y: Vec<u32>,
-    refit_words: Vec<Vec<u64>>,
+    refit_words: Vec<LineKeys>,
     labels: Vec<String>,
     skipped: usize,
     errors: Vec<String>,
@@ -227,8 +227,8 @@ impl Collected {
         self.cal_x.push(row);
         self.cal_ctx.push(ctx);
         self.cal_y.push(id);
-        let mut words = Vec::new();
-        word_hashes(f.merchant_words(), &mut words);
+        let mut words = LineKeys::default();
+        f.merchant_keys(&mut words);
         self.cal_words.push(words);
     }
 
@@ -274,7 +274,7 @@ fn collect<E: Display>(
         errors: Vec::new(),
         unlearnt: BTreeMap::new(),
     };
-    let mut hashes = Vec::new();
+    let mut hashes = LineKeys::default();
     let threshold = (config.calibration_fraction * 1_000_000.0) as u64;
     let hold_out = calibration.is_none() && threshold > 0;
     let mut id_of = |label: &str, c: &mut Collected| -> u32 {
@@ -303,7 +303,7 @@ fn collect<E: Display>(
                 } else {
                     c.x.push(&row);
                     c.y.push(id);
-                    word_hashes(f.merchant_words(), &mut hashes);
+                    f.merchant_keys(&mut hashes);
                     c.words.add(&hashes, main_key(main_of(label.trim())));
                 }
             }
@@ -335,8 +335,8 @@ fn collect<E: Display>(
                     f.featurize(&tx, &mut row);
                     c.refit_x.push(&row);
                     c.refit_y.push(id);
-                    let mut words = Vec::new();
-                    word_hashes(f.merchant_words(), &mut words);
+                    let mut words = LineKeys::default();
+                    f.merchant_keys(&mut words);
                     c.refit_words.push(words);
                 } else {
                     c.leave_out(&label);
@@ -738,7 +738,7 @@ fn fit_thresholds(
         let pick = tree.pick(&p);
         let right = pick.main == tree.main_of(c.cal_y[i] as usize);
         let main = main_key(tree.mains()[pick.main].as_str());
-        let kind = c.words.familiarity(&c.cal_words[i], main);
+        let kind = c.words.familiarity(c.cal_words[i].words(), main);
         (pick.probability, right, kind)
     });
     thresholds_by_kind(scored, target, model.thresholds())

@@ -10,7 +10,7 @@
 
 use std::fmt::Display;
 
-use super::familiar::{main_key, word_hashes};
+use super::familiar::{main_key, LineKeys};
 use super::features::{Featurizer, SparseRow};
 use super::model::LogisticModel;
 use super::sparse::{minimise, Csr, Objective, Optimisation};
@@ -84,7 +84,7 @@ pub fn fine_tune<E: Display>(
     // Each row's buckets and context, to score the tuned model on them.
     let mut kept: Vec<(SparseRow, Vec<u32>)> = Vec::new();
     // Each row's merchant words and main category: the tuned model has read them.
-    let mut learnt: Vec<(Vec<u64>, u64)> = Vec::new();
+    let mut learnt: Vec<(LineKeys, u64)> = Vec::new();
     let (mut skipped, mut errors) = (0, Vec::new());
     let mut right_before = 0;
     let mut z = vec![0.0f32; k];
@@ -127,8 +127,8 @@ pub fn fine_tune<E: Display>(
         x.push(&row);
         y.push(class as u32);
         kept.push((row.clone(), featurizer.context().to_vec()));
-        let mut words = Vec::new();
-        word_hashes(featurizer.merchant_words(), &mut words);
+        let mut words = LineKeys::default();
+        featurizer.merchant_keys(&mut words);
         learnt.push((words, main_key(main_of(labels[class].as_str()))));
     }
     if y.is_empty() {
