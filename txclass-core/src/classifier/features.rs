@@ -22,8 +22,8 @@
 //! 3. **Text**: word unigrams, word bigrams, each bigram's two words glued into one word
 //!    (hashed as that word: `DIS-CHEM`, `DIS CHEM` and `LOWE S` carry the word `dischem` or
 //!    `lowes` that terminals print as `DISCHEM` and `LOWES`; without it the bundled model
-//!    read the index's 470 hyphenated brands at 0.94 with the hyphen and 0.77 glued) and
-//!    character 3- and 4-grams of each word
+//!    read the index's 470 hyphenated brands at 0.94 with the hyphen and 0.77 glued, with
+//!    it 0.95 and 0.83) and character 3- and 4-grams of each word
 //!    (padded with a space at both ends, like scikit-learn's `char_wb`), hashed with 64-bit
 //!    FNV-1a into `2^dim_bits` buckets and counted; the word features and the character
 //!    features are each scaled to unit L2 norm (else the many n-grams drown the few words).
@@ -209,6 +209,7 @@ const SEED_CHAR: u64 = 0x5143_4841_5233_0003;
 const SEED_META: u64 = 0x514d_4554_4134_0004;
 const SEED_VECTOR: u64 = 0x5156_4543_5435_0006;
 
+use crate::hash::fnv1a_continued;
 pub(crate) use crate::hash::{fnv1a, FNV_OFFSET, FNV_PRIME};
 
 /// Final mix so that the low bits used as a bucket depend on every input byte.
@@ -768,9 +769,9 @@ fn text_hits(
             on_word((mix(h) & mask) as u32, Gram::Pair(pw, word));
             if glue {
                 // Tokens lie end to end in `buf`: the glued word is the two spans' bytes,
-                // hashed as the one token `DISCHEM` would be.
+                // hashed as the one token `DISCHEM` would be (the first word's hash, continued).
                 let glued = &bytes[from..b];
-                let hg = fnv1a(SEED_WORD, glued);
+                let hg = fnv1a_continued(p, word);
                 on_word((mix(hg) & mask) as u32, Gram::Glued(glued));
             }
         }
