@@ -196,9 +196,9 @@ struct Collected {
     cal_y: Vec<u32>,
     /// The training rows' merchant words, counted.
     words: Counter,
-    /// The calibration rows' merchant word hashes.
+    /// The calibration rows' merchant keys.
     cal_words: Vec<LineKeys>,
-    /// Rows only the refit trains on, and their merchant word hashes.
+    /// Rows only the refit trains on, and their merchant keys.
     refit_x: Csr,
     refit_y: Vec<u32>,
     refit_words: Vec<LineKeys>,
@@ -274,7 +274,7 @@ fn collect<E: Display>(
         errors: Vec::new(),
         unlearnt: BTreeMap::new(),
     };
-    let mut hashes = LineKeys::default();
+    let mut keys = LineKeys::default();
     let threshold = (config.calibration_fraction * 1_000_000.0) as u64;
     let hold_out = calibration.is_none() && threshold > 0;
     let mut id_of = |label: &str, c: &mut Collected| -> u32 {
@@ -303,8 +303,8 @@ fn collect<E: Display>(
                 } else {
                     c.x.push(&row);
                     c.y.push(id);
-                    f.merchant_keys(&mut hashes);
-                    c.words.add(&hashes, main_key(main_of(label.trim())));
+                    f.merchant_keys(&mut keys);
+                    c.words.add(&keys, main_key(main_of(label.trim())));
                 }
             }
             Err(e) => c.skip(&e),
