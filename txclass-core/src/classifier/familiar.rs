@@ -102,9 +102,9 @@ impl LineKeys {
         &self.keys[..self.words]
     }
 
-    /// The keys of the words its adjacent pairs make glued.
-    fn glued(&self) -> &[u64] {
-        &self.keys[self.words..]
+    /// What a row of this line reads: the [`keys`] of its words, then its glued words.
+    fn read_keys(&self) -> impl Iterator<Item = u64> + '_ {
+        keys(self.words()).chain(self.keys[self.words..].iter().copied())
     }
 
     /// Sets the line's words (and no glued words).
@@ -216,8 +216,7 @@ impl Counter {
         let words = line.words();
         self.wholes.extend(whole(words));
         self.line.clear();
-        self.line
-            .extend(keys(words).chain(line.glued().iter().copied()));
+        self.line.extend(line.read_keys());
         self.line.sort_unstable();
         self.line.dedup();
         for &key in &self.line {
@@ -317,7 +316,7 @@ impl Familiar {
     /// not have are read from now on, meaning `main`. Words it had keep what they meant (a
     /// city in a corrected line does not come to mean the correction's category).
     pub fn learn(&mut self, line: &LineKeys, main: u64) {
-        for key in keys(line.words()).chain(line.glued().iter().copied()) {
+        for key in line.read_keys() {
             if !self.contains(key) {
                 self.insert(key);
                 self.insert(meaning(key, main));
