@@ -83,6 +83,7 @@ pub mod limiter;
 pub mod merchant;
 pub mod orchestrator;
 pub mod partner;
+mod prefetch;
 pub mod progress;
 #[cfg(feature = "redis")]
 mod pubsub;

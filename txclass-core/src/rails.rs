@@ -140,6 +140,8 @@ pub(crate) fn is_day(run: &str) -> bool {
 /// lower-cased.
 pub(crate) fn fold(c: char) -> char {
     match c {
+        // Most statement text is ASCII: decided first.
+        c if c.is_ascii() => c.to_ascii_lowercase(),
         'á' | 'à' | 'â' | 'ã' | 'ä' | 'å' | 'Á' | 'À' | 'Â' | 'Ã' | 'Ä' | 'Å' => 'a',
         'é' | 'è' | 'ê' | 'ë' | 'É' | 'È' | 'Ê' | 'Ë' => 'e',
         'í' | 'ì' | 'î' | 'ï' | 'Í' | 'Ì' | 'Î' | 'Ï' => 'i',
@@ -148,7 +150,6 @@ pub(crate) fn fold(c: char) -> char {
         'ç' | 'Ç' => 'c',
         'ñ' | 'Ñ' => 'n',
         'ý' | 'ÿ' | 'Ý' => 'y',
-        c if c.is_ascii() => c.to_ascii_lowercase(),
         c => c.to_lowercase().next().unwrap_or(c),
     }
 }

@@ -282,12 +282,12 @@ fn tokens_into(
         }
         if digits >= 3 {
             // A code with letters in it (`4532xxxx1234`, `loja0042sp`): keep the letters.
-            let kept: String = buf[start..]
-                .chars()
-                .filter(|c| !c.is_ascii_digit())
-                .collect();
-            buf.truncate(start);
-            buf.push_str(&kept);
+            let mut at = 0;
+            buf.retain(|c| {
+                let keep = at < start || !c.is_ascii_digit();
+                at += c.len_utf8();
+                keep
+            });
         }
         spans.push((start, buf.len()));
     };

@@ -154,14 +154,15 @@ impl TextRows {
             // Pass 1: find every row and read its first weight: reads that do not wait for
             // one another, so the processor runs them side by side. `black_box` keeps the
             // reads, whose values are not needed yet.
-            let mut touched = 0i32;
+            for &j in indices {
+                crate::prefetch::read(&self.slot[j as usize]);
+            }
             for ((a, c), (&j, &v)) in at.iter_mut().zip(&mut coef).zip(indices.iter().zip(values)) {
                 let s = self.slot[j as usize];
                 *a = s.row as usize * self.per;
                 *c = v * s.scale;
-                touched += i32::from(self.lines[*a].0[0]);
+                crate::prefetch::read(&self.lines[*a]);
             }
-            std::hint::black_box(touched);
             // Pass 2: add the rows, in cache now.
             for (&a, &c) in at.iter().zip(&coef).take(indices.len()) {
                 self.add_lines(a, c, out);

@@ -17,7 +17,7 @@ use std::time::Instant;
 
 use super::familiar::{main_key, Counter, Familiarity, LineKeys};
 use super::features::{fnv1a, FeatureConfig, Featurizer, SparseRow, CONTEXT_DIM};
-use super::model::{ContextMode, LogisticModel};
+use super::model::{max_softmax, ContextMode, LogisticModel};
 use super::sparse::{minimise, minimise_from, Csr, Objective, Optimisation};
 use super::{LabelledRow, Thresholds};
 use crate::domain::taxonomy::main_of;
@@ -652,14 +652,8 @@ fn fit_context(
         cal_row(c, i, &mut row, &mut ctx);
         let z = &offset[n * k..n * k + k];
         let u = match config.context {
-            ContextMode::Gated => {
-                let max = z.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-                let sum: f32 = z
-                    .iter()
-                    .map(|&v| ((v - max) / text_temperature).exp())
-                    .sum();
-                1.0 - 1.0 / sum
-            }
+            // The gate as prediction computes it (`Context::gate`).
+            ContextMode::Gated => 1.0 - max_softmax(z, 1.0 / text_temperature),
             _ => 1.0,
         };
         crow.clear();

@@ -255,6 +255,17 @@ pub fn read_labels<R: Read>(reader: R) -> Result<HashMap<String, String>, FileEr
 /// A label as files write it, folded: trimmed, lower case, inner whitespace as one space
 /// (`" Groceries "` and `"GROCERIES"` are `"groceries"`).
 pub(crate) fn normalise_label(label: &str) -> String {
+    // Most labels are already so (`groceries`, `restaurants/coffee`): one copy.
+    let folded = label.is_ascii()
+        && !label
+            .bytes()
+            .any(|b| b.is_ascii_uppercase() || (b.is_ascii_whitespace() && b != b' '))
+        && !label.starts_with(' ')
+        && !label.ends_with(' ')
+        && !label.contains("  ");
+    if folded {
+        return label.to_owned();
+    }
     label
         .split_whitespace()
         .collect::<Vec<_>>()
@@ -269,12 +280,20 @@ pub(crate) fn normalise_label(label: &str) -> String {
 /// `EFTPOS WDL HANDYWAY ALDI STORE` then `EFTPOS WDL HANDYWAY ALDI STORE GEELONG WEST
 /// VICAU`). Empty when every part is blank.
 pub(crate) fn joined_text<'a>(texts: impl IntoIterator<Item = &'a str>) -> String {
+    let mut texts = texts.into_iter().map(str::trim).filter(|d| !d.is_empty());
+    let Some(first) = texts.next() else {
+        return String::new();
+    };
+    // A lone part is the description as it is: most files have one text column, and this is
+    // on the path of every row read.
+    let Some(second) = texts.next() else {
+        return first.to_owned();
+    };
     // Each kept part beside its lower case, the form containment is judged on.
     let mut parts: Vec<(&str, String)> = Vec::new();
-    for d in texts {
-        let d = d.trim();
+    for d in [first, second].into_iter().chain(texts) {
         let low = d.to_lowercase();
-        if d.is_empty() || parts.iter().any(|(_, p)| p.contains(&low)) {
+        if parts.iter().any(|(_, p)| p.contains(&low)) {
             continue;
         }
         match parts.iter().position(|(_, p)| low.contains(p.as_str())) {
@@ -526,6 +545,27 @@ mod tests {
 
     fn currency(code: &str) -> Option<Currency> {
         Currency::from_code(code)
+    }
+
+    #[test]
+    fn labels_fold_and_texts_join_whether_or_not_they_need_it() {
+        for (label, want) in [
+            ("groceries", "groceries"),
+            ("restaurants/coffee", "restaurants/coffee"),
+            ("car rental", "car rental"),
+            (" Groceries ", "groceries"),
+            ("GROCERIES", "groceries"),
+            ("car  rental", "car rental"),
+            ("car\trental", "car rental"),
+            ("Épicerie", "épicerie"),
+        ] {
+            assert_eq!(normalise_label(label), want, "{label:?}");
+        }
+        assert_eq!(joined_text([" PADARIA REAL "]), "PADARIA REAL");
+        assert_eq!(joined_text(["", " PADARIA ", "  "]), "PADARIA");
+        assert_eq!(joined_text(["", " "]), "");
+        assert_eq!(joined_text(["ALDI", "aldi store GEELONG"]), "aldi store GEELONG");
+        assert_eq!(joined_text(["PIX", "PADARIA"]), "PIX PADARIA");
     }
 
     fn read(data: &str, options: &ReadOptions) -> Vec<Row> {

@@ -229,8 +229,10 @@ pub(crate) fn csv<'a, R: Read + 'a>(
                     }
                     return Some(Err(RecordError { line, message }));
                 }
+                // The cells' text is at most the record's: one allocation, never grown.
                 let mut raw = Raw {
                     line,
+                    text: String::with_capacity(record.as_slice().len()),
                     ..Raw::default()
                 };
                 for f in Field::ALL {
