@@ -1,4 +1,9 @@
 //! Asking the processor for memory before it is read.
+//!
+//! Why `unsafe`: stable Rust has no safe prefetch (`core::intrinsics::prefetch_read_data` is
+//! unstable), and the x86-64 intrinsic may be called without `unsafe` only from a function
+//! compiled with `#[target_feature]`, which an `#[inline(always)]` helper cannot be. Scoring
+//! uses it to ask for a line's weight rows ([`crate::classifier`]'s text rows).
 
 /// Starts loading the cache line that holds `value`, without waiting for it.
 #[inline(always)]

@@ -564,7 +564,10 @@ mod tests {
         assert_eq!(joined_text([" PADARIA REAL "]), "PADARIA REAL");
         assert_eq!(joined_text(["", " PADARIA ", "  "]), "PADARIA");
         assert_eq!(joined_text(["", " "]), "");
-        assert_eq!(joined_text(["ALDI", "aldi store GEELONG"]), "aldi store GEELONG");
+        assert_eq!(
+            joined_text(["ALDI", "aldi store GEELONG"]),
+            "aldi store GEELONG"
+        );
         assert_eq!(joined_text(["PIX", "PADARIA"]), "PIX PADARIA");
     }
 
