@@ -65,6 +65,10 @@
 # were batched, the scored rows left unsorted and scoring compiled for AVX2/FMA when present):
 # 1. 182,588-198,518 vs 24,917-30,143 rows/s (6.06x, 7.01x, 7.64x); txclass on both cores
 # 261,171-305,550 (8.64-10.80x).
+# `speed`, three runs (2026-12-06, the models of the full run of 2026-12-05, after the text
+# rows were prefetched, the softmax's exponential vectorised and CSV rows allocated less):
+# 1. 207,551-209,815 vs 30,304-30,621 rows/s (6.78-6.88x); txclass on both cores
+# 325,956-328,633 (10.73-10.77x).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
