@@ -544,10 +544,10 @@ impl LogisticModel {
     /// asked once (the standard library keeps the answer); one without them runs the same
     /// code for SSE2.
     ///
-    /// Why `unsafe` (one of the crate's two uses, with [`crate::prefetch`]): calling a function compiled for instructions
-    /// the processor may lack is undefined behaviour unless it was checked to have them, which
-    /// the compiler cannot see. (A generic wrapper taking a closure was tried: the closure
-    /// was not inlined into it, and ran at the SSE2 speed.)
+    /// Why `unsafe` (one of the crate's two uses, with [`crate::prefetch`]): calling a function
+    /// compiled for instructions the processor may lack is undefined behaviour unless it was
+    /// checked to have them, which the compiler cannot see. (A generic wrapper taking a
+    /// closure was tried: the closure was not inlined into it, and ran at the SSE2 speed.)
     #[allow(unsafe_code)]
     fn probabilities_into(
         &self,

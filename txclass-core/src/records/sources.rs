@@ -229,7 +229,8 @@ pub(crate) fn csv<'a, R: Read + 'a>(
                     }
                     return Some(Err(RecordError { line, message }));
                 }
-                // The cells' text is at most the record's: one allocation, never grown.
+                // The cells' text is at most the record's (UTF-8; Latin-1 may grow it): one
+                // allocation per row.
                 let mut raw = Raw {
                     line,
                     text: String::with_capacity(record.as_slice().len()),
