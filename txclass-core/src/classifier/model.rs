@@ -57,7 +57,7 @@
 use std::path::Path;
 
 use super::explain::{ClassScore, Contribution, Explanation};
-use super::familiar::{main_key, word_hashes, Familiar, Familiarity, LineKeys};
+use super::familiar::{main_key, Familiar, Familiarity, LineKeys};
 use super::features::{fnv1a, vector_buckets, FeatureConfig, Featurizer, SparseRow, CONTEXT_DIM};
 use super::rows::TextRows;
 use super::{Classifier, Thresholds};
@@ -690,14 +690,14 @@ impl LogisticModel {
         let mut f = Featurizer::new(self.features);
         let mut row = SparseRow::default();
         let mut probs = vec![0.0; self.labels.len()];
-        let mut hashes = Vec::new();
+        let mut keys = LineKeys::default();
         txs.iter()
             .map(|tx| {
                 self.probabilities_into(&mut f, &mut row, tx, &mut probs);
                 let pick = self.tree.pick(&probs);
                 let kind = self.familiar.as_ref().map_or(Familiarity::Stranger, |set| {
-                    word_hashes(f.merchant_words(), &mut hashes);
-                    set.familiarity(&hashes, main_key(self.mains()[pick.main].as_str()))
+                    f.merchant_keys(&mut keys);
+                    set.familiarity(&keys, main_key(self.mains()[pick.main].as_str()))
                 });
                 (pick, kind)
             })

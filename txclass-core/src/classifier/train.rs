@@ -732,7 +732,7 @@ fn fit_thresholds(
         let pick = tree.pick(&p);
         let right = pick.main == tree.main_of(c.cal_y[i] as usize);
         let main = main_key(tree.mains()[pick.main].as_str());
-        let kind = c.words.familiarity(c.cal_words[i].words(), main);
+        let kind = c.words.familiarity(&c.cal_words[i], main);
         (pick.probability, right, kind)
     });
     thresholds_by_kind(scored, target, model.thresholds())
