@@ -86,12 +86,6 @@ pub(crate) fn word_key(word: &[u8]) -> u64 {
     fnv1a(SEED_WORD, word)
 }
 
-/// The hashes of a line's merchant words, in order.
-fn word_hashes<'a>(words: impl Iterator<Item = &'a str>, out: &mut Vec<u64>) {
-    out.clear();
-    out.extend(words.map(|w| word_key(w.as_bytes())));
-}
-
 /// A line's merchant keys ([`word_key`]): its words, in order, then, from a pipeline that
 /// glues pairs, the word each pair of adjacent words makes glued (`DIS CHEM` → `dischem`).
 /// A glued word counts as a word read in the row (`DIS-CHEM` in training rows makes
@@ -100,20 +94,20 @@ fn word_hashes<'a>(words: impl Iterator<Item = &'a str>, out: &mut Vec<u64>) {
 /// that was read stands in for the pair it glues ([`familiarity_by`]).
 #[derive(Clone, Debug, Default, PartialEq)]
 pub(crate) struct LineKeys {
-    keys: Vec<u64>,
-    words: usize,
+    words: Vec<u64>,
+    glued: Vec<u64>,
 }
 
 impl LineKeys {
     /// The line's words' keys, in order.
     pub fn words(&self) -> &[u64] {
-        &self.keys[..self.words]
+        &self.words
     }
 
     /// The keys of the glued words, one per pair of adjacent words (none from a pipeline
     /// that does not glue).
     pub fn glued(&self) -> &[u64] {
-        &self.keys[self.words..]
+        &self.glued
     }
 
     /// What a row of this line reads: the [`keys`] of its words, then its glued words.
@@ -121,15 +115,27 @@ impl LineKeys {
         keys(self.words()).chain(self.glued().iter().copied())
     }
 
+    /// No words and no glued words.
+    pub fn clear(&mut self) {
+        self.words.clear();
+        self.glued.clear();
+    }
+
     /// Sets the line's words (and no glued words).
+    #[cfg(test)]
     pub fn set_words<'a>(&mut self, words: impl Iterator<Item = &'a str>) {
-        word_hashes(words, &mut self.keys);
-        self.words = self.keys.len();
+        self.clear();
+        self.words.extend(words.map(|w| word_key(w.as_bytes())));
+    }
+
+    /// Adds the key of the line's next word.
+    pub fn push_word(&mut self, key: u64) {
+        self.words.push(key);
     }
 
     /// Adds the key of a glued word.
     pub fn push_glued(&mut self, key: u64) {
-        self.keys.push(key);
+        self.glued.push(key);
     }
 }
 
@@ -398,9 +404,7 @@ mod tests {
     use super::*;
 
     fn hashes(line: &str) -> Vec<u64> {
-        let mut out = Vec::new();
-        word_hashes(line.split(' '), &mut out);
-        out
+        line.split(' ').map(|w| word_key(w.as_bytes())).collect()
     }
 
     fn line_keys(line: &str) -> LineKeys {

@@ -389,6 +389,8 @@ pub struct Featurizer {
     /// [`counted_unit`]'s table.
     slots: Box<[u32; SLOTS]>,
     context: Vec<u32>,
+    /// The familiar-word set's keys of the merchant words of the line last featurized.
+    keys: LineKeys,
     /// Leading rail tokens of the line last featurized.
     rails: usize,
     /// (bucket, dimension) of each word-vector dimension (none without word vectors), sorted
@@ -428,6 +430,7 @@ impl Featurizer {
             pairs: Vec::with_capacity(256),
             slots: Box::new([0; SLOTS]),
             context: Vec::with_capacity(16),
+            keys: LineKeys::default(),
             rails: 0,
             vector_order: Vec::new(),
         }
@@ -456,16 +459,16 @@ impl Featurizer {
     }
 
     /// The familiar-word set's keys of the merchant words of the transaction last given to
-    /// [`featurize`](Self::featurize), into `out`: each word's, in order, then, when the
-    /// settings glue pairs, the glued word of each adjacent pair.
+    /// [`featurize`](Self::featurize): each word's, in order, then, when the settings glue
+    /// pairs, the glued word of each adjacent pair. Hashed once, while featurizing, where
+    /// scoring with a familiar-word set asks which of them its training rows read.
+    pub(crate) fn line_keys(&self) -> &LineKeys {
+        &self.keys
+    }
+
+    /// [`line_keys`](Self::line_keys) copied into `out`.
     pub(crate) fn merchant_keys(&self, out: &mut LineKeys) {
-        out.set_words(self.merchant_words());
-        if self.config.glues_pairs {
-            let bytes = self.buf.as_bytes();
-            for w in self.spans[self.rails..].windows(2) {
-                out.push_glued(word_key(&bytes[w[0].0..w[1].1]));
-            }
-        }
+        out.clone_from(&self.keys);
     }
 
     /// The settings.
@@ -530,9 +533,11 @@ impl Featurizer {
             slots,
             context,
             vector_order,
+            keys,
             rails: rails_of_line,
             ..
         } = self;
+        keys.clear();
         raw.clear();
         raw_chars.clear();
         pairs.clear();
@@ -548,7 +553,7 @@ impl Featurizer {
             self.config.glues_pairs,
             padded,
             |b, g| {
-                if counts(g, read) {
+                if counts(g, read, keys) {
                     raw.push(b);
                 }
             },
@@ -627,6 +632,7 @@ impl Featurizer {
         let rails = rail_count(spans.iter().map(|&(a, b)| &buf[a..b]), spans.len());
         let mut words: Vec<(u32, String)> = Vec::new();
         let mut chars: Vec<(u32, String)> = Vec::new();
+        let mut keys = LineKeys::default();
         text_hits(
             &buf,
             &spans[rails..],
@@ -634,7 +640,7 @@ impl Featurizer {
             self.config.glues_pairs,
             &mut self.padded,
             |b, g| {
-                if counts(g, read) {
+                if counts(g, read, &mut keys) {
                     words.push((b, g.to_string()));
                 }
             },
@@ -732,15 +738,30 @@ impl std::fmt::Display for Gram<'_> {
 }
 
 /// Whether a word or pair hit `g` counts in a line's score: always without a familiar-word
-/// set, else when the model's training rows read it (see the module docs).
+/// set, else when the model's training rows read it (see the module docs). Adds the key of
+/// each word and glued word to `keys`, the line's [`LineKeys`]: hashed once, for both.
+/// [`text_hits`] gives a pair after its second word, so the pair's words are the last two
+/// keys.
 #[inline]
-fn counts(g: Gram<'_>, read: Option<&Familiar>) -> bool {
-    match (g, read) {
-        (_, None) => true,
-        (Gram::Word(w) | Gram::Glued(w), Some(set)) => set.has_read(None, word_key(w)),
-        (Gram::Pair(a, b), Some(set)) => set.has_read(Some(word_key(a)), word_key(b)),
-        (Gram::Chars(_) | Gram::Rail(_), Some(_)) => true,
-    }
+fn counts(g: Gram<'_>, read: Option<&Familiar>, keys: &mut LineKeys) -> bool {
+    let (before, word) = match g {
+        Gram::Word(w) => {
+            let k = word_key(w);
+            keys.push_word(k);
+            (None, k)
+        }
+        Gram::Glued(w) => {
+            let k = word_key(w);
+            keys.push_glued(k);
+            (None, k)
+        }
+        Gram::Pair(..) => match keys.words() {
+            [.., a, b] => (Some(*a), *b),
+            _ => unreachable!("a pair comes after its two words"),
+        },
+        Gram::Chars(_) | Gram::Rail(_) => return true,
+    };
+    read.is_none_or(|set| set.has_read(before, word))
 }
 
 /// The hashed text hits of the merchant tokens `spans` of `buf`, each with the text it came

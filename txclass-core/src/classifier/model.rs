@@ -690,14 +690,12 @@ impl LogisticModel {
         let mut f = Featurizer::new(self.features);
         let mut row = SparseRow::default();
         let mut probs = vec![0.0; self.labels.len()];
-        let mut keys = LineKeys::default();
         txs.iter()
             .map(|tx| {
                 self.probabilities_into(&mut f, &mut row, tx, &mut probs);
                 let pick = self.tree.pick(&probs);
                 let kind = self.familiar.as_ref().map_or(Familiarity::Stranger, |set| {
-                    f.merchant_keys(&mut keys);
-                    set.familiarity(&keys, main_key(self.mains()[pick.main].as_str()))
+                    set.familiarity(f.line_keys(), main_key(self.mains()[pick.main].as_str()))
                 });
                 (pick, kind)
             })
