@@ -100,11 +100,36 @@ const SYMBOLS: &[(&str, Option<&str>)] = &[
 impl AmountText {
     /// Splits `s` into sign, number and currency; refuses text that is not an amount.
     pub fn parse(s: &str) -> Result<AmountText, String> {
-        let not_a_number = || format!("amount {s:?} is not a number");
-        let mut t = s.trim();
+        let t = s.trim();
         if t.is_empty() {
             return Err("amount is empty".into());
         }
+        // A sign and digits with marks (`-850.00`, `1,234.56`), as most files write amounts,
+        // taken as they are; what the steps below make of such text, without their searches
+        // for brackets, signs, symbols and codes: every row's amount is read here.
+        let (negative, number) = match t.as_bytes()[0] {
+            b'-' => (true, &t[1..]),
+            b'+' => (false, &t[1..]),
+            _ => (false, t),
+        };
+        if number.bytes().any(|b| b.is_ascii_digit())
+            && number
+                .bytes()
+                .all(|b| b.is_ascii_digit() || b == b'.' || b == b',')
+        {
+            return Ok(AmountText {
+                negative,
+                body: number.to_owned(),
+                currency: None,
+            });
+        }
+        Self::parse_marked(s, t)
+    }
+
+    /// [`parse`](Self::parse) of text `t` (`s` trimmed, not empty) that may have brackets,
+    /// signs after the number, currency symbols or codes and spaces.
+    fn parse_marked(s: &str, mut t: &str) -> Result<AmountText, String> {
+        let not_a_number = || format!("amount {s:?} is not a number");
         let mut negative = false;
         let flip = |negative: &mut bool| {
             if *negative {
@@ -254,8 +279,8 @@ impl AmountText {
                 shown()
             ));
         }
-        let int: String = int.chars().filter(|c| *c != mark.other().char()).collect();
-        if !int.chars().all(|c| c.is_ascii_digit()) {
+        let group = mark.other().char();
+        if !int.chars().all(|c| c.is_ascii_digit() || c == group) {
             return Err(format!(
                 "amount {:?} does not fit the file's {mark}",
                 shown()
@@ -283,17 +308,18 @@ impl AmountText {
             ));
         }
         let out_of_range = || format!("amount {:?} is out of range", shown());
-        let major: i64 = if int.is_empty() {
-            0
-        } else {
-            int.parse().map_err(|_| out_of_range())?
+        // Digits read in place, without a copy of the text: every row's amount is read here.
+        let digits = |text: &str| {
+            text.bytes()
+                .filter(u8::is_ascii_digit)
+                .try_fold(0i64, |n, b| {
+                    n.checked_mul(10)?.checked_add(i64::from(b - b'0'))
+                })
+                .ok_or_else(out_of_range)
         };
-        let minor: i64 = if frac.is_empty() {
-            0
-        } else {
-            let padded = format!("{frac:0<places$}");
-            padded.parse().map_err(|_| out_of_range())?
-        };
+        let major = digits(int)?;
+        // `frac` has at most `places` digits (at most 4): `5` of `12.5` is 50 cents.
+        let minor = digits(frac)? * 10i64.pow((places - frac.len()) as u32);
         let v = major
             .checked_mul(currency.scale())
             .and_then(|m| m.checked_add(minor))
@@ -465,6 +491,12 @@ mod tests {
             proptest::prop_assert_eq!(AmountText::parse(&text).unwrap().to_minor(DecimalMark::Dot, c), Ok(minor));
             let comma = text.replace('.', ",");
             proptest::prop_assert_eq!(AmountText::parse(&comma).unwrap().to_minor(DecimalMark::Comma, c), Ok(minor));
+        }
+
+        /// A sign and digits with marks read the same taken as they are as through every step.
+        #[test]
+        fn plain_numbers_read_as_the_marked_path_reads_them(t in "[-+]?[0-9.,]{1,12}") {
+            proptest::prop_assert_eq!(AmountText::parse(&t), AmountText::parse_marked(&t, &t));
         }
     }
 }

@@ -129,6 +129,21 @@ impl DateText {
 fn numeric(t: &str) -> Result<DateText, String> {
     let invalid =
         || format!("date {t:?} is not a date (YYYY-MM-DD, DD/MM/YYYY, MM/DD/YYYY, DD.MM.YYYY)");
+    // `YYYY-MM-DD`, as most exports write it, read without a search: every row's date is read
+    // here, twice while the file's date order is open (which such dates never decide).
+    if let &[y0, y1, y2, y3, b'-', m0, m1, b'-', d0, d1] = t.as_bytes() {
+        let digits = [y0, y1, y2, y3, m0, m1, d0, d1];
+        if digits.iter().all(u8::is_ascii_digit) {
+            let n = |d: &[u8]| d.iter().fold(0u32, |n, b| n * 10 + u32::from(b - b'0'));
+            return NaiveDate::from_ymd_opt(
+                n(&digits[..4]) as i32,
+                n(&digits[4..6]),
+                n(&digits[6..]),
+            )
+            .map(DateText::Known)
+            .ok_or_else(invalid);
+        }
+    }
     // A timestamp's date part: up to a space or a `T` that follows a digit.
     let date_part = match t.find(' ') {
         Some(i) => &t[..i],
@@ -148,8 +163,14 @@ fn numeric(t: &str) -> Result<DateText, String> {
         .chars()
         .find(|c| matches!(c, '-' | '/' | '.'))
         .ok_or_else(invalid)?;
-    let parts: Vec<&str> = date_part.split(sep).collect();
-    if parts.len() != 3
+    // Three parts, in an array: every row's date is read here.
+    let mut split = date_part.split(sep);
+    let parts = [split.next(), split.next(), split.next()];
+    let [Some(p0), Some(p1), Some(p2)] = parts else {
+        return Err(invalid());
+    };
+    let parts = [p0, p1, p2];
+    if split.next().is_some()
         || parts
             .iter()
             .any(|p| p.is_empty() || p.len() > 4 || !p.bytes().all(|b| b.is_ascii_digit()))
@@ -223,6 +244,9 @@ mod tests {
         for bad in [
             "",
             "2024-13-01",
+            "2024-02-30",
+            "2024-00-10",
+            "2024-1a-01",
             "32/13/2024",
             "15/03/202",
             "tomorrow",
