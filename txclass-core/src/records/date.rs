@@ -125,6 +125,12 @@ impl DateText {
     }
 }
 
+/// The date of a year, a month and a day written in ASCII digits (`2024`, `03`, `15`).
+fn ymd(year: &[u8], month: &[u8], day: &[u8]) -> Option<NaiveDate> {
+    let n = |d: &[u8]| d.iter().fold(0u32, |n, b| n * 10 + u32::from(b - b'0'));
+    NaiveDate::from_ymd_opt(n(year) as i32, n(month), n(day))
+}
+
 /// All-numeric dates and timestamps (`2024-03-15`, `15/03/24`, `20240315`, `… 10:53:29`).
 fn numeric(t: &str) -> Result<DateText, String> {
     let invalid =
@@ -132,16 +138,16 @@ fn numeric(t: &str) -> Result<DateText, String> {
     // `YYYY-MM-DD`, as most exports write it, read without a search: every row's date is read
     // here, twice while the file's date order is open (which such dates never decide).
     if let &[y0, y1, y2, y3, b'-', m0, m1, b'-', d0, d1] = t.as_bytes() {
-        let digits = [y0, y1, y2, y3, m0, m1, d0, d1];
-        if digits.iter().all(u8::is_ascii_digit) {
-            let n = |d: &[u8]| d.iter().fold(0u32, |n, b| n * 10 + u32::from(b - b'0'));
-            return NaiveDate::from_ymd_opt(
-                n(&digits[..4]) as i32,
-                n(&digits[4..6]),
-                n(&digits[6..]),
-            )
-            .map(DateText::Known)
-            .ok_or_else(invalid);
+        let (year, month, day) = ([y0, y1, y2, y3], [m0, m1], [d0, d1]);
+        if year
+            .iter()
+            .chain(&month)
+            .chain(&day)
+            .all(u8::is_ascii_digit)
+        {
+            return ymd(&year, &month, &day)
+                .map(DateText::Known)
+                .ok_or_else(invalid);
         }
     }
     // A timestamp's date part: up to a space or a `T` that follows a digit.
@@ -154,8 +160,8 @@ fn numeric(t: &str) -> Result<DateText, String> {
         _ => date_part,
     };
     if date_part.len() == 8 && date_part.bytes().all(|b| b.is_ascii_digit()) {
-        let n = |r: std::ops::Range<usize>| date_part[r].parse::<u32>().unwrap_or(0);
-        return NaiveDate::from_ymd_opt(n(0..4) as i32, n(4..6), n(6..8))
+        let b = date_part.as_bytes();
+        return ymd(&b[..4], &b[4..6], &b[6..])
             .map(DateText::Known)
             .ok_or_else(invalid);
     }
@@ -165,15 +171,15 @@ fn numeric(t: &str) -> Result<DateText, String> {
         .ok_or_else(invalid)?;
     // Three parts, in an array: every row's date is read here.
     let mut split = date_part.split(sep);
-    let parts = [split.next(), split.next(), split.next()];
-    let [Some(p0), Some(p1), Some(p2)] = parts else {
+    let (Some(p0), Some(p1), Some(p2), None) =
+        (split.next(), split.next(), split.next(), split.next())
+    else {
         return Err(invalid());
     };
     let parts = [p0, p1, p2];
-    if split.next().is_some()
-        || parts
-            .iter()
-            .any(|p| p.is_empty() || p.len() > 4 || !p.bytes().all(|b| b.is_ascii_digit()))
+    if parts
+        .iter()
+        .any(|p| p.is_empty() || p.len() > 4 || !p.bytes().all(|b| b.is_ascii_digit()))
     {
         return Err(invalid());
     }
