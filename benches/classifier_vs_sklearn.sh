@@ -23,7 +23,8 @@
 #        ROWS=20000 BIG_ROWS=0 benches/classifier_vs_sklearn.sh   (quick; skips the memory run)
 #        benches/classifier_vs_sklearn.sh speed       (figure 1 only, in a minute: both sides
 #            predict again with the models the last full run trained; the txclass binary is
-#            the current build, so a change to prediction is measured without training again)
+#            the current build, or TXCLASS_BIN's, so a change to prediction is measured
+#            without training again)
 # scikit-learn is installed from PyPI into target/bench-venv. The sklearn side runs with
 # OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE unset (they slow a current numpy; see the machine notes)
 # and with BLAS limited to one thread; the kernel it ran is printed.
@@ -83,8 +84,7 @@ TIME=/usr/bin/time
 SK_ENV=(env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1)
 
 echo "== building txclass (release)"
-cargo build --release -q -p txclass-cli
-TX=target/release/txclass
+. scripts/txclass-bin.sh
 
 if [ ! -x "$PY" ] || ! "$PY" -c "import sklearn, threadpoolctl" 2>/dev/null; then
   echo "== installing scikit-learn into $VENV"
@@ -100,12 +100,15 @@ if [ "${1:-}" = speed ]; then
     [ -f "$f" ] || { echo "$f is missing: run $0 without 'speed' first" >&2; exit 1; }
   done
   rate() { "$PY" -c "import json,sys; print(json.load(sys.stdin)['rows_per_second'])"; }
-  tx=0 all=0
+  # The two sides take turns, three rounds, best of each: on a shared machine a quiet or busy
+  # minute then falls on both sides alike (one side's runs after the other's gave ratios from
+  # 5.9x to 10.2x within an hour).
+  tx=0 all=0 sk=0
   for _ in 1 2 3; do
     tx=$("$PY" -c "print(max($tx, $("$TX" eval "$DATA/tx.model" "$SPEED" --json --threads 1 | rate)))")
     all=$("$PY" -c "print(max($all, $("$TX" eval "$DATA/tx.model" "$SPEED" --json | rate)))")
+    sk=$("$PY" -c "print(max($sk, $("${SK_ENV[@]}" "$PY" benches/sklearn_side.py speed "$DATA/sk.pkl" "$SPEED" | rate)))")
   done
-  sk=$("${SK_ENV[@]}" "$PY" benches/sklearn_side.py speed "$DATA/sk.pkl" "$SPEED" | rate)
   "$PY" -c "print(f'1. predict CSV->labels, rows/s (1 core), {$(wc -l < "$SPEED") - 1:,} rows: {$tx:,.0f} vs {$sk:,.0f}  {$tx / $sk:.2f}x; txclass on all $(nproc) cores: {$all:,.0f} ({$all / $sk:.2f}x)')"
   exit 0
 fi

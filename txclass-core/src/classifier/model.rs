@@ -59,15 +59,19 @@ use std::path::Path;
 use super::explain::{ClassScore, Contribution, Explanation};
 use super::familiar::{main_key, Familiar, Familiarity, LineKeys};
 use super::features::{fnv1a, vector_buckets, FeatureConfig, Featurizer, SparseRow, CONTEXT_DIM};
-use super::rows::TextRows;
+use super::rows::{mul_add, TextRows};
 use super::{Classifier, Thresholds};
 use crate::domain::taxonomy::{LabelTree, Pick};
 use crate::domain::{Category, Prediction, Transaction};
 use crate::Error;
 
 const MAGIC: &[u8; 8] = b"TXCLSMDL";
-/// Labels scored together in the word-vector block (four SSE registers of sums).
-const BLOCK: usize = 16;
+/// Labels scored together in the word-vector block: 64 sums, eight AVX registers (sixteen
+/// SSE ones), a model of up to 64 labels in one block. With 16, a 61-label model's 100
+/// dimensions were read four times over, and each block's last chunk of sums was a scalar
+/// tail: `benches/instructions_per_row.sh` on the benchmark's model, 40,676 → 38,655
+/// instructions a line.
+const BLOCK: usize = 64;
 const FORMAT_VERSION: u32 = 6;
 /// The format of models that score the words their training rows did not read (calibrated
 /// with them); still read.
@@ -475,15 +479,21 @@ impl LogisticModel {
     /// The text's logits `z` for a featurized row, written into `out` (length `k`).
     #[inline(always)]
     pub fn text_logits(&self, row: &SparseRow, out: &mut [f32]) {
+        self.text_logits_fused::<false>(row, out);
+    }
+
+    /// [`text_logits`](Self::text_logits), the multiply-adds fused when `FUSED`.
+    #[inline(always)]
+    fn text_logits_fused<const FUSED: bool>(&self, row: &SparseRow, out: &mut [f32]) {
         out.copy_from_slice(&self.bias);
-        self.rows.add(row, out);
+        self.rows.add::<FUSED>(row, out);
     }
 
     /// The text's logits for `tx`, written into `out` (length `k`): the
     /// [`text_logits`](Self::text_logits) of its features, with the word-vector block scored
     /// densely (the same sums in another order). Leaves `tx`'s context features in `f`.
     #[inline(always)]
-    fn text_logits_of(
+    fn text_logits_of<const FUSED: bool>(
         &self,
         f: &mut Featurizer,
         row: &mut SparseRow,
@@ -491,7 +501,7 @@ impl LogisticModel {
         out: &mut [f32],
     ) {
         let vector = f.featurize_split(tx, row, self.read_set());
-        self.text_logits(row, out);
+        self.text_logits_fused::<FUSED>(row, out);
         if let Some(v) = vector {
             for (o, block) in out
                 .chunks_mut(BLOCK)
@@ -499,7 +509,9 @@ impl LogisticModel {
             {
                 let mut sums = [0.0f32; BLOCK];
                 for (&x, w) in v.iter().zip(block) {
-                    sums.iter_mut().zip(w).for_each(|(s, w)| *s += x * w);
+                    sums.iter_mut()
+                        .zip(w)
+                        .for_each(|(s, &w)| *s = mul_add::<FUSED>(x, w, *s));
                 }
                 o.iter_mut().zip(sums).for_each(|(o, s)| *o += s);
             }
@@ -542,13 +554,17 @@ impl LogisticModel {
     /// Scored in the widest arithmetic the processor has, chosen when it runs. Scoring adds,
     /// per line, about sixty rows of 8-bit weights, a 100 × `k` block of word-vector weights
     /// and the context's rows: a few thousand numbers converted and multiplied. A build for
-    /// any x86-64 processor does that four at a time (SSE2); with AVX2 and FMA, eight, with
-    /// a multiply and an add in one step. On the benchmark's lines (`txclass eval --threads 1`
-    /// as `benches/classifier_vs_sklearn.sh speed` runs it), that raised the rows a second by
-    /// 6-9 % (best of ten alternating runs, four times: 187,990 → 200,034, 180,962 → 197,019,
-    /// 189,018 → 202,664, 194,325 → 206,894); AVX-512 gave nothing more. The processor is
-    /// asked once (the standard library keeps the answer); one without them runs the same
-    /// code for SSE2.
+    /// any x86-64 processor does that four at a time (SSE2); with AVX2, eight. On the
+    /// benchmark's lines (`txclass eval --threads 1` as `benches/classifier_vs_sklearn.sh
+    /// speed` runs it), that raised the rows a second by 6-9 % (best of ten alternating runs,
+    /// four times: 187,990 → 200,034, 180,962 → 197,019, 189,018 → 202,664, 194,325 →
+    /// 206,894); AVX-512 gave nothing more. With FMA too, the text rows' and the word-vector
+    /// block's multiply-adds are one instruction each ([`mul_add`]; the compiler does not fuse
+    /// a multiply and an add on its own, as they round differently): 33,468 → 32,377
+    /// instructions a line (`benches/instructions_per_row.sh`, the benchmark's model), the
+    /// probabilities within 1e-7 of the unfused ones, the same guesses and flags. The
+    /// processor is asked once (the standard library keeps the answer); one without them runs
+    /// the same code for SSE2.
     ///
     /// Why `unsafe` (one of the crate's two uses, with [`crate::prefetch`]): calling a function
     /// compiled for instructions the processor may lack is undefined behaviour unless it was
@@ -569,7 +585,7 @@ impl LogisticModel {
                 return unsafe { self.probabilities_into_avx2(f, row, tx, out) };
             }
         }
-        self.probabilities_into_any(f, row, tx, out)
+        self.probabilities_into_any::<false>(f, row, tx, out)
     }
 
     /// [`probabilities_into`](Self::probabilities_into) compiled for AVX2 and FMA: what it
@@ -583,19 +599,20 @@ impl LogisticModel {
         tx: &Transaction,
         out: &mut [f32],
     ) {
-        self.probabilities_into_any(f, row, tx, out)
+        self.probabilities_into_any::<true>(f, row, tx, out)
     }
 
-    /// [`probabilities_into`](Self::probabilities_into) for any processor.
+    /// [`probabilities_into`](Self::probabilities_into) for any processor (`FUSED`: compiled
+    /// for FMA).
     #[inline(always)]
-    fn probabilities_into_any(
+    fn probabilities_into_any<const FUSED: bool>(
         &self,
         f: &mut Featurizer,
         row: &mut SparseRow,
         tx: &Transaction,
         out: &mut [f32],
     ) {
-        self.text_logits_of(f, row, tx, out);
+        self.text_logits_of::<FUSED>(f, row, tx, out);
         self.add_context(f.context(), out);
         softmax_in_place(out, 1.0 / self.temperature);
     }
@@ -606,7 +623,7 @@ impl LogisticModel {
     pub fn text_probabilities(&self, tx: &Transaction) -> Vec<f32> {
         let mut f = Featurizer::new(self.features);
         let mut out = vec![0.0; self.labels.len()];
-        self.text_logits_of(&mut f, &mut SparseRow::default(), tx, &mut out);
+        self.text_logits_of::<false>(&mut f, &mut SparseRow::default(), tx, &mut out);
         let t = self
             .context
             .as_ref()

@@ -24,8 +24,27 @@
 //! does not, so more of a line's rows are on their way at once (5 alternating runs of
 //! `txclass eval --threads 1` on `speed.csv`: median 181,441 → 185,358 rows/s, best 183,785 →
 //! 190,135).
+//!
+//! Why a row of one line (up to 64 labels) is summed in a local array: its 64 sums stay in
+//! eight AVX registers while the rows go by, one multiply-add each per eight labels; added
+//! into `out` row by row, each row read and wrote `out` again and ran a scalar tail for the
+//! labels past the last multiple of eight. `benches/instructions_per_row.sh` on the
+//! benchmark's model: 38,655 → 33,468 instructions a line (with the multiply-adds fused,
+//! [`mul_add`]: 32,377).
 
 use super::features::SparseRow;
+
+/// `a · b + c`: one instruction, rounded once, when `FUSED` (code compiled for FMA), else a
+/// multiply and an add. Only code compiled with FMA may ask for it fused: without, Rust's
+/// `mul_add` calls the C library's `fmaf`, one number at a time, out of vector registers.
+#[inline(always)]
+pub(crate) fn mul_add<const FUSED: bool>(a: f32, b: f32, c: f32) -> f32 {
+    if FUSED {
+        a.mul_add(b, c)
+    } else {
+        a * b + c
+    }
+}
 
 /// Weights to a cache line.
 const LINE: usize = 64;
@@ -149,9 +168,10 @@ impl TextRows {
         self.add_lines(s.row as usize * self.per, value * s.scale, out);
     }
 
-    /// `out += Σ value · row of bucket` over a featurized row (`out`: `k` values).
+    /// `out += Σ value · row of bucket` over a featurized row (`out`: `k` values); `FUSED`:
+    /// see [`mul_add`].
     #[inline(always)]
-    pub fn add(&self, row: &SparseRow, out: &mut [f32]) {
+    pub fn add<const FUSED: bool>(&self, row: &SparseRow, out: &mut [f32]) {
         const GROUP: usize = 32;
         let (mut at, mut coef) = ([0usize; GROUP], [0f32; GROUP]);
         for (indices, values) in row.indices.chunks(GROUP).zip(row.values.chunks(GROUP)) {
@@ -167,8 +187,20 @@ impl TextRows {
                 crate::prefetch::read(&self.lines[*a]);
             }
             // Pass 2: add the rows, in cache now.
-            for (&a, &c) in at.iter().zip(&coef).take(indices.len()) {
-                self.add_lines(a, c, out);
+            if self.per == 1 {
+                // A row of one line: its sums stay in registers (eight AVX ones) while the
+                // rows go by, instead of `out` being read and written again for each row.
+                let mut sums = [0f32; LINE];
+                for (&a, &c) in at.iter().zip(&coef).take(indices.len()) {
+                    sums.iter_mut()
+                        .zip(&self.lines[a].0)
+                        .for_each(|(s, &q)| *s = mul_add::<FUSED>(c, f32::from(q), *s));
+                }
+                out.iter_mut().zip(sums).for_each(|(o, s)| *o += s);
+            } else {
+                for (&a, &c) in at.iter().zip(&coef).take(indices.len()) {
+                    self.add_lines(a, c, out);
+                }
             }
         }
     }
@@ -190,45 +222,54 @@ mod tests {
 
     #[test]
     fn weights_are_within_half_a_step_of_their_row_and_rows_add_as_summed() {
-        // 130 labels: three lines a row, the last holding 2.
-        let (dim, k) = (64, 130);
-        let mut rows = TextRows::new(dim, k);
-        let used = [3usize, 4, 17, 40, 63];
-        for &b in &used {
-            let w: Vec<f32> = (0..k).map(|c| weight(b, c)).collect();
-            rows.push(b, &w);
-        }
-        rows.push(50, &vec![0.0; k]);
-        assert_eq!(rows.per, 3);
-        assert_eq!(rows.used(), used.len(), "a row of zeros takes no room");
-        assert_eq!(rows.iter().map(|(b, _, _)| b).collect::<Vec<_>>(), used);
-        for &b in &used {
-            let got = rows.weights(b as u32);
-            let max = (0..k).fold(0f32, |m, c| m.max(weight(b, c).abs()));
-            for (c, &g) in got.iter().enumerate() {
-                let err = (g - weight(b, c)).abs();
-                assert!(err <= max / 254.0 + 1e-7, "bucket {b} label {c}: {err}");
-                assert_eq!(rows.weight(b as u32, c), g);
+        // 130 labels: three lines a row, the last holding 2; 61: one line a row, summed in
+        // registers.
+        for (k, per) in [(130, 3), (61, 1)] {
+            let dim = 64;
+            let mut rows = TextRows::new(dim, k);
+            let used = [3usize, 4, 17, 40, 63];
+            for &b in &used {
+                let w: Vec<f32> = (0..k).map(|c| weight(b, c)).collect();
+                rows.push(b, &w);
             }
-        }
-        assert!(rows.weights(5).iter().all(|&w| w == 0.0), "unused bucket");
-        // A featurized row of many buckets (more than a group of the two passes), repeats and
-        // unused buckets among them, adds as the weights summed one by one.
-        let indices: Vec<u32> = (0..70u32)
-            .map(|i| [3, 4, 5, 17, 40, 63, 50][i as usize % 7])
-            .collect();
-        let values: Vec<f32> = (0..70).map(|i| 0.1 + i as f32 / 50.0).collect();
-        let row = SparseRow { indices, values };
-        let mut out = vec![1.0; k];
-        rows.add(&row, &mut out);
-        let mut want = vec![1.0f32; k];
-        for (&j, &v) in row.indices.iter().zip(&row.values) {
-            for (w, g) in want.iter_mut().zip(rows.weights(j)) {
-                *w += v * g;
+            rows.push(50, &vec![0.0; k]);
+            assert_eq!(rows.per, per);
+            assert_eq!(rows.used(), used.len(), "a row of zeros takes no room");
+            assert_eq!(rows.iter().map(|(b, _, _)| b).collect::<Vec<_>>(), used);
+            for &b in &used {
+                let got = rows.weights(b as u32);
+                let max = (0..k).fold(0f32, |m, c| m.max(weight(b, c).abs()));
+                for (c, &g) in got.iter().enumerate() {
+                    let err = (g - weight(b, c)).abs();
+                    assert!(err <= max / 254.0 + 1e-7, "bucket {b} label {c}: {err}");
+                    assert_eq!(rows.weight(b as u32, c), g);
+                }
             }
-        }
-        for (c, (o, w)) in out.iter().zip(&want).enumerate() {
-            assert!((o - w).abs() < 1e-4, "label {c}: {o} vs {w}");
+            assert!(rows.weights(5).iter().all(|&w| w == 0.0), "unused bucket");
+            // A featurized row of many buckets (more than a group of the two passes), repeats
+            // and unused buckets among them, adds as the weights summed one by one, its
+            // multiply-adds fused or not.
+            let indices: Vec<u32> = (0..70u32)
+                .map(|i| [3, 4, 5, 17, 40, 63, 50][i as usize % 7])
+                .collect();
+            let values: Vec<f32> = (0..70).map(|i| 0.1 + i as f32 / 50.0).collect();
+            let row = SparseRow { indices, values };
+            let mut want = vec![1.0f32; k];
+            for (&j, &v) in row.indices.iter().zip(&row.values) {
+                for (w, g) in want.iter_mut().zip(rows.weights(j)) {
+                    *w += v * g;
+                }
+            }
+            let (mut out, mut fused) = (vec![1.0; k], vec![1.0; k]);
+            rows.add::<false>(&row, &mut out);
+            rows.add::<true>(&row, &mut fused);
+            for (c, ((o, f), w)) in out.iter().zip(&fused).zip(&want).enumerate() {
+                assert!((o - w).abs() < 1e-4, "{k} labels, label {c}: {o} vs {w}");
+                assert!(
+                    (f - w).abs() < 1e-4,
+                    "{k} labels, label {c} fused: {f} vs {w}"
+                );
+            }
         }
     }
 }

@@ -80,10 +80,9 @@ pub fn len() -> usize {
     table().n
 }
 
-/// Where the table holds `word`'s vector, if it knows the word.
+/// Where the table holds the word of hash `h` (`fnv1a(SEED, word)`), if it knows the word.
 #[inline]
-fn find(t: &Table, word: &[u8]) -> Option<usize> {
-    let h = fnv1a(SEED, word);
+fn find(t: &Table, h: u64) -> Option<usize> {
     let top = (h >> 48) as usize;
     let (from, to) = (t.starts[top] as usize, t.starts[top + 1] as usize);
     (from..to).find(|&i| hash_at(t.hashes, i) == h)
@@ -101,33 +100,38 @@ pub(crate) const GROUP: usize = 16;
 /// Adds the vectors of `words` that the table knows to `sum`, calls `on_known` with the
 /// position of each, and returns how many it knew.
 ///
-/// Why every word is found before any vector is read: the table (35 MB) is far larger than
-/// the processor's cache, so each step of a lookup (its hashes, then its vector's two cache
-/// lines and scale) waits on memory. Word by word, a line waited for each step of each word
-/// in turn; found first, the vectors' reads do not depend on one another and run side by
-/// side (as the text rows' two passes do, [`super::rows`]).
+/// Why in passes, each only asking for what the next reads: the table (35 MB) is far larger
+/// than the processor's cache, so each step of a lookup (its index entry, its hashes, then
+/// its vector's two cache lines and scale) waits on memory. Word by word, a line waited for
+/// each step of each word in turn. In passes, a group's reads of one step do not depend on
+/// one another and run side by side, asked for with prefetches, which (unlike loads) do not
+/// hold their place in the processor's queue while they wait (as the text rows' two passes
+/// do, [`super::rows`]).
 #[inline(always)]
 pub fn add_all(words: &[&[u8]], sum: &mut [f32; DIM], mut on_known: impl FnMut(usize)) -> usize {
     let t = table();
     let mut known = 0;
     for (g, group) in words.chunks(GROUP).enumerate() {
+        let mut hashes = [0u64; GROUP];
+        for (h, w) in hashes.iter_mut().zip(group) {
+            *h = fnv1a(SEED, w);
+            crate::prefetch::read(&t.starts[(*h >> 48) as usize]);
+        }
+        for &h in &hashes[..group.len()] {
+            let from = t.starts[(h >> 48) as usize] as usize;
+            crate::prefetch::read(&t.hashes[8 * from.min(t.n.saturating_sub(1))]);
+        }
         let mut found = [(0usize, 0usize); GROUP];
         let mut n = 0;
-        for (j, w) in group.iter().enumerate() {
-            if let Some(i) = find(t, w) {
+        for (j, &h) in hashes[..group.len()].iter().enumerate() {
+            if let Some(i) = find(t, h) {
                 found[n] = (g * GROUP + j, i);
                 n += 1;
+                crate::prefetch::read(&t.scales[4 * i]);
+                crate::prefetch::read(&t.values[i * DIM]);
+                crate::prefetch::read(&t.values[i * DIM + DIM - 1]);
             }
         }
-        // Read each vector's scale and both ends before adding any: reads that do not wait
-        // for one another. `black_box` keeps the reads, whose values are not needed yet.
-        let mut touched = 0u32;
-        for &(_, i) in &found[..n] {
-            touched ^= u32::from(t.scales[4 * i])
-                ^ u32::from(t.values[i * DIM])
-                ^ u32::from(t.values[i * DIM + DIM - 1]);
-        }
-        std::hint::black_box(touched);
         for &(at, i) in &found[..n] {
             let scale = f32::from_le_bytes(t.scales[4 * i..4 * i + 4].try_into().expect("4 bytes"));
             for (s, &v) in sum.iter_mut().zip(&t.values[i * DIM..(i + 1) * DIM]) {
