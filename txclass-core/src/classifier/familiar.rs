@@ -336,8 +336,15 @@ impl Familiar {
         }
     }
 
+    /// Whether every bit of `key` is set. All its bits are read, not up to the first unset
+    /// one: the reads do not wait for one another, and no branch has to guess whether a word
+    /// was read in training (perf's share of `txclass eval --threads 1` on the benchmark's
+    /// `speed.csv` in the set's lookups: 5.6 % → 3.9 %).
+    #[inline]
     fn contains(&self, key: u64) -> bool {
-        Self::probes(self.log2_bits, key).all(|bit| self.bits[bit / 64] & (1 << (bit % 64)) != 0)
+        Self::probes(self.log2_bits, key).fold(true, |all, bit| {
+            all & (self.bits[bit / 64] & (1 << (bit % 64)) != 0)
+        })
     }
 
     /// Whether the training rows read (rule 1) the merchant word of key `word` ([`word_key`])

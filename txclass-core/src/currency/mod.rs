@@ -77,18 +77,36 @@ const CODES: &[&str] = &[
     "WST", "XAF", "XCD", "XCG", "XOF", "XPF", "YER", "ZAR", "ZMW", "ZWG",
 ];
 
-/// A three-letter code as a number that sorts as the code does.
-const fn pack(code: &str) -> u32 {
-    let b = code.as_bytes();
-    u32::from_be_bytes([0, b[0], b[1], b[2]])
+/// A code's letters as a base-26 number (`AAA` 0, `ZZZ` 17,575), if they are three ASCII
+/// letters (either case).
+const fn letters_index(b: &[u8]) -> Option<usize> {
+    let mut at = 0;
+    let mut i = 0;
+    while i < 3 {
+        let c = b[i].to_ascii_uppercase();
+        if !c.is_ascii_uppercase() {
+            return None;
+        }
+        at = at * 26 + (c - b'A') as usize;
+        i += 1;
+    }
+    Some(at)
 }
 
-/// [`CODES`] packed ([`pack`]), in the same order.
-const PACKED: [u32; CODES.len()] = {
-    let mut out = [0; CODES.len()];
+/// Each code's place in [`CODES`] plus one (0: no active currency), at its
+/// [`letters_index`]: every row read and featurized asks for its currency, and a binary
+/// search's branches go as the rows' currencies do (17.6 KB, filled when compiling).
+static BY_LETTERS: [u8; 26 * 26 * 26] = {
+    assert!(
+        CODES.len() < u8::MAX as usize,
+        "a place plus one fits a byte"
+    );
+    let mut out = [0; 26 * 26 * 26];
     let mut i = 0;
     while i < CODES.len() {
-        out[i] = pack(CODES[i]);
+        if let Some(at) = letters_index(CODES[i].as_bytes()) {
+            out[at] = i as u8 + 1;
+        }
         i += 1;
     }
     out
@@ -102,7 +120,10 @@ const MINOR_UNITS: [u8; CODES.len()] = {
         let (code, places) = NOT_TWO[i];
         let mut j = 0;
         while j < CODES.len() {
-            if pack(CODES[j]) == pack(code) {
+            if matches!(
+                (letters_index(CODES[j].as_bytes()), letters_index(code.as_bytes())),
+                (Some(p), Some(q)) if p == q
+            ) {
                 out[j] = places;
             }
             j += 1;
@@ -122,10 +143,7 @@ impl Currency {
         let &[a, b, c] = code.as_bytes() else {
             return None;
         };
-        // A binary search of the codes as numbers (not of `&str`s: a pointer to follow and a
-        // `memcmp` per step): every line read and featurized asks for its currency.
-        let key = u32::from_be_bytes([0, a, b, c].map(|x| x.to_ascii_uppercase()));
-        let i = PACKED.binary_search(&key).ok()?;
+        let i = usize::from(BY_LETTERS[letters_index(&[a, b, c])?]).checked_sub(1)?;
         Some(Currency {
             code: CODES[i],
             minor_units: MINOR_UNITS[i],
@@ -196,17 +214,42 @@ mod tests {
     use super::*;
 
     #[test]
-    fn codes_are_sorted_for_the_binary_search() {
-        assert!(CODES.windows(2).all(|w| w[0] < w[1]));
+    fn every_code_and_no_other_text_is_a_currency() {
+        assert!(CODES.windows(2).all(|w| w[0] < w[1]), "sorted, once each");
         assert!(NOT_TWO.iter().all(|(c, _)| CODES.contains(c)));
-        // Every code has the places `NOT_TWO` gives it, else two.
+        // Every code, in either case, has the places `NOT_TWO` gives it, else two.
         for code in CODES {
             let places = NOT_TWO.iter().find(|(c, _)| c == code).map_or(2, |p| p.1);
-            assert_eq!(
-                Currency::from_code(code).unwrap().minor_units(),
-                places,
-                "{code}"
-            );
+            for text in [code.to_string(), code.to_lowercase()] {
+                let c = Currency::from_code(&text).unwrap();
+                assert_eq!((c.code(), c.minor_units()), (*code, places), "{text}");
+            }
+        }
+        // Every other three ASCII letters are none, and so are digits, signs and letters
+        // beyond ASCII where a letter would be.
+        let mut found = 0;
+        for a in b'A'..=b'Z' {
+            for b in b'A'..=b'Z' {
+                for c in b'A'..=b'Z' {
+                    let text = String::from_utf8(vec![a, b, c]).unwrap();
+                    let known = CODES.contains(&text.as_str());
+                    assert_eq!(Currency::from_code(&text).is_some(), known, "{text}");
+                    found += usize::from(known);
+                }
+            }
+        }
+        assert_eq!(found, CODES.len());
+        for text in [
+            "EU1",
+            "E R",
+            "@UR",
+            "[UR",
+            "EU`",
+            "EU{",
+            "ÉU",
+            "\u{0}\u{0}\u{0}",
+        ] {
+            assert_eq!(Currency::from_code(text), None, "{text:?}");
         }
     }
 

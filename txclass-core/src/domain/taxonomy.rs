@@ -424,8 +424,8 @@ impl LabelTree {
     /// The most likely main category (probabilities summed over its labels, first one on
     /// ties) and the most likely label under it, for label probabilities `p`.
     pub fn pick(&self, p: &[f32]) -> Pick {
-        let (label, label_probability) = argmax(p);
         if !self.two_level {
+            let (label, label_probability) = argmax(p);
             return Pick {
                 main: self.main_of[label],
                 probability: label_probability,
