@@ -138,6 +138,7 @@ pub(crate) fn is_day(run: &str) -> bool {
 
 /// Folds an accented Latin letter to ASCII and lower-cases; other characters pass through
 /// lower-cased.
+#[inline]
 pub(crate) fn fold(c: char) -> char {
     match c {
         // Most statement text is ASCII: decided first.
