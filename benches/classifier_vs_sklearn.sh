@@ -70,6 +70,11 @@
 # rows were prefetched, the softmax's exponential vectorised and CSV rows allocated less):
 # 1. 207,551-209,815 vs 30,304-30,621 rows/s (6.78-6.88x); txclass on both cores
 # 325,956-328,633 (10.73-10.77x).
+# `speed`, three rounds taking turns with the build before (2026-12-06, sixth session, a busy
+# machine; after a line's text rows were summed in registers, the word-vector block widened to
+# 64 labels and the multiply-adds fused): 1. 225,768 / 207,928 / 137,717 vs 24,972 / 19,614 /
+# 18,095 rows/s (9.04x / 10.60x / 7.61x; the build before 7.35x / 7.91x / 5.87x); txclass on
+# both cores 10.79x / 12.39x / 11.61x.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
