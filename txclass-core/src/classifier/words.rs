@@ -106,9 +106,9 @@ pub(crate) const GROUP: usize = 16;
 /// each step of each word in turn. In passes, a group's reads of one step do not depend on
 /// one another and run side by side, asked for with prefetches, which (unlike loads) do not
 /// hold their place in the processor's queue while they wait (as the text rows' two passes
-/// do, [`super::rows`]). With each word found in turn and the vectors' ends read (not prefetched) before any was added,
-/// perf put 20 % of the scoring function's samples of `txclass eval --threads 1` on the
-/// benchmark's `speed.csv` on the lookups; in these passes, 14 %.
+/// do, [`super::rows`]). With each word found in turn and the vectors' ends read (not
+/// prefetched) before any was added, perf put 20 % of the scoring function's samples of
+/// `txclass eval --threads 1` on the benchmark's `speed.csv` on the lookups; in passes, 14 %.
 #[inline(always)]
 pub fn add_all(words: &[&[u8]], sum: &mut [f32; DIM], mut on_known: impl FnMut(usize)) -> usize {
     let t = table();
