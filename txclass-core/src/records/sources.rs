@@ -236,15 +236,27 @@ pub(crate) fn csv<'a, R: Read + 'a>(
                     text: String::with_capacity(record.as_slice().len()),
                     ..Raw::default()
                 };
+                // The record's text checked as UTF-8 once: a cell that starts and ends on a
+                // character's boundary in it is valid text too (one check a row instead of
+                // one a cell); the others, and every cell of a record that is not UTF-8,
+                // are read one by one ([`push_text`]).
+                let whole = std::str::from_utf8(record.as_slice()).ok();
+                let set = |raw: &mut Raw, f: Field, col: usize| match whole
+                    .zip(record.range(col))
+                    .and_then(|(w, r)| w.get(r))
+                {
+                    Some(cell) => raw.set(f, cell),
+                    None => raw.set_bytes(f, &record[col]),
+                };
                 for f in Field::ALL {
                     if let Some(col) = columns.get(f).filter(|_| f != Field::Description) {
-                        raw.set_bytes(f, &record[col]);
+                        set(&mut raw, f, col);
                     }
                 }
                 // One description column is copied straight into the buffer; several are
                 // joined ([`Raw::set_texts`]).
                 if let [col] = columns.texts[..] {
-                    raw.set_bytes(Field::Description, &record[col]);
+                    set(&mut raw, Field::Description, col);
                 } else {
                     let texts: Vec<String> =
                         columns.texts.iter().map(|&c| text(&record[c])).collect();
@@ -457,5 +469,28 @@ mod tests {
         assert_eq!(rows.len(), 1);
         let r = rows[0].as_ref().unwrap();
         assert_eq!((r.line, r.get(Field::Description)), (3, Some("CAFÉ")));
+    }
+
+    /// A record is checked as UTF-8 once, but each cell is still its own text: UTF-8 cells
+    /// beside a Latin-1 one read as UTF-8, and two cells whose bytes make a character only
+    /// across the delimiter each read as Latin-1 (as they would alone).
+    #[test]
+    fn each_cell_is_read_as_its_own_text() {
+        let data = b"date,description,amount,currency\n\
+            2024-02-01,CAF\xc3\xa9 M\xc3\xbcLLER,-3.50,EUR\n\
+            2024-02-01,CAF\xc9,-3.50,EUR\n\
+            2024-02-01,CAF\xc3\xa9,-3.50,EUR\xc3\n\
+            2024-02-01,\xc3,\xa9-3.50,EUR\n";
+        let (rows, _, _) = csv(data.as_slice()).unwrap();
+        let rows: Vec<_> = rows.map(|r| r.unwrap()).collect();
+        let got = |i: usize, f: Field| rows[i].get(f).map(str::to_owned);
+        assert_eq!(got(0, Field::Description).as_deref(), Some("CAFé MüLLER"));
+        assert_eq!(got(1, Field::Description).as_deref(), Some("CAFÉ"));
+        // A record whose last cell is not UTF-8: the description still is.
+        assert_eq!(got(2, Field::Description).as_deref(), Some("CAFé"));
+        assert_eq!(got(2, Field::Currency).as_deref(), Some("EURÃ"));
+        // `\xc3` `\xa9` is `é` in one cell; split by the comma, each is a Latin-1 character.
+        assert_eq!(got(3, Field::Description).as_deref(), Some("Ã"));
+        assert_eq!(got(3, Field::Amount).as_deref(), Some("©-3.50"));
     }
 }
