@@ -152,20 +152,21 @@ impl TextRows {
         s.scale * f32::from(line.0[class % LINE])
     }
 
-    /// `out += c · q` over the lines of the row at `at` (`out`: `k` values).
+    /// `out += c · q` over the lines of the row at `at` (`out`: `k` values); `FUSED`: see
+    /// [`mul_add`].
     #[inline(always)]
-    fn add_lines(&self, at: usize, c: f32, out: &mut [f32]) {
+    fn add_lines<const FUSED: bool>(&self, at: usize, c: f32, out: &mut [f32]) {
         for (o, line) in out.chunks_mut(LINE).zip(&self.lines[at..at + self.per]) {
             o.iter_mut()
                 .zip(&line.0)
-                .for_each(|(o, &q)| *o += c * f32::from(q));
+                .for_each(|(o, &q)| *o = mul_add::<FUSED>(c, f32::from(q), *o));
         }
     }
 
     /// `out += value · row of bucket` (`out`: `k` values).
     pub fn add_one(&self, bucket: u32, value: f32, out: &mut [f32]) {
         let s = self.slot[bucket as usize];
-        self.add_lines(s.row as usize * self.per, value * s.scale, out);
+        self.add_lines::<false>(s.row as usize * self.per, value * s.scale, out);
     }
 
     /// `out += Σ value · row of bucket` over a featurized row (`out`: `k` values); `FUSED`:
@@ -192,14 +193,12 @@ impl TextRows {
                 // rows go by, instead of `out` being read and written again for each row.
                 let mut sums = [0f32; LINE];
                 for (&a, &c) in at.iter().zip(&coef).take(indices.len()) {
-                    sums.iter_mut()
-                        .zip(&self.lines[a].0)
-                        .for_each(|(s, &q)| *s = mul_add::<FUSED>(c, f32::from(q), *s));
+                    self.add_lines::<FUSED>(a, c, &mut sums);
                 }
                 out.iter_mut().zip(sums).for_each(|(o, s)| *o += s);
             } else {
                 for (&a, &c) in at.iter().zip(&coef).take(indices.len()) {
-                    self.add_lines(a, c, out);
+                    self.add_lines::<FUSED>(a, c, out);
                 }
             }
         }

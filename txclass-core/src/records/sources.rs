@@ -241,10 +241,8 @@ pub(crate) fn csv<'a, R: Read + 'a>(
                 // one a cell); the others, and every cell of a record that is not UTF-8,
                 // are read one by one ([`push_text`]).
                 let whole = std::str::from_utf8(record.as_slice()).ok();
-                let set = |raw: &mut Raw, f: Field, col: usize| match whole
-                    .zip(record.range(col))
-                    .and_then(|(w, r)| w.get(r))
-                {
+                let checked = |col: usize| whole.zip(record.range(col)).and_then(|(w, r)| w.get(r));
+                let set = |raw: &mut Raw, f: Field, col: usize| match checked(col) {
                     Some(cell) => raw.set(f, cell),
                     None => raw.set_bytes(f, &record[col]),
                 };
@@ -258,8 +256,11 @@ pub(crate) fn csv<'a, R: Read + 'a>(
                 if let [col] = columns.texts[..] {
                     set(&mut raw, Field::Description, col);
                 } else {
-                    let texts: Vec<String> =
-                        columns.texts.iter().map(|&c| text(&record[c])).collect();
+                    let texts: Vec<String> = columns
+                        .texts
+                        .iter()
+                        .map(|&c| checked(c).map_or_else(|| text(&record[c]), str::to_owned))
+                        .collect();
                     raw.set_texts(texts.iter().map(String::as_str));
                 }
                 return Some(Ok(raw));
