@@ -67,13 +67,14 @@ const fn packed(word: &[u8]) -> Option<u128> {
     if word.len() > 16 {
         return None;
     }
-    let mut bytes = [0u8; 16];
+    // Shifted in, not copied into a `[u8; 16]`: the copy was a `memcpy` call a word.
+    let mut p = 0;
     let mut i = 0;
     while i < word.len() {
-        bytes[i] = word[i];
+        p |= (word[i] as u128) << (8 * i);
         i += 1;
     }
-    Some(u128::from_le_bytes(bytes))
+    Some(p)
 }
 
 /// `words` as [`packed`] numbers (every word has at most 16 bytes).
@@ -119,15 +120,19 @@ const MONTHS_PACKED: [u128; MONTHS.len()] = all_packed(MONTHS);
 /// (`CAFE DO MAR`, `MAY DEPARTMENT STORES`) a month's name is a word like any other. The classifier's features
 /// depend on it (a change is a new `FEATURE_VERSION`).
 pub(crate) fn is_date_month(run: &str, day_beside: bool) -> bool {
-    let letters = run.trim_start_matches(|c: char| c.is_ascii_digit());
-    let joined = run.len() - letters.len();
-    (3..=5).contains(&letters.len())
-        && packed(letters.as_bytes()).is_some_and(|p| MONTHS_PACKED.contains(&p))
-        && match joined {
-            0 => day_beside,
-            1 | 2 => true,
-            _ => false,
-        }
+    date_month(run).is_some_and(|joined| joined || day_beside)
+}
+
+/// Whether `run` is a month's name that a day's number beside it would make a date (see
+/// [`is_date_month`]): `Some(true)` when one is joined to it already (`07OCT`), `Some(false)`
+/// for the name alone (`OCT`), `None` for any other run.
+pub(crate) fn date_month(run: &str) -> Option<bool> {
+    let joined = run.bytes().take_while(u8::is_ascii_digit).count();
+    let letters = &run[joined..];
+    ((3..=5).contains(&letters.len())
+        && joined <= 2
+        && packed(letters.as_bytes()).is_some_and(|p| MONTHS_PACKED.contains(&p)))
+    .then_some(joined > 0)
 }
 
 /// Whether `run`, a run of letters and digits of a description, is a day's number (one or

@@ -70,7 +70,7 @@ use super::familiar::{word_key, Familiar, LineKeys};
 use super::words;
 use crate::currency::Currency;
 use crate::domain::Transaction;
-use crate::rails::{fold, is_date_month, is_day, is_rail};
+use crate::rails::{date_month, fold, is_day, is_rail};
 
 /// Version of the feature pipeline. Bump it whenever any output of [`Featurizer`] changes
 /// for some input; models saved with another version will not load, except the versions
@@ -273,12 +273,15 @@ fn tokens_into(
             return;
         }
         if skips_dates {
-            if is_date_month(run, day_before) {
-                // `26 AUG`, `07OCT`: a date, not the merchant's.
-                buf.truncate(start);
-                return;
+            // A month's name beside a day or joined to one is asked once a word.
+            if let Some(joined) = date_month(run) {
+                if joined || day_before {
+                    // `26 AUG`, `07OCT`: a date, not the merchant's.
+                    buf.truncate(start);
+                    return;
+                }
+                month_before = true;
             }
-            month_before = is_date_month(run, true);
         }
         if digits >= 3 {
             // A code with letters in it (`4532xxxx1234`, `loja0042sp`): keep the letters.
@@ -291,13 +294,39 @@ fn tokens_into(
         }
         spans.push((start, buf.len()));
     };
-    let mut chars = description.chars().peekable();
-    while let Some(c) = chars.next() {
-        let c = fold(c);
+    // Read byte by byte where the text is ASCII (most statement text is), decoded as
+    // characters elsewhere: with every character decoded, peeked at and folded, the
+    // tokenizer was 8.5 % of a line's instructions (6.4 % so).
+    let bytes = description.as_bytes();
+    let char_at = |i: usize| description[i..].chars().next();
+    let mut i = 0;
+    while let Some(&b) = bytes.get(i) {
+        if b.is_ascii_alphanumeric() {
+            // The common case, decided on the byte.
+            i += 1;
+            if b.is_ascii_digit() {
+                digits += 1;
+            } else {
+                letters += 1;
+            }
+            buf.push(char::from(b.to_ascii_lowercase()));
+            continue;
+        }
+        let c = if b.is_ascii() {
+            i += 1;
+            char::from(b.to_ascii_lowercase())
+        } else {
+            let c = char_at(i).expect("a character starts where the one before ended");
+            i += c.len_utf8();
+            fold(c)
+        };
         if joins_apostrophes
             && APOSTROPHES.contains(&c)
             && buf.len() > start
-            && chars.peek().is_some_and(|next| next.is_alphabetic())
+            && match bytes.get(i) {
+                Some(next) if next.is_ascii() => next.is_ascii_alphabetic(),
+                _ => char_at(i).is_some_and(char::is_alphabetic),
+            }
         {
             // `LOWE'S`, `MCDONALD’S`, `O'REILLY`: one word.
             continue;
@@ -1227,6 +1256,12 @@ mod tests {
             ("'S FOOD", vec!["s", "food"]),
             ("90'S DINER", vec!["90s", "diner"]),
             ("CAFE' 2", vec!["cafe"]),
+            // Letters beyond ASCII on either side of the mark, and a mark beyond ASCII
+            // before an ASCII letter or a space.
+            ("L'ÉCOLE D’ÉTÉ", vec!["lecole", "dete"]),
+            ("CAFÉ'S", vec!["cafes"]),
+            ("ÇA’S ’ Ü'", vec!["cas", "u"]),
+            ("STRAßE'Ω 26 AOÛT", vec!["straßeω"]),
         ] {
             assert_eq!(normalise(line).0, words, "{line}");
         }
