@@ -100,6 +100,7 @@ pub mod simulator;
 pub mod store;
 mod sync;
 pub mod telemetry;
+mod text;
 
 pub use breaker::CircuitBreaker;
 pub use classifier::Classifier;

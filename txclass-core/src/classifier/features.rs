@@ -1014,7 +1014,7 @@ impl ContextParts {
             _ => 2,
         };
         // Amounts are in the currency's minor units (JPY has none, KWD three).
-        let code = tx.currency.trim();
+        let code = crate::text::trim(&tx.currency);
         let scale = Currency::from_code(code).map_or(100, |c| c.scale().unsigned_abs());
         let minor = amount.unsigned_abs();
         let magnitude = usd_per_unit(code).map_or(UNKNOWN_SIZE, |rate| {

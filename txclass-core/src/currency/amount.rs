@@ -5,6 +5,7 @@
 //! decimal mark is decided once per file ([`DecimalMark`]), from the first amount that can
 //! only be read one way, or by the caller; never guessed row by row.
 
+use std::borrow::Cow;
 use std::fmt;
 use std::str::FromStr;
 
@@ -73,10 +74,11 @@ pub(crate) enum MarkEvidence {
 
 /// An amount's text split into its parts, before the decimal mark is applied.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) struct AmountText {
+pub(crate) struct AmountText<'a> {
     negative: bool,
-    /// Digits and `.`/`,` only (spaces and `'` grouping removed).
-    body: String,
+    /// Digits and `.`/`,` only (spaces and `'` grouping removed): the text's own where it had
+    /// nothing else (most amounts: no copy a row).
+    body: Cow<'a, str>,
     /// A currency the text names (`EUR 5.00`, `€5`, `R$ 3,00`).
     pub currency: Option<Currency>,
 }
@@ -97,10 +99,10 @@ const SYMBOLS: &[(&str, Option<&str>)] = &[
     ("¥", None),
 ];
 
-impl AmountText {
+impl<'a> AmountText<'a> {
     /// Splits `s` into sign, number and currency; refuses text that is not an amount.
-    pub fn parse(s: &str) -> Result<AmountText, String> {
-        let t = s.trim();
+    pub fn parse(s: &'a str) -> Result<AmountText<'a>, String> {
+        let t = crate::text::trim(s);
         if t.is_empty() {
             return Err("amount is empty".into());
         }
@@ -119,7 +121,7 @@ impl AmountText {
         {
             return Ok(AmountText {
                 negative,
-                body: number.to_owned(),
+                body: Cow::Borrowed(number),
                 currency: None,
             });
         }
@@ -128,7 +130,7 @@ impl AmountText {
 
     /// [`parse`](Self::parse) of text `t` (`s` trimmed, not empty) that may have brackets,
     /// signs after the number, currency symbols or codes and spaces.
-    fn parse_marked(s: &str, mut t: &str) -> Result<AmountText, String> {
+    fn parse_marked(s: &str, mut t: &str) -> Result<AmountText<'a>, String> {
         let not_a_number = || format!("amount {s:?} is not a number");
         let mut negative = false;
         let flip = |negative: &mut bool| {
@@ -194,7 +196,7 @@ impl AmountText {
         }
         Ok(AmountText {
             negative,
-            body,
+            body: Cow::Owned(body),
             currency,
         })
     }
@@ -260,7 +262,7 @@ impl AmountText {
         };
         let (int, frac) = match self.body.split_once(mark.char()) {
             Some((i, f)) => (i, f),
-            None => (self.body.as_str(), ""),
+            None => (&*self.body, ""),
         };
         if frac.contains(['.', ',']) {
             return Err(format!(

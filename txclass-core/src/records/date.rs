@@ -73,7 +73,7 @@ const NAMED_FORMATS: &[&str] = &["%d %b %Y", "%d-%b-%Y", "%d %B %Y", "%b %d, %Y"
 impl DateText {
     /// Splits `s` into numbers; refuses text that is no date in any order.
     pub fn parse(s: &str) -> Result<DateText, String> {
-        let t = s.trim();
+        let t = crate::text::trim(s);
         numeric(t).or_else(|e| {
             NAMED_FORMATS
                 .iter()

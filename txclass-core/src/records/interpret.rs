@@ -281,15 +281,18 @@ impl<'a> Interpreter<'a> {
         let mark = if raw.json_numbers {
             DecimalMark::Dot
         } else {
-            match (self.layout.decimal.value(), amount.evidence()) {
-                (Some(m), _) => m,
-                (None, MarkEvidence::Only(m)) => m,
-                (None, MarkEvidence::None) => DecimalMark::Dot,
-                (None, MarkEvidence::Ambiguous) => {
-                    return Err(err(format!(
-                        "amount {text:?} reads two ways (decimal point or comma) and no row of the file decides; choose the decimal mark"
-                    )))
-                }
+            // The amount's own evidence is read only while the file has not decided.
+            match self.layout.decimal.value() {
+                Some(m) => m,
+                None => match amount.evidence() {
+                    MarkEvidence::Only(m) => m,
+                    MarkEvidence::None => DecimalMark::Dot,
+                    MarkEvidence::Ambiguous => {
+                        return Err(err(format!(
+                            "amount {text:?} reads two ways (decimal point or comma) and no row of the file decides; choose the decimal mark"
+                        )))
+                    }
+                },
             }
         };
         let mut amount_minor = amount.to_minor(mark, currency).map_err(err)?;
@@ -323,7 +326,7 @@ impl<'a> Interpreter<'a> {
             return Err(err("category is empty".into()));
         }
         if let Some(l) = &label {
-            Taxonomy::builtin().check(l).map_err(err)?;
+            Taxonomy::check_builtin(l).map_err(err)?;
         }
         let tx = Transaction {
             id,

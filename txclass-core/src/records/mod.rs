@@ -255,14 +255,17 @@ pub fn read_labels<R: Read>(reader: R) -> Result<HashMap<String, String>, FileEr
 /// A label as files write it, folded: trimmed, lower case, inner whitespace as one space
 /// (`" Groceries "` and `"GROCERIES"` are `"groceries"`).
 pub(crate) fn normalise_label(label: &str) -> String {
-    // Most labels are already so (`groceries`, `restaurants/coffee`): one copy.
-    let folded = label.is_ascii()
-        && !label
-            .bytes()
-            .any(|b| b.is_ascii_uppercase() || (b.is_ascii_whitespace() && b != b' '))
-        && !label.starts_with(' ')
-        && !label.ends_with(' ')
-        && !label.contains("  ");
+    // Most labels are already so (`groceries`, `restaurants/coffee`): one copy, decided in
+    // one pass over the bytes (ASCII, no capital, spaces single and inside).
+    let mut space_before = true;
+    let folded = label.bytes().all(|b| {
+        let ok = match b {
+            b' ' => !space_before,
+            b => b.is_ascii() && !b.is_ascii_uppercase() && !b.is_ascii_whitespace(),
+        };
+        space_before = b == b' ';
+        ok
+    }) && !space_before;
     if folded {
         return label.to_owned();
     }
@@ -280,7 +283,10 @@ pub(crate) fn normalise_label(label: &str) -> String {
 /// `EFTPOS WDL HANDYWAY ALDI STORE` then `EFTPOS WDL HANDYWAY ALDI STORE GEELONG WEST
 /// VICAU`). Empty when every part is blank.
 pub(crate) fn joined_text<'a>(texts: impl IntoIterator<Item = &'a str>) -> String {
-    let mut texts = texts.into_iter().map(str::trim).filter(|d| !d.is_empty());
+    let mut texts = texts
+        .into_iter()
+        .map(crate::text::trim)
+        .filter(|d| !d.is_empty());
     let Some(first) = texts.next() else {
         return String::new();
     };

@@ -27,7 +27,7 @@ impl Raw {
     /// A field's text: trimmed, `None` when absent or blank.
     pub fn get(&self, f: Field) -> Option<&str> {
         self.cells[f as usize]
-            .map(|(a, b)| self.text[a as usize..b as usize].trim())
+            .map(|(a, b)| crate::text::trim(&self.text[a as usize..b as usize]))
             .filter(|s| !s.is_empty())
     }
 
