@@ -75,12 +75,12 @@
 # 64 labels and the multiply-adds fused): 1. 225,768 / 207,928 / 137,717 vs 24,972 / 19,614 /
 # 18,095 rows/s (9.04x / 10.60x / 7.61x; the build before 7.35x / 7.91x / 5.87x); txclass on
 # both cores 10.79x / 12.39x / 11.61x.
-# `speed`, four runs each beside one of the build before (2026-12-06, seventh session; after
+# `speed`, five runs each beside one of the build before (2026-12-06, seventh session; after
 # the tokenizer read ASCII bytes undecoded and reading a row cost fewer instructions: 8.6 %
 # fewer a line in all):
-# 1. 202,157 / 245,632 / 276,701 / 281,711 vs 20,255 / 24,629 / 26,356 / 25,697 rows/s
-# (9.98x / 9.97x / 10.50x / 10.96x; the build before 10.31x / 9.20x / 9.08x / 9.45x); txclass
-# on both cores 11.17x / 10.28x / 12.40x / 17.64x.
+# 1. 202,157 / 245,632 / 276,701 / 281,711 / 231,840 vs 20,255 / 24,629 / 26,356 / 25,697 /
+# 22,094 rows/s (9.98x / 9.97x / 10.50x / 10.96x / 10.49x; the build before 10.31x / 9.20x /
+# 9.08x / 9.45x / 10.90x); txclass on both cores 11.17x / 10.28x / 12.40x / 17.64x / 12.17x.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
