@@ -124,8 +124,9 @@ impl Taxonomy {
 
     /// [`check`](Self::check) against the built-in taxonomy, with its labels found first in
     /// a set: every labelled row of a file is asked (a check scans the main categories and
-    /// their sub-categories; a tenth of reading a row).
-    pub fn check_builtin(label: &str) -> Result<(), String> {
+    /// their sub-categories: about a tenth of reading a row).
+    #[cfg_attr(not(feature = "files"), allow(dead_code))]
+    pub(crate) fn check_builtin(label: &str) -> Result<(), String> {
         static LABELS: OnceLock<std::collections::HashSet<String>> = OnceLock::new();
         let labels = LABELS.get_or_init(|| Taxonomy::builtin().labels().into_iter().collect());
         if labels.contains(label) {
