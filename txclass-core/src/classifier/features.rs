@@ -313,8 +313,9 @@ fn tokens_into(
             continue;
         }
         let c = if b.is_ascii() {
+            // Not a letter or a digit: nothing to fold.
             i += 1;
-            char::from(b.to_ascii_lowercase())
+            char::from(b)
         } else {
             let c = char_at(i).expect("a character starts where the one before ended");
             i += c.len_utf8();
