@@ -131,8 +131,11 @@ async fn happy_path_streams_in_order_and_stores_each_transaction_once() {
         }
     }
     assert_eq!(stored_ids(r.orch.store().as_ref(), "c-1").await, expected);
-    let record = r.orch.job(job_id).await.unwrap().unwrap();
-    assert!(matches!(record.status, JobStatus::Done { .. }));
+    let record = settled(&r, job_id).await;
+    assert!(
+        matches!(record.status, JobStatus::Done { .. }),
+        "{record:?}"
+    );
 
     // Running it again stores nothing new.
     let again = r.orch.run_to_end(request("c-1")).await.unwrap();
@@ -692,8 +695,22 @@ async fn a_dead_owners_job_whose_last_page_is_stored_ends_done_without_a_call() 
         "no stored page was fetched again"
     );
     for id in [&a, &b] {
-        let rec = r.orch.job(id).await.unwrap().unwrap();
+        let rec = settled(&r, id).await;
         assert!(matches!(rec.status, JobStatus::Done { .. }), "{rec:?}");
+    }
+}
+
+/// The job's record once it is no longer `running` (or after 10 s): a job logs its terminal
+/// event before it saves its record, so a watcher that has seen `done` may read `running`
+/// for a moment.
+async fn settled(r: &Rig, id: &txclass_suite::JobId) -> txclass_suite::domain::JobRecord {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let rec = r.orch.job(id).await.unwrap().unwrap();
+        if !matches!(rec.status, JobStatus::Running) || tokio::time::Instant::now() > deadline {
+            return rec;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
     }
 }
 
