@@ -17,7 +17,8 @@
 //!
 //! | module | what |
 //! |---|---|
-//! | `sources` | CSV (sniffed delimiter, Latin-1 fallback) and NDJSON as text cells by field |
+//! | `sources` | CSV (sniffed delimiter) and NDJSON as text cells by field |
+//! | `encoding` | UTF-8, UTF-16 with a byte-order mark, Windows-1252: one place for every reader |
 //! | `columns` | header names and their aliases |
 //! | `date` | the text of dates, and what each says about the file (amounts: [`crate::currency`]) |
 //! | `interpret` | the per-file decisions and the conversion to [`Transaction`]s |
@@ -27,6 +28,7 @@
 mod batch;
 mod columns;
 mod date;
+mod encoding;
 mod error;
 #[cfg(feature = "formats")]
 mod formats;
@@ -181,6 +183,7 @@ impl Iterator for Rows<'_> {
 /// decisions, and refuses a file that cannot be read as a whole. Rows without an `id` get
 /// `line-N`.
 pub fn open<'a, R: Read + 'a>(reader: R, options: &ReadOptions) -> Result<Rows<'a>, FileError> {
+    let reader = encoding::decoded(reader);
     let (source, delimiter, has_currency, header_currency) = match options.format {
         Format::Csv => {
             let (source, map, delimiter) = sources::csv(reader)?;
@@ -249,7 +252,7 @@ pub fn labelled<'a>(
 /// Reads a file of labels by transaction id (an `id` and a `category` column, any
 /// delimiter, any of their aliases), labels normalised (trimmed, lower case, inner whitespace as one space).
 pub fn read_labels<R: Read>(reader: R) -> Result<HashMap<String, String>, FileError> {
-    sources::labels(reader)
+    sources::labels(encoding::decoded(reader))
 }
 
 /// A label as files write it, folded: trimmed, lower case, inner whitespace as one space
@@ -609,6 +612,43 @@ mod tests {
         assert_eq!(rows[3].as_ref().unwrap().0.amount_minor, -10000);
         assert_eq!(rows[3].as_ref().unwrap().0.currency, "BRL");
         assert_eq!(rows[4].as_ref().unwrap_err().line, 6);
+    }
+
+    /// Excel's "Unicode text" (UTF-16, tab-separated) and a Windows-1252 export read like
+    /// UTF-8: the same rows, lines and texts (`’` and `€` are bytes `0x92` and `0x80` there).
+    #[test]
+    fn utf16_and_windows_1252_files_read_as_utf8_does() {
+        let data = "Date\tDescription\tAmount\n2026-01-02\tMCDONALD’S 5€\t-5.00\nbad\tX\t1\n2026-01-03\tMÜLLER\t-2.50\n";
+        let utf16: Vec<u8> = [0xFF, 0xFE]
+            .into_iter()
+            .chain(data.encode_utf16().flat_map(u16::to_le_bytes))
+            .collect();
+        let windows_1252: Vec<u8> = data
+            .replace('’', "\u{92}")
+            .replace('€', "\u{80}")
+            .chars()
+            .map(|c| u8::try_from(u32::from(c)).unwrap())
+            .collect();
+        let rows = |bytes: &[u8]| -> Vec<Result<(String, i64), u64>> {
+            open(bytes, &csv_with("EUR"))
+                .unwrap()
+                .map(|r| {
+                    r.map(|(tx, _)| (tx.description, tx.amount_minor))
+                        .map_err(|e| e.line)
+                })
+                .collect()
+        };
+        let want = rows(data.as_bytes());
+        assert_eq!(
+            want,
+            vec![
+                Ok(("MCDONALD’S 5€".to_owned(), -500)),
+                Err(3),
+                Ok(("MÜLLER".to_owned(), -250))
+            ]
+        );
+        assert_eq!(rows(&utf16), want);
+        assert_eq!(rows(&windows_1252), want);
     }
 
     /// The descriptions of rows read from `data` (errors as `Err(line)`).

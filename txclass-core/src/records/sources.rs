@@ -1,13 +1,14 @@
 //! CSV and NDJSON files as rows of named text cells ([`Raw`]), before any value is read.
 //!
 //! The CSV delimiter is sniffed from the header (`,`, `;`, tab or `|`, or an Excel `sep=`
-//! line) and named in errors; bytes that are not UTF-8 are read as Latin-1, the encoding
-//! of most older bank exports.
+//! line) and named in errors. The readers get the file's bytes as UTF-8 or, a cell at a
+//! time, as Windows-1252 ([`super::encoding`]).
 
 use std::fmt;
 use std::io::{BufRead, BufReader, Read};
 
 use super::columns::{description_parts, field_of, lone_party, ColumnMap, Field, FIELDS};
+use super::encoding::{push_text, text};
 use super::{FileError, RecordError};
 
 /// One row's cells by field, as text.
@@ -79,21 +80,6 @@ impl fmt::Display for Delimiter {
             b'\t' => f.write_str("tab-separated"),
             d => write!(f, "`{}`-separated", d as char),
         }
-    }
-}
-
-/// Text of a field: UTF-8, or Latin-1 when it is not.
-fn text(bytes: &[u8]) -> String {
-    let mut out = String::new();
-    push_text(&mut out, bytes);
-    out
-}
-
-/// Appends [`text`]`(bytes)` to `out`.
-fn push_text(out: &mut String, bytes: &[u8]) {
-    match std::str::from_utf8(bytes) {
-        Ok(s) => out.push_str(s),
-        Err(_) => out.extend(bytes.iter().map(|&b| b as char)),
     }
 }
 
@@ -229,7 +215,7 @@ pub(crate) fn csv<'a, R: Read + 'a>(
                     }
                     return Some(Err(RecordError { line, message }));
                 }
-                // The cells' text is at most the record's (UTF-8; Latin-1 may grow it): one
+                // The cells' text is at most the record's (UTF-8; Windows-1252 may grow it): one
                 // allocation per row.
                 let mut raw = Raw {
                     line,
@@ -461,7 +447,7 @@ mod tests {
     }
 
     #[test]
-    fn latin1_and_sep_lines() {
+    fn windows_1252_and_sep_lines() {
         let mut data = b"sep=;\nData;Descri\xe7\xe3o;Valor\n01/02/2024;CAF\xc9;-3,50\n".to_vec();
         data.extend_from_slice(b"\n");
         let (rows, map, _) = csv(data.as_slice()).unwrap();
@@ -473,8 +459,8 @@ mod tests {
     }
 
     /// A record is checked as UTF-8 once, but each cell is still its own text: UTF-8 cells
-    /// beside a Latin-1 one read as UTF-8, and two cells whose bytes make a character only
-    /// across the delimiter each read as Latin-1 (as they would alone).
+    /// beside a Windows-1252 one read as UTF-8, and two cells whose bytes make a character
+    /// only across the delimiter each read as Windows-1252 (as they would alone).
     #[test]
     fn each_cell_is_read_as_its_own_text() {
         let data = b"date,description,amount,currency\n\
@@ -490,7 +476,7 @@ mod tests {
         // A record whose last cell is not UTF-8: the description still is.
         assert_eq!(got(2, Field::Description).as_deref(), Some("CAFé"));
         assert_eq!(got(2, Field::Currency).as_deref(), Some("EURÃ"));
-        // `\xc3` `\xa9` is `é` in one cell; split by the comma, each is a Latin-1 character.
+        // `\xc3` `\xa9` is `é` in one cell; split by the comma, each is a Windows-1252 character.
         assert_eq!(got(3, Field::Description).as_deref(), Some("Ã"));
         assert_eq!(got(3, Field::Amount).as_deref(), Some("©-3.50"));
     }

@@ -38,10 +38,10 @@ use crate::domain::Transaction;
 pub(super) fn read<R: Read>(mut reader: R, options: &ReadOptions) -> Result<Vec<Row>, FileError> {
     let mut bytes = Vec::new();
     reader.read_to_end(&mut bytes)?;
-    // UTF-8, or Latin-1 / Windows-1252 as older OFX and MT940 exports are.
+    // UTF-8, or Windows-1252 as older OFX and MT940 exports are (UTF-16 is decoded before).
     let text = match String::from_utf8(bytes) {
         Ok(s) => s,
-        Err(e) => e.into_bytes().iter().map(|&b| b as char).collect(),
+        Err(e) => super::encoding::text(e.as_bytes()),
     };
     if text.trim().is_empty() {
         return Err(FileError::Empty);
