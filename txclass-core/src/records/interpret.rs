@@ -85,7 +85,8 @@ impl<T: Copy> Decided<T> {
 /// What a reader decided about a file, for the caller to show.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Layout {
-    /// How the file was split, e.g. "`;`-separated" (CSV only).
+    /// How the file was split, e.g. "`;`-separated", or "`;`-separated, header on line 5"
+    /// when lines of account details came before the header (CSV only).
     pub delimiter: Option<String>,
     /// Day/month order.
     pub date_order: Decided<DateOrder>,

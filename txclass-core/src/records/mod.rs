@@ -186,14 +186,9 @@ pub fn open<'a, R: Read + 'a>(reader: R, options: &ReadOptions) -> Result<Rows<'
     let reader = encoding::decoded(reader);
     let (source, delimiter, has_currency, header_currency) = match options.format {
         Format::Csv => {
-            let (source, map, delimiter) = sources::csv(reader)?;
+            let (source, map, layout) = sources::csv(reader)?;
             let has_currency = map.get(columns::Field::Currency).is_some();
-            (
-                source,
-                Some(delimiter.to_string()),
-                has_currency,
-                map.currency,
-            )
+            (source, Some(layout), has_currency, map.currency)
         }
         Format::Ndjson => (sources::ndjson(reader), None, false, None),
         #[cfg(feature = "formats")]

@@ -131,63 +131,130 @@ fn what_format(what: &str) -> &'static str {
     }
 }
 
-/// A CSV file's rows, with the column map of its header; `Err` when the header lacks a
-/// required column.
-pub(crate) fn csv<'a, R: Read + 'a>(
-    reader: R,
-) -> Result<(RawSource<'a>, ColumnMap, Delimiter), FileError> {
-    let mut reader = BufReader::new(reader);
-    let mut first = Vec::new();
-    reader.read_until(b'\n', &mut first)?;
-    let mut skipped_lines = 0;
-    let delimiter = match text(&first).trim().strip_prefix("sep=") {
-        Some(d) if d.len() == 1 => {
-            let d = Delimiter(d.as_bytes()[0]);
-            first.clear();
-            reader.read_until(b'\n', &mut first)?;
-            skipped_lines = 1;
-            d
-        }
-        _ => sniff(&first),
-    };
-    if first.iter().all(u8::is_ascii_whitespace) {
-        return Err(FileError::Empty);
-    }
-    if let Some(what) = statement_kind(&text(&first)) {
-        return Err(FileError::Malformed {
-            line: 1 + skipped_lines,
-            message: format!(
-                "this is {what}, not CSV: read it with format {}",
-                what_format(what)
-            ),
-        });
-    }
+/// Lines a bank may print before the header (DKB's account, period and balance, ING's and
+/// Crédit Agricole's account blocks: up to about fifteen): the header is looked for among
+/// this many.
+const PREAMBLE_LINES: u64 = 30;
+
+/// A header line's cells (trimmed), split by `delimiter` with CSV quoting.
+fn header_cells(line: &[u8], delimiter: Delimiter) -> Result<Vec<String>, csv::Error> {
     let mut rdr = csv::ReaderBuilder::new()
         .delimiter(delimiter.0)
         .flexible(true)
         .has_headers(false)
-        .from_reader(std::io::Cursor::new(first).chain(reader));
-    let mut header = csv::ByteRecord::new();
-    match rdr.read_byte_record(&mut header) {
-        Ok(true) => {}
-        Ok(false) => return Err(FileError::Empty),
-        Err(e) => {
-            return Err(FileError::Malformed {
-                line: 1 + skipped_lines,
+        .from_reader(line);
+    let mut record = csv::ByteRecord::new();
+    rdr.read_byte_record(&mut record)?;
+    Ok(record.iter().map(|h| text(h).trim().to_owned()).collect())
+}
+
+/// A CSV file's header: the first line of the first [`PREAMBLE_LINES`] that names every
+/// required column (lines of account details before it are skipped), an Excel `sep=` line
+/// first naming the delimiter.
+struct Header {
+    /// Its line (1-based).
+    line: u64,
+    /// Its bytes, the first the rows' reader reads.
+    bytes: Vec<u8>,
+    names: Vec<String>,
+    map: ColumnMap,
+    delimiter: Delimiter,
+}
+
+impl Header {
+    /// Finds the header, reading `reader` up to the line after it. `Err` when no line names
+    /// every required column: the error names what the line that came closest lacks.
+    fn find(reader: &mut impl BufRead) -> Result<Self, FileError> {
+        let mut given = None;
+        let mut closest: Option<Header> = None;
+        let mut line = 0;
+        let mut bytes = Vec::new();
+        while line < PREAMBLE_LINES {
+            bytes.clear();
+            if reader.read_until(b'\n', &mut bytes)? == 0 {
+                break;
+            }
+            line += 1;
+            if bytes.iter().all(u8::is_ascii_whitespace) {
+                continue;
+            }
+            let first = closest.is_none() && given.is_none();
+            if first {
+                let t = text(&bytes);
+                if let Some(what) = statement_kind(&t) {
+                    return Err(FileError::Malformed {
+                        line,
+                        message: format!(
+                            "this is {what}, not CSV: read it with format {}",
+                            what_format(what)
+                        ),
+                    });
+                }
+                if let Some(d) = t.trim().strip_prefix("sep=").filter(|d| d.len() == 1) {
+                    given = Some(Delimiter(d.as_bytes()[0]));
+                    continue;
+                }
+            }
+            let delimiter = given.unwrap_or_else(|| sniff(&bytes));
+            let names = header_cells(&bytes, delimiter).map_err(|e| FileError::Malformed {
+                line,
                 message: e.to_string(),
-            })
+            })?;
+            let map = ColumnMap::from_headers(names.iter().map(String::as_str));
+            let missing = map.missing().len();
+            let header = Header {
+                line,
+                bytes: std::mem::take(&mut bytes),
+                names,
+                map,
+                delimiter,
+            };
+            if missing == 0 {
+                return Ok(header);
+            }
+            if closest
+                .as_ref()
+                .is_none_or(|c| missing < c.map.missing().len())
+            {
+                closest = Some(header);
+            }
+        }
+        match closest {
+            None => Err(FileError::Empty),
+            Some(c) => Err(FileError::MissingColumns {
+                missing: c.map.missing(),
+                found: c.names,
+                delimiter: c.delimiter.to_string(),
+            }),
         }
     }
-    let names: Vec<String> = header.iter().map(|h| text(h).trim().to_owned()).collect();
-    let map = ColumnMap::from_headers(names.iter().map(String::as_str));
-    let missing = map.missing();
-    if !missing.is_empty() {
-        return Err(FileError::MissingColumns {
-            missing,
-            found: names,
-            delimiter: delimiter.to_string(),
-        });
-    }
+}
+
+/// A CSV file's rows, with the column map of its header and how it was split (the
+/// delimiter, and the header's line when lines come before it); `Err` when no header names
+/// every required column.
+pub(crate) fn csv<'a, R: Read + 'a>(
+    reader: R,
+) -> Result<(RawSource<'a>, ColumnMap, String), FileError> {
+    let mut reader = BufReader::new(reader);
+    let Header {
+        line: header_line,
+        bytes,
+        names,
+        map,
+        delimiter,
+    } = Header::find(&mut reader)?;
+    let skipped_lines = header_line - 1;
+    let mut rdr = csv::ReaderBuilder::new()
+        .delimiter(delimiter.0)
+        .flexible(true)
+        .has_headers(true)
+        .from_reader(std::io::Cursor::new(bytes).chain(reader));
+    let layout = if skipped_lines == 0 {
+        delimiter.to_string()
+    } else {
+        format!("{delimiter}, header on line {header_line}")
+    };
     let width = names.len();
     let columns = map.clone();
     let mut record = csv::ByteRecord::new();
@@ -260,7 +327,7 @@ pub(crate) fn csv<'a, R: Read + 'a>(
             }
         }
     });
-    Ok((Box::new(rows), map, delimiter))
+    Ok((Box::new(rows), map, layout))
 }
 
 /// A file of labels by transaction id: a header with an id and a category column (any
@@ -407,7 +474,7 @@ mod tests {
         assert_eq!(Delimiter(b';').to_string(), "`;`-separated");
         let data = "Date;Description;Amount\n2024-01-02;PADARIA;-5,00\n2024-01-03,MERCADO,-1\n";
         let (rows, _, d) = csv(data.as_bytes()).unwrap();
-        assert_eq!(d, Delimiter(b';'));
+        assert_eq!(d, "`;`-separated");
         let rows: Vec<_> = rows.collect();
         assert_eq!(rows[0].as_ref().unwrap().get(Field::Amount), Some("-5,00"));
         let e = rows[1].as_ref().unwrap_err();
@@ -427,6 +494,50 @@ mod tests {
         assert!(m.contains("no amount"), "{m}");
         assert!(m.contains("`;`-separated"), "{m}");
         assert!(m.contains("\"Datum\", \"Text\""), "{m}");
+    }
+
+    /// DKB's export (before 2023): the account, the period and the balance, a blank line,
+    /// then the header. Rows keep their lines in the file.
+    #[test]
+    fn lines_of_account_details_before_the_header_are_skipped() {
+        let data = "\"Kontonummer:\";\"DE12 3456 7890\";\n\
+            \"Von:\";\"01.03.2024\";\n\
+            \"Kontostand vom 31.03.2024:\";\"1.234,56 EUR\";\n\
+            \n\
+            \"Buchungstag\";\"Auftraggeber / Begünstigter\";\"Betrag (EUR)\"\n\
+            \"05.03.2024\";\"REWE\";\"-12,50\"\n\
+            \"06.03.2024\";\"ARAL\"\n";
+        let (rows, map, layout) = csv(data.as_bytes()).unwrap();
+        assert_eq!(layout, "`;`-separated, header on line 5");
+        assert_eq!(map.get(Field::Amount), Some(2));
+        let rows: Vec<_> = rows.collect();
+        let r = rows[0].as_ref().unwrap();
+        assert_eq!((r.line, r.get(Field::Description)), (6, Some("REWE")));
+        assert_eq!(rows[1].as_ref().unwrap_err().line, 7);
+        // Without a header among the first lines, the line that came closest is named.
+        let Err(e) = csv("Konto;1234\nDatum;Text\n01.02.2024;X\n".as_bytes()) else {
+            panic!("read")
+        };
+        let m = e.to_string();
+        assert!(
+            m.contains("no amount") && m.contains("\"Datum\", \"Text\""),
+            "{m}"
+        );
+        // The header is looked for in the first 30 lines only.
+        let late = format!(
+            "{}Date,Description,Amount\n2024-01-02,X,-1\n",
+            "Konto,1\n".repeat(30)
+        );
+        assert!(matches!(
+            csv(late.as_bytes()),
+            Err(FileError::MissingColumns { .. })
+        ));
+        let in_time = format!(
+            "{}Date,Description,Amount\n2024-01-02,X,-1\n",
+            "Konto,1\n".repeat(29)
+        );
+        assert!(csv(in_time.as_bytes()).is_ok());
+        assert!(matches!(csv("\n \n".as_bytes()), Err(FileError::Empty)));
     }
 
     #[test]
