@@ -1,6 +1,7 @@
 //! The merchant a statement line names: what top merchants group by, what a rule's
 //! `merchant_is` compares with, and the clean name a rule may give instead.
 
+use crate::classifier::features::joins_word;
 use crate::domain::Prediction;
 use crate::rails::{fold, is_date_month, is_day, is_rail};
 
@@ -54,7 +55,8 @@ fn is_payment_word(word: &str) -> bool {
 }
 
 /// The merchant a description names, for [`Store::top_merchants`](crate::Store::top_merchants): upper-cased, cut into
-/// words at anything but letters and digits, without words that contain a digit (card
+/// words at anything but letters and digits (an apostrophe inside a word joins it, as the
+/// classifier reads it: `MCDONALD'S` → `MCDONALDS`), without words that contain a digit (card
 /// numbers, dates, terminal ids), without a date's month (`17 JAN`, [`is_date_month`]) and
 /// without leading payment words (`COMPRA CARTAO PAG*`,
 /// `PAGO CON TARJETA`, `ACHAT CB`, `CARD PAYMENT TO`: the classifier's rail words and the
@@ -65,7 +67,19 @@ fn is_payment_word(word: &str) -> bool {
 /// answer in both; a merchant database would be a product of its own.
 pub fn merchant_of(description: &str) -> String {
     let upper = description.to_uppercase();
-    let runs: Vec<&str> = upper
+    // An apostrophe inside a word joins it, as the classifier reads it: `MCDONALD'S` is the
+    // `MCDONALDS` most terminals print, one merchant.
+    let mut chars = upper.chars().peekable();
+    let mut joined = String::with_capacity(upper.len());
+    let mut in_word = false;
+    while let Some(c) = chars.next() {
+        if in_word && joins_word(c, chars.peek().copied()) {
+            continue;
+        }
+        in_word = c.is_alphanumeric();
+        joined.push(c);
+    }
+    let runs: Vec<&str> = joined
         .split(|c: char| !c.is_alphanumeric())
         .filter(|w| !w.is_empty())
         .collect();
@@ -154,6 +168,14 @@ mod tests {
             ),
             ("AUG 26 TESCO STORES 3291", "TESCO STORES"),
             ("MAY DEPARTMENT STORES", "MAY DEPARTMENT STORES"),
+            // One merchant however the apostrophe is printed; a quote around words is not
+            // inside one.
+            ("MCDONALD'S 1234 LONDON", "MCDONALDS LONDON"),
+            ("McDonald’s London", "MCDONALDS LONDON"),
+            ("MCDONALDS 1234 LONDON", "MCDONALDS LONDON"),
+            ("'THE SHOP' LONDON", "THE SHOP LONDON"),
+            ("ROCK'N'ROLL CAFE", "ROCKNROLL CAFE"),
+            ("BAR 'N GRILL", "BAR N GRILL"),
         ] {
             assert_eq!(merchant_of(line), merchant, "{line}");
         }

@@ -83,6 +83,14 @@ pub const FEATURE_VERSION: u32 = 9;
 /// `MCDONALD’S`): the tokenizer's, and the corpus's when it prints a name without them.
 pub(crate) const APOSTROPHES: [char; 2] = ['\'', '\u{2019}'];
 
+/// Whether `c`, after a letter or a digit, joins it to `next` into one word: an apostrophe
+/// before a letter (`LOWE'S`, `MCDONALD’S`, `O'REILLY`). The tokenizer's rule, and the one
+/// [`crate::merchant::merchant_of`] names merchants by.
+#[inline]
+pub(crate) fn joins_word(c: char, next: Option<char>) -> bool {
+    APOSTROPHES.contains(&c) && next.is_some_and(char::is_alphabetic)
+}
+
 /// Buckets of the context space (amount, date, rail): few features, so a small dense table.
 pub(crate) const CONTEXT_DIM: usize = 1 << 10;
 
@@ -321,14 +329,7 @@ fn tokens_into(
             i += c.len_utf8();
             fold(c)
         };
-        if joins_apostrophes
-            && APOSTROPHES.contains(&c)
-            && buf.len() > start
-            && match bytes.get(i) {
-                Some(next) if next.is_ascii() => next.is_ascii_alphabetic(),
-                _ => char_at(i).is_some_and(char::is_alphabetic),
-            }
-        {
+        if joins_apostrophes && buf.len() > start && joins_word(c, char_at(i)) {
             // `LOWE'S`, `MCDONALD’S`, `O'REILLY`: one word.
             continue;
         }
