@@ -119,6 +119,56 @@ async fn a_file_from_the_first_schema_is_migrated() {
     assert_eq!(top[0].amount_minor, -1500);
 }
 
+/// A file written before a merchant's name joined a word at an apostrophe (`MCDONALD S`)
+/// has those rows' merchants set again on open, once: they group with the rows that print
+/// the name without it.
+#[tokio::test]
+async fn merchants_written_split_at_an_apostrophe_are_joined_on_open() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("old.db");
+    let tx = |id: &str, description: &str| {
+        suite::tx(
+            "bank",
+            id,
+            "c1",
+            "2026-01-02",
+            description,
+            -500,
+            "restaurants",
+        )
+    };
+    {
+        let s = SqliteStore::open(&path).unwrap();
+        s.upsert(&[
+            tx("t1", "MCDONALD'S 1234 LONDON"),
+            tx("t2", "McDonald’s London"),
+            tx("t3", "MCDONALDS 77 LONDON"),
+        ])
+        .await
+        .unwrap();
+    }
+    // As the version before wrote them.
+    {
+        let c = rusqlite::Connection::open(&path).unwrap();
+        c.execute_batch(
+            "UPDATE transactions SET merchant = 'MCDONALD S LONDON' WHERE id IN ('t1', 't2');
+             PRAGMA user_version = 0;",
+        )
+        .unwrap();
+    }
+    let s = SqliteStore::open(&path).unwrap();
+    let top = s.top_merchants(&"c1".into(), None, None, 5).await.unwrap();
+    assert_eq!(top.len(), 1, "{top:?}");
+    assert_eq!(top[0].merchant, "MCDONALDS LONDON");
+    assert_eq!(top[0].amount_minor, -1500);
+    drop(s);
+    let c = rusqlite::Connection::open(&path).unwrap();
+    let version: i64 = c
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(version, 1);
+}
+
 /// A file written before rules existed gets the `source`, `sub_category`, `rule_merchant`,
 /// `sub_probability` and `taxonomy_version` columns on open: its rows read back as the
 /// model's without a taxonomy version, and new rows keep what a rule set.

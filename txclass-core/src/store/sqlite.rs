@@ -271,7 +271,7 @@ fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
         conn.execute_batch("ALTER TABLE transactions ADD COLUMN guess TEXT;")
             .map_err(backend)?;
     }
-    Ok(())
+    migrate_rows(conn)
 }
 
 /// Adds the `merchant` and `words` columns to a database written before they existed, and
@@ -286,29 +286,63 @@ fn migrate_merchant(conn: &mut Connection) -> Result<(), StoreError> {
          ALTER TABLE transactions ADD COLUMN words TEXT NOT NULL DEFAULT '';",
     )
     .map_err(backend)?;
-    {
-        let mut read = t
-            .prepare("SELECT rowid, description FROM transactions")
-            .map_err(backend)?;
-        let rows = read
-            .query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)))
-            .map_err(backend)?
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(backend)?;
-        let mut write = t
-            .prepare("UPDATE transactions SET merchant = ?2, words = ?3 WHERE rowid = ?1")
-            .map_err(backend)?;
-        for (rowid, description) in rows {
-            write
-                .execute(params![
-                    rowid,
-                    merchant_of(&description),
-                    word_column(&description)
-                ])
-                .map_err(backend)?;
-        }
-    }
+    set_merchants(&t, "1")?;
     t.commit().map_err(backend)
+}
+
+/// The version of its rows a database is at (`PRAGMA user_version`); rows of an older one
+/// are brought in line on open:
+///
+/// 1. A merchant's name joins a word at an apostrophe, as the classifier reads it
+///    ([`merchant_of`]: `MCDONALD'S` is `MCDONALDS`); rows written before say `MCDONALD S`.
+const USER_VERSION: i64 = 1;
+
+/// Brings the rows of a database of an older [`USER_VERSION`] in line.
+fn migrate_rows(conn: &mut Connection) -> Result<(), StoreError> {
+    let version: i64 = conn
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .map_err(backend)?;
+    if version >= USER_VERSION {
+        return Ok(());
+    }
+    let t = conn.transaction().map_err(backend)?;
+    if version < 1 {
+        set_merchants(
+            &t,
+            "instr(description, '''') > 0 OR instr(description, '’') > 0",
+        )?;
+    }
+    t.execute_batch(&format!("PRAGMA user_version = {USER_VERSION}"))
+        .map_err(backend)?;
+    t.commit().map_err(backend)
+}
+
+/// Sets `merchant` and `words` from the description on the rows where `condition` (SQL)
+/// holds.
+fn set_merchants(t: &rusqlite::Transaction<'_>, condition: &str) -> Result<(), StoreError> {
+    let mut read = t
+        .prepare(&format!(
+            "SELECT rowid, description FROM transactions WHERE {condition}"
+        ))
+        .map_err(backend)?;
+    let rows = read
+        .query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)))
+        .map_err(backend)?
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(backend)?;
+    let mut write = t
+        .prepare("UPDATE transactions SET merchant = ?2, words = ?3 WHERE rowid = ?1")
+        .map_err(backend)?;
+    for (rowid, description) in rows {
+        write
+            .execute(params![
+                rowid,
+                merchant_of(&description),
+                word_column(&description)
+            ])
+            .map_err(backend)?;
+    }
+    Ok(())
 }
 
 /// A rule's row: id, its customer (`None` for a global rule) and the JSON record.
