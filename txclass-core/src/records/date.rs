@@ -68,19 +68,77 @@ pub(crate) enum OrderEvidence {
     Ambiguous,
 }
 
-const NAMED_FORMATS: &[&str] = &["%d %b %Y", "%d-%b-%Y", "%d %B %Y", "%b %d, %Y", "%B %d, %Y"];
+/// Dates with a month's name, in English (as chrono reads them), the year in four digits.
+const NAMED_FORMATS: &[&str] = &[
+    "%d %b %Y",
+    "%d-%b-%Y",
+    "%d %B %Y",
+    "%d-%B-%Y",
+    "%b %d, %Y",
+    "%B %d, %Y",
+    "%b %d %Y",
+];
+
+/// English weekdays, which some exports write before the date (`Tue 05 Mar 2024`).
+const WEEKDAYS: [&str; 7] = [
+    "monday",
+    "tuesday",
+    "wednesday",
+    "thursday",
+    "friday",
+    "saturday",
+    "sunday",
+];
+
+/// A date with a month's name ([`NAMED_FORMATS`]), after a weekday or not, before a time of
+/// day or not (`05 Mar 2024 14:22`). The year is the date's last number: four digits as
+/// written, two as [`two_digit_year`] reads them (chrono's `%Y` read `05-Mar-24` as the year
+/// 24).
+fn named(t: &str) -> Option<NaiveDate> {
+    let t = match t.split_once([' ', ',']) {
+        Some((first, rest))
+            if first.len() >= 3
+                && WEEKDAYS.iter().any(|w| {
+                    w.get(..first.len())
+                        .is_some_and(|w| w.eq_ignore_ascii_case(first))
+                }) =>
+        {
+            rest.trim_start_matches([',', ' '])
+        }
+        _ => t,
+    };
+    let t = match t.rsplit_once(' ') {
+        Some((date, time)) if time.contains(':') => date,
+        _ => t,
+    };
+    let (head, year) = t.split_at(t.trim_end_matches(|c: char| c.is_ascii_digit()).len());
+    let year = match year.len() {
+        4 => year.parse().ok()?,
+        2 => two_digit_year(year.parse().ok()?),
+        _ => return None,
+    };
+    let t = format!("{head}{year}");
+    // The year must be all of that number (`Mar 2024` is no day 20 of the year 24).
+    NAMED_FORMATS
+        .iter()
+        .find_map(|f| NaiveDate::parse_from_str(&t, f).ok())
+        .filter(|d| chrono::Datelike::year(d) == year)
+}
+
+/// A two-digit year as POSIX `%y` reads it: 69–99 are 1969–1999, 00–68 2000–2068.
+fn two_digit_year(y: i32) -> i32 {
+    if y >= 69 {
+        1900 + y
+    } else {
+        2000 + y
+    }
+}
 
 impl DateText {
     /// Splits `s` into numbers; refuses text that is no date in any order.
     pub fn parse(s: &str) -> Result<DateText, String> {
         let t = crate::text::trim(s);
-        numeric(t).or_else(|e| {
-            NAMED_FORMATS
-                .iter()
-                .find_map(|f| NaiveDate::parse_from_str(t, f).ok())
-                .map(DateText::Known)
-                .ok_or(e)
-        })
+        numeric(t).or_else(|e| named(t).map(DateText::Known).ok_or(e))
     }
     /// What this date says about the file's order (`Only(Ymd)` means it fits no order).
     pub fn evidence(&self) -> OrderEvidence {
@@ -194,15 +252,7 @@ fn numeric(t: &str) -> Result<DateText, String> {
     }
     let year = match parts[2].len() {
         4 => num(parts[2])? as i32,
-        // Two-digit years as POSIX `%y` reads them: 69–99 are 1969–1999, 00–68 2000–2068.
-        2 => {
-            let y = num(parts[2])? as i32;
-            if y >= 69 {
-                1900 + y
-            } else {
-                2000 + y
-            }
-        }
+        2 => two_digit_year(num(parts[2])? as i32),
         _ => return Err(invalid()),
     };
     let (a, b) = (num(parts[0])?, num(parts[1])?);
@@ -241,6 +291,14 @@ mod tests {
         assert_eq!(read("20240315", None), Ok(d(2024, 3, 15)));
         assert_eq!(read("15 Mar 2024", None), Ok(d(2024, 3, 15)));
         assert_eq!(read("Mar 15, 2024", None), Ok(d(2024, 3, 15)));
+        // Two-digit years with a month's name, weekdays and times of day.
+        assert_eq!(read("05-Mar-24", None), Ok(d(2024, 3, 5)));
+        assert_eq!(read("05 Mar 99", None), Ok(d(1999, 3, 5)));
+        assert_eq!(read("Tue 05 Mar 2024", None), Ok(d(2024, 3, 5)));
+        assert_eq!(read("Tuesday, 5 March 2024", None), Ok(d(2024, 3, 5)));
+        assert_eq!(read("Tue, Mar 5, 2024", None), Ok(d(2024, 3, 5)));
+        assert_eq!(read("05 Mar 2024 14:22", None), Ok(d(2024, 3, 5)));
+        assert_eq!(read("05-March-2024", None), Ok(d(2024, 3, 5)));
         assert_eq!(read("25/03/2024", None), Ok(d(2024, 3, 25)));
         assert_eq!(read("05/05/2024", None), Ok(d(2024, 5, 5)));
         assert_eq!(read("4/5/15", Some(DateOrder::Mdy)), Ok(d(2015, 4, 5)));
@@ -257,6 +315,10 @@ mod tests {
             "15/03/202",
             "tomorrow",
             "1/2/3/4",
+            "05 Mar 024",
+            "05 Mar 2",
+            "Mar 2024",
+            "Today 05 Mar 2024",
         ] {
             assert!(read(bad, Some(DateOrder::Dmy)).is_err(), "{bad:?} was read");
         }

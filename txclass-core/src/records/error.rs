@@ -32,8 +32,9 @@ pub enum FileError {
         /// How the header was split, e.g. "`;`-separated".
         delimiter: String,
     },
-    /// Every date of the file fits both day-first and month-first; the caller must choose.
-    #[error("every date fits both DD/MM/YYYY and MM/DD/YYYY (first at line {line}: {text:?}); choose the date order")]
+    /// Every date of the file written with its month as a number fits both day-first and
+    /// month-first; the caller must choose.
+    #[error("every date with its month as a number fits both DD/MM/YYYY and MM/DD/YYYY (first at line {line}: {text:?}); choose the date order")]
     AmbiguousDates {
         /// The first ambiguous date's line.
         line: u64,
