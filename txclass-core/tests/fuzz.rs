@@ -1,5 +1,5 @@
-//! Fuzz targets of the core's readers: CSV, NDJSON, OFX, camt.053 and MT940 statements
-//! (feature `formats`); the model file's is beside it (`classifier::model::fuzz`). Each runs for `TXCLASS_FUZZ_SECS` (default 2 s)
+//! Fuzz targets of the core's readers: CSV, NDJSON, QIF, OFX, camt.053 and MT940 statements
+//! (the last three: feature `formats`); the model file's is beside it (`classifier::model::fuzz`). Each runs for `TXCLASS_FUZZ_SECS` (default 2 s)
 //! on mutations of the corpus the tests already use, and must never panic; a reader may
 //! refuse its input, but only with an error. Regressions found this way live beside the
 //! code they broke (`records::…::tests`, `classifier::model::tests`).
@@ -127,6 +127,45 @@ fn fuzz_ndjson_reader() {
         |(bytes, variant)| read_all(&bytes, Format::Ndjson, variant),
     );
 }
+
+#[test]
+fn fuzz_qif_reader() {
+    let seeds = vec![
+        b"!Account\nNChecking\nTBank\n^\n!Type:Bank\nD3/ 5'24\nT-1,234.56\nPREWE MARKT\n\
+          MCard 1234\nLGroceries\n^\nD03/06/2024\nU-40.00\nNATM\nC*\n^\n"
+            .to_vec(),
+        b"!Type:CCard\r\nD13.03.2024\r\nT-9,99\r\nPNETFLIX.COM\r\nSEntertainment\r\n$-9,99\r\n\
+          ^\r\n!Type:Invst\r\nD1/2/24\r\nNBuy\r\nYACME\r\n^\r\n"
+            .to_vec(),
+    ];
+    fuzz::run(
+        "qif",
+        (mutated(seeds, QIF_TOKENS), 0u8..8),
+        |(bytes, variant)| read_all(&bytes, Format::Qif, variant),
+    );
+}
+
+const QIF_TOKENS: &[&[u8]] = &[
+    b"\n",
+    b"\r\n",
+    b"^\n",
+    b"!Type:Bank\n",
+    b"!Type:Invst\n",
+    b"!Account\n",
+    b"!Type:Cat\n",
+    b"D",
+    b"T",
+    b"U",
+    b"P",
+    b"M",
+    b"N",
+    b"'",
+    b"/",
+    b"1,234.56",
+    b"12/31'26",
+    b"31.12.2026",
+    b"\xff\xfe",
+];
 
 #[cfg(feature = "formats")]
 mod statements {

@@ -24,7 +24,7 @@ use super::{Exit, REFUSED, SKIPPED, STOPPED};
 #[derive(Debug, Clone, clap::Args)]
 pub struct InputArgs {
     /// Input format (default: from the extension: `.ndjson`/`.jsonl`/`.json` NDJSON,
-    /// `.ofx`/`.qfx` OFX, `.xml`/`.053` camt.053, `.sta`/`.mt940`/`.940` MT940; anything
+    /// `.ofx`/`.qfx` OFX, `.xml`/`.053` camt.053, `.sta`/`.mt940`/`.940` MT940, `.qif` QIF; anything
     /// else and stdin CSV with a sniffed `,` `;` tab or `|` delimiter).
     #[arg(long, value_enum)]
     pub input_format: Option<InputFormat>,
@@ -66,6 +66,9 @@ pub enum InputFormat {
     Camt053,
     /// SWIFT MT940 statement (or MT942 interim report).
     Mt940,
+    /// Quicken Interchange Format (a `D` date, `T` amount, `P` payee and `M` memo line per
+    /// entry).
+    Qif,
 }
 
 impl From<InputFormat> for Format {
@@ -76,6 +79,7 @@ impl From<InputFormat> for Format {
             InputFormat::Ofx => Format::Ofx,
             InputFormat::Camt053 => Format::Camt053,
             InputFormat::Mt940 => Format::Mt940,
+            InputFormat::Qif => Format::Qif,
         }
     }
 }

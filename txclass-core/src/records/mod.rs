@@ -22,6 +22,7 @@
 //! | `columns` | header names and their aliases |
 //! | `date` | the text of dates, and what each says about the file (amounts: [`crate::currency`]) |
 //! | `interpret` | the per-file decisions and the conversion to [`Transaction`]s |
+//! | `qif` | Quicken Interchange Format entries as text cells by field |
 //! | `formats` | OFX/QFX, camt.053 and MT940 statements (feature `formats`) |
 //! | `batch`, `summary` | classifying a file's rows in batches, and the run's totals |
 
@@ -33,6 +34,7 @@ mod error;
 #[cfg(feature = "formats")]
 mod formats;
 mod interpret;
+mod qif;
 mod sources;
 mod summary;
 
@@ -67,11 +69,15 @@ pub enum Format {
     Camt053,
     /// SWIFT MT940 customer statement (feature `formats`).
     Mt940,
+    /// Quicken Interchange Format: entries of `D` date, `T` amount, `P` payee and `M` memo
+    /// lines (Quicken, and many banks' "QIF" download).
+    Qif,
 }
 
 impl Format {
     /// Guesses from a file name: `.ndjson`/`.jsonl`/`.json` are NDJSON, `.ofx`/`.qfx` OFX,
-    /// `.xml`/`.camt`/`.053` camt.053, `.sta`/`.mt940`/`.940` MT940, the rest CSV.
+    /// `.xml`/`.camt`/`.053` camt.053, `.sta`/`.mt940`/`.940` MT940, `.qif` QIF, the rest
+    /// CSV.
     pub fn from_path(path: &std::path::Path) -> Self {
         let ext = path
             .extension()
@@ -82,6 +88,7 @@ impl Format {
             Some("ofx" | "qfx") => Format::Ofx,
             Some("xml" | "camt" | "053") => Format::Camt053,
             Some("sta" | "mt940" | "940") => Format::Mt940,
+            Some("qif") => Format::Qif,
             _ => Format::Csv,
         }
     }
@@ -94,6 +101,7 @@ impl Format {
             Format::Ofx => "ofx",
             Format::Camt053 => "camt053",
             Format::Mt940 => "mt940",
+            Format::Qif => "qif",
         }
     }
 }
@@ -191,6 +199,7 @@ pub fn open<'a, R: Read + 'a>(reader: R, options: &ReadOptions) -> Result<Rows<'
             (source, Some(layout), has_currency, map.currency)
         }
         Format::Ndjson => (sources::ndjson(reader), None, false, None),
+        Format::Qif => (qif::qif(reader), None, false, None),
         #[cfg(feature = "formats")]
         Format::Ofx | Format::Camt053 | Format::Mt940 => {
             return formats::read(reader, options).map(Rows::list)
@@ -439,7 +448,7 @@ impl<W: Write> Writer<W> {
             inner: match format {
                 Format::Ndjson => WriterKind::Ndjson(out),
                 // The bank formats are read, not written: their rows are written as CSV.
-                Format::Csv | Format::Ofx | Format::Camt053 | Format::Mt940 => {
+                Format::Csv | Format::Ofx | Format::Camt053 | Format::Mt940 | Format::Qif => {
                     WriterKind::Csv(Box::new(csv::Writer::from_writer(out)))
                 }
             },
@@ -652,6 +661,45 @@ mod tests {
             .into_iter()
             .map(|r| r.map(|(tx, _)| tx.description).map_err(|e| e.line))
             .collect()
+    }
+
+    /// A QIF file is read as a CSV is: the date order decided by the file (`03/13/2024`
+    /// says month first, so `3/5'24` is 5 March), amounts in minor units, an entry's kind
+    /// read as a type column, bad entries named by line, no currency but the caller's.
+    #[test]
+    fn qif_files_are_decided_per_file_like_csv() {
+        let data =
+            "!Type:Bank\nD3/5'24\nT-1,234.56\nPREWE MARKT\n^\nD03/06/2024\nT-40.00\nNATM\n^\n\
+            D03/13/2024\nT-9.99\nPNETFLIX.COM\n^\nD03/14/2024\nTabc\nPX\n^\n";
+        let qif = |currency: Option<&str>| ReadOptions {
+            currency: currency.and_then(Currency::from_code),
+            ..ReadOptions::new(Format::Qif)
+        };
+        let rows = read(data, &qif(Some("USD")));
+        let got: Vec<Result<(String, String, i64), u64>> = rows
+            .into_iter()
+            .map(|r| {
+                r.map(|(tx, _)| (tx.date.to_string(), tx.description, tx.amount_minor))
+                    .map_err(|e| e.line)
+            })
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                Ok(("2024-03-05".into(), "REWE MARKT".into(), -123456)),
+                Ok(("2024-03-06".into(), "ATM WITHDRAWAL".into(), -4000)),
+                Ok(("2024-03-13".into(), "NETFLIX.COM".into(), -999)),
+                Err(14),
+            ]
+        );
+        assert!(matches!(
+            open(data.as_bytes(), &qif(None)),
+            Err(FileError::NoCurrency { .. })
+        ));
+        assert_eq!(
+            Format::from_path(std::path::Path::new("a.QIF")),
+            Format::Qif
+        );
     }
 
     #[test]

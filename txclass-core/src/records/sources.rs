@@ -58,7 +58,7 @@ impl Raw {
     /// Sets the description from the texts of the description columns, in reading order
     /// ([`description_parts`]): one is taken as it is, several are joined
     /// ([`super::joined_text`]).
-    fn set_texts<'t>(&mut self, mut texts: impl ExactSizeIterator<Item = &'t str>) {
+    pub(super) fn set_texts<'t>(&mut self, mut texts: impl ExactSizeIterator<Item = &'t str>) {
         match texts.len() {
             0 => {}
             1 => self.set(Field::Description, texts.next().expect("one text")),

@@ -50,7 +50,9 @@ pub(super) fn read<R: Read>(mut reader: R, options: &ReadOptions) -> Result<Vec<
         Format::Ofx => ofx::entries(&text)?,
         Format::Camt053 => camt053::entries(&text)?,
         Format::Mt940 => mt940::entries(&text)?,
-        Format::Csv | Format::Ndjson => unreachable!("tables are read by `sources`"),
+        Format::Csv | Format::Ndjson | Format::Qif => {
+            unreachable!("tables are read by `sources` and `qif`")
+        }
     };
     if entries.is_empty() {
         return Err(FileError::Empty);
