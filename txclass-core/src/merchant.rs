@@ -1,9 +1,9 @@
 //! The merchant a statement line names: what top merchants group by, what a rule's
 //! `merchant_is` compares with, and the clean name a rule may give instead.
 
-use crate::classifier::features::joins_word;
 use crate::domain::Prediction;
 use crate::rails::{fold, is_date_month, is_day, is_rail};
+use crate::text::joins_word;
 
 /// Leading words that name the payment, not the payee, beyond the rail words the
 /// classifier skips ([`is_rail`]): payment processors' prefixes (`PAG*`, `SQ *`, `SUMUP *`),

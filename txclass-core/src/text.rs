@@ -1,4 +1,17 @@
-//! Text helpers shared by the file readers and the featurizer.
+//! Text helpers shared by the file readers, the featurizer and merchant names.
+
+/// The marks that join a word when between a letter or digit and a letter (`LOWE'S`,
+/// `MCDONALD’S`): the tokenizer's, merchant names', and the corpus's when it prints a name
+/// without them.
+pub(crate) const APOSTROPHES: [char; 2] = ['\'', '\u{2019}'];
+
+/// Whether `c`, after a letter or a digit, joins it to `next` into one word: an apostrophe
+/// before a letter (`LOWE'S`, `MCDONALD’S`, `O'REILLY`). The tokenizer's rule, and the one
+/// [`crate::merchant::merchant_of`] names merchants by.
+#[inline]
+pub(crate) fn joins_word(c: char, next: Option<char>) -> bool {
+    APOSTROPHES.contains(&c) && next.is_some_and(char::is_alphabetic)
+}
 
 /// `s` without leading and trailing whitespace, as [`str::trim`]: text that starts and ends
 /// with a visible ASCII character (most cells of a file) is returned as it is, without the

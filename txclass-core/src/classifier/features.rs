@@ -71,6 +71,7 @@ use super::words;
 use crate::currency::Currency;
 use crate::domain::Transaction;
 use crate::rails::{date_month, fold, is_day, is_rail};
+use crate::text::joins_word;
 
 /// Version of the feature pipeline. Bump it whenever any output of [`Featurizer`] changes
 /// for some input; models saved with another version will not load, except the versions
@@ -78,18 +79,6 @@ use crate::rails::{date_month, fold, is_day, is_rail};
 /// vectors, keeping or skipping dates, splitting words at an apostrophe or not, gluing
 /// adjacent words or not).
 pub const FEATURE_VERSION: u32 = 9;
-
-/// The marks that join a word when between a letter or digit and a letter (`LOWE'S`,
-/// `MCDONALD’S`): the tokenizer's, and the corpus's when it prints a name without them.
-pub(crate) const APOSTROPHES: [char; 2] = ['\'', '\u{2019}'];
-
-/// Whether `c`, after a letter or a digit, joins it to `next` into one word: an apostrophe
-/// before a letter (`LOWE'S`, `MCDONALD’S`, `O'REILLY`). The tokenizer's rule, and the one
-/// [`crate::merchant::merchant_of`] names merchants by.
-#[inline]
-pub(crate) fn joins_word(c: char, next: Option<char>) -> bool {
-    APOSTROPHES.contains(&c) && next.is_some_and(char::is_alphabetic)
-}
 
 /// Buckets of the context space (amount, date, rail): few features, so a small dense table.
 pub(crate) const CONTEXT_DIM: usize = 1 << 10;

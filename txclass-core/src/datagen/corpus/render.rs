@@ -9,7 +9,7 @@ use rand::Rng;
 
 use super::data::{names, Country, Held, Lang};
 use super::Part;
-use crate::classifier::features::APOSTROPHES;
+use crate::text::APOSTROPHES;
 
 /// One option of a choice, with the splits it may appear in.
 pub(crate) type Opt = (&'static str, Held);
