@@ -120,6 +120,10 @@ fn fuzz_ndjson_reader() {
         b"{\"id\":\"a\",\"date\":\"2026-03-01\",\"description\":\"Rent\",\"amount\":\"-1200.00\",\
           \"currency\":\"USD\",\"category\":\"housing\"}\n"
             .to_vec(),
+        // A JSON array of objects, as many apps export `.json`.
+        b"[\n  {\"date\":\"2026-01-02\",\"description\":\"UBER *TRIP\",\"amount\":-12.5},\n  7,\n\
+          {\"memo\":\"PIX\",\"amount\":\"10,00\",\"date\":\"02/01/2026\"}\n]\n"
+            .to_vec(),
     ];
     fuzz::run(
         "ndjson",

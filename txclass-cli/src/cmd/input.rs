@@ -58,7 +58,7 @@ pub enum ErrorPolicy {
 pub enum InputFormat {
     /// Delimited text with a header row.
     Csv,
-    /// One JSON object per line.
+    /// One JSON object per line (or a JSON array of objects).
     Ndjson,
     /// OFX 1.x/2.x or QFX statement.
     Ofx,

@@ -61,7 +61,7 @@ use crate::store::merchant_name;
 pub enum Format {
     /// Delimited text (`,`, `;`, tab or `|`, sniffed) with a header row.
     Csv,
-    /// One JSON object per line.
+    /// One JSON object per line, or a file that is one JSON array of objects.
     Ndjson,
     /// OFX 1.x (SGML) or 2.x (XML) statement; QFX is OFX (feature `formats`).
     Ofx,

@@ -387,9 +387,27 @@ pub(crate) fn labels<R: Read>(
     Ok(out)
 }
 
-/// An NDJSON file's rows: one object a line, keys matched like CSV headers.
+/// An NDJSON file's rows: one object a line, keys matched like CSV headers; or, when the
+/// file is one JSON array (`[{…}, {…}]`, what many apps export as `.json`), each of its
+/// elements.
 pub(crate) fn ndjson<'a, R: Read + 'a>(reader: R) -> RawSource<'a> {
-    let mut lines = BufReader::new(reader).split(b'\n').enumerate();
+    let mut reader = BufReader::new(reader);
+    let starts_an_array = loop {
+        match reader.fill_buf() {
+            Ok([]) | Err(_) => break false,
+            Ok(buf) => match buf.iter().position(|b| !b.is_ascii_whitespace()) {
+                Some(i) => break buf[i] == b'[',
+                None => {
+                    let n = buf.len();
+                    reader.consume(n);
+                }
+            },
+        }
+    };
+    if starts_an_array {
+        return json_array(reader);
+    }
+    let mut lines = reader.split(b'\n').enumerate();
     Box::new(std::iter::from_fn(move || loop {
         let (i, l) = lines.next()?;
         let line = i as u64 + 1;
@@ -410,9 +428,109 @@ pub(crate) fn ndjson<'a, R: Read + 'a>(reader: R) -> RawSource<'a> {
     }))
 }
 
+/// A reader that counts the line breaks read through it.
+struct LineCounting<R> {
+    inner: R,
+    breaks: u64,
+}
+
+impl<R: BufRead> Read for LineCounting<R> {
+    fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+        let buf = self.fill_buf()?;
+        let n = buf.len().min(out.len());
+        out[..n].copy_from_slice(&buf[..n]);
+        self.consume(n);
+        Ok(n)
+    }
+}
+
+impl<R: BufRead> BufRead for LineCounting<R> {
+    fn fill_buf(&mut self) -> std::io::Result<&[u8]> {
+        self.inner.fill_buf()
+    }
+
+    fn consume(&mut self, n: usize) {
+        if let Ok(buf) = self.inner.fill_buf() {
+            self.breaks += buf[..n.min(buf.len())]
+                .iter()
+                .filter(|&&b| b == b'\n')
+                .count() as u64;
+        }
+        self.inner.consume(n);
+    }
+}
+
+/// The elements of a JSON array as rows, each named by the line it starts on, read one at a
+/// time (a file of a million transactions is not held whole). An element that is not a row
+/// is an error and the next is read; text that is not JSON ends the file with an error, as
+/// nothing after it can be placed.
+fn json_array<'a, R: BufRead + 'a>(reader: R) -> RawSource<'a> {
+    let mut r = LineCounting {
+        inner: reader,
+        breaks: 0,
+    };
+    let mut opened = false;
+    let mut done = false;
+    Box::new(std::iter::from_fn(move || {
+        if done {
+            return None;
+        }
+        // Past whitespace, the `[` and the comma before the next element.
+        let next = loop {
+            let buf = match r.fill_buf() {
+                Ok(buf) => buf,
+                Err(e) => break Err(e.to_string()),
+            };
+            let Some(&b) = buf.first() else {
+                break Err("the JSON array is not closed (no `]`)".into());
+            };
+            match b {
+                b'[' if !opened => opened = true,
+                b',' if opened => {}
+                b']' if opened => break Ok(None),
+                b if b.is_ascii_whitespace() => {}
+                _ => break Ok(Some(())),
+            }
+            r.consume(1);
+        };
+        let line = r.breaks + 1;
+        match next {
+            Ok(None) => {
+                done = true;
+                None
+            }
+            Err(message) => {
+                done = true;
+                Some(Err(RecordError { line, message }))
+            }
+            Ok(Some(())) => {
+                let mut de = serde_json::Deserializer::from_reader(&mut r);
+                match serde::Deserialize::deserialize(&mut de) {
+                    Ok(value) => Some(object_of(value, line)),
+                    Err(e) => {
+                        done = true;
+                        Some(Err(RecordError {
+                            line,
+                            message: format!("{e} (the rest of the array is not read)"),
+                        }))
+                    }
+                }
+            }
+        }
+    }))
+}
+
 fn object(s: &str, line: u64) -> Result<Raw, RecordError> {
+    let value: serde_json::Value = serde_json::from_str(s).map_err(|e| RecordError {
+        line,
+        message: e.to_string(),
+    })?;
+    object_of(value, line)
+}
+
+/// A row from a JSON value (an object whose keys are matched like CSV headers).
+fn object_of(value: serde_json::Value, line: u64) -> Result<Raw, RecordError> {
     let err = |message: String| RecordError { line, message };
-    let value: serde_json::Value = serde_json::from_str(s).map_err(|e| err(e.to_string()))?;
     let serde_json::Value::Object(map) = value else {
         return Err(err("expected a JSON object".into()));
     };
@@ -538,6 +656,41 @@ mod tests {
         );
         assert!(csv(in_time.as_bytes()).is_ok());
         assert!(matches!(csv("\n \n".as_bytes()), Err(FileError::Empty)));
+    }
+
+    /// A `.json` file that is one array of objects (pretty-printed or on one line) is read
+    /// element by element, each named by the line it starts on.
+    #[test]
+    fn a_json_array_is_read_element_by_element() {
+        type Read = Result<(u64, Option<String>), (u64, String)>;
+        let lines = |data: &str| -> Vec<Read> {
+            ndjson(data.as_bytes())
+                .map(|r| {
+                    r.map(|raw| (raw.line, raw.get(Field::Description).map(str::to_owned)))
+                        .map_err(|e| (e.line, e.message))
+                })
+                .collect()
+        };
+        let pretty = " \n[\n  {\"description\": \"REWE\", \"amount\": -1},\n  \"x\",\n  {\n    \"memo\": \"ARAL\"\n  }\n]\n";
+        let got = lines(pretty);
+        assert_eq!(got.len(), 3, "{got:?}");
+        assert_eq!(got[0], Ok((3, Some("REWE".into()))));
+        assert_eq!(got[1].as_ref().unwrap_err().0, 4);
+        assert_eq!(got[2], Ok((5, Some("ARAL".into()))));
+        assert_eq!(
+            lines("[{\"description\":\"A\"},{\"description\":\"B\"}]"),
+            [Ok((1, Some("A".into()))), Ok((1, Some("B".into())))]
+        );
+        assert_eq!(lines("[]"), []);
+        // Text that is not JSON, or no `]`, ends the file with an error naming its line.
+        let got = lines("[\n{\"description\":\"A\"},\n{oops}\n]");
+        assert_eq!(got.len(), 2);
+        assert_eq!(got[1].as_ref().unwrap_err().0, 3);
+        let got = lines("[\n{\"description\":\"A\"},\n");
+        assert_eq!(
+            got[1],
+            Err((3, "the JSON array is not closed (no `]`)".into()))
+        );
     }
 
     #[test]
