@@ -489,7 +489,10 @@ fn json_array<'a, R: BufRead + 'a>(reader: R) -> RawSource<'a> {
                 b',' if opened => {}
                 b']' if opened => break Ok(None),
                 b if b.is_ascii_whitespace() => {}
-                _ => break Ok(Some(())),
+                // A number is read here: `serde_json` would keep the byte after it (the `,` or
+                // the `]`) in its look-ahead, lost with its deserializer.
+                b'-' | b'0'..=b'9' if opened => break Ok(Some(false)),
+                _ => break Ok(Some(true)),
             }
             r.consume(1);
         };
@@ -503,7 +506,21 @@ fn json_array<'a, R: BufRead + 'a>(reader: R) -> RawSource<'a> {
                 done = true;
                 Some(Err(RecordError { line, message }))
             }
-            Ok(Some(())) => {
+            Ok(Some(false)) => {
+                let number = |b: &u8| matches!(b, b'-' | b'+' | b'.' | b'e' | b'E' | b'0'..=b'9');
+                while let Ok(buf) = r.fill_buf() {
+                    let n = buf.iter().take_while(|b| number(b)).count();
+                    if n == 0 {
+                        break;
+                    }
+                    r.consume(n);
+                }
+                Some(Err(RecordError {
+                    line,
+                    message: "expected a JSON object".into(),
+                }))
+            }
+            Ok(Some(true)) => {
                 let mut de = serde_json::Deserializer::from_reader(&mut r);
                 match serde::Deserialize::deserialize(&mut de) {
                     Ok(value) => Some(object_of(value, line)),
@@ -682,6 +699,11 @@ mod tests {
             [Ok((1, Some("A".into()))), Ok((1, Some("B".into())))]
         );
         assert_eq!(lines("[]"), []);
+        // A number is not a row, and the bracket after it still closes the array.
+        assert_eq!(
+            lines("[-1.5e3]"),
+            [Err((1, "expected a JSON object".into()))]
+        );
         // Text that is not JSON, or no `]`, ends the file with an error naming its line.
         let got = lines("[\n{\"description\":\"A\"},\n{oops}\n]");
         assert_eq!(got.len(), 2);
