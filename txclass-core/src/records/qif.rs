@@ -146,8 +146,12 @@ pub(crate) fn qif<'a, R: Read + 'a>(reader: R) -> RawSource<'a> {
         let value = line[code.len_utf8()..].trim();
         match code {
             '!' => {
-                section = Section::of(line);
-                entry = Entry::default();
+                // An entry the file left without its `^` is still read.
+                let e = std::mem::take(&mut entry);
+                let before = std::mem::replace(&mut section, Section::of(line));
+                if !e.is_empty() && before != Section::Other {
+                    return Some(e.into_raw(before));
+                }
             }
             '^' => {
                 let e = std::mem::take(&mut entry);
@@ -222,5 +226,20 @@ mod tests {
             (r.line, r.get(Field::Description), r.get(Field::Date)),
             (11, Some("CAFE"), Some("1/3/24"))
         );
+    }
+
+    /// An entry left without its `^` before the next section's header is read, not dropped.
+    #[test]
+    fn an_entry_without_its_caret_before_a_header_is_read() {
+        let rows = rows("!Type:Bank\nD1/3/24\nT-3.50\nPCAFE\n!Type:CCard\nD1/4/24\nT-1\nPBAR\n^\n");
+        let got: Vec<_> = rows
+            .iter()
+            .map(|r| {
+                r.as_ref()
+                    .map(|r| (r.line, r.get(Field::Description)))
+                    .unwrap()
+            })
+            .collect();
+        assert_eq!(got, [(2, Some("CAFE")), (6, Some("BAR"))]);
     }
 }
