@@ -391,7 +391,11 @@ pub(crate) fn labels<R: Read>(
 /// file is one JSON array (`[{…}, {…}]`, what many apps export as `.json`), each of its
 /// elements.
 pub(crate) fn ndjson<'a, R: Read + 'a>(reader: R) -> RawSource<'a> {
-    let mut reader = BufReader::new(reader);
+    // Whitespace read past to find the first character is counted, so rows keep their lines.
+    let mut reader = LineCounting {
+        inner: BufReader::new(reader),
+        breaks: 0,
+    };
     let starts_an_array = loop {
         match reader.fill_buf() {
             Ok([]) | Err(_) => break false,
@@ -407,10 +411,11 @@ pub(crate) fn ndjson<'a, R: Read + 'a>(reader: R) -> RawSource<'a> {
     if starts_an_array {
         return json_array(reader);
     }
-    let mut lines = reader.split(b'\n').enumerate();
+    let skipped = reader.breaks;
+    let mut lines = reader.inner.split(b'\n').enumerate();
     Box::new(std::iter::from_fn(move || loop {
         let (i, l) = lines.next()?;
-        let line = i as u64 + 1;
+        let line = skipped + i as u64 + 1;
         let bytes = match l {
             Ok(b) => b,
             Err(e) => {
@@ -460,15 +465,23 @@ impl<R: BufRead> BufRead for LineCounting<R> {
     }
 }
 
-/// The elements of a JSON array as rows, each named by the line it starts on, read one at a
-/// time (a file of a million transactions is not held whole). An element that is not a row
+/// What comes next in a JSON array.
+enum Next {
+    /// Its `]`.
+    End,
+    /// A number (not a row; read past here).
+    Number,
+    /// Any other value, for `serde_json` to read.
+    Value,
+    /// No `]` before the end, or the file could not be read.
+    Broken(String),
+}
+
+/// The elements of a JSON array (`r` at or before its `[`) as rows, each named by the line it
+/// starts on, read one at a time (a file of a million transactions is not held whole). An element that is not a row
 /// is an error and the next is read; text that is not JSON ends the file with an error, as
 /// nothing after it can be placed.
-fn json_array<'a, R: BufRead + 'a>(reader: R) -> RawSource<'a> {
-    let mut r = LineCounting {
-        inner: reader,
-        breaks: 0,
-    };
+fn json_array<'a, R: BufRead + 'a>(mut r: LineCounting<R>) -> RawSource<'a> {
     let mut opened = false;
     let mut done = false;
     Box::new(std::iter::from_fn(move || {
@@ -479,34 +492,34 @@ fn json_array<'a, R: BufRead + 'a>(reader: R) -> RawSource<'a> {
         let next = loop {
             let buf = match r.fill_buf() {
                 Ok(buf) => buf,
-                Err(e) => break Err(e.to_string()),
+                Err(e) => break Next::Broken(e.to_string()),
             };
             let Some(&b) = buf.first() else {
-                break Err("the JSON array is not closed (no `]`)".into());
+                break Next::Broken("the JSON array is not closed (no `]`)".into());
             };
             match b {
                 b'[' if !opened => opened = true,
                 b',' if opened => {}
-                b']' if opened => break Ok(None),
+                b']' if opened => break Next::End,
                 b if b.is_ascii_whitespace() => {}
                 // A number is read here: `serde_json` would keep the byte after it (the `,` or
                 // the `]`) in its look-ahead, lost with its deserializer.
-                b'-' | b'0'..=b'9' if opened => break Ok(Some(false)),
-                _ => break Ok(Some(true)),
+                b'-' | b'0'..=b'9' if opened => break Next::Number,
+                _ => break Next::Value,
             }
             r.consume(1);
         };
         let line = r.breaks + 1;
         match next {
-            Ok(None) => {
+            Next::End => {
                 done = true;
                 None
             }
-            Err(message) => {
+            Next::Broken(message) => {
                 done = true;
                 Some(Err(RecordError { line, message }))
             }
-            Ok(Some(false)) => {
+            Next::Number => {
                 let number = |b: &u8| matches!(b, b'-' | b'+' | b'.' | b'e' | b'E' | b'0'..=b'9');
                 while let Ok(buf) = r.fill_buf() {
                     let n = buf.iter().take_while(|b| number(b)).count();
@@ -520,7 +533,7 @@ fn json_array<'a, R: BufRead + 'a>(reader: R) -> RawSource<'a> {
                     message: "expected a JSON object".into(),
                 }))
             }
-            Ok(Some(true)) => {
+            Next::Value => {
                 let mut de = serde_json::Deserializer::from_reader(&mut r);
                 match serde::Deserialize::deserialize(&mut de) {
                     Ok(value) => Some(object_of(value, line)),
@@ -699,6 +712,16 @@ mod tests {
             [Ok((1, Some("A".into()))), Ok((1, Some("B".into())))]
         );
         assert_eq!(lines("[]"), []);
+        // Lines stay the file's past more blank lines than one buffer holds, array or not.
+        let blank = "\n".repeat(10_000);
+        assert_eq!(
+            lines(&format!("{blank}[{{\"description\":\"A\"}}]")),
+            [Ok((10_001, Some("A".into())))]
+        );
+        assert_eq!(
+            lines(&format!("{blank}{{\"description\":\"A\"}}\n")),
+            [Ok((10_001, Some("A".into())))]
+        );
         // A number is not a row, and the bracket after it still closes the array.
         assert_eq!(
             lines("[-1.5e3]"),
