@@ -268,7 +268,7 @@ pub enum Confidence {
     High,
     /// Between the thresholds.
     Medium,
-    /// Below the medium threshold (and possibly marked uncertain).
+    /// Below the medium threshold, or marked uncertain (at any probability).
     Low,
 }
 

@@ -158,8 +158,20 @@ impl Thresholds {
     }
 
     /// The prediction for a best label and its probability, on a line of familiarity
-    /// `kind`.
+    /// `kind`. A line marked uncertain is [`Confidence::Low`] whatever its probability: a
+    /// merchant the model never read can score 0.98 and still be the one a human should
+    /// check, and `high` beside `uncertain` would tell a reader two things at once.
     pub fn predict_line(&self, best: &Category, probability: f32, kind: Familiarity) -> Prediction {
+        if probability < self.uncertain_below(kind) {
+            let mut p = Prediction::from_model(
+                Category::new(Category::UNCERTAIN),
+                probability,
+                Confidence::Low,
+                true,
+            );
+            p.guess = Some(best.clone());
+            return p;
+        }
         let confidence = if probability >= self.high {
             Confidence::High
         } else if probability >= self.medium {
@@ -167,18 +179,7 @@ impl Thresholds {
         } else {
             Confidence::Low
         };
-        if probability < self.uncertain_below(kind) {
-            let mut p = Prediction::from_model(
-                Category::new(Category::UNCERTAIN),
-                probability,
-                confidence,
-                true,
-            );
-            p.guess = Some(best.clone());
-            p
-        } else {
-            Prediction::from_model(best.clone(), probability, confidence, false)
-        }
+        Prediction::from_model(best.clone(), probability, confidence, false)
     }
 }
 
@@ -466,6 +467,23 @@ mod tests {
         let json = |p: &Prediction| serde_json::to_value(p).unwrap();
         assert!(json(&kept).get("guess").is_none());
         assert_eq!(json(&flagged)["guess"], "groceries");
+    }
+
+    /// A flagged line is `low` however high its probability (a stranger to the model at
+    /// 0.98 under a 0.999 threshold): `high` beside `uncertain` would say two things.
+    #[test]
+    fn a_flagged_line_is_low_confidence_at_any_probability() {
+        let t = Thresholds::default().with(Familiarity::Stranger, 0.999);
+        let best = Category::new("fuel");
+        let flagged = t.predict_line(&best, 0.983, Familiarity::Stranger);
+        assert!(flagged.uncertain);
+        assert_eq!(flagged.confidence, Confidence::Low);
+        // The same probability on a line the model knows keeps its band.
+        let kept = t.predict_line(&best, 0.983, Familiarity::Familiar);
+        assert!(!kept.uncertain);
+        assert_eq!(kept.confidence, Confidence::High);
+        let medium = t.predict_line(&best, 0.6, Familiarity::Familiar);
+        assert_eq!(medium.confidence, Confidence::Medium);
     }
 
     #[test]
