@@ -465,6 +465,86 @@ async fn an_older_index_version_is_migrated_behind_the_alias() {
     probe.delete_indexes().await.unwrap();
 }
 
+/// Documents written before a merchant's name joined a word at an apostrophe (`MCDONALD S`)
+/// get their merchant again on connect, once (the index records `rows_version`); a merchant a
+/// rule named is kept.
+#[tokio::test]
+async fn merchants_an_older_rule_derived_are_derived_again() {
+    use txclass_suite::store::elastic::elasticsearch::indices::IndicesPutMappingParts;
+    use txclass_suite::store::elastic::elasticsearch::{GetParts, UpdateParts};
+    let prefix = unique_prefix("rows");
+    let s = connect(config("rows").with_index_prefix(prefix.clone())).await;
+    let current = txclass_suite::store::elastic::TX_ROWS_VERSION;
+    assert_eq!(s.tx_rows_version().await.unwrap(), current, "a new index");
+    let mut rows = suite::dataset("c-rows", 3);
+    for t in &mut rows[..2] {
+        t.prediction.merchant = None;
+        t.prediction.source = txclass_suite::domain::Source::Model;
+    }
+    rows[0].transaction.description = "MCDONALD'S 1234 LISBOA".into();
+    rows[1].transaction.description = "LOWE\u{2019}S #88 DENVER".into();
+    rows[2].transaction.description = "JOE'S PIZZA".into();
+    rows[2].prediction.merchant = Some("Joe Rule".into());
+    rows[2].prediction.source = txclass_suite::domain::Source::Rule("r-1".into());
+    s.upsert(&rows).await.unwrap();
+    let alias = s.transactions_alias().to_owned();
+    let client = s.client();
+    let id = |t: &txclass_suite::domain::ClassifiedTransaction| {
+        format!(
+            "{}:{}:{}",
+            t.partner_id.0.len(),
+            t.partner_id,
+            t.transaction.id
+        )
+    };
+    // What the rule before wrote: the word split at the apostrophe; and no rows version.
+    for (t, old) in [(&rows[0], "MCDONALD S 1234 LISBOA"), (&rows[1], "LOWE S")] {
+        let resp = client
+            .update(UpdateParts::IndexId(&alias, &id(t)))
+            .routing(t.customer_id.as_str())
+            .refresh(Refresh::True)
+            .body(json!({ "doc": { "merchant": old } }))
+            .send()
+            .await
+            .unwrap();
+        assert!(resp.status_code().is_success(), "{:?}", resp.text().await);
+    }
+    let resp = client
+        .indices()
+        .put_mapping(IndicesPutMappingParts::Index(&[&alias]))
+        .body(json!({ "_meta": { "rows_version": 0 } }))
+        .send()
+        .await
+        .unwrap();
+    assert!(resp.status_code().is_success(), "{:?}", resp.text().await);
+    assert_eq!(s.tx_rows_version().await.unwrap(), 0);
+
+    let again = connect(config("rows").with_index_prefix(prefix)).await;
+    assert_eq!(again.tx_rows_version().await.unwrap(), current);
+    let mut merchants = Vec::new();
+    for t in &rows {
+        let resp = client
+            .get(GetParts::IndexId(&alias, &id(t)))
+            .routing(t.customer_id.as_str())
+            .send()
+            .await
+            .unwrap();
+        let doc: Value = resp.json().await.unwrap();
+        merchants.push(doc["_source"]["merchant"].as_str().unwrap().to_owned());
+    }
+    assert_eq!(
+        merchants,
+        [
+            txclass_suite::store::merchant_of("MCDONALD'S 1234 LISBOA"),
+            txclass_suite::store::merchant_of("LOWE\u{2019}S #88 DENVER"),
+            "Joe Rule".to_owned(),
+        ],
+        "derived again, but not where a rule named the merchant"
+    );
+    assert!(merchants[0].starts_with("MCDONALDS"), "{merchants:?}");
+    again.delete_indexes().await.unwrap();
+}
+
 /// The engine applies bulk items one by one: when a page's rows are refused, its checkpoint
 /// (which went in) is taken back, so a resumed job fetches the page again instead of
 /// skipping rows that are not there.

@@ -16,6 +16,11 @@
 //! script) and moves the alias in one atomic `_aliases` call. Run that migration with
 //! writers stopped: a write to the old index after the copy is not carried over.
 //!
+//! How a field is derived from the description (the merchant's name) can change without the
+//! mapping: the index's `_meta.rows_version` ([`TX_ROWS_VERSION`]) says which rules derived
+//! its documents, and connect derives older documents' fields again in place, each updated only
+//! if it has not changed since it was read, so that pass may run beside writers.
+//!
 //! ## Why routing by customer
 //!
 //! Every transaction is indexed with `routing = customer_id`, and every query names its
@@ -71,11 +76,13 @@ mod documents;
 mod indexes;
 mod log;
 mod queries;
+mod rows;
 
 use bulk::{upsert_result, ChunkOutcome};
 pub use config::{ElasticAuth, ElasticConfig, WriteVisibility};
 use documents::*;
 use queries::{customer_filter, date_millis};
+pub use rows::TX_ROWS_VERSION;
 
 use std::future::Future;
 use std::num::{NonZeroU32, NonZeroUsize};
@@ -302,6 +309,7 @@ impl ElasticStore {
                 Some(TX_UPGRADE),
             )
             .await?;
+        store.migrate_tx_rows().await?;
         store
             .ensure_index(
                 &store.rule_alias,
