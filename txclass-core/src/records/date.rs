@@ -194,7 +194,8 @@ fn numeric(t: &str) -> Result<DateText, String> {
     let invalid =
         || format!("date {t:?} is not a date (YYYY-MM-DD, DD/MM/YYYY, MM/DD/YYYY, DD.MM.YYYY)");
     // `YYYY-MM-DD`, as most exports write it, read without a search: every row's date is read
-    // here, twice while the file's date order is open (which such dates never decide).
+    // here (once: while the file's date order is open, which such dates never decide, the
+    // reader keeps what it read for evidence).
     if let &[y0, y1, y2, y3, b'-', m0, m1, b'-', d0, d1] = t.as_bytes() {
         let (year, month, day) = ([y0, y1, y2, y3], [m0, m1], [d0, d1]);
         if year

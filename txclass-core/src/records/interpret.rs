@@ -174,8 +174,8 @@ impl<'a> Interpreter<'a> {
                 self.exhausted = true;
                 false
             }
-            Some(row) => {
-                if let Ok(raw) = &row {
+            Some(mut row) => {
+                if let Ok(raw) = &mut row {
                     self.observe(raw);
                 }
                 self.buffer.push_back(row);
@@ -184,7 +184,7 @@ impl<'a> Interpreter<'a> {
         }
     }
 
-    fn observe(&mut self, raw: &Raw) {
+    fn observe(&mut self, raw: &mut Raw) {
         let date_open = self.layout.date_order.value().is_none();
         if let Some(t) = raw.get(Field::Date).filter(|_| date_open) {
             if let Ok(d) = DateText::parse(t) {
@@ -197,6 +197,7 @@ impl<'a> Interpreter<'a> {
                     }
                     _ => {}
                 }
+                raw.date = Some(d);
             }
         }
         if raw.json_numbers || self.layout.decimal.value().is_some() {
@@ -230,7 +231,9 @@ impl<'a> Interpreter<'a> {
         let date_text = raw
             .get(Field::Date)
             .ok_or_else(|| err("date is empty".into()))?;
-        let date = DateText::parse(date_text)
+        let date = raw
+            .date
+            .map_or_else(|| DateText::parse(date_text), Ok)
             .and_then(|d| d.to_date(self.layout.date_order.value(), date_text))
             .map_err(err)?;
 

@@ -8,6 +8,7 @@ use std::fmt;
 use std::io::{BufRead, BufReader, Read};
 
 use super::columns::{description_parts, field_of, lone_party, ColumnMap, Field, FIELDS};
+use super::date::DateText;
 use super::encoding::{push_text, text};
 use super::{FileError, RecordError};
 
@@ -22,6 +23,9 @@ pub(crate) struct Raw {
     cells: [Option<(u32, u32)>; FIELDS],
     /// The amount cells are JSON numbers: always a decimal point, whatever the file's mark.
     pub json_numbers: bool,
+    /// The date cell as read while the file's date order was open (the reader looks at
+    /// each such date for evidence, and converts the row later): kept so it is read once.
+    pub date: Option<DateText>,
 }
 
 impl Raw {
