@@ -98,6 +98,14 @@ fn quiet_on_broken_pipe() {
     }));
 }
 
+/// mimalloc, not the system allocator: every row of a file costs about six allocations (its
+/// cells' text, description, id, currency, label), which glibc's malloc and free served in about
+/// 1,000 instructions a row, 3.6 % of `eval`'s; mimalloc made `eval` 6–13 % more rows a
+/// second in alternating runs, for 10–33 MB more peak memory (arenas it keeps) on a
+/// 110,000-line file and 3 % more in training.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     quiet_on_broken_pipe();
     // Usage errors exit with 2 (clap's convention), help and version with 0.
