@@ -81,6 +81,11 @@
 # 1. 202,157 / 245,632 / 276,701 / 281,711 / 231,840 vs 20,255 / 24,629 / 26,356 / 25,697 /
 # 22,094 rows/s (9.98x / 9.97x / 10.50x / 10.96x / 10.49x; the build before 10.31x / 9.20x /
 # 9.08x / 9.45x / 10.90x); txclass on both cores 11.17x / 10.28x / 12.40x / 17.64x / 12.17x.
+# `speed`, nine runs (2026-12-06, ninth session; eval's label sets hashed with foldhash, a
+# row's date read once, the CLI on mimalloc: 7 % fewer instructions a line): 1. 249,086-
+# 283,962 vs 21,847-24,453 rows/s, 10.87x-12.28x (median 11.23x) in eight runs, 7.43x in the
+# ninth; three of them beside the build before: 11.43x / 10.87x / 12.28x against 10.25x /
+# 8.10x / 10.20x; txclass on both cores 13.05x-17.46x.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
