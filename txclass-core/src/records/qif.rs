@@ -65,6 +65,12 @@ impl Entry {
         self.line == 0
     }
 
+    /// The entry as a row (or why it is not one) when it holds anything and its section is
+    /// read: what a `^`, the next `!` header and the end of the file each do with it.
+    fn finish(self, section: Section) -> Option<Result<Raw, RecordError>> {
+        (!self.is_empty() && section != Section::Other).then(|| self.into_raw(section))
+    }
+
     /// The entry as a row, or why it is not one.
     fn into_raw(self, section: Section) -> Result<Raw, RecordError> {
         let err = |message: &str| RecordError {
@@ -122,10 +128,7 @@ pub(crate) fn qif<'a, R: Read + 'a>(reader: R) -> RawSource<'a> {
         let Some(next) = lines.next() else {
             done = true;
             // A last entry without its `^`.
-            if entry.is_empty() || section == Section::Other {
-                return None;
-            }
-            return Some(std::mem::take(&mut entry).into_raw(section));
+            return std::mem::take(&mut entry).finish(section);
         };
         n += 1;
         let bytes = match next {
@@ -147,16 +150,14 @@ pub(crate) fn qif<'a, R: Read + 'a>(reader: R) -> RawSource<'a> {
         match code {
             '!' => {
                 // An entry the file left without its `^` is still read.
-                let e = std::mem::take(&mut entry);
                 let before = std::mem::replace(&mut section, Section::of(line));
-                if !e.is_empty() && before != Section::Other {
-                    return Some(e.into_raw(before));
+                if let Some(row) = std::mem::take(&mut entry).finish(before) {
+                    return Some(row);
                 }
             }
             '^' => {
-                let e = std::mem::take(&mut entry);
-                if !e.is_empty() && section != Section::Other {
-                    return Some(e.into_raw(section));
+                if let Some(row) = std::mem::take(&mut entry).finish(section) {
+                    return Some(row);
                 }
             }
             _ if section == Section::Other => {}
